@@ -1,0 +1,18 @@
+dnl AX_CHECK_COMPILE_FLAG_SIMPLE(FLAG, ACTION-IF-OK)
+AC_DEFUN([AX_CHECK_COMPILE_FLAG_SIMPLE], [
+    AC_MSG_CHECKING([whether $CC accepts $1])
+    save_CFLAGS="$CFLAGS"
+    CFLAGS="$CFLAGS -Werror $1"
+    AC_COMPILE_IFELSE([AC_LANG_PROGRAM([], [])],
+        [AC_MSG_RESULT([yes]); $2], [AC_MSG_RESULT([no])])
+    CFLAGS="$save_CFLAGS"
+])
+dnl AX_CHECK_LINK_FLAG_SIMPLE(FLAG, ACTION-IF-OK)
+AC_DEFUN([AX_CHECK_LINK_FLAG_SIMPLE], [
+    AC_MSG_CHECKING([whether the linker accepts $1])
+    save_LDFLAGS="$LDFLAGS"
+    LDFLAGS="$LDFLAGS -Werror $1"
+    AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
+        [AC_MSG_RESULT([yes]); $2], [AC_MSG_RESULT([no])])
+    LDFLAGS="$save_LDFLAGS"
+])

@@ -1,0 +1,171 @@
+/*
+ * Backend loading.  Libraries are opened RTLD_NOW | RTLD_LOCAL (never
+ * RTLD_GLOBAL or RTLD_DEEPBIND) so that two vendor modules exporting the same
+ * symbols cannot interfere.
+ */
+#include "config.h"
+
+#include "backend.h"
+
+#include <dlfcn.h>
+#include <p11-kit/p11-kit.h>
+#include <string.h>
+
+G_DEFINE_QUARK(p11mux-backend-error-quark, p11mux_backend_error)
+
+P11muxBackend *
+p11mux_backend_new(const char *name, const char *path, const char *init_reserved, gboolean critical)
+{
+    P11muxBackend *backend = g_new0(P11muxBackend, 1);
+
+    backend->name = g_strdup(name);
+    backend->path = g_strdup(path);
+    backend->init_reserved = g_strdup(init_reserved);
+    backend->critical = critical;
+    return backend;
+}
+
+void
+p11mux_backend_free(P11muxBackend *backend)
+{
+    if (backend == NULL) {
+        return;
+    }
+    p11mux_backend_close(backend);
+    g_free(backend->name);
+    g_free(backend->path);
+    g_free(backend->init_reserved);
+    g_free(backend->error);
+    g_free(backend);
+}
+
+static gboolean
+fail(P11muxBackend *backend, GError **error, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static gboolean
+fail(P11muxBackend *backend, GError **error, const char *format, ...)
+{
+    va_list ap;
+
+    va_start(ap, format);
+    g_free(backend->error);
+    backend->error = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    g_set_error(error, P11MUX_BACKEND_ERROR, 1, "backend '%s' (%s): %s", backend->name,
+                backend->path, backend->error);
+    if (backend->dl != NULL) {
+        dlclose(backend->dl);
+        backend->dl = NULL;
+    }
+    backend->functions = NULL;
+    backend->functions_3_0 = NULL;
+    return FALSE;
+}
+
+/* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the default. */
+static void
+take_interface(P11muxBackend *backend)
+{
+    CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(backend->dl, "C_GetInterface");
+    CK_INTERFACE_PTR interface = NULL;
+    CK_VERSION_PTR version;
+
+    if (get_interface == NULL) {
+        return;
+    }
+    /* never pass a NULL ppInterface: NSS softoken 3.87 crashes on it */
+    if (get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0) != CKR_OK ||
+        interface == NULL || interface->pFunctionList == NULL) {
+        return;
+    }
+    version = (CK_VERSION_PTR)interface->pFunctionList;
+    backend->functions = interface->pFunctionList;
+    if (version->major >= 3) {
+        backend->functions_3_0 = interface->pFunctionList;
+    }
+}
+
+static gboolean
+load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
+{
+    CK_C_GetFunctionList get_function_list;
+
+    backend->dl = dlopen(backend->path, RTLD_NOW | RTLD_LOCAL);
+    if (backend->dl == NULL) {
+        return fail(backend, error, "cannot load: %s", dlerror());
+    }
+    take_interface(backend);
+    if (backend->functions == NULL) {
+        get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
+        if (get_function_list == NULL) {
+            return fail(backend, error, "not a PKCS #11 module: no C_GetFunctionList");
+        }
+        if (get_function_list(&backend->functions) != CKR_OK || backend->functions == NULL) {
+            return fail(backend, error, "C_GetFunctionList failed");
+        }
+    }
+    if (backend->functions == self ||
+        (backend->functions_3_0 != NULL && (void *)backend->functions_3_0 == (void *)self)) {
+        return fail(backend, error, "this is p11mux itself; a backend cannot be p11mux");
+    }
+    if (backend->functions->C_Initialize == NULL || backend->functions->C_Finalize == NULL) {
+        return fail(backend, error, "its function list has no C_Initialize or C_Finalize");
+    }
+    return TRUE;
+}
+
+static gboolean
+initialize(P11muxBackend *backend, GError **error)
+{
+    CK_C_INITIALIZE_ARGS args = { 0 };
+    CK_RV rv;
+
+    args.flags = CKF_OS_LOCKING_OK;
+    args.pReserved = backend->init_reserved;
+    rv = backend->functions->C_Initialize(&args);
+    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        backend->shared = TRUE;
+        return TRUE;
+    }
+    if (rv != CKR_OK) {
+        return fail(backend, error, "C_Initialize failed: %s (0x%lx)", p11_kit_strerror(rv),
+                    (unsigned long)rv);
+    }
+    backend->initialized = TRUE;
+    return TRUE;
+}
+
+gboolean
+p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
+{
+    g_return_val_if_fail(backend->dl == NULL, FALSE);
+
+    if (!load_library(backend, self, error)) {
+        return FALSE;
+    }
+    return initialize(backend, error);
+}
+
+void
+p11mux_backend_close(P11muxBackend *backend)
+{
+    if (backend->initialized) {
+        backend->functions->C_Finalize(NULL);
+        backend->initialized = FALSE;
+    }
+    if (backend->dl != NULL) {
+        dlclose(backend->dl);
+        backend->dl = NULL;
+    }
+    backend->functions = NULL;
+    backend->functions_3_0 = NULL;
+}
+
+void
+p11mux_backend_forget(P11muxBackend *backend)
+{
+    backend->initialized = FALSE;
+    backend->dl = NULL;
+    backend->functions = NULL;
+    backend->functions_3_0 = NULL;
+}

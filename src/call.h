@@ -1,0 +1,46 @@
+/*
+ * The one choke point of every call: begin (initialised? route) → policy
+ * check → backend call → end (trace).  Generated forwarders and hand-written
+ * special functions use the same helpers, so they trace and enforce alike.
+ */
+#ifndef P11MUX_CALL_H
+#define P11MUX_CALL_H
+
+#include "backend.h"
+#include "p11mux-functions.h"
+#include "p11mux-pkcs11.h"
+#include "router.h"
+
+struct P11muxCall {
+    P11muxFunctionId fn;
+    void **args;                  /* pointers to the parameters, in table order */
+    P11muxRouter *router;         /* NULL when not initialised */
+    const P11muxSlot *slot_entry; /* NULL until routed */
+    P11muxBackend *backend;       /* NULL until routed */
+    CK_SLOT_ID slot;              /* as the application sees it */
+    CK_SLOT_ID real_slot;         /* as the backend sees it */
+    CK_SESSION_HANDLE session;
+    CK_SESSION_HANDLE real_session;
+    CK_FLAGS session_flags;       /* the flags the session was opened with */
+};
+
+/* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED or CKR_OK. */
+CK_RV p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args);
+
+/* Routed by slot: also CKR_SLOT_ID_INVALID, and the policy's answer. */
+CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, void **args);
+
+/* Routed by session: also CKR_SESSION_HANDLE_INVALID, and the policy's answer. */
+CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
+                                void **args);
+
+static inline CK_RV
+p11mux_call_end(P11muxCall *call, CK_RV rv)
+{
+    if (G_UNLIKELY(call->router != NULL && call->router->end != NULL)) {
+        call->router->end(call, rv);
+    }
+    return rv;
+}
+
+#endif /* P11MUX_CALL_H */

@@ -1,0 +1,170 @@
+/*
+ * The layered configuration (DESIGN.md "Configuration"): reading, merging
+ * and checking p11mux.conf files. No backend is loaded here.
+ *
+ * A P11muxConf is built completely, checked, then returned; it is never
+ * changed afterwards. Every error is a GError in P11MUX_CONF_ERROR whose
+ * message starts with "FILE:LINE: " (or "FILE: " when a file cannot be
+ * read at all).
+ */
+#ifndef P11MUX_CONF_H
+#define P11MUX_CONF_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define P11MUX_CONF_ERROR (p11mux_conf_error_quark())
+GQuark p11mux_conf_error_quark(void);
+
+typedef enum {
+    P11MUX_CONF_ERROR_READ,     /* a file exists but cannot be read; a named extra file is missing */
+    P11MUX_CONF_ERROR_SYNTAX,   /* not blank, comment, [group] or key = value; a repeat; bad UTF-8 */
+    P11MUX_CONF_ERROR_UNKNOWN,  /* unknown group or key */
+    P11MUX_CONF_ERROR_VALUE,    /* a value of the wrong form; a key not allowed in this layer */
+    P11MUX_CONF_ERROR_MISSING,  /* a required key absent after merging all layers */
+    P11MUX_CONF_ERROR_CONFLICT, /* two enabled backends load the same library */
+} P11muxConfErrorCode;
+
+/* ------------------------------------------------------------------ schema */
+
+typedef enum {
+    P11MUX_CONF_GROUP_GLOBAL,  /* [global] */
+    P11MUX_CONF_GROUP_BACKEND, /* [backend NAME] */
+} P11muxConfGroupKind;
+
+typedef enum {
+    P11MUX_CONF_TYPE_STRING, /* the raw rest of the line, any text */
+    P11MUX_CONF_TYPE_BOOL,   /* true | false */
+    P11MUX_CONF_TYPE_ENUM,   /* one of P11muxConfKey.choices */
+    P11MUX_CONF_TYPE_PATH,   /* an absolute path */
+    P11MUX_CONF_TYPE_NAME,   /* [A-Za-z0-9_.-]+ */
+} P11muxConfType;
+
+typedef enum {
+    P11MUX_CONF_KEY_SYSTEM_ONLY = 1 << 0, /* refused in the user and extra layers */
+} P11muxConfKeyFlags;
+
+typedef struct P11muxConfKey P11muxConfKey;
+
+/* Returns NULL when value is acceptable, else a message without the
+ * "FILE:LINE: " prefix (transfer full). */
+typedef char *(*P11muxConfValidator)(const P11muxConfKey *key, const char *value);
+
+/* One row of the table of accepted keys. */
+struct P11muxConfKey {
+    P11muxConfGroupKind group;
+    const char *name;
+    P11muxConfType type;
+    const char *const *choices;   /* ENUM: NULL-terminated; otherwise NULL */
+    const char *default_value;    /* nullable: no default */
+    P11muxConfValidator validate; /* nullable: the type's own check */
+    P11muxConfKeyFlags flags;
+};
+
+/* One row of the table of accepted groups. */
+typedef struct {
+    P11muxConfGroupKind kind;
+    const char *name;  /* "global", "backend": the first word in the brackets */
+    gboolean named;    /* TRUE: written [KIND NAME], NAME a P11MUX_CONF_TYPE_NAME */
+} P11muxConfGroupInfo;
+
+/* The tables the parser works from (transfer none, static). */
+const P11muxConfKey *p11mux_conf_known_keys(gsize *n_keys);
+const P11muxConfGroupInfo *p11mux_conf_known_groups(gsize *n_groups);
+
+/* ------------------------------------------------------------------ paths */
+
+typedef struct {
+    const char *system_file; /* nullable: skipped; missing: skipped */
+    const char *system_dir;  /* nullable: skipped; the conf.d directory, *.conf in strcmp order */
+    const char *user_file;   /* nullable: skipped; missing: skipped */
+    const char *extra_file;  /* nullable: skipped; missing: an error */
+} P11muxConfPaths;
+
+/* The default paths (transfer full; free with p11mux_conf_paths_free, and
+ * only that): SYSCONFDIR/p11mux/p11mux.conf and SYSCONFDIR/p11mux/conf.d;
+ * g_get_user_config_dir()/p11mux/p11mux.conf; $P11MUX_CONF (unset or empty:
+ * NULL). In a setuid/setgid process (AT_SECURE) the user file and
+ * P11MUX_CONF are NULL. The caller may point any field at a string of its
+ * own, e.g. extra_file at config=PATH from C_Initialize; the free function
+ * releases only what this one allocated. */
+P11muxConfPaths *p11mux_conf_paths_new_default(void);
+void p11mux_conf_paths_free(P11muxConfPaths *paths);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConfPaths, p11mux_conf_paths_free)
+
+/* ------------------------------------------------------------------ result */
+
+typedef enum {
+    P11MUX_USER_CONFIG_MERGE,
+    P11MUX_USER_CONFIG_NONE,
+    P11MUX_USER_CONFIG_ONLY,
+} P11muxUserConfig;
+
+/* Where something was written. file points into P11muxConf.files
+ * (transfer none, lives as long as the P11muxConf); NULL/0 if nowhere. */
+typedef struct {
+    const char *file;
+    int line;
+} P11muxConfOrigin;
+
+typedef struct {
+    char *value; /* surrounding white space removed; otherwise raw */
+    P11muxConfOrigin origin;
+} P11muxConfValue;
+
+typedef struct {
+    char *name;               /* "global", "backend softhsm" */
+    P11muxConfGroupKind kind;
+    const char *label;        /* "softhsm": points into name; "" when not named */
+    P11muxConfOrigin origin;  /* the header of its first appearance */
+} P11muxConfGroup;
+
+typedef struct {
+    char *name;
+    char *module;             /* absolute path; nullable only when !enabled */
+    char *init_reserved;      /* nullable */
+    gboolean critical;
+    gboolean enabled;
+    char *policy;             /* nullable */
+    P11muxConfOrigin origin;  /* the group header of its first appearance */
+    P11muxConfOrigin module_origin;
+} P11muxConfBackend;
+
+typedef struct {
+    P11muxUserConfig user_config; /* as decided by the system layer */
+    char *policy;                 /* nullable */
+    char *trace;                  /* "off", "stderr", "syslog", "file:/ABSOLUTE/PATH" */
+    char *trace_format;           /* "text", "json" */
+    char *trace_data;             /* "length", "hex" */
+    gboolean import_p11_kit;
+    GPtrArray *backends;          /* P11muxConfBackend*, enabled and disabled, in order of first appearance */
+    GPtrArray *files;             /* char*, every file read, in the order read */
+    GPtrArray *groups;            /* P11muxConfGroup*, in order of first appearance */
+    GHashTable *values;           /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
+} P11muxConf;
+
+/* All layers (transfer full). NULL with error set if any file read is
+ * malformed or the merged result is not valid. */
+P11muxConf *p11mux_conf_load(const P11muxConfPaths *paths, GError **error);
+
+/* One file as the only layer, with the same checks (transfer full). */
+P11muxConf *p11mux_conf_load_file(const char *path, GError **error);
+
+void p11mux_conf_free(P11muxConf *conf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConf, p11mux_conf_free)
+
+/* The merged value explicitly set for key in group (the full group name,
+ * "backend softhsm"), NULL when no layer set it (transfer none). */
+const P11muxConfValue *p11mux_conf_lookup(const P11muxConf *conf, const char *group, const char *key);
+
+/* The backend called name, or NULL (transfer none). */
+const P11muxConfBackend *p11mux_conf_find_backend(const P11muxConf *conf, const char *name);
+
+/* The labels of the groups of a kind ("softhsm", "nss"), in order of first
+ * appearance (transfer full). */
+GStrv p11mux_conf_dup_group_labels(const P11muxConf *conf, P11muxConfGroupKind kind);
+
+G_END_DECLS
+
+#endif /* P11MUX_CONF_H */

@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Generate p11mux's forwarding layer from src/pkcs11-functions.tab.
+
+Usage: gen-functions.py header|source|mock-stubs TABLE > OUTPUT
+
+header      function ids, descriptor types, prototypes of every entry point
+source      descriptor array, forwarders of routed functions, function lists
+mock-stubs  weak mock_C_* stubs answering CKR_FUNCTION_NOT_SUPPORTED and the
+            mock's function lists (the mock defines the functions it implements)
+
+The table format is described at its top.  Errors name TABLE:LINE.
+"""
+
+import re
+import sys
+
+HANDLINGS = {"route-slot", "route-session", "special"}
+# roles without argument, and roles taking the name of a related parameter
+PLAIN_ROLES = {
+    "session", "slot", "slot-out", "bool", "mechanism", "mechanism-type",
+    "key", "object", "object-out", "max", "count", "len", "len-io",
+    "info-out", "session-info-out", "session-out", "label", "user-type",
+    "notify", "app", "init-args", "reserved", "function-list-out",
+    "interface-name", "version", "interface-out", "count-out",
+}
+REF_ROLES = {
+    "slots-out", "mechanisms-out", "objects-out", "template", "template-io",
+    "in", "secret-in", "out", "secret-out", "interfaces-out", "param",
+    "state-in", "state-out", "flags",
+}
+
+
+class TableError(Exception):
+    pass
+
+
+class Param:
+    def __init__(self, ctype, name, role, ref, line):
+        self.ctype, self.name, self.role, self.ref, self.line = ctype, name, role, ref, line
+
+
+class Function:
+    def __init__(self, name, since, handling, writes, line):
+        self.name, self.since, self.handling = name, since, handling
+        self.writes, self.line, self.params = writes, line, []
+
+    @property
+    def short(self):
+        return self.name[2:]
+
+
+def parse_role(text, where):
+    m = re.fullmatch(r"([a-z-]+)(?:\(([A-Za-z_0-9]+)\))?", text)
+    if not m:
+        raise TableError(f"{where}: malformed role '{text}'")
+    role, ref = m.group(1), m.group(2)
+    if role in PLAIN_ROLES and ref is None:
+        return role, None
+    if role in REF_ROLES and ref is not None:
+        return role, ref
+    raise TableError(f"{where}: unknown role '{text}'")
+
+
+def parse(path):
+    functions, current = [], None
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, 1):
+            where = f"{path}:{number}"
+            line = raw.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            words = line.split()
+            if not line[0].isspace():
+                current = parse_function(words, where, number)
+                functions.append(current)
+            elif current is None:
+                raise TableError(f"{where}: parameter before any function")
+            else:
+                current.params.append(parse_param(words, where, number))
+    check(functions, path)
+    return functions
+
+
+def parse_function(words, where, number):
+    if len(words) not in (3, 4) or not words[0].startswith("C_"):
+        raise TableError(f"{where}: expected 'C_NAME SINCE HANDLING [FLAG,...]'")
+    name, since, handling = words[:3]
+    if since not in ("2.40", "3.0"):
+        raise TableError(f"{where}: unknown version '{since}'")
+    if handling not in HANDLINGS:
+        raise TableError(f"{where}: unknown handling '{handling}'")
+    flags = words[3].split(",") if len(words) == 4 else []
+    for flag in flags:
+        if flag not in ("writes", "v3-variant"):
+            raise TableError(f"{where}: unknown flag '{flag}'")
+    fn = Function(name, since, handling, "writes" in flags, number)
+    fn.v3_variant = "v3-variant" in flags
+    if fn.v3_variant and handling != "special":
+        raise TableError(f"{where}: v3-variant is for special functions")
+    return fn
+
+
+def parse_param(words, where, number):
+    if len(words) != 3:
+        raise TableError(f"{where}: expected 'C-TYPE NAME ROLE' (every parameter needs a role)")
+    role, ref = parse_role(words[2], where)
+    return Param(words[0], words[1], role, ref, number)
+
+
+def check(functions, path):
+    seen = set()
+    for fn in functions:
+        if fn.name in seen:
+            raise TableError(f"{path}:{fn.line}: duplicate function {fn.name}")
+        seen.add(fn.name)
+        names = [p.name for p in fn.params]
+        if len(set(names)) != len(names):
+            raise TableError(f"{path}:{fn.line}: duplicate parameter in {fn.name}")
+        for p in fn.params:
+            if p.ref is not None and p.role != "flags" and p.ref not in names:
+                raise TableError(f"{path}:{p.line}: '{p.ref}' is not a parameter of {fn.name}")
+        if fn.handling == "route-slot" and not any(p.role == "slot" for p in fn.params):
+            raise TableError(f"{path}:{fn.line}: {fn.name} is route-slot without a slot parameter")
+        if fn.handling == "route-session" and (not fn.params or fn.params[0].role != "session"):
+            raise TableError(f"{path}:{fn.line}: {fn.name} is route-session without a leading session")
+
+
+def c_params(fn):
+    if not fn.params:
+        return "void"
+    return ", ".join(f"{p.ctype} {p.name}" for p in fn.params)
+
+
+def c_args(fn, translate):
+    out = []
+    for p in fn.params:
+        if translate and p.role == "session":
+            out.append("call.real_session")
+        elif translate and p.role == "slot":
+            out.append("call.real_slot")
+        else:
+            out.append(p.name)
+    return ", ".join(out)
+
+
+def role_enum(role):
+    return "P11MUX_ROLE_" + role.upper().replace("-", "_")
+
+
+ALL_ROLES = sorted(PLAIN_ROLES | REF_ROLES)
+
+
+def emit_header(functions):
+    w = sys.stdout.write
+    w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
+    w("#ifndef P11MUX_FUNCTIONS_H\n#define P11MUX_FUNCTIONS_H\n\n")
+    w("#include <glib.h>\n\n#include \"p11mux-pkcs11.h\"\n\n")
+    w("typedef enum {\n")
+    for fn in functions:
+        w(f"    P11MUX_FN_{fn.name},\n")
+    w("    P11MUX_FN_COUNT\n} P11muxFunctionId;\n\n")
+    w("typedef enum {\n")
+    for role in ALL_ROLES:
+        w(f"    {role_enum(role)},\n")
+    w("} P11muxRole;\n\n")
+    w("typedef enum {\n    P11MUX_HANDLING_ROUTE_SLOT,\n    P11MUX_HANDLING_ROUTE_SESSION,\n"
+      "    P11MUX_HANDLING_SPECIAL,\n} P11muxHandling;\n\n")
+    w("typedef struct {\n"
+      "    const char *type;     /* C type as in the specification */\n"
+      "    const char *name;     /* specification parameter name */\n"
+      "    P11muxRole role;\n"
+      "    int ref;              /* index of the related parameter (length, count), or -1 */\n"
+      "    const char *ref_name; /* the related parameter's name or the flags kind, or NULL */\n"
+      "} P11muxParamDesc;\n\n")
+    w("typedef struct {\n"
+      "    const char *name;\n"
+      "    P11muxFunctionId id;\n"
+      "    CK_BYTE major;        /* interface version that introduced it */\n"
+      "    CK_BYTE minor;\n"
+      "    P11muxHandling handling;\n"
+      "    gboolean writes;      /* may change a token */\n"
+      "    guint n_params;\n"
+      "    const P11muxParamDesc *params;\n"
+      "} P11muxFunctionDesc;\n\n")
+    w("/* Indexed by P11muxFunctionId. */\n")
+    w("extern const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT];\n\n")
+    w("/* The entry points: generated for routed functions, hand-written for special ones. */\n")
+    for fn in functions:
+        w(f"CK_RV p11mux_fwd_{fn.name}({c_params(fn)});\n")
+        if fn.v3_variant:
+            w(f"CK_RV p11mux_fwd_{fn.name}_3_0({c_params(fn)});\n")
+    w("\nextern CK_FUNCTION_LIST p11mux_function_list;\n")
+    w("extern CK_FUNCTION_LIST_3_0 p11mux_function_list_3_0;\n")
+    w("\n#endif /* P11MUX_FUNCTIONS_H */\n")
+
+
+def emit_descriptors(functions):
+    w = sys.stdout.write
+    for fn in functions:
+        if not fn.params:
+            continue
+        w(f"static const P11muxParamDesc params_{fn.name}[] = {{\n")
+        names = [p.name for p in fn.params]
+        for p in fn.params:
+            ref = names.index(p.ref) if p.ref in names else -1
+            ref_name = f'"{p.ref}"' if p.ref else "NULL"
+            w(f'    {{ "{p.ctype}", "{p.name}", {role_enum(p.role)}, {ref}, {ref_name} }},\n')
+        w("};\n\n")
+    w("const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT] = {\n")
+    for fn in functions:
+        major, minor = fn.since.split(".")
+        handling = "P11MUX_HANDLING_" + fn.handling.upper().replace("-", "_")
+        params = f"params_{fn.name}" if fn.params else "NULL"
+        writes = "TRUE" if fn.writes else "FALSE"
+        w(f'    {{ "{fn.name}", P11MUX_FN_{fn.name}, {major}, {minor}, {handling}, {writes}, '
+          f"{len(fn.params)}, {params} }},\n")
+    w("};\n\n")
+
+
+def emit_forwarder(fn):
+    w = sys.stdout.write
+    table = "functions" if fn.since == "2.40" else "functions_3_0"
+    route = "session" if fn.handling == "route-session" else "slot"
+    target = next(p.name for p in fn.params if p.role == route)
+    args = ", ".join(f"&{p.name}" for p in fn.params)
+    w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
+    w("    P11muxCall call;\n")
+    w(f"    void *args[] = {{ {args} }};\n")
+    w(f"    CK_RV rv = p11mux_call_begin_{route}(&call, P11MUX_FN_{fn.name}, {target}, args);\n\n")
+    w("    if (rv == CKR_OK) {\n")
+    if fn.since == "2.40":
+        w(f"        CK_C_{fn.short} fn = call.backend->functions->{fn.name};\n")
+    else:
+        w(f"        CK_C_{fn.short} fn = call.backend->{table} != NULL ? call.backend->{table}->{fn.name} : NULL;\n")
+    w(f"        rv = fn != NULL ? fn({c_args(fn, True)}) : CKR_FUNCTION_NOT_SUPPORTED;\n")
+    for p in fn.params:
+        if p.role == "session-info-out":
+            w(f"        if (rv == CKR_OK && {p.name} != NULL) {{\n")
+            w(f"            {p.name}->slotID = call.slot;\n        }}\n")
+    w("    }\n    return p11mux_call_end(&call, rv);\n}\n\n")
+
+
+def emit_list(functions, name, ctype, prefix, version, v3):
+    w = sys.stdout.write
+    w(f"{ctype} {name} = {{\n    {{ {version[0]}, {version[1]} }},\n")
+    for fn in functions:
+        if fn.since == "3.0" and not v3:
+            continue
+        suffix = "_3_0" if v3 and prefix == "p11mux_fwd_" and fn.v3_variant else ""
+        w(f"    .{fn.name} = {prefix}{fn.name}{suffix},\n")
+    w("};\n\n")
+
+
+def emit_source(functions):
+    w = sys.stdout.write
+    w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
+    w('#include "config.h"\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
+    emit_descriptors(functions)
+    for fn in functions:
+        if fn.handling != "special":
+            emit_forwarder(fn)
+    emit_list(functions, "p11mux_function_list", "CK_FUNCTION_LIST", "p11mux_fwd_", (2, 40), False)
+    emit_list(functions, "p11mux_function_list_3_0", "CK_FUNCTION_LIST_3_0", "p11mux_fwd_", (3, 0), True)
+
+
+def emit_mock_stubs(functions):
+    w = sys.stdout.write
+    w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
+    w('#include "config.h"\n\n#include "p11mux-pkcs11.h"\n#include "mock-stubs.h"\n\n')
+    w("/* Defaults: the mock defines (strong) every function it implements. */\n")
+    for fn in functions:
+        w(f"__attribute__((weak)) CK_RV\nmock_{fn.name}({c_params(fn)})\n{{\n")
+        for p in fn.params:
+            w(f"    (void){p.name};\n")
+        w("    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
+    emit_list(functions, "mock_function_list", "CK_FUNCTION_LIST", "mock_", (2, 40), False)
+    emit_list(functions, "mock_function_list_3_0", "CK_FUNCTION_LIST_3_0", "mock_", (3, 0), True)
+
+
+def emit_mock_header(functions):
+    w = sys.stdout.write
+    w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
+    w("#ifndef MOCK_STUBS_H\n#define MOCK_STUBS_H\n\n#include \"p11mux-pkcs11.h\"\n\n")
+    for fn in functions:
+        w(f"CK_RV mock_{fn.name}({c_params(fn)});\n")
+    w("\nextern CK_FUNCTION_LIST mock_function_list;\n")
+    w("extern CK_FUNCTION_LIST_3_0 mock_function_list_3_0;\n\n#endif\n")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    try:
+        functions = parse(sys.argv[2])
+    except (TableError, OSError) as e:
+        sys.stderr.write(f"gen-functions.py: {e}\n")
+        return 1
+    emitters = {"header": emit_header, "source": emit_source,
+                "mock-stubs": emit_mock_stubs, "mock-header": emit_mock_header}
+    if sys.argv[1] not in emitters:
+        sys.stderr.write(__doc__)
+        return 2
+    emitters[sys.argv[1]](functions)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

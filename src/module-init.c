@@ -1,0 +1,289 @@
+/*
+ * Life cycle: C_Initialize, C_Finalize, C_GetInfo, the function lists and
+ * interfaces, and fork.
+ *
+ * Lock order: init_lock is taken only here, around building or tearing down
+ * the router; backends' C_Initialize/C_Finalize run under it (STYLE.md §5).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "call.h"
+#include "conf.h"
+#include "module.h"
+#include "p11mux-functions.h"
+#include "router.h"
+
+static GMutex init_lock;
+
+void
+p11mux_module_install_hooks(P11muxRouter *router)
+{
+    /* the policy engine and the trace attach their seams here */
+    router->check = NULL;
+    router->end = NULL;
+}
+
+static CK_INTERFACE interfaces[] = {
+    { (CK_CHAR *)"PKCS 11", &p11mux_function_list_3_0, 0 },
+    { (CK_CHAR *)"PKCS 11", &p11mux_function_list, 0 },
+};
+
+void
+p11mux_module_report(const char *message)
+{
+    g_printerr("p11mux: %s\n", message);
+    syslog(LOG_USER | LOG_ERR, "p11mux: %s", message);
+}
+
+/* The value of config=PATH in a pReserved string; other words are left to others. */
+static CK_RV
+parse_reserved(const char *reserved, char **config_path)
+{
+    g_auto(GStrv) words = NULL;
+    guint i;
+
+    if (reserved == NULL) {
+        return CKR_OK;
+    }
+    words = g_strsplit_set(reserved, " \t\n", -1);
+    for (i = 0; words[i] != NULL; i++) {
+        if (g_str_has_prefix(words[i], "config=")) {
+            if (words[i][strlen("config=")] == '\0' || *config_path != NULL) {
+                return CKR_ARGUMENTS_BAD;
+            }
+            *config_path = g_strdup(words[i] + strlen("config="));
+        }
+    }
+    return CKR_OK;
+}
+
+static CK_RV
+parse_init_args(CK_C_INITIALIZE_ARGS_PTR args, char **config_path, gboolean *cant_threads)
+{
+    gboolean some, all;
+
+    if (args == NULL) {
+        return CKR_OK;
+    }
+    some = args->CreateMutex != NULL || args->DestroyMutex != NULL || args->LockMutex != NULL ||
+           args->UnlockMutex != NULL;
+    all = args->CreateMutex != NULL && args->DestroyMutex != NULL && args->LockMutex != NULL &&
+          args->UnlockMutex != NULL;
+    if (some && !all) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    /* p11mux locks with the OS primitives only */
+    if (all && !(args->flags & CKF_OS_LOCKING_OK)) {
+        return CKR_CANT_LOCK;
+    }
+    *cant_threads = (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) != 0;
+    return parse_reserved(args->pReserved, config_path);
+}
+
+static CK_RV
+build_router(const char *config_path, gboolean cant_threads)
+{
+    g_autoptr(P11muxConfPaths) paths = p11mux_conf_paths_new_default();
+    g_autoptr(GError) error = NULL;
+    P11muxConf *conf;
+    P11muxRouter *router;
+
+    /* config=PATH given to C_Initialize wins over P11MUX_CONF */
+    if (config_path != NULL) {
+        paths->extra_file = config_path;
+    }
+    conf = p11mux_conf_load(paths, &error);
+    if (conf == NULL) {
+        p11mux_module_report(error->message);
+        return CKR_GENERAL_ERROR;
+    }
+    router = p11mux_router_new(conf, &p11mux_function_list, p11mux_module_report, &error);
+    if (router == NULL) {
+        p11mux_module_report(error->message);
+        return CKR_GENERAL_ERROR;
+    }
+    router->cant_create_threads = cant_threads;
+    p11mux_module_install_hooks(router);
+    g_atomic_pointer_set(&p11mux_router_current, router);
+    return CKR_OK;
+}
+
+/* In a child after fork(): forget the parent's router without touching its
+ * backends, whose state belongs to the parent. */
+static void
+forget_after_fork(void)
+{
+    P11muxRouter *router = g_atomic_pointer_get(&p11mux_router_current);
+
+    g_atomic_pointer_set(&p11mux_router_current, NULL);
+    (void)router; /* deliberately leaked in the child: freeing could run the parent's locks */
+}
+
+static void
+register_fork_handler(void)
+{
+    static gsize once = 0;
+
+    if (g_once_init_enter(&once)) {
+        pthread_atfork(NULL, NULL, forget_after_fork);
+        g_once_init_leave(&once, 1);
+    }
+}
+
+CK_RV
+p11mux_fwd_C_Initialize(CK_VOID_PTR pInitArgs)
+{
+    g_autofree char *config_path = NULL;
+    gboolean cant_threads = FALSE;
+    P11muxCall call;
+    void *args[] = { &pInitArgs };
+    CK_RV rv;
+
+    register_fork_handler();
+    rv = parse_init_args(pInitArgs, &config_path, &cant_threads);
+    g_mutex_lock(&init_lock);
+    if (rv == CKR_OK && p11mux_router_peek() != NULL) {
+        rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    } else if (rv == CKR_OK) {
+        rv = build_router(config_path, cant_threads);
+    }
+    g_mutex_unlock(&init_lock);
+    p11mux_call_begin(&call, P11MUX_FN_C_Initialize, args);
+    return p11mux_call_end(&call, rv);
+}
+
+CK_RV
+p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
+{
+    P11muxCall call;
+    void *args[] = { &pReserved };
+    CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_Finalize, args);
+    P11muxRouter *router = NULL;
+
+    if (rv == CKR_OK && pReserved != NULL) {
+        rv = CKR_ARGUMENTS_BAD;
+    }
+    if (rv == CKR_OK) {
+        g_mutex_lock(&init_lock);
+        router = p11mux_router_peek();
+        g_atomic_pointer_set(&p11mux_router_current, NULL);
+        g_mutex_unlock(&init_lock);
+        rv = router == NULL ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;
+    }
+    rv = p11mux_call_end(&call, rv);
+    p11mux_router_free(router);
+    return rv;
+}
+
+static void
+pad(CK_UTF8CHAR *field, gsize size, const char *text)
+{
+    gsize length = MIN(strlen(text), size);
+
+    memset(field, ' ', size);
+    memcpy(field, text, length);
+}
+
+static CK_RV
+get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
+{
+    P11muxCall call;
+    void *args[] = { &pInfo };
+    CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_GetInfo, args);
+
+    if (rv == CKR_OK && pInfo == NULL) {
+        rv = CKR_ARGUMENTS_BAD;
+    }
+    if (rv == CKR_OK) {
+        memset(pInfo, 0, sizeof(*pInfo));
+        pInfo->cryptokiVersion.major = major;
+        pInfo->cryptokiVersion.minor = minor;
+        pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "p11mux");
+        pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
+            "p11mux PKCS #11 router");
+        pInfo->libraryVersion.major = P11MUX_VERSION_MAJOR;
+        pInfo->libraryVersion.minor = P11MUX_VERSION_MINOR;
+    }
+    return p11mux_call_end(&call, rv);
+}
+
+CK_RV
+p11mux_fwd_C_GetInfo(CK_INFO_PTR pInfo)
+{
+    return get_info(pInfo, 2, 40);
+}
+
+CK_RV
+p11mux_fwd_C_GetInfo_3_0(CK_INFO_PTR pInfo)
+{
+    return get_info(pInfo, 3, 0);
+}
+
+CK_RV
+p11mux_fwd_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
+{
+    if (ppFunctionList == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    *ppFunctionList = &p11mux_function_list;
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_fwd_C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
+{
+    CK_ULONG n = G_N_ELEMENTS(interfaces);
+
+    if (pulCount == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (pInterfacesList == NULL) {
+        *pulCount = n;
+        return CKR_OK;
+    }
+    if (*pulCount < n) {
+        *pulCount = n;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    memcpy(pInterfacesList, interfaces, sizeof(interfaces));
+    *pulCount = n;
+    return CKR_OK;
+}
+
+static gboolean
+interface_matches(const CK_INTERFACE *interface, CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
+                  CK_FLAGS flags)
+{
+    const CK_VERSION *offered = interface->pFunctionList;
+
+    if (name != NULL && strcmp((const char *)name, (const char *)interface->pInterfaceName) != 0) {
+        return FALSE;
+    }
+    if (version != NULL &&
+        (version->major != offered->major || version->minor != offered->minor)) {
+        return FALSE;
+    }
+    return (interface->flags & flags) == flags;
+}
+
+CK_RV
+p11mux_fwd_C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                          CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags)
+{
+    guint i;
+
+    if (ppInterface == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    for (i = 0; i < G_N_ELEMENTS(interfaces); i++) {
+        if (interface_matches(&interfaces[i], pInterfaceName, pVersion, flags)) {
+            *ppInterface = &interfaces[i];
+            return CKR_OK;
+        }
+    }
+    return CKR_FUNCTION_FAILED;
+}

@@ -1,0 +1,107 @@
+/*
+ * Opening and closing sessions: p11mux hands out its own handles.
+ */
+#include "config.h"
+
+#include "call.h"
+#include "module.h"
+
+CK_RV
+p11mux_fwd_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+                         CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+    P11muxCall call;
+    void *args[] = { &slotID, &flags, &pApplication, &Notify, &phSession };
+    CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_OpenSession, slotID, args);
+    CK_SESSION_HANDLE real = 0, handle;
+
+    if (rv == CKR_OK && phSession == NULL) {
+        rv = CKR_ARGUMENTS_BAD;
+    }
+    if (rv == CKR_OK) {
+        /* Notify is not passed on: it would see the backend's handle, and
+         * surrender callbacks are obsolete; pApplication is kept for it. */
+        rv = call.backend->functions->C_OpenSession(call.real_slot, flags, pApplication, NULL,
+                                                    &real);
+    }
+    if (rv == CKR_OK) {
+        handle = p11mux_sessions_add(call.router->sessions, call.slot_entry, real, flags);
+        if (handle == 0) {
+            call.backend->functions->C_CloseSession(real);
+            rv = CKR_SESSION_COUNT;
+        } else {
+            *phSession = handle;
+            call.session = handle;
+            call.real_session = real;
+        }
+    }
+    return p11mux_call_end(&call, rv);
+}
+
+/* The backend no longer knows the session: our handle must go too. */
+static gboolean
+backend_lost_session(CK_RV rv)
+{
+    return rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+           rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
+}
+
+CK_RV
+p11mux_fwd_C_CloseSession(CK_SESSION_HANDLE hSession)
+{
+    P11muxCall call;
+    void *args[] = { &hSession };
+    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CloseSession, hSession, args);
+
+    if (rv == CKR_OK) {
+        rv = call.backend->functions->C_CloseSession(call.real_session);
+        if (backend_lost_session(rv)) {
+            p11mux_sessions_remove(call.router->sessions, hSession);
+        }
+    }
+    return p11mux_call_end(&call, rv);
+}
+
+CK_RV
+p11mux_fwd_C_CloseAllSessions(CK_SLOT_ID slotID)
+{
+    P11muxCall call;
+    void *args[] = { &slotID };
+    CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_CloseAllSessions, slotID, args);
+    GArray *handles;
+    guint i;
+
+    if (rv == CKR_OK) {
+        rv = call.backend->functions->C_CloseAllSessions(call.real_slot);
+    }
+    if (rv == CKR_OK || rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT) {
+        handles = p11mux_sessions_on_slot(call.router->sessions, call.slot_entry);
+        for (i = 0; i < handles->len; i++) {
+            p11mux_sessions_remove(call.router->sessions,
+                                   g_array_index(handles, CK_SESSION_HANDLE, i));
+        }
+        g_array_unref(handles);
+    }
+    return p11mux_call_end(&call, rv);
+}
+
+/* Legacy functions: p11mux, like every current module, runs no function in parallel. */
+CK_RV
+p11mux_fwd_C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
+{
+    P11muxCall call;
+    void *args[] = { &hSession };
+    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_GetFunctionStatus, hSession, args);
+
+    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv);
+}
+
+CK_RV
+p11mux_fwd_C_CancelFunction(CK_SESSION_HANDLE hSession)
+{
+    P11muxCall call;
+    void *args[] = { &hSession };
+    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CancelFunction, hSession, args);
+
+    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv);
+}

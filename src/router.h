@@ -1,0 +1,56 @@
+/*
+ * The router: everything C_Initialize builds and C_Finalize tears down.
+ * Built completely, then published with one atomic store, then immutable
+ * (the slot map and session table have their own synchronisation).
+ */
+#ifndef P11MUX_ROUTER_H
+#define P11MUX_ROUTER_H
+
+#include <glib.h>
+
+#include "backend.h"
+#include "conf.h"
+#include "p11mux-pkcs11.h"
+#include "sessions.h"
+#include "slotmap.h"
+
+typedef struct P11muxCall P11muxCall;
+
+/* Seams for the policy engine and trace: NULL when unused. */
+typedef CK_RV (*P11muxCallCheck)(P11muxCall *call);
+typedef void (*P11muxCallEnd)(P11muxCall *call, CK_RV rv);
+
+typedef struct {
+    P11muxConf *conf;        /* owned */
+    GPtrArray *backends;     /* P11muxBackend*, owned, the ones that loaded */
+    GPtrArray *skipped;      /* P11muxBackend*, owned, the ones that did not */
+    P11muxSlotMap *slots;    /* owned */
+    P11muxSessions *sessions;/* owned */
+    P11muxCallCheck check;   /* called after routing, before the backend */
+    P11muxCallEnd end;       /* called after the backend */
+    gboolean cant_create_threads;
+} P11muxRouter;
+
+/* The published router; NULL when not initialised.  One atomic load. */
+extern P11muxRouter *p11mux_router_current;
+
+static inline P11muxRouter *
+p11mux_router_peek(void)
+{
+    return g_atomic_pointer_get(&p11mux_router_current);
+}
+
+/*
+ * Load every enabled backend of conf and enumerate its slots.  A backend that
+ * fails is reported through report (a line naming it and why) and skipped,
+ * unless it is critical: then this fails.  Takes ownership of conf.
+ */
+P11muxRouter *p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self,
+                                void (*report)(const char *message), GError **error);
+void p11mux_router_free(P11muxRouter *router);
+
+/* Ask every backend for its slots (tokenPresent as given) and intern them;
+ * the result, in backend order, is transfer container. */
+CK_RV p11mux_router_slot_list(P11muxRouter *router, CK_BBOOL token_present, GPtrArray **slots);
+
+#endif /* P11MUX_ROUTER_H */
