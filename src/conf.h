@@ -69,6 +69,10 @@ typedef struct {
     gboolean named;    /* TRUE: written [KIND NAME], NAME a P11MUX_CONF_TYPE_NAME */
 } P11muxConfGroupInfo;
 
+/* NULL when value is acceptable for key, else why not, without a
+ * "FILE:LINE: " prefix (transfer full). */
+char *p11mux_conf_key_check(const P11muxConfKey *key, const char *value);
+
 /* The tables the parser works from (transfer none, static). */
 const P11muxConfKey *p11mux_conf_known_keys(gsize *n_keys);
 const P11muxConfGroupInfo *p11mux_conf_known_groups(gsize *n_groups);

@@ -3,7 +3,7 @@
 
 Usage: gen-constants.py DEFINES-FILE > p11mux-constants-table.c
 
-DEFINES-FILE is the output of `$(CPP) -dD` run on a file that includes
+DEFINES-FILE is the output of `$(CC) -E -dD` run on a file that includes
 "p11mux-pkcs11.h".  -dD (rather than -dM) is used because it lists the
 #define and #undef directives in header order, which the alias rule below
 needs; -dM lists them in hash order.  Every other line is ignored.
@@ -18,7 +18,7 @@ the unit tests compare with the hand-written CKF_ lists in constants.c.
 
 Entries are written as { CKM_AES_GCM, "CKM_AES_GCM", flags } so that the
 compiler supplies the values.  The generator evaluates the definitions
-itself only to sort; a G_STATIC_ASSERT per constant makes the compiler
+itself only to sort; a _Static_assert per constant makes the compiler
 check every value the generator computed.
 
 Rules:
@@ -28,11 +28,15 @@ Rules:
     when parsing (flag VENDOR_BASE) but never printed or globbed.
   - Aliases (two names, one value): a name defined as just another name of
     the same kind (`#define CKA_SUB_PRIME_BITS CKA_SUBPRIME_BITS`) is an
-    alias of that name.  Among the remaining names sharing a value the one
+    alias of that name.  Among the remaining names sharing a value, only
+    those defined in the same header file as the first of them compete (a
+    later vendor extension header never renames a standard constant: NSS's
+    CKA_FLAGS_ONLY does not displace CKA_CLASS), and of those the one
     defined LAST in header order is canonical: PKCS #11 headers (OASIS and
     p11-kit alike) keep the deprecated spelling and define the current one
     below it (CKK_ECDSA then CKK_EC, CKM_CAST5_* then CKM_CAST128_*,
-    CKM_ECDSA_KEY_PAIR_GEN then CKM_EC_KEY_PAIR_GEN).
+    CKM_ECDSA_KEY_PAIR_GEN then CKM_EC_KEY_PAIR_GEN).  The unit tests pin
+    these choices, so a header that flips one fails `make check`.
   - Some prefixes name two unrelated namespaces in newer headers; the names
     of the other namespace are left out of the kind (EXCLUDED below).
 """
@@ -86,11 +90,15 @@ class NotConstant(Exception):
 
 
 def read_defines(path):
-    """Return (order, bodies): names in first-definition order and bodies."""
+    """Return (names, bodies, files): names in first-definition order, their
+    bodies, and the header each was first defined in (from the line markers)."""
     order = {}
     bodies = {}
+    files = {}
+    current = None
     define_re = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(\(?)\s*(.*)$")
     undef_re = re.compile(r"#\s*undef\s+([A-Za-z_]\w*)")
+    marker_re = re.compile(r'#\s*(?:line\s+)?\d+\s+"([^"]*)"')
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             m = define_re.match(line)
@@ -99,13 +107,21 @@ def read_defines(path):
                     bodies.pop(m.group(1), None)  # function-like: skip
                     continue
                 order.setdefault(m.group(1), len(order))
+                files.setdefault(m.group(1), current)
                 bodies[m.group(1)] = m.group(3).strip()
                 continue
             m = undef_re.match(line)
             if m:
                 bodies.pop(m.group(1), None)
+                continue
+            m = marker_re.match(line)
+            if m:
+                current = m.group(1)
+    if current is None:
+        raise SystemExit("gen-constants: %s has no line markers: the alias rule "
+                         "needs header order, give it `$(CC) -E -dD` output, not -dM" % path)
     names = sorted(bodies, key=lambda n: order[n])
-    return names, bodies
+    return names, bodies, files
 
 
 def tokenize(text):
@@ -264,11 +280,12 @@ def apply_binary(op, left, right):
 
 
 class Constant:
-    def __init__(self, name, value, position, target):
+    def __init__(self, name, value, position, target, header):
         self.name = name
         self.value = value
         self.position = position
         self.target = target  # the name this one is defined as, if any
+        self.header = header  # the file it was first defined in
         self.flags = []
 
 
@@ -282,7 +299,7 @@ def kind_of(name):
     return None
 
 
-def collect(names, bodies):
+def collect(names, bodies, files):
     """Return ({kind: [Constant]}, [CKF_ Constant]) in header order."""
     evaluator = Evaluator(bodies)
     kinds = {suffix: [] for suffix, _ in KINDS}
@@ -299,12 +316,20 @@ def collect(names, bodies):
         body = bodies[name].strip("() \t")
         is_name = re.fullmatch(r"[A-Za-z_]\w*", body) is not None
         target = body if is_name and kind is not None and kind_of(body) == kind else None
-        constant = Constant(name, value, position, target)
+        constant = Constant(name, value, position, target, files.get(name))
         if kind is None:
             ckf.append(constant)
         else:
             kinds[kind].append(constant)
     return kinds, ckf
+
+
+def pick_canonical(group):
+    """The alias rule: see the top of this file."""
+    plain = [c for c in group if c.target is None] or group
+    first = min(plain, key=lambda c: c.position)
+    plain = [c for c in plain if c.header == first.header]
+    return max(plain, key=lambda c: c.position)
 
 
 def mark_aliases(constants, prefix):
@@ -318,8 +343,7 @@ def mark_aliases(constants, prefix):
     table = []
     for value in sorted(by_value):
         group = by_value[value]
-        plain = [c for c in group if c.target is None] or group
-        canonical = max(plain, key=lambda c: c.position)
+        canonical = pick_canonical(group)
         for c in group:
             if c is not canonical:
                 c.flags.append(FLAG_ALIAS)
@@ -343,7 +367,8 @@ def emit_array(out, name, entries):
 
 def emit_asserts(out, constants):
     for c in constants:
-        out.append("G_STATIC_ASSERT(%s == 0x%xUL);" % (c.name, c.value))
+        out.append("_Static_assert(%s == 0x%xUL, \"gen-constants.py: %s\");"
+                   % (c.name, c.value, c.name))
     out.append("")
 
 
@@ -410,8 +435,8 @@ p11mux_flags_header_names(gsize *n_entries)
 
 
 def generate(path):
-    names, bodies = read_defines(path)
-    kinds, ckf = collect(names, bodies)
+    names, bodies, files = read_defines(path)
+    kinds, ckf = collect(names, bodies, files)
     if not kinds["CKR"] or not kinds["CKM"] or not ckf:
         raise SystemExit("gen-constants: %s holds no PKCS #11 definitions "
                          "(is it `$(CPP) -dD` output?)" % path)

@@ -17,7 +17,7 @@ p11mux_check_rv_describe(CK_RV rv, char *buf, gsize size)
     } else if (rv >= P11MUX_VENDOR_BASE) {
         g_snprintf(buf, size, "CKR_VENDOR_DEFINED+0x%lx (0x%lx)", rv - P11MUX_VENDOR_BASE, rv);
     } else {
-        g_snprintf(buf, size, "0x%lx (0x%lx)", rv, rv);
+        g_snprintf(buf, size, "unknown (0x%lx)", rv);
     }
     return buf;
 }

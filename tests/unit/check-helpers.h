@@ -23,7 +23,7 @@
 
 /*
  * Writes "CKR_SLOT_ID_INVALID (0x3)" into buf (size bytes), and returns buf.
- * Unknown values read "0x1234 (0x1234)", vendor ones
+ * Unknown values read "unknown (0x1234)", vendor ones
  * "CKR_VENDOR_DEFINED+0x5 (0x80000005)".  Allocates nothing, so that a
  * failing assertion (which does not return) leaks nothing.
  */

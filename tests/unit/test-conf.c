@@ -1,0 +1,1050 @@
+/*
+ * Unit tests of the configuration loader (src/conf.c).
+ *
+ * Fixtures live in tests/fixtures/config/{good,bad}; every bad fixture names
+ * its expected error on its first line ("# expect: LINE: message") and is
+ * checked against it. Layering tests write their files into a fresh
+ * g_dir_make_tmp() directory: nothing here reads /etc or the user's files.
+ */
+#include "config.h"
+
+#include "conf.h"
+
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define assert_no_error(error) \
+    ck_assert_msg((error) == NULL, "unexpected error: %s", (error) != NULL ? (error)->message : "")
+
+static char *case_dir;
+static char *tmpdir;
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *
+top_srcdir(void)
+{
+    const char *dir = g_getenv("top_srcdir");
+
+#ifdef P11MUX_TEST_TOP_SRCDIR
+    if (dir == NULL) {
+        dir = P11MUX_TEST_TOP_SRCDIR;
+    }
+#endif
+    ck_assert_msg(dir != NULL, "top_srcdir is not set");
+    return dir;
+}
+
+static char *
+fixture_path(const char *kind, const char *name)
+{
+    return g_build_filename(top_srcdir(), "tests", "fixtures", "config", kind, name, NULL);
+}
+
+static void
+remove_tree(const char *path)
+{
+    GStatBuf st;
+    GDir *dir;
+    const char *name;
+
+    if (g_lstat(path, &st) != 0) {
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        g_remove(path);
+        return;
+    }
+    dir = g_dir_open(path, 0, NULL);
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *child = g_build_filename(path, name, NULL);
+
+        remove_tree(child);
+    }
+    if (dir != NULL) {
+        g_dir_close(dir);
+    }
+    g_rmdir(path);
+}
+
+/* Unchecked (in the parent, so it runs even after a failed test): a
+ * directory per test case, removed with everything in it. */
+static void
+setup_case_dir(void)
+{
+    g_autoptr(GError) error = NULL;
+
+    case_dir = g_dir_make_tmp("p11mux-test-conf-XXXXXX", &error);
+    assert_no_error(error);
+}
+
+static void
+teardown_case_dir(void)
+{
+    remove_tree(case_dir);
+    g_clear_pointer(&case_dir, g_free);
+}
+
+/* Checked (around each test): a fresh directory inside case_dir. */
+static void
+setup_tmpdir(void)
+{
+    tmpdir = g_build_filename(case_dir, "test-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(g_mkdtemp(tmpdir));
+}
+
+static void
+teardown_tmpdir(void)
+{
+    remove_tree(tmpdir);
+    g_clear_pointer(&tmpdir, g_free);
+}
+
+/* tmpdir/name, or NULL for NULL (transfer full). */
+static char *
+tmp_path(const char *name)
+{
+    return name != NULL ? g_build_filename(tmpdir, name, NULL) : NULL;
+}
+
+/* Writes length bytes (-1: a string) to tmpdir/name, making its directory. */
+static char *
+write_tmp_data(const char *name, const char *text, gssize length)
+{
+    g_autoptr(GError) error = NULL;
+    char *path = tmp_path(name);
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    ck_assert_int_eq(g_mkdir_with_parents(dir, 0700), 0);
+    g_file_set_contents(path, text, length, &error);
+    assert_no_error(error);
+    return path;
+}
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+    return write_tmp_data(name, text, -1);
+}
+
+/* Loads the layers named relative to tmpdir (any may be NULL). */
+static P11muxConf *
+load_tmp(const char *system_file, const char *system_dir, const char *user_file, const char *extra_file,
+         GError **error)
+{
+    g_autofree char *system_path = tmp_path(system_file);
+    g_autofree char *dir_path = tmp_path(system_dir);
+    g_autofree char *user_path = tmp_path(user_file);
+    g_autofree char *extra_path = tmp_path(extra_file);
+    P11muxConfPaths paths = { system_path, dir_path, user_path, extra_path };
+
+    return p11mux_conf_load(&paths, error);
+}
+
+static void
+assert_error(const GError *error, P11muxConfErrorCode code, const char *expected)
+{
+    ck_assert_msg(error != NULL, "no error, expected: %s", expected);
+    ck_assert_str_eq(error->message, expected);
+    ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint) code), "error code %d, expected %d", error->code,
+                  code);
+}
+
+static const P11muxConfBackend *
+backend_at(const P11muxConf *conf, guint i)
+{
+    ck_assert_uint_lt(i, conf->backends->len);
+    return g_ptr_array_index(conf->backends, i);
+}
+
+static const char *
+file_at(const P11muxConf *conf, guint i)
+{
+    ck_assert_uint_lt(i, conf->files->len);
+    return g_ptr_array_index(conf->files, i);
+}
+
+/* The *.conf files of a fixture directory, sorted (transfer full). */
+static GPtrArray *
+list_fixtures(const char *kind)
+{
+    g_autofree char *dir_path = fixture_path(kind, NULL);
+    g_autoptr(GError) error = NULL;
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    GDir *dir = g_dir_open(dir_path, 0, &error);
+    const char *name;
+
+    assert_no_error(error);
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        if (g_str_has_suffix(name, ".conf")) {
+            g_ptr_array_add(names, g_strdup(name));
+        }
+    }
+    g_dir_close(dir);
+    g_ptr_array_sort(names, (GCompareFunc) g_strcmp0);
+    return names;
+}
+
+/* The "LINE: message" of a bad fixture's "# expect: " first line, or NULL. */
+static char *
+read_expectation(const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    const char *prefix = "# expect: ";
+    const char *rest;
+    char *newline;
+
+    if (!g_file_get_contents(path, &text, NULL, error)) {
+        return NULL;
+    }
+    newline = strchr(text, '\n');
+    if (newline != NULL) {
+        *newline = '\0';
+    }
+    rest = text + strlen(prefix);
+    if (!g_str_has_prefix(text, prefix) || !g_ascii_isdigit(*rest) || strstr(rest, ": ") == NULL) {
+        return NULL;
+    }
+    for (; g_ascii_isdigit(*rest); rest++) {
+    }
+    if (!g_str_has_prefix(rest, ": ")) {
+        return NULL;
+    }
+    return g_strdup(text + strlen(prefix));
+}
+
+/* NULL if the fixture at path fails to load with exactly the error its first
+ * line states, else what is wrong (transfer full). */
+static char *
+check_bad_fixture(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+    g_autofree char *expectation = read_expectation(path, &error);
+    g_autofree char *expected = NULL;
+
+    if (expectation == NULL) {
+        return g_strdup_printf("%s: first line is not '# expect: LINE: message'", path);
+    }
+    expected = g_strdup_printf("%s:%s", path, expectation);
+    conf = p11mux_conf_load_file(path, &error);
+    if (conf != NULL) {
+        return g_strdup_printf("%s: loaded, expected: %s", path, expected);
+    }
+    if (error == NULL || error->domain != P11MUX_CONF_ERROR || !g_str_equal(error->message, expected)) {
+        return g_strdup_printf("%s:\n  expected: %s\n  got:      %s", path, expected,
+                               error != NULL ? error->message : "(no error)");
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------- fixtures */
+
+START_TEST(test_conf_good_fixtures_load)
+{
+    g_autoptr(GPtrArray) names = list_fixtures("good");
+
+    ck_assert_uint_ge(names->len, 4);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = fixture_path("good", g_ptr_array_index(names, i));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+        ck_assert_msg(conf != NULL, "%s", error != NULL ? error->message : path);
+        ck_assert_uint_eq(conf->files->len, 1);
+        ck_assert_str_eq(file_at(conf, 0), path);
+    }
+}
+END_TEST
+
+START_TEST(test_conf_bad_fixtures_fail_as_stated)
+{
+    g_autoptr(GPtrArray) names = list_fixtures("bad");
+    g_autoptr(GString) failures = g_string_new(NULL);
+
+    ck_assert_uint_ge(names->len, 20);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = fixture_path("bad", g_ptr_array_index(names, i));
+        g_autofree char *problem = check_bad_fixture(path);
+
+        if (problem != NULL) {
+            g_string_append_printf(failures, "\n%s", problem);
+        }
+    }
+    ck_assert_msg(failures->len == 0, "bad fixtures not failing as stated:%s", failures->str);
+}
+END_TEST
+
+static void
+assert_fixture_check_fails(const char *path)
+{
+    g_autofree char *problem = check_bad_fixture(path);
+
+    ck_assert_msg(problem != NULL, "%s passed the fixture check", path);
+}
+
+START_TEST(test_conf_fixture_check_rejects_wrong_expectation)
+{
+    const char *body = "[backend a]\nmodul = /lib/a.so\n";
+    g_autofree char *right = NULL;
+    g_autofree char *wrong_line = NULL;
+    g_autofree char *wrong_text = NULL;
+    g_autofree char *none = NULL;
+    g_autofree char *loads = NULL;
+    g_autofree char *problem = NULL;
+
+    right = write_tmp("right.conf", "# expect: 3: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+    wrong_line = write_tmp("wrong-line.conf",
+                           "# expect: 2: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+    wrong_text = write_tmp("wrong-text.conf", "# expect: 3: unknown key in [backend a]\n[backend a]\nmodul = /x\n");
+    none = write_tmp("none.conf", body);
+    loads = write_tmp("loads.conf", "# expect: 2: anything\n[backend a]\nmodule = /lib/a.so\n");
+
+    problem = check_bad_fixture(right);
+    ck_assert_msg(problem == NULL, "%s", problem);
+    assert_fixture_check_fails(wrong_line);
+    assert_fixture_check_fails(wrong_text);
+    assert_fixture_check_fails(none);
+    assert_fixture_check_fails(loads);
+}
+END_TEST
+
+START_TEST(test_conf_full_fixture_values)
+{
+    g_autofree char *path = fixture_path("good", "full.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    const P11muxConfBackend *softhsm;
+    const P11muxConfBackend *nss;
+
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_NONE);
+    ck_assert_str_eq(conf->policy, "default");
+    ck_assert_str_eq(conf->trace, "file:/var/log/p11mux.trace");
+    ck_assert_str_eq(conf->trace_format, "json");
+    ck_assert_str_eq(conf->trace_data, "hex");
+    ck_assert(conf->import_p11_kit);
+    ck_assert_uint_eq(conf->backends->len, 2);
+
+    softhsm = backend_at(conf, 0);
+    ck_assert_str_eq(softhsm->name, "softhsm");
+    ck_assert_str_eq(softhsm->module, "/usr/lib/softhsm/libsofthsm2.so");
+    ck_assert_ptr_null(softhsm->init_reserved);
+    ck_assert(softhsm->critical);
+    ck_assert(softhsm->enabled);
+    ck_assert_str_eq(softhsm->policy, "strict");
+    ck_assert_str_eq(softhsm->origin.file, path);
+    ck_assert_int_eq(softhsm->origin.line, 10);
+    ck_assert_int_eq(softhsm->module_origin.line, 11);
+
+    nss = backend_at(conf, 1);
+    ck_assert_str_eq(nss->name, "nss");
+    ck_assert(!nss->critical);
+    ck_assert(!nss->enabled);
+    ck_assert_ptr_null(nss->policy);
+    ck_assert_int_eq(nss->origin.line, 16);
+}
+END_TEST
+
+START_TEST(test_conf_minimal_fixture_defaults)
+{
+    g_autofree char *path = fixture_path("good", "minimal.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    const P11muxConfBackend *backend;
+
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_MERGE);
+    ck_assert_ptr_null(conf->policy);
+    ck_assert_str_eq(conf->trace, "off");
+    ck_assert_str_eq(conf->trace_format, "text");
+    ck_assert_str_eq(conf->trace_data, "length");
+    ck_assert(!conf->import_p11_kit);
+    ck_assert_uint_eq(conf->backends->len, 1);
+    backend = backend_at(conf, 0);
+    ck_assert_str_eq(backend->name, "only-one");
+    ck_assert_str_eq(backend->module, "/opt/p11/libtoken.so");
+    ck_assert(!backend->critical);
+    ck_assert(backend->enabled);
+    ck_assert_ptr_null(backend->init_reserved);
+    ck_assert_ptr_null(backend->policy);
+}
+END_TEST
+
+START_TEST(test_conf_nss_init_string_intact)
+{
+    g_autofree char *path = fixture_path("good", "nss.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    assert_no_error(error);
+    ck_assert_str_eq(p11mux_conf_find_backend(conf, "nss")->init_reserved,
+                     "configdir='sql:/tmp/x y' certPrefix='' keyPrefix='' secmod='secmod.db' flags=");
+    ck_assert_str_eq(p11mux_conf_find_backend(conf, "nss.hash")->init_reserved,
+                     "tokenDescription='a # b = c'  flags=readOnly");
+}
+END_TEST
+
+START_TEST(test_conf_layout_fixture_spacing_and_disabled)
+{
+    g_autofree char *path = fixture_path("good", "layout.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    const P11muxConfBackend *b;
+
+    assert_no_error(error);
+    ck_assert_str_eq(conf->trace, "stderr");
+    ck_assert_str_eq(conf->trace_format, "text");
+    ck_assert_str_eq(p11mux_conf_find_backend(conf, "a_1.x-y")->module, "/lib/a.so");
+    ck_assert(!p11mux_conf_find_backend(conf, "a_1.x-y")->enabled);
+    b = p11mux_conf_find_backend(conf, "b");
+    ck_assert(!b->enabled);
+    ck_assert_ptr_null(b->module);
+    ck_assert_int_eq(b->module_origin.line, 0);
+    ck_assert(p11mux_conf_find_backend(conf, "c")->enabled);
+    ck_assert_ptr_null(p11mux_conf_find_backend(conf, "missing"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ one file */
+
+START_TEST(test_conf_values_are_raw)
+{
+    g_autofree char *path = write_tmp("raw.conf", "[backend a]\nmodule = /lib/a.so\ninit-reserved = \t a\\sb\\\\c\\x = '#' \t\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    assert_no_error(error);
+    ck_assert_str_eq(backend_at(conf, 0)->init_reserved, "a\\sb\\\\c\\x = '#'");
+}
+END_TEST
+
+START_TEST(test_conf_crlf_line_endings)
+{
+    g_autofree char *path = write_tmp("crlf.conf", "[global]\r\ntrace = stderr\r\n\r\n[backend a]\r\nmodule = /lib/a.so\r\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    assert_no_error(error);
+    ck_assert_str_eq(conf->trace, "stderr");
+    ck_assert_str_eq(backend_at(conf, 0)->module, "/lib/a.so");
+    ck_assert_int_eq(backend_at(conf, 0)->module_origin.line, 5);
+}
+END_TEST
+
+START_TEST(test_conf_empty_file_gives_defaults)
+{
+    g_autofree char *path = write_tmp("empty.conf", "");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    assert_no_error(error);
+    ck_assert_str_eq(conf->trace, "off");
+    ck_assert_uint_eq(conf->backends->len, 0);
+    ck_assert_uint_eq(conf->files->len, 1);
+}
+END_TEST
+
+START_TEST(test_conf_invalid_utf8_is_refused)
+{
+    g_autofree char *path = write_tmp("latin1.conf", "[global]\n\n[backend caf\xe9]\n");
+    g_autofree char *expected = g_strdup_printf("%s:3: not valid UTF-8 text", path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_SYNTAX, expected);
+}
+END_TEST
+
+START_TEST(test_conf_nul_byte_is_refused)
+{
+    static const char text[] = "[global]\ntrace = st\0derr\n";
+    g_autofree char *path = write_tmp_data("nul.conf", text, sizeof text - 1);
+    g_autofree char *expected = g_strdup_printf("%s:2: not valid UTF-8 text", path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_SYNTAX, expected);
+}
+END_TEST
+
+START_TEST(test_conf_missing_file_is_an_error)
+{
+    g_autofree char *path = tmp_path("absent.conf");
+    g_autofree char *expected = g_strdup_printf("%s: cannot read: No such file or directory", path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_READ, expected);
+}
+END_TEST
+
+START_TEST(test_conf_error_codes)
+{
+    static const struct {
+        const char *name;
+        P11muxConfErrorCode code;
+    } cases[] = {
+        { "garbage-line.conf", P11MUX_CONF_ERROR_SYNTAX },     { "repeated-key.conf", P11MUX_CONF_ERROR_SYNTAX },
+        { "unknown-key.conf", P11MUX_CONF_ERROR_UNKNOWN },     { "unknown-group.conf", P11MUX_CONF_ERROR_UNKNOWN },
+        { "bad-bool.conf", P11MUX_CONF_ERROR_VALUE },          { "relative-module.conf", P11MUX_CONF_ERROR_VALUE },
+        { "missing-module.conf", P11MUX_CONF_ERROR_MISSING }, { "duplicate-library.conf", P11MUX_CONF_ERROR_CONFLICT },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = fixture_path("bad", cases[i].name);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+        ck_assert_ptr_null(conf);
+        ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint) cases[i].code), "%s: code %d, expected %d",
+                      cases[i].name, error->code, cases[i].code);
+    }
+}
+END_TEST
+
+START_TEST(test_conf_lookup_cites_origin)
+{
+    g_autofree char *path = fixture_path("good", "full.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    const P11muxConfValue *value;
+
+    assert_no_error(error);
+    value = p11mux_conf_lookup(conf, "backend softhsm", "module");
+    ck_assert_ptr_nonnull(value);
+    ck_assert_str_eq(value->value, "/usr/lib/softhsm/libsofthsm2.so");
+    ck_assert_str_eq(value->origin.file, path);
+    ck_assert_int_eq(value->origin.line, 11);
+    value = p11mux_conf_lookup(conf, "global", "trace-data");
+    ck_assert_str_eq(value->value, "hex");
+    ck_assert_int_eq(value->origin.line, 7);
+    /* Defaults are not explicit settings. */
+    ck_assert_ptr_null(p11mux_conf_lookup(conf, "backend softhsm", "init-reserved"));
+    ck_assert_ptr_null(p11mux_conf_lookup(conf, "backend nope", "module"));
+}
+END_TEST
+
+START_TEST(test_conf_group_labels_in_order)
+{
+    g_autofree char *path = fixture_path("good", "full.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    g_auto(GStrv) backends = NULL;
+    g_auto(GStrv) globals = NULL;
+
+    assert_no_error(error);
+    backends = p11mux_conf_dup_group_labels(conf, P11MUX_CONF_GROUP_BACKEND);
+    ck_assert_uint_eq(g_strv_length(backends), 2);
+    ck_assert_str_eq(backends[0], "softhsm");
+    ck_assert_str_eq(backends[1], "nss");
+    globals = p11mux_conf_dup_group_labels(conf, P11MUX_CONF_GROUP_GLOBAL);
+    ck_assert_uint_eq(g_strv_length(globals), 1);
+    ck_assert_str_eq(globals[0], "");
+}
+END_TEST
+
+/* ------------------------------------------------------------- the table */
+
+/* A value the key accepts, for a file that sets it. */
+static const char *
+sample_value(const P11muxConfKey *key)
+{
+    static const char *const by_type[] = {
+        [P11MUX_CONF_TYPE_STRING] = "some text", [P11MUX_CONF_TYPE_BOOL] = "false", [P11MUX_CONF_TYPE_ENUM] = NULL,
+        [P11MUX_CONF_TYPE_PATH] = "/lib/sample.so", [P11MUX_CONF_TYPE_NAME] = "sample",
+    };
+
+    if (key->default_value != NULL) {
+        return key->default_value;
+    }
+    return key->type == P11MUX_CONF_TYPE_ENUM ? key->choices[0] : by_type[key->type];
+}
+
+START_TEST(test_conf_known_keys_table_is_consistent)
+{
+    gsize n_keys = 0;
+    gsize n_groups = 0;
+    const P11muxConfKey *keys = p11mux_conf_known_keys(&n_keys);
+    const P11muxConfGroupInfo *groups = p11mux_conf_known_groups(&n_groups);
+
+    ck_assert_uint_ge(n_keys, 11);
+    ck_assert_uint_ge(n_groups, 2);
+    for (gsize i = 0; i < n_keys; i++) {
+        g_autofree char *problem = NULL;
+
+        ck_assert_uint_lt((gsize) keys[i].group, n_groups);
+        ck_assert_int_eq(groups[keys[i].group].kind, keys[i].group);
+        ck_assert_msg((keys[i].type == P11MUX_CONF_TYPE_ENUM) == (keys[i].choices != NULL), "%s", keys[i].name);
+        for (gsize j = 0; j < i; j++) {
+            ck_assert_msg(keys[j].group != keys[i].group || !g_str_equal(keys[j].name, keys[i].name),
+                          "key '%s' listed twice", keys[i].name);
+        }
+        if (keys[i].default_value != NULL) {
+            problem = p11mux_conf_key_check(&keys[i], keys[i].default_value);
+            ck_assert_msg(problem == NULL, "default of '%s': %s", keys[i].name, problem);
+        }
+    }
+}
+END_TEST
+
+/* Every key in the table is accepted by the parser in its group. */
+START_TEST(test_conf_known_keys_are_accepted)
+{
+    gsize n_keys = 0;
+    const P11muxConfKey *keys = p11mux_conf_known_keys(&n_keys);
+    g_autoptr(GString) text = g_string_new("[global]\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+    g_autofree char *path = NULL;
+
+    for (gsize i = 0; i < n_keys; i++) {
+        if (keys[i].group == P11MUX_CONF_GROUP_GLOBAL) {
+            g_string_append_printf(text, "%s = %s\n", keys[i].name, sample_value(&keys[i]));
+        }
+    }
+    g_string_append(text, "[backend sample]\n");
+    for (gsize i = 0; i < n_keys; i++) {
+        if (keys[i].group == P11MUX_CONF_GROUP_BACKEND) {
+            g_string_append_printf(text, "%s = %s\n", keys[i].name, sample_value(&keys[i]));
+        }
+    }
+    path = write_tmp("every-key.conf", text->str);
+    conf = p11mux_conf_load_file(path, &error);
+    assert_no_error(error);
+    for (gsize i = 0; i < n_keys; i++) {
+        const char *group = keys[i].group == P11MUX_CONF_GROUP_GLOBAL ? "global" : "backend sample";
+
+        ck_assert_msg(p11mux_conf_lookup(conf, group, keys[i].name) != NULL, "%s", keys[i].name);
+    }
+}
+END_TEST
+
+START_TEST(test_conf_key_check_messages)
+{
+    gsize n_keys = 0;
+    const P11muxConfKey *keys = p11mux_conf_known_keys(&n_keys);
+
+    for (gsize i = 0; i < n_keys; i++) {
+        g_autofree char *problem = NULL;
+
+        if (g_str_equal(keys[i].name, "trace")) {
+            ck_assert_ptr_null(p11mux_conf_key_check(&keys[i], "file:/tmp/t.log"));
+            problem = p11mux_conf_key_check(&keys[i], "file:");
+            ck_assert_str_eq(problem, "expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'file:'");
+        } else if (g_str_equal(keys[i].name, "trace-format")) {
+            problem = p11mux_conf_key_check(&keys[i], "TEXT");
+            ck_assert_str_eq(problem, "expected text or json, got 'TEXT'");
+        } else if (keys[i].type == P11MUX_CONF_TYPE_BOOL) {
+            problem = p11mux_conf_key_check(&keys[i], "1");
+            ck_assert_str_eq(problem, "expected true or false, got '1'");
+        }
+    }
+}
+END_TEST
+
+/* --------------------------------------------------------------- layers */
+
+START_TEST(test_conf_layers_merge_in_order)
+{
+    g_autofree char *system = write_tmp("p11mux.conf", "[global]\ntrace = stderr\ntrace-format = json\n\n"
+                                                       "[backend a]\nmodule = /lib/a.so\ncritical = true\n\n"
+                                                       "[backend b]\nmodule = /lib/b.so\n");
+    g_autofree char *early = write_tmp("conf.d/10-early.conf",
+                                       "[global]\ntrace = file:/tmp/early.log\ntrace-data = hex\n"
+                                       "[backend c]\nmodule = /lib/c.so\n");
+    g_autofree char *late = write_tmp("conf.d/20-late.conf", "[global]\ntrace = syslog\n");
+    g_autofree char *user = write_tmp("user.conf", "[backend a]\nmodule = /lib/a2.so\n[backend d]\nmodule = /lib/d.so\n");
+    g_autofree char *extra = write_tmp("extra.conf", "[global]\ntrace-format = text\n[backend d]\ncritical = true\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp("p11mux.conf", "conf.d", "user.conf", "extra.conf", &error);
+    const P11muxConfBackend *a;
+
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->files->len, 5);
+    ck_assert_str_eq(file_at(conf, 0), system);
+    ck_assert_str_eq(file_at(conf, 1), early);
+    ck_assert_str_eq(file_at(conf, 2), late);
+    ck_assert_str_eq(file_at(conf, 3), user);
+    ck_assert_str_eq(file_at(conf, 4), extra);
+    ck_assert_str_eq(conf->trace, "syslog");
+    ck_assert_str_eq(p11mux_conf_lookup(conf, "global", "trace")->origin.file, late);
+    ck_assert_str_eq(conf->trace_format, "text");
+    ck_assert_str_eq(conf->trace_data, "hex");
+
+    ck_assert_uint_eq(conf->backends->len, 4);
+    a = backend_at(conf, 0);
+    ck_assert_str_eq(a->name, "a");
+    ck_assert_str_eq(a->module, "/lib/a2.so");
+    ck_assert_str_eq(a->module_origin.file, user);
+    ck_assert_int_eq(a->module_origin.line, 2);
+    ck_assert_str_eq(a->origin.file, system);
+    ck_assert_int_eq(a->origin.line, 5);
+    ck_assert(a->critical);
+    ck_assert_str_eq(backend_at(conf, 1)->name, "b");
+    ck_assert_str_eq(backend_at(conf, 2)->name, "c");
+    ck_assert_str_eq(backend_at(conf, 3)->name, "d");
+    ck_assert(backend_at(conf, 3)->critical);
+}
+END_TEST
+
+START_TEST(test_conf_conf_d_in_strcmp_order_and_only_conf)
+{
+    g_autofree char *first = write_tmp("conf.d/10-first.conf", "[global]\ntrace = stderr\n");
+    g_autofree char *last = write_tmp("conf.d/9-last.conf", "[global]\ntrace = syslog\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("conf.d/README", "not a configuration file\n"));
+    g_free(write_tmp("conf.d/30-off.conf.disabled", "garbage\n"));
+    g_free(write_tmp("conf.d/.hidden.conf", "garbage\n"));
+    conf = load_tmp(NULL, "conf.d", NULL, NULL, &error);
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->files->len, 2);
+    ck_assert_str_eq(file_at(conf, 0), first);
+    ck_assert_str_eq(file_at(conf, 1), last);
+    ck_assert_str_eq(conf->trace, "syslog");
+}
+END_TEST
+
+START_TEST(test_conf_later_layer_disables_backend)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+    const P11muxConfBackend *a;
+
+    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/a.so\n[backend b]\nmodule = /lib/b.so\n"));
+    g_free(write_tmp("user.conf", "[backend a]\nenabled = false\n"));
+    conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->backends->len, 2);
+    a = backend_at(conf, 0);
+    ck_assert(!a->enabled);
+    ck_assert_str_eq(a->module, "/lib/a.so");
+    ck_assert(backend_at(conf, 1)->enabled);
+}
+END_TEST
+
+START_TEST(test_conf_conflict_judged_after_merging)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    /* Alone, the system file would be refused: the extra layer resolves it. */
+    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/same.so\n[backend b]\nmodule = /lib/same.so\n"));
+    g_free(write_tmp("extra.conf", "[backend b]\nenabled = false\n"));
+    conf = load_tmp("p11mux.conf", NULL, NULL, "extra.conf", &error);
+    assert_no_error(error);
+    ck_assert(!backend_at(conf, 1)->enabled);
+}
+END_TEST
+
+START_TEST(test_conf_conflict_across_layers)
+{
+    g_autofree char *system = write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/same.so\n");
+    g_autofree char *user = write_tmp("user.conf", "\n[backend b]\nmodule = /lib/same.so\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:3: backends 'a' (%s:2) and 'b' load the same library /lib/same.so", user, system);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_CONFLICT, expected);
+}
+END_TEST
+
+START_TEST(test_conf_conflict_through_symlink)
+{
+    g_autofree char *real = write_tmp("lib/libreal.so", "");
+    g_autofree char *link = tmp_path("lib/liblink.so");
+    g_autofree char *canonical = realpath(real, NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *expected = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    ck_assert_int_eq(symlink("libreal.so", link), 0);
+    text = g_strdup_printf("[backend x]\nmodule = %s\n[backend y]\nmodule = %s\n", real, link);
+    path = write_tmp("symlink.conf", text);
+    expected = g_strdup_printf("%s:4: backends 'x' (line 2) and 'y' load the same library %s", path, canonical);
+    conf = p11mux_conf_load_file(path, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_CONFLICT, expected);
+}
+END_TEST
+
+START_TEST(test_conf_missing_module_after_merging)
+{
+    g_autofree char *system = write_tmp("p11mux.conf", "# off by default\n[backend x]\nenabled = false\n");
+    g_autofree char *expected = g_strdup_printf("%s:2: backend 'x' is enabled but has no 'module'", system);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("user.conf", "[backend x]\nenabled = true\n"));
+    conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_MISSING, expected);
+}
+END_TEST
+
+START_TEST(test_conf_user_config_none_ignores_user_file)
+{
+    g_autofree char *system = write_tmp("p11mux.conf", "[global]\nuser-config = none\n[backend a]\nmodule = /lib/a.so\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    /* Not even read: its fault goes unnoticed. */
+    g_free(write_tmp("user.conf", "this is not a configuration\n"));
+    conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_NONE);
+    ck_assert_uint_eq(conf->files->len, 1);
+    ck_assert_str_eq(file_at(conf, 0), system);
+    ck_assert_uint_eq(conf->backends->len, 1);
+}
+END_TEST
+
+START_TEST(test_conf_user_config_only_discards_system)
+{
+    g_autofree char *system = write_tmp("conf.d/00-base.conf", "[global]\nuser-config = only\ntrace = stderr\n"
+                                                               "[backend a]\nmodule = /lib/a.so\n");
+    g_autofree char *user = write_tmp("user.conf", "[backend b]\nmodule = /lib/b.so\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp(NULL, "conf.d", "user.conf", NULL, &error);
+    const P11muxConfValue *decision;
+
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_ONLY);
+    decision = p11mux_conf_lookup(conf, "global", "user-config");
+    ck_assert_str_eq(decision->origin.file, system);
+    ck_assert_int_eq(decision->origin.line, 2);
+    ck_assert_str_eq(conf->trace, "off");
+    ck_assert_ptr_null(p11mux_conf_lookup(conf, "backend a", "module"));
+    ck_assert_uint_eq(conf->backends->len, 1);
+    ck_assert_str_eq(backend_at(conf, 0)->name, "b");
+    ck_assert_str_eq(backend_at(conf, 0)->origin.file, user);
+}
+END_TEST
+
+START_TEST(test_conf_user_config_only_without_user_file_keeps_system)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("p11mux.conf", "[global]\nuser-config = only\n[backend a]\nmodule = /lib/a.so\n"));
+    conf = load_tmp("p11mux.conf", NULL, "absent-user.conf", NULL, &error);
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_ONLY);
+    ck_assert_uint_eq(conf->backends->len, 1);
+    ck_assert_str_eq(backend_at(conf, 0)->name, "a");
+}
+END_TEST
+
+START_TEST(test_conf_user_config_refused_outside_system)
+{
+    g_autofree char *user = write_tmp("user.conf", "[global]\nuser-config = merge\n");
+    g_autofree char *expected = g_strdup_printf("%s:2: key 'user-config' is only read from the system configuration",
+                                                user);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp(NULL, NULL, "user.conf", NULL, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+    g_clear_error(&error);
+    conf = load_tmp(NULL, NULL, NULL, "user.conf", &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+}
+END_TEST
+
+START_TEST(test_conf_missing_optional_files_skipped)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp("no/p11mux.conf", "no/conf.d", "no/user.conf", NULL, &error);
+
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->files->len, 0);
+    ck_assert_uint_eq(conf->backends->len, 0);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_MERGE);
+    ck_assert_str_eq(conf->trace, "off");
+}
+END_TEST
+
+START_TEST(test_conf_null_paths_skipped)
+{
+    P11muxConfPaths paths = { NULL, NULL, NULL, NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load(&paths, &error);
+
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->files->len, 0);
+}
+END_TEST
+
+START_TEST(test_conf_missing_extra_file_fails)
+{
+    g_autofree char *extra = tmp_path("absent-extra.conf");
+    g_autofree char *expected = g_strdup_printf("%s: cannot read: No such file or directory", extra);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/a.so\n"));
+    conf = load_tmp("p11mux.conf", NULL, NULL, "absent-extra.conf", &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_READ, expected);
+}
+END_TEST
+
+START_TEST(test_conf_unreadable_extra_file_fails)
+{
+    g_autofree char *extra = tmp_path("extra.d");
+    g_autofree char *expected = g_strdup_printf("%s: cannot read: Is a directory", extra);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    ck_assert_int_eq(g_mkdir(extra, 0700), 0);
+    conf = load_tmp(NULL, NULL, NULL, "extra.d", &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_READ, expected);
+}
+END_TEST
+
+START_TEST(test_conf_unreadable_system_file_fails)
+{
+    g_autofree char *system = tmp_path("p11mux.conf");
+    g_autofree char *expected = g_strdup_printf("%s: cannot read: Is a directory", system);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    /* Present but unreadable is not "missing": refused, not skipped. */
+    ck_assert_int_eq(g_mkdir(system, 0700), 0);
+    conf = load_tmp("p11mux.conf", NULL, NULL, NULL, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_READ, expected);
+}
+END_TEST
+
+START_TEST(test_conf_malformed_layer_fails_whole_load)
+{
+    g_autofree char *bad = write_tmp("conf.d/50-bad.conf", "[global]\ntrace = loud\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:2: key 'trace' in [global]: expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'loud'", bad);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/a.so\n"));
+    g_free(write_tmp("conf.d/10-good.conf", "[backend b]\nmodule = /lib/b.so\n"));
+    g_free(write_tmp("user.conf", "[backend c]\nmodule = /lib/c.so\n"));
+    conf = load_tmp("p11mux.conf", "conf.d", "user.conf", NULL, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+}
+END_TEST
+
+/* --------------------------------------------------------- default paths */
+
+START_TEST(test_conf_paths_default)
+{
+    g_autoptr(P11muxConfPaths) paths = NULL;
+
+    g_unsetenv("P11MUX_CONF");
+    paths = p11mux_conf_paths_new_default();
+    ck_assert_str_eq(paths->system_file, SYSCONFDIR "/p11mux/p11mux.conf");
+    ck_assert_str_eq(paths->system_dir, SYSCONFDIR "/p11mux/conf.d");
+    ck_assert_ptr_nonnull(paths->user_file);
+    ck_assert(g_str_has_suffix(paths->user_file, "/p11mux/p11mux.conf"));
+    ck_assert_ptr_null(paths->extra_file);
+}
+END_TEST
+
+START_TEST(test_conf_paths_default_extra_from_environment)
+{
+    g_autoptr(P11muxConfPaths) paths = NULL;
+    g_autoptr(P11muxConfPaths) empty = NULL;
+
+    g_setenv("P11MUX_CONF", "/srv/p11mux/test.conf", TRUE);
+    paths = p11mux_conf_paths_new_default();
+    ck_assert_str_eq(paths->extra_file, "/srv/p11mux/test.conf");
+    /* The caller may point a field elsewhere; the free leaves it alone. */
+    paths->extra_file = "/from/pReserved.conf";
+    g_setenv("P11MUX_CONF", "", TRUE);
+    empty = p11mux_conf_paths_new_default();
+    ck_assert_ptr_null(empty->extra_file);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+    Suite *suite = suite_create("conf");
+    TCase *files = tcase_create("files");
+    TCase *layers = tcase_create("layers");
+
+    tcase_add_unchecked_fixture(files, setup_case_dir, teardown_case_dir);
+    tcase_add_checked_fixture(files, setup_tmpdir, teardown_tmpdir);
+    tcase_add_test(files, test_conf_good_fixtures_load);
+    tcase_add_test(files, test_conf_bad_fixtures_fail_as_stated);
+    tcase_add_test(files, test_conf_fixture_check_rejects_wrong_expectation);
+    tcase_add_test(files, test_conf_full_fixture_values);
+    tcase_add_test(files, test_conf_minimal_fixture_defaults);
+    tcase_add_test(files, test_conf_nss_init_string_intact);
+    tcase_add_test(files, test_conf_layout_fixture_spacing_and_disabled);
+    tcase_add_test(files, test_conf_values_are_raw);
+    tcase_add_test(files, test_conf_crlf_line_endings);
+    tcase_add_test(files, test_conf_empty_file_gives_defaults);
+    tcase_add_test(files, test_conf_invalid_utf8_is_refused);
+    tcase_add_test(files, test_conf_nul_byte_is_refused);
+    tcase_add_test(files, test_conf_missing_file_is_an_error);
+    tcase_add_test(files, test_conf_error_codes);
+    tcase_add_test(files, test_conf_lookup_cites_origin);
+    tcase_add_test(files, test_conf_group_labels_in_order);
+    tcase_add_test(files, test_conf_known_keys_table_is_consistent);
+    tcase_add_test(files, test_conf_known_keys_are_accepted);
+    tcase_add_test(files, test_conf_key_check_messages);
+    suite_add_tcase(suite, files);
+
+    tcase_add_unchecked_fixture(layers, setup_case_dir, teardown_case_dir);
+    tcase_add_checked_fixture(layers, setup_tmpdir, teardown_tmpdir);
+    tcase_add_test(layers, test_conf_layers_merge_in_order);
+    tcase_add_test(layers, test_conf_conf_d_in_strcmp_order_and_only_conf);
+    tcase_add_test(layers, test_conf_later_layer_disables_backend);
+    tcase_add_test(layers, test_conf_conflict_judged_after_merging);
+    tcase_add_test(layers, test_conf_conflict_across_layers);
+    tcase_add_test(layers, test_conf_conflict_through_symlink);
+    tcase_add_test(layers, test_conf_missing_module_after_merging);
+    tcase_add_test(layers, test_conf_user_config_none_ignores_user_file);
+    tcase_add_test(layers, test_conf_user_config_only_discards_system);
+    tcase_add_test(layers, test_conf_user_config_only_without_user_file_keeps_system);
+    tcase_add_test(layers, test_conf_user_config_refused_outside_system);
+    tcase_add_test(layers, test_conf_missing_optional_files_skipped);
+    tcase_add_test(layers, test_conf_null_paths_skipped);
+    tcase_add_test(layers, test_conf_missing_extra_file_fails);
+    tcase_add_test(layers, test_conf_unreadable_extra_file_fails);
+    tcase_add_test(layers, test_conf_unreadable_system_file_fails);
+    tcase_add_test(layers, test_conf_malformed_layer_fails_whole_load);
+    tcase_add_test(layers, test_conf_paths_default);
+    tcase_add_test(layers, test_conf_paths_default_extra_from_environment);
+    suite_add_tcase(suite, layers);
+    return suite;
+}
+
+int
+main(void)
+{
+    SRunner *runner = srunner_create(conf_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_ENV);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,414 @@
+/*
+ * Unit tests for src/constants.c and the generated constant tables.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check-helpers.h"
+#include "constants.h"
+
+/*
+ * CKF_ names of the header that are no flag of any structure field, so no
+ * hand list in constants.c holds them.  Keep each with its reason.
+ */
+static const char *const ckf_not_structure_flags[] = {
+    /* a bit of attribute TYPES (CKA_WRAP_TEMPLATE = CKF_ARRAY_ATTRIBUTE|0x211) */
+    "CKF_ARRAY_ATTRIBUTE",
+};
+
+START_TEST(test_constants_tables_sorted_by_value)
+{
+    for (guint kind = 0; kind < P11MUX_CONST_N_KINDS; kind++) {
+        gsize n;
+        const P11muxConstant *table = p11mux_constant_table(kind, &n);
+
+        for (gsize i = 1; i < n; i++) {
+            ck_assert_msg(table[i - 1].value < table[i].value, "%s after %s (0x%lx >= 0x%lx)",
+                          table[i].name, table[i - 1].name, table[i - 1].value, table[i].value);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_constants_index_sorted_by_name)
+{
+    for (guint kind = 0; kind < P11MUX_CONST_N_KINDS; kind++) {
+        gsize n;
+        const P11muxConstant *index = p11mux_constant_index(kind, &n);
+
+        for (gsize i = 1; i < n; i++) {
+            ck_assert_msg(strcmp(index[i - 1].name, index[i].name) < 0, "%s after %s",
+                          index[i].name, index[i - 1].name);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_constants_table_holds_canonical_names_only)
+{
+    for (guint kind = 0; kind < P11MUX_CONST_N_KINDS; kind++) {
+        const char *prefix = p11mux_constant_kind_prefix(kind);
+        gsize n;
+        const P11muxConstant *table = p11mux_constant_table(kind, &n);
+
+        for (gsize i = 0; i < n; i++) {
+            ck_assert_uint_eq(table[i].flags, 0);
+            ck_assert_msg(g_str_has_prefix(table[i].name, prefix), "%s", table[i].name);
+        }
+    }
+}
+END_TEST
+
+/* Every name parses to its value, and that value prints as a name of the same value. */
+START_TEST(test_constants_round_trip)
+{
+    guint checked = 0;
+
+    for (guint kind = 0; kind < P11MUX_CONST_N_KINDS; kind++) {
+        gsize n;
+        const P11muxConstant *index = p11mux_constant_index(kind, &n);
+
+        for (gsize i = 0; i < n; i++) {
+            g_autofree char *text = NULL;
+            CK_ULONG value = 0;
+            CK_ULONG again = 0;
+
+            ck_assert(p11mux_constant_value(kind, index[i].name, &value));
+            ck_assert_uint_eq(value, index[i].value);
+            text = p11mux_constant_format(kind, value);
+            ck_assert(p11mux_constant_parse(kind, text, &again));
+            ck_assert_uint_eq(again, value);
+            if (index[i].flags == 0) {
+                ck_assert_str_eq(text, index[i].name);
+            }
+            checked++;
+        }
+    }
+    ck_assert_uint_gt(checked, 600);
+}
+END_TEST
+
+START_TEST(test_constants_known_values)
+{
+    CK_ULONG value = 0;
+
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKM, CKM_AES_GCM), "CKM_AES_GCM");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKA, CKA_WRAP_TEMPLATE),
+                     "CKA_WRAP_TEMPLATE");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKO, CKO_PRIVATE_KEY), "CKO_PRIVATE_KEY");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKU, CKU_CONTEXT_SPECIFIC),
+                     "CKU_CONTEXT_SPECIFIC");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKG, CKG_MGF1_SHA256), "CKG_MGF1_SHA256");
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKR, "CKR_TOKEN_RESOURCE_EXCEEDED", &value));
+    ck_assert_uint_eq(value, CKR_TOKEN_RESOURCE_EXCEEDED);
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKM, "CKA_CLASS", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKM, "CKM_NO_SUCH_THING", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKM, "ckm_aes_gcm", &value));
+}
+END_TEST
+
+START_TEST(test_constants_aliases_parse)
+{
+    CK_ULONG value = 0;
+
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_ECDSA_KEY_PAIR_GEN", &value));
+    ck_assert_uint_eq(value, CKM_EC_KEY_PAIR_GEN);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_EC_KEY_PAIR_GEN", &value));
+    ck_assert_uint_eq(value, CKM_EC_KEY_PAIR_GEN);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKK, "CKK_ECDSA", &value));
+    ck_assert_uint_eq(value, CKK_EC);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKA, "CKA_ECDSA_PARAMS", &value));
+    ck_assert_uint_eq(value, CKA_EC_PARAMS);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_CAST5_CBC", &value));
+    ck_assert_uint_eq(value, CKM_CAST128_CBC);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKA, "CKA_SUB_PRIME_BITS", &value));
+    ck_assert_uint_eq(value, CKA_SUB_PRIME_BITS);
+}
+END_TEST
+
+/* The name defined last, the one current specifications use, prints. */
+START_TEST(test_constants_aliases_print_current_name)
+{
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKM, CKM_EC_KEY_PAIR_GEN),
+                     "CKM_EC_KEY_PAIR_GEN");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKK, CKK_EC), "CKK_EC");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKA, CKA_EC_PARAMS), "CKA_EC_PARAMS");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKM, CKM_CAST128_CBC), "CKM_CAST128_CBC");
+}
+END_TEST
+
+START_TEST(test_constants_unknown_value_prints_hex)
+{
+    g_autofree char *text = p11mux_constant_format(P11MUX_CONST_CKM, 0x7ffffff0UL);
+    g_autofree char *rv = p11mux_constant_format(P11MUX_CONST_CKR, 0x4242UL);
+    CK_ULONG value = 0;
+
+    ck_assert_ptr_null(p11mux_constant_name(P11MUX_CONST_CKM, 0x7ffffff0UL));
+    ck_assert_str_eq(text, "0x7ffffff0");
+    ck_assert_str_eq(rv, "0x4242");
+    ck_assert(p11mux_constant_parse(P11MUX_CONST_CKM, "0x7ffffff0", &value));
+    ck_assert_uint_eq(value, 0x7ffffff0UL);
+    ck_assert(p11mux_constant_parse(P11MUX_CONST_CKM, "4096", &value));
+    ck_assert_uint_eq(value, 4096);
+    ck_assert(!p11mux_constant_parse(P11MUX_CONST_CKM, "0x", &value));
+    ck_assert(!p11mux_constant_parse(P11MUX_CONST_CKM, "12abc", &value));
+    ck_assert(!p11mux_constant_parse(P11MUX_CONST_CKM, "", &value));
+}
+END_TEST
+
+START_TEST(test_constants_vendor_range_says_vendor)
+{
+    g_autofree char *mech = p11mux_constant_format(P11MUX_CONST_CKM, CKM_VENDOR_DEFINED + 0x10);
+    g_autofree char *base = p11mux_constant_format(P11MUX_CONST_CKA, CKA_VENDOR_DEFINED);
+    g_autofree char *user = p11mux_constant_format(P11MUX_CONST_CKU, 0x80000001UL);
+    g_autofree char *cert = p11mux_constant_format(P11MUX_CONST_CKC, CKC_OPENPGP);
+    CK_ULONG value = 0;
+
+    ck_assert_str_eq(mech, "CKM_VENDOR_DEFINED+0x10");
+    ck_assert_str_eq(base, "CKA_VENDOR_DEFINED");
+    ck_assert_str_eq(user, "CKU_VENDOR_DEFINED+0x1");
+    ck_assert_str_eq(cert, "CKC_OPENPGP"); /* a named vendor value keeps its name */
+    ck_assert(p11mux_constant_parse(P11MUX_CONST_CKM, mech, &value));
+    ck_assert_uint_eq(value, CKM_VENDOR_DEFINED + 0x10);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_VENDOR_DEFINED", &value));
+    ck_assert_uint_eq(value, CKM_VENDOR_DEFINED);
+    ck_assert(!p11mux_constant_parse(P11MUX_CONST_CKA, "CKM_VENDOR_DEFINED+0x10", &value));
+}
+END_TEST
+
+START_TEST(test_constants_rv_name)
+{
+    ck_assert_str_eq(p11mux_rv_name(CKR_OK), "CKR_OK");
+    ck_assert_str_eq(p11mux_rv_name(CKR_SLOT_ID_INVALID), "CKR_SLOT_ID_INVALID");
+    ck_assert_str_eq(p11mux_rv_name(CKR_ACTION_PROHIBITED), "CKR_ACTION_PROHIBITED");
+    ck_assert_str_eq(p11mux_rv_name(CKR_OPERATION_CANCEL_FAILED), "CKR_OPERATION_CANCEL_FAILED");
+    ck_assert_ptr_null(p11mux_rv_name(0x4242UL));
+    ck_assert_ptr_null(p11mux_rv_name(CKR_VENDOR_DEFINED));
+}
+END_TEST
+
+START_TEST(test_constants_check_helper_describes_rv)
+{
+    char buf[P11MUX_CHECK_RV_BUF];
+
+    ck_assert_str_eq(p11mux_check_rv_describe(CKR_SLOT_ID_INVALID, buf, sizeof(buf)),
+                     "CKR_SLOT_ID_INVALID (0x3)");
+    ck_assert_str_eq(p11mux_check_rv_describe(0x4242UL, buf, sizeof(buf)), "unknown (0x4242)");
+    ck_assert_str_eq(p11mux_check_rv_describe(CKR_VENDOR_DEFINED + 5, buf, sizeof(buf)),
+                     "CKR_VENDOR_DEFINED+0x5 (0x80000005)");
+    ck_assert_rv(CKR_SLOT_ID_INVALID, CKR_SLOT_ID_INVALID);
+    ck_assert_rv_ok(CKR_OK);
+}
+END_TEST
+
+static void
+collect_name(CK_ULONG value, const char *name, gpointer user_data)
+{
+    GHashTable *names = user_data;
+
+    ck_assert_ptr_nonnull(name);
+    ck_assert_str_eq(name, p11mux_constant_name(P11MUX_CONST_CKM, value));
+    ck_assert(g_hash_table_add(names, g_strdup(name)));
+}
+
+START_TEST(test_constants_glob)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint count = p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_*DES*", collect_name, names);
+
+    ck_assert_uint_eq(count, g_hash_table_size(names));
+    ck_assert(g_hash_table_contains(names, "CKM_DES3_CBC"));
+    ck_assert(g_hash_table_contains(names, "CKM_DES_ECB"));
+    ck_assert(g_hash_table_contains(names, "CKM_PBE_SHA1_DES3_EDE_CBC"));
+    ck_assert(!g_hash_table_contains(names, "CKM_AES_CBC"));
+    ck_assert(!g_hash_table_contains(names, "CKM_ECDSA"));
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_AES_CB?", NULL, NULL), 1);
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_NOTHING*", collect_name, names),
+                      0);
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKM, "ckm_aes*", NULL, NULL), 0);
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKA, "*VENDOR*", NULL, NULL), 0);
+}
+END_TEST
+
+/* An alias and its canonical name both match: the value is reported once. */
+START_TEST(test_constants_glob_reports_each_value_once)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) alias = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint count;
+
+    /* collect_name fails on a name seen twice */
+    count = p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_EC*_KEY_PAIR_GEN", collect_name, names);
+    ck_assert_uint_eq(count, g_hash_table_size(names));
+    ck_assert(g_hash_table_contains(names, "CKM_EC_KEY_PAIR_GEN"));
+    ck_assert(!g_hash_table_contains(names, "CKM_ECDSA_KEY_PAIR_GEN"));
+    count = p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_ECDSA_KEY_PAIR_GEN", collect_name, alias);
+    ck_assert_uint_eq(count, 1);
+    ck_assert(g_hash_table_contains(alias, "CKM_EC_KEY_PAIR_GEN"));
+}
+END_TEST
+
+START_TEST(test_constants_flags_format)
+{
+    g_autofree char *session = p11mux_flags_format(P11MUX_FLAGS_SESSION_INFO,
+                                                   CKF_RW_SESSION | CKF_SERIAL_SESSION);
+    g_autofree char *none = p11mux_flags_format(P11MUX_FLAGS_TOKEN_INFO, 0);
+    g_autofree char *slot = p11mux_flags_format(P11MUX_FLAGS_SLOT_INFO, CKF_TOKEN_PRESENT);
+    g_autofree char *mech = p11mux_flags_format(P11MUX_FLAGS_MECHANISM_INFO,
+                                                CKF_HW | CKF_SIGN | CKF_EXTENSION);
+
+    ck_assert_str_eq(session, "CKF_RW_SESSION|CKF_SERIAL_SESSION");
+    ck_assert_str_eq(none, "0");
+    ck_assert_str_eq(slot, "CKF_TOKEN_PRESENT");
+    ck_assert_str_eq(mech, "CKF_HW|CKF_SIGN|CKF_EXTENSION");
+}
+END_TEST
+
+/* The same bit means different things per field. */
+START_TEST(test_constants_flags_depend_on_field)
+{
+    g_autofree char *token = p11mux_flags_format(P11MUX_FLAGS_TOKEN_INFO, 0x2);
+    g_autofree char *session = p11mux_flags_format(P11MUX_FLAGS_SESSION_INFO, 0x2);
+    g_autofree char *init = p11mux_flags_format(P11MUX_FLAGS_INIT_ARGS, 0x2);
+    g_autofree char *wait = p11mux_flags_format(P11MUX_FLAGS_WAIT, 0x1);
+    g_autofree char *message = p11mux_flags_format(P11MUX_FLAGS_MESSAGE, 0x1);
+    g_autofree char *interface = p11mux_flags_format(P11MUX_FLAGS_INTERFACE, 0x1);
+
+    ck_assert_str_eq(token, "CKF_WRITE_PROTECTED");
+    ck_assert_str_eq(session, "CKF_RW_SESSION");
+    ck_assert_str_eq(init, "CKF_OS_LOCKING_OK");
+    ck_assert_str_eq(wait, "CKF_DONT_BLOCK");
+    ck_assert_str_eq(message, "CKF_END_OF_MESSAGE");
+    ck_assert_str_eq(interface, "CKF_INTERFACE_FORK_SAFE");
+}
+END_TEST
+
+START_TEST(test_constants_flags_unknown_bits_appended)
+{
+    g_autofree char *session = p11mux_flags_format(P11MUX_FLAGS_SESSION_INFO,
+                                                    CKF_SERIAL_SESSION | 0x80000010UL);
+    g_autofree char *unknown = p11mux_flags_format(P11MUX_FLAGS_SLOT_INFO, 0x100);
+    g_autofree char *wait = p11mux_flags_format(P11MUX_FLAGS_WAIT, 0x3);
+
+    ck_assert_str_eq(session, "CKF_SERIAL_SESSION|0x80000010");
+    ck_assert_str_eq(unknown, "0x100");
+    ck_assert_str_eq(wait, "CKF_DONT_BLOCK|0x2");
+}
+END_TEST
+
+static gboolean
+in_flag_list(const P11muxConstant *list, gsize n, const P11muxConstant *flag)
+{
+    for (gsize i = 0; i < n; i++) {
+        if (strcmp(list[i].name, flag->name) == 0) {
+            ck_assert_uint_eq(list[i].value, flag->value);
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean
+in_some_flag_list(const P11muxConstant *flag)
+{
+    for (guint kind = 0; kind < P11MUX_FLAGS_N_KINDS; kind++) {
+        gsize n;
+        const P11muxConstant *list = p11mux_flags_table(kind, &n);
+
+        if (in_flag_list(list, n, flag)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean
+is_excluded_flag(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(ckf_not_structure_flags); i++) {
+        if (strcmp(ckf_not_structure_flags[i], name) == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+START_TEST(test_constants_no_ckf_forgotten)
+{
+    gsize n;
+    const P11muxConstant *header = p11mux_flags_header_names(&n);
+
+    ck_assert_uint_gt(n, 50);
+    for (gsize i = 0; i < n; i++) {
+        gboolean listed = in_some_flag_list(&header[i]);
+        gboolean excluded = is_excluded_flag(header[i].name);
+
+        ck_assert_msg(listed || excluded, "%s (0x%lx) is in no CKF_ list of constants.c",
+                      header[i].name, header[i].value);
+        ck_assert_msg(!(listed && excluded), "%s is listed and excluded", header[i].name);
+    }
+}
+END_TEST
+
+/* Each hand list: no bit named twice, every entry one or more bits. */
+START_TEST(test_constants_flag_lists_well_formed)
+{
+    for (guint kind = 0; kind < P11MUX_FLAGS_N_KINDS; kind++) {
+        gsize n;
+        const P11muxConstant *list = p11mux_flags_table(kind, &n);
+        CK_FLAGS seen = 0;
+
+        ck_assert_uint_gt(n, 0);
+        for (gsize i = 0; i < n; i++) {
+            ck_assert_msg(list[i].value != 0, "%s is 0", list[i].name);
+            ck_assert_msg((seen & list[i].value) == 0, "%s named twice", list[i].name);
+            seen |= list[i].value;
+        }
+    }
+}
+END_TEST
+
+static Suite *
+constants_suite(void)
+{
+    Suite *suite = suite_create("constants");
+    TCase *tables = tcase_create("tables");
+    TCase *flags = tcase_create("flags");
+
+    tcase_add_test(tables, test_constants_tables_sorted_by_value);
+    tcase_add_test(tables, test_constants_index_sorted_by_name);
+    tcase_add_test(tables, test_constants_table_holds_canonical_names_only);
+    tcase_add_test(tables, test_constants_round_trip);
+    tcase_add_test(tables, test_constants_known_values);
+    tcase_add_test(tables, test_constants_aliases_parse);
+    tcase_add_test(tables, test_constants_aliases_print_current_name);
+    tcase_add_test(tables, test_constants_unknown_value_prints_hex);
+    tcase_add_test(tables, test_constants_vendor_range_says_vendor);
+    tcase_add_test(tables, test_constants_rv_name);
+    tcase_add_test(tables, test_constants_check_helper_describes_rv);
+    tcase_add_test(tables, test_constants_glob);
+    tcase_add_test(tables, test_constants_glob_reports_each_value_once);
+    suite_add_tcase(suite, tables);
+    tcase_add_test(flags, test_constants_flags_format);
+    tcase_add_test(flags, test_constants_flags_depend_on_field);
+    tcase_add_test(flags, test_constants_flags_unknown_bits_appended);
+    tcase_add_test(flags, test_constants_no_ckf_forgotten);
+    tcase_add_test(flags, test_constants_flag_lists_well_formed);
+    suite_add_tcase(suite, flags);
+    return suite;
+}
+
+int
+main(void)
+{
+    SRunner *runner = srunner_create(constants_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

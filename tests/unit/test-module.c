@@ -1,0 +1,588 @@
+/*
+ * p11mux.so end to end over mock backends: life cycle, the slot space,
+ * session routing, forwarding of buffers, interfaces and failing backends.
+ *
+ * Two copies of the mock are configured: mock-a (3.0, slots 1 and 2, slot 2
+ * without a token) and mock-b (2.40, slot 1234567890).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dlfcn.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check-helpers.h"
+#include "p11mux-pkcs11.h"
+
+static char *tmpdir;
+static char *good_conf;
+static void *p11mux_dl;
+static CK_FUNCTION_LIST_PTR p11;
+static CK_C_GetInterface get_interface;
+static CK_C_GetInterfaceList get_interface_list;
+
+static const char *mock_a_conf = "[mock]\n"
+                                 "interface = 3.0\n"
+                                 "null-functions = C_DigestKey\n"
+                                 "[slot 1]\n"
+                                 "token-label = mock-a-1\n"
+                                 "token-present = true\n"
+                                 "pin = 1234\n"
+                                 "mechanisms = CKM_SHA256\n"
+                                 "[slot 2]\n"
+                                 "token-label = mock-a-2\n"
+                                 "token-present = false\n";
+
+static const char *mock_b_conf = "[mock]\n"
+                                 "interface = 2.40\n"
+                                 "[slot 1234567890]\n"
+                                 "token-label = mock-b-1\n"
+                                 "token-present = true\n"
+                                 "mechanisms = CKM_SHA256\n";
+
+static const char *mock_c_conf = "[mock]\n"
+                                 "fail = C_Initialize:CKR_DEVICE_ERROR\n"
+                                 "[slot 5]\n"
+                                 "token-label = mock-c-1\n"
+                                 "token-present = true\n";
+
+static char *
+path_in_tmp(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+    g_autofree char *path = path_in_tmp(name);
+
+    ck_assert(g_file_set_contents(path, text, -1, NULL));
+}
+
+static void
+copy_mock(const char *name, const char *conf)
+{
+    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
+                                            "libp11mux-mock.so", NULL);
+    g_autofree char *contents = NULL;
+    g_autofree char *so_name = g_strdup_printf("%s.so", name);
+    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
+    g_autofree char *dst = path_in_tmp(so_name);
+    gsize length;
+
+    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
+    ck_assert(g_file_set_contents(dst, contents, (gssize)length, NULL));
+    write_file(conf_name, conf);
+}
+
+/* A p11mux configuration naming the given mocks ("a", "b:critical", ...). */
+static char *
+write_p11mux_conf(const char *name, const char *const *mocks)
+{
+    GString *text = g_string_new("[global]\nuser-config = none\n");
+    guint i;
+
+    for (i = 0; mocks[i] != NULL; i++) {
+        g_auto(GStrv) parts = g_strsplit(mocks[i], ":", 2);
+        g_autofree char *so_name = g_strdup_printf("mock-%s.so", parts[0]);
+        g_autofree char *so = path_in_tmp(so_name);
+
+        g_string_append_printf(text, "[backend mock-%s]\nmodule = %s\n", parts[0], so);
+        if (parts[1] != NULL) {
+            g_string_append_printf(text, "critical = true\n");
+        }
+    }
+    write_file(name, text->str);
+    g_string_free(text, TRUE);
+    return path_in_tmp(name);
+}
+
+static void
+setup_once(void)
+{
+    const char *names[] = { "a", "b", NULL };
+    g_autofree char *module = NULL;
+    CK_C_GetFunctionList get_function_list;
+
+    tmpdir = g_dir_make_tmp("p11mux-test-module-XXXXXX", NULL);
+    copy_mock("mock-a", mock_a_conf);
+    copy_mock("mock-b", mock_b_conf);
+    copy_mock("mock-c", mock_c_conf);
+    good_conf = write_p11mux_conf("good.conf", names);
+    g_setenv("P11MUX_CONF", good_conf, TRUE);
+    g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
+    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
+    p11mux_dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(p11mux_dl != NULL, "%s", dlerror());
+    get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
+    get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
+    get_interface_list = (CK_C_GetInterfaceList)dlsym(p11mux_dl, "C_GetInterfaceList");
+    ck_assert_rv_ok(get_function_list(&p11));
+}
+
+static void
+setup(void)
+{
+    if (p11 == NULL) {
+        setup_once();
+    }
+    g_setenv("P11MUX_CONF", good_conf, TRUE);
+}
+
+static void
+teardown(void)
+{
+    /* every test leaves p11mux finalised */
+    p11->C_Finalize(NULL);
+}
+
+/* The p11mux slot whose token has this label; fails when absent. */
+static CK_SLOT_ID
+slot_by_label(const char *label)
+{
+    CK_SLOT_ID slots[16];
+    CK_ULONG count = G_N_ELEMENTS(slots), i;
+    CK_TOKEN_INFO info;
+    char padded[33];
+
+    memset(padded, ' ', 32);
+    memcpy(padded, label, strlen(label));
+    padded[32] = '\0';
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, slots, &count));
+    for (i = 0; i < count; i++) {
+        ck_assert_rv_ok(p11->C_GetTokenInfo(slots[i], &info));
+        if (memcmp(info.label, padded, 32) == 0) {
+            return slots[i];
+        }
+    }
+    ck_abort_msg("no token labelled %s", label);
+    return 0;
+}
+
+START_TEST(test_module_calls_before_initialize_are_refused)
+{
+    CK_INFO info;
+    CK_ULONG count;
+    CK_SESSION_HANDLE session;
+    CK_SESSION_INFO session_info;
+
+    ck_assert_rv(p11->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
+    ck_assert_rv(p11->C_GetSlotList(CK_FALSE, NULL, &count), CKR_CRYPTOKI_NOT_INITIALIZED);
+    ck_assert_rv(p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &session),
+                 CKR_CRYPTOKI_NOT_INITIALIZED);
+    ck_assert_rv(p11->C_GetSessionInfo(1, &session_info), CKR_CRYPTOKI_NOT_INITIALIZED);
+    ck_assert_rv(p11->C_CloseSession(1), CKR_CRYPTOKI_NOT_INITIALIZED);
+    ck_assert_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+END_TEST
+
+static CK_RV
+fake_create(CK_VOID_PTR_PTR mutex)
+{
+    *mutex = NULL;
+    return CKR_OK;
+}
+
+static CK_RV
+fake_mutex(CK_VOID_PTR mutex)
+{
+    return CKR_OK;
+}
+
+START_TEST(test_module_initialize_args_are_checked)
+{
+    CK_C_INITIALIZE_ARGS args = { 0 };
+
+    args.CreateMutex = fake_create;
+    ck_assert_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+    args.DestroyMutex = fake_mutex;
+    args.LockMutex = fake_mutex;
+    args.UnlockMutex = fake_mutex;
+    ck_assert_rv(p11->C_Initialize(&args), CKR_CANT_LOCK);
+    args.flags = CKF_OS_LOCKING_OK;
+    args.pReserved = "config=";
+    ck_assert_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD);
+    args.pReserved = NULL;
+    ck_assert_rv_ok(p11->C_Initialize(&args));
+    ck_assert_rv(p11->C_Initialize(&args), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    ck_assert_rv(p11->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    ck_assert_rv(p11->C_Finalize(&args), CKR_ARGUMENTS_BAD);
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    ck_assert_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+END_TEST
+
+START_TEST(test_module_config_in_reserved_wins_over_environment)
+{
+    CK_C_INITIALIZE_ARGS args = { 0 };
+    const char *only_b[] = { "b", NULL };
+    g_autofree char *b_conf = write_p11mux_conf("only-b.conf", only_b);
+    g_autofree char *reserved = g_strdup_printf("config=%s", b_conf);
+    CK_ULONG count = 0;
+
+    args.flags = CKF_OS_LOCKING_OK;
+    args.pReserved = reserved;
+    ck_assert_rv_ok(p11->C_Initialize(&args));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+    ck_assert_uint_eq(count, 1);
+}
+END_TEST
+
+START_TEST(test_module_get_info_describes_p11mux)
+{
+    CK_INFO info;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv(p11->C_GetInfo(NULL), CKR_ARGUMENTS_BAD);
+    ck_assert_rv_ok(p11->C_GetInfo(&info));
+    ck_assert_int_eq(memcmp(info.manufacturerID, "p11mux ", 7), 0);
+    ck_assert_uint_eq(info.cryptokiVersion.major, 2);
+    ck_assert_uint_eq(info.cryptokiVersion.minor, 40);
+}
+END_TEST
+
+START_TEST(test_module_slot_list_follows_the_length_protocol)
+{
+    CK_SLOT_ID slots[8];
+    CK_ULONG count = 0, i, j;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv(p11->C_GetSlotList(CK_FALSE, slots, NULL), CKR_ARGUMENTS_BAD);
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+    ck_assert_uint_eq(count, 3);
+    count = 2;
+    ck_assert_rv(p11->C_GetSlotList(CK_FALSE, slots, &count), CKR_BUFFER_TOO_SMALL);
+    ck_assert_uint_eq(count, 3);
+    count = G_N_ELEMENTS(slots);
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, slots, &count));
+    ck_assert_uint_eq(count, 3);
+    for (i = 0; i < count; i++) {
+        ck_assert_uint_lt(slots[i], G_GUINT64_CONSTANT(1) << 31);
+        for (j = 0; j < i; j++) {
+            ck_assert_uint_ne(slots[i], slots[j]);
+        }
+    }
+    /* slot 2 of mock-a has no token */
+    count = G_N_ELEMENTS(slots);
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, slots, &count));
+    ck_assert_uint_eq(count, 2);
+}
+END_TEST
+
+START_TEST(test_module_slot_ids_are_stable_across_restarts)
+{
+    CK_SLOT_ID first[8], second[8];
+    CK_ULONG n1 = G_N_ELEMENTS(first), n2 = G_N_ELEMENTS(second);
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, first, &n1));
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, second, &n2));
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(first, second, n1 * sizeof(CK_SLOT_ID)), 0);
+}
+END_TEST
+
+START_TEST(test_module_slot_functions_route_by_slot)
+{
+    CK_SLOT_ID a, b;
+    CK_SLOT_INFO slot_info;
+    CK_TOKEN_INFO token_info;
+    CK_MECHANISM_TYPE mechanisms[8];
+    CK_ULONG count = G_N_ELEMENTS(mechanisms);
+    CK_MECHANISM_INFO mechanism_info;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    a = slot_by_label("mock-a-1");
+    b = slot_by_label("mock-b-1");
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_ne(b, 1234567890);
+    ck_assert_rv_ok(p11->C_GetSlotInfo(a, &slot_info));
+    ck_assert_rv_ok(p11->C_GetMechanismList(b, mechanisms, &count));
+    ck_assert_uint_eq(count, 1);
+    ck_assert_uint_eq(mechanisms[0], CKM_SHA256);
+    ck_assert_rv_ok(p11->C_GetMechanismInfo(b, CKM_SHA256, &mechanism_info));
+    ck_assert_rv(p11->C_GetSlotInfo(1234567890, &slot_info), CKR_SLOT_ID_INVALID);
+    ck_assert_rv(p11->C_GetTokenInfo(0, &token_info), CKR_SLOT_ID_INVALID);
+    ck_assert_rv(p11->C_GetTokenInfo(a + 1, &token_info), CKR_SLOT_ID_INVALID);
+    ck_assert_rv(p11->C_GetMechanismList((CK_SLOT_ID)-1, NULL, &count), CKR_SLOT_ID_INVALID);
+}
+END_TEST
+
+static CK_SESSION_HANDLE
+open_session(CK_SLOT_ID slot)
+{
+    CK_SESSION_HANDLE session = 0;
+
+    ck_assert_rv_ok(p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session));
+    return session;
+}
+
+START_TEST(test_module_sessions_route_and_close_all_closes_one_slot)
+{
+    CK_SLOT_ID a, b;
+    CK_SESSION_HANDLE a1, a2, b1;
+    CK_SESSION_INFO info;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    a = slot_by_label("mock-a-1");
+    b = slot_by_label("mock-b-1");
+    ck_assert_rv(p11->C_OpenSession(a, CKF_SERIAL_SESSION, NULL, NULL, NULL), CKR_ARGUMENTS_BAD);
+    a1 = open_session(a);
+    a2 = open_session(a);
+    b1 = open_session(b);
+    /* p11mux's handles, never the mock's (0x1000 + 7n) */
+    ck_assert_uint_lt(a1 & 0xfffff, 0x1000);
+    ck_assert_rv_ok(p11->C_GetSessionInfo(a2, &info));
+    ck_assert_uint_eq(info.slotID, a);
+    ck_assert_rv_ok(p11->C_GetSessionInfo(b1, &info));
+    ck_assert_uint_eq(info.slotID, b);
+    ck_assert_rv_ok(p11->C_CloseAllSessions(a));
+    ck_assert_rv(p11->C_GetSessionInfo(a1, &info), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(p11->C_GetSessionInfo(a2, &info), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv_ok(p11->C_GetSessionInfo(b1, &info));
+    ck_assert_rv_ok(p11->C_CloseSession(b1));
+    ck_assert_rv(p11->C_CloseSession(b1), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(p11->C_GetSessionInfo(0, &info), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(p11->C_GetSessionInfo(b1 | (G_GUINT64_CONSTANT(1) << 40), &info),
+                 CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(p11->C_GetFunctionStatus(b1), CKR_SESSION_HANDLE_INVALID);
+}
+END_TEST
+
+START_TEST(test_module_legacy_functions_say_not_parallel)
+{
+    CK_SESSION_HANDLE s;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    s = open_session(slot_by_label("mock-a-1"));
+    ck_assert_rv(p11->C_GetFunctionStatus(s), CKR_FUNCTION_NOT_PARALLEL);
+    ck_assert_rv(p11->C_CancelFunction(s), CKR_FUNCTION_NOT_PARALLEL);
+}
+END_TEST
+
+/* SHA-256("abc") */
+static const CK_BYTE abc_sha256[32] = {
+    0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+    0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+};
+
+START_TEST(test_module_digest_keeps_the_length_protocol)
+{
+    CK_MECHANISM mechanism = { CKM_SHA256, NULL, 0 };
+    CK_BYTE data[] = "abc";
+    CK_BYTE digest[32];
+    CK_ULONG length = 0;
+    CK_SESSION_HANDLE s;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    s = open_session(slot_by_label("mock-b-1"));
+    ck_assert_rv_ok(p11->C_DigestInit(s, &mechanism));
+    ck_assert_rv_ok(p11->C_Digest(s, data, 3, NULL, &length));
+    ck_assert_uint_eq(length, 32);
+    length = 16;
+    ck_assert_rv(p11->C_Digest(s, data, 3, digest, &length), CKR_BUFFER_TOO_SMALL);
+    ck_assert_uint_eq(length, 32);
+    /* the operation is still active */
+    ck_assert_rv_ok(p11->C_Digest(s, data, 3, digest, &length));
+    ck_assert_uint_eq(length, 32);
+    ck_assert_int_eq(memcmp(digest, abc_sha256, 32), 0);
+    /* and now it is finished */
+    ck_assert_rv(p11->C_Digest(s, data, 3, digest, &length), CKR_OPERATION_NOT_INITIALIZED);
+}
+END_TEST
+
+START_TEST(test_module_missing_backend_function_is_not_supported)
+{
+    CK_SESSION_HANDLE s;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    s = open_session(slot_by_label("mock-a-1"));
+    ck_assert_rv(p11->C_DigestKey(s, 1), CKR_FUNCTION_NOT_SUPPORTED);
+}
+END_TEST
+
+START_TEST(test_module_interfaces_follow_the_3_0_rules)
+{
+    CK_INTERFACE list[4];
+    CK_ULONG count = 0;
+    CK_INTERFACE_PTR interface = NULL;
+    CK_VERSION v240 = { 2, 40 }, v31 = { 3, 1 };
+    CK_FUNCTION_LIST_3_0_PTR f3;
+    CK_INFO info;
+    CK_SESSION_HANDLE a, b;
+
+    ck_assert_rv(get_interface_list(list, NULL), CKR_ARGUMENTS_BAD);
+    ck_assert_rv_ok(get_interface_list(NULL, &count));
+    ck_assert_uint_eq(count, 2);
+    count = 1;
+    ck_assert_rv(get_interface_list(list, &count), CKR_BUFFER_TOO_SMALL);
+    count = G_N_ELEMENTS(list);
+    ck_assert_rv_ok(get_interface_list(list, &count));
+    ck_assert_str_eq((const char *)list[0].pInterfaceName, "PKCS 11");
+    ck_assert_rv(get_interface(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
+    ck_assert_rv(get_interface((CK_UTF8CHAR_PTR) "Vendor", NULL, &interface, 0),
+                 CKR_FUNCTION_FAILED);
+    ck_assert_rv(get_interface(NULL, &v31, &interface, 0), CKR_FUNCTION_FAILED);
+    ck_assert_rv(get_interface(NULL, NULL, &interface, CKF_INTERFACE_FORK_SAFE),
+                 CKR_FUNCTION_FAILED);
+    ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v240, &interface, 0));
+    ck_assert_ptr_eq(interface->pFunctionList, p11);
+    ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
+    f3 = interface->pFunctionList;
+    ck_assert_uint_eq(f3->version.major, 3);
+    ck_assert_rv_ok(f3->C_Initialize(NULL));
+    ck_assert_rv_ok(f3->C_GetInfo(&info));
+    ck_assert_uint_eq(info.cryptokiVersion.major, 3);
+    a = open_session(slot_by_label("mock-a-1"));
+    b = open_session(slot_by_label("mock-b-1"));
+    /* a 3.0 call reaches the 3.0 mock; the 2.40 mock cannot take it */
+    ck_assert_rv_ok(f3->C_SessionCancel(a, 0));
+    ck_assert_rv(f3->C_SessionCancel(b, 0), CKR_FUNCTION_NOT_SUPPORTED);
+}
+END_TEST
+
+START_TEST(test_module_failing_backend_is_skipped_unless_critical)
+{
+    const char *with_c[] = { "a", "c", NULL };
+    const char *with_critical_c[] = { "a", "c:critical", NULL };
+    g_autofree char *skip = write_p11mux_conf("skip.conf", with_c);
+    g_autofree char *critical = write_p11mux_conf("critical.conf", with_critical_c);
+    CK_ULONG count = 0;
+
+    g_setenv("P11MUX_CONF", skip, TRUE);
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+    ck_assert_uint_eq(count, 2);
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    g_setenv("P11MUX_CONF", critical, TRUE);
+    ck_assert_rv(p11->C_Initialize(NULL), CKR_GENERAL_ERROR);
+    ck_assert_rv(p11->C_GetSlotList(CK_FALSE, NULL, &count), CKR_CRYPTOKI_NOT_INITIALIZED);
+    /* nothing half-loaded stays behind: the good configuration works again */
+    g_setenv("P11MUX_CONF", good_conf, TRUE);
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+    ck_assert_uint_eq(count, 3);
+}
+END_TEST
+
+START_TEST(test_module_malformed_config_is_refused_whole)
+{
+    g_autofree char *bad = NULL;
+    CK_ULONG count;
+
+    write_file("bad.conf", "[global]\nuser-config = none\n[backend x]\nmodule = /x.so\nbogus = 1\n");
+    bad = path_in_tmp("bad.conf");
+    g_setenv("P11MUX_CONF", bad, TRUE);
+    ck_assert_rv(p11->C_Initialize(NULL), CKR_GENERAL_ERROR);
+    ck_assert_rv(p11->C_GetSlotList(CK_FALSE, NULL, &count), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+END_TEST
+
+START_TEST(test_module_survives_initialize_finalize_cycles)
+{
+    guint i;
+    CK_SESSION_HANDLE s;
+
+    for (i = 0; i < 100; i++) {
+        ck_assert_rv_ok(p11->C_Initialize(NULL));
+        s = open_session(slot_by_label("mock-a-1"));
+        (void)s;
+        ck_assert_rv_ok(p11->C_Finalize(NULL));
+    }
+}
+END_TEST
+
+START_TEST(test_module_child_after_fork_must_initialize_again)
+{
+    CK_ULONG count;
+    int status;
+    pid_t pid;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (p11->C_GetSlotList(CK_FALSE, NULL, &count) != CKR_CRYPTOKI_NOT_INITIALIZED) {
+            _exit(1);
+        }
+        if (p11->C_Initialize(NULL) != CKR_OK) {
+            _exit(2);
+        }
+        if (p11->C_GetSlotList(CK_FALSE, NULL, &count) != CKR_OK || count != 3) {
+            _exit(3);
+        }
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* the parent is unaffected */
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+}
+END_TEST
+
+static Suite *
+module_suite(void)
+{
+    Suite *s = suite_create("module");
+    TCase *tc = tcase_create("mock");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_module_calls_before_initialize_are_refused);
+    tcase_add_test(tc, test_module_initialize_args_are_checked);
+    tcase_add_test(tc, test_module_config_in_reserved_wins_over_environment);
+    tcase_add_test(tc, test_module_get_info_describes_p11mux);
+    tcase_add_test(tc, test_module_slot_list_follows_the_length_protocol);
+    tcase_add_test(tc, test_module_slot_ids_are_stable_across_restarts);
+    tcase_add_test(tc, test_module_slot_functions_route_by_slot);
+    tcase_add_test(tc, test_module_sessions_route_and_close_all_closes_one_slot);
+    tcase_add_test(tc, test_module_legacy_functions_say_not_parallel);
+    tcase_add_test(tc, test_module_digest_keeps_the_length_protocol);
+    tcase_add_test(tc, test_module_missing_backend_function_is_not_supported);
+    tcase_add_test(tc, test_module_interfaces_follow_the_3_0_rules);
+    tcase_add_test(tc, test_module_failing_backend_is_skipped_unless_critical);
+    tcase_add_test(tc, test_module_malformed_config_is_refused_whole);
+    tcase_add_test(tc, test_module_survives_initialize_finalize_cycles);
+    tcase_add_test(tc, test_module_child_after_fork_must_initialize_again);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static void
+remove_tmpdir(void)
+{
+    GDir *dir = tmpdir != NULL ? g_dir_open(tmpdir, 0, NULL) : NULL;
+    const char *name;
+
+    if (dir == NULL) {
+        return;
+    }
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = path_in_tmp(name);
+
+        g_unlink(path);
+    }
+    g_dir_close(dir);
+    g_rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+    SRunner *runner = srunner_create(module_suite());
+    int failed;
+
+    /* one process: the module stays loaded and each test must finalise */
+    srunner_set_fork_status(runner, CK_NOFORK);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    remove_tmpdir();
+    return failed == 0 ? 0 : 1;
+}
