@@ -37,7 +37,13 @@ CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSIO
 static inline CK_RV
 p11mux_call_end(P11muxCall *call, CK_RV rv)
 {
-    if (G_UNLIKELY(call->router != NULL && call->router->end != NULL)) {
+    if (G_UNLIKELY(call->router == NULL)) {
+        return rv;
+    }
+    if (call->router->after != NULL) {
+        rv = call->router->after(call, rv);
+    }
+    if (call->router->end != NULL) {
         call->router->end(call, rv);
     }
     return rv;

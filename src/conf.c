@@ -66,7 +66,7 @@ static const P11muxConfGroupInfo known_groups[] = {
 /* group, key, type, choices, default, validator (NULL: the type's), flags */
 static const P11muxConfKey known_keys[] = {
     { P11MUX_CONF_GROUP_GLOBAL, "user-config", P11MUX_CONF_TYPE_ENUM, user_config_choices, "merge", NULL,
-      P11MUX_CONF_KEY_SYSTEM_ONLY },
+      P11MUX_CONF_KEY_NOT_IN_USER_FILE },
     { P11MUX_CONF_GROUP_GLOBAL, "policy", P11MUX_CONF_TYPE_NAME, NULL, NULL, NULL, 0 },
     { P11MUX_CONF_GROUP_GLOBAL, "trace", P11MUX_CONF_TYPE_STRING, NULL, "off", check_trace, 0 },
     { P11MUX_CONF_GROUP_GLOBAL, "trace-format", P11MUX_CONF_TYPE_ENUM, trace_format_choices, "text", NULL, 0 },
@@ -619,9 +619,9 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
         set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line, "unknown key '%s' in [%s]", name, scan->group);
         return FALSE;
     }
-    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM) {
-        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
-                     "key '%s' is only read from the system configuration", name);
+    if ((key->flags & P11MUX_CONF_KEY_NOT_IN_USER_FILE) && scan->role == LAYER_USER) {
+        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line, "key '%s' cannot be set in the user's file",
+                     name);
         return FALSE;
     }
     full = value_key(scan->group, name);
@@ -888,10 +888,20 @@ discard_system_layer(P11muxConf *conf)
     }
 }
 
-static gboolean
-merge_user_file(P11muxConf *conf, const char *path, GError **error)
+/* Whether and how the user's file is read: as the extra layer says if it
+ * says, else as the system layers do. */
+static P11muxUserConfig
+user_config_decision(const P11muxConf *system, const P11muxConf *extra)
 {
-    P11muxUserConfig mode = user_config_of(conf);
+    if (extra != NULL && p11mux_conf_lookup(extra, GLOBAL_GROUP, USER_CONFIG_KEY) != NULL) {
+        return user_config_of(extra);
+    }
+    return user_config_of(system);
+}
+
+static gboolean
+merge_user_file(P11muxConf *conf, const char *path, P11muxUserConfig mode, GError **error)
+{
     g_autoptr(P11muxConf) user = NULL;
 
     if (path == NULL || mode == P11MUX_USER_CONFIG_NONE) {
@@ -1028,6 +1038,7 @@ P11muxConf *
 p11mux_conf_load(const P11muxConfPaths *paths, GError **error)
 {
     g_autoptr(P11muxConf) conf = NULL;
+    g_autoptr(P11muxConf) extra = NULL;
 
     g_return_val_if_fail(paths != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -1039,11 +1050,15 @@ p11mux_conf_load(const P11muxConfPaths *paths, GError **error)
     if (paths->system_dir != NULL && !merge_dir(conf, paths->system_dir, error)) {
         return NULL;
     }
-    if (!merge_user_file(conf, paths->user_file, error)) {
+    /* Read before the user's file, which it may exclude; merged after it. */
+    if (paths->extra_file != NULL && (extra = load_layer(paths->extra_file, LAYER_EXTRA, FALSE, error)) == NULL) {
         return NULL;
     }
-    if (paths->extra_file != NULL && !merge_file(conf, paths->extra_file, LAYER_EXTRA, FALSE, error)) {
+    if (!merge_user_file(conf, paths->user_file, user_config_decision(conf, extra), error)) {
         return NULL;
+    }
+    if (extra != NULL) {
+        merge_layer(conf, extra);
     }
     return finish(g_steal_pointer(&conf), error);
 }

@@ -42,7 +42,7 @@ typedef enum {
 } P11muxConfType;
 
 typedef enum {
-    P11MUX_CONF_KEY_SYSTEM_ONLY = 1 << 0, /* refused in the user and extra layers */
+    P11MUX_CONF_KEY_NOT_IN_USER_FILE = 1 << 0, /* refused in the user's file */
 } P11muxConfKeyFlags;
 
 typedef struct P11muxConfKey P11muxConfKey;
@@ -136,7 +136,7 @@ typedef struct {
 } P11muxConfBackend;
 
 typedef struct {
-    P11muxUserConfig user_config; /* as decided by the system layer */
+    P11muxUserConfig user_config; /* as decided: by the extra file if it says, else the system files */
     char *policy;                 /* nullable */
     char *trace;                  /* "off", "stderr", "syslog", "file:/ABSOLUTE/PATH" */
     char *trace_format;           /* "text", "json" */
@@ -148,8 +148,12 @@ typedef struct {
     GHashTable *values;           /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
 } P11muxConf;
 
-/* All layers (transfer full). NULL with error set if any file read is
- * malformed or the merged result is not valid. */
+/* All layers (transfer full), each merged key by key over the ones before:
+ * system file, conf.d, user file, extra file. Whether the user file is read
+ * (user-config) is decided by the extra file if it sets the key, else by the
+ * system files; `only` discards the system layers (but for that setting)
+ * when the user file exists. NULL with error set if any file read is
+ * malformed or the merged result is not valid: nothing half-loaded. */
 P11muxConf *p11mux_conf_load(const P11muxConfPaths *paths, GError **error);
 
 /* One file as the only layer, with the same checks (transfer full). */

@@ -19,14 +19,6 @@
 
 static GMutex init_lock;
 
-void
-p11mux_module_install_hooks(P11muxRouter *router)
-{
-    /* the policy engine and the trace attach their seams here */
-    router->check = NULL;
-    router->end = NULL;
-}
-
 static CK_INTERFACE interfaces[] = {
     { (CK_CHAR *)"PKCS 11", &p11mux_function_list_3_0, 0 },
     { (CK_CHAR *)"PKCS 11", &p11mux_function_list, 0 },
@@ -107,7 +99,6 @@ build_router(const char *config_path, gboolean cant_threads)
         return CKR_GENERAL_ERROR;
     }
     router->cant_create_threads = cant_threads;
-    p11mux_module_install_hooks(router);
     g_atomic_pointer_set(&p11mux_router_current, router);
     return CKR_OK;
 }

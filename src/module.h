@@ -13,7 +13,4 @@
 /* A message for the administrator: stderr and syslog. */
 void p11mux_module_report(const char *message);
 
-/* Attach the policy and trace seams of a router that is about to be published. */
-void p11mux_module_install_hooks(P11muxRouter *router);
-
 #endif /* P11MUX_MODULE_H */

@@ -16,8 +16,16 @@
 
 typedef struct P11muxCall P11muxCall;
 
-/* Seams for the policy engine and trace: NULL when unused. */
+/*
+ * Seams for the policy engine and trace, NULL when unused:
+ *   check  after routing, before the backend; a code other than CKR_OK is
+ *          returned to the application and the backend is not called
+ *   after  after the backend (also when check refused): may rewrite
+ *          outputs and the return value (filtered lists, token flags)
+ *   end    last, sees the final return value (trace)
+ */
 typedef CK_RV (*P11muxCallCheck)(P11muxCall *call);
+typedef CK_RV (*P11muxCallAfter)(P11muxCall *call, CK_RV rv);
 typedef void (*P11muxCallEnd)(P11muxCall *call, CK_RV rv);
 
 typedef struct {
@@ -27,7 +35,10 @@ typedef struct {
     P11muxSlotMap *slots;    /* owned */
     P11muxSessions *sessions;/* owned */
     P11muxCallCheck check;   /* called after routing, before the backend */
-    P11muxCallEnd end;       /* called after the backend */
+    P11muxCallAfter after;   /* called after the backend */
+    P11muxCallEnd end;       /* called last */
+    gpointer policy;         /* nullable: the policy engine's state */
+    gpointer trace;          /* nullable: the trace's state */
     gboolean cant_create_threads;
 } P11muxRouter;
 

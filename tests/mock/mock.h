@@ -177,6 +177,7 @@ void mock_sessions_count(CK_SLOT_ID slotID, CK_ULONG *all, CK_ULONG *rw);
 void mock_sessions_close_slot(CK_SLOT_ID slotID, gboolean removed);
 void mock_sessions_clear(void);
 void mock_operation_end(MockOperation *op);
+void mock_session_end_find(MockSession *session);
 gboolean mock_session_handle_is_dead(CK_SESSION_HANDLE handle);
 
 /* mock-objects.c */

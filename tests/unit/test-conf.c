@@ -849,20 +849,47 @@ START_TEST(test_conf_user_config_only_without_user_file_keeps_system)
 }
 END_TEST
 
-START_TEST(test_conf_user_config_refused_outside_system)
+START_TEST(test_conf_user_config_refused_in_user_file)
 {
     g_autofree char *user = write_tmp("user.conf", "[global]\nuser-config = merge\n");
-    g_autofree char *expected = g_strdup_printf("%s:2: key 'user-config' is only read from the system configuration",
-                                                user);
+    g_autofree char *expected = g_strdup_printf("%s:2: key 'user-config' cannot be set in the user's file", user);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = load_tmp(NULL, NULL, "user.conf", NULL, &error);
 
     ck_assert_ptr_null(conf);
     assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
-    g_clear_error(&error);
-    conf = load_tmp(NULL, NULL, NULL, "user.conf", &error);
-    ck_assert_ptr_null(conf);
-    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+}
+END_TEST
+
+START_TEST(test_conf_user_config_none_in_extra_file_ignores_user_file)
+{
+    g_autofree char *extra = write_tmp("extra.conf", "[global]\nuser-config = none\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("user.conf", "not read\n"));
+    conf = load_tmp(NULL, NULL, "user.conf", "extra.conf", &error);
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_NONE);
+    ck_assert_uint_eq(conf->files->len, 1);
+    ck_assert_str_eq(file_at(conf, 0), extra);
+}
+END_TEST
+
+START_TEST(test_conf_user_config_in_extra_file_overrides_system)
+{
+    g_autofree char *user = write_tmp("user.conf", "[backend u]\nmodule = /lib/u.so\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+
+    g_free(write_tmp("p11mux.conf", "[global]\nuser-config = none\n[backend s]\nmodule = /lib/s.so\n"));
+    g_free(write_tmp("extra.conf", "[global]\nuser-config = merge\n"));
+    conf = load_tmp("p11mux.conf", NULL, "user.conf", "extra.conf", &error);
+    assert_no_error(error);
+    ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_MERGE);
+    ck_assert_uint_eq(conf->files->len, 3);
+    ck_assert_str_eq(file_at(conf, 1), user);
+    ck_assert_uint_eq(conf->backends->len, 2);
 }
 END_TEST
 
@@ -1024,7 +1051,9 @@ conf_suite(void)
     tcase_add_test(layers, test_conf_user_config_none_ignores_user_file);
     tcase_add_test(layers, test_conf_user_config_only_discards_system);
     tcase_add_test(layers, test_conf_user_config_only_without_user_file_keeps_system);
-    tcase_add_test(layers, test_conf_user_config_refused_outside_system);
+    tcase_add_test(layers, test_conf_user_config_refused_in_user_file);
+    tcase_add_test(layers, test_conf_user_config_none_in_extra_file_ignores_user_file);
+    tcase_add_test(layers, test_conf_user_config_in_extra_file_overrides_system);
     tcase_add_test(layers, test_conf_missing_optional_files_skipped);
     tcase_add_test(layers, test_conf_null_paths_skipped);
     tcase_add_test(layers, test_conf_missing_extra_file_fails);

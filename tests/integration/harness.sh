@@ -1,0 +1,348 @@
+# shellcheck shell=sh
+# p11mux integration test harness: sourced (never run) by tests/integration/*.sh
+# and usable by demo scripts.  POSIX sh; the caller sets `set -eu` first:
+#
+#     #!/bin/sh
+#     set -eu
+#     # shellcheck source=tests/integration/harness.sh
+#     . "$(dirname "$0")/harness.sh"
+#     require pkcs11-tool
+#     setup_softhsm alpha beta
+#     setup_nss
+#     setup_mocks mock-a
+#     write_config "$TMP/p11mux.conf" softhsm nss trust mock-a
+#     P11MUX_CONF=$TMP/p11mux.conf; export P11MUX_CONF
+#     run pkcs11-tool --module "$(p11mux_so)" -L
+#     expect_contains "$OUT" "token label        : alpha"
+#
+# On sourcing, the harness
+#   - sets top_srcdir / top_builddir (absolute) from the environment (make check
+#     exports them) or else to the script's ../.. directory;
+#   - makes TMP, a fresh directory removed on exit (set P11MUX_KEEP_TMP=1 to keep it);
+#   - isolates the environment: HOME=$TMP/home, XDG_CONFIG_HOME=$TMP/xdg (both
+#     empty), P11MUX_CONF, SOFTHSM2_CONF, PKCS11_MODULE_PATH unset, so no test reads the
+#     user's files.  (p11mux also reads $(sysconfdir)/p11mux/, which no
+#     environment variable moves; it is absent on a CI machine.)
+#
+# Variables
+#   PIN, SO_PIN         the user and SO PIN of every SoftHSM token (1234, 0000)
+#   NSS_PIN             the user PIN of the NSS database's token (empty)
+#   SOFTHSM_MODULE NSS_MODULE TRUST_MODULE   backend libraries (overridable from
+#                       the environment; the first existing of the usual paths)
+#   OUT, ERR            files holding stdout / stderr of the last `run`/`check`
+#   NSS_DB, NSS_INIT_RESERVED   set by setup_nss
+#
+# Functions
+#   require TOOL...           exit 77 (automake SKIP) unless every TOOL is a command,
+#                             or, for a name starting with '/', an existing file
+#   p11mux_so                 print the path of the built p11mux.so (error if absent)
+#   mock_so                   print the path of the built mock backend (error if absent)
+#   setup_softhsm LABEL...    point SOFTHSM2_CONF at a private token directory (once)
+#                             and initialise one token per LABEL with PIN / SO_PIN
+#   setup_nss [DIR]           make an NSS database with an empty password in DIR
+#                             (default $TMP/nssdb); sets NSS_DB and NSS_INIT_RESERVED
+#   setup_mocks NAME...       copy the mock backend to $TMP/NAME.so and write
+#                             $TMP/NAME.conf: one slot whose token is labelled NAME
+#                             (rewrite that file afterwards for anything fancier)
+#   write_config FILE SPEC... write a p11mux configuration; each SPEC is
+#                               softhsm | nss | trust   the real backends above
+#                               NAME                    a mock made by setup_mocks
+#                               NAME=/path/module.so    any module
+#                               +key=value              a line for the backend just
+#                                                       named, or for [global] when
+#                                                       no backend is named yet
+#                             e.g. write_config F softhsm bad=/no.so +critical=true
+#   run CMD...                run CMD, stdout to $OUT and stderr to $ERR; returns
+#                             its status (use `run ... || status=$?` under set -e)
+#   check DESC CMD...         assert CMD succeeds (output kept in $OUT / $ERR)
+#   check_fails DESC CMD...   assert CMD exits non-zero
+#   expect_contains FILE TEXT [DESC]      assert FILE holds the fixed string TEXT
+#   expect_not_contains FILE TEXT [DESC]  assert it does not
+#   expect_equal FILE1 FILE2 DESC         assert the files are identical
+#   pass MSG / fail MSG       record and print "PASS: MSG" / "FAIL: MSG"; a fail
+#                             does not stop the script, but makes it exit 1
+#   die MSG                   print "ERROR: MSG" and exit 1 at once (setup failed)
+#   skip MSG                  print "SKIP: MSG" and exit 77
+#
+# Exit status: 0 when every check passed, 1 when any failed or a command failed
+# under set -e, 77 only from require/skip.
+
+PIN=1234
+SO_PIN=0000
+# shellcheck disable=SC2034 # for the scripts
+NSS_PIN=
+harness_failed=0
+harness_passed=0
+harness_skipping=0
+
+pass() {
+    harness_passed=$((harness_passed + 1))
+    printf 'PASS: %s\n' "$*"
+}
+
+fail() {
+    harness_failed=$((harness_failed + 1))
+    printf 'FAIL: %s\n' "$*"
+}
+
+die() {
+    printf 'ERROR: %s\n' "$*" >&2
+    harness_failed=$((harness_failed + 1))
+    exit 1
+}
+
+skip() {
+    printf 'SKIP: %s\n' "$*" >&2
+    harness_skipping=1
+    exit 77
+}
+
+harness_exit() {
+    harness_status=$?
+    trap - EXIT
+    if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
+        if [ "${P11MUX_KEEP_TMP:-0}" = 1 ]; then
+            printf 'kept %s\n' "$TMP"
+        else
+            rm -rf "$TMP"
+        fi
+    fi
+    if [ "$harness_skipping" = 1 ]; then
+        exit 77
+    fi
+    if [ "$harness_status" -ne 0 ] && [ "$harness_failed" -eq 0 ]; then
+        printf 'ERROR: a command failed (status %s) outside any check\n' "$harness_status"
+        exit 1
+    fi
+    if [ "$harness_failed" -ne 0 ]; then
+        printf '%s passed, %s failed\n' "$harness_passed" "$harness_failed"
+        exit 1
+    fi
+    printf '%s passed\n' "$harness_passed"
+    exit 0
+}
+
+# ------------------------------------------------------------------ trees
+
+harness_script_dir=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$harness_script_dir/../..}
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=${top_builddir:-$top_srcdir}
+top_builddir=$(cd "$top_builddir" && pwd)
+export top_srcdir top_builddir
+
+p11mux_so() {
+    if [ ! -f "$top_builddir/modules/.libs/p11mux.so" ]; then
+        die "$top_builddir/modules/.libs/p11mux.so is not built (run make)"
+    fi
+    printf '%s\n' "$top_builddir/modules/.libs/p11mux.so"
+}
+
+mock_so() {
+    if [ ! -f "$top_builddir/tests/mock/.libs/libp11mux-mock.so" ]; then
+        die "$top_builddir/tests/mock/.libs/libp11mux-mock.so is not built (run make check)"
+    fi
+    printf '%s\n' "$top_builddir/tests/mock/.libs/libp11mux-mock.so"
+}
+
+# ------------------------------------------------------------------ environment
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11mux-test.XXXXXX")
+trap harness_exit EXIT
+trap 'exit 1' INT TERM HUP
+
+mkdir "$TMP/home" "$TMP/xdg"
+HOME=$TMP/home
+XDG_CONFIG_HOME=$TMP/xdg
+export HOME XDG_CONFIG_HOME
+unset P11MUX_CONF SOFTHSM2_CONF PKCS11_MODULE_PATH || true
+OUT=$TMP/out
+ERR=$TMP/err
+: >"$OUT"
+: >"$ERR"
+
+# The first existing file among the arguments (or the last one).
+harness_first_file() {
+    for harness_f in "$@"; do
+        if [ -f "$harness_f" ]; then
+            break
+        fi
+    done
+    printf '%s\n' "$harness_f"
+}
+
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-$(harness_first_file \
+    /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+    /usr/lib64/pkcs11/libsofthsm2.so /usr/lib/pkcs11/libsofthsm2.so)}
+NSS_MODULE=${NSS_MODULE:-$(harness_first_file \
+    /usr/lib/x86_64-linux-gnu/libsoftokn3.so /usr/lib64/libsoftokn3.so /usr/lib/libsoftokn3.so)}
+TRUST_MODULE=${TRUST_MODULE:-$(harness_first_file \
+    /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so /usr/lib64/pkcs11/p11-kit-trust.so \
+    /usr/lib/pkcs11/p11-kit-trust.so)}
+
+require() {
+    for harness_tool in "$@"; do
+        case $harness_tool in
+        /*) [ -f "$harness_tool" ] || skip "$harness_tool is not installed" ;;
+        *) command -v "$harness_tool" >/dev/null 2>&1 || skip "$harness_tool is not installed" ;;
+        esac
+    done
+}
+
+# ------------------------------------------------------------------ checks
+
+run() {
+    harness_rc=0
+    "$@" >"$OUT" 2>"$ERR" || harness_rc=$?
+    return "$harness_rc"
+}
+
+# Show what a failed command printed, indented.
+harness_show_output() {
+    if [ -s "$OUT" ]; then
+        printf '  stdout:\n'
+        sed 's/^/    /' "$OUT"
+    fi
+    if [ -s "$ERR" ]; then
+        printf '  stderr:\n'
+        sed 's/^/    /' "$ERR"
+    fi
+}
+
+check() {
+    harness_desc=$1
+    shift
+    if run "$@"; then
+        pass "$harness_desc"
+    else
+        fail "$harness_desc (exit $harness_rc): $*"
+        harness_show_output
+    fi
+}
+
+check_fails() {
+    harness_desc=$1
+    shift
+    if run "$@"; then
+        fail "$harness_desc (succeeded, expected a failure): $*"
+        harness_show_output
+    else
+        pass "$harness_desc (exit $harness_rc, as expected)"
+    fi
+}
+
+expect_contains() {
+    harness_desc=${3:-"$(basename "$1") contains \"$2\""}
+    if grep -F -q -e "$2" "$1"; then
+        pass "$harness_desc"
+    else
+        fail "$harness_desc: not found in $1:"
+        sed 's/^/    /' "$1"
+    fi
+}
+
+expect_not_contains() {
+    harness_desc=${3:-"$(basename "$1") lacks \"$2\""}
+    if grep -F -q -e "$2" "$1"; then
+        fail "$harness_desc: found in $1:"
+        sed 's/^/    /' "$1"
+    else
+        pass "$harness_desc"
+    fi
+}
+
+expect_equal() {
+    if cmp -s "$1" "$2"; then
+        pass "$3"
+    else
+        fail "$3: $1 and $2 differ:"
+        diff -u "$1" "$2" | sed 's/^/    /' || true
+    fi
+}
+
+# ------------------------------------------------------------------ backends
+
+setup_softhsm() {
+    if [ -z "${SOFTHSM2_CONF:-}" ]; then
+        mkdir -p "$TMP/softhsm/tokens"
+        SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf
+        export SOFTHSM2_CONF
+        cat >"$SOFTHSM2_CONF" <<EOF
+directories.tokendir = $TMP/softhsm/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+EOF
+    fi
+    for harness_label in "$@"; do
+        if ! run softhsm2-util --init-token --free --label "$harness_label" \
+            --pin "$PIN" --so-pin "$SO_PIN"; then
+            harness_show_output
+            die "softhsm2-util could not initialise token '$harness_label'"
+        fi
+    done
+}
+
+setup_nss() {
+    NSS_DB=${1:-$TMP/nssdb}
+    mkdir -p "$NSS_DB"
+    if ! run certutil -N -d "sql:$NSS_DB" --empty-password; then
+        harness_show_output
+        die "certutil could not create an NSS database in $NSS_DB"
+    fi
+    NSS_INIT_RESERVED="configdir='sql:$NSS_DB' certPrefix='' keyPrefix='' secmod='secmod.db' flags="
+}
+
+setup_mocks() {
+    harness_mock=$(mock_so)
+    for harness_name in "$@"; do
+        cp "$harness_mock" "$TMP/$harness_name.so"
+        cat >"$TMP/$harness_name.conf" <<EOF
+[mock]
+interface = 3.0
+[slot 1]
+token-label = $harness_name
+token-present = true
+EOF
+    done
+}
+
+# The [backend NAME] group for one SPEC (without its +key=value lines).
+harness_backend_group() {
+    case $1 in
+    *=*)
+        printf '[backend %s]\nmodule = %s\n' "${1%%=*}" "${1#*=}"
+        ;;
+    softhsm)
+        printf '[backend softhsm]\nmodule = %s\n' "$SOFTHSM_MODULE"
+        ;;
+    nss)
+        [ -n "${NSS_INIT_RESERVED:-}" ] || die "write_config: nss named before setup_nss"
+        printf '[backend nss]\nmodule = %s\ninit-reserved = %s\n' "$NSS_MODULE" "$NSS_INIT_RESERVED"
+        ;;
+    trust)
+        printf '[backend trust]\nmodule = %s\n' "$TRUST_MODULE"
+        ;;
+    *)
+        [ -f "$TMP/$1.so" ] || die "write_config: no backend '$1' (setup_mocks $1 first?)"
+        printf '[backend %s]\nmodule = %s\n' "$1" "$TMP/$1.so"
+        ;;
+    esac
+}
+
+write_config() {
+    harness_config=$1
+    shift
+    {
+        printf '# written by tests/integration/harness.sh\n[global]\n'
+        for harness_spec in "$@"; do
+            case $harness_spec in
+            +*=*)
+                harness_kv=${harness_spec#+}
+                printf '%s = %s\n' "${harness_kv%%=*}" "${harness_kv#*=}"
+                ;;
+            *) harness_backend_group "$harness_spec" ;;
+            esac
+        done
+    } >"$harness_config"
+}
