@@ -91,6 +91,8 @@ p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, void (*report)(co
             return NULL;
         }
     }
+    /* the policy engine and the trace attach their seams (router->check,
+     * after, end) here, from the configuration, before the router is published */
     return router;
 }
 
