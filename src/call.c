@@ -78,3 +78,9 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
     call->session = session;
     return check(call);
 }
+
+void
+p11mux_call_session_lost(P11muxCall *call)
+{
+    p11mux_sessions_remove(call->router->sessions, call->session);
+}

@@ -34,11 +34,24 @@ CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID s
 CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                                 void **args);
 
+/* The backend says the session is gone: the application's handle goes too. */
+void p11mux_call_session_lost(P11muxCall *call);
+
+static inline gboolean
+p11mux_rv_means_session_lost(CK_RV rv)
+{
+    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+           rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
+}
+
 static inline CK_RV
 p11mux_call_end(P11muxCall *call, CK_RV rv)
 {
     if (G_UNLIKELY(call->router == NULL)) {
         return rv;
+    }
+    if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
+        p11mux_call_session_lost(call);
     }
     if (call->router->after != NULL) {
         rv = call->router->after(call, rv);

@@ -103,15 +103,46 @@ build_router(const char *config_path, gboolean cant_threads)
     return CKR_OK;
 }
 
-/* In a child after fork(): forget the parent's router without touching its
- * backends, whose state belongs to the parent. */
+/* The parent's router, in a child after fork(). */
+static P11muxRouter *forked_router;
+
+/* In a child after fork(): unpublish the parent's router without touching
+ * it; the application must call C_Initialize again. */
 static void
 forget_after_fork(void)
 {
     P11muxRouter *router = g_atomic_pointer_get(&p11mux_router_current);
 
     g_atomic_pointer_set(&p11mux_router_current, NULL);
-    (void)router; /* deliberately leaked in the child: freeing could run the parent's locks */
+    if (router != NULL) {
+        forked_router = router;
+    }
+}
+
+/*
+ * Called by C_Initialize in a child: finalise, in the child, each backend
+ * the parent had initialised, so that its C_Initialize starts afresh
+ * (SoftHSM2 would otherwise answer CKR_CRYPTOKI_ALREADY_INITIALIZED with the
+ * parent's state).  The parent's router itself is leaked: it may hold locks
+ * taken by threads that do not exist in the child.
+ */
+static void
+reset_after_fork(void)
+{
+    guint i;
+
+    if (forked_router == NULL) {
+        return;
+    }
+    for (i = 0; i < forked_router->backends->len; i++) {
+        P11muxBackend *backend = g_ptr_array_index(forked_router->backends, i);
+
+        if (backend->initialized) {
+            backend->functions->C_Finalize(NULL);
+        }
+        p11mux_backend_forget(backend);
+    }
+    forked_router = NULL;
 }
 
 static void
@@ -140,6 +171,7 @@ p11mux_fwd_C_Initialize(CK_VOID_PTR pInitArgs)
     if (rv == CKR_OK && p11mux_router_peek() != NULL) {
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
     } else if (rv == CKR_OK) {
+        reset_after_fork();
         rv = build_router(config_path, cant_threads);
     }
     g_mutex_unlock(&init_lock);
@@ -166,7 +198,10 @@ p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
         rv = router == NULL ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;
     }
     rv = p11mux_call_end(&call, rv);
-    p11mux_router_free(router);
+    if (router != NULL) {
+        p11mux_module_drain_waiters();
+        p11mux_router_free(router);
+    }
     return rv;
 }
 

@@ -38,14 +38,6 @@ p11mux_fwd_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplica
     return p11mux_call_end(&call, rv);
 }
 
-/* The backend no longer knows the session: our handle must go too. */
-static gboolean
-backend_lost_session(CK_RV rv)
-{
-    return rv == CKR_OK || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-           rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
-}
-
 CK_RV
 p11mux_fwd_C_CloseSession(CK_SESSION_HANDLE hSession)
 {
@@ -55,7 +47,8 @@ p11mux_fwd_C_CloseSession(CK_SESSION_HANDLE hSession)
 
     if (rv == CKR_OK) {
         rv = call.backend->functions->C_CloseSession(call.real_session);
-        if (backend_lost_session(rv)) {
+        /* p11mux_call_end drops the handle when the backend says it is gone */
+        if (rv == CKR_OK) {
             p11mux_sessions_remove(call.router->sessions, hSession);
         }
     }

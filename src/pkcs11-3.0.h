@@ -32,6 +32,25 @@
 #define CKR_TOKEN_RESOURCE_EXCEEDED (0x00000201UL)
 #endif
 
+#ifndef CKG_NO_GENERATE
+typedef CK_ULONG CK_GENERATOR_FUNCTION;
+#define CKG_NO_GENERATE (0x0UL)
+#define CKG_GENERATE (0x1UL)
+#define CKG_GENERATE_COUNTER (0x2UL)
+#define CKG_GENERATE_RANDOM (0x3UL)
+#endif
+
+/* Per-message parameters of CKM_AES_GCM in the message-based functions. */
+typedef struct CK_GCM_MESSAGE_PARAMS {
+    CK_BYTE_PTR pIv;
+    CK_ULONG ulIvLen;
+    CK_ULONG ulIvFixedBits;
+    CK_GENERATOR_FUNCTION ivGenerator;
+    CK_BYTE_PTR pTag;
+    CK_ULONG ulTagBits;
+} CK_GCM_MESSAGE_PARAMS;
+typedef CK_GCM_MESSAGE_PARAMS *CK_GCM_MESSAGE_PARAMS_PTR;
+
 typedef struct CK_INTERFACE {
     CK_CHAR *pInterfaceName;
     CK_VOID_PTR pFunctionList;
