@@ -11,7 +11,7 @@
 #include <p11-kit/p11-kit.h>
 #include <string.h>
 
-G_DEFINE_QUARK(p11mux-backend-error-quark, p11mux_backend_error)
+G_DEFINE_QUARK(p11mux - backend - error - quark, p11mux_backend_error)
 
 P11muxBackend *
 p11mux_backend_new(const char *name, const char *path, const char *init_reserved, gboolean critical)
@@ -39,8 +39,8 @@ p11mux_backend_free(P11muxBackend *backend)
     g_free(backend);
 }
 
-static gboolean
-fail(P11muxBackend *backend, GError **error, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static gboolean fail(P11muxBackend *backend, GError **error, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
 
 static gboolean
 fail(P11muxBackend *backend, GError **error, const char *format, ...)
@@ -117,7 +117,7 @@ load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
 static gboolean
 initialize(P11muxBackend *backend, GError **error)
 {
-    CK_C_INITIALIZE_ARGS args = { 0 };
+    CK_C_INITIALIZE_ARGS args = {0};
     CK_RV rv;
 
     args.flags = CKF_OS_LOCKING_OK;

@@ -9,9 +9,9 @@
 #include "p11mux-pkcs11.h"
 
 typedef struct {
-    char *name;                             /* [backend NAME] */
-    char *path;                             /* the library file */
-    char *init_reserved;                    /* nullable: CK_C_INITIALIZE_ARGS.pReserved */
+    char *name;          /* [backend NAME] */
+    char *path;          /* the library file */
+    char *init_reserved; /* nullable: CK_C_INITIALIZE_ARGS.pReserved */
     gboolean critical;
     void *dl;                               /* dlopen handle, NULL until loaded */
     CK_FUNCTION_LIST_PTR functions;         /* non-NULL once loaded */

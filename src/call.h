@@ -21,7 +21,14 @@ struct P11muxCall {
     CK_SLOT_ID real_slot;         /* as the backend sees it */
     CK_SESSION_HANDLE session;
     CK_SESSION_HANDLE real_session;
-    CK_FLAGS session_flags;       /* the flags the session was opened with */
+    CK_FLAGS session_flags; /* the flags the session was opened with */
+    /* written by router->begin (the trace) only, before anything else; unset
+     * when trace is off */
+    gint64 started;      /* g_get_monotonic_time() when the call began */
+    gint64 started_wall; /* g_get_real_time() when the call began */
+    CK_ULONG size_in;    /* the value behind the first len-io or count-out
+                          * parameter before the call (the buffer size offered) */
+    gboolean size_in_set;
 };
 
 /* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED or CKR_OK. */

@@ -20,8 +20,8 @@
 static GMutex init_lock;
 
 static CK_INTERFACE interfaces[] = {
-    { (CK_CHAR *)"PKCS 11", &p11mux_function_list_3_0, 0 },
-    { (CK_CHAR *)"PKCS 11", &p11mux_function_list, 0 },
+    {(CK_CHAR *)"PKCS 11", &p11mux_function_list_3_0, 0},
+    {(CK_CHAR *)"PKCS 11", &p11mux_function_list, 0},
 };
 
 void
@@ -162,7 +162,7 @@ p11mux_fwd_C_Initialize(CK_VOID_PTR pInitArgs)
     g_autofree char *config_path = NULL;
     gboolean cant_threads = FALSE;
     P11muxCall call;
-    void *args[] = { &pInitArgs };
+    void *args[] = {&pInitArgs};
     CK_RV rv;
 
     register_fork_handler();
@@ -183,7 +183,7 @@ CK_RV
 p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
 {
     P11muxCall call;
-    void *args[] = { &pReserved };
+    void *args[] = {&pReserved};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_Finalize, args);
     P11muxRouter *router = NULL;
 
@@ -218,7 +218,7 @@ static CK_RV
 get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
 {
     P11muxCall call;
-    void *args[] = { &pInfo };
+    void *args[] = {&pInfo};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_GetInfo, args);
 
     if (rv == CKR_OK && pInfo == NULL) {
@@ -229,8 +229,7 @@ get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
         pInfo->cryptokiVersion.major = major;
         pInfo->cryptokiVersion.minor = minor;
         pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "p11mux");
-        pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
-            "p11mux PKCS #11 router");
+        pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "p11mux PKCS #11 router");
         pInfo->libraryVersion.major = P11MUX_VERSION_MAJOR;
         pInfo->libraryVersion.minor = P11MUX_VERSION_MINOR;
     }
@@ -289,8 +288,7 @@ interface_matches(const CK_INTERFACE *interface, CK_UTF8CHAR_PTR name, CK_VERSIO
     if (name != NULL && strcmp((const char *)name, (const char *)interface->pInterfaceName) != 0) {
         return FALSE;
     }
-    if (version != NULL &&
-        (version->major != offered->major || version->minor != offered->minor)) {
+    if (version != NULL && (version->major != offered->major || version->minor != offered->minor)) {
         return FALSE;
     }
     return (interface->flags & flags) == flags;

@@ -11,7 +11,7 @@ p11mux_fwd_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplica
                          CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
 {
     P11muxCall call;
-    void *args[] = { &slotID, &flags, &pApplication, &Notify, &phSession };
+    void *args[] = {&slotID, &flags, &pApplication, &Notify, &phSession};
     CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_OpenSession, slotID, args);
     CK_SESSION_HANDLE real = 0, handle;
 
@@ -42,7 +42,7 @@ CK_RV
 p11mux_fwd_C_CloseSession(CK_SESSION_HANDLE hSession)
 {
     P11muxCall call;
-    void *args[] = { &hSession };
+    void *args[] = {&hSession};
     CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CloseSession, hSession, args);
 
     if (rv == CKR_OK) {
@@ -59,7 +59,7 @@ CK_RV
 p11mux_fwd_C_CloseAllSessions(CK_SLOT_ID slotID)
 {
     P11muxCall call;
-    void *args[] = { &slotID };
+    void *args[] = {&slotID};
     CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_CloseAllSessions, slotID, args);
     GArray *handles;
     guint i;
@@ -83,7 +83,7 @@ CK_RV
 p11mux_fwd_C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
 {
     P11muxCall call;
-    void *args[] = { &hSession };
+    void *args[] = {&hSession};
     CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_GetFunctionStatus, hSession, args);
 
     return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv);
@@ -93,7 +93,7 @@ CK_RV
 p11mux_fwd_C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
     P11muxCall call;
-    void *args[] = { &hSession };
+    void *args[] = {&hSession};
     CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CancelFunction, hSession, args);
 
     return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv);

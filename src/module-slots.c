@@ -10,7 +10,7 @@ CK_RV
 p11mux_fwd_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
     P11muxCall call;
-    void *args[] = { &tokenPresent, &pSlotList, &pulCount };
+    void *args[] = {&tokenPresent, &pSlotList, &pulCount};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_GetSlotList, args);
     GPtrArray *slots = NULL;
     guint i;
@@ -118,7 +118,7 @@ CK_RV
 p11mux_fwd_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
     P11muxCall call;
-    void *args[] = { &flags, &pSlot, &pReserved };
+    void *args[] = {&flags, &pSlot, &pReserved};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_WaitForSlotEvent, args);
     P11muxRouter *router;
 

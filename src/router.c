@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "router.h"
+#include "trace.h"
 
 P11muxRouter *p11mux_router_current = NULL;
 
@@ -93,6 +94,10 @@ p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, void (*report)(co
     }
     /* the policy engine and the trace attach their seams (router->check,
      * after, end) here, from the configuration, before the router is published */
+    if (!p11mux_trace_attach(router, error)) {
+        p11mux_router_free(router);
+        return NULL;
+    }
     return router;
 }
 
@@ -107,6 +112,7 @@ p11mux_router_free(P11muxRouter *router)
     g_ptr_array_unref(router->skipped);
     p11mux_sessions_free(router->sessions);
     p11mux_slotmap_free(router->slots);
+    p11mux_trace_detach(router);
     p11mux_conf_free(router->conf);
     g_free(router);
 }

@@ -18,27 +18,31 @@ typedef struct P11muxCall P11muxCall;
 
 /*
  * Seams for the policy engine and trace, NULL when unused:
+ *   begin  first, before routing (trace: the start time and the buffer sizes
+ *          the application offers)
  *   check  after routing, before the backend; a code other than CKR_OK is
  *          returned to the application and the backend is not called
  *   after  after the backend (also when check refused): may rewrite
  *          outputs and the return value (filtered lists, token flags)
  *   end    last, sees the final return value (trace)
  */
+typedef void (*P11muxCallBegin)(P11muxCall *call);
 typedef CK_RV (*P11muxCallCheck)(P11muxCall *call);
 typedef CK_RV (*P11muxCallAfter)(P11muxCall *call, CK_RV rv);
 typedef void (*P11muxCallEnd)(P11muxCall *call, CK_RV rv);
 
 typedef struct {
-    P11muxConf *conf;        /* owned */
-    GPtrArray *backends;     /* P11muxBackend*, owned, the ones that loaded */
-    GPtrArray *skipped;      /* P11muxBackend*, owned, the ones that did not */
-    P11muxSlotMap *slots;    /* owned */
-    P11muxSessions *sessions;/* owned */
-    P11muxCallCheck check;   /* called after routing, before the backend */
-    P11muxCallAfter after;   /* called after the backend */
-    P11muxCallEnd end;       /* called last */
-    gpointer policy;         /* nullable: the policy engine's state */
-    gpointer trace;          /* nullable: the trace's state */
+    P11muxConf *conf;         /* owned */
+    GPtrArray *backends;      /* P11muxBackend*, owned, the ones that loaded */
+    GPtrArray *skipped;       /* P11muxBackend*, owned, the ones that did not */
+    P11muxSlotMap *slots;     /* owned */
+    P11muxSessions *sessions; /* owned */
+    P11muxCallBegin begin;    /* called first, before routing */
+    P11muxCallCheck check;    /* called after routing, before the backend */
+    P11muxCallAfter after;    /* called after the backend */
+    P11muxCallEnd end;        /* called last */
+    gpointer policy;          /* nullable: the policy engine's state */
+    gpointer trace;           /* nullable: the trace's state */
     gboolean cant_create_threads;
 } P11muxRouter;
 

@@ -18,17 +18,17 @@
 #define FRESH_RESERVE 256 /* fresh entries used before any freed one is reused */
 
 typedef struct {
-    guint state;                 /* atomic */
-    gpointer slot;               /* atomic: const P11muxSlot* */
-    CK_SESSION_HANDLE real;      /* atomic */
-    CK_FLAGS flags;              /* atomic */
+    guint state;            /* atomic */
+    gpointer slot;          /* atomic: const P11muxSlot* */
+    CK_SESSION_HANDLE real; /* atomic */
+    CK_FLAGS flags;         /* atomic */
 } Entry;
 
 struct P11muxSessions {
-    Entry *chunks[N_CHUNKS];     /* atomic pointers */
+    Entry *chunks[N_CHUNKS]; /* atomic pointers */
     GMutex lock;
-    guint next_fresh;            /* first never-used index */
-    GQueue free_indices;         /* freed, FIFO */
+    guint next_fresh;    /* first never-used index */
+    GQueue free_indices; /* freed, FIFO */
     guint live;
 };
 
@@ -136,8 +136,8 @@ entry_of(P11muxSessions *sessions, CK_SESSION_HANDLE handle, guint *want)
 }
 
 gboolean
-p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle,
-                       const P11muxSlot **slot, CK_SESSION_HANDLE *real, CK_FLAGS *flags)
+p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle, const P11muxSlot **slot,
+                       CK_SESSION_HANDLE *real, CK_FLAGS *flags)
 {
     guint want;
     Entry *entry = entry_of(sessions, handle, &want);

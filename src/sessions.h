@@ -33,8 +33,7 @@ CK_SESSION_HANDLE p11mux_sessions_add(P11muxSessions *sessions, const P11muxSlot
 
 /* TRUE and the entry's values when handle is live.  Lock-free. */
 gboolean p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle,
-                                const P11muxSlot **slot, CK_SESSION_HANDLE *real,
-                                CK_FLAGS *flags);
+                                const P11muxSlot **slot, CK_SESSION_HANDLE *real, CK_FLAGS *flags);
 
 /* Invalidate handle; FALSE when it was not live. */
 gboolean p11mux_sessions_remove(P11muxSessions *sessions, CK_SESSION_HANDLE handle);

@@ -18,11 +18,11 @@ typedef struct {
 } Table;
 
 struct P11muxSlotMap {
-    Table *table;          /* atomic: the published table */
-    GMutex lock;           /* held to add slots */
-    GPtrArray *slots;      /* P11muxSlot*, owned, in order of addition */
-    GPtrArray *retired;    /* old tables */
-    GHashTable *by_real;   /* "backend-index:real" -> P11muxSlot*, under lock */
+    Table *table;        /* atomic: the published table */
+    GMutex lock;         /* held to add slots */
+    GPtrArray *slots;    /* P11muxSlot*, owned, in order of addition */
+    GPtrArray *retired;  /* old tables */
+    GHashTable *by_real; /* "backend-index:real" -> P11muxSlot*, under lock */
 };
 
 static Table *

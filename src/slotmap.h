@@ -34,8 +34,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxSlotMap, p11mux_slotmap_free)
 /* nullable, transfer none; lock-free */
 const P11muxSlot *p11mux_slotmap_lookup(P11muxSlotMap *map, CK_SLOT_ID id);
 
-/* The slot for (backend, real), added on first sight.  transfer none; NULL only on out of memory. */
-const P11muxSlot *p11mux_slotmap_intern(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID real);
+/* The slot for (backend, real), added on first sight.  transfer none; NULL only on out of memory.
+ */
+const P11muxSlot *p11mux_slotmap_intern(P11muxSlotMap *map, P11muxBackend *backend,
+                                        CK_SLOT_ID real);
 
 /* The stable id of round `attempt` (0 first) for a backend name and backend slot id. */
 CK_SLOT_ID p11mux_slotmap_hash_id(const char *backend_name, CK_SLOT_ID real, guint attempt);

@@ -105,7 +105,7 @@ write_p11mux_conf(const char *name, const char *const *mocks)
 static void
 setup_once(void)
 {
-    const char *names[] = { "a", "b", NULL };
+    const char *names[] = {"a", "b", NULL};
     g_autofree char *module = NULL;
     CK_C_GetFunctionList get_function_list;
 
@@ -196,7 +196,7 @@ fake_mutex(CK_VOID_PTR mutex)
 
 START_TEST(test_module_initialize_args_are_checked)
 {
-    CK_C_INITIALIZE_ARGS args = { 0 };
+    CK_C_INITIALIZE_ARGS args = {0};
 
     args.CreateMutex = fake_create;
     ck_assert_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD);
@@ -219,8 +219,8 @@ END_TEST
 
 START_TEST(test_module_config_in_reserved_wins_over_environment)
 {
-    CK_C_INITIALIZE_ARGS args = { 0 };
-    const char *only_b[] = { "b", NULL };
+    CK_C_INITIALIZE_ARGS args = {0};
+    const char *only_b[] = {"b", NULL};
     g_autofree char *b_conf = write_p11mux_conf("only-b.conf", only_b);
     g_autofree char *reserved = g_strdup_printf("config=%s", b_conf);
     CK_ULONG count = 0;
@@ -375,7 +375,7 @@ static const CK_BYTE abc_sha256[32] = {
 
 START_TEST(test_module_digest_keeps_the_length_protocol)
 {
-    CK_MECHANISM mechanism = { CKM_SHA256, NULL, 0 };
+    CK_MECHANISM mechanism = {CKM_SHA256, NULL, 0};
     CK_BYTE data[] = "abc";
     CK_BYTE digest[32];
     CK_ULONG length = 0;
@@ -413,7 +413,7 @@ START_TEST(test_module_interfaces_follow_the_3_0_rules)
     CK_INTERFACE list[4];
     CK_ULONG count = 0;
     CK_INTERFACE_PTR interface = NULL;
-    CK_VERSION v240 = { 2, 40 }, v31 = { 3, 1 };
+    CK_VERSION v240 = {2, 40}, v31 = {3, 1};
     CK_FUNCTION_LIST_3_0_PTR f3;
     CK_INFO info;
     CK_SESSION_HANDLE a, b;
@@ -450,8 +450,8 @@ END_TEST
 
 START_TEST(test_module_failing_backend_is_skipped_unless_critical)
 {
-    const char *with_c[] = { "a", "c", NULL };
-    const char *with_critical_c[] = { "a", "c:critical", NULL };
+    const char *with_c[] = {"a", "c", NULL};
+    const char *with_critical_c[] = {"a", "c:critical", NULL};
     g_autofree char *skip = write_p11mux_conf("skip.conf", with_c);
     g_autofree char *critical = write_p11mux_conf("critical.conf", with_critical_c);
     CK_ULONG count = 0;
@@ -477,7 +477,8 @@ START_TEST(test_module_malformed_config_is_refused_whole)
     g_autofree char *bad = NULL;
     CK_ULONG count;
 
-    write_file("bad.conf", "[global]\nuser-config = none\n[backend x]\nmodule = /x.so\nbogus = 1\n");
+    write_file("bad.conf",
+               "[global]\nuser-config = none\n[backend x]\nmodule = /x.so\nbogus = 1\n");
     bad = path_in_tmp("bad.conf");
     g_setenv("P11MUX_CONF", bad, TRUE);
     ck_assert_rv(p11->C_Initialize(NULL), CKR_GENERAL_ERROR);

@@ -9,8 +9,8 @@
 
 #include "sessions.h"
 
-static P11muxSlot slot_a = { 11, 1, NULL, NULL };
-static P11muxSlot slot_b = { 22, 2, NULL, NULL };
+static P11muxSlot slot_a = {11, 1, NULL, NULL};
+static P11muxSlot slot_b = {22, 2, NULL, NULL};
 
 static gboolean
 live(P11muxSessions *sessions, CK_SESSION_HANDLE handle)
@@ -130,7 +130,7 @@ churn(gpointer data)
 START_TEST(test_sessions_lookup_races_with_churn)
 {
     g_autoptr(P11muxSessions) sessions = p11mux_sessions_new();
-    Race race = { sessions, 0, 0, 0 };
+    Race race = {sessions, 0, 0, 0};
     GThread *thread;
 
     race.watched = p11mux_sessions_add(sessions, &slot_a, 77, 0);

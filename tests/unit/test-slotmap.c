@@ -23,7 +23,7 @@ START_TEST(test_slotmap_ids_are_stable_and_below_2_31)
     g_autoptr(P11muxBackend) a = backend("softhsm", 0);
     g_autoptr(P11muxSlotMap) first = p11mux_slotmap_new();
     g_autoptr(P11muxSlotMap) second = p11mux_slotmap_new();
-    CK_SLOT_ID reals[] = { 0, 1, 1234567890, G_MAXUINT32, (CK_SLOT_ID)G_MAXUINT64 };
+    CK_SLOT_ID reals[] = {0, 1, 1234567890, G_MAXUINT32, (CK_SLOT_ID)G_MAXUINT64};
     guint i;
 
     for (i = 0; i < G_N_ELEMENTS(reals); i++) {

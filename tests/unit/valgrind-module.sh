@@ -1,7 +1,8 @@
 #!/bin/sh
-# The module test (which includes 100 initialise/finalise cycles over two
-# mock backends, sessions, digests and failing backends) under memcheck:
-# no invalid access, no definite or indirect leak.
+# The module tests under memcheck: test-module (100 initialise/finalise
+# cycles over two mock backends, sessions, digests, failing backends) and
+# test-events (slot events, hot-plug, backend faults, a finalise during a
+# blocked wait): no invalid access, no definite or indirect leak.
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
@@ -14,15 +15,24 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! CK_FORK=no "$top_builddir/libtool" --mode=execute valgrind -q \
-    --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --show-leak-kinds=definite,indirect --child-silent-after-fork=yes \
-    --suppressions="$top_srcdir/tests/valgrind.supp" \
-    "$top_builddir/tests/unit/test-module" >"$log" 2>&1; then
+status=0
+for program in tests/unit/test-module tests/v3/test-events; do
+    if ! CK_FORK=no "$top_builddir/libtool" --mode=execute valgrind -q \
+        --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --child-silent-after-fork=yes \
+        --suppressions="$top_srcdir/tests/valgrind.supp" \
+        "$top_builddir/$program" >"$log" 2>&1; then
+        cat "$log"
+        echo "FAIL: memcheck found errors or leaks in $program"
+        status=1
+        continue
+    fi
     cat "$log"
-    echo "FAIL: memcheck found errors or leaks in the module test"
-    exit 1
-fi
-cat "$log"
-grep -q "100%: Checks: " "$log" || { echo "FAIL: the module test did not pass under valgrind"; exit 1; }
-echo "PASS: module test clean under memcheck"
+    if grep -q "100%: Checks: " "$log"; then
+        echo "PASS: $program clean under memcheck"
+    else
+        echo "FAIL: $program did not pass under valgrind"
+        status=1
+    fi
+done
+exit $status

@@ -34,7 +34,7 @@ load(const char *path)
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     CK_C_GetInterface get_interface;
     CK_INTERFACE_PTR interface = NULL;
-    CK_VERSION v30 = { 3, 0 };
+    CK_VERSION v30 = {3, 0};
 
     if (dl == NULL) {
         fprintf(stderr, "%s\n", dlerror());
@@ -71,12 +71,14 @@ slot_by_label(CK_FUNCTION_LIST_3_0_PTR p11, const char *label)
 static CK_OBJECT_HANDLE
 aes_key(CK_FUNCTION_LIST_3_0_PTR p11, CK_SESSION_HANDLE session)
 {
-    CK_MECHANISM mechanism = { CKM_AES_KEY_GEN, NULL, 0 };
+    CK_MECHANISM mechanism = {CKM_AES_KEY_GEN, NULL, 0};
     CK_ULONG length = 32;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ATTRIBUTE template[] = {
-        { CKA_VALUE_LEN, &length, sizeof(length) }, { CKA_TOKEN, &no, sizeof(no) },
-        { CKA_ENCRYPT, &yes, sizeof(yes) },          { CKA_DECRYPT, &yes, sizeof(yes) },
+        {CKA_VALUE_LEN, &length, sizeof(length)},
+        {CKA_TOKEN, &no, sizeof(no)},
+        {CKA_ENCRYPT, &yes, sizeof(yes)},
+        {CKA_DECRYPT, &yes, sizeof(yes)},
     };
     CK_OBJECT_HANDLE key = 0;
 
@@ -89,9 +91,9 @@ static void
 message_round_trip(CK_FUNCTION_LIST_3_0_PTR p11, CK_SESSION_HANDLE session)
 {
     CK_OBJECT_HANDLE key = aes_key(p11, session);
-    CK_MECHANISM gcm = { CKM_AES_GCM, NULL, 0 };
-    CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }, tag[16];
-    CK_GCM_MESSAGE_PARAMS params = { iv, sizeof(iv), 0, CKG_NO_GENERATE, tag, 128 };
+    CK_MECHANISM gcm = {CKM_AES_GCM, NULL, 0};
+    CK_BYTE iv[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, tag[16];
+    CK_GCM_MESSAGE_PARAMS params = {iv, sizeof(iv), 0, CKG_NO_GENERATE, tag, 128};
     CK_BYTE aad[] = "header", plain[] = "through p11mux, message by message";
     CK_BYTE cipher[64], back[64];
     CK_ULONG cipher_len = sizeof(cipher), back_len = sizeof(back);
@@ -109,7 +111,7 @@ message_round_trip(CK_FUNCTION_LIST_3_0_PTR p11, CK_SESSION_HANDLE session)
            CKR_OK);
     expect("decrypted text equals the plaintext",
            back_len == sizeof(plain) && memcmp(back, plain, back_len) == 0 ? CKR_OK
-                                                                          : CKR_GENERAL_ERROR,
+                                                                           : CKR_GENERAL_ERROR,
            CKR_OK);
     expect("C_MessageDecryptFinal", p11->C_MessageDecryptFinal(session), CKR_OK);
     expect("C_MessageEncryptInit again", p11->C_MessageEncryptInit(session, &gcm, key), CKR_OK);
@@ -123,7 +125,7 @@ main(int argc, char **argv)
 {
     CK_FUNCTION_LIST_3_0_PTR p11;
     CK_SESSION_HANDLE v3 = 0, v2 = 0;
-    CK_MECHANISM gcm = { CKM_AES_GCM, NULL, 0 };
+    CK_MECHANISM gcm = {CKM_AES_GCM, NULL, 0};
     CK_INFO info;
 
     if (argc != 4 || (p11 = load(argv[1])) == NULL) {
