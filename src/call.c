@@ -13,6 +13,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
     call->slot = call->real_slot = 0;
     call->session = call->real_session = 0;
     call->session_flags = 0;
+    call->policy_data = NULL;
     /* trace off: this load and test is all a call pays */
     if (G_UNLIKELY(call->router != NULL && call->router->begin != NULL)) {
         call->router->begin(call);

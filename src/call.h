@@ -29,6 +29,7 @@ struct P11muxCall {
     CK_ULONG size_in;    /* the value behind the first len-io or count-out
                           * parameter before the call (the buffer size offered) */
     gboolean size_in_set;
+    gpointer policy_data; /* nullable: the policy engine's state from check to after */
 };
 
 /* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED or CKR_OK. */

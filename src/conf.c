@@ -47,7 +47,11 @@ typedef enum {
     LAYER_EXTRA,
 } LayerRole;
 
-G_DEFINE_QUARK(p11mux-conf-error-quark, p11mux_conf_error)
+GQuark
+p11mux_conf_error_quark(void)
+{
+    return g_quark_from_static_string("p11mux-conf-error-quark");
+}
 
 /* ------------------------------------------------------------------ tables */
 
@@ -58,26 +62,40 @@ static const char *const user_config_choices[] = { "merge", "none", "only", NULL
 static const char *const trace_format_choices[] = { "text", "json", NULL };
 static const char *const trace_data_choices[] = { "length", "hex", NULL };
 
+/* The rows are indexed by P11muxConfGroupKind. */
 static const P11muxConfGroupInfo known_groups[] = {
     { P11MUX_CONF_GROUP_GLOBAL, "global", FALSE },
     { P11MUX_CONF_GROUP_BACKEND, "backend", TRUE },
 };
 
-/* group, key, type, choices, default, validator (NULL: the type's), flags */
+/* To accept a new key, add its row (and give it a line in p11mux.conf(5)). */
+/* clang-format off */
 static const P11muxConfKey known_keys[] = {
-    { P11MUX_CONF_GROUP_GLOBAL, "user-config", P11MUX_CONF_TYPE_ENUM, user_config_choices, "merge", NULL,
-      P11MUX_CONF_KEY_NOT_IN_USER_FILE },
-    { P11MUX_CONF_GROUP_GLOBAL, "policy", P11MUX_CONF_TYPE_NAME, NULL, NULL, NULL, 0 },
-    { P11MUX_CONF_GROUP_GLOBAL, "trace", P11MUX_CONF_TYPE_STRING, NULL, "off", check_trace, 0 },
-    { P11MUX_CONF_GROUP_GLOBAL, "trace-format", P11MUX_CONF_TYPE_ENUM, trace_format_choices, "text", NULL, 0 },
-    { P11MUX_CONF_GROUP_GLOBAL, "trace-data", P11MUX_CONF_TYPE_ENUM, trace_data_choices, "length", NULL, 0 },
-    { P11MUX_CONF_GROUP_GLOBAL, "import-p11-kit", P11MUX_CONF_TYPE_BOOL, NULL, "false", NULL, 0 },
-    { P11MUX_CONF_GROUP_BACKEND, "module", P11MUX_CONF_TYPE_PATH, NULL, NULL, NULL, 0 },
-    { P11MUX_CONF_GROUP_BACKEND, "init-reserved", P11MUX_CONF_TYPE_STRING, NULL, NULL, NULL, 0 },
-    { P11MUX_CONF_GROUP_BACKEND, "critical", P11MUX_CONF_TYPE_BOOL, NULL, "false", NULL, 0 },
-    { P11MUX_CONF_GROUP_BACKEND, "enabled", P11MUX_CONF_TYPE_BOOL, NULL, "true", NULL, 0 },
-    { P11MUX_CONF_GROUP_BACKEND, "policy", P11MUX_CONF_TYPE_NAME, NULL, NULL, NULL, 0 },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "user-config", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = user_config_choices, .default_value = "merge", .example = "none",
+      .flags = P11MUX_CONF_KEY_NOT_IN_USER_FILE },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
+      .example = "default" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "off", .example = "file:/var/log/p11mux.trace", .validate = check_trace },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-format", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = trace_format_choices, .default_value = "text", .example = "json" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-data", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = trace_data_choices, .default_value = "length", .example = "hex" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "import-p11-kit", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "module", .type = P11MUX_CONF_TYPE_PATH,
+      .example = "/usr/lib/softhsm/libsofthsm2.so" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "init-reserved", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "configdir='sql:/etc/pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db'" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "critical", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "enabled", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "true", .example = "false" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
+      .example = "strict" },
 };
+/* clang-format on */
 
 const P11muxConfKey *
 p11mux_conf_known_keys(gsize *n_keys)
@@ -204,10 +222,8 @@ check_trace(const P11muxConfKey *key, const char *value)
 }
 
 static P11muxConfValidator const type_validators[] = {
-    [P11MUX_CONF_TYPE_STRING] = check_string,
-    [P11MUX_CONF_TYPE_BOOL] = check_bool,
-    [P11MUX_CONF_TYPE_ENUM] = check_enum,
-    [P11MUX_CONF_TYPE_PATH] = check_path,
+    [P11MUX_CONF_TYPE_STRING] = check_string, [P11MUX_CONF_TYPE_BOOL] = check_bool,
+    [P11MUX_CONF_TYPE_ENUM] = check_enum,     [P11MUX_CONF_TYPE_PATH] = check_path,
     [P11MUX_CONF_TYPE_NAME] = check_name,
 };
 
@@ -215,7 +231,7 @@ char *
 p11mux_conf_key_check(const P11muxConfKey *key, const char *value)
 {
     g_return_val_if_fail(key != NULL && value != NULL, NULL);
-    g_return_val_if_fail((gsize) key->type < G_N_ELEMENTS(type_validators), NULL);
+    g_return_val_if_fail((gsize)key->type < G_N_ELEMENTS(type_validators), NULL);
 
     if (key->validate != NULL) {
         return key->validate(key, value);
@@ -225,12 +241,13 @@ p11mux_conf_key_check(const P11muxConfKey *key, const char *value)
 
 /* ------------------------------------------------------------------ errors */
 
-static void set_error_at(GError **error, P11muxConfErrorCode code, const char *file, int line, const char *format, ...)
-    G_GNUC_PRINTF(5, 6);
+static void set_error_at(GError **error, P11muxConfErrorCode code, const char *file, int line,
+                         const char *format, ...) G_GNUC_PRINTF(5, 6);
 
 /* "FILE:LINE: message" */
 static void
-set_error_at(GError **error, P11muxConfErrorCode code, const char *file, int line, const char *format, ...)
+set_error_at(GError **error, P11muxConfErrorCode code, const char *file, int line,
+             const char *format, ...)
 {
     g_autofree char *message = NULL;
     va_list args;
@@ -245,7 +262,8 @@ set_error_at(GError **error, P11muxConfErrorCode code, const char *file, int lin
 static void
 set_read_error(GError **error, const char *file, const char *reason)
 {
-    g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ, "%s: cannot read: %s", file, reason);
+    g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ, "%s: cannot read: %s", file,
+                reason);
 }
 
 /* --------------------------------------------------------------- the result */
@@ -373,7 +391,7 @@ p11mux_conf_dup_group_labels(const P11muxConf *conf, P11muxConfGroupKind kind)
         }
     }
     g_ptr_array_add(labels, NULL);
-    return (GStrv) g_ptr_array_free(labels, FALSE);
+    return (GStrv)g_ptr_array_free(labels, FALSE);
 }
 
 /* name is "KIND" or "KIND LABEL" (transfer full). */
@@ -392,7 +410,8 @@ layer_add_group(P11muxConf *layer, char *name, P11muxConfGroupKind kind, P11muxC
 
 /* value: transfer full. */
 static void
-layer_set_value(P11muxConf *layer, const char *group, const char *key, char *value, P11muxConfOrigin origin)
+layer_set_value(P11muxConf *layer, const char *group, const char *key, char *value,
+                P11muxConfOrigin origin)
 {
     P11muxConfValue *entry = g_new0(P11muxConfValue, 1);
 
@@ -458,17 +477,17 @@ read_text(const char *path, gboolean missing_ok, char **contents, gsize *length,
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n < 0 || buffer->len + (gsize) n > MAX_FILE_SIZE) {
+        if (n < 0 || buffer->len + (gsize)n > MAX_FILE_SIZE) {
             set_read_error(error, path, n < 0 ? g_strerror(errno) : "larger than 1 MiB");
             close(fd);
             return FALSE;
         }
-        g_byte_array_append(buffer, (const guint8 *) chunk, (guint) n);
+        g_byte_array_append(buffer, (const guint8 *)chunk, (guint)n);
     }
     close(fd);
     *length = buffer->len;
-    g_byte_array_append(buffer, (const guint8 *) "", 1);
-    *contents = (char *) g_byte_array_free(g_steal_pointer(&buffer), FALSE);
+    g_byte_array_append(buffer, (const guint8 *)"", 1);
+    *contents = (char *)g_byte_array_free(g_steal_pointer(&buffer), FALSE);
     return TRUE;
 }
 
@@ -476,18 +495,18 @@ read_text(const char *path, gboolean missing_ok, char **contents, gsize *length,
 
 typedef struct {
     int line;
-    char *group;               /* the full group name */
+    char *group; /* the full group name */
     const P11muxConfGroupInfo *info;
-    const P11muxConfKey *key;  /* NULL for the group header */
+    const P11muxConfKey *key; /* NULL for the group header */
 } Entry;
 
 typedef struct {
     const char *path;
     LayerRole role;
-    const char *group;                /* the current group (owned by entries), NULL before any */
-    const P11muxConfGroupInfo *info;  /* its kind */
-    GHashTable *first_lines;          /* "group" or "group\nkey" -> GINT_TO_POINTER(line) */
-    GArray *entries;                  /* Entry, in line order */
+    const char *group;               /* the current group (owned by entries), NULL before any */
+    const P11muxConfGroupInfo *info; /* its kind */
+    GHashTable *first_lines;         /* "group" or "group\nkey" -> GINT_TO_POINTER(line) */
+    GArray *entries;                 /* Entry, in line order */
 } Scan;
 
 static void
@@ -529,7 +548,8 @@ scan_first_line(Scan *scan, const char *name, int line)
 }
 
 static void
-scan_add_entry(Scan *scan, int line, const char *group, const P11muxConfGroupInfo *info, const P11muxConfKey *key)
+scan_add_entry(Scan *scan, int line, const char *group, const P11muxConfGroupInfo *info,
+               const P11muxConfKey *key)
 {
     Entry entry = { line, g_strdup(group), info, key };
 
@@ -543,18 +563,19 @@ static gboolean
 scan_group_name(Scan *scan, int line, const char *name, GError **error)
 {
     const char *space = strchr(name, ' ');
-    g_autofree char *kind = g_strndup(name, space != NULL ? (gsize) (space - name) : strlen(name));
+    g_autofree char *kind = g_strndup(name, space != NULL ? (gsize)(space - name) : strlen(name));
     const P11muxConfGroupInfo *info = find_group_info(kind);
     const char *label = space != NULL ? space + 1 : NULL;
     int first;
 
     if (info == NULL || (!info->named && label != NULL)) {
-        set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line, "unknown group [%s]", name);
+        set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line, "unknown group [%s]",
+                     name);
         return FALSE;
     }
     if (info->named && label == NULL) {
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "group [%s] needs a name: [%s NAME]", name,
-                     name);
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                     "group [%s] needs a name: [%s NAME]", name, name);
         return FALSE;
     }
     if (info->named && !is_valid_name(label)) {
@@ -564,8 +585,8 @@ scan_group_name(Scan *scan, int line, const char *name, GError **error)
     }
     first = scan_first_line(scan, name, line);
     if (first != 0) {
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "group [%s] repeated (first at line %d)", name,
-                     first);
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                     "group [%s] repeated (first at line %d)", name, first);
         return FALSE;
     }
     scan_add_entry(scan, line, name, info, NULL);
@@ -581,16 +602,18 @@ scan_group(Scan *scan, int line, const char *text, gsize length, GError **error)
     g_autofree char *name = NULL;
 
     if (close == NULL) {
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "malformed group header: no ']'");
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                     "malformed group header: no ']'");
         return FALSE;
     }
     for (const char *p = close + 1; p < text + length; p++) {
         if (*p != ' ' && *p != '\t') {
-            set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "malformed group header: text after ']'");
+            set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                         "malformed group header: text after ']'");
             return FALSE;
         }
     }
-    name = g_strndup(text + 1, (gsize) (close - text - 1));
+    name = g_strndup(text + 1, (gsize)(close - text - 1));
     return scan_group_name(scan, line, name, error);
 }
 
@@ -609,26 +632,28 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
                      "expected '[group]', 'key = value' or '# comment'");
         return FALSE;
     }
-    name = g_strchomp(g_strndup(text, (gsize) (equals - text)));
+    name = g_strchomp(g_strndup(text, (gsize)(equals - text)));
     if (scan->group == NULL) {
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "key '%s' outside any group", name);
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                     "key '%s' outside any group", name);
         return FALSE;
     }
     key = find_key(scan->info->kind, name);
     if (key == NULL) {
-        set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line, "unknown key '%s' in [%s]", name, scan->group);
+        set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line, "unknown key '%s' in [%s]",
+                     name, scan->group);
         return FALSE;
     }
     if ((key->flags & P11MUX_CONF_KEY_NOT_IN_USER_FILE) && scan->role == LAYER_USER) {
-        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line, "key '%s' cannot be set in the user's file",
-                     name);
+        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
+                     "key '%s' cannot be set in the user's file", name);
         return FALSE;
     }
     full = value_key(scan->group, name);
     first = scan_first_line(scan, full, line);
     if (first != 0) {
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "key '%s' repeated in [%s] (first at line %d)",
-                     name, scan->group, first);
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line,
+                     "key '%s' repeated in [%s] (first at line %d)", name, scan->group, first);
         return FALSE;
     }
     scan_add_entry(scan, line, scan->group, scan->info, key);
@@ -638,13 +663,9 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
 static gboolean
 scan_line(Scan *scan, int line, const char *text, gsize length, GError **error)
 {
-    const char *end;
+    const char *end = text + length;
 
-    if (length > 0 && text[length - 1] == '\r') {
-        length--;
-    }
-    end = text + length;
-    if (memchr(text, '\0', length) != NULL || !g_utf8_validate(text, (gssize) length, NULL)) {
+    if (memchr(text, '\0', length) != NULL || !g_utf8_validate(text, (gssize)length, NULL)) {
         set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, line, "not valid UTF-8 text");
         return FALSE;
     }
@@ -655,9 +676,9 @@ scan_line(Scan *scan, int line, const char *text, gsize length, GError **error)
         return TRUE;
     }
     if (*text == '[') {
-        return scan_group(scan, line, text, (gsize) (end - text), error);
+        return scan_group(scan, line, text, (gsize)(end - text), error);
     }
-    return scan_key(scan, line, text, (gsize) (end - text), error);
+    return scan_key(scan, line, text, (gsize)(end - text), error);
 }
 
 static gboolean
@@ -667,11 +688,13 @@ scan_text(Scan *scan, const char *data, gsize length, GError **error)
     int line = 0;
 
     for (const char *p = data; p < end;) {
-        const char *newline = memchr(p, '\n', (gsize) (end - p));
+        const char *newline = memchr(p, '\n', (gsize)(end - p));
         const char *stop = newline != NULL ? newline : end;
+        /* As GKeyFile: "\r\n" ends a line, a last "\r" without "\n" does not. */
+        gsize trim = newline != NULL && stop > p && stop[-1] == '\r' ? 1 : 0;
 
         line++;
-        if (!scan_line(scan, line, p, (gsize) (stop - p), error)) {
+        if (!scan_line(scan, line, p, (gsize)(stop - p) - trim, error)) {
             return FALSE;
         }
         p = stop + 1;
@@ -682,7 +705,8 @@ scan_text(Scan *scan, const char *data, gsize length, GError **error)
 /* --------------------------------------------------------------- one layer */
 
 static gboolean
-apply_entry(P11muxConf *layer, const Scan *scan, GKeyFile *keyfile, const Entry *entry, GError **error)
+apply_entry(P11muxConf *layer, const Scan *scan, GKeyFile *keyfile, const Entry *entry,
+            GError **error)
 {
     P11muxConfOrigin origin = { scan->path, entry->line };
     g_autoptr(GError) local = NULL;
@@ -696,14 +720,15 @@ apply_entry(P11muxConf *layer, const Scan *scan, GKeyFile *keyfile, const Entry 
     value = g_key_file_get_value(keyfile, entry->group, entry->key->name, &local);
     if (value == NULL) {
         /* Not expected: the scan accepted the line. */
-        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, entry->line, "%s", local->message);
+        set_error_at(error, P11MUX_CONF_ERROR_SYNTAX, scan->path, entry->line, "%s",
+                     local->message);
         return FALSE;
     }
     g_strstrip(value);
     problem = p11mux_conf_key_check(entry->key, value);
     if (problem != NULL) {
-        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, entry->line, "key '%s' in [%s]: %s", entry->key->name,
-                     entry->group, problem);
+        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, entry->line,
+                     "key '%s' in [%s]: %s", entry->key->name, entry->group, problem);
         return FALSE;
     }
     layer_set_value(layer, entry->group, entry->key->name, g_steal_pointer(&value), origin);
@@ -773,7 +798,7 @@ merge_file(P11muxConf *conf, const char *path, LayerRole role, gboolean missing_
 static int
 compare_strings(gconstpointer a, gconstpointer b)
 {
-    return strcmp(*(const char *const *) a, *(const char *const *) b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* "*.conf", not hidden. */
@@ -846,7 +871,8 @@ setting(const P11muxConf *conf, const char *group, P11muxConfGroupKind kind, con
 }
 
 static gboolean
-setting_is_true(const P11muxConf *conf, const char *group, P11muxConfGroupKind kind, const char *key)
+setting_is_true(const P11muxConf *conf, const char *group, P11muxConfGroupKind kind,
+                const char *key)
 {
     return g_str_equal(setting(conf, group, kind, key), "true");
 }
@@ -858,7 +884,7 @@ user_config_of(const P11muxConf *conf)
 
     for (guint i = 0; user_config_choices[i] != NULL; i++) {
         if (g_str_equal(user_config_choices[i], value)) {
-            return (P11muxUserConfig) i;
+            return (P11muxUserConfig)i;
         }
     }
     g_return_val_if_reached(P11MUX_USER_CONFIG_MERGE);
@@ -987,7 +1013,8 @@ report_same_library(GError **error, const P11muxConfBackend *first, const P11mux
         where = g_strdup_printf("%s:%d", there->file, there->line);
     }
     set_error_at(error, P11MUX_CONF_ERROR_CONFLICT, here->file, here->line,
-                 "backends '%s' (%s) and '%s' load the same library %s", first->name, where, second->name, library);
+                 "backends '%s' (%s) and '%s' load the same library %s", first->name, where,
+                 second->name, library);
 }
 
 /* Every enabled backend names a module, and no two the same library. */
@@ -1005,8 +1032,9 @@ check_backends(const P11muxConf *conf, GError **error)
             continue;
         }
         if (backend->module == NULL) {
-            set_error_at(error, P11MUX_CONF_ERROR_MISSING, backend->origin.file, backend->origin.line,
-                         "backend '%s' is enabled but has no 'module'", backend->name);
+            set_error_at(error, P11MUX_CONF_ERROR_MISSING, backend->origin.file,
+                         backend->origin.line, "backend '%s' is enabled but has no 'module'",
+                         backend->name);
             return FALSE;
         }
         library = canonical_path(backend->module);
@@ -1016,7 +1044,7 @@ check_backends(const P11muxConf *conf, GError **error)
             g_free(library);
             return FALSE;
         }
-        g_hash_table_insert(seen, library, (gpointer) backend);
+        g_hash_table_insert(seen, library, (gpointer)backend);
     }
     return TRUE;
 }
@@ -1044,14 +1072,16 @@ p11mux_conf_load(const P11muxConfPaths *paths, GError **error)
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
     conf = conf_new();
-    if (paths->system_file != NULL && !merge_file(conf, paths->system_file, LAYER_SYSTEM, TRUE, error)) {
+    if (paths->system_file != NULL &&
+        !merge_file(conf, paths->system_file, LAYER_SYSTEM, TRUE, error)) {
         return NULL;
     }
     if (paths->system_dir != NULL && !merge_dir(conf, paths->system_dir, error)) {
         return NULL;
     }
     /* Read before the user's file, which it may exclude; merged after it. */
-    if (paths->extra_file != NULL && (extra = load_layer(paths->extra_file, LAYER_EXTRA, FALSE, error)) == NULL) {
+    if (paths->extra_file != NULL &&
+        (extra = load_layer(paths->extra_file, LAYER_EXTRA, FALSE, error)) == NULL) {
         return NULL;
     }
     if (!merge_user_file(conf, paths->user_file, user_config_decision(conf, extra), error)) {
@@ -1114,7 +1144,8 @@ p11mux_conf_paths_new_default(void)
     defaults->owned[0] = g_build_filename(SYSCONFDIR, "p11mux", "p11mux.conf", NULL);
     defaults->owned[1] = g_build_filename(SYSCONFDIR, "p11mux", "conf.d", NULL);
     if (!secure) {
-        defaults->owned[2] = g_build_filename(g_get_user_config_dir(), "p11mux", "p11mux.conf", NULL);
+        defaults->owned[2] =
+            g_build_filename(g_get_user_config_dir(), "p11mux", "p11mux.conf", NULL);
     }
     if (extra != NULL && *extra != '\0') {
         defaults->owned[3] = g_strdup(extra);
@@ -1129,7 +1160,7 @@ p11mux_conf_paths_new_default(void)
 void
 p11mux_conf_paths_free(P11muxConfPaths *paths)
 {
-    DefaultPaths *defaults = (DefaultPaths *) paths;
+    DefaultPaths *defaults = (DefaultPaths *)paths;
 
     if (defaults == NULL) {
         return;

@@ -2,6 +2,13 @@
  * The layered configuration (DESIGN.md "Configuration"): reading, merging
  * and checking p11mux.conf files. No backend is loaded here.
  *
+ * The file rules, beyond GKeyFile's: a line is blank, a '#' comment, a
+ * [group] header or key = value (no inline comments); a value is the raw
+ * rest of the line after the first '=', white space around it removed, no
+ * escapes processed; a key, or a group header, repeated within one file is
+ * an error (another file may set them again: later layers override).
+ * Unknown groups and keys are errors.
+ *
  * A P11muxConf is built completely, checked, then returned; it is never
  * changed afterwards. Every error is a GError in P11MUX_CONF_ERROR whose
  * message starts with "FILE:LINE: " (or "FILE: " when a file cannot be
@@ -58,15 +65,16 @@ struct P11muxConfKey {
     P11muxConfType type;
     const char *const *choices;   /* ENUM: NULL-terminated; otherwise NULL */
     const char *default_value;    /* nullable: no default */
+    const char *example;          /* a value it accepts, for tests and documentation */
     P11muxConfValidator validate; /* nullable: the type's own check */
     P11muxConfKeyFlags flags;
 };
 
-/* One row of the table of accepted groups. */
+/* One row of the table of accepted groups, indexed by kind. */
 typedef struct {
     P11muxConfGroupKind kind;
-    const char *name;  /* "global", "backend": the first word in the brackets */
-    gboolean named;    /* TRUE: written [KIND NAME], NAME a P11MUX_CONF_TYPE_NAME */
+    const char *name; /* "global", "backend": the first word in the brackets */
+    gboolean named;   /* TRUE: written [KIND NAME], NAME a P11MUX_CONF_TYPE_NAME */
 } P11muxConfGroupInfo;
 
 /* NULL when value is acceptable for key, else why not, without a
@@ -118,34 +126,34 @@ typedef struct {
 } P11muxConfValue;
 
 typedef struct {
-    char *name;               /* "global", "backend softhsm" */
+    char *name; /* "global", "backend softhsm" */
     P11muxConfGroupKind kind;
-    const char *label;        /* "softhsm": points into name; "" when not named */
-    P11muxConfOrigin origin;  /* the header of its first appearance */
+    const char *label;       /* "softhsm": points into name; "" when not named */
+    P11muxConfOrigin origin; /* the header of its first appearance */
 } P11muxConfGroup;
 
 typedef struct {
     char *name;
-    char *module;             /* absolute path; nullable only when !enabled */
-    char *init_reserved;      /* nullable */
+    char *module;        /* absolute path; nullable only when !enabled */
+    char *init_reserved; /* nullable */
     gboolean critical;
     gboolean enabled;
-    char *policy;             /* nullable */
-    P11muxConfOrigin origin;  /* the group header of its first appearance */
+    char *policy;            /* nullable */
+    P11muxConfOrigin origin; /* the group header of its first appearance */
     P11muxConfOrigin module_origin;
 } P11muxConfBackend;
 
 typedef struct {
-    P11muxUserConfig user_config; /* as decided: by the extra file if it says, else the system files */
+    P11muxUserConfig user_config; /* as decided (see p11mux_conf_load) */
     char *policy;                 /* nullable */
     char *trace;                  /* "off", "stderr", "syslog", "file:/ABSOLUTE/PATH" */
     char *trace_format;           /* "text", "json" */
     char *trace_data;             /* "length", "hex" */
     gboolean import_p11_kit;
-    GPtrArray *backends;          /* P11muxConfBackend*, enabled and disabled, in order of first appearance */
-    GPtrArray *files;             /* char*, every file read, in the order read */
-    GPtrArray *groups;            /* P11muxConfGroup*, in order of first appearance */
-    GHashTable *values;           /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
+    GPtrArray *backends; /* P11muxConfBackend*, enabled or not, by first appearance */
+    GPtrArray *files;    /* char*, every file read, in the order read */
+    GPtrArray *groups;   /* P11muxConfGroup*, in order of first appearance */
+    GHashTable *values;  /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
 } P11muxConf;
 
 /* All layers (transfer full), each merged key by key over the ones before:
@@ -164,7 +172,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConf, p11mux_conf_free)
 
 /* The merged value explicitly set for key in group (the full group name,
  * "backend softhsm"), NULL when no layer set it (transfer none). */
-const P11muxConfValue *p11mux_conf_lookup(const P11muxConf *conf, const char *group, const char *key);
+const P11muxConfValue *p11mux_conf_lookup(const P11muxConf *conf, const char *group,
+                                          const char *key);
 
 /* The backend called name, or NULL (transfer none). */
 const P11muxConfBackend *p11mux_conf_find_backend(const P11muxConf *conf, const char *name);

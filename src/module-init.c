@@ -103,8 +103,10 @@ build_router(const char *config_path, gboolean cant_threads)
     return CKR_OK;
 }
 
-/* The parent's router, in a child after fork(). */
+/* The parent's router, in a child after fork(); and every such router once
+ * its backends were reset, kept (never freed) for the life of the child. */
 static P11muxRouter *forked_router;
+static GSList *inherited_routers;
 
 /* In a child after fork(): unpublish the parent's router without touching
  * it; the application must call C_Initialize again. */
@@ -124,7 +126,8 @@ forget_after_fork(void)
  * the parent had initialised, so that its C_Initialize starts afresh
  * (SoftHSM2 would otherwise answer CKR_CRYPTOKI_ALREADY_INITIALIZED with the
  * parent's state).  The parent's router itself is leaked: it may hold locks
- * taken by threads that do not exist in the child.
+ * taken by threads that do not exist in the child; it stays reachable
+ * from inherited_routers.
  */
 static void
 reset_after_fork(void)
@@ -142,6 +145,7 @@ reset_after_fork(void)
         }
         p11mux_backend_forget(backend);
     }
+    inherited_routers = g_slist_prepend(inherited_routers, forked_router);
     forked_router = NULL;
 }
 

@@ -4,29 +4,34 @@
 #
 #     #!/bin/sh
 #     set -eu
-#     # shellcheck source=tests/integration/harness.sh
+#     # shellcheck source-path=SCRIPTDIR source=harness.sh
 #     . "$(dirname "$0")/harness.sh"
 #     require pkcs11-tool
+#     so=$(p11mux_so)
 #     setup_softhsm alpha beta
 #     setup_nss
 #     setup_mocks mock-a
 #     write_config "$TMP/p11mux.conf" softhsm nss trust mock-a
 #     P11MUX_CONF=$TMP/p11mux.conf; export P11MUX_CONF
-#     run pkcs11-tool --module "$(p11mux_so)" -L
-#     expect_contains "$OUT" "token label        : alpha"
+#     check "list slots" pkcs11-tool --module "$so" -L
+#     token_labels "$OUT" >"$TMP/labels"
+#     expect_line "$TMP/labels" alpha
 #
 # On sourcing, the harness
 #   - sets top_srcdir / top_builddir (absolute) from the environment (make check
 #     exports them) or else to the script's ../.. directory;
 #   - makes TMP, a fresh directory removed on exit (set P11MUX_KEEP_TMP=1 to keep it);
-#   - isolates the environment: HOME=$TMP/home, XDG_CONFIG_HOME=$TMP/xdg (both
-#     empty), P11MUX_CONF, SOFTHSM2_CONF, PKCS11_MODULE_PATH unset, so no test reads the
-#     user's files.  (p11mux also reads $(sysconfdir)/p11mux/, which no
-#     environment variable moves; it is absent on a CI machine.)
+#   - isolates the environment: HOME=$TMP/home and XDG_CONFIG_HOME=$TMP/xdg (both
+#     empty); P11MUX_CONF, SOFTHSM2_CONF, PKCS11_MODULE_PATH, OPENSSL_CONF and
+#     NSS_DB unset.  So no test reads the user's files.  (p11mux also reads
+#     $(sysconfdir)/p11mux/, which no environment variable moves; no such
+#     directory exists on a CI machine.)
 #
 # Variables
-#   PIN, SO_PIN         the user and SO PIN of every SoftHSM token (1234, 0000)
-#   NSS_PIN             the user PIN of the NSS database's token (empty)
+#   PIN, SO_PIN         the user and SO PIN of every SoftHSM token (1234, 0000).
+#                       The NSS database's token "NSS Certificate DB" has an
+#                       empty password: it needs no login (pkcs11-tool: no
+#                       --login; `--pin ""` makes pkcs11-tool 0.23 exit 1 silently).
 #   SOFTHSM_MODULE NSS_MODULE TRUST_MODULE   backend libraries (overridable from
 #                       the environment; the first existing of the usual paths)
 #   OUT, ERR            files holding stdout / stderr of the last `run`/`check`
@@ -39,12 +44,15 @@
 #   mock_so                   print the path of the built mock backend (error if absent)
 #   setup_softhsm LABEL...    point SOFTHSM2_CONF at a private token directory (once)
 #                             and initialise one token per LABEL with PIN / SO_PIN
-#   setup_nss [DIR]           make an NSS database with an empty password in DIR
-#                             (default $TMP/nssdb); sets NSS_DB and NSS_INIT_RESERVED
+#   setup_nss                 make an NSS database with an empty password in $NSS_DB
+#                             (default $TMP/nssdb); sets NSS_DB and NSS_INIT_RESERVED,
+#                             the init string for the nss backend of write_config
 #   setup_mocks NAME...       copy the mock backend to $TMP/NAME.so and write
 #                             $TMP/NAME.conf: one slot whose token is labelled NAME
 #                             (rewrite that file afterwards for anything fancier)
-#   write_config FILE SPEC... write a p11mux configuration; each SPEC is
+#   write_config FILE SPEC... write a p11mux configuration ([global] holds
+#                             user-config = none unless +user-config= says else);
+#                             each SPEC is
 #                               softhsm | nss | trust   the real backends above
 #                               NAME                    a mock made by setup_mocks
 #                               NAME=/path/module.so    any module
@@ -58,7 +66,12 @@
 #   check_fails DESC CMD...   assert CMD exits non-zero
 #   expect_contains FILE TEXT [DESC]      assert FILE holds the fixed string TEXT
 #   expect_not_contains FILE TEXT [DESC]  assert it does not
+#   expect_line FILE LINE [DESC]          assert FILE has a line equal to LINE
 #   expect_equal FILE1 FILE2 DESC         assert the files are identical
+#   token_labels FILE         print the token labels of a `pkcs11-tool -L` output
+#   slot_ids FILE             print its slot ids (0x...), one a line, in order
+#   object_labels FILE        print the object labels of a `pkcs11-tool -O` output
+#   object_ids FILE           print their CKA_IDs (hex)
 #   pass MSG / fail MSG       record and print "PASS: MSG" / "FAIL: MSG"; a fail
 #                             does not stop the script, but makes it exit 1
 #   die MSG                   print "ERROR: MSG" and exit 1 at once (setup failed)
@@ -66,11 +79,29 @@
 #
 # Exit status: 0 when every check passed, 1 when any failed or a command failed
 # under set -e, 77 only from require/skip.
+#
+# What the tools do (Debian 12), which the scripts rely on:
+#   - pkcs11-tool 0.23 picks the key of --sign/--verify/--read-object by --id:
+#     it ignores --label and takes the first key it finds (SoftHSM2 then
+#     answers CKR_GENERAL_ERROR for an RSA mechanism on an EC key).  Give every
+#     key an id.  --verify exits 0 even for "Invalid signature": grep for
+#     "Signature is valid".  It quotes a data object's label: 'NAME'.
+#   - SoftHSM2's slot order changes from run to run: find tokens by label.  Its
+#     free slot (uninitialised token) is listed too; p11tool does not show it.
+#   - NSS softoken shows two tokens, "NSS Generic Crypto Services" and "NSS
+#     Certificate DB" (the database, no login with an empty password).
+#     certutil -K names a key by CKA_LABEL, or by CKA_ID with "(orphan)";
+#     certutil -G ignores -n for the key's label.  Inside an NSS program
+#     (modutil, certutil, Firefox) a p11mux backend on libsoftokn3.so is the
+#     program's own softoken: C_Initialize answers ALREADY_INITIALIZED and its
+#     init-reserved is not used; its tokens then show twice.
+#   - p11-kit-trust has one token per trust path ("System Trust" for
+#     /etc/ssl/certs/ca-certificates.crt); compare with what it lists directly.
+#   - OpenSSL's pkcs11 engine (libp11 0.4.12) loads $PKCS11_MODULE_PATH; with a
+#     wrong PIN it prints "PIN incorrect" and then segfaults on exit.
 
 PIN=1234
 SO_PIN=0000
-# shellcheck disable=SC2034 # for the scripts
-NSS_PIN=
 harness_failed=0
 harness_passed=0
 harness_skipping=0
@@ -140,7 +171,7 @@ p11mux_so() {
 
 mock_so() {
     if [ ! -f "$top_builddir/tests/mock/.libs/libp11mux-mock.so" ]; then
-        die "$top_builddir/tests/mock/.libs/libp11mux-mock.so is not built (run make check)"
+        die "$top_builddir/tests/mock/.libs/libp11mux-mock.so is not built (make tests/mock/libp11mux-mock.la, or make check)"
     fi
     printf '%s\n' "$top_builddir/tests/mock/.libs/libp11mux-mock.so"
 }
@@ -155,7 +186,7 @@ mkdir "$TMP/home" "$TMP/xdg"
 HOME=$TMP/home
 XDG_CONFIG_HOME=$TMP/xdg
 export HOME XDG_CONFIG_HOME
-unset P11MUX_CONF SOFTHSM2_CONF PKCS11_MODULE_PATH || true
+unset P11MUX_CONF SOFTHSM2_CONF PKCS11_MODULE_PATH NSS_DB NSS_INIT_RESERVED OPENSSL_CONF || true
 OUT=$TMP/out
 ERR=$TMP/err
 : >"$OUT"
@@ -251,6 +282,16 @@ expect_not_contains() {
     fi
 }
 
+expect_line() {
+    harness_desc=${3:-"$(basename "$1") has the line \"$2\""}
+    if grep -F -x -q -e "$2" "$1"; then
+        pass "$harness_desc"
+    else
+        fail "$harness_desc: not in $1:"
+        sed 's/^/    /' "$1"
+    fi
+}
+
 expect_equal() {
     if cmp -s "$1" "$2"; then
         pass "$3"
@@ -258,6 +299,29 @@ expect_equal() {
         fail "$3: $1 and $2 differ:"
         diff -u "$1" "$2" | sed 's/^/    /' || true
     fi
+}
+
+# ------------------------------------------------------------------ pkcs11-tool output
+
+# "  token label        : NAME" lines of `pkcs11-tool -L`
+token_labels() {
+    sed -n 's/^  token label *: //p' "$1"
+}
+
+# "Slot N (0xID): description" lines of `pkcs11-tool -L`
+slot_ids() {
+    sed -n 's/^Slot [0-9]* (\(0x[0-9a-fA-F]*\)).*/\1/p' "$1"
+}
+
+# "  label:      NAME" lines of `pkcs11-tool -O` (which quotes a data object's
+# label: "  label:      'NAME'")
+object_labels() {
+    sed -n "s/^  label: *//; t found; d; : found; s/^'\\(.*\\)'\$/\\1/; p" "$1"
+}
+
+# "  ID:         HEX" lines of `pkcs11-tool -O`
+object_ids() {
+    sed -n 's/^  ID: *//p' "$1"
 }
 
 # ------------------------------------------------------------------ backends
@@ -284,7 +348,7 @@ EOF
 }
 
 setup_nss() {
-    NSS_DB=${1:-$TMP/nssdb}
+    NSS_DB=${NSS_DB:-$TMP/nssdb}
     mkdir -p "$NSS_DB"
     if ! run certutil -N -d "sql:$NSS_DB" --empty-password; then
         harness_show_output
@@ -294,7 +358,7 @@ setup_nss() {
 }
 
 setup_mocks() {
-    harness_mock=$(mock_so)
+    harness_mock=$(mock_so) || exit 1
     for harness_name in "$@"; do
         cp "$harness_mock" "$TMP/$harness_name.so"
         cat >"$TMP/$harness_name.conf" <<EOF
@@ -333,8 +397,20 @@ harness_backend_group() {
 write_config() {
     harness_config=$1
     shift
+    # user-config = none unless the [global] options say otherwise
+    harness_user_config="user-config = none"
+    for harness_spec in "$@"; do
+        case $harness_spec in
+        +user-config=*) harness_user_config= ;;
+        +*) ;;
+        *) break ;;
+        esac
+    done
     {
         printf '# written by tests/integration/harness.sh\n[global]\n'
+        if [ -n "$harness_user_config" ]; then
+            printf '%s\n' "$harness_user_config"
+        fi
         for harness_spec in "$@"; do
             case $harness_spec in
             +*=*)

@@ -19,47 +19,47 @@ typedef struct {
 } MockConstant;
 
 static const MockConstant constants[] = {
-#define MOCK_CONSTANT(name) { #name, name },
+#define MOCK_CONSTANT(name) {#name, name},
 #include "mock-constants.h"
 #undef MOCK_CONSTANT
 };
 
 /* CK_MECHANISM_INFO.flags, for "mechanisms = NAME:MIN:MAX:FLAGS". */
 static const MockConstant mechanism_flags[] = {
-    { "CKF_HW", CKF_HW },
-    { "CKF_MESSAGE_ENCRYPT", CKF_MESSAGE_ENCRYPT },
-    { "CKF_MESSAGE_DECRYPT", CKF_MESSAGE_DECRYPT },
-    { "CKF_MESSAGE_SIGN", CKF_MESSAGE_SIGN },
-    { "CKF_MESSAGE_VERIFY", CKF_MESSAGE_VERIFY },
-    { "CKF_MULTI_MESSAGE", CKF_MULTI_MESSAGE },
-    { "CKF_ENCRYPT", CKF_ENCRYPT },
-    { "CKF_DECRYPT", CKF_DECRYPT },
-    { "CKF_DIGEST", CKF_DIGEST },
-    { "CKF_SIGN", CKF_SIGN },
-    { "CKF_SIGN_RECOVER", CKF_SIGN_RECOVER },
-    { "CKF_VERIFY", CKF_VERIFY },
-    { "CKF_VERIFY_RECOVER", CKF_VERIFY_RECOVER },
-    { "CKF_GENERATE", CKF_GENERATE },
-    { "CKF_GENERATE_KEY_PAIR", CKF_GENERATE_KEY_PAIR },
-    { "CKF_WRAP", CKF_WRAP },
-    { "CKF_UNWRAP", CKF_UNWRAP },
-    { "CKF_DERIVE", CKF_DERIVE },
-    { "CKF_EXTENSION", CKF_EXTENSION },
+    {"CKF_HW", CKF_HW},
+    {"CKF_MESSAGE_ENCRYPT", CKF_MESSAGE_ENCRYPT},
+    {"CKF_MESSAGE_DECRYPT", CKF_MESSAGE_DECRYPT},
+    {"CKF_MESSAGE_SIGN", CKF_MESSAGE_SIGN},
+    {"CKF_MESSAGE_VERIFY", CKF_MESSAGE_VERIFY},
+    {"CKF_MULTI_MESSAGE", CKF_MULTI_MESSAGE},
+    {"CKF_ENCRYPT", CKF_ENCRYPT},
+    {"CKF_DECRYPT", CKF_DECRYPT},
+    {"CKF_DIGEST", CKF_DIGEST},
+    {"CKF_SIGN", CKF_SIGN},
+    {"CKF_SIGN_RECOVER", CKF_SIGN_RECOVER},
+    {"CKF_VERIFY", CKF_VERIFY},
+    {"CKF_VERIFY_RECOVER", CKF_VERIFY_RECOVER},
+    {"CKF_GENERATE", CKF_GENERATE},
+    {"CKF_GENERATE_KEY_PAIR", CKF_GENERATE_KEY_PAIR},
+    {"CKF_WRAP", CKF_WRAP},
+    {"CKF_UNWRAP", CKF_UNWRAP},
+    {"CKF_DERIVE", CKF_DERIVE},
+    {"CKF_EXTENSION", CKF_EXTENSION},
 };
 
 /* Object keys taking true/false. */
 static const MockConstant object_booleans[] = {
-    { "token", CKA_TOKEN },
-    { "private", CKA_PRIVATE },
-    { "sensitive", CKA_SENSITIVE },
-    { "extractable", CKA_EXTRACTABLE },
-    { "modifiable", CKA_MODIFIABLE },
-    { "copyable", CKA_COPYABLE },
-    { "destroyable", CKA_DESTROYABLE },
-    { "sign", CKA_SIGN },
-    { "verify", CKA_VERIFY },
-    { "encrypt", CKA_ENCRYPT },
-    { "decrypt", CKA_DECRYPT },
+    {"token", CKA_TOKEN},
+    {"private", CKA_PRIVATE},
+    {"sensitive", CKA_SENSITIVE},
+    {"extractable", CKA_EXTRACTABLE},
+    {"modifiable", CKA_MODIFIABLE},
+    {"copyable", CKA_COPYABLE},
+    {"destroyable", CKA_DESTROYABLE},
+    {"sign", CKA_SIGN},
+    {"verify", CKA_VERIFY},
+    {"encrypt", CKA_ENCRYPT},
+    {"decrypt", CKA_DECRYPT},
 };
 
 static const char *const mock_keys[] = {
@@ -67,10 +67,11 @@ static const char *const mock_keys[] = {
 };
 
 static const char *const slot_keys[] = {
-    "description", "removable", "token-present", "token-initialized", "token-label",
-    "token-serial", "token-model", "pin", "so-pin", "mechanisms", NULL,
+    "description", "removable", "token-present", "token-initialized", "token-label", "token-serial",
+    "token-model", "pin",       "so-pin",        "mechanisms",        NULL,
 };
 
+/* Besides these, the names of object_booleans and CKA_ names. */
 static const char *const object_keys[] = {
     "slot", "class", "key-type", "label", "id", "value", "value-text", NULL,
 };
@@ -139,12 +140,12 @@ mock_constant_value(const char *prefix, const char *text, CK_ULONG *number)
 }
 
 static gboolean
-set_error(GError **error, const char *path, const char *group, const char *key,
-          const char *message, const char *item)
+set_error(GError **error, const char *path, const char *group, const char *key, const char *message,
+          const char *item)
 {
-    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                "%s: [%s] %s: %s%s%s", path != NULL ? path : "(built-in)", group, key, message,
-                item != NULL ? ": " : "", item != NULL ? item : "");
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "%s: [%s] %s: %s%s%s",
+                path != NULL ? path : "(built-in)", group, key, message, item != NULL ? ": " : "",
+                item != NULL ? item : "");
     return FALSE;
 }
 
@@ -199,6 +200,14 @@ parse_hex(const char *text)
 }
 
 static gboolean
+is_object_boolean(const char *key)
+{
+    CK_ULONG type;
+
+    return lookup_constant(object_booleans, G_N_ELEMENTS(object_booleans), key, &type);
+}
+
+static gboolean
 check_keys(GKeyFile *kf, const char *path, const char *group, const char *const *allowed,
            gboolean raw_attributes, GError **error)
 {
@@ -209,7 +218,7 @@ check_keys(GKeyFile *kf, const char *path, const char *group, const char *const 
         if (g_strv_contains(allowed, keys[i])) {
             continue;
         }
-        if (raw_attributes && g_str_has_prefix(keys[i], "CKA_")) {
+        if (raw_attributes && (g_str_has_prefix(keys[i], "CKA_") || is_object_boolean(keys[i]))) {
             continue;
         }
         return set_error(error, path, group, keys[i], "unknown key", NULL);
@@ -227,7 +236,7 @@ mock_conf_parse_fail_rules(const char *text, GPtrArray *rules, GError **error)
 
     for (i = 0; items[i] != NULL; i++) {
         g_auto(GStrv) parts = g_strsplit(items[i], ":", 3);
-        MockFailRule rule = { 0 };
+        MockFailRule rule = {0};
         g_autofree char *nth = NULL;
 
         if (*items[i] == '\0') {
@@ -283,8 +292,7 @@ parse_mock_group(GKeyFile *kf, MockConf *conf, GError **error)
         return FALSE;
     }
     if (*interface != '\0' && strcmp(interface, "3.0") != 0 && strcmp(interface, "2.40") != 0) {
-        return set_error(error, conf->path, "mock", "interface", "expected 3.0 or 2.40",
-                         interface);
+        return set_error(error, conf->path, "mock", "interface", "expected 3.0 or 2.40", interface);
     }
     conf->v3 = strcmp(interface, "2.40") != 0;
     if (g_key_file_has_key(kf, "mock", "manufacturer", NULL)) {
@@ -343,8 +351,7 @@ parse_mechanism(const char *item, MockMechanism *mech)
 }
 
 static gboolean
-parse_mechanisms(GKeyFile *kf, const char *path, const char *group, MockSlot *slot,
-                 GError **error)
+parse_mechanisms(GKeyFile *kf, const char *path, const char *group, MockSlot *slot, GError **error)
 {
     g_autofree char *text = get_string(kf, group, "mechanisms");
     g_auto(GStrv) items = g_strsplit_set(text, " \t", -1);
@@ -565,8 +572,7 @@ parse_object_group(GKeyFile *kf, MockConf *conf, const char *group, GError **err
     if (!check_keys(kf, path, group, object_keys, TRUE, error) ||
         !parse_object_slot(kf, conf, group, object, error) ||
         !parse_object_constant(kf, path, group, "class", "CKO_", CKA_CLASS, object, error) ||
-        !parse_object_constant(kf, path, group, "key-type", "CKK_", CKA_KEY_TYPE, object,
-                               error) ||
+        !parse_object_constant(kf, path, group, "key-type", "CKK_", CKA_KEY_TYPE, object, error) ||
         !parse_object_text(kf, group, "label", CKA_LABEL, object) ||
         !parse_object_hex(kf, path, group, "id", CKA_ID, object, error) ||
         !parse_object_hex(kf, path, group, "value", CKA_VALUE, object, error) ||

@@ -11,23 +11,22 @@
 #include "mock.h"
 #include "mock-control.h"
 
-static GPtrArray *slots; /* MockSlot, in slot-list order */
+static GPtrArray *slots;             /* MockSlot, in slot-list order */
 static GQueue events = G_QUEUE_INIT; /* slot ids, one per change */
 static GCond event_cond;
 
 /* What the mock implements; key sizes in bytes except HMAC/generic (bits). */
 static const MockMechanism builtin_mechanisms[] = {
-    { CKM_SHA256, { 0, 0, CKF_DIGEST } },
-    { CKM_SHA256_HMAC, { 8, 4096, CKF_SIGN | CKF_VERIFY } },
-    { CKM_GENERIC_SECRET_KEY_GEN, { 8, 4096, CKF_GENERATE } },
-    { CKM_AES_KEY_GEN, { 16, 32, CKF_GENERATE } },
-    { MOCK_CKM_XOR,
-      { 1, 512, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT } },
+    {CKM_SHA256, {0, 0, CKF_DIGEST}},
+    {CKM_SHA256_HMAC, {8, 4096, CKF_SIGN | CKF_VERIFY}},
+    {CKM_GENERIC_SECRET_KEY_GEN, {8, 4096, CKF_GENERATE}},
+    {CKM_AES_KEY_GEN, {16, 32, CKF_GENERATE}},
+    {MOCK_CKM_XOR, {1, 512, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT}},
 };
 
 /* Mechanism flags a 2.40 caller does not know. */
-#define MESSAGE_FLAGS                                                                       \
-    (CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY |   \
+#define MESSAGE_FLAGS                                                                              \
+    (CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY |           \
      CKF_MULTI_MESSAGE | CKF_FIND_OBJECTS)
 
 /* ------------------------------------------------------------ mechanisms */
@@ -219,8 +218,7 @@ get_slot_info(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     }
     memset(pInfo, 0, sizeof *pInfo);
     mock_pad(pInfo->slotDescription, sizeof pInfo->slotDescription, slot->description);
-    mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID,
-             mock_conf_peek()->manufacturer);
+    mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, mock_conf_peek()->manufacturer);
     pInfo->flags = (slot->token_present ? CKF_TOKEN_PRESENT : 0) |
                    (slot->removable ? CKF_REMOVABLE_DEVICE : 0);
     pInfo->hardwareVersion.major = 1;
@@ -261,8 +259,7 @@ fill_token_info(const MockSlot *slot, CK_TOKEN_INFO_PTR pInfo)
 {
     memset(pInfo, 0, sizeof *pInfo);
     mock_pad(pInfo->label, sizeof pInfo->label, slot->label);
-    mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID,
-             mock_conf_peek()->manufacturer);
+    mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, mock_conf_peek()->manufacturer);
     mock_pad(pInfo->model, sizeof pInfo->model, slot->model);
     mock_pad(pInfo->serialNumber, sizeof pInfo->serialNumber, slot->serial);
     pInfo->flags = token_flags(slot);
@@ -304,8 +301,7 @@ mock_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 /* ------------------------------------------------------------ mechanisms */
 
 static CK_RV
-get_mechanism_list(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
-                   CK_ULONG_PTR pulCount)
+get_mechanism_list(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
 {
     MockSlot *slot;
     CK_RV rv = mock_slot_token(slotID, &slot);
@@ -412,8 +408,7 @@ init_token(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CH
 }
 
 CK_RV
-mock_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-                 CK_UTF8CHAR_PTR pLabel)
+mock_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pLabel)
 {
     CK_RV rv;
 

@@ -31,7 +31,8 @@
  *   fail = FUNCTION:CKR_NAME[:N[+]] ...
  *   null-functions = C_DigestKey C_SignRecover ...
  *
- *   [slot ID]                       (ID: any CK_SLOT_ID, decimal)
+ *   [slot ID]                       (ID: any CK_SLOT_ID, decimal; defaults shown;
+ *                                    a file without slot groups has no slots)
  *   description = Mock slot ID
  *   removable = true
  *   token-present = true
@@ -39,8 +40,8 @@
  *   token-label = mock-token-ID
  *   token-serial = ID (decimal, zero padded to 4)
  *   token-model = Mock token
- *   pin = 1234                      (absent: user PIN not initialised)
- *   so-pin = 0000                   (absent: C_InitToken accepts any SO PIN)
+ *   pin = 1234                      (empty: user PIN not initialised)
+ *   so-pin = 0000                   (empty: C_InitToken accepts any SO PIN)
  *   mechanisms = NAME[:MIN:MAX[:CKF_X|CKF_Y]] ...   (default: the built-in ones)
  *
  *   [object NAME]                   (NAME: anything; order of the file)
@@ -76,11 +77,11 @@
 
 typedef struct {
     GMutex lock;
-    MockConf *conf;         /* published, immutable; NULL before the first call */
-    gboolean broken;        /* the configuration found could not be read */
+    MockConf *conf;  /* published, immutable; NULL before the first call */
+    gboolean broken; /* the configuration found could not be read */
     gboolean initialized;
-    guint generation;       /* bumped by C_Initialize and C_Finalize */
-    GPtrArray *fail_rules;  /* MockFailRule, counters mutable */
+    guint generation;      /* bumped by C_Initialize and C_Finalize */
+    GPtrArray *fail_rules; /* MockFailRule, counters mutable */
     CK_ULONG calls[MOCK_FN_COUNT];
 } MockState;
 
@@ -255,8 +256,8 @@ reset_function_lists(const MockConf *conf)
     for (i = 0; i < conf->null_functions->len; i++) {
         null_function(g_array_index(conf->null_functions, MockFunctionId, i));
     }
-    interfaces[0] = (CK_INTERFACE){ interface_name, &list_3_0, 0 };
-    interfaces[1] = (CK_INTERFACE){ interface_name, &list_2_40, 0 };
+    interfaces[0] = (CK_INTERFACE){interface_name, &list_3_0, 0};
+    interfaces[1] = (CK_INTERFACE){interface_name, &list_2_40, 0};
 }
 
 /* Replace the configuration and the device state; transfer full. */
@@ -304,6 +305,18 @@ mock_ensure_loaded(void)
     if (state.broken) {
         load(NULL);
     }
+}
+
+/* Free everything when the module is unloaded (dlclose, exit): the device
+ * state outlives C_Finalize, and leak checkers should not see it. */
+__attribute__((destructor)) static void
+unload(void)
+{
+    mock_sessions_unload();
+    mock_slots_replace(NULL);
+    mock_objects_replace(NULL);
+    g_clear_pointer(&state.fail_rules, g_ptr_array_unref);
+    g_clear_pointer(&state.conf, mock_conf_free);
 }
 
 /* ------------------------------------------------------ entry, failures */
@@ -480,8 +493,7 @@ get_info(CK_INFO_PTR pInfo)
     pInfo->cryptokiVersion.major = state.conf->v3 ? 3 : 2;
     pInfo->cryptokiVersion.minor = state.conf->v3 ? 0 : 40;
     mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, state.conf->manufacturer);
-    mock_pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription,
-             state.conf->description);
+    mock_pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription, state.conf->description);
     pInfo->libraryVersion.major = 1;
     pInfo->libraryVersion.minor = 0;
     return CKR_OK;
@@ -653,7 +665,6 @@ mock_control_set_failures(const char *rules)
 {
     g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) error = NULL;
-    CK_RV rv = CKR_OK;
 
     if (!mock_conf_parse_fail_rules(rules != NULL ? rules : "", parsed, &error)) {
         g_printerr("p11mux mock: mock_control_set_failures: %s\n", error->message);
@@ -664,5 +675,5 @@ mock_control_set_failures(const char *rules)
     g_clear_pointer(&state.fail_rules, g_ptr_array_unref);
     state.fail_rules = g_steal_pointer(&parsed);
     mock_unlock();
-    return rv;
+    return CKR_OK;
 }

@@ -5,8 +5,10 @@
  * Files: mock.c (state, loading, C_Initialize/C_Finalize, interfaces,
  * scripted failures), mock-conf.c (the configuration file), mock-slots.c
  * (slots, tokens, mechanisms, slot events, control API), mock-sessions.c
- * (sessions, login, PINs), mock-objects.c (object store and object calls),
- * mock-crypto.c (digest, HMAC, toy XOR cipher, key generation, random).
+ * (sessions, login, PINs), mock-store.c (objects, attributes, templates,
+ * visibility), mock-objects.c (object calls), mock-crypto.c (digest, HMAC,
+ * toy XOR cipher), mock-message.c (the 3.0 message-based XOR),
+ * mock-keygen.c (key generation, random numbers).
  *
  * Lock order: there is one lock, mock_lock(), taken by every entry point for
  * its whole body (the mock is not what is measured).  C_WaitForSlotEvent
@@ -49,7 +51,7 @@ typedef struct {
 } MockAttribute;
 
 typedef struct {
-    CK_OBJECT_HANDLE handle;   /* 0 until stored */
+    CK_OBJECT_HANDLE handle; /* 0 until stored */
     CK_SLOT_ID slotID;
     CK_SESSION_HANDLE session; /* creating session; 0 for token objects */
     GArray *attributes;        /* MockAttribute, in insertion order */
@@ -71,10 +73,10 @@ typedef struct {
     char *label;
     char *serial;
     char *model;
-    char *pin;            /* nullable: user PIN not initialised */
-    char *so_pin;         /* nullable: any SO PIN initialises the token */
-    CK_USER_TYPE login;   /* CKU_USER, CKU_SO or MOCK_NOBODY */
-    GArray *mechanisms;   /* MockMechanism */
+    char *pin;          /* nullable: user PIN not initialised */
+    char *so_pin;       /* nullable: any SO PIN initialises the token */
+    CK_USER_TYPE login; /* CKU_USER, CKU_SO or MOCK_NOBODY */
+    GArray *mechanisms; /* MockMechanism */
 } MockSlot;
 
 /* ------------------------------------------------------------- sessions */
@@ -105,7 +107,7 @@ typedef struct {
     CK_FLAGS flags;
     MockOperation ops[MOCK_OP_COUNT];
     gboolean find_active;
-    GArray *found;       /* CK_OBJECT_HANDLE */
+    GArray *found; /* CK_OBJECT_HANDLE */
     guint found_next;
 } MockSession;
 
@@ -114,14 +116,14 @@ typedef struct {
 typedef struct {
     MockFunctionId fn;
     CK_RV rv;
-    CK_ULONG nth;      /* 0: every call */
-    gboolean onward;   /* fail the nth call and every later one */
-    CK_ULONG calls;    /* calls seen since the rule was installed */
+    CK_ULONG nth;    /* 0: every call */
+    gboolean onward; /* fail the nth call and every later one */
+    CK_ULONG calls;  /* calls seen since the rule was installed */
 } MockFailRule;
 
 typedef struct {
-    char *path;             /* nullable: the built-in configuration */
-    gboolean v3;            /* interface = 3.0 */
+    char *path;  /* nullable: the built-in configuration */
+    gboolean v3; /* interface = 3.0 */
     char *manufacturer;
     char *description;
     GPtrArray *fail_rules;  /* MockFailRule */
@@ -143,8 +145,7 @@ const MockConf *mock_conf_peek(void);
 const char *mock_function_name(MockFunctionId fn);
 gboolean mock_function_id(const char *name, MockFunctionId *fn);
 void mock_pad(CK_UTF8CHAR *field, gsize size, const char *text);
-CK_RV mock_output_prepare(CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_ULONG needed,
-                          gboolean *write);
+CK_RV mock_output_prepare(CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_ULONG needed, gboolean *write);
 
 /* mock-conf.c */
 MockConf *mock_conf_load(const char *path, GError **error);
@@ -156,7 +157,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MockConf, mock_conf_free)
 /* mock-slots.c */
 MockSlot *mock_slot_new(CK_SLOT_ID id, const char *label);
 void mock_slot_free(MockSlot *slot);
-void mock_slots_replace(GPtrArray *slots);
+void mock_slots_replace(GPtrArray *slots); /* nullable */
 MockSlot *mock_slot_peek(CK_SLOT_ID id);
 CK_RV mock_slot_token(CK_SLOT_ID id, MockSlot **slot);
 const MockMechanism *mock_slot_mechanism(const MockSlot *slot, CK_MECHANISM_TYPE type);
@@ -176,11 +177,12 @@ gboolean mock_sessions_exist(CK_SLOT_ID slotID, gboolean read_only_only);
 void mock_sessions_count(CK_SLOT_ID slotID, CK_ULONG *all, CK_ULONG *rw);
 void mock_sessions_close_slot(CK_SLOT_ID slotID, gboolean removed);
 void mock_sessions_clear(void);
+void mock_sessions_unload(void);
 void mock_operation_end(MockOperation *op);
 void mock_session_end_find(MockSession *session);
 gboolean mock_session_handle_is_dead(CK_SESSION_HANDLE handle);
 
-/* mock-objects.c */
+/* mock-store.c */
 MockObject *mock_object_new(CK_SLOT_ID slotID);
 void mock_object_free(MockObject *object);
 void mock_object_set(MockObject *object, CK_ATTRIBUTE_TYPE type, const void *data, gsize len);
@@ -189,15 +191,31 @@ void mock_object_set_ulong(MockObject *object, CK_ATTRIBUTE_TYPE type, CK_ULONG 
 GBytes *mock_object_peek(const MockObject *object, CK_ATTRIBUTE_TYPE type);
 gboolean mock_object_bool(const MockObject *object, CK_ATTRIBUTE_TYPE type, gboolean fallback);
 CK_ULONG mock_object_ulong(const MockObject *object, CK_ATTRIBUTE_TYPE type, CK_ULONG fallback);
+MockObject *mock_object_dup(const MockObject *object);
 void mock_object_complete(MockObject *object);
+gboolean mock_object_is_sensitive(const MockObject *object, CK_ATTRIBUTE_TYPE type);
+gboolean mock_object_visible(const MockSession *session, const MockObject *object);
 CK_RV mock_template_check(CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV mock_template_check_creation(CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV mock_object_check_changes(const MockObject *object, CK_ATTRIBUTE_PTR pTemplate,
+                                CK_ULONG ulCount, gboolean copying);
 CK_RV mock_object_apply(MockObject *object, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
 CK_RV mock_object_store(MockSession *session, MockObject *object, CK_OBJECT_HANDLE_PTR phObject);
-CK_RV mock_object_lookup(const MockSession *session, CK_OBJECT_HANDLE handle,
-                         MockObject **object);
-void mock_objects_replace(GPtrArray *token_objects);
+CK_RV mock_object_lookup(const MockSession *session, CK_OBJECT_HANDLE handle, MockObject **object);
+void mock_objects_replace(GPtrArray *token_objects); /* nullable */
+void mock_object_destroy(CK_OBJECT_HANDLE handle);
+GArray *mock_objects_find(const MockSession *session, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
 void mock_objects_destroy_session(CK_SESSION_HANDLE session);
 void mock_objects_wipe_token(CK_SLOT_ID slotID);
+
+/* mock-crypto.c */
+CK_RV mock_mechanism_check(const MockSession *session, CK_MECHANISM_PTR pMechanism,
+                           CK_MECHANISM_TYPE wanted);
+CK_RV mock_key_for(const MockSession *session, CK_OBJECT_HANDLE hKey, CK_ATTRIBUTE_TYPE usage,
+                   GBytes **key);
+CK_RV mock_xor_init(MockSession *session, MockOperationKind kind, CK_MECHANISM_PTR pMechanism,
+                    CK_OBJECT_HANDLE hKey, CK_ATTRIBUTE_TYPE usage);
+void mock_xor(MockOperation *op, const CK_BYTE *in, CK_BYTE *out, CK_ULONG len);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MockObject, mock_object_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MockSlot, mock_slot_free)

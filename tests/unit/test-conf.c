@@ -134,8 +134,8 @@ write_tmp(const char *name, const char *text)
 
 /* Loads the layers named relative to tmpdir (any may be NULL). */
 static P11muxConf *
-load_tmp(const char *system_file, const char *system_dir, const char *user_file, const char *extra_file,
-         GError **error)
+load_tmp(const char *system_file, const char *system_dir, const char *user_file,
+         const char *extra_file, GError **error)
 {
     g_autofree char *system_path = tmp_path(system_file);
     g_autofree char *dir_path = tmp_path(system_dir);
@@ -151,8 +151,8 @@ assert_error(const GError *error, P11muxConfErrorCode code, const char *expected
 {
     ck_assert_msg(error != NULL, "no error, expected: %s", expected);
     ck_assert_str_eq(error->message, expected);
-    ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint) code), "error code %d, expected %d", error->code,
-                  code);
+    ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint)code),
+                  "error code %d, expected %d", error->code, code);
 }
 
 static const P11muxConfBackend *
@@ -186,7 +186,7 @@ list_fixtures(const char *kind)
         }
     }
     g_dir_close(dir);
-    g_ptr_array_sort(names, (GCompareFunc) g_strcmp0);
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
     return names;
 }
 
@@ -236,7 +236,8 @@ check_bad_fixture(const char *path)
     if (conf != NULL) {
         return g_strdup_printf("%s: loaded, expected: %s", path, expected);
     }
-    if (error == NULL || error->domain != P11MUX_CONF_ERROR || !g_str_equal(error->message, expected)) {
+    if (error == NULL || error->domain != P11MUX_CONF_ERROR ||
+        !g_str_equal(error->message, expected)) {
         return g_strdup_printf("%s:\n  expected: %s\n  got:      %s", path, expected,
                                error != NULL ? error->message : "(no error)");
     }
@@ -298,10 +299,14 @@ START_TEST(test_conf_fixture_check_rejects_wrong_expectation)
     g_autofree char *loads = NULL;
     g_autofree char *problem = NULL;
 
-    right = write_tmp("right.conf", "# expect: 3: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
-    wrong_line = write_tmp("wrong-line.conf",
-                           "# expect: 2: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
-    wrong_text = write_tmp("wrong-text.conf", "# expect: 3: unknown key in [backend a]\n[backend a]\nmodul = /x\n");
+    right = write_tmp(
+        "right.conf",
+        "# expect: 3: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+    wrong_line = write_tmp(
+        "wrong-line.conf",
+        "# expect: 2: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+    wrong_text = write_tmp("wrong-text.conf",
+                           "# expect: 3: unknown key in [backend a]\n[backend a]\nmodul = /x\n");
     none = write_tmp("none.conf", body);
     loads = write_tmp("loads.conf", "# expect: 2: anything\n[backend a]\nmodule = /lib/a.so\n");
 
@@ -383,8 +388,9 @@ START_TEST(test_conf_nss_init_string_intact)
     g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
 
     assert_no_error(error);
-    ck_assert_str_eq(p11mux_conf_find_backend(conf, "nss")->init_reserved,
-                     "configdir='sql:/tmp/x y' certPrefix='' keyPrefix='' secmod='secmod.db' flags=");
+    ck_assert_str_eq(
+        p11mux_conf_find_backend(conf, "nss")->init_reserved,
+        "configdir='sql:/tmp/x y' certPrefix='' keyPrefix='' secmod='secmod.db' flags=");
     ck_assert_str_eq(p11mux_conf_find_backend(conf, "nss.hash")->init_reserved,
                      "tokenDescription='a # b = c'  flags=readOnly");
 }
@@ -415,7 +421,8 @@ END_TEST
 
 START_TEST(test_conf_values_are_raw)
 {
-    g_autofree char *path = write_tmp("raw.conf", "[backend a]\nmodule = /lib/a.so\ninit-reserved = \t a\\sb\\\\c\\x = '#' \t\n");
+    g_autofree char *path = write_tmp(
+        "raw.conf", "[backend a]\nmodule = /lib/a.so\ninit-reserved = \t a\\sb\\\\c\\x = '#' \t\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
 
@@ -426,7 +433,8 @@ END_TEST
 
 START_TEST(test_conf_crlf_line_endings)
 {
-    g_autofree char *path = write_tmp("crlf.conf", "[global]\r\ntrace = stderr\r\n\r\n[backend a]\r\nmodule = /lib/a.so\r\n");
+    g_autofree char *path = write_tmp(
+        "crlf.conf", "[global]\r\ntrace = stderr\r\n\r\n[backend a]\r\nmodule = /lib/a.so\r\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
 
@@ -434,6 +442,27 @@ START_TEST(test_conf_crlf_line_endings)
     ck_assert_str_eq(conf->trace, "stderr");
     ck_assert_str_eq(backend_at(conf, 0)->module, "/lib/a.so");
     ck_assert_int_eq(backend_at(conf, 0)->module_origin.line, 5);
+}
+END_TEST
+
+/* GKeyFile takes "\r" as a line end only before "\n": a last line ending in a
+ * lone "\r" keeps it, and the scan must judge the same text (it once
+ * stripped it, and GKeyFile's error then came without a line). */
+START_TEST(test_conf_lone_cr_at_end_judged_as_gkeyfile_does)
+{
+    g_autofree char *value = write_tmp("value.conf", "[global]\r\ntrace = syslog\r");
+    g_autofree char *header = write_tmp("header.conf", "[global]\r\n[backend a]\r");
+    g_autofree char *expected =
+        g_strdup_printf("%s:2: malformed group header: text after ']'", header);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(value, &error);
+
+    assert_no_error(error);
+    ck_assert_str_eq(conf->trace, "syslog");
+    g_clear_pointer(&conf, p11mux_conf_free);
+    conf = p11mux_conf_load_file(header, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_SYNTAX, expected);
 }
 END_TEST
 
@@ -493,10 +522,14 @@ START_TEST(test_conf_error_codes)
         const char *name;
         P11muxConfErrorCode code;
     } cases[] = {
-        { "garbage-line.conf", P11MUX_CONF_ERROR_SYNTAX },     { "repeated-key.conf", P11MUX_CONF_ERROR_SYNTAX },
-        { "unknown-key.conf", P11MUX_CONF_ERROR_UNKNOWN },     { "unknown-group.conf", P11MUX_CONF_ERROR_UNKNOWN },
-        { "bad-bool.conf", P11MUX_CONF_ERROR_VALUE },          { "relative-module.conf", P11MUX_CONF_ERROR_VALUE },
-        { "missing-module.conf", P11MUX_CONF_ERROR_MISSING }, { "duplicate-library.conf", P11MUX_CONF_ERROR_CONFLICT },
+        { "garbage-line.conf", P11MUX_CONF_ERROR_SYNTAX },
+        { "repeated-key.conf", P11MUX_CONF_ERROR_SYNTAX },
+        { "unknown-key.conf", P11MUX_CONF_ERROR_UNKNOWN },
+        { "unknown-group.conf", P11MUX_CONF_ERROR_UNKNOWN },
+        { "bad-bool.conf", P11MUX_CONF_ERROR_VALUE },
+        { "relative-module.conf", P11MUX_CONF_ERROR_VALUE },
+        { "missing-module.conf", P11MUX_CONF_ERROR_MISSING },
+        { "duplicate-library.conf", P11MUX_CONF_ERROR_CONFLICT },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -505,8 +538,8 @@ START_TEST(test_conf_error_codes)
         g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
 
         ck_assert_ptr_null(conf);
-        ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint) cases[i].code), "%s: code %d, expected %d",
-                      cases[i].name, error->code, cases[i].code);
+        ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint)cases[i].code),
+                      "%s: code %d, expected %d", cases[i].name, error->code, cases[i].code);
     }
 }
 END_TEST
@@ -554,21 +587,6 @@ END_TEST
 
 /* ------------------------------------------------------------- the table */
 
-/* A value the key accepts, for a file that sets it. */
-static const char *
-sample_value(const P11muxConfKey *key)
-{
-    static const char *const by_type[] = {
-        [P11MUX_CONF_TYPE_STRING] = "some text", [P11MUX_CONF_TYPE_BOOL] = "false", [P11MUX_CONF_TYPE_ENUM] = NULL,
-        [P11MUX_CONF_TYPE_PATH] = "/lib/sample.so", [P11MUX_CONF_TYPE_NAME] = "sample",
-    };
-
-    if (key->default_value != NULL) {
-        return key->default_value;
-    }
-    return key->type == P11MUX_CONF_TYPE_ENUM ? key->choices[0] : by_type[key->type];
-}
-
 START_TEST(test_conf_known_keys_table_is_consistent)
 {
     gsize n_keys = 0;
@@ -578,16 +596,23 @@ START_TEST(test_conf_known_keys_table_is_consistent)
 
     ck_assert_uint_ge(n_keys, 11);
     ck_assert_uint_ge(n_groups, 2);
+    for (gsize i = 0; i < n_groups; i++) {
+        ck_assert_int_eq(groups[i].kind, i);
+    }
     for (gsize i = 0; i < n_keys; i++) {
         g_autofree char *problem = NULL;
 
-        ck_assert_uint_lt((gsize) keys[i].group, n_groups);
-        ck_assert_int_eq(groups[keys[i].group].kind, keys[i].group);
-        ck_assert_msg((keys[i].type == P11MUX_CONF_TYPE_ENUM) == (keys[i].choices != NULL), "%s", keys[i].name);
+        ck_assert_uint_lt((gsize)keys[i].group, n_groups);
+        ck_assert_msg((keys[i].type == P11MUX_CONF_TYPE_ENUM) == (keys[i].choices != NULL), "%s",
+                      keys[i].name);
         for (gsize j = 0; j < i; j++) {
-            ck_assert_msg(keys[j].group != keys[i].group || !g_str_equal(keys[j].name, keys[i].name),
+            ck_assert_msg(keys[j].group != keys[i].group ||
+                              !g_str_equal(keys[j].name, keys[i].name),
                           "key '%s' listed twice", keys[i].name);
         }
+        ck_assert_msg(keys[i].example != NULL, "key '%s' has no example", keys[i].name);
+        problem = p11mux_conf_key_check(&keys[i], keys[i].example);
+        ck_assert_msg(problem == NULL, "example of '%s': %s", keys[i].name, problem);
         if (keys[i].default_value != NULL) {
             problem = p11mux_conf_key_check(&keys[i], keys[i].default_value);
             ck_assert_msg(problem == NULL, "default of '%s': %s", keys[i].name, problem);
@@ -596,34 +621,44 @@ START_TEST(test_conf_known_keys_table_is_consistent)
 }
 END_TEST
 
-/* Every key in the table is accepted by the parser in its group. */
+/* "[global]" or "[backend sample]" */
+static char *
+sample_group_name(const P11muxConfGroupInfo *info)
+{
+    return info->named ? g_strdup_printf("%s sample", info->name) : g_strdup(info->name);
+}
+
+/* Every key in the table, set to its example, is accepted in its group. */
 START_TEST(test_conf_known_keys_are_accepted)
 {
     gsize n_keys = 0;
+    gsize n_groups = 0;
     const P11muxConfKey *keys = p11mux_conf_known_keys(&n_keys);
-    g_autoptr(GString) text = g_string_new("[global]\n");
+    const P11muxConfGroupInfo *groups = p11mux_conf_known_groups(&n_groups);
+    g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
     g_autofree char *path = NULL;
 
-    for (gsize i = 0; i < n_keys; i++) {
-        if (keys[i].group == P11MUX_CONF_GROUP_GLOBAL) {
-            g_string_append_printf(text, "%s = %s\n", keys[i].name, sample_value(&keys[i]));
-        }
-    }
-    g_string_append(text, "[backend sample]\n");
-    for (gsize i = 0; i < n_keys; i++) {
-        if (keys[i].group == P11MUX_CONF_GROUP_BACKEND) {
-            g_string_append_printf(text, "%s = %s\n", keys[i].name, sample_value(&keys[i]));
+    for (gsize g = 0; g < n_groups; g++) {
+        g_autofree char *group = sample_group_name(&groups[g]);
+
+        g_string_append_printf(text, "[%s]\n", group);
+        for (gsize i = 0; i < n_keys; i++) {
+            if (keys[i].group == groups[g].kind) {
+                g_string_append_printf(text, "%s = %s\n", keys[i].name, keys[i].example);
+            }
         }
     }
     path = write_tmp("every-key.conf", text->str);
     conf = p11mux_conf_load_file(path, &error);
     assert_no_error(error);
     for (gsize i = 0; i < n_keys; i++) {
-        const char *group = keys[i].group == P11MUX_CONF_GROUP_GLOBAL ? "global" : "backend sample";
+        g_autofree char *group = sample_group_name(&groups[keys[i].group]);
+        const P11muxConfValue *value = p11mux_conf_lookup(conf, group, keys[i].name);
 
-        ck_assert_msg(p11mux_conf_lookup(conf, group, keys[i].name) != NULL, "%s", keys[i].name);
+        ck_assert_msg(value != NULL, "[%s] %s", group, keys[i].name);
+        ck_assert_str_eq(value->value, keys[i].example);
     }
 }
 END_TEST
@@ -639,7 +674,8 @@ START_TEST(test_conf_key_check_messages)
         if (g_str_equal(keys[i].name, "trace")) {
             ck_assert_ptr_null(p11mux_conf_key_check(&keys[i], "file:/tmp/t.log"));
             problem = p11mux_conf_key_check(&keys[i], "file:");
-            ck_assert_str_eq(problem, "expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'file:'");
+            ck_assert_str_eq(problem,
+                             "expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'file:'");
         } else if (g_str_equal(keys[i].name, "trace-format")) {
             problem = p11mux_conf_key_check(&keys[i], "TEXT");
             ck_assert_str_eq(problem, "expected text or json, got 'TEXT'");
@@ -655,17 +691,21 @@ END_TEST
 
 START_TEST(test_conf_layers_merge_in_order)
 {
-    g_autofree char *system = write_tmp("p11mux.conf", "[global]\ntrace = stderr\ntrace-format = json\n\n"
-                                                       "[backend a]\nmodule = /lib/a.so\ncritical = true\n\n"
-                                                       "[backend b]\nmodule = /lib/b.so\n");
+    g_autofree char *system =
+        write_tmp("p11mux.conf", "[global]\ntrace = stderr\ntrace-format = json\n\n"
+                                 "[backend a]\nmodule = /lib/a.so\ncritical = true\n\n"
+                                 "[backend b]\nmodule = /lib/b.so\n");
     g_autofree char *early = write_tmp("conf.d/10-early.conf",
                                        "[global]\ntrace = file:/tmp/early.log\ntrace-data = hex\n"
                                        "[backend c]\nmodule = /lib/c.so\n");
     g_autofree char *late = write_tmp("conf.d/20-late.conf", "[global]\ntrace = syslog\n");
-    g_autofree char *user = write_tmp("user.conf", "[backend a]\nmodule = /lib/a2.so\n[backend d]\nmodule = /lib/d.so\n");
-    g_autofree char *extra = write_tmp("extra.conf", "[global]\ntrace-format = text\n[backend d]\ncritical = true\n");
+    g_autofree char *user = write_tmp(
+        "user.conf", "[backend a]\nmodule = /lib/a2.so\n[backend d]\nmodule = /lib/d.so\n");
+    g_autofree char *extra =
+        write_tmp("extra.conf", "[global]\ntrace-format = text\n[backend d]\ncritical = true\n");
     g_autoptr(GError) error = NULL;
-    g_autoptr(P11muxConf) conf = load_tmp("p11mux.conf", "conf.d", "user.conf", "extra.conf", &error);
+    g_autoptr(P11muxConf) conf =
+        load_tmp("p11mux.conf", "conf.d", "user.conf", "extra.conf", &error);
     const P11muxConfBackend *a;
 
     assert_no_error(error);
@@ -721,7 +761,8 @@ START_TEST(test_conf_later_layer_disables_backend)
     g_autoptr(P11muxConf) conf = NULL;
     const P11muxConfBackend *a;
 
-    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/a.so\n[backend b]\nmodule = /lib/b.so\n"));
+    g_free(write_tmp("p11mux.conf",
+                     "[backend a]\nmodule = /lib/a.so\n[backend b]\nmodule = /lib/b.so\n"));
     g_free(write_tmp("user.conf", "[backend a]\nenabled = false\n"));
     conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
     assert_no_error(error);
@@ -739,7 +780,8 @@ START_TEST(test_conf_conflict_judged_after_merging)
     g_autoptr(P11muxConf) conf = NULL;
 
     /* Alone, the system file would be refused: the extra layer resolves it. */
-    g_free(write_tmp("p11mux.conf", "[backend a]\nmodule = /lib/same.so\n[backend b]\nmodule = /lib/same.so\n"));
+    g_free(write_tmp("p11mux.conf",
+                     "[backend a]\nmodule = /lib/same.so\n[backend b]\nmodule = /lib/same.so\n"));
     g_free(write_tmp("extra.conf", "[backend b]\nenabled = false\n"));
     conf = load_tmp("p11mux.conf", NULL, NULL, "extra.conf", &error);
     assert_no_error(error);
@@ -775,7 +817,8 @@ START_TEST(test_conf_conflict_through_symlink)
     ck_assert_int_eq(symlink("libreal.so", link), 0);
     text = g_strdup_printf("[backend x]\nmodule = %s\n[backend y]\nmodule = %s\n", real, link);
     path = write_tmp("symlink.conf", text);
-    expected = g_strdup_printf("%s:4: backends 'x' (line 2) and 'y' load the same library %s", path, canonical);
+    expected = g_strdup_printf("%s:4: backends 'x' (line 2) and 'y' load the same library %s", path,
+                               canonical);
     conf = p11mux_conf_load_file(path, &error);
     ck_assert_ptr_null(conf);
     assert_error(error, P11MUX_CONF_ERROR_CONFLICT, expected);
@@ -784,8 +827,10 @@ END_TEST
 
 START_TEST(test_conf_missing_module_after_merging)
 {
-    g_autofree char *system = write_tmp("p11mux.conf", "# off by default\n[backend x]\nenabled = false\n");
-    g_autofree char *expected = g_strdup_printf("%s:2: backend 'x' is enabled but has no 'module'", system);
+    g_autofree char *system =
+        write_tmp("p11mux.conf", "# off by default\n[backend x]\nenabled = false\n");
+    g_autofree char *expected =
+        g_strdup_printf("%s:2: backend 'x' is enabled but has no 'module'", system);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
@@ -798,7 +843,8 @@ END_TEST
 
 START_TEST(test_conf_user_config_none_ignores_user_file)
 {
-    g_autofree char *system = write_tmp("p11mux.conf", "[global]\nuser-config = none\n[backend a]\nmodule = /lib/a.so\n");
+    g_autofree char *system =
+        write_tmp("p11mux.conf", "[global]\nuser-config = none\n[backend a]\nmodule = /lib/a.so\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
@@ -815,8 +861,9 @@ END_TEST
 
 START_TEST(test_conf_user_config_only_discards_system)
 {
-    g_autofree char *system = write_tmp("conf.d/00-base.conf", "[global]\nuser-config = only\ntrace = stderr\n"
-                                                               "[backend a]\nmodule = /lib/a.so\n");
+    g_autofree char *system =
+        write_tmp("conf.d/00-base.conf", "[global]\nuser-config = only\ntrace = stderr\n"
+                                         "[backend a]\nmodule = /lib/a.so\n");
     g_autofree char *user = write_tmp("user.conf", "[backend b]\nmodule = /lib/b.so\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = load_tmp(NULL, "conf.d", "user.conf", NULL, &error);
@@ -840,7 +887,8 @@ START_TEST(test_conf_user_config_only_without_user_file_keeps_system)
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
-    g_free(write_tmp("p11mux.conf", "[global]\nuser-config = only\n[backend a]\nmodule = /lib/a.so\n"));
+    g_free(write_tmp("p11mux.conf",
+                     "[global]\nuser-config = only\n[backend a]\nmodule = /lib/a.so\n"));
     conf = load_tmp("p11mux.conf", NULL, "absent-user.conf", NULL, &error);
     assert_no_error(error);
     ck_assert_int_eq(conf->user_config, P11MUX_USER_CONFIG_ONLY);
@@ -852,7 +900,8 @@ END_TEST
 START_TEST(test_conf_user_config_refused_in_user_file)
 {
     g_autofree char *user = write_tmp("user.conf", "[global]\nuser-config = merge\n");
-    g_autofree char *expected = g_strdup_printf("%s:2: key 'user-config' cannot be set in the user's file", user);
+    g_autofree char *expected =
+        g_strdup_printf("%s:2: key 'user-config' cannot be set in the user's file", user);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = load_tmp(NULL, NULL, "user.conf", NULL, &error);
 
@@ -882,7 +931,8 @@ START_TEST(test_conf_user_config_in_extra_file_overrides_system)
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
-    g_free(write_tmp("p11mux.conf", "[global]\nuser-config = none\n[backend s]\nmodule = /lib/s.so\n"));
+    g_free(write_tmp("p11mux.conf",
+                     "[global]\nuser-config = none\n[backend s]\nmodule = /lib/s.so\n"));
     g_free(write_tmp("extra.conf", "[global]\nuser-config = merge\n"));
     conf = load_tmp("p11mux.conf", NULL, "user.conf", "extra.conf", &error);
     assert_no_error(error);
@@ -896,7 +946,8 @@ END_TEST
 START_TEST(test_conf_missing_optional_files_skipped)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(P11muxConf) conf = load_tmp("no/p11mux.conf", "no/conf.d", "no/user.conf", NULL, &error);
+    g_autoptr(P11muxConf) conf =
+        load_tmp("no/p11mux.conf", "no/conf.d", "no/user.conf", NULL, &error);
 
     assert_no_error(error);
     ck_assert_uint_eq(conf->files->len, 0);
@@ -920,7 +971,8 @@ END_TEST
 START_TEST(test_conf_missing_extra_file_fails)
 {
     g_autofree char *extra = tmp_path("absent-extra.conf");
-    g_autofree char *expected = g_strdup_printf("%s: cannot read: No such file or directory", extra);
+    g_autofree char *expected =
+        g_strdup_printf("%s: cannot read: No such file or directory", extra);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
@@ -963,8 +1015,9 @@ END_TEST
 START_TEST(test_conf_malformed_layer_fails_whole_load)
 {
     g_autofree char *bad = write_tmp("conf.d/50-bad.conf", "[global]\ntrace = loud\n");
-    g_autofree char *expected = g_strdup_printf(
-        "%s:2: key 'trace' in [global]: expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'loud'", bad);
+    g_autofree char *expected = g_strdup_printf("%s:2: key 'trace' in [global]: expected off, "
+                                                "stderr, syslog or file:/ABSOLUTE/PATH, got 'loud'",
+                                                bad);
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
 
@@ -1027,6 +1080,7 @@ conf_suite(void)
     tcase_add_test(files, test_conf_layout_fixture_spacing_and_disabled);
     tcase_add_test(files, test_conf_values_are_raw);
     tcase_add_test(files, test_conf_crlf_line_endings);
+    tcase_add_test(files, test_conf_lone_cr_at_end_judged_as_gkeyfile_does);
     tcase_add_test(files, test_conf_empty_file_gives_defaults);
     tcase_add_test(files, test_conf_invalid_utf8_is_refused);
     tcase_add_test(files, test_conf_nul_byte_is_refused);

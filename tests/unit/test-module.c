@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -503,6 +504,7 @@ END_TEST
 START_TEST(test_module_child_after_fork_must_initialize_again)
 {
     CK_ULONG count;
+    CK_RV rv;
     int status;
     pid_t pid;
 
@@ -516,7 +518,10 @@ START_TEST(test_module_child_after_fork_must_initialize_again)
         if (p11->C_Initialize(NULL) != CKR_OK) {
             _exit(2);
         }
-        if (p11->C_GetSlotList(CK_FALSE, NULL, &count) != CKR_OK || count != 3) {
+        rv = p11->C_GetSlotList(CK_FALSE, NULL, &count);
+        if (rv != CKR_OK || count != 3) {
+            fprintf(stderr, "child: C_GetSlotList gave 0x%lx, %lu slots\n", (unsigned long)rv,
+                    (unsigned long)count);
             _exit(3);
         }
         _exit(0);

@@ -1,0 +1,503 @@
+/*
+ * Handles and templates: every role key and object argument is checked
+ * against the object rules, key sizes and force-sensitive; every template of
+ * a function that creates or changes objects against read-only,
+ * force-sensitive, min-key-bits and the object rules; and what a creating
+ * call made is read back and checked again, since a backend is not trusted
+ * to have honoured the template (an object that fails is destroyed).
+ *
+ * Safe behaviour chosen for changes (issue 3, rule 4): p11mux computes what
+ * an object would look like after C_SetAttributeValue or C_CopyObject (its
+ * attributes with the template over them) and refuses the call with
+ * CKR_ATTRIBUTE_READ_ONLY if the policy would hide the result; a hidden
+ * object's handle is invalid, so nothing hidden can be made visible.  An
+ * object the policy would hide cannot be created (CKR_TEMPLATE_INCONSISTENT).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "policy-private.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxObjectInfo, p11mux_object_info_unref)
+
+/* Parameters whose handle-invalid code is not their role's, by spec name. */
+static const struct {
+    const char *name;
+    CK_RV code;
+} handle_codes[] = {
+    { "hWrappingKey", CKR_WRAPPING_KEY_HANDLE_INVALID },
+    { "hUnwrappingKey", CKR_UNWRAPPING_KEY_HANDLE_INVALID },
+};
+
+static CK_RV
+invalid_code(const P11muxParamDesc *param)
+{
+    gsize i;
+
+    for (i = 0; i < G_N_ELEMENTS(handle_codes); i++) {
+        if (g_str_equal(param->name, handle_codes[i].name)) {
+            return handle_codes[i].code;
+        }
+    }
+    return param->role == P11MUX_ROLE_KEY ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID;
+}
+
+/* The key a function hands out (C_WrapKey's hKey): a key parameter, not the
+ * wrapping key, of a function with a secret-out parameter. */
+static gboolean
+is_exported_key(const P11muxFunctionDesc *desc, const P11muxParamDesc *param)
+{
+    return param->role == P11MUX_ROLE_KEY && invalid_code(param) == CKR_KEY_HANDLE_INVALID &&
+           p11mux_policy_find_param(desc, P11MUX_ROLE_SECRET_OUT, 0) >= 0;
+}
+
+/* Below the policy's minimum for its family, or of unknown size where one applies. */
+static gboolean
+too_small(const P11muxPolicy *policy, const P11muxObjectInfo *info)
+{
+    P11muxKeyFamily family = p11mux_key_family_of_type(info->key_type);
+
+    if (family == P11MUX_KEY_NONE || policy->min_bits[family] == 0) {
+        return FALSE;
+    }
+    return info->bits == 0 || info->bits < policy->min_bits[family];
+}
+
+static gboolean
+changes_existing(const P11muxFunctionDesc *desc)
+{
+    return desc->writes && p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, 0) < 0;
+}
+
+/* One handle argument: visible, big enough, exportable, writable. */
+static CK_RV
+check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc *param,
+             CK_OBJECT_HANDLE handle)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    g_autoptr(P11muxObjectInfo) info = NULL;
+    CK_RV rv = p11mux_policy_object_info(call, policy, handle, &info);
+
+    if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID) {
+        return invalid_code(param);
+    }
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    if (!info->visible) {
+        return invalid_code(param);
+    }
+    if (param->role == P11MUX_ROLE_KEY && too_small(policy, info)) {
+        return CKR_KEY_SIZE_RANGE;
+    }
+    if (policy->force_sensitive && is_exported_key(desc, param) && info->extractable != 1) {
+        return CKR_KEY_UNEXTRACTABLE;
+    }
+    if (policy->read_only && changes_existing(desc) && info->token != 0) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    CK_RV rv = CKR_OK;
+    guint i;
+
+    if (!policy->reads_objects) {
+        return CKR_OK;
+    }
+    for (i = 0; rv == CKR_OK && i < desc->n_params; i++) {
+        const P11muxParamDesc *param = &desc->params[i];
+        CK_OBJECT_HANDLE handle;
+
+        if (param->role != P11MUX_ROLE_KEY && param->role != P11MUX_ROLE_OBJECT) {
+            continue;
+        }
+        handle = P11MUX_ARG(call, i, CK_OBJECT_HANDLE);
+        /* C_SetOperationState: 0 says "no key" */
+        if (handle == CK_INVALID_HANDLE && call->fn == P11MUX_FN_C_SetOperationState) {
+            continue;
+        }
+        rv = check_handle(call, policy, param, handle);
+    }
+    return rv;
+}
+
+/* A key named inside a mechanism parameter (salt keys, MQV keys, ...). */
+CK_RV
+p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE key)
+{
+    static const P11muxParamDesc param = { "CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY,
+                                           -1, NULL };
+
+    if (!policy->reads_objects) {
+        return CKR_OK;
+    }
+    return check_handle(call, policy, &param, key);
+}
+
+/* ----------------------------------------------------------- templates */
+
+static CK_BBOOL true_value = CK_TRUE;
+static CK_BBOOL false_value = CK_FALSE;
+
+/* What a template of a creating function makes when it does not say. */
+static const struct {
+    P11muxFunctionId fn;
+    CK_OBJECT_CLASS classes[2]; /* by the template's position among the templates */
+    gboolean generates;         /* the mechanism says the key type */
+} creations[] = {
+    { P11MUX_FN_C_GenerateKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, TRUE },
+    { P11MUX_FN_C_GenerateKeyPair, { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY }, TRUE },
+    { P11MUX_FN_C_UnwrapKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, FALSE },
+    { P11MUX_FN_C_DeriveKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, FALSE },
+};
+
+/* What one template describes, with what the call and its source add. */
+typedef struct {
+    int index;                      /* of the template parameter */
+    CK_ATTRIBUTE_PTR tmpl;
+    CK_ULONG n;
+    guint position;                 /* among the call's templates */
+    const P11muxObjectInfo *source; /* C_CopyObject's object, else NULL */
+    CK_OBJECT_CLASS klass;          /* CK_UNAVAILABLE_INFORMATION: unknown */
+} Made;
+
+static CK_OBJECT_CLASS
+made_class(const P11muxCall *call, const Made *made)
+{
+    CK_ULONG klass;
+    gsize i;
+
+    if (p11mux_template_ulong(made->tmpl, made->n, CKA_CLASS, &klass)) {
+        return klass;
+    }
+    if (made->source != NULL) {
+        return made->source->klass;
+    }
+    for (i = 0; i < G_N_ELEMENTS(creations); i++) {
+        if (creations[i].fn == call->fn && made->position < 2) {
+            return creations[i].classes[made->position];
+        }
+    }
+    return CK_UNAVAILABLE_INFORMATION;
+}
+
+static gboolean
+weakens(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    CK_BBOOL value;
+
+    return (p11mux_template_bool(tmpl, n, CKA_SENSITIVE, &value) && !value) ||
+           (p11mux_template_bool(tmpl, n, CKA_EXTRACTABLE, &value) && value);
+}
+
+static gboolean
+is_private_or_secret(CK_OBJECT_CLASS klass)
+{
+    return klass == CKO_PRIVATE_KEY || klass == CKO_SECRET_KEY;
+}
+
+/* The template with CKA_SENSITIVE=TRUE and CKA_EXTRACTABLE=FALSE added
+ * where it does not say; the backend sees the new one. */
+static CK_RV
+complete_template(P11muxCall *call, const Made *made)
+{
+    const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[made->index];
+    gboolean has_sensitive = p11mux_template_find(made->tmpl, made->n, CKA_SENSITIVE) != NULL;
+    gboolean has_extractable = p11mux_template_find(made->tmpl, made->n, CKA_EXTRACTABLE) != NULL;
+    CK_ATTRIBUTE_PTR tmpl;
+    CK_ULONG n = made->n;
+
+    if (has_sensitive && has_extractable) {
+        return CKR_OK;
+    }
+    tmpl = p11mux_policy_call_alloc(call, made->n + 2, sizeof(CK_ATTRIBUTE));
+    if (tmpl == NULL) {
+        return CKR_HOST_MEMORY;
+    }
+    if (made->n > 0) {
+        memcpy(tmpl, made->tmpl, made->n * sizeof(CK_ATTRIBUTE));
+    }
+    if (!has_sensitive) {
+        tmpl[n++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &true_value, sizeof true_value };
+    }
+    if (!has_extractable) {
+        tmpl[n++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &false_value, sizeof false_value };
+    }
+    p11mux_policy_redirect(call, made->index, &tmpl);
+    p11mux_policy_redirect(call, param->ref, &n);
+    return CKR_OK;
+}
+
+/* CKA_CLASS, CKA_LABEL and CKA_ID of what would exist: base, template over it. */
+static void
+would_be(const P11muxObjectInfo *base, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+         const CK_OBJECT_CLASS *klass, CK_ATTRIBUTE out[3])
+{
+    static const CK_ATTRIBUTE_TYPE types[] = { CKA_CLASS, CKA_LABEL, CKA_ID };
+    guint i;
+
+    for (i = 0; i < 3; i++) {
+        const CK_ATTRIBUTE *given = p11mux_template_find(tmpl, n, types[i]);
+
+        out[i] = base != NULL ? base->match[i]
+                              : (CK_ATTRIBUTE){ types[i], NULL, CK_UNAVAILABLE_INFORMATION };
+        if (given != NULL) {
+            out[i] = *given;
+        }
+    }
+    if (klass != NULL && *klass != CK_UNAVAILABLE_INFORMATION) {
+        out[0] = (CK_ATTRIBUTE){ CKA_CLASS, (void *)klass, sizeof *klass };
+    }
+}
+
+static P11muxKeyFamily
+made_family(P11muxCall *call, const Made *made)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    int mech = p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0);
+    CK_MECHANISM_PTR mechanism;
+    CK_ULONG type;
+    gboolean in_bytes;
+    gsize i;
+
+    if (p11mux_template_ulong(made->tmpl, made->n, CKA_KEY_TYPE, &type)) {
+        return p11mux_key_family_of_type(type);
+    }
+    if (made->source != NULL) {
+        return p11mux_key_family_of_type(made->source->key_type);
+    }
+    mechanism = mech >= 0 ? P11MUX_ARG(call, mech, CK_MECHANISM_PTR) : NULL;
+    for (i = 0; mechanism != NULL && i < G_N_ELEMENTS(creations); i++) {
+        if (creations[i].fn == call->fn && creations[i].generates) {
+            return p11mux_key_family_of_mechanism(mechanism->mechanism, &in_bytes);
+        }
+    }
+    return P11MUX_KEY_NONE;
+}
+
+/* A size the template states, below the minimum (an unstated one is
+ * checked on the object made). */
+static gboolean
+states_small_key(P11muxCall *call, const P11muxPolicy *policy, const Made *made)
+{
+    P11muxKeyFamily family = made_family(call, made);
+    CK_ULONG bits;
+
+    if (family == P11MUX_KEY_NONE || policy->min_bits[family] == 0) {
+        return FALSE;
+    }
+    bits = p11mux_key_bits(family, made->tmpl, made->n);
+    return bits != 0 && bits < policy->min_bits[family];
+}
+
+static CK_RV
+check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
+{
+    CK_RV refused = made->source != NULL ? CKR_ATTRIBUTE_READ_ONLY : CKR_TEMPLATE_INCONSISTENT;
+    CK_BBOOL token = made->source != NULL && made->source->token != 0;
+    CK_ATTRIBUTE attrs[3];
+
+    made->klass = made_class(call, made);
+    (void)p11mux_template_bool(made->tmpl, made->n, CKA_TOKEN, &token);
+    if (policy->read_only && token) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    if (policy->force_sensitive && is_private_or_secret(made->klass) &&
+        weakens(made->tmpl, made->n)) {
+        return refused;
+    }
+    would_be(made->source, made->tmpl, made->n, &made->klass, attrs);
+    if (!p11mux_policy_object_visible(call, policy, attrs, 3)) {
+        return refused;
+    }
+    if (states_small_key(call, policy, made)) {
+        return CKR_KEY_SIZE_RANGE;
+    }
+    if (policy->force_sensitive && is_private_or_secret(made->klass)) {
+        return complete_template(call, made);
+    }
+    return CKR_OK;
+}
+
+static CK_RV
+check_creation(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *source)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    Made made = { -1 };
+    CK_RV rv = CKR_OK;
+    guint position = 0;
+
+    while (rv == CKR_OK &&
+           (made.index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, made.index + 1)) >=
+               0) {
+        made.tmpl = P11MUX_ARG(call, made.index, CK_ATTRIBUTE_PTR);
+        made.n = P11MUX_ARG(call, desc->params[made.index].ref, CK_ULONG);
+        if (made.tmpl == NULL && made.n > 0) {
+            return CKR_OK; /* the backend answers CKR_ARGUMENTS_BAD */
+        }
+        made.position = position++;
+        made.source = source;
+        rv = check_made(call, policy, &made);
+    }
+    return rv;
+}
+
+/* C_SetAttributeValue: no token flag, no weakening, not into hiding. */
+static CK_RV
+check_change(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *info)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    int index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0);
+    CK_ATTRIBUTE_PTR tmpl = index >= 0 ? P11MUX_ARG(call, index, CK_ATTRIBUTE_PTR) : NULL;
+    CK_ULONG n = index >= 0 ? P11MUX_ARG(call, desc->params[index].ref, CK_ULONG) : 0;
+    CK_ATTRIBUTE attrs[3];
+    CK_BBOOL token;
+
+    if (tmpl == NULL) {
+        return CKR_OK;
+    }
+    if (policy->read_only && p11mux_template_bool(tmpl, n, CKA_TOKEN, &token) && token) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    if (policy->force_sensitive && p11mux_object_info_is_key(info) && weakens(tmpl, n)) {
+        return CKR_ATTRIBUTE_READ_ONLY;
+    }
+    would_be(info, tmpl, n, NULL, attrs);
+    if (!p11mux_policy_object_visible(call, policy, attrs, 3)) {
+        return CKR_ATTRIBUTE_READ_ONLY;
+    }
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    int object = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0);
+    g_autoptr(P11muxObjectInfo) info = NULL;
+    CK_RV rv;
+
+    if (!desc->writes) {
+        return CKR_OK;
+    }
+    if (p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0) < 0 && object < 0) {
+        /* C_InitToken, C_InitPIN, C_SetPIN */
+        return policy->read_only ? CKR_TOKEN_WRITE_PROTECTED : CKR_OK;
+    }
+    if (!policy->reads_objects) {
+        return CKR_OK;
+    }
+    if (object >= 0) {
+        /* checked by p11mux_policy_check_handles: cached, visible */
+        rv = p11mux_policy_object_info(call, policy, P11MUX_ARG(call, object, CK_OBJECT_HANDLE),
+                                       &info);
+        if (rv != CKR_OK) {
+            return rv;
+        }
+    }
+    if (changes_existing(desc)) {
+        return check_change(call, policy, info);
+    }
+    return check_creation(call, policy, info);
+}
+
+/* ------------------------------------------------------ what was made */
+
+static CK_RV
+verdict(const P11muxPolicy *policy, const P11muxObjectInfo *info, gboolean copy)
+{
+    CK_RV refused = copy ? CKR_ATTRIBUTE_READ_ONLY : CKR_TEMPLATE_INCONSISTENT;
+
+    if (!info->visible) {
+        return refused;
+    }
+    if (too_small(policy, info)) {
+        return CKR_KEY_SIZE_RANGE;
+    }
+    if (policy->force_sensitive && p11mux_object_info_is_key(info) &&
+        (info->sensitive != 1 || info->extractable != 0)) {
+        return refused;
+    }
+    if (policy->read_only && info->token != 0) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    return CKR_OK;
+}
+
+static CK_RV
+check_made_object(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle)
+{
+    P11muxPolicyEngine *engine = call->router->policy;
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    g_autoptr(P11muxObjectInfo) info = NULL;
+    gboolean copy = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0) >= 0;
+
+    /* a new object may reuse the handle of one destroyed elsewhere */
+    p11mux_policy_cache_forget_object(engine->cache, call->backend, handle);
+    if (p11mux_policy_object_reread(call, policy, handle, &info) != CKR_OK) {
+        return CKR_FUNCTION_FAILED;
+    }
+    return verdict(policy, info, copy);
+}
+
+/* Destroy what the call made, and give the application no handle of it. */
+static void
+undo(P11muxCall *call, CK_OBJECT_HANDLE_PTR made[], guint n)
+{
+    P11muxPolicyEngine *engine = call->router->policy;
+    guint i;
+
+    for (i = 0; i < n; i++) {
+        (void)call->backend->functions->C_DestroyObject(call->real_session, *made[i]);
+        p11mux_policy_cache_forget_object(engine->cache, call->backend, *made[i]);
+        *made[i] = CK_INVALID_HANDLE;
+    }
+}
+
+CK_RV
+p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+{
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    CK_OBJECT_HANDLE_PTR made[4];
+    CK_RV verdict_rv = CKR_OK;
+    guint n = 0, i;
+    int index = -1;
+
+    if (rv != CKR_OK || !policy->reads_objects) {
+        return rv;
+    }
+    while ((index = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, index + 1)) >= 0 &&
+           n < G_N_ELEMENTS(made)) {
+        CK_OBJECT_HANDLE_PTR out = P11MUX_ARG(call, index, CK_OBJECT_HANDLE_PTR);
+
+        if (out != NULL && *out != CK_INVALID_HANDLE) {
+            made[n++] = out;
+        }
+    }
+    for (i = 0; verdict_rv == CKR_OK && i < n; i++) {
+        verdict_rv = check_made_object(call, policy, *made[i]);
+    }
+    if (verdict_rv != CKR_OK) {
+        undo(call, made, n);
+    }
+    return verdict_rv;
+}
+
+void
+p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+{
+    P11muxPolicyEngine *engine = call->router->policy;
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    int object = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0);
+
+    if (rv == CKR_OK && object >= 0 && changes_existing(desc)) {
+        p11mux_policy_cache_forget_object(engine->cache, call->backend,
+                                          P11MUX_ARG(call, object, CK_OBJECT_HANDLE));
+    }
+}

@@ -1,0 +1,354 @@
+/*
+ * What the policy files share (see policy.h for the file list).  Nothing
+ * outside src/policy*.c and the policy tests includes this header.
+ *
+ * Lock order (policy-cache.c, policy-slots.c): cache->lock (read or write)
+ * before a session entry's lock; states_lock is a leaf.  No policy lock is
+ * held while a backend is called.
+ */
+#ifndef P11MUX_POLICY_PRIVATE_H
+#define P11MUX_POLICY_PRIVATE_H
+
+#include <glib.h>
+#include <p11-kit/uri.h>
+
+#include "call.h"
+#include "conf.h"
+#include "p11mux-functions.h"
+#include "p11mux-pkcs11.h"
+#include "policy.h"
+
+G_BEGIN_DECLS
+
+/* ------------------------------------------- PKCS #11 3.0 names p11mux needs
+ * here, missing from p11-kit's 2.40 header (OASIS PKCS #11 3.0). */
+#ifndef CKK_EC_MONTGOMERY
+#define CKK_EC_MONTGOMERY (0x41UL)
+#endif
+#ifndef CKM_EC_MONTGOMERY_KEY_PAIR_GEN
+#define CKM_EC_MONTGOMERY_KEY_PAIR_GEN (0x1056UL)
+#endif
+#ifndef CKM_SHA3_256
+#define CKM_SHA3_256 (0x2b0UL)
+#define CKM_SHA3_224 (0x2b5UL)
+#define CKM_SHA3_384 (0x2c0UL)
+#define CKM_SHA3_512 (0x2d0UL)
+#endif
+#ifndef CKM_HKDF_DERIVE
+#define CKM_HKDF_DERIVE (0x402aUL)
+#define CKM_HKDF_DATA (0x402bUL)
+#endif
+#ifndef CKF_HKDF_SALT_KEY
+#define CKF_HKDF_SALT_KEY (0x4UL)
+#endif
+
+/* ------------------------------------------------------------ key sizes */
+
+typedef enum {
+    P11MUX_KEY_RSA,
+    P11MUX_KEY_DSA,
+    P11MUX_KEY_DH,
+    P11MUX_KEY_EC,
+    P11MUX_KEY_EC_EDWARDS,
+    P11MUX_KEY_EC_MONTGOMERY,
+    P11MUX_KEY_AES,
+    P11MUX_KEY_GENERIC,
+    P11MUX_KEY_CAMELLIA,
+    P11MUX_KEY_ARIA,
+    P11MUX_KEY_N_FAMILIES,
+    P11MUX_KEY_NONE = P11MUX_KEY_N_FAMILIES
+} P11muxKeyFamily;
+
+/* "rsa", ... (transfer none) */
+const char *p11mux_key_family_name(P11muxKeyFamily family);
+
+/* The family of a CKK_ key type; P11MUX_KEY_NONE when none has a size rule. */
+P11muxKeyFamily p11mux_key_family_of_type(CK_KEY_TYPE type);
+
+/* The family a mechanism's keys belong to, and whether its
+ * CK_MECHANISM_INFO key sizes are in bytes (AES) rather than bits. */
+P11muxKeyFamily p11mux_key_family_of_mechanism(CK_MECHANISM_TYPE type, gboolean *in_bytes);
+
+/* One min-key-bits item ("rsa:2048"); NULL on success, else why not (transfer full). */
+char *p11mux_key_parse_min(const char *item, P11muxKeyFamily *family, CK_ULONG *bits);
+
+/* Bits of the curve named by DER CKA_EC_PARAMS (an OID or, for the Edwards
+ * and Montgomery curves, a PrintableString); 0 when not known. */
+CK_ULONG p11mux_key_curve_bits(const guint8 *der, gsize len);
+
+/*
+ * The size in bits of a key of family described by attrs (a template, or
+ * attributes read from a key): CKA_MODULUS_BITS or CKA_MODULUS (RSA),
+ * CKA_PRIME_BITS or CKA_PRIME (DSA, DH), CKA_EC_PARAMS (curves),
+ * CKA_VALUE_LEN or CKA_VALUE (secret keys).  0 when attrs do not say.
+ * Entries whose ulValueLen is CK_UNAVAILABLE_INFORMATION are absent.
+ */
+CK_ULONG p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_ULONG n);
+
+/* ------------------------------------------------------------ URI rules */
+
+/* An allow-list of URIs per layer (all layers must match) and a deny-list. */
+typedef struct {
+    GPtrArray *allow_sets; /* GPtrArray* of P11KitUri*: each a layer's allow-list */
+    GPtrArray *deny;       /* P11KitUri* */
+} P11muxUriRules;
+
+void p11mux_uri_rules_init(P11muxUriRules *rules);
+void p11mux_uri_rules_clear(P11muxUriRules *rules);
+gboolean p11mux_uri_rules_empty(const P11muxUriRules *rules);
+
+typedef enum {
+    P11MUX_URI_TOKEN,  /* tokens, deny-tokens: no object attributes */
+    P11MUX_URI_OBJECT, /* objects, deny-objects */
+} P11muxUriKind;
+
+/* Parse a white-space separated list; NULL on success, else why not
+ * (transfer full).  *uris: P11KitUri*, transfer full. */
+char *p11mux_uri_parse_list(const char *text, P11muxUriKind kind, GPtrArray **uris);
+
+/* What a token or object is matched against. */
+typedef struct {
+    const CK_INFO *module;      /* nullable */
+    const CK_SLOT_INFO *slot;   /* nullable */
+    const CK_TOKEN_INFO *token; /* nullable: no token */
+    CK_SLOT_ID slot_id;         /* p11mux's id */
+} P11muxUriPlace;
+
+/* Allowed (every allow layer has a match, or there are none) and not denied. */
+gboolean p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxUriPlace *place);
+
+/* The same for an object: attrs hold CKA_CLASS, CKA_LABEL and CKA_ID (an
+ * absent one is matched as empty); place says where it lives. */
+gboolean p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                                       const CK_ATTRIBUTE *attrs, CK_ULONG n);
+
+/* ------------------------------------------------------------- policies */
+
+typedef struct {
+    char *name;
+    GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
+    GArray *mech_deny;  /* sorted CK_MECHANISM_TYPE */
+    P11muxUriRules tokens;
+    P11muxUriRules objects;
+    CK_ULONG min_bits[P11MUX_KEY_N_FAMILIES]; /* 0: no minimum */
+    gboolean read_only;
+    gboolean force_sensitive;
+    gboolean deny_fn[P11MUX_FN_COUNT];
+    /* derived once compiled */
+    gboolean has_mechanism_rules;
+    gboolean has_token_rules;
+    gboolean has_object_rules;
+    gboolean has_key_rules;  /* any min_bits */
+    gboolean reads_objects;  /* object rules, key rules or force-sensitive */
+} P11muxPolicy;
+
+struct P11muxPolicySet {
+    GPtrArray *policies;   /* P11muxPolicy*, owned */
+    GHashTable *backends;  /* backend name -> P11muxPolicy* (transfer none) */
+};
+
+/* policy.c */
+P11muxPolicy *p11mux_policy_new(const char *name);
+void p11mux_policy_free(P11muxPolicy *policy);
+void p11mux_policy_finish(P11muxPolicy *policy);
+const P11muxPolicy *p11mux_policy_set_lookup(const P11muxPolicySet *set, const char *backend);
+
+/* policy-mech.c */
+/* Parse a mechanisms list (names, numbers, CKM_VENDOR_DEFINED+N, globs)
+ * into a sorted set; NULL on success, else why not (transfer full). */
+char *p11mux_mech_parse_list(const char *text, GArray **set);
+gboolean p11mux_mech_set_contains(const GArray *set, CK_MECHANISM_TYPE type);
+GArray *p11mux_mech_set_intersect(const GArray *a, const GArray *b);
+void p11mux_mech_set_add_all(GArray *set, const GArray *more);
+
+/* The allow/deny lists alone: allowed and not denied. */
+gboolean p11mux_policy_allows_mechanism(const P11muxPolicy *policy, CK_MECHANISM_TYPE type);
+
+/* What a CK_MECHANISM's parameter names: other algorithms and key handles. */
+#define P11MUX_MECH_MAX_NAMED 8
+typedef struct {
+    CK_MECHANISM_TYPE algorithms[P11MUX_MECH_MAX_NAMED];
+    guint n_algorithms;
+    CK_OBJECT_HANDLE keys[P11MUX_MECH_MAX_NAMED];
+    guint n_keys;
+} P11muxMechUse;
+
+/* CKR_OK and *use; CKR_MECHANISM_PARAM_INVALID when the parameter of a
+ * mechanism p11mux reads is malformed or names an unknown function. */
+CK_RV p11mux_mech_inspect(const CK_MECHANISM *mechanism, P11muxMechUse *use);
+
+/* CKR_OK, CKR_MECHANISM_INVALID (the mechanism or an algorithm its
+ * parameter names is not allowed) or CKR_MECHANISM_PARAM_INVALID. */
+CK_RV p11mux_policy_check_mechanism(const P11muxPolicy *policy, const CK_MECHANISM *mechanism,
+                                    P11muxMechUse *use);
+
+/* ------------------------------------------------------ objects and cache */
+
+/* What p11mux read about one object (an atomic rc box). */
+typedef struct {
+    CK_OBJECT_CLASS klass;   /* CK_UNAVAILABLE_INFORMATION: unknown */
+    CK_KEY_TYPE key_type;    /* CK_UNAVAILABLE_INFORMATION: unknown or none */
+    gint8 token;             /* -1 unknown, 0, 1 */
+    gint8 sensitive;
+    gint8 extractable;
+    CK_ULONG bits;           /* key size, 0 when unknown or not a key */
+    gboolean visible;        /* under the session's policy */
+    CK_ATTRIBUTE match[3];   /* CKA_CLASS, CKA_LABEL, CKA_ID (values point into the box) */
+} P11muxObjectInfo;
+
+P11muxObjectInfo *p11mux_object_info_ref(P11muxObjectInfo *info);
+void p11mux_object_info_unref(P11muxObjectInfo *info);
+
+/* Whether info describes a private or secret key. */
+gboolean p11mux_object_info_is_key(const P11muxObjectInfo *info);
+
+typedef struct P11muxPolicyCache P11muxPolicyCache;
+
+P11muxPolicyCache *p11mux_policy_cache_new(void);
+void p11mux_policy_cache_free(P11muxPolicyCache *cache);
+
+/* transfer full (unref), NULL when not cached. */
+P11muxObjectInfo *p11mux_policy_cache_get(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                                          CK_OBJECT_HANDLE object);
+/* info: transfer none (a reference is taken). */
+void p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                             const P11muxSlot *slot, CK_OBJECT_HANDLE object,
+                             P11muxObjectInfo *info);
+/* Forget object in every session on backend (changed or destroyed). */
+void p11mux_policy_cache_forget_object(P11muxPolicyCache *cache, const P11muxBackend *backend,
+                                       CK_OBJECT_HANDLE object);
+void p11mux_policy_cache_forget_session(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
+/* Forget every session on slot (C_CloseAllSessions), or every session on the
+ * slot's backend's other sessions' session objects (a session closed). */
+void p11mux_policy_cache_forget_slot(P11muxPolicyCache *cache, const P11muxSlot *slot);
+void p11mux_policy_cache_forget_session_objects(P11muxPolicyCache *cache,
+                                                const P11muxBackend *backend);
+
+/* A search excluding sensitive keys (FindObjectsInit matched on secret values). */
+void p11mux_policy_cache_set_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                                        const P11muxSlot *slot, gboolean on);
+gboolean p11mux_policy_cache_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
+
+/* ---------------------------------------------------------------- engine */
+
+/* What p11mux read about a slot's token: immutable once published. */
+typedef struct {
+    gboolean visible;
+    gboolean has_slot;
+    gboolean has_token;
+    CK_SLOT_INFO slot;
+    CK_TOKEN_INFO token;
+} P11muxSlotState;
+
+typedef struct {
+    P11muxPolicySet *set;
+    const P11muxPolicy **by_backend; /* indexed by P11muxBackend.index; NULL: none */
+    CK_INFO *modules;                /* indexed the same way: each backend's C_GetInfo */
+    guint n_backends;
+    P11muxPolicyCache *cache;
+    GMutex states_lock;
+    GPtrArray *states;               /* every P11muxSlotState published, freed at the end */
+} P11muxPolicyEngine;
+
+static inline const P11muxPolicy *
+p11mux_policy_of_backend(const P11muxPolicyEngine *engine, const P11muxBackend *backend)
+{
+    if (backend == NULL || backend->index >= engine->n_backends) {
+        return NULL;
+    }
+    return engine->by_backend[backend->index];
+}
+
+/* policy-slots.c: the slot's token state; refresh asks the backend again. */
+const P11muxSlotState *p11mux_policy_slot_state(P11muxPolicyEngine *engine,
+                                                const P11muxPolicy *policy,
+                                                const P11muxSlot *slot, gboolean refresh);
+void p11mux_policy_slot_place(P11muxPolicyEngine *engine, const P11muxSlot *slot,
+                              const P11muxSlotState *state, P11muxUriPlace *place);
+
+/* policy-objects.c */
+/* What the session's backend says about object (cached).  transfer full.
+ * CKR_OBJECT_HANDLE_INVALID when the backend knows no such object. */
+CK_RV p11mux_policy_object_info(P11muxCall *call, const P11muxPolicy *policy,
+                                CK_OBJECT_HANDLE object, P11muxObjectInfo **info);
+/* Read afresh (created or changed objects), replacing the cached entry. */
+CK_RV p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy,
+                                  CK_OBJECT_HANDLE object, P11muxObjectInfo **info);
+/* Whether an object with these CKA_CLASS/CKA_LABEL/CKA_ID would be visible. */
+gboolean p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *policy,
+                                      const CK_ATTRIBUTE *attrs, CK_ULONG n);
+
+CK_RV p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+void p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+
+/* policy-find.c: outputs p11mux filters (object searches, mechanism lists,
+ * attribute values); prepare before the backend, finish after it. */
+CK_RV p11mux_policy_prepare_outputs(P11muxCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+
+/* policy-hooks.c: the seams */
+CK_RV p11mux_policy_check(P11muxCall *call);
+CK_RV p11mux_policy_after(P11muxCall *call, CK_RV rv);
+
+/*
+ * Per-call state kept from check to after (P11muxCall.policy_data), made on
+ * first use.  A redirect replaces an argument the backend will see (a
+ * template p11mux completed, an output p11mux filters); after restores every
+ * one before the trace sees the call, and frees what the call allocated.
+ */
+#define P11MUX_POLICY_MAX_REDIRECTS 8
+
+typedef struct {
+    struct {
+        int index;
+        CK_ULONG saved; /* the caller's value: a pointer or a CK_ULONG */
+    } redirects[P11MUX_POLICY_MAX_REDIRECTS];
+    guint n_redirects;
+    GPtrArray *allocations; /* nullable: g_free'd by after */
+    /* an output p11mux filters: the caller's buffer, count and capacity */
+    gboolean filtering;
+    gpointer out;
+    CK_ULONG_PTR out_count;
+    CK_ULONG capacity;
+    gpointer scratch;
+    CK_ULONG scratch_count; /* what the backend wrote its count into */
+    CK_ULONG scratch_capacity;
+    gboolean find_guard;
+    /* C_GetAttributeValue of a key whose secret attributes p11mux withholds */
+    const guint8 *withheld; /* per caller template entry: TRUE if withheld */
+    CK_ATTRIBUTE_PTR reduced;
+} P11muxPolicyCallData;
+
+P11muxPolicyCallData *p11mux_policy_call_data(P11muxCall *call);
+/* Argument index becomes value (sizeof(CK_ULONG) bytes: a pointer or a CK_ULONG). */
+void p11mux_policy_redirect(P11muxCall *call, int index, const void *value);
+/* n elements of size bytes, freed after the call; NULL when out of memory. */
+gpointer p11mux_policy_call_alloc(P11muxCall *call, gsize n, gsize size);
+
+/* Helpers over the function table. */
+static inline const P11muxFunctionDesc *
+p11mux_policy_fn(const P11muxCall *call)
+{
+    return &p11mux_functions[call->fn];
+}
+
+/* The value of parameter i, of a type the role implies. */
+#define P11MUX_ARG(call, i, type) (*(type *)(call)->args[(i)])
+
+/* The index of the first parameter with role at or after start; -1 if none. */
+int p11mux_policy_find_param(const P11muxFunctionDesc *desc, P11muxRole role, int start);
+
+/* The value of attribute type in a template: TRUE and *out when present with
+ * a value of sizeof(CK_ULONG) (or CK_BBOOL for booleans). */
+gboolean p11mux_template_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+                               CK_ULONG *out);
+gboolean p11mux_template_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+                              CK_BBOOL *out);
+const CK_ATTRIBUTE *p11mux_template_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                         CK_ATTRIBUTE_TYPE type);
+
+G_END_DECLS
+
+#endif /* P11MUX_POLICY_PRIVATE_H */
