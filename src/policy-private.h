@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include <p11-kit/uri.h>
+#include <string.h>
 
 #include "call.h"
 #include "conf.h"
@@ -279,6 +280,8 @@ gboolean p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *poli
                                       const CK_ATTRIBUTE *attrs, CK_ULONG n);
 
 CK_RV p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy,
+                                    CK_OBJECT_HANDLE key);
 CK_RV p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy);
 CK_RV p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
 void p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
@@ -336,6 +339,16 @@ p11mux_policy_fn(const P11muxCall *call)
 
 /* The value of parameter i, of a type the role implies. */
 #define P11MUX_ARG(call, i, type) (*(type *)(call)->args[(i)])
+
+/* The value of a pointer parameter, whatever its pointer type. */
+static inline gpointer
+p11mux_policy_arg_pointer(const P11muxCall *call, int index)
+{
+    gpointer value;
+
+    memcpy(&value, call->args[index], sizeof value);
+    return value;
+}
 
 /* The index of the first parameter with role at or after start; -1 if none. */
 int p11mux_policy_find_param(const P11muxFunctionDesc *desc, P11muxRole role, int start);
