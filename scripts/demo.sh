@@ -60,7 +60,7 @@ pkcs11-tool --module "$SOFTHSM_MODULE" --token-label beta --login --pin "$PIN" -
 
 step "a key on the NSS token through the same module"
 pkcs11-tool --module "$so" --token-label "NSS Certificate DB" \
-    --keypairgen --key-type EC:prime256v1 --id 02 --label nss-demo | grep -E 'Private Key|label' | head -2
+    --keypairgen --key-type EC:prime256v1 --id 02 --label nss-demo 2>/dev/null | grep -E 'Private Key|label' | head -2
 certutil -K -d "sql:$NSS_DB" 2>/dev/null | head -3
 
 printf '\n== done: p11mux routed every call to the backend that owns the slot\n'

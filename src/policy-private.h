@@ -88,15 +88,21 @@ CK_ULONG p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_U
 
 /* ------------------------------------------------------------ URI rules */
 
-/* An allow-list of URIs per layer (all layers must match) and a deny-list. */
+/*
+ * URI lists (GPtrArray of P11KitUri*, shared by reference between combined
+ * policies): allowed when every allow-list has a match (a policy combined
+ * from two layers has two), and denied when any deny-list has one.
+ */
 typedef struct {
-    GPtrArray *allow_sets; /* GPtrArray* of P11KitUri*: each a layer's allow-list */
-    GPtrArray *deny;       /* P11KitUri* */
+    GPtrArray *allow_sets; /* GPtrArray* of P11KitUri* */
+    GPtrArray *deny_sets;  /* GPtrArray* of P11KitUri* */
 } P11muxUriRules;
 
 void p11mux_uri_rules_init(P11muxUriRules *rules);
 void p11mux_uri_rules_clear(P11muxUriRules *rules);
 gboolean p11mux_uri_rules_empty(const P11muxUriRules *rules);
+/* Add more's lists to rules (by reference). */
+void p11mux_uri_rules_add(P11muxUriRules *rules, const P11muxUriRules *more);
 
 typedef enum {
     P11MUX_URI_TOKEN,  /* tokens, deny-tokens: no object attributes */

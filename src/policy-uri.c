@@ -27,20 +27,37 @@ void
 p11mux_uri_rules_init(P11muxUriRules *rules)
 {
     rules->allow_sets = g_ptr_array_new_with_free_func(uri_list_free);
-    rules->deny = g_ptr_array_new_with_free_func(uri_free);
+    rules->deny_sets = g_ptr_array_new_with_free_func(uri_list_free);
 }
 
 void
 p11mux_uri_rules_clear(P11muxUriRules *rules)
 {
     g_clear_pointer(&rules->allow_sets, g_ptr_array_unref);
-    g_clear_pointer(&rules->deny, g_ptr_array_unref);
+    g_clear_pointer(&rules->deny_sets, g_ptr_array_unref);
 }
 
 gboolean
 p11mux_uri_rules_empty(const P11muxUriRules *rules)
 {
-    return rules->allow_sets->len == 0 && rules->deny->len == 0;
+    return rules->allow_sets->len == 0 && rules->deny_sets->len == 0;
+}
+
+static void
+add_lists(GPtrArray *to, const GPtrArray *from)
+{
+    guint i;
+
+    for (i = 0; i < from->len; i++) {
+        g_ptr_array_add(to, g_ptr_array_ref(g_ptr_array_index(from, i)));
+    }
+}
+
+void
+p11mux_uri_rules_add(P11muxUriRules *rules, const P11muxUriRules *more)
+{
+    add_lists(rules->allow_sets, more->allow_sets);
+    add_lists(rules->deny_sets, more->deny_sets);
 }
 
 /* Why a parsed URI cannot be a policy URI of kind, or NULL. */
@@ -167,8 +184,10 @@ rules_allow(const P11muxUriRules *rules, const P11muxUriPlace *place, const CK_A
 {
     guint i;
 
-    if (any_matches(rules->deny, place, attrs, n)) {
-        return FALSE;
+    for (i = 0; i < rules->deny_sets->len; i++) {
+        if (any_matches(g_ptr_array_index(rules->deny_sets, i), place, attrs, n)) {
+            return FALSE;
+        }
     }
     for (i = 0; i < rules->allow_sets->len; i++) {
         if (!any_matches(g_ptr_array_index(rules->allow_sets, i), place, attrs, n)) {
