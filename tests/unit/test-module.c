@@ -10,16 +10,15 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check-helpers.h"
+#include "module-fixture.h"
 #include "p11mux-pkcs11.h"
 
-static char *tmpdir;
 static char *good_conf;
 static void *p11mux_dl;
 static CK_FUNCTION_LIST_PTR p11;
@@ -54,31 +53,13 @@ static const char *mock_c_conf = "[mock]\n"
 static char *
 path_in_tmp(const char *name)
 {
-    return g_build_filename(tmpdir, name, NULL);
+    return fixture_path(name);
 }
 
 static void
 write_file(const char *name, const char *text)
 {
-    g_autofree char *path = path_in_tmp(name);
-
-    ck_assert(g_file_set_contents(path, text, -1, NULL));
-}
-
-static void
-copy_mock(const char *name, const char *conf)
-{
-    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *contents = NULL;
-    g_autofree char *so_name = g_strdup_printf("%s.so", name);
-    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *dst = path_in_tmp(so_name);
-    gsize length;
-
-    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
-    ck_assert(g_file_set_contents(dst, contents, (gssize)length, NULL));
-    write_file(conf_name, conf);
+    g_free(fixture_write(name, text));
 }
 
 /* A p11mux configuration naming the given mocks ("a", "b:critical", ...). */
@@ -107,19 +88,14 @@ static void
 setup_once(void)
 {
     const char *names[] = {"a", "b", NULL};
-    g_autofree char *module = NULL;
     CK_C_GetFunctionList get_function_list;
 
-    tmpdir = g_dir_make_tmp("p11mux-test-module-XXXXXX", NULL);
-    copy_mock("mock-a", mock_a_conf);
-    copy_mock("mock-b", mock_b_conf);
-    copy_mock("mock-c", mock_c_conf);
+    g_free(fixture_copy_mock("mock-a", mock_a_conf));
+    g_free(fixture_copy_mock("mock-b", mock_b_conf));
+    g_free(fixture_copy_mock("mock-c", mock_c_conf));
     good_conf = write_p11mux_conf("good.conf", names);
     g_setenv("P11MUX_CONF", good_conf, TRUE);
-    g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
-    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
-    p11mux_dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(p11mux_dl != NULL, "%s", dlerror());
+    p11mux_dl = fixture_load_p11mux();
     get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
     get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
     get_interface_list = (CK_C_GetInterfaceList)dlsym(p11mux_dl, "C_GetInterfaceList");
@@ -142,27 +118,10 @@ teardown(void)
     p11->C_Finalize(NULL);
 }
 
-/* The p11mux slot whose token has this label; fails when absent. */
 static CK_SLOT_ID
 slot_by_label(const char *label)
 {
-    CK_SLOT_ID slots[16];
-    CK_ULONG count = G_N_ELEMENTS(slots), i;
-    CK_TOKEN_INFO info;
-    char padded[33];
-
-    memset(padded, ' ', 32);
-    memcpy(padded, label, strlen(label));
-    padded[32] = '\0';
-    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, slots, &count));
-    for (i = 0; i < count; i++) {
-        ck_assert_rv_ok(p11->C_GetTokenInfo(slots[i], &info));
-        if (memcmp(info.label, padded, 32) == 0) {
-            return slots[i];
-        }
-    }
-    ck_abort_msg("no token labelled %s", label);
-    return 0;
+    return fixture_slot_by_label(p11, label);
 }
 
 START_TEST(test_module_calls_before_initialize_are_refused)
@@ -560,35 +519,9 @@ module_suite(void)
     return s;
 }
 
-static void
-remove_tmpdir(void)
-{
-    GDir *dir = tmpdir != NULL ? g_dir_open(tmpdir, 0, NULL) : NULL;
-    const char *name;
-
-    if (dir == NULL) {
-        return;
-    }
-    while ((name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = path_in_tmp(name);
-
-        g_unlink(path);
-    }
-    g_dir_close(dir);
-    g_rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-    SRunner *runner = srunner_create(module_suite());
-    int failed;
-
     /* one process: the module stays loaded and each test must finalise */
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    remove_tmpdir();
-    return failed == 0 ? 0 : 1;
+    return fixture_run_suite(module_suite());
 }

@@ -8,14 +8,13 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "check-helpers.h"
+#include "module-fixture.h"
 #include "mock-control.h"
 #include "p11mux-pkcs11.h"
 
-static char *tmpdir;
 static CK_FUNCTION_LIST_PTR p11;
 
 typedef struct {
@@ -28,27 +27,11 @@ typedef struct {
 
 static Mock mock_a, mock_b;
 
-static char *
-path_in_tmp(const char *name)
-{
-    return g_build_filename(tmpdir, name, NULL);
-}
-
 static void
 make_mock(Mock *mock, const char *name, const char *conf)
 {
-    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *so_name = g_strdup_printf("%s.so", name);
-    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *so = path_in_tmp(so_name);
-    g_autofree char *conf_path = path_in_tmp(conf_name);
-    g_autofree char *contents = NULL;
-    gsize length;
+    g_autofree char *so = fixture_copy_mock(name, conf);
 
-    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
-    ck_assert(g_file_set_contents(so, contents, (gssize)length, NULL));
-    ck_assert(g_file_set_contents(conf_path, conf, -1, NULL));
     /* the same instance p11mux will load: same path */
     mock->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(mock->dl != NULL, "%s", dlerror());
@@ -62,33 +45,25 @@ make_mock(Mock *mock, const char *name, const char *conf)
 static void
 setup_once(void)
 {
-    g_autofree char *module = NULL;
     g_autofree char *conf = NULL;
     g_autofree char *a = NULL;
     g_autofree char *b = NULL;
     g_autofree char *text = NULL;
     CK_C_GetFunctionList get_function_list;
-    void *dl;
 
-    tmpdir = g_dir_make_tmp("p11mux-test-events-XXXXXX", NULL);
     make_mock(&mock_a, "mock-a",
               "[mock]\ninterface = 3.0\n[slot 1]\ntoken-label = a-one\nmechanisms = CKM_SHA256\n");
     make_mock(
         &mock_b, "mock-b",
         "[mock]\ninterface = 2.40\n[slot 7]\ntoken-label = b-seven\nmechanisms = CKM_SHA256\n");
-    a = path_in_tmp("mock-a.so");
-    b = path_in_tmp("mock-b.so");
-    conf = path_in_tmp("p11mux.conf");
+    a = fixture_path("mock-a.so");
+    b = fixture_path("mock-b.so");
     text = g_strdup_printf("[global]\nuser-config = none\n"
                            "[backend a]\nmodule = %s\n[backend b]\nmodule = %s\n",
                            a, b);
-    ck_assert(g_file_set_contents(conf, text, -1, NULL));
+    conf = fixture_write("p11mux.conf", text);
     g_setenv("P11MUX_CONF", conf, TRUE);
-    g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
-    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
-    dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(dl != NULL, "%s", dlerror());
-    get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
+    get_function_list = (CK_C_GetFunctionList)dlsym(fixture_load_p11mux(), "C_GetFunctionList");
     ck_assert_rv_ok(get_function_list(&p11));
 }
 
@@ -119,19 +94,7 @@ teardown(void)
 static CK_SLOT_ID
 slot_by_label(const char *label)
 {
-    CK_SLOT_ID slots[16];
-    CK_ULONG count = G_N_ELEMENTS(slots), i;
-    CK_TOKEN_INFO info;
-
-    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, slots, &count));
-    for (i = 0; i < count; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
-            memcmp(info.label, label, strlen(label)) == 0 && info.label[strlen(label)] == ' ') {
-            return slots[i];
-        }
-    }
-    ck_abort_msg("no token labelled %s", label);
-    return 0;
+    return fixture_slot_by_label(p11, label);
 }
 
 START_TEST(test_events_none_pending_is_no_event)
@@ -303,34 +266,8 @@ events_suite(void)
     return s;
 }
 
-static void
-remove_tmpdir(void)
-{
-    GDir *dir = tmpdir != NULL ? g_dir_open(tmpdir, 0, NULL) : NULL;
-    const char *name;
-
-    if (dir == NULL) {
-        return;
-    }
-    while ((name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = path_in_tmp(name);
-
-        g_unlink(path);
-    }
-    g_dir_close(dir);
-    g_rmdir(tmpdir);
-}
-
 int
 main(void)
 {
-    SRunner *runner = srunner_create(events_suite());
-    int failed;
-
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    remove_tmpdir();
-    return failed == 0 ? 0 : 1;
+    return fixture_run_suite(events_suite());
 }
