@@ -70,4 +70,70 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     return rv;
 }
 
+/*
+ * The plain path.  With no hook attached (trace off, no policy), a generated
+ * forwarder builds no P11muxCall and no argument array: it pays one atomic
+ * load (the router), a test of the four hook pointers, the lock-free route
+ * and, after the backend, the session-lost test -- everything the hooked
+ * pipeline does when its hooks are NULL, and nothing else.
+ */
+typedef struct {
+    P11muxBackend *backend;
+    CK_SLOT_ID slot;              /* as the application sees it */
+    CK_SLOT_ID real_slot;         /* as the backend sees it */
+    CK_SESSION_HANDLE real_session;
+} P11muxRoute;
+
+/* The published router when no hook is attached, else NULL (also when not
+ * initialised): the caller then takes the hooked pipeline. */
+G_ALWAYS_INLINE static inline P11muxRouter *
+p11mux_call_plain_router(void)
+{
+    P11muxRouter *router = p11mux_router_peek();
+
+    if (G_LIKELY(router != NULL && router->begin == NULL && router->check == NULL &&
+                 router->after == NULL && router->end == NULL)) {
+        return router;
+    }
+    return NULL;
+}
+
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_session(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route)
+{
+    const P11muxSlot *entry;
+
+    if (!p11mux_sessions_lookup(router->sessions, session, &entry, &route->real_session, NULL)) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    route->backend = entry->backend;
+    route->slot = entry->id;
+    route->real_slot = entry->real;
+    return CKR_OK;
+}
+
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
+{
+    const P11muxSlot *entry = p11mux_slotmap_lookup(router->slots, slot);
+
+    if (entry == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    route->backend = entry->backend;
+    route->slot = entry->id;
+    route->real_slot = entry->real;
+    route->real_session = 0;
+    return CKR_OK;
+}
+
+/* After the backend, as p11mux_call_end: a session the backend says is gone goes. */
+G_ALWAYS_INLINE static inline void
+p11mux_route_end_session(P11muxRouter *router, CK_SESSION_HANDLE session, CK_RV rv)
+{
+    if (G_UNLIKELY(p11mux_rv_means_session_lost(rv))) {
+        p11mux_sessions_remove(router->sessions, session);
+    }
+}
+
 #endif /* P11MUX_CALL_H */

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "policy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,11 +62,13 @@ static char *check_trace(const P11muxConfKey *key, const char *value);
 static const char *const user_config_choices[] = { "merge", "none", "only", NULL };
 static const char *const trace_format_choices[] = { "text", "json", NULL };
 static const char *const trace_data_choices[] = { "length", "hex", NULL };
+static const char *const policy_override_choices[] = { "merge", "stricter-only", NULL };
 
 /* The rows are indexed by P11muxConfGroupKind. */
 static const P11muxConfGroupInfo known_groups[] = {
     { P11MUX_CONF_GROUP_GLOBAL, "global", FALSE },
     { P11MUX_CONF_GROUP_BACKEND, "backend", TRUE },
+    { P11MUX_CONF_GROUP_POLICY, "policy", TRUE },
 };
 
 /* To accept a new key, add its row (and give it a line in p11mux.conf(5)). */
@@ -94,6 +97,30 @@ static const P11muxConfKey known_keys[] = {
       .default_value = "true", .example = "false" },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
       .example = "strict" },
+    /* the policy engine's (src/policy.c checks the lists) */
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy-override", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = policy_override_choices, .default_value = "merge", .example = "stricter-only",
+      .flags = P11MUX_CONF_KEY_SYSTEM_ONLY },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "tokens", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:manufacturer=SoftHSM%20project", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-tokens", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:token=scratch", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "mechanisms", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "CKM_ECDSA CKM_SHA256_RSA_PKCS CKM_AES_GCM", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-mechanisms", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "CKM_MD5* CKM_*DES* CKM_SHA1_RSA_PKCS", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "min-key-bits", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "rsa:2048 ec:256 aes:128", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "objects", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:type=private pkcs11:type=cert", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-objects", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:object=backup-key", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "read-only", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-functions", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "C_WrapKey C_InitToken C_SetPIN", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "force-sensitive", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
 };
 /* clang-format on */
 
@@ -333,6 +360,7 @@ p11mux_conf_free(P11muxConf *conf)
     g_ptr_array_unref(conf->backends);
     g_ptr_array_unref(conf->groups);
     g_hash_table_unref(conf->values);
+    g_clear_pointer(&conf->system_values, g_hash_table_unref);
     g_ptr_array_unref(conf->files);
     g_free(conf);
 }
@@ -346,6 +374,37 @@ p11mux_conf_lookup(const P11muxConf *conf, const char *group, const char *key)
 
     name = value_key(group, key);
     return g_hash_table_lookup(conf->values, name);
+}
+
+const P11muxConfValue *
+p11mux_conf_lookup_system(const P11muxConf *conf, const char *group, const char *key)
+{
+    g_autofree char *name = NULL;
+
+    g_return_val_if_fail(conf != NULL && group != NULL && key != NULL, NULL);
+
+    name = value_key(group, key);
+    return conf->system_values != NULL ? g_hash_table_lookup(conf->system_values, name) : NULL;
+}
+
+/* Keep a copy of the values as the system layers set them. */
+static void
+snapshot_system(P11muxConf *conf)
+{
+    GHashTableIter iter;
+    gpointer key;
+    gpointer data;
+
+    conf->system_values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
+    g_hash_table_iter_init(&iter, conf->values);
+    while (g_hash_table_iter_next(&iter, &key, &data)) {
+        const P11muxConfValue *value = data;
+        P11muxConfValue *copy = g_new0(P11muxConfValue, 1);
+
+        copy->value = g_strdup(value->value);
+        copy->origin = value->origin;
+        g_hash_table_insert(conf->system_values, g_strdup(key), copy);
+    }
 }
 
 static P11muxConfGroup *
@@ -647,6 +706,11 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
     if ((key->flags & P11MUX_CONF_KEY_NOT_IN_USER_FILE) && scan->role == LAYER_USER) {
         set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
                      "key '%s' cannot be set in the user's file", name);
+        return FALSE;
+    }
+    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM) {
+        set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
+                     "key '%s' can be set only in the system file or conf.d", name);
         return FALSE;
     }
     full = value_key(scan->group, name);
@@ -966,6 +1030,16 @@ backend_new(const P11muxConf *conf, const P11muxConfGroup *group)
     return backend;
 }
 
+/* policy-override counts only where the system layers set it. */
+static gboolean
+policy_stricter_only(const P11muxConf *conf)
+{
+    const P11muxConfValue *value =
+        p11mux_conf_lookup_system(conf, GLOBAL_GROUP, "policy-override");
+
+    return value != NULL && g_str_equal(value->value, "stricter-only");
+}
+
 static void
 finish_fields(P11muxConf *conf)
 {
@@ -977,6 +1051,7 @@ finish_fields(P11muxConf *conf)
     conf->trace_format = g_strdup(setting(conf, GLOBAL_GROUP, kind, "trace-format"));
     conf->trace_data = g_strdup(setting(conf, GLOBAL_GROUP, kind, "trace-data"));
     conf->import_p11_kit = setting_is_true(conf, GLOBAL_GROUP, kind, "import-p11-kit");
+    conf->policy_stricter_only = policy_stricter_only(conf);
     for (guint i = 0; i < conf->groups->len; i++) {
         const P11muxConfGroup *group = g_ptr_array_index(conf->groups, i);
 
@@ -1079,6 +1154,7 @@ p11mux_conf_load(const P11muxConfPaths *paths, GError **error)
     if (paths->system_dir != NULL && !merge_dir(conf, paths->system_dir, error)) {
         return NULL;
     }
+    snapshot_system(conf);
     /* Read before the user's file, which it may exclude; merged after it. */
     if (paths->extra_file != NULL &&
         (extra = load_layer(paths->extra_file, LAYER_EXTRA, FALSE, error)) == NULL) {
@@ -1102,7 +1178,11 @@ p11mux_conf_load_file(const char *path, GError **error)
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
     conf = load_layer(path, LAYER_SYSTEM, FALSE, error);
-    return conf != NULL ? finish(conf, error) : NULL;
+    if (conf == NULL) {
+        return NULL;
+    }
+    snapshot_system(conf);
+    return finish(conf, error);
 }
 
 /* ------------------------------------------------------------ default paths */

@@ -38,6 +38,7 @@ typedef enum {
 typedef enum {
     P11MUX_CONF_GROUP_GLOBAL,  /* [global] */
     P11MUX_CONF_GROUP_BACKEND, /* [backend NAME] */
+    P11MUX_CONF_GROUP_POLICY,  /* [policy NAME]: its values are checked by src/policy.c */
 } P11muxConfGroupKind;
 
 typedef enum {
@@ -50,6 +51,7 @@ typedef enum {
 
 typedef enum {
     P11MUX_CONF_KEY_NOT_IN_USER_FILE = 1 << 0, /* refused in the user's file */
+    P11MUX_CONF_KEY_SYSTEM_ONLY = 1 << 1,      /* refused in the user's and the extra file */
 } P11muxConfKeyFlags;
 
 typedef struct P11muxConfKey P11muxConfKey;
@@ -154,6 +156,10 @@ typedef struct {
     GPtrArray *files;    /* char*, every file read, in the order read */
     GPtrArray *groups;   /* P11muxConfGroup*, in order of first appearance */
     GHashTable *values;  /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
+    /* the explicit settings of the system layers alone (system file, conf.d),
+     * as before the user's and the extra file: policy-override reads them */
+    GHashTable *system_values;
+    gboolean policy_stricter_only; /* policy-override = stricter-only in the system layers */
 } P11muxConf;
 
 /* All layers (transfer full), each merged key by key over the ones before:
@@ -174,6 +180,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConf, p11mux_conf_free)
  * "backend softhsm"), NULL when no layer set it (transfer none). */
 const P11muxConfValue *p11mux_conf_lookup(const P11muxConf *conf, const char *group,
                                           const char *key);
+
+/* The same, as the system layers alone set it (transfer none). */
+const P11muxConfValue *p11mux_conf_lookup_system(const P11muxConf *conf, const char *group,
+                                                 const char *key);
 
 /* The backend called name, or NULL (transfer none). */
 const P11muxConfBackend *p11mux_conf_find_backend(const P11muxConf *conf, const char *name);

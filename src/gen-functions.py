@@ -131,13 +131,15 @@ def c_params(fn):
     return ", ".join(f"{p.ctype} {p.name}" for p in fn.params)
 
 
-def c_args(fn, translate):
+def c_args(fn, route=None):
+    """The arguments of a call; with route (a P11muxCall or P11muxRoute
+    variable), the session and slot as the backend sees them."""
     out = []
     for p in fn.params:
-        if translate and p.role == "session":
-            out.append("call.real_session")
-        elif translate and p.role == "slot":
-            out.append("call.real_slot")
+        if route and p.role == "session":
+            out.append(f"{route}.real_session")
+        elif route and p.role == "slot":
+            out.append(f"{route}.real_slot")
         else:
             out.append(p.name)
     return ", ".join(out)
@@ -217,27 +219,51 @@ def emit_descriptors(functions):
     w("};\n\n")
 
 
-def emit_forwarder(fn):
+def emit_backend_call(fn, route, indent):
+    """The backend call of a routed function and the fix-up of its outputs,
+    the same on both paths (route: "call" or "route")."""
     w = sys.stdout.write
+    pad = " " * indent
     table = "functions" if fn.since == "2.40" else "functions_3_0"
+    if fn.since == "2.40":
+        w(f"{pad}CK_C_{fn.short} fn = {route}.backend->functions->{fn.name};\n\n")
+    else:
+        w(f"{pad}CK_C_{fn.short} fn = {route}.backend->{table} != NULL ? "
+          f"{route}.backend->{table}->{fn.name} : NULL;\n\n")
+    w(f"{pad}rv = fn != NULL ? fn({c_args(fn, route)}) : CKR_FUNCTION_NOT_SUPPORTED;\n")
+    for p in fn.params:
+        if p.role == "session-info-out":
+            w(f"{pad}if (rv == CKR_OK && {p.name} != NULL) {{\n")
+            w(f"{pad}    {p.name}->slotID = {route}.slot;\n{pad}}}\n")
+
+
+def emit_forwarder(fn):
+    """Two paths, one pipeline.  Hooked (trace or policy attached, or not
+    initialised): begin -> route -> check -> backend -> after/end, on a
+    P11muxCall, out of line.  Plain (no hook): route -> backend -> session
+    lost?, inline, no P11muxCall, no argument array."""
+    w = sys.stdout.write
     route = "session" if fn.handling == "route-session" else "slot"
     target = next(p.name for p in fn.params if p.role == route)
     args = ", ".join(f"&{p.name}" for p in fn.params)
-    w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
+    w(f"static G_NO_INLINE CK_RV\nhooked_{fn.name}({c_params(fn)})\n{{\n")
     w("    P11muxCall call;\n")
     w(f"    void *args[] = {{ {args} }};\n")
     w(f"    CK_RV rv = p11mux_call_begin_{route}(&call, P11MUX_FN_{fn.name}, {target}, args);\n\n")
     w("    if (rv == CKR_OK) {\n")
-    if fn.since == "2.40":
-        w(f"        CK_C_{fn.short} fn = call.backend->functions->{fn.name};\n")
-    else:
-        w(f"        CK_C_{fn.short} fn = call.backend->{table} != NULL ? call.backend->{table}->{fn.name} : NULL;\n")
-    w(f"        rv = fn != NULL ? fn({c_args(fn, True)}) : CKR_FUNCTION_NOT_SUPPORTED;\n")
-    for p in fn.params:
-        if p.role == "session-info-out":
-            w(f"        if (rv == CKR_OK && {p.name} != NULL) {{\n")
-            w(f"            {p.name}->slotID = call.slot;\n        }}\n")
+    emit_backend_call(fn, "call", 8)
     w("    }\n    return p11mux_call_end(&call, rv);\n}\n\n")
+    w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
+    w("    P11muxRouter *router = p11mux_call_plain_router();\n")
+    w("    P11muxRoute route;\n    CK_RV rv;\n\n")
+    w("    if (G_UNLIKELY(router == NULL)) {\n")
+    w(f"        return hooked_{fn.name}({', '.join(p.name for p in fn.params)});\n    }}\n")
+    w(f"    rv = p11mux_route_{route}(router, {target}, &route);\n")
+    w("    if (rv == CKR_OK) {\n")
+    emit_backend_call(fn, "route", 8)
+    if route == "session":
+        w(f"        p11mux_route_end_session(router, {target}, rv);\n")
+    w("    }\n    return rv;\n}\n\n")
 
 
 def emit_list(functions, name, ctype, prefix, version, v3):

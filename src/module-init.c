@@ -14,6 +14,7 @@
 #include "call.h"
 #include "conf.h"
 #include "module.h"
+#include "p11kit-import.h"
 #include "p11mux-functions.h"
 #include "router.h"
 
@@ -91,6 +92,11 @@ build_router(const char *config_path, gboolean cant_threads)
     conf = p11mux_conf_load(paths, &error);
     if (conf == NULL) {
         p11mux_module_report(error->message);
+        return CKR_GENERAL_ERROR;
+    }
+    if (!p11mux_p11kit_import(conf, p11mux_module_report, &error)) {
+        p11mux_module_report(error->message);
+        p11mux_conf_free(conf);
         return CKR_GENERAL_ERROR;
     }
     router = p11mux_router_new(conf, &p11mux_function_list, p11mux_module_report, &error);

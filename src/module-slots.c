@@ -5,6 +5,7 @@
 
 #include "call.h"
 #include "module.h"
+#include "policy.h"
 
 CK_RV
 p11mux_fwd_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
@@ -56,8 +57,14 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
         }
         rv = backend->functions->C_WaitForSlotEvent(CKF_DONT_BLOCK, &real, NULL);
         if (rv == CKR_OK) {
-            *slot = p11mux_slotmap_intern(router->slots, backend, real)->id;
-            return CKR_OK;
+            const P11muxSlot *entry = p11mux_slotmap_intern(router->slots, backend, real);
+
+            /* an event on a slot whose token the policy hides is not reported */
+            if (p11mux_policy_allows_slot(router, entry)) {
+                *slot = entry->id;
+                return CKR_OK;
+            }
+            rv = CKR_NO_EVENT;
         }
         if (rv == CKR_NO_EVENT) {
             supported = TRUE;

@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "policy-private.h"
 
 /* A session that has read more than this starts again: bounded memory. */
@@ -20,6 +22,7 @@
 typedef struct {
     GMutex lock;
     GHashTable *objects; /* CK_OBJECT_HANDLE -> P11muxObjectInfo* (a reference) */
+    GHashTable *flags;   /* CK_OBJECT_HANDLE -> P11MUX_OBJECT_* flags of the same, for searches */
     const P11muxSlot *slot;
     gboolean find_guard;
 } SessionCache;
@@ -53,6 +56,7 @@ session_cache_new(const P11muxSlot *slot)
     g_mutex_init(&entry->lock);
     entry->objects = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                            (GDestroyNotify)p11mux_object_info_unref);
+    entry->flags = g_hash_table_new(g_direct_hash, g_direct_equal);
     entry->slot = slot;
     return entry;
 }
@@ -63,6 +67,7 @@ session_cache_free(gpointer data)
     SessionCache *entry = data;
 
     g_hash_table_unref(entry->objects);
+    g_hash_table_unref(entry->flags);
     g_mutex_clear(&entry->lock);
     g_free(entry);
 }
@@ -110,6 +115,40 @@ p11mux_policy_cache_get(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
     return info;
 }
 
+guint
+p11mux_object_info_flags(const P11muxObjectInfo *info)
+{
+    guint flags = P11MUX_OBJECT_CACHED;
+
+    if (info->visible) {
+        flags |= P11MUX_OBJECT_VISIBLE;
+    }
+    if (p11mux_object_info_is_key(info) && (info->sensitive != 0 || info->extractable != 1)) {
+        flags |= P11MUX_OBJECT_GUARDED;
+    }
+    return flags;
+}
+
+void
+p11mux_policy_cache_get_flags(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                              const CK_OBJECT_HANDLE *objects, CK_ULONG n, guint *flags)
+{
+    SessionCache *entry;
+    CK_ULONG i;
+
+    memset(flags, 0, n * sizeof *flags);
+    g_rw_lock_reader_lock(&cache->lock);
+    entry = g_hash_table_lookup(cache->sessions, HANDLE_KEY(session));
+    if (entry != NULL) {
+        g_mutex_lock(&entry->lock);
+        for (i = 0; i < n; i++) {
+            flags[i] = GPOINTER_TO_UINT(g_hash_table_lookup(entry->flags, HANDLE_KEY(objects[i])));
+        }
+        g_mutex_unlock(&entry->lock);
+    }
+    g_rw_lock_reader_unlock(&cache->lock);
+}
+
 /* The session's entry, made if absent.  Caller holds cache->lock for writing. */
 static SessionCache *
 session_entry(P11muxPolicyCache *cache, CK_SESSION_HANDLE session, const P11muxSlot *slot)
@@ -134,16 +173,24 @@ p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
     g_mutex_lock(&entry->lock);
     if (g_hash_table_size(entry->objects) >= MAX_OBJECTS_PER_SESSION) {
         g_hash_table_remove_all(entry->objects);
+        g_hash_table_remove_all(entry->flags);
     }
     g_hash_table_replace(entry->objects, HANDLE_KEY(object), p11mux_object_info_ref(info));
+    g_hash_table_replace(entry->flags, HANDLE_KEY(object),
+                         GUINT_TO_POINTER(p11mux_object_info_flags(info)));
     g_mutex_unlock(&entry->lock);
     g_rw_lock_writer_unlock(&cache->lock);
 }
 
+/* Also drops the entry's flags (user_data: the flags table). */
 static gboolean
 is_session_object(gpointer key, gpointer value, gpointer user_data)
 {
-    return ((const P11muxObjectInfo *)value)->token != 1;
+    if (((const P11muxObjectInfo *)value)->token == 1) {
+        return FALSE;
+    }
+    g_hash_table_remove(user_data, key);
+    return TRUE;
 }
 
 typedef enum {
@@ -168,8 +215,9 @@ forget_on_backend(P11muxPolicyCache *cache, const P11muxBackend *backend, Forget
         g_mutex_lock(&entry->lock);
         if (what == FORGET_ONE) {
             g_hash_table_remove(entry->objects, HANDLE_KEY(object));
+            g_hash_table_remove(entry->flags, HANDLE_KEY(object));
         } else {
-            g_hash_table_foreach_remove(entry->objects, is_session_object, NULL);
+            g_hash_table_foreach_remove(entry->objects, is_session_object, entry->flags);
         }
         g_mutex_unlock(&entry->lock);
     }

@@ -178,7 +178,7 @@ typedef enum {
     FIELD_KDF,       /* a CK_EC_KDF_TYPE / CK_X9_42_DH_KDF_TYPE */
     FIELD_PRF,       /* a CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE */
     FIELD_KEY,       /* a CK_OBJECT_HANDLE, 0 for none */
-    FIELD_SALT_KEY,  /* CK_HKDF_PARAMS.hSaltKey, read when ulSaltType says so */
+    FIELD_SALT_KEY,  /* CK_HKDF_PARAMS.ulSaltType; hSaltKey (3 slots on) when it says so */
     FIELD_OAEP,      /* a CK_RSA_PKCS_OAEP_PARAMS_PTR */
     FIELD_END,
 } FieldKind;
@@ -228,8 +228,8 @@ static const Layout layouts[] = {
       { { FIELD_KDF, AT(0) }, { FIELD_KEY, AT(6) }, { FIELD_KEY, AT(9) }, { FIELD_END, 0 } } },
     /* CK_HKDF_PARAMS { bExtract, bExpand, prfHashMechanism, ulSaltType, pSalt, ulSaltLen,
      * hSaltKey, pInfo, ulInfoLen }: the two CK_BBOOLs share the first CK_ULONG slot */
-    { CKM_HKDF_DERIVE, AT(9), { { FIELD_HASH, AT(1) }, { FIELD_SALT_KEY, AT(3) }, { FIELD_END, 0 } } },
-    { CKM_HKDF_DATA, AT(9), { { FIELD_HASH, AT(1) }, { FIELD_SALT_KEY, AT(3) }, { FIELD_END, 0 } } },
+    { CKM_HKDF_DERIVE, AT(8), { { FIELD_HASH, AT(1) }, { FIELD_SALT_KEY, AT(2) }, { FIELD_END, 0 } } },
+    { CKM_HKDF_DATA, AT(8), { { FIELD_HASH, AT(1) }, { FIELD_SALT_KEY, AT(2) }, { FIELD_END, 0 } } },
     /* CK_PKCS5_PBKD2_PARAMS(2) { saltSource, pSaltSourceData, ulSaltSourceDataLen, iterations,
      * prf, pPrfData, ulPrfDataLen, pPassword, ulPasswordLen } */
     { CKM_PKCS5_PBKD2, AT(9), { { FIELD_PRF, AT(4) }, { FIELD_END, 0 } } },

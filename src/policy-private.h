@@ -150,8 +150,9 @@ typedef struct {
 } P11muxPolicy;
 
 struct P11muxPolicySet {
-    GPtrArray *policies;   /* P11muxPolicy*, owned */
-    GHashTable *backends;  /* backend name -> P11muxPolicy* (transfer none) */
+    GPtrArray *policies;  /* P11muxPolicy*, owned */
+    GHashTable *by_name;  /* "NAME", "system NAME", "combined A\nB" -> P11muxPolicy* */
+    GHashTable *backends; /* backend name -> P11muxPolicy* (transfer none) */
 };
 
 /* policy.c */
@@ -213,6 +214,16 @@ typedef struct P11muxPolicyCache P11muxPolicyCache;
 
 P11muxPolicyCache *p11mux_policy_cache_new(void);
 void p11mux_policy_cache_free(P11muxPolicyCache *cache);
+
+/* What a search needs of an object, without touching its info. */
+#define P11MUX_OBJECT_CACHED (1u << 0)
+#define P11MUX_OBJECT_VISIBLE (1u << 1)
+#define P11MUX_OBJECT_GUARDED (1u << 2) /* a key whose secret attributes are not revealed */
+guint p11mux_object_info_flags(const P11muxObjectInfo *info);
+
+/* The flags of n objects at once; 0 for one not cached. */
+void p11mux_policy_cache_get_flags(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                                   const CK_OBJECT_HANDLE *objects, CK_ULONG n, guint *flags);
 
 /* transfer full (unref), NULL when not cached. */
 P11muxObjectInfo *p11mux_policy_cache_get(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
@@ -324,6 +335,7 @@ typedef struct {
     gpointer scratch;
     CK_ULONG scratch_count; /* what the backend wrote its count into */
     CK_ULONG scratch_capacity;
+    guint *flags; /* C_FindObjects: per scratch handle */
     gboolean find_guard;
     /* C_GetAttributeValue of a key whose secret attributes p11mux withholds */
     const guint8 *withheld; /* per caller template entry: TRUE if withheld */

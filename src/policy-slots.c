@@ -33,6 +33,14 @@ p11mux_policy_slot_place(P11muxPolicyEngine *engine, const P11muxSlot *slot,
     }
 }
 
+/* P11muxSlot.policy, written with atomic stores (slots are allocated
+ * writable by the slot map; the map hands them out const). */
+static gpointer *
+state_field(const P11muxSlot *slot)
+{
+    return (gpointer *)&((P11muxSlot *)slot)->policy;
+}
+
 /* A new state (transfer full): what the backend says now. */
 static P11muxSlotState *
 read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxSlot *slot)
@@ -45,9 +53,11 @@ read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxS
     state->has_token = state->has_slot && (state->slot.flags & CKF_TOKEN_PRESENT) &&
                        functions->C_GetTokenInfo(slot->real, &state->token) == CKR_OK;
     p11mux_policy_slot_place(engine, slot, state, &place);
-    /* a slot the backend cannot describe is not shown where tokens are filtered */
+    /* where tokens are filtered, a slot the backend cannot describe is not
+     * shown, and an empty slot is (the rules judge tokens) */
     state->visible = !policy->has_token_rules ||
-                     (state->has_slot && p11mux_uri_rules_allow_token(&policy->tokens, &place));
+                     (state->has_slot &&
+                      (!state->has_token || p11mux_uri_rules_allow_token(&policy->tokens, &place)));
     return state;
 }
 
@@ -63,7 +73,7 @@ same_state(const P11muxSlotState *a, const P11muxSlotState *b)
 static const P11muxSlotState *
 publish(P11muxPolicyEngine *engine, const P11muxSlot *slot, P11muxSlotState *state)
 {
-    gpointer *field = (gpointer *)&((P11muxSlot *)slot)->policy;
+    gpointer *field = state_field(slot);
     const P11muxSlotState *current;
 
     g_mutex_lock(&engine->states_lock);
@@ -83,7 +93,7 @@ const P11muxSlotState *
 p11mux_policy_slot_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy,
                          const P11muxSlot *slot, gboolean refresh)
 {
-    const P11muxSlotState *state = g_atomic_pointer_get(&slot->policy);
+    const P11muxSlotState *state = g_atomic_pointer_get(state_field(slot));
 
     if (state != NULL && !refresh) {
         return state;

@@ -33,6 +33,15 @@ typedef enum {
     P11MUX_POLICY_ERROR_VALUE,     /* a mechanism, URI, glob, function or min-key-bits item */
 } P11muxPolicyErrorCode;
 
+/*
+ * The validator of the [policy NAME] list keys in the configuration's key
+ * table (a P11muxConfValidator): NULL when value is acceptable for key, else
+ * why not (transfer full) — an unknown mechanism, a glob matching nothing
+ * known, a bad URI, a bad min-key-bits item, an unknown or unroutable
+ * function.
+ */
+char *p11mux_policy_check_value(const P11muxConfKey *key, const char *value);
+
 /* The compiled policies of a configuration: one per backend that has one. */
 typedef struct P11muxPolicySet P11muxPolicySet;
 

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "router.h"
+#include "policy.h"
 #include "trace.h"
 
 P11muxRouter *p11mux_router_current = NULL;
@@ -94,7 +95,7 @@ p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, void (*report)(co
     }
     /* the policy engine and the trace attach their seams (router->check,
      * after, end) here, from the configuration, before the router is published */
-    if (!p11mux_trace_attach(router, error)) {
+    if (!p11mux_policy_attach(router, error) || !p11mux_trace_attach(router, error)) {
         p11mux_router_free(router);
         return NULL;
     }
@@ -111,6 +112,7 @@ p11mux_router_free(P11muxRouter *router)
     g_ptr_array_unref(router->backends);
     g_ptr_array_unref(router->skipped);
     p11mux_sessions_free(router->sessions);
+    p11mux_policy_detach(router);
     p11mux_slotmap_free(router->slots);
     p11mux_trace_detach(router);
     p11mux_conf_free(router->conf);
@@ -131,6 +133,12 @@ p11mux_router_slot_list(P11muxRouter *router, CK_BBOOL token_present, GPtrArray 
     if (rv != CKR_OK) {
         g_ptr_array_unref(list);
         return rv;
+    }
+    /* a slot whose token the policy hides is not listed */
+    for (i = list->len; i-- > 0;) {
+        if (!p11mux_policy_allows_slot(router, g_ptr_array_index(list, i))) {
+            g_ptr_array_remove_index(list, i);
+        }
     }
     *slots = list;
     return CKR_OK;

@@ -1,9 +1,7 @@
 /*
- * Session table.  Entries live in chunks that are allocated on demand and
- * published with an atomic store; they are freed only with the table, so a
- * reader never touches freed memory.  An entry's `state` is
- * (generation << 1) | live; a reader loads it, copies the fields, and loads
- * it again: equal and live means the copy is consistent.
+ * Session table (the layout and the lock-free lookup are in sessions.h, so
+ * that the lookup inlines into the forwarders).  Chunks are freed only with
+ * the table, so a reader never touches freed memory.
  *
  * Lock order: sessions->lock is a leaf; no backend is called under it.
  */
@@ -11,26 +9,13 @@
 
 #include "sessions.h"
 
-#define CHUNK_BITS 10
-#define CHUNK_SIZE (1u << CHUNK_BITS)
-#define N_CHUNKS (1u << (P11MUX_SESSIONS_INDEX_BITS - CHUNK_BITS))
-#define GENERATION_MASK 0xfffu
+#define CHUNK_BITS P11MUX_SESSIONS_CHUNK_BITS
+#define CHUNK_SIZE P11MUX_SESSIONS_CHUNK_SIZE
+#define N_CHUNKS P11MUX_SESSIONS_N_CHUNKS
+#define GENERATION_MASK P11MUX_SESSIONS_GENERATION_MASK
 #define FRESH_RESERVE 256 /* fresh entries used before any freed one is reused */
 
-typedef struct {
-    guint state;            /* atomic */
-    gpointer slot;          /* atomic: const P11muxSlot* */
-    CK_SESSION_HANDLE real; /* atomic */
-    CK_FLAGS flags;         /* atomic */
-} Entry;
-
-struct P11muxSessions {
-    Entry *chunks[N_CHUNKS]; /* atomic pointers */
-    GMutex lock;
-    guint next_fresh;    /* first never-used index */
-    GQueue free_indices; /* freed, FIFO */
-    guint live;
-};
+typedef P11muxSessionEntry Entry;
 
 P11muxSessions *
 p11mux_sessions_new(void)
@@ -133,24 +118,6 @@ entry_of(P11muxSessions *sessions, CK_SESSION_HANDLE handle, guint *want)
     }
     *want = ((guint)generation << 1) | 1;
     return entry_at(sessions, index);
-}
-
-gboolean
-p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle, const P11muxSlot **slot,
-                       CK_SESSION_HANDLE *real, CK_FLAGS *flags)
-{
-    guint want;
-    Entry *entry = entry_of(sessions, handle, &want);
-
-    if (entry == NULL || (guint)g_atomic_int_get(&entry->state) != want) {
-        return FALSE;
-    }
-    *slot = g_atomic_pointer_get(&entry->slot);
-    *real = __atomic_load_n(&entry->real, __ATOMIC_ACQUIRE);
-    if (flags != NULL) {
-        *flags = __atomic_load_n(&entry->flags, __ATOMIC_ACQUIRE);
-    }
-    return (guint)g_atomic_int_get(&entry->state) == want;
 }
 
 gboolean

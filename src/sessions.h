@@ -31,9 +31,66 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxSessions, p11mux_sessions_free)
 CK_SESSION_HANDLE p11mux_sessions_add(P11muxSessions *sessions, const P11muxSlot *slot,
                                       CK_SESSION_HANDLE real, CK_FLAGS flags);
 
-/* TRUE and the entry's values when handle is live.  Lock-free. */
-gboolean p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle,
-                                const P11muxSlot **slot, CK_SESSION_HANDLE *real, CK_FLAGS *flags);
+/*
+ * The layout, here only so that the lookup below is inlined into every
+ * forwarder (it is the hot path: tests/bench/README.md); nothing outside
+ * sessions.c and the lookup touches it.  Entries live in chunks allocated on
+ * demand and published with an atomic store, freed only with the table.  An
+ * entry's `state` is (generation << 1) | live.
+ */
+#define P11MUX_SESSIONS_CHUNK_BITS 10
+#define P11MUX_SESSIONS_CHUNK_SIZE (1u << P11MUX_SESSIONS_CHUNK_BITS)
+#define P11MUX_SESSIONS_N_CHUNKS (1u << (P11MUX_SESSIONS_INDEX_BITS - P11MUX_SESSIONS_CHUNK_BITS))
+#define P11MUX_SESSIONS_GENERATION_MASK 0xfffu
+
+typedef struct {
+    guint state;            /* atomic */
+    gpointer slot;          /* atomic: const P11muxSlot* */
+    CK_SESSION_HANDLE real; /* atomic */
+    CK_FLAGS flags;         /* atomic */
+} P11muxSessionEntry;
+
+struct P11muxSessions {
+    P11muxSessionEntry *chunks[P11MUX_SESSIONS_N_CHUNKS]; /* atomic pointers */
+    GMutex lock;
+    guint next_fresh;    /* first never-used index */
+    GQueue free_indices; /* freed, FIFO */
+    guint live;
+};
+
+/*
+ * TRUE and the entry's values when handle is live.  Lock-free: load the
+ * state, copy the fields, load the state again; equal and live means the
+ * copy is consistent.  flags is nullable.
+ */
+G_ALWAYS_INLINE static inline gboolean
+p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle,
+                       const P11muxSlot **slot, CK_SESSION_HANDLE *real, CK_FLAGS *flags)
+{
+    guint index = handle & P11MUX_SESSIONS_MAX;
+    CK_SESSION_HANDLE generation = handle >> P11MUX_SESSIONS_INDEX_BITS;
+    P11muxSessionEntry *chunk, *entry;
+    guint want;
+
+    if (index == 0 || generation == 0 || generation > P11MUX_SESSIONS_GENERATION_MASK) {
+        return FALSE;
+    }
+    chunk = g_atomic_pointer_get(&sessions->chunks[index >> P11MUX_SESSIONS_CHUNK_BITS]);
+    if (chunk == NULL) {
+        return FALSE;
+    }
+    entry = &chunk[index & (P11MUX_SESSIONS_CHUNK_SIZE - 1)];
+    want = ((guint)generation << 1) | 1;
+    if ((guint)g_atomic_int_get(&entry->state) != want) {
+        return FALSE;
+    }
+    *slot = g_atomic_pointer_get(&entry->slot);
+    *real = __atomic_load_n(&entry->real, __ATOMIC_ACQUIRE);
+    if (flags != NULL) {
+        *flags = __atomic_load_n(&entry->flags, __ATOMIC_ACQUIRE);
+    }
+    return (guint)g_atomic_int_get(&entry->state) == want;
+}
 
 /* Invalidate handle; FALSE when it was not live. */
 gboolean p11mux_sessions_remove(P11muxSessions *sessions, CK_SESSION_HANDLE handle);

@@ -108,20 +108,20 @@ void p11mux_trace_format_version(const CK_VERSION *version, char *buf, gsize siz
 /* Attribute types whose values may be written: P11MUX_TRACE_ATTR_SECRET
  * (default-deny) for every other type. */
 typedef enum {
-    P11MUX_TRACE_ATTR_SECRET,    /* never written */
-    P11MUX_TRACE_ATTR_VALUE,     /* CKA_VALUE: public only in a certificate's template */
-    P11MUX_TRACE_ATTR_BOOL,      /* CK_BBOOL */
-    P11MUX_TRACE_ATTR_ULONG,     /* CK_ULONG number */
-    P11MUX_TRACE_ATTR_CLASS,     /* CKO_ */
-    P11MUX_TRACE_ATTR_KEY_TYPE,  /* CKK_ */
-    P11MUX_TRACE_ATTR_CERT_TYPE, /* CKC_ */
-    P11MUX_TRACE_ATTR_HW_TYPE,   /* CKH_ */
-    P11MUX_TRACE_ATTR_MECHANISM, /* CKM_ */
-    P11MUX_TRACE_ATTR_MECHANISMS,/* CK_MECHANISM_TYPE[] */
-    P11MUX_TRACE_ATTR_DATE,      /* CK_DATE */
-    P11MUX_TRACE_ATTR_STRING,    /* UTF-8 text */
-    P11MUX_TRACE_ATTR_BYTES,     /* public bytes (hex with trace-data = hex) */
-    P11MUX_TRACE_ATTR_TEMPLATE,  /* CK_ATTRIBUTE[] (wrap/unwrap/derive templates) */
+    P11MUX_TRACE_ATTR_SECRET,     /* never written */
+    P11MUX_TRACE_ATTR_VALUE,      /* CKA_VALUE: public only in a certificate's template */
+    P11MUX_TRACE_ATTR_BOOL,       /* CK_BBOOL */
+    P11MUX_TRACE_ATTR_ULONG,      /* CK_ULONG number */
+    P11MUX_TRACE_ATTR_CLASS,      /* CKO_ */
+    P11MUX_TRACE_ATTR_KEY_TYPE,   /* CKK_ */
+    P11MUX_TRACE_ATTR_CERT_TYPE,  /* CKC_ */
+    P11MUX_TRACE_ATTR_HW_TYPE,    /* CKH_ */
+    P11MUX_TRACE_ATTR_MECHANISM,  /* CKM_ */
+    P11MUX_TRACE_ATTR_MECHANISMS, /* CK_MECHANISM_TYPE[] */
+    P11MUX_TRACE_ATTR_DATE,       /* CK_DATE */
+    P11MUX_TRACE_ATTR_STRING,     /* UTF-8 text */
+    P11MUX_TRACE_ATTR_BYTES,      /* public bytes (hex with trace-data = hex) */
+    P11MUX_TRACE_ATTR_TEMPLATE,   /* CK_ATTRIBUTE[] (wrap/unwrap/derive templates) */
 } P11muxTraceAttrKind;
 
 P11muxTraceAttrKind p11mux_trace_attr_kind(CK_ATTRIBUTE_TYPE type);

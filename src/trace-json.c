@@ -76,8 +76,7 @@ append_hex(GString *out, const guchar *data, gsize n)
 
 /* A buffer's members (without braces); with_length FALSE: "len" is written by the caller. */
 static void
-append_bytes_members(GString *out, const P11muxTraceValue *v, gboolean with_length,
-                     gboolean *first)
+append_bytes_members(GString *out, const P11muxTraceValue *v, gboolean with_length, gboolean *first)
 {
     guint flags = v->u.bytes.flags;
 
@@ -198,8 +197,9 @@ p11mux_trace_render_json(GString *out, const P11muxTraceRecord *record)
     char time[40];
 
     p11mux_trace_format_time(record->time_us, time, sizeof(time));
-    g_string_append_printf(out, "{\"v\":%d,\"time\":\"%s\",\"pid\":%" G_GUINT64_FORMAT
-                                ",\"tid\":%" G_GUINT64_FORMAT ",\"function\":\"%s\"",
+    g_string_append_printf(out,
+                           "{\"v\":%d,\"time\":\"%s\",\"pid\":%" G_GUINT64_FORMAT
+                           ",\"tid\":%" G_GUINT64_FORMAT ",\"function\":\"%s\"",
                            P11MUX_TRACE_SCHEMA_VERSION, time, record->pid, record->tid,
                            record->function);
     g_string_append_printf(out, ",\"rv\":\"%s\",\"duration_us\":%" G_GINT64_FORMAT, rv,

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ struct P11muxTrace {
 
 #define TRACE_ERROR (trace_error_quark())
 static GQuark trace_error_quark(void);
-G_DEFINE_QUARK(p11mux-trace-error-quark, trace_error)
+G_DEFINE_QUARK(p11mux - trace - error - quark, trace_error)
 
 static gboolean
 parse_format(const char *text, P11muxTraceFormat *format)
@@ -61,6 +62,22 @@ parse_data(const char *text, P11muxTraceData *data)
     return TRUE;
 }
 
+/* A regular file must be ours (or root's). */
+static gboolean
+check_owner(P11muxTrace *trace, const char *path, GError **error)
+{
+    struct stat st;
+
+    if (fstat(trace->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid != geteuid() &&
+        st.st_uid != 0) {
+        g_set_error(error, TRACE_ERROR, 0, "trace: %s belongs to another user", path);
+        close(trace->fd);
+        trace->fd = -1;
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 open_destination(P11muxTrace *trace, const char *destination, GError **error)
 {
@@ -82,14 +99,16 @@ open_destination(P11muxTrace *trace, const char *destination, GError **error)
     }
     path = destination + 5;
     trace->sink = SINK_FILE;
-    trace->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    /* not through a symbolic link, and not into another user's file: a
+     * trace in a shared directory such as /tmp must not be redirected */
+    trace->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
     if (trace->fd < 0) {
         int saved = errno;
 
         g_set_error(error, TRACE_ERROR, 0, "trace: cannot open %s: %s", path, g_strerror(saved));
         return FALSE;
     }
-    return TRUE;
+    return check_owner(trace, path, error);
 }
 
 P11muxTrace *

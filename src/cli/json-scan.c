@@ -18,10 +18,9 @@ typedef struct {
 } Scanner;
 
 static GQuark json_error_quark(void);
-G_DEFINE_QUARK(p11mux-json-error-quark, json_error)
+G_DEFINE_QUARK(p11mux - json - error - quark, json_error)
 
-static gboolean G_GNUC_PRINTF(2, 3)
-fail(Scanner *s, const char *format, ...)
+static gboolean G_GNUC_PRINTF(2, 3) fail(Scanner *s, const char *format, ...)
 {
     g_autofree char *message = NULL;
     va_list args;
@@ -339,7 +338,7 @@ gboolean
 p11mux_json_scan(const char *text, gsize length, P11muxJsonMemberFunc func, gpointer user_data,
                  GError **error)
 {
-    Scanner s = { text, text, text + length, error, g_string_new(NULL) };
+    Scanner s = {text, text, text + length, error, g_string_new(NULL)};
     P11muxJsonType type;
     gboolean ok = read_value_with(&s, 0, &type, func, user_data);
 

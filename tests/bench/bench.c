@@ -14,8 +14,8 @@
  * With --callgrind (run under `valgrind --tool=callgrind`), nothing is timed:
  * each workload runs `ops` operations in one thread between
  * CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT("bench:NAME:OPS"), so that
- * every dump holds the instructions of exactly OPS operations (the C_Initialize
- * dump is "bench:initialize:1").
+ * every dump holds the instructions of exactly OPS operations (dlopen +
+ * C_GetFunctionList is "bench:load:1", C_Initialize "bench:initialize:1").
  *
  * --setup N creates, on a writable token (with --pin), the keys the crypto
  * workloads use and N data objects "obj-00000"..., then exits.
@@ -83,7 +83,7 @@ struct Bench {
     char *ops_overrides;      /* NAME=N,... */
     int reps;
     unsigned long objects;    /* expected data objects (find workloads) */
-    unsigned long setup;      /* --setup N */
+    long setup;               /* --setup N, or -1 */
     int callgrind;
     unsigned long memory;     /* --memory N sessions */
 };
@@ -479,6 +479,10 @@ run_workloads(Bench *bench)
                    key_labels[workload->key]);
             continue;
         }
+        if (workload->run == run_findone && bench->objects == 0) {
+            printf("skip %s the token holds no data objects\n", workload->name);
+            continue;
+        }
         if (bench->callgrind) {
             run_callgrind(bench, workload, ops);
             continue;
@@ -519,8 +523,12 @@ static void
 load(Bench *bench)
 {
     CK_C_GetFunctionList get_function_list;
-    unsigned long long start = now_ns();
+    unsigned long long start;
 
+    if (bench->callgrind) {
+        CALLGRIND_ZERO_STATS;
+    }
+    start = now_ns();
     bench->dl = dlopen(bench->module, RTLD_NOW | RTLD_LOCAL);
     if (bench->dl == NULL) {
         die("%s", dlerror());
@@ -534,6 +542,9 @@ load(Bench *bench)
     }
     check_rv(get_function_list(&bench->f), "C_GetFunctionList");
     printf("load %llu\n", now_ns() - start);
+    if (bench->callgrind) {
+        CALLGRIND_DUMP_STATS_AT("bench:load:1");
+    }
 }
 
 static void
@@ -609,7 +620,7 @@ open_token(Bench *bench)
     int i;
 
     pick_token(bench);
-    bench->anchor = open_session(bench, bench->setup ? CKF_RW_SESSION : 0);
+    bench->anchor = open_session(bench, bench->setup >= 0 ? CKF_RW_SESSION : 0);
     if (bench->pin != NULL) {
         CK_RV rv = bench->f->C_Login(bench->anchor, CKU_USER, (CK_UTF8CHAR_PTR)bench->pin,
                                      strlen(bench->pin));
@@ -808,14 +819,14 @@ parse_options(Bench *bench, int argc, char **argv)
         case 'n': bench->objects = strtoul(optarg, NULL, 10); break;
         case 'R': bench->reserved = optarg; break;
         case 'k': bench->p11_kit_dir = optarg; break;
-        case 'S': bench->setup = strtoul(optarg, NULL, 10); break;
+        case 'S': bench->setup = strtol(optarg, NULL, 10); break;
         case 'm': bench->memory = strtoul(optarg, NULL, 10); break;
         case 'c': bench->callgrind = 1; break;
         case 'h': usage(); exit(0);
         default: usage(); exit(2);
         }
     }
-    if (optind != argc - 1 || bench->reps < 1 || bench->scale <= 0) {
+    if (optind != argc - 1 || bench->reps < 1 || bench->scale <= 0 || bench->setup < -1) {
         usage();
         exit(2);
     }
@@ -826,7 +837,7 @@ int
 main(int argc, char **argv)
 {
     static Bench bench = { .n_threads = 1, .threads = { 1 }, .scale = 1.0, .reps = 5,
-                           .objects = 10000 };
+                           .objects = 10000, .setup = -1 };
 
     parse_options(&bench, argc, argv);
     if (bench.callgrind && !RUNNING_ON_VALGRIND) {
@@ -844,9 +855,9 @@ main(int argc, char **argv)
         memory_line("initialized");
     }
     open_token(&bench);
-    if (bench.setup) {
+    if (bench.setup >= 0) {
         generate_keys(&bench);
-        create_objects(&bench, bench.setup);
+        create_objects(&bench, (unsigned long)bench.setup);
     } else if (bench.memory) {
         memory_sessions(&bench);
     } else {

@@ -1,1 +1,454 @@
-#!/bin/sh
+#!/bin/bash
+# make bench: p11mux against the same backend called directly and through
+# p11-kit-proxy.so, in one run, alternating the order round by round, over
+# the null backend and over SoftHSM2; prints tables of medians with the
+# ratios to direct and the added ns per call (tests/bench/README.md).
+#
+#   run-bench.sh [--rounds N] [--callgrind | --callgrind-only] [--no-softhsm]
+#                [--no-objects] [--objects N] [--keep]
+#
+#   --rounds N     rounds (default 5, at least 5 for the published table)
+#   --callgrind    also count instructions per call of the cheap workloads
+#                  under callgrind (repeatable on a noisy machine)
+#   --callgrind-only  only that (some 30 s)
+#   --no-softhsm   only the null backend
+#   --no-objects   skip the SoftHSM2 token with N data objects (its searches
+#                  take ~0.25 s each and its first set-up ~45 s; the token is
+#                  kept in tests/bench/cache/ for the next run)
+#   --objects N    data objects on the search tokens (default 10000)
+#   --keep         keep the temporary directory
+set -eu
+
+rounds=5
+callgrind=0
+timing=1
+softhsm=1
+objects_token=1
+objects=10000
+keep=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --rounds) rounds=$2; shift 2 ;;
+    --callgrind) callgrind=1; shift ;;
+    --callgrind-only) callgrind=1; timing=0; shift ;;
+    --no-softhsm) softhsm=0; shift ;;
+    --no-objects) objects_token=0; shift ;;
+    --objects) objects=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h | --help) sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-bench.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_builddir=$(cd "${top_builddir:-$here/../..}" && pwd)
+BENCH=$top_builddir/tests/bench/bench
+NULL_SO=$top_builddir/tests/bench/.libs/p11mux-null.so
+P11MUX_SO=$top_builddir/modules/.libs/p11mux.so
+CACHE=$top_builddir/tests/bench/cache
+PROXY_SO=${PROXY_SO:-$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null || true)}
+SOFTHSM_SO=${SOFTHSM_SO:-}
+for f in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+    /usr/lib64/pkcs11/libsofthsm2.so; do
+    if [ -z "$SOFTHSM_SO" ] && [ -f "$f" ]; then
+        SOFTHSM_SO=$f
+    fi
+done
+
+for f in "$BENCH" "$NULL_SO" "$P11MUX_SO"; do
+    [ -f "$f" ] || { echo "run-bench.sh: $f is not built (run make)" >&2; exit 1; }
+done
+if [ -z "$PROXY_SO" ] || [ ! -f "$PROXY_SO" ]; then
+    echo "run-bench.sh: p11-kit-proxy.so not found: the proxy columns stay empty" >&2
+    PROXY_SO=
+fi
+if [ "$softhsm" = 1 ] && { [ -z "$SOFTHSM_SO" ] || ! command -v softhsm2-util >/dev/null; }; then
+    echo "run-bench.sh: SoftHSM2 is not installed: null backend only" >&2
+    softhsm=0
+fi
+if [ "$callgrind" = 1 ] && ! command -v valgrind >/dev/null; then
+    echo "run-bench.sh: valgrind is not installed: no instruction counts" >&2
+    callgrind=0
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11mux-bench.XXXXXX")
+cleanup() {
+    if [ "$keep" = 1 ]; then
+        echo "kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# no user or system configuration of anyone's leaks in
+mkdir -p "$TMP/xdg" "$TMP/out" "$TMP/cg"
+export XDG_CONFIG_HOME=$TMP/xdg
+unset P11MUX_CONF SOFTHSM2_CONF P11MUX_NULL_RESERVED PKCS11_MODULE_PATH || true
+RESULTS=$TMP/results   # suite target round workload threads ns
+INITS=$TMP/inits       # suite target round load_ns init_ns
+: >"$RESULTS"
+: >"$INITS"
+
+# ---------------------------------------------------------------- configurations
+
+# p11mux_conf FILE [GLOBAL-LINE...] -- NAME MODULE [RESERVED] ...
+p11mux_conf() {
+    file=$1
+    shift
+    printf '[global]\nuser-config = none\n' >"$file"
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        printf '%s\n' "$1" >>"$file"
+        shift
+    done
+    shift
+    while [ $# -gt 0 ]; do
+        printf '[backend %s]\nmodule = %s\n' "$1" "$2" >>"$file"
+        if [ -n "$3" ]; then
+            printf 'init-reserved = %s\n' "$3" >>"$file"
+        fi
+        shift 3
+    done
+}
+
+# p11kit_dir DIR MODULE: a registry of p11-kit's own holding MODULE only
+p11kit_dir() {
+    mkdir -p "$1/modules" "$1/no-modules"
+    printf 'user-config: none\n' >"$1/pkcs11.conf"
+    printf 'module: %s\n' "$2" >"$1/modules/bench.module"
+}
+
+# null backend: one copy, and eight copies of eight slots (64 slots)
+p11mux_conf "$TMP/null.conf" -- null "$NULL_SO" ""
+p11mux_conf "$TMP/null-trace.conf" "trace = file:/dev/null" -- null "$NULL_SO" ""
+p11mux_conf "$TMP/null-policy.conf" "policy = objects" -- null "$NULL_SO" ""
+printf '[policy objects]\ndeny-objects = pkcs11:object=no-such-object\n' >>"$TMP/null-policy.conf"
+backends=()
+for i in 0 1 2 3 4 5 6 7; do
+    cp "$NULL_SO" "$TMP/null-$i.so"
+    backends+=("null$i" "$TMP/null-$i.so" "label=null$i slots=8")
+done
+p11mux_conf "$TMP/null8.conf" -- "${backends[@]}"
+p11kit_dir "$TMP/pk-null" "$NULL_SO"
+
+if [ "$softhsm" = 1 ]; then
+    mkdir -p "$TMP/softhsm/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$TMP/softhsm/tokens" >"$TMP/softhsm/softhsm2.conf"
+    SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf softhsm2-util --init-token --free --label bench \
+        --pin 1234 --so-pin 0000 >/dev/null
+    SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf "$BENCH" --token bench --pin 1234 --setup 0 \
+        "$SOFTHSM_SO" >/dev/null
+    p11mux_conf "$TMP/softhsm.conf" -- softhsm "$SOFTHSM_SO" ""
+    p11mux_conf "$TMP/softhsm-policy.conf" "policy = objects" -- softhsm "$SOFTHSM_SO" ""
+    printf '[policy objects]\ndeny-objects = pkcs11:object=no-such-object\n' >>"$TMP/softhsm-policy.conf"
+    p11kit_dir "$TMP/pk-softhsm" "$SOFTHSM_SO"
+fi
+if [ "$timing" = 1 ] && [ "$softhsm" = 1 ] && [ "$objects_token" = 1 ]; then
+    dir=$CACHE/softhsm-$objects
+    if [ ! -f "$dir/ready" ]; then
+        echo "making a SoftHSM2 token with $objects data objects in $dir (once; ~5 ms each)"
+        rm -rf "$dir"
+        mkdir -p "$dir/tokens"
+        printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+            "$dir/tokens" >"$dir/softhsm2.conf"
+        SOFTHSM2_CONF=$dir/softhsm2.conf softhsm2-util --init-token --free --label objects \
+            --pin 1234 --so-pin 0000 >/dev/null
+        SOFTHSM2_CONF=$dir/softhsm2.conf "$BENCH" --token objects --pin 1234 \
+            --setup "$objects" "$SOFTHSM_SO" >/dev/null
+        touch "$dir/ready"
+    fi
+fi
+
+# ---------------------------------------------------------------- suites
+
+# Each suite: a backend, its targets, the bench arguments.  Operation
+# counts give each timed rep some 20-80 ms on a 2-core machine.
+NULL_OPS=sessioninfo=1000000,slots=100000,openclose=200000,random=1000000,digest=500000
+NULL_OPS=$NULL_OPS,ecdsa=500000,rsa=500000,aes=100000,findall=2000,findone=100000
+SOFTHSM_OPS=sessioninfo=200000,slots=1000,openclose=50000,random=30000,digest=30000
+SOFTHSM_OPS=$SOFTHSM_OPS,ecdsa=600,rsa=40,aes=1500
+
+suite_targets() {
+    case $1 in
+    null) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-policy" ;;
+    objects) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-policy" ;;
+    *) echo "direct p11mux ${PROXY_SO:+proxy}" ;;
+    esac
+}
+
+# run_target SUITE TARGET OUT [BENCH-ARGS...]: the bench program (prefixed
+# by the command in the array runner, if any) against TARGET
+runner=()
+run_target() {
+    local suite=$1 target=$2 out=$3 backend conf pk
+    shift 3
+    conf=$TMP/$suite.conf
+    pk=$TMP/pk-$suite
+    case $suite in
+    null)
+        backend=$NULL_SO
+        set -- --token null --objects "$objects" "$@" ;;
+    softhsm)
+        backend=$SOFTHSM_SO
+        export SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf
+        set -- --token bench --pin 1234 --objects 0 "$@" ;;
+    objects)
+        backend=$SOFTHSM_SO
+        conf=$TMP/softhsm.conf
+        pk=$TMP/pk-softhsm
+        export SOFTHSM2_CONF=$CACHE/softhsm-$objects/softhsm2.conf
+        set -- --token objects --pin 1234 --objects "$objects" "$@" ;;
+    esac
+    case $target in
+    direct) "${runner[@]}" "$BENCH" "$@" "$backend" ;;
+    p11mux) P11MUX_CONF=$conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
+    p11mux-8x8) P11MUX_CONF=$TMP/null8.conf "${runner[@]}" "$BENCH" "$@" --token null7.7 "$P11MUX_SO" ;;
+    p11mux-policy) P11MUX_CONF=${conf%.conf}-policy.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
+    p11mux-trace) P11MUX_CONF=$TMP/null-trace.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
+    proxy) "${runner[@]}" "$BENCH" --p11-kit-dir "$pk" "$@" "$PROXY_SO" ;;
+    esac >"$out" 2>"$out.err" || {
+        echo "  $suite/$target failed: $(tail -n 1 "$out.err")" >&2
+        return 0
+    }
+}
+
+# rotate N WORD...: the words, rotated left N times
+rotate() {
+    local n=$1
+    shift
+    echo "${@:n+1}" "${@:1:n}"
+}
+
+# run_suite SUITE BENCH-ARGS...: every round, every target, in an order
+# rotated by one each round
+run_suite() {
+    local suite=$1 start round target out
+    local -a targets order
+    shift
+    read -r -a targets <<<"$(suite_targets "$suite")"
+    start=$(date +%s)
+    for ((round = 1; round <= rounds; round++)); do
+        read -r -a order <<<"$(rotate $(((round - 1) % ${#targets[@]})) "${targets[@]}")"
+        printf '  %s round %d/%d: %s\n' "$suite" "$round" "$rounds" "${order[*]}"
+        for target in "${order[@]}"; do
+            out=$TMP/out/$suite.$target.$round
+            run_target "$suite" "$target" "$out" "$@"
+            awk -v s="$suite" -v t="$target" -v r="$round" \
+                '$1 == "result" { print s, t, r, $2, $3, $4 }' "$out" >>"$RESULTS"
+            awk -v s="$suite" -v t="$target" -v r="$round" \
+                '$1 == "load" { l = $2 } $1 == "initialize" { i = $2 }
+                 END { if (l != "") print s, t, r, l, i }' "$out" >>"$INITS"
+        done
+    done
+    echo "  $suite: $(($(date +%s) - start)) s"
+}
+
+if [ "$timing" = 1 ]; then
+echo "p11mux benchmark: $rounds rounds, targets alternating round by round"
+run_suite null --threads 1,2 --reps 3 --ops "$NULL_OPS"
+if [ "$softhsm" = 1 ]; then
+    run_suite softhsm --reps 3 --ops "$SOFTHSM_OPS" \
+        --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes
+    if [ "$objects_token" = 1 ]; then
+        run_suite objects --reps 3 --ops findall=1,findone=1 --workloads findall,findone
+    fi
+fi
+
+# ---------------------------------------------------------------- tables
+
+# median of the rounds per (suite, target, workload, threads); then one line
+# per (suite, workload, threads) with every target against direct
+table() {
+    local suite=$1
+    awk -v suite="$suite" -v targets="$(suite_targets "$suite")" '
+    function median(list,   n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    $1 == suite {
+        key = $4 SUBSEP $5
+        if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+        values[key, $2] = values[key, $2] " " $6
+    }
+    END {
+        nt = split(targets, t, " ")
+        printf "%-12s %3s %10s", "workload", "thr", "direct"
+        for (i = 2; i <= nt; i++) printf " | %13s %6s %9s", t[i], "ratio", "+ns"
+        printf "\n"
+        for (k = 1; k <= n; k++) {
+            split(order[k], w, SUBSEP)
+            d = values[order[k], "direct"] == "" ? "" : median(values[order[k], "direct"])
+            printf "%-12s %3s %10s", w[1], w[2], d == "" ? "-" : sprintf("%.1f", d)
+            for (i = 2; i <= nt; i++) {
+                if (values[order[k], t[i]] == "" || d == "") { printf " | %13s %6s %9s", "-", "-", "-"; continue }
+                m = median(values[order[k], t[i]])
+                printf " | %13.1f %6.3f %9.1f", m, m / d, m - d
+            }
+            printf "\n"
+        }
+    }' "$RESULTS"
+}
+
+init_table() {
+    awk '
+    function median(list,   n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    {
+        key = $1 " " $2
+        if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+        load[key] = load[key] " " $4; init[key] = init[key] " " $5
+    }
+    END {
+        printf "%-22s %12s %14s %12s\n", "suite target", "load ms", "C_Initialize ms", "sum ms"
+        for (k = 1; k <= n; k++) {
+            l = median(load[order[k]]) / 1e6; i = median(init[order[k]]) / 1e6
+            printf "%-22s %12.3f %14.3f %12.3f\n", order[k], l, i, l + i
+        }
+    }' "$INITS"
+}
+
+echo
+echo "== ns per operation: median of $rounds rounds (wall time / operations; with 2 threads,"
+echo "   the inverse of the throughput of both); ratio and added ns against direct"
+echo
+echo "-- null backend (tests/bench/p11mux-null.so, $objects objects; p11mux-8x8: 8 copies"
+echo "   x 8 slots, last slot; p11mux-policy: a deny-objects rule that hides nothing)"
+table null
+if [ "$softhsm" = 1 ]; then
+    echo
+    echo "-- SoftHSM2 ($SOFTHSM_SO), a token with its 3 keys"
+    table softhsm
+    if [ "$objects_token" = 1 ]; then
+        echo
+        echo "-- SoftHSM2, a token with $objects data objects (p11mux-policy: as above)"
+        table objects
+    fi
+fi
+echo
+echo "-- loading (dlopen + C_GetFunctionList) and C_Initialize, median of $rounds rounds"
+init_table
+
+# ---------------------------------------------------------------- threads
+
+echo
+echo "-- threads: throughput with 2 threads over 1 thread (null backend, ns(1) / ns(2))"
+awk '$1 == "null" { v[$2, $4, $5] = v[$2, $4, $5] " " $6; t[$2] = 1; w[$4] = 1 }
+    function median(list,   n, x, i, j, s) {
+        n = split(list, x, " ")
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && x[j - 1] + 0 > x[j] + 0; j--) { s = x[j]; x[j] = x[j - 1]; x[j - 1] = s }
+        return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+    }
+    END {
+        split("sessioninfo random digest openclose findone", ws, " ")
+        split("direct p11mux proxy", ts, " ")
+        printf "%-12s", "workload"
+        for (j = 1; j <= 3; j++) if (ts[j] in t) printf " %9s", ts[j]
+        printf " %18s\n", "p11mux / direct"
+        for (i = 1; i <= 5; i++) {
+            printf "%-12s", ws[i]
+            for (j = 1; j <= 3; j++) {
+                if (!(ts[j] in t)) continue
+                s[j] = (v[ts[j], ws[i], 2] == "") ? 0 : median(v[ts[j], ws[i], 1]) / median(v[ts[j], ws[i], 2])
+                printf " %9.2f", s[j]
+            }
+            printf " %18.2f\n", s[1] ? s[2] / s[1] : 0
+        }
+    }' "$RESULTS"
+
+# ---------------------------------------------------------------- memory
+
+echo
+echo "-- memory (null backend): RSS of loading + C_Initialize, and per open session"
+echo "   (10000 sessions; heap = glibc mallinfo2 in use)"
+printf '%-14s %14s %16s %18s %18s\n' target "load RSS KiB" "init RSS KiB" "RSS B/session" "heap B/session"
+for target in direct p11mux ${PROXY_SO:+proxy}; do
+    out=$TMP/out/memory.$target
+    run_target null "$target" "$out" --memory 10000
+    awk -v t="$target" '$1 == "memory" { rss[$2] = $3; heap[$2] = $4 }
+        END {
+            printf "%-14s %14d %16d %18.1f %18.1f\n", t, rss["loaded"] - rss["start"],
+                rss["initialized"] - rss["loaded"],
+                (rss["sessions"] - rss["before-sessions"]) * 1024 / 10000,
+                (heap["sessions"] - heap["before-sessions"]) / 10000
+        }' "$out"
+done
+fi # timing
+
+# ---------------------------------------------------------------- callgrind
+
+# callgrind_counts SUITE TARGET WORKLOADS: "workload ir_per_op" lines, from
+# the dumps the bench program asks for around each workload
+callgrind_counts() {
+    local dir=$TMP/cg/$1.$2 f
+    mkdir -p "$dir"
+    runner=(valgrind --tool=callgrind -q "--callgrind-out-file=$dir/cg.%p")
+    run_target "$1" "$2" "$dir/out" --callgrind --workloads "$3"
+    runner=()
+    for f in "$dir"/cg.*; do
+        [ -f "$f" ] || continue
+        awk '/^desc: Trigger: Client Request: bench:/ {
+                 split($0, a, "bench:"); split(a[2], b, ":"); name = b[1]; ops = b[2] }
+             /^summary:/ { ir = $2 }
+             END { if (name != "") printf "%s %.1f\n", name, ir / ops }' "$f"
+    done
+}
+
+if [ "$callgrind" = 1 ]; then
+    echo
+    echo "== instructions per operation under callgrind (Ir, deterministic); added against direct"
+    cg_targets=(direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-trace p11mux-policy)
+    for target in "${cg_targets[@]}"; do
+        callgrind_counts null "$target" sessioninfo,slots,openclose,random,digest,findone,findall \
+            | sort >"$TMP/cg/null.$target.ir"
+    done
+    if [ "$softhsm" = 1 ]; then
+        for target in direct p11mux ${PROXY_SO:+proxy}; do
+            callgrind_counts softhsm "$target" sessioninfo,random,digest | sort >"$TMP/cg/softhsm.$target.ir"
+        done
+    fi
+    for suite in null softhsm; do
+        [ -f "$TMP/cg/$suite.direct.ir" ] || continue
+        echo
+        if [ "$suite" = null ]; then
+            echo "-- null backend (p11mux-trace: trace = file:/dev/null; initialize: one C_Initialize;"
+            echo "   load: dlopen + C_GetFunctionList of the module the program loads)"
+            others="${cg_targets[*]:1}"
+        else
+            echo "-- SoftHSM2"
+            others="p11mux ${PROXY_SO:+proxy}"
+        fi
+        awk -v targets="$others" -v dir="$TMP/cg" -v suite="$suite" '
+        BEGIN {
+            nt = split(targets, t, " ")
+            while ((getline line < (dir "/" suite ".direct.ir")) > 0) {
+                split(line, f, " "); d[f[1]] = f[2]; order[++n] = f[1]
+            }
+            for (i = 1; i <= nt; i++)
+                while ((getline line < (dir "/" suite "." t[i] ".ir")) > 0) {
+                    split(line, f, " "); v[t[i], f[1]] = f[2]
+                }
+            printf "%-12s %10s", "workload", "direct"
+            for (i = 1; i <= nt; i++) printf " | %13s %9s", t[i], "+Ir"
+            printf "\n"
+            for (k = 1; k <= n; k++) {
+                printf "%-12s %10.1f", order[k], d[order[k]]
+                for (i = 1; i <= nt; i++) {
+                    if ((t[i] SUBSEP order[k]) in v)
+                        printf " | %13.1f %9.1f", v[t[i], order[k]], v[t[i], order[k]] - d[order[k]]
+                    else
+                        printf " | %13s %9s", "-", "-"
+                }
+                printf "\n"
+            }
+        }' </dev/null
+    done
+fi

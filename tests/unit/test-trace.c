@@ -73,9 +73,9 @@ fake_template(FakeCall *f, guint i)
 
     f->klass = CKO_SECRET_KEY;
     memcpy(f->secret_value, SECRET, sizeof(f->secret_value));
-    t[0] = (CK_ATTRIBUTE){ CKA_CLASS, &f->klass, sizeof(f->klass) };
-    t[1] = (CK_ATTRIBUTE){ CKA_VALUE, f->secret_value, sizeof(f->secret_value) };
-    t[2] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)"lbl", 3 };
+    t[0] = (CK_ATTRIBUTE){CKA_CLASS, &f->klass, sizeof(f->klass)};
+    t[1] = (CK_ATTRIBUTE){CKA_VALUE, f->secret_value, sizeof(f->secret_value)};
+    t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"lbl", 3};
     f->pointers[i] = t;
 }
 
@@ -124,7 +124,7 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
         break;
     case P11MUX_ROLE_MECHANISM:
         fill(f->iv, sizeof(f->iv), PUBLIC);
-        f->mechanism = (CK_MECHANISM){ CKM_AES_CBC_PAD, f->iv, sizeof(f->iv) };
+        f->mechanism = (CK_MECHANISM){CKM_AES_CBC_PAD, f->iv, sizeof(f->iv)};
         f->pointers[i] = &f->mechanism;
         break;
     case P11MUX_ROLE_INFO_OUT:
@@ -148,8 +148,8 @@ is_value_role(P11muxRole role)
 {
     return role == P11MUX_ROLE_SESSION || role == P11MUX_ROLE_SLOT || role == P11MUX_ROLE_KEY ||
            role == P11MUX_ROLE_OBJECT || role == P11MUX_ROLE_MAX || role == P11MUX_ROLE_COUNT ||
-           role == P11MUX_ROLE_LEN || role == P11MUX_ROLE_FLAGS ||
-           role == P11MUX_ROLE_USER_TYPE || role == P11MUX_ROLE_MECHANISM_TYPE;
+           role == P11MUX_ROLE_LEN || role == P11MUX_ROLE_FLAGS || role == P11MUX_ROLE_USER_TYPE ||
+           role == P11MUX_ROLE_MECHANISM_TYPE;
 }
 
 static void
@@ -284,13 +284,13 @@ assert_not_contains(const char *text, const char *needle)
 
 /* ---------------------------------------------------------------- every function */
 
-static const CK_RV results[] = { CKR_OK, CKR_BUFFER_TOO_SMALL, CKR_ATTRIBUTE_SENSITIVE,
-                                 CKR_GENERAL_ERROR };
+static const CK_RV results[] = {CKR_OK, CKR_BUFFER_TOO_SMALL, CKR_ATTRIBUTE_SENSITIVE,
+                                CKR_GENERAL_ERROR};
 
 START_TEST(test_trace_no_function_writes_a_secret)
 {
-    static const char *formats[] = { "json", "text" };
-    static const char *datas[] = { "length", "hex" };
+    static const char *formats[] = {"json", "text"};
+    static const char *datas[] = {"length", "hex"};
     guint fn, f, d, r;
 
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
@@ -403,8 +403,7 @@ static CK_BBOOL bool_true = CK_TRUE;
 
 /* A template as C_CreateObject or C_GetAttributeValue sees it. */
 static char *
-template_record(CK_ATTRIBUTE *tmpl, CK_ULONG n, P11muxFunctionId fn, const char *format,
-                CK_RV rv)
+template_record(CK_ATTRIBUTE *tmpl, CK_ULONG n, P11muxFunctionId fn, const char *format, CK_RV rv)
 {
     FakeCall call;
 
@@ -420,29 +419,29 @@ START_TEST(test_trace_sensitive_attributes_are_never_written)
     static const guchar prime[] = "PRIME1-abcdefghij";
     static const guchar check[] = "KCV";
     static const guchar vendor[] = "VENDORVAL";
-    static const guchar id[] = { 0xc0, 0xff, 0xee };
+    static const guchar id[] = {0xc0, 0xff, 0xee};
     CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &ulong_values[0], sizeof(CK_ULONG) },
-        { CKA_KEY_TYPE, &ulong_values[1], sizeof(CK_ULONG) },
-        { CKA_VALUE, (void *)SECRET, strlen(SECRET) },
-        { CKA_PRIVATE_EXPONENT, (void *)exponent, sizeof(exponent) },
-        { CKA_PRIME_1, (void *)prime, sizeof(prime) },
-        { CKA_CHECK_VALUE, (void *)check, 3 },
-        { CKA_VENDOR_DEFINED + 7, (void *)vendor, sizeof(vendor) },
-        { CKA_ID, (void *)id, sizeof(id) },
-        { CKA_SENSITIVE, &bool_true, sizeof(bool_true) },
+        {CKA_CLASS, &ulong_values[0], sizeof(CK_ULONG)},
+        {CKA_KEY_TYPE, &ulong_values[1], sizeof(CK_ULONG)},
+        {CKA_VALUE, (void *)SECRET, strlen(SECRET)},
+        {CKA_PRIVATE_EXPONENT, (void *)exponent, sizeof(exponent)},
+        {CKA_PRIME_1, (void *)prime, sizeof(prime)},
+        {CKA_CHECK_VALUE, (void *)check, 3},
+        {CKA_VENDOR_DEFINED + 7, (void *)vendor, sizeof(vendor)},
+        {CKA_ID, (void *)id, sizeof(id)},
+        {CKA_SENSITIVE, &bool_true, sizeof(bool_true)},
     };
-    const char *formats[] = { "json", "text" };
+    const char *formats[] = {"json", "text"};
     guint f, fn;
 
     ulong_values[0] = CKO_PRIVATE_KEY;
     ulong_values[1] = CKK_RSA;
     for (fn = 0; fn < 2; fn++) {
         for (f = 0; f < 2; f++) {
-            g_autofree char *record = template_record(
-                tmpl, G_N_ELEMENTS(tmpl),
-                fn == 0 ? P11MUX_FN_C_CreateObject : P11MUX_FN_C_GetAttributeValue, formats[f],
-                CKR_OK);
+            g_autofree char *record =
+                template_record(tmpl, G_N_ELEMENTS(tmpl),
+                                fn == 0 ? P11MUX_FN_C_CreateObject : P11MUX_FN_C_GetAttributeValue,
+                                formats[f], CKR_OK);
 
             assert_absent(record, SECRET, "CKA_VALUE");
             assert_absent(record, (const char *)exponent, "CKA_PRIVATE_EXPONENT");
@@ -469,17 +468,17 @@ END_TEST
 /* CKA_VALUE is public in a certificate's template only, and only when every class says so. */
 START_TEST(test_trace_certificate_value_is_public)
 {
-    static const guchar der[] = { 0x30, 0x82, 0x01, 0x0a };
+    static const guchar der[] = {0x30, 0x82, 0x01, 0x0a};
     CK_ATTRIBUTE cert[] = {
-        { CKA_CLASS, &ulong_values[2], sizeof(CK_ULONG) },
-        { CKA_VALUE, (void *)der, sizeof(der) },
+        {CKA_CLASS, &ulong_values[2], sizeof(CK_ULONG)},
+        {CKA_VALUE, (void *)der, sizeof(der)},
     };
     CK_ATTRIBUTE twice[] = {
-        { CKA_CLASS, &ulong_values[2], sizeof(CK_ULONG) },
-        { CKA_CLASS, &ulong_values[3], sizeof(CK_ULONG) },
-        { CKA_VALUE, (void *)der, sizeof(der) },
+        {CKA_CLASS, &ulong_values[2], sizeof(CK_ULONG)},
+        {CKA_CLASS, &ulong_values[3], sizeof(CK_ULONG)},
+        {CKA_VALUE, (void *)der, sizeof(der)},
     };
-    CK_ATTRIBUTE classless[] = { { CKA_VALUE, (void *)der, sizeof(der) } };
+    CK_ATTRIBUTE classless[] = {{CKA_VALUE, (void *)der, sizeof(der)}};
     g_autofree char *a = NULL;
     g_autofree char *b = NULL;
     g_autofree char *c = NULL;
@@ -499,16 +498,16 @@ START_TEST(test_trace_get_attribute_value_after_the_call)
 {
     static const char label[] = "my key";
     CK_ATTRIBUTE tmpl[] = {
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_VALUE, NULL, CK_UNAVAILABLE_INFORMATION },
-        { CKA_MODULUS_BITS, NULL, sizeof(CK_ULONG) },
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_VALUE, NULL, CK_UNAVAILABLE_INFORMATION},
+        {CKA_MODULUS_BITS, NULL, sizeof(CK_ULONG)},
     };
-    g_autofree char *ok = template_record(tmpl, 3, P11MUX_FN_C_GetAttributeValue, "json",
-                                          CKR_ATTRIBUTE_SENSITIVE);
+    g_autofree char *ok =
+        template_record(tmpl, 3, P11MUX_FN_C_GetAttributeValue, "json", CKR_ATTRIBUTE_SENSITIVE);
     g_autofree char *failed =
         template_record(tmpl, 3, P11MUX_FN_C_GetAttributeValue, "json", CKR_SESSION_CLOSED);
-    g_autofree char *text = template_record(tmpl, 3, P11MUX_FN_C_GetAttributeValue, "text",
-                                            CKR_ATTRIBUTE_SENSITIVE);
+    g_autofree char *text =
+        template_record(tmpl, 3, P11MUX_FN_C_GetAttributeValue, "text", CKR_ATTRIBUTE_SENSITIVE);
 
     assert_contains(ok, "\"rv\":\"CKR_ATTRIBUTE_SENSITIVE\"");
     assert_contains(ok, "{\"type\":\"CKA_LABEL\",\"len\":6,\"value\":\"my key\"}");
@@ -525,15 +524,15 @@ START_TEST(test_trace_attribute_values_by_type)
 {
     static const char date[] = "20240131";
     static const char label[] = "a \"quoted\"\n label";
-    CK_ULONG mechanisms[] = { CKM_ECDSA, CKM_SHA256_RSA_PKCS };
+    CK_ULONG mechanisms[] = {CKM_ECDSA, CKM_SHA256_RSA_PKCS};
     CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &ulong_values[4], sizeof(CK_ULONG) },
-        { CKA_KEY_TYPE, &ulong_values[5], sizeof(CK_ULONG) },
-        { CKA_START_DATE, (void *)date, 8 },
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_VALUE_LEN, &ulong_values[6], sizeof(CK_ULONG) },
-        { CKA_ALLOWED_MECHANISMS, mechanisms, sizeof(mechanisms) },
-        { CKA_TOKEN, &bool_true, 1 },
+        {CKA_CLASS, &ulong_values[4], sizeof(CK_ULONG)},
+        {CKA_KEY_TYPE, &ulong_values[5], sizeof(CK_ULONG)},
+        {CKA_START_DATE, (void *)date, 8},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_VALUE_LEN, &ulong_values[6], sizeof(CK_ULONG)},
+        {CKA_ALLOWED_MECHANISMS, mechanisms, sizeof(mechanisms)},
+        {CKA_TOKEN, &bool_true, 1},
     };
     g_autofree char *json = NULL;
     g_autofree char *text = NULL;
@@ -564,19 +563,19 @@ mechanism_record(CK_MECHANISM_TYPE type, void *param, CK_ULONG len, const char *
     FakeCall call;
 
     fake_call_init(&call, P11MUX_FN_C_EncryptInit);
-    call.mechanism = (CK_MECHANISM){ type, param, len };
+    call.mechanism = (CK_MECHANISM){type, param, len};
     return record_of(&call, format, data, CKR_OK);
 }
 
 START_TEST(test_trace_mechanism_parameters)
 {
-    guchar iv[12] = { 1, 2, 3 }, aad[5] = { 0 }, label[3] = { 0xab, 0xcd, 0xef };
-    guchar point[65] = { 4 };
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, label, 3 };
-    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA384, CKG_MGF1_SHA384, 48 };
-    CK_GCM_PARAMS gcm = { iv, sizeof(iv), 96, aad, sizeof(aad), 128 };
-    CK_ECDH1_DERIVE_PARAMS ecdh = { CKD_NULL, 0, NULL, sizeof(point), point };
-    guchar cbc_iv[16] = { 0 };
+    guchar iv[12] = {1, 2, 3}, aad[5] = {0}, label[3] = {0xab, 0xcd, 0xef};
+    guchar point[65] = {4};
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, label, 3};
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA384, CKG_MGF1_SHA384, 48};
+    CK_GCM_PARAMS gcm = {iv, sizeof(iv), 96, aad, sizeof(aad), 128};
+    CK_ECDH1_DERIVE_PARAMS ecdh = {CKD_NULL, 0, NULL, sizeof(point), point};
+    guchar cbc_iv[16] = {0};
     g_autofree char *a = mechanism_record(CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep), "json", "hex");
     g_autofree char *b = mechanism_record(CKM_RSA_PKCS_PSS, &pss, sizeof(pss), "json", "length");
     g_autofree char *c = mechanism_record(CKM_AES_GCM, &gcm, sizeof(gcm), "json", "length");
@@ -670,8 +669,8 @@ END_TEST
 START_TEST(test_trace_lists)
 {
     FakeCall call;
-    CK_ULONG slots[] = { 0x10, 0x20, 0x30 };
-    CK_ULONG mechanisms[] = { CKM_AES_GCM, CKM_ECDSA, CKM_VENDOR_DEFINED + 2 };
+    CK_ULONG slots[] = {0x10, 0x20, 0x30};
+    CK_ULONG mechanisms[] = {CKM_AES_GCM, CKM_ECDSA, CKM_VENDOR_DEFINED + 2};
     g_autofree char *a = NULL;
     g_autofree char *b = NULL;
     g_autofree char *t = NULL;
@@ -696,8 +695,8 @@ START_TEST(test_trace_unknown_values_and_odd_text)
     FakeCall call;
     g_autofree char *a = NULL;
     g_autofree char *b = NULL;
-    static const guchar odd[] = { 'o', 0xff, 'k', 0x1b, '[', '2', 'J' };
-    CK_ATTRIBUTE tmpl[] = { { CKA_LABEL, (void *)odd, sizeof(odd) } };
+    static const guchar odd[] = {'o', 0xff, 'k', 0x1b, '[', '2', 'J'};
+    CK_ATTRIBUTE tmpl[] = {{CKA_LABEL, (void *)odd, sizeof(odd)}};
 
     fake_call_init(&call, P11MUX_FN_C_Logout);
     a = record_of(&call, "json", "length", 0x80001234UL);
@@ -819,6 +818,21 @@ START_TEST(test_trace_file_is_private_appended_and_cloexec)
 }
 END_TEST
 
+/* A trace file is never reached through a symbolic link. */
+START_TEST(test_trace_file_through_a_symlink_is_refused)
+{
+    g_autofree char *target = g_build_filename(tmpdir, "target", NULL);
+    g_autofree char *link = g_build_filename(tmpdir, "link", NULL);
+    g_autofree char *destination = g_strdup_printf("file:%s", link);
+    g_autoptr(GError) error = NULL;
+
+    ck_assert(g_file_set_contents(target, "", -1, NULL));
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_ptr_null(p11mux_trace_new(destination, "json", "hex", &error));
+    assert_contains(error->message, "cannot open");
+}
+END_TEST
+
 START_TEST(test_trace_bad_settings_are_refused)
 {
     g_autoptr(GError) e1 = NULL;
@@ -829,6 +843,7 @@ START_TEST(test_trace_bad_settings_are_refused)
     ck_assert_ptr_null(p11mux_trace_new("file:/nonexistent-dir/x/trace", "json", "hex", &e1));
     assert_contains(e1->message, "cannot open /nonexistent-dir/x/trace");
     ck_assert_ptr_null(p11mux_trace_new("file:relative", "json", "hex", &e2));
+    ck_assert_ptr_null(p11mux_trace_new("off", "json", "hex", NULL));
     ck_assert_ptr_null(p11mux_trace_new("stderr", "xml", "hex", &e3));
     assert_contains(e3->message, "trace-format");
     ck_assert_ptr_null(p11mux_trace_new("stderr", "json", "base64", &e4));
@@ -855,7 +870,7 @@ write_records(gpointer data)
 
     memset(id, 0x5a, sizeof(id));
     for (i = 0; i < BIG_TEMPLATE; i++) {
-        tmpl[i] = (CK_ATTRIBUTE){ CKA_ID, id, sizeof(id) };
+        tmpl[i] = (CK_ATTRIBUTE){CKA_ID, id, sizeof(id)};
     }
     for (i = 0; i < THREAD_RECORDS; i++) {
         FakeCall call;
@@ -876,9 +891,9 @@ START_TEST(test_trace_threads_write_whole_lines)
     g_autofree char *destination = g_strdup_printf("file:%s", path);
     g_autofree char *contents = NULL;
     g_auto(GStrv) lines = NULL;
-    P11muxRouter router = { 0 };
-    ThreadJob a = { &router, P11MUX_FN_C_FindObjectsInit };
-    ThreadJob b = { &router, P11MUX_FN_C_CreateObject };
+    P11muxRouter router = {0};
+    ThreadJob a = {&router, P11MUX_FN_C_FindObjectsInit};
+    ThreadJob b = {&router, P11MUX_FN_C_CreateObject};
     GThread *ta, *tb;
     guint i, n_a = 0, n_b = 0;
 
@@ -945,6 +960,7 @@ trace_suite(void)
     tcase_set_timeout(files, 120);
     tcase_add_test(files, test_trace_file_is_private_appended_and_cloexec);
     tcase_add_test(files, test_trace_bad_settings_are_refused);
+    tcase_add_test(files, test_trace_file_through_a_symlink_is_refused);
     tcase_add_test(files, test_trace_threads_write_whole_lines);
     suite_add_tcase(s, files);
     return s;

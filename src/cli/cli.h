@@ -1,0 +1,55 @@
+/*
+ * The p11mux command: what the subcommands share.  Exit codes are
+ * documented in p11mux(1).
+ */
+#ifndef P11MUX_CLI_H
+#define P11MUX_CLI_H
+
+#include <glib.h>
+
+#include "conf.h"
+#include "router.h"
+
+/* Exit codes (p11mux(1), EXIT STATUS). */
+enum {
+    P11MUX_EXIT_OK = 0,    /* done; the configuration is valid; allowed */
+    P11MUX_EXIT_NO = 1,    /* check-config: invalid; explain: refused; trace-summary: bad lines */
+    P11MUX_EXIT_USAGE = 2, /* a bad command line */
+    P11MUX_EXIT_ERROR = 3, /* the configuration or a file could not be used; no such slot */
+};
+
+/* The subcommands: argv[0] is the subcommand's name. */
+int p11mux_cli_list(int argc, char **argv);
+int p11mux_cli_check_config(int argc, char **argv);
+int p11mux_cli_explain(int argc, char **argv);
+int p11mux_cli_trace_summary(int argc, char **argv);
+
+/*
+ * Parse a subcommand's options (--help prints its help and exits 0).  FALSE
+ * after printing "p11mux NAME: why" and a hint to stderr when they are bad.
+ */
+gboolean p11mux_cli_parse_options(GOptionContext *context, int *argc, char ***argv);
+
+/* "p11mux: message" to stderr. */
+void p11mux_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/*
+ * The configuration as the module reads it (system, conf.d, user file,
+ * P11MUX_CONF), or file alone when not NULL.  transfer full; NULL with error.
+ */
+P11muxConf *p11mux_cli_load_conf(const char *file, GError **error);
+
+/*
+ * The router the module would build from the configuration (file alone when
+ * not NULL), p11-kit's registered modules imported when it says so, every
+ * backend loaded; trace off (the command's own calls are not an
+ * application's).  transfer full (p11mux_router_free); NULL with error.
+ */
+P11muxRouter *p11mux_cli_router_new(const char *file, GError **error);
+
+/* The policy a backend runs under, as the configuration selects it: its own
+ * policy = NAME, else [global] policy, else NULL; origin (nullable) says where. */
+const char *p11mux_cli_backend_policy(const P11muxConf *conf, const char *backend,
+                                      const P11muxConfValue **origin);
+
+#endif /* P11MUX_CLI_H */

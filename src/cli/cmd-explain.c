@@ -1,0 +1,359 @@
+/*
+ * p11mux explain [--config FILE] --slot ID (--mechanism CKM_X | --object URI
+ * | --function C_X): whether the policy that applies to the slot allows it,
+ * and which rule decided, with the rule's FILE:LINE.
+ *
+ * Which policies apply and whether a token is visible come from the policy
+ * engine; the deciding key is found by src/cli/explain-rules.c; for a
+ * mechanism the engine's own check is asked too, and wins if they differ.
+ */
+#include "config.h"
+
+#include <p11-kit/uri.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "call.h"
+#include "cli.h"
+#include "constants.h"
+#include "explain-rules.h"
+#include "p11mux-functions.h"
+#include "policy.h"
+#include "router.h"
+
+typedef struct {
+    char *config;
+    char *slot;
+    char *mechanism;
+    char *object;
+    char *function;
+} Request;
+
+/* What is asked about. */
+typedef struct {
+    char *text; /* "mechanism CKM_X", ... */
+    CK_MECHANISM_TYPE mechanism;
+    const P11muxFunctionDesc *function; /* nullable */
+    CK_ATTRIBUTE *object;               /* nullable: CKA_CLASS, CKA_LABEL, CKA_ID */
+    const CK_TOKEN_INFO *token;         /* nullable: the slot's token */
+    P11KitUri *uri;
+} Subject;
+
+static void
+request_clear(Request *request)
+{
+    g_free(request->config);
+    g_free(request->slot);
+    g_free(request->mechanism);
+    g_free(request->object);
+    g_free(request->function);
+}
+
+static void
+subject_clear(Subject *subject)
+{
+    g_free(subject->text);
+    g_free(subject->object);
+    if (subject->uri != NULL) {
+        p11_kit_uri_free(subject->uri);
+    }
+}
+
+static gboolean
+parse_slot(const char *text, CK_SLOT_ID *slot)
+{
+    guint64 value;
+    gboolean hex = g_str_has_prefix(text, "0x") || g_str_has_prefix(text, "0X");
+
+    if (!g_ascii_string_to_unsigned(hex ? text + 2 : text, hex ? 16 : 10, 0, G_MAXULONG, &value,
+                                    NULL)) {
+        return FALSE;
+    }
+    *slot = (CK_SLOT_ID)value;
+    return TRUE;
+}
+
+/* The object a URI describes: CKA_CLASS, CKA_LABEL, CKA_ID, an absent one empty. */
+static gboolean
+subject_object(Subject *subject, const char *text)
+{
+    static const CK_ATTRIBUTE_TYPE types[] = {CKA_CLASS, CKA_LABEL, CKA_ID};
+    guint i;
+
+    subject->uri = p11_kit_uri_new();
+    if (p11_kit_uri_parse(text, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, subject->uri) != P11_KIT_URI_OK) {
+        p11mux_cli_error("explain: '%s' is not a PKCS #11 object URI", text);
+        return FALSE;
+    }
+    subject->object = g_new0(CK_ATTRIBUTE, G_N_ELEMENTS(types));
+    for (i = 0; i < G_N_ELEMENTS(types); i++) {
+        CK_ATTRIBUTE_PTR given = p11_kit_uri_get_attribute(subject->uri, types[i]);
+
+        subject->object[i].type = types[i];
+        subject->object[i].pValue = given != NULL ? given->pValue : (void *)"";
+        subject->object[i].ulValueLen = given != NULL ? given->ulValueLen : 0;
+    }
+    subject->text = g_strdup_printf("object %s", text);
+    return TRUE;
+}
+
+/* FALSE (and a message) when what is asked is malformed. */
+static gboolean
+subject_parse(const Request *request, Subject *subject)
+{
+    guint i;
+
+    if (request->mechanism != NULL) {
+        if (!p11mux_constant_parse(P11MUX_CONST_CKM, request->mechanism, &subject->mechanism)) {
+            p11mux_cli_error("explain: unknown mechanism '%s'", request->mechanism);
+            return FALSE;
+        }
+        subject->text = g_strdup_printf("mechanism %s", request->mechanism);
+        return TRUE;
+    }
+    if (request->function != NULL) {
+        for (i = 0; i < P11MUX_FN_COUNT; i++) {
+            if (strcmp(p11mux_functions[i].name, request->function) == 0) {
+                subject->function = &p11mux_functions[i];
+                subject->text = g_strdup_printf("function %s", request->function);
+                return TRUE;
+            }
+        }
+        p11mux_cli_error("explain: unknown function '%s'", request->function);
+        return FALSE;
+    }
+    return subject_object(subject, request->object);
+}
+
+/* The slot, with every backend's slots interned first (hidden ones too); NULL if unknown. */
+static const P11muxSlot *
+find_slot(P11muxRouter *router, CK_SLOT_ID id)
+{
+    GPtrArray *slots = NULL;
+
+    if (p11mux_router_slot_list(router, CK_FALSE, &slots) == CKR_OK) {
+        g_ptr_array_unref(slots);
+    }
+    return p11mux_slotmap_lookup(router->slots, id);
+}
+
+static void
+print_slot(const P11muxSlot *slot, const CK_TOKEN_INFO *token)
+{
+    gsize n = sizeof(token->label);
+
+    printf("slot 0x%lx: backend %s, backend slot 0x%lx", slot->id, slot->backend->name, slot->real);
+    if (token != NULL) {
+        while (n > 0 && token->label[n - 1] == ' ') {
+            n--;
+        }
+        printf(", token \"%.*s\"", (int)n, (const char *)token->label);
+    }
+    printf("\n");
+}
+
+static void
+print_policies(GArray *policies)
+{
+    guint i;
+
+    for (i = 0; i < policies->len; i++) {
+        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
+
+        printf("policy: %s, selected at %s:%d%s\n", p->name, p->chosen->origin.file,
+               p->chosen->origin.line,
+               p->system ? " (system layers; policy-override = stricter-only)" : "");
+    }
+    if (policies->len > 1) {
+        printf("each policy must allow\n");
+    }
+}
+
+static void
+print_verdict(const char *subject, const P11muxExplainVerdict *v)
+{
+    printf("%s: %s", subject, v->allowed ? "allowed" : "refused");
+    if (v->note != NULL) {
+        printf(" %s", v->note);
+    }
+    if (v->key == NULL) {
+        printf(": [policy %s] has no rule that decides it\n", v->policy);
+        return;
+    }
+    printf(" by [policy %s] %s = %s (%s:%d)\n", v->policy, v->key, v->value->value,
+           v->value->origin.file, v->value->origin.line);
+}
+
+/* The token rules, when the policy hides the slot's token. */
+static void
+print_hidden(const P11muxConf *conf, GArray *policies)
+{
+    static const char *const keys[] = {"deny-tokens", "tokens"};
+    guint i, k;
+
+    printf("refused: the policy hides this slot's token (CKR_SLOT_ID_INVALID)\n");
+    for (i = 0; i < policies->len; i++) {
+        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
+
+        for (k = 0; k < G_N_ELEMENTS(keys); k++) {
+            const P11muxConfValue *rule = p11mux_explain_rule(conf, p, keys[k]);
+
+            if (rule != NULL) {
+                printf("  [policy %s] %s = %s (%s:%d)\n", p->name, keys[k], rule->value,
+                       rule->origin.file, rule->origin.line);
+            }
+        }
+    }
+}
+
+/* What the policy engine itself answers for the mechanism on the slot: the
+ * check of C_GetMechanismInfo, which runs before any backend call. */
+static CK_RV
+engine_mechanism(P11muxRouter *router, const P11muxSlot *slot, CK_MECHANISM_TYPE type)
+{
+    CK_SLOT_ID slot_id = slot->id;
+    CK_MECHANISM_INFO info = {0};
+    CK_MECHANISM_INFO_PTR pInfo = &info;
+    void *args[] = {&slot_id, &type, &pInfo};
+    P11muxCall call;
+    CK_RV rv;
+
+    g_atomic_pointer_set(&p11mux_router_current, router);
+    rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_GetMechanismInfo, slot_id, args);
+    rv = p11mux_call_end(&call, rv);
+    g_atomic_pointer_set(&p11mux_router_current, NULL);
+    return rv;
+}
+
+/* Each policy's verdict in turn; the first refusal decides. */
+static gboolean
+explain_subject(P11muxRouter *router, const P11muxSlot *slot, const Subject *subject,
+                GArray *policies)
+{
+    const P11muxConf *conf = router->conf;
+    gboolean allowed = TRUE;
+    guint i;
+
+    for (i = 0; allowed && i < policies->len; i++) {
+        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
+        P11muxExplainVerdict verdict;
+
+        if (subject->function != NULL) {
+            p11mux_explain_function(conf, p, subject->function, &verdict);
+        } else if (subject->object != NULL) {
+            p11mux_explain_object(conf, p, subject->object, 3, subject->token, &verdict);
+        } else {
+            p11mux_explain_mechanism(conf, p, subject->mechanism, &verdict);
+        }
+        print_verdict(subject->text, &verdict);
+        allowed = verdict.allowed;
+    }
+    if (subject->function == NULL && subject->object == NULL) {
+        CK_RV rv = engine_mechanism(router, slot, subject->mechanism);
+        gboolean engine_allows = rv != CKR_MECHANISM_INVALID && rv != CKR_SLOT_ID_INVALID;
+
+        if (engine_allows != allowed) {
+            printf("note: the policy engine answers %s\n", p11mux_rv_name(rv));
+            allowed = engine_allows;
+        }
+    }
+    return allowed;
+}
+
+static int
+explain_in(P11muxRouter *router, const Request *request, CK_SLOT_ID id)
+{
+    const P11muxSlot *slot = find_slot(router, id);
+    g_autoptr(GArray) policies = NULL;
+    CK_TOKEN_INFO token;
+    Subject subject = {0};
+    int status;
+
+    if (slot == NULL) {
+        p11mux_cli_error("explain: no slot 0x%lx (see p11mux list)", id);
+        return P11MUX_EXIT_ERROR;
+    }
+    if (slot->backend->functions->C_GetTokenInfo(slot->real, &token) == CKR_OK) {
+        subject.token = &token;
+    }
+    if (!subject_parse(request, &subject)) {
+        subject_clear(&subject);
+        return P11MUX_EXIT_USAGE;
+    }
+    print_slot(slot, subject.token);
+    policies = p11mux_explain_policies(router->conf, slot->backend->name);
+    if (policies->len == 0) {
+        printf("%s: allowed: no policy applies (no policy = in [backend %s] or [global])\n",
+               subject.text, slot->backend->name);
+        status = P11MUX_EXIT_OK;
+    } else if (!p11mux_policy_allows_slot(router, slot)) {
+        print_policies(policies);
+        print_hidden(router->conf, policies);
+        status = P11MUX_EXIT_NO;
+    } else {
+        print_policies(policies);
+        status =
+            explain_subject(router, slot, &subject, policies) ? P11MUX_EXIT_OK : P11MUX_EXIT_NO;
+    }
+    subject_clear(&subject);
+    return status;
+}
+
+static int
+explain(const Request *request)
+{
+    g_autoptr(GError) error = NULL;
+    P11muxRouter *router;
+    CK_SLOT_ID id;
+    int status;
+
+    if (!parse_slot(request->slot, &id)) {
+        p11mux_cli_error("explain: '%s' is not a slot id", request->slot);
+        return P11MUX_EXIT_USAGE;
+    }
+    router = p11mux_cli_router_new(request->config, &error);
+    if (router == NULL) {
+        p11mux_cli_error("%s", error->message);
+        return P11MUX_EXIT_ERROR;
+    }
+    status = explain_in(router, request, id);
+    p11mux_router_free(router);
+    return status;
+}
+
+int
+p11mux_cli_explain(int argc, char **argv)
+{
+    Request request = {0};
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &request.config,
+         "Read FILE alone instead of the layered configuration", "FILE"},
+        {"slot", 's', 0, G_OPTION_ARG_STRING, &request.slot, "The p11mux slot id (p11mux list)",
+         "ID"},
+        {"mechanism", 'm', 0, G_OPTION_ARG_STRING, &request.mechanism, "A mechanism", "CKM_X"},
+        {"object", 'o', 0, G_OPTION_ARG_STRING, &request.object, "An object", "URI"},
+        {"function", 'f', 0, G_OPTION_ARG_STRING, &request.function, "A function", "C_X"},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+    int status = P11MUX_EXIT_USAGE;
+    guint asked;
+
+    g_set_prgname("p11mux explain");
+    g_option_context_set_summary(context,
+                                 "Whether the policy that applies to slot ID allows a mechanism, "
+                                 "an object or a function, and which rule decides (FILE:LINE).\n"
+                                 "Exit status 0: allowed; 1: refused.");
+    g_option_context_add_main_entries(context, entries, NULL);
+    if (p11mux_cli_parse_options(context, &argc, &argv)) {
+        asked = (request.mechanism != NULL) + (request.object != NULL) + (request.function != NULL);
+        if (request.slot == NULL || asked != 1 || argc > 1) {
+            p11mux_cli_error("explain: give --slot ID and one of --mechanism, --object, "
+                             "--function (see --help)");
+        } else {
+            status = explain(&request);
+        }
+    }
+    request_clear(&request);
+    return status;
+}

@@ -1,0 +1,149 @@
+/*
+ * p11mux: what the module sees and why it decides what it does.
+ *
+ *   p11mux list [--config FILE]
+ *   p11mux check-config [FILE]
+ *   p11mux explain [--config FILE] --slot ID (--mechanism CKM_X | --object URI | --function C_X)
+ *   p11mux trace-summary FILE
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "p11kit-import.h"
+#include "p11mux-functions.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"list", p11mux_cli_list, "backends and slots as p11mux sees them"},
+    {"check-config", p11mux_cli_check_config, "check the configuration"},
+    {"explain", p11mux_cli_explain, "whether the policy allows something, and which rule decides"},
+    {"trace-summary", p11mux_cli_trace_summary, "calls, errors and latencies of a JSON trace"},
+};
+
+static void
+usage(FILE *out)
+{
+    guint i;
+
+    fprintf(out, "Usage: p11mux COMMAND [OPTION...]\n\nCommands:\n");
+    for (i = 0; i < G_N_ELEMENTS(commands); i++) {
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(out, "\n'p11mux COMMAND --help' describes a command; see p11mux(1).\n");
+}
+
+void
+p11mux_cli_error(const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    va_list args;
+
+    va_start(args, format);
+    message = g_strdup_vprintf(format, args);
+    va_end(args);
+    fprintf(stderr, "p11mux: %s\n", message);
+}
+
+gboolean
+p11mux_cli_parse_options(GOptionContext *context, int *argc, char ***argv)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_option_context_parse(context, argc, argv, &error)) {
+        fprintf(stderr, "p11mux %s: %s\nTry 'p11mux %s --help'.\n", (*argv)[0], error->message,
+                (*argv)[0]);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+P11muxConf *
+p11mux_cli_load_conf(const char *file, GError **error)
+{
+    g_autoptr(P11muxConfPaths) paths = NULL;
+
+    if (file != NULL) {
+        return p11mux_conf_load_file(file, error);
+    }
+    paths = p11mux_conf_paths_new_default();
+    return p11mux_conf_load(paths, error);
+}
+
+static void
+report(const char *message)
+{
+    p11mux_cli_error("%s", message);
+}
+
+P11muxRouter *
+p11mux_cli_router_new(const char *file, GError **error)
+{
+    P11muxConf *conf = p11mux_cli_load_conf(file, error);
+
+    if (conf == NULL) {
+        return NULL;
+    }
+    g_free(conf->trace);
+    conf->trace = g_strdup("off");
+    if (!p11mux_p11kit_import(conf, report, error)) {
+        p11mux_conf_free(conf);
+        return NULL;
+    }
+    /* the router reports no skipped backend: list shows them, explain needs none */
+    return p11mux_router_new(conf, &p11mux_function_list, NULL, error);
+}
+
+const char *
+p11mux_cli_backend_policy(const P11muxConf *conf, const char *backend,
+                          const P11muxConfValue **origin)
+{
+    g_autofree char *group = g_strdup_printf("backend %s", backend);
+    const P11muxConfValue *value = p11mux_conf_lookup(conf, group, "policy");
+
+    if (value == NULL) {
+        value = p11mux_conf_lookup(conf, "global", "policy");
+    }
+    if (origin != NULL) {
+        *origin = value;
+    }
+    return value != NULL ? value->value : NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    guint i;
+
+    setlocale(LC_ALL, "");
+    g_set_prgname("p11mux");
+    if (argc < 2) {
+        usage(stderr);
+        return P11MUX_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return P11MUX_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("p11mux %s\n", PACKAGE_VERSION);
+        return P11MUX_EXIT_OK;
+    }
+    for (i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "p11mux: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return P11MUX_EXIT_USAGE;
+}

@@ -1,0 +1,346 @@
+/*
+ * import-p11-kit: p11-kit's module registry as backends (p11kit-import.h).
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <p11-kit/p11-kit.h>
+
+#include "p11kit-import.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(p11mux-p11kit-error-quark, p11mux_p11kit_error)
+/* clang-format on */
+
+/* The SONAME every build of p11mux.so carries (libtool -module -avoid-version). */
+#define P11MUX_SONAME "p11mux.so"
+
+void
+p11mux_p11kit_module_free(P11muxP11kitModule *module)
+{
+    if (module == NULL) {
+        return;
+    }
+    g_free(module->name);
+    g_free(module->filename);
+    g_free(module->soname);
+    g_free(module->init_reserved);
+    g_free(module);
+}
+
+/* ------------------------------------------------------------ the registry */
+
+/* A string p11-kit allocated, as a GLib one (transfer full; nullable). */
+static char *
+steal_p11kit_string(char *text)
+{
+    char *copy = g_strdup(text);
+
+    free(text);
+    return copy;
+}
+
+/* DT_SONAME from an object's dynamic section (transfer full; nullable). */
+static char *
+dynamic_soname(const struct link_map *map)
+{
+    const ElfW(Dyn) * dyn;
+    ElfW(Addr) strtab = 0;
+    ElfW(Xword) offset = 0;
+    gboolean has_soname = FALSE;
+
+    for (dyn = map->l_ld; dyn != NULL && dyn->d_tag != DT_NULL; dyn++) {
+        if (dyn->d_tag == DT_STRTAB) {
+            strtab = dyn->d_un.d_ptr;
+        } else if (dyn->d_tag == DT_SONAME) {
+            offset = dyn->d_un.d_val;
+            has_soname = TRUE;
+        }
+    }
+    if (!has_soname || strtab == 0) {
+        return NULL;
+    }
+    /* glibc relocates a writable dynamic section in place (x86, ARM), a
+     * read-only one (MIPS, RISC-V) keeps the link-time address */
+    if (strtab < map->l_addr) {
+        strtab += map->l_addr;
+    }
+    return g_strdup((const char *)strtab + offset);
+}
+
+/* The SONAME of a library already loaded in this process (transfer full;
+ * NULL when it has none or is not loaded). */
+static char *
+loaded_soname(const char *filename)
+{
+    void *handle = dlopen(filename, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+    struct link_map *map = NULL;
+    char *soname = NULL;
+
+    if (handle == NULL) {
+        return NULL;
+    }
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map != NULL) {
+        soname = dynamic_soname(map);
+    }
+    dlclose(handle);
+    return soname;
+}
+
+static gboolean
+is_true(const char *value)
+{
+    return value != NULL &&
+           (g_ascii_strcasecmp(value, "yes") == 0 || g_ascii_strcasecmp(value, "true") == 0 ||
+            g_ascii_strcasecmp(value, "on") == 0 || g_str_equal(value, "1"));
+}
+
+/* One loaded registry module described (transfer full). */
+static P11muxP11kitModule *
+describe(CK_FUNCTION_LIST *loaded)
+{
+    P11muxP11kitModule *module = g_new0(P11muxP11kitModule, 1);
+    g_autofree char *critical = steal_p11kit_string(p11_kit_config_option(loaded, "critical"));
+
+    module->name = steal_p11kit_string(p11_kit_module_get_name(loaded));
+    module->filename = steal_p11kit_string(p11_kit_module_get_filename(loaded));
+    module->init_reserved = steal_p11kit_string(p11_kit_config_option(loaded, "x-init-reserved"));
+    module->critical = is_true(critical);
+    if (module->filename != NULL) {
+        module->soname = loaded_soname(module->filename);
+    }
+    return module;
+}
+
+GPtrArray *
+p11mux_p11kit_registry_read(GError **error)
+{
+    CK_FUNCTION_LIST **loaded = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+    GPtrArray *modules;
+    guint i;
+
+    if (loaded == NULL) {
+        const char *why = p11_kit_message();
+
+        g_set_error(error, P11MUX_P11KIT_ERROR, P11MUX_P11KIT_ERROR_REGISTRY,
+                    "import-p11-kit: p11-kit cannot load its module registry: %s",
+                    why != NULL ? why : "no reason given");
+        return NULL;
+    }
+    modules = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    for (i = 0; loaded[i] != NULL; i++) {
+        P11muxP11kitModule *module = describe(loaded[i]);
+
+        if (module->name != NULL) {
+            g_ptr_array_add(modules, module);
+        } else {
+            p11mux_p11kit_module_free(module);
+        }
+    }
+    p11_kit_modules_release(loaded);
+    return modules;
+}
+
+/* ------------------------------------------------------------ the verdict */
+
+/* The file this code was loaded from: p11mux.so, or the program it is
+ * linked into. */
+static gboolean
+stat_self(struct stat *self)
+{
+    struct link_map *map = NULL;
+    Dl_info info;
+
+    if (dladdr1((void *)p11mux_p11kit_judge, &info, (void **)&map, RTLD_DL_LINKMAP) != 0 &&
+        map != NULL && map->l_name != NULL && map->l_name[0] != '\0' &&
+        stat(map->l_name, self) == 0) {
+        return TRUE;
+    }
+    return stat("/proc/self/exe", self) == 0;
+}
+
+static gboolean
+is_self(const char *filename)
+{
+    struct stat self, other;
+
+    return stat_self(&self) && stat(filename, &other) == 0 && self.st_dev == other.st_dev &&
+           self.st_ino == other.st_ino;
+}
+
+/* The name of the file a path finally resolves to (transfer full). */
+static char *
+resolved_basename(const char *filename)
+{
+    char *resolved = realpath(filename, NULL);
+    char *base = g_path_get_basename(resolved != NULL ? resolved : filename);
+
+    free(resolved);
+    return base;
+}
+
+static gboolean
+named(const P11muxP11kitModule *module, const char *soname_prefix, const char *file)
+{
+    g_autofree char *given = g_path_get_basename(module->filename);
+    g_autofree char *resolved = resolved_basename(module->filename);
+
+    return (module->soname != NULL && g_str_has_prefix(module->soname, soname_prefix)) ||
+           g_str_equal(given, file) || g_str_equal(resolved, file);
+}
+
+static P11muxP11kitVerdict
+verdict(P11muxP11kitVerdict verdict, char **why, const char *text)
+{
+    if (why != NULL) {
+        *why = g_strdup(text);
+    }
+    return verdict;
+}
+
+P11muxP11kitVerdict
+p11mux_p11kit_judge(const P11muxP11kitModule *module, char **why)
+{
+    g_return_val_if_fail(module != NULL, P11MUX_P11KIT_NO_FILE);
+
+    if (why != NULL) {
+        *why = NULL;
+    }
+    if (module->filename == NULL) {
+        return verdict(P11MUX_P11KIT_NO_FILE, why, "it has no module file");
+    }
+    if (is_self(module->filename)) {
+        return verdict(P11MUX_P11KIT_SELF, why, "it is this p11mux itself");
+    }
+    if (module->soname != NULL && g_str_equal(module->soname, P11MUX_SONAME)) {
+        return verdict(P11MUX_P11KIT_COPY, why, "it is another copy of p11mux");
+    }
+    if (named(module, "libp11-kit.so", "p11-kit-proxy.so")) {
+        return verdict(P11MUX_P11KIT_PROXY, why,
+                       "p11-kit-proxy.so loads every registered module, p11mux among them");
+    }
+    if (named(module, "p11-kit-client.so", "p11-kit-client.so")) {
+        return verdict(P11MUX_P11KIT_CLIENT, why,
+                       "p11-kit-client.so forwards to a p11-kit server that may be p11mux; "
+                       "name it in a [backend NAME] group to use it");
+    }
+    return P11MUX_P11KIT_IMPORTABLE;
+}
+
+/* ------------------------------------------------------------ the import */
+
+/* The path a module is known by: resolved if it exists, else as written. */
+static char *
+canonical_path(const char *path)
+{
+    char *resolved = realpath(path, NULL);
+    char *result = g_strdup(resolved != NULL ? resolved : path);
+
+    free(resolved);
+    return result;
+}
+
+/* The libraries of the enabled backends (transfer full: a set of paths). */
+static GHashTable *
+enabled_libraries(const P11muxConf *conf)
+{
+    GHashTable *libraries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint i;
+
+    for (i = 0; i < conf->backends->len; i++) {
+        const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, i);
+
+        if (backend->enabled && backend->module != NULL) {
+            g_hash_table_add(libraries, canonical_path(backend->module));
+        }
+    }
+    return libraries;
+}
+
+static P11muxConfBackend *
+backend_new(const P11muxP11kitModule *module)
+{
+    P11muxConfBackend *backend = g_new0(P11muxConfBackend, 1);
+
+    backend->name = g_strdup(module->name);
+    backend->module = g_strdup(module->filename);
+    backend->init_reserved = g_strdup(module->init_reserved);
+    backend->critical = module->critical;
+    backend->enabled = TRUE;
+    return backend;
+}
+
+static void
+report_refusal(void (*report)(const char *message), const P11muxP11kitModule *module,
+               const char *why)
+{
+    g_autofree char *message = NULL;
+
+    if (report == NULL) {
+        return;
+    }
+    message = g_strdup_printf("import-p11-kit: module '%s' (%s) is not imported: %s", module->name,
+                              module->filename != NULL ? module->filename : "no file", why);
+    report(message);
+}
+
+void
+p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
+                             void (*report)(const char *message))
+{
+    g_autoptr(GHashTable) libraries = NULL;
+    guint i;
+
+    g_return_if_fail(conf != NULL && modules != NULL);
+
+    libraries = enabled_libraries(conf);
+    for (i = 0; i < modules->len; i++) {
+        const P11muxP11kitModule *module = g_ptr_array_index(modules, i);
+        g_autofree char *why = NULL;
+        P11muxP11kitVerdict judged;
+        char *library;
+
+        /* a [backend NAME] of the same name overrides or disables it */
+        if (p11mux_conf_find_backend(conf, module->name) != NULL) {
+            continue;
+        }
+        judged = p11mux_p11kit_judge(module, &why);
+        if (judged != P11MUX_P11KIT_IMPORTABLE) {
+            if (judged != P11MUX_P11KIT_SELF) {
+                report_refusal(report, module, why);
+            }
+            continue;
+        }
+        library = canonical_path(module->filename);
+        if (g_hash_table_contains(libraries, library)) {
+            g_free(library);
+            continue;
+        }
+        g_hash_table_add(libraries, library);
+        g_ptr_array_add(conf->backends, backend_new(module));
+    }
+}
+
+gboolean
+p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GError **error)
+{
+    g_autoptr(GPtrArray) modules = NULL;
+
+    g_return_val_if_fail(conf != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+    if (!conf->import_p11_kit) {
+        return TRUE;
+    }
+    modules = p11mux_p11kit_registry_read(error);
+    if (modules == NULL) {
+        return FALSE;
+    }
+    p11mux_p11kit_import_modules(conf, modules, report);
+    return TRUE;
+}

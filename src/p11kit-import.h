@@ -1,0 +1,96 @@
+/*
+ * import-p11-kit = true (DESIGN.md "Configuration"): every module registered
+ * with p11-kit becomes a backend named after its p11-kit name (the name of
+ * its registration file without ".module"), with the module file p11-kit
+ * resolved, its x-init-reserved as init-reserved and its `critical`.
+ *
+ * Never imported, so that no configuration can make p11mux load itself:
+ *   - p11mux itself: the file p11mux.so was loaded from (same inode, so
+ *     symlinks, hard links and other spellings of the path count too);
+ *   - any other copy or build of p11mux (its ELF SONAME is p11mux.so);
+ *   - p11-kit-proxy.so (libp11-kit itself), which loads the whole registry
+ *     and so p11mux again;
+ *   - p11-kit-client.so: it forwards to a p11-kit server that may be p11mux,
+ *     possibly in this very process, which p11mux cannot check without
+ *     connecting.  Name it in a [backend NAME] group to use it.
+ * p11-kit itself leaves out `remote:` registrations (no module file) and
+ * modules its enable-in / disable-in keep from this program.
+ *
+ * A [backend NAME] group of the configuration with the same name wins: its
+ * own module is loaded instead (override), or none when it says
+ * `enabled = false` (disable).  A module whose library is already loaded by
+ * an enabled configured backend is not imported a second time.  Imported
+ * backends come after the configured ones, in p11-kit's order; their origin
+ * is {NULL, 0} (written in no p11mux file).
+ */
+#ifndef P11MUX_P11KIT_IMPORT_H
+#define P11MUX_P11KIT_IMPORT_H
+
+#include <glib.h>
+
+#include "conf.h"
+
+G_BEGIN_DECLS
+
+#define P11MUX_P11KIT_ERROR (p11mux_p11kit_error_quark())
+GQuark p11mux_p11kit_error_quark(void);
+
+typedef enum {
+    P11MUX_P11KIT_ERROR_REGISTRY, /* p11-kit could not load its registry */
+} P11muxP11kitErrorCode;
+
+/* One registered module, as p11-kit's registry describes it. */
+typedef struct {
+    char *name;          /* the p11-kit name */
+    char *filename;      /* nullable: the module file as p11-kit resolved it */
+    char *soname;        /* nullable: the ELF SONAME of that file */
+    char *init_reserved; /* nullable: its x-init-reserved */
+    gboolean critical;   /* its `critical` option */
+} P11muxP11kitModule;
+
+void p11mux_p11kit_module_free(P11muxP11kitModule *module);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxP11kitModule, p11mux_p11kit_module_free)
+
+/*
+ * The modules p11-kit would load in this program (transfer full: a GPtrArray
+ * of P11muxP11kitModule*, freeing them), NULL with error set when p11-kit
+ * cannot read its registry (e.g. a module marked critical fails to load).
+ * p11-kit dlopens each module to describe it (without initialising it) and
+ * releases it before this returns.
+ */
+GPtrArray *p11mux_p11kit_registry_read(GError **error);
+
+typedef enum {
+    P11MUX_P11KIT_IMPORTABLE,
+    P11MUX_P11KIT_SELF,   /* the file this p11mux was loaded from */
+    P11MUX_P11KIT_COPY,   /* another copy or build of p11mux */
+    P11MUX_P11KIT_PROXY,  /* p11-kit-proxy.so */
+    P11MUX_P11KIT_CLIENT, /* p11-kit-client.so */
+    P11MUX_P11KIT_NO_FILE,
+} P11muxP11kitVerdict;
+
+/* Whether module may become a backend of this p11mux; when not, *why is
+ * set to a sentence saying why (transfer full; why nullable). */
+P11muxP11kitVerdict p11mux_p11kit_judge(const P11muxP11kitModule *module, char **why);
+
+/*
+ * Append one enabled backend to conf->backends for every module of modules
+ * (P11muxP11kitModule*) that is importable and neither overridden nor
+ * already loaded (see the top of this file).  report (nullable) is told of
+ * each module refused for a reason other than being this p11mux itself.
+ * conf must not have been published yet.
+ */
+void p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
+                                  void (*report)(const char *message));
+
+/*
+ * The whole import, between p11mux_conf_load and p11mux_router_new: nothing
+ * to do (TRUE) unless conf->import_p11_kit; else read the registry and
+ * import its modules.  FALSE with error set when the registry cannot be read.
+ */
+gboolean p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message),
+                              GError **error);
+
+G_END_DECLS
+
+#endif /* P11MUX_P11KIT_IMPORT_H */

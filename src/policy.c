@@ -1,0 +1,563 @@
+/*
+ * Policies from the configuration: each [policy NAME] group compiled into a
+ * P11muxPolicy, the one each backend uses chosen (policy = NAME in its
+ * [backend] group, else in [global]), and the engine attached to a router.
+ *
+ * policy-override (a [global] key of the system file and conf.d only):
+ *   merge          (default) a policy group merges across layers key by key
+ *                  like any other group, and the user's or the extra file
+ *                  may change a policy, or which policy a backend uses;
+ *   stricter-only  a backend's policy is the policy the system layers
+ *                  choose for it, as the system layers define it, combined
+ *                  with the policy the merged configuration chooses, so that
+ *                  a later layer can only add restrictions: allow-lists must
+ *                  all admit (intersection), deny-lists all apply (union),
+ *                  min-key-bits take the larger minimum, read-only,
+ *                  force-sensitive and deny-functions take either's.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "policy-private.h"
+
+G_DEFINE_QUARK(p11mux-policy-error-quark, p11mux_policy_error)
+
+/* ------------------------------------------------------------ policies */
+
+P11muxPolicy *
+p11mux_policy_new(const char *name)
+{
+    P11muxPolicy *policy = g_new0(P11muxPolicy, 1);
+
+    policy->name = g_strdup(name);
+    policy->mech_deny = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
+    p11mux_uri_rules_init(&policy->tokens);
+    p11mux_uri_rules_init(&policy->objects);
+    return policy;
+}
+
+void
+p11mux_policy_free(P11muxPolicy *policy)
+{
+    if (policy == NULL) {
+        return;
+    }
+    g_free(policy->name);
+    if (policy->mech_allow != NULL) {
+        g_array_unref(policy->mech_allow);
+    }
+    g_array_unref(policy->mech_deny);
+    p11mux_uri_rules_clear(&policy->tokens);
+    p11mux_uri_rules_clear(&policy->objects);
+    g_free(policy);
+}
+
+void
+p11mux_policy_finish(P11muxPolicy *policy)
+{
+    guint i;
+
+    policy->has_mechanism_rules = policy->mech_allow != NULL || policy->mech_deny->len > 0;
+    policy->has_token_rules = !p11mux_uri_rules_empty(&policy->tokens);
+    policy->has_object_rules = !p11mux_uri_rules_empty(&policy->objects);
+    policy->has_key_rules = FALSE;
+    for (i = 0; i < P11MUX_KEY_N_FAMILIES; i++) {
+        policy->has_key_rules = policy->has_key_rules || policy->min_bits[i] > 0;
+    }
+    policy->reads_objects = policy->has_object_rules || policy->has_key_rules ||
+                            policy->force_sensitive || policy->read_only;
+}
+
+/* -------------------------------------------------------------- values */
+
+/* Each parses a value into policy, or only checks it when policy is NULL;
+ * NULL on success, else why not (transfer full). */
+typedef char *(*ValueParser)(P11muxPolicy *policy, const char *value);
+
+static char *
+parse_uris(GPtrArray *into, const char *value, P11muxUriKind kind)
+{
+    GPtrArray *uris = NULL;
+    char *problem = p11mux_uri_parse_list(value, kind, &uris);
+
+    if (problem == NULL && into != NULL) {
+        g_ptr_array_add(into, uris);
+    } else if (uris != NULL) {
+        g_ptr_array_unref(uris);
+    }
+    return problem;
+}
+
+static char *
+parse_tokens(P11muxPolicy *policy, const char *value)
+{
+    return parse_uris(policy != NULL ? policy->tokens.allow_sets : NULL, value, P11MUX_URI_TOKEN);
+}
+
+static char *
+parse_deny_tokens(P11muxPolicy *policy, const char *value)
+{
+    return parse_uris(policy != NULL ? policy->tokens.deny_sets : NULL, value, P11MUX_URI_TOKEN);
+}
+
+static char *
+parse_objects(P11muxPolicy *policy, const char *value)
+{
+    return parse_uris(policy != NULL ? policy->objects.allow_sets : NULL, value,
+                      P11MUX_URI_OBJECT);
+}
+
+static char *
+parse_deny_objects(P11muxPolicy *policy, const char *value)
+{
+    return parse_uris(policy != NULL ? policy->objects.deny_sets : NULL, value,
+                      P11MUX_URI_OBJECT);
+}
+
+static char *
+parse_mechanisms(P11muxPolicy *policy, const char *value)
+{
+    GArray *set = NULL;
+    char *problem = p11mux_mech_parse_list(value, &set);
+
+    if (problem == NULL && policy != NULL) {
+        policy->mech_allow = set;
+    } else if (set != NULL) {
+        g_array_unref(set);
+    }
+    return problem;
+}
+
+static char *
+parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
+{
+    GArray *set = NULL;
+    char *problem = p11mux_mech_parse_list(value, &set);
+
+    if (problem == NULL && policy != NULL) {
+        p11mux_mech_set_add_all(policy->mech_deny, set);
+    }
+    if (set != NULL) {
+        g_array_unref(set);
+    }
+    return problem;
+}
+
+static char *
+parse_min_key_bits(P11muxPolicy *policy, const char *value)
+{
+    g_auto(GStrv) items = g_strsplit_set(value, " \t", -1);
+    P11muxKeyFamily family;
+    CK_ULONG bits;
+    guint i;
+
+    for (i = 0; items[i] != NULL; i++) {
+        char *problem;
+
+        if (items[i][0] == '\0') {
+            continue;
+        }
+        problem = p11mux_key_parse_min(items[i], &family, &bits);
+        if (problem != NULL) {
+            return problem;
+        }
+        if (policy != NULL) {
+            policy->min_bits[family] = MAX(policy->min_bits[family], bits);
+        }
+    }
+    return NULL;
+}
+
+/* A function p11mux routes to a backend: one with a slot or session argument. */
+static gboolean
+is_routed(const P11muxFunctionDesc *desc)
+{
+    guint i;
+
+    for (i = 0; i < desc->n_params; i++) {
+        if (desc->params[i].role == P11MUX_ROLE_SLOT || desc->params[i].role == P11MUX_ROLE_SESSION) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static char *
+deny_function(P11muxPolicy *policy, const char *name)
+{
+    guint i;
+
+    for (i = 0; i < P11MUX_FN_COUNT; i++) {
+        if (g_str_equal(p11mux_functions[i].name, name)) {
+            if (!is_routed(&p11mux_functions[i])) {
+                return g_strdup_printf("function '%s' cannot be denied: it concerns no token", name);
+            }
+            if (policy != NULL) {
+                policy->deny_fn[i] = TRUE;
+            }
+            return NULL;
+        }
+    }
+    return g_strdup_printf("unknown function '%s'", name);
+}
+
+static char *
+parse_deny_functions(P11muxPolicy *policy, const char *value)
+{
+    g_auto(GStrv) items = g_strsplit_set(value, " \t", -1);
+    char *problem = NULL;
+    guint i;
+
+    for (i = 0; problem == NULL && items[i] != NULL; i++) {
+        if (items[i][0] != '\0') {
+            problem = deny_function(policy, items[i]);
+        }
+    }
+    return problem;
+}
+
+static char *
+parse_read_only(P11muxPolicy *policy, const char *value)
+{
+    if (policy != NULL) {
+        policy->read_only = g_str_equal(value, "true");
+    }
+    return NULL;
+}
+
+static char *
+parse_force_sensitive(P11muxPolicy *policy, const char *value)
+{
+    if (policy != NULL) {
+        policy->force_sensitive = g_str_equal(value, "true");
+    }
+    return NULL;
+}
+
+static const struct {
+    const char *key;
+    ValueParser parse;
+} value_keys[] = {
+    { "tokens", parse_tokens },
+    { "deny-tokens", parse_deny_tokens },
+    { "mechanisms", parse_mechanisms },
+    { "deny-mechanisms", parse_deny_mechanisms },
+    { "min-key-bits", parse_min_key_bits },
+    { "objects", parse_objects },
+    { "deny-objects", parse_deny_objects },
+    { "read-only", parse_read_only },
+    { "deny-functions", parse_deny_functions },
+    { "force-sensitive", parse_force_sensitive },
+};
+
+char *
+p11mux_policy_check_value(const P11muxConfKey *key, const char *value)
+{
+    gsize i;
+
+    for (i = 0; i < G_N_ELEMENTS(value_keys); i++) {
+        if (g_str_equal(value_keys[i].key, key->name)) {
+            return value_keys[i].parse(NULL, value);
+        }
+    }
+    return NULL;
+}
+
+/* ----------------------------------------------------------- compiling */
+
+typedef const P11muxConfValue *(*Lookup)(const P11muxConf *conf, const char *group,
+                                         const char *key);
+
+/* [policy name] as lookup gives its values (transfer full). */
+static P11muxPolicy *
+compile(const P11muxConf *conf, Lookup lookup, const char *name, GError **error)
+{
+    g_autofree char *group = g_strconcat("policy ", name, NULL);
+    P11muxPolicy *policy = p11mux_policy_new(name);
+    gsize i;
+
+    for (i = 0; i < G_N_ELEMENTS(value_keys); i++) {
+        const P11muxConfValue *value = lookup(conf, group, value_keys[i].key);
+        g_autofree char *problem = value != NULL ? value_keys[i].parse(policy, value->value) : NULL;
+
+        if (problem != NULL) {
+            g_set_error(error, P11MUX_POLICY_ERROR, P11MUX_POLICY_ERROR_VALUE,
+                        "%s:%d: key '%s' in [%s]: %s", value->origin.file, value->origin.line,
+                        value_keys[i].key, group, problem);
+            p11mux_policy_free(policy);
+            return NULL;
+        }
+    }
+    p11mux_policy_finish(policy);
+    return policy;
+}
+
+/* A policy that both a and b restrict (transfer full). */
+static P11muxPolicy *
+combine(const P11muxPolicy *a, const P11muxPolicy *b)
+{
+    g_autofree char *name = g_strconcat(a->name, "+", b->name, NULL);
+    P11muxPolicy *policy = p11mux_policy_new(name);
+    guint i;
+
+    if (a->mech_allow != NULL && b->mech_allow != NULL) {
+        policy->mech_allow = p11mux_mech_set_intersect(a->mech_allow, b->mech_allow);
+    } else if (a->mech_allow != NULL || b->mech_allow != NULL) {
+        policy->mech_allow = g_array_copy(a->mech_allow != NULL ? a->mech_allow : b->mech_allow);
+    }
+    p11mux_mech_set_add_all(policy->mech_deny, a->mech_deny);
+    p11mux_mech_set_add_all(policy->mech_deny, b->mech_deny);
+    p11mux_uri_rules_add(&policy->tokens, &a->tokens);
+    p11mux_uri_rules_add(&policy->tokens, &b->tokens);
+    p11mux_uri_rules_add(&policy->objects, &a->objects);
+    p11mux_uri_rules_add(&policy->objects, &b->objects);
+    for (i = 0; i < P11MUX_KEY_N_FAMILIES; i++) {
+        policy->min_bits[i] = MAX(a->min_bits[i], b->min_bits[i]);
+    }
+    for (i = 0; i < P11MUX_FN_COUNT; i++) {
+        policy->deny_fn[i] = a->deny_fn[i] || b->deny_fn[i];
+    }
+    policy->read_only = a->read_only || b->read_only;
+    policy->force_sensitive = a->force_sensitive || b->force_sensitive;
+    p11mux_policy_finish(policy);
+    return policy;
+}
+
+/* ---------------------------------------------------------------- sets */
+
+static P11muxPolicySet *
+set_new(void)
+{
+    P11muxPolicySet *set = g_new0(P11muxPolicySet, 1);
+
+    set->policies = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_policy_free);
+    set->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    set->backends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    return set;
+}
+
+void
+p11mux_policy_set_free(P11muxPolicySet *set)
+{
+    if (set == NULL) {
+        return;
+    }
+    g_hash_table_unref(set->backends);
+    g_hash_table_unref(set->by_name);
+    g_ptr_array_unref(set->policies);
+    g_free(set);
+}
+
+/* policy owned by set, found again as key. */
+static P11muxPolicy *
+set_keep(P11muxPolicySet *set, const char *key, P11muxPolicy *policy)
+{
+    g_ptr_array_add(set->policies, policy);
+    g_hash_table_insert(set->by_name, g_strdup(key), policy);
+    return policy;
+}
+
+const P11muxPolicy *
+p11mux_policy_set_lookup(const P11muxPolicySet *set, const char *backend)
+{
+    return g_hash_table_lookup(set->backends, backend);
+}
+
+/* Every [policy NAME] group of the merged configuration, checked even when
+ * no backend uses it. */
+static gboolean
+compile_groups(P11muxPolicySet *set, const P11muxConf *conf, GError **error)
+{
+    guint i;
+
+    for (i = 0; i < conf->groups->len; i++) {
+        const P11muxConfGroup *group = g_ptr_array_index(conf->groups, i);
+        P11muxPolicy *policy;
+
+        if (group->kind != P11MUX_CONF_GROUP_POLICY) {
+            continue;
+        }
+        policy = compile(conf, p11mux_conf_lookup, group->label, error);
+        if (policy == NULL) {
+            return FALSE;
+        }
+        set_keep(set, group->label, policy);
+    }
+    return TRUE;
+}
+
+/* The policy = NAME setting for a backend: its own, else [global]'s. */
+static const P11muxConfValue *
+selection(const P11muxConf *conf, Lookup lookup, const char *backend)
+{
+    g_autofree char *group = g_strconcat("backend ", backend, NULL);
+    const P11muxConfValue *value = lookup(conf, group, "policy");
+
+    return value != NULL ? value : lookup(conf, "global", "policy");
+}
+
+/* What the system layers choose for backend, as they define it; NULL: none. */
+static const P11muxPolicy *
+system_policy(P11muxPolicySet *set, const P11muxConf *conf, const char *backend, GError **error)
+{
+    const P11muxConfValue *chosen = selection(conf, p11mux_conf_lookup_system, backend);
+    g_autofree char *key = NULL;
+    P11muxPolicy *policy;
+
+    if (chosen == NULL) {
+        return NULL;
+    }
+    key = g_strconcat("system ", chosen->value, NULL);
+    policy = g_hash_table_lookup(set->by_name, key);
+    if (policy == NULL) {
+        policy = compile(conf, p11mux_conf_lookup_system, chosen->value, error);
+        if (policy == NULL) {
+            return NULL;
+        }
+        set_keep(set, key, policy);
+    }
+    return policy;
+}
+
+static const P11muxPolicy *
+combined(P11muxPolicySet *set, const P11muxPolicy *system, const P11muxPolicy *final)
+{
+    g_autofree char *key = NULL;
+    P11muxPolicy *policy;
+
+    if (system == NULL || final == NULL) {
+        return system != NULL ? system : final;
+    }
+    key = g_strconcat("combined ", system->name, "\n", final->name, NULL);
+    policy = g_hash_table_lookup(set->by_name, key);
+    return policy != NULL ? policy : set_keep(set, key, combine(system, final));
+}
+
+static gboolean
+choose(P11muxPolicySet *set, const P11muxConf *conf, const P11muxConfBackend *backend,
+       GError **error)
+{
+    const P11muxConfValue *chosen = selection(conf, p11mux_conf_lookup, backend->name);
+    const P11muxPolicy *final = NULL, *system = NULL, *policy;
+
+    if (chosen != NULL) {
+        final = g_hash_table_lookup(set->by_name, chosen->value);
+        if (final == NULL) {
+            g_set_error(error, P11MUX_POLICY_ERROR, P11MUX_POLICY_ERROR_UNDEFINED,
+                        "%s:%d: policy '%s' is not defined (no [policy %s] group)",
+                        chosen->origin.file, chosen->origin.line, chosen->value, chosen->value);
+            return FALSE;
+        }
+    }
+    if (conf->policy_stricter_only) {
+        GError *local = NULL;
+
+        system = system_policy(set, conf, backend->name, &local);
+        if (local != NULL) {
+            g_propagate_error(error, local);
+            return FALSE;
+        }
+    }
+    policy = combined(set, system, final);
+    if (policy != NULL) {
+        g_hash_table_insert(set->backends, g_strdup(backend->name), (gpointer)policy);
+    }
+    return TRUE;
+}
+
+P11muxPolicySet *
+p11mux_policy_set_new(const P11muxConf *conf, GError **error)
+{
+    g_autoptr(P11muxPolicySet) set = set_new();
+    guint i;
+
+    g_return_val_if_fail(conf != NULL, NULL);
+
+    if (!compile_groups(set, conf, error)) {
+        return NULL;
+    }
+    for (i = 0; i < conf->backends->len; i++) {
+        const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, i);
+
+        if (backend->enabled && !choose(set, conf, backend, error)) {
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&set);
+}
+
+/* ------------------------------------------------------------- engine */
+
+static void
+engine_free(P11muxPolicyEngine *engine)
+{
+    p11mux_policy_set_free(engine->set);
+    g_free(engine->by_backend);
+    g_free(engine->modules);
+    p11mux_policy_cache_free(engine->cache);
+    g_ptr_array_unref(engine->states);
+    g_mutex_clear(&engine->states_lock);
+    g_free(engine);
+}
+
+static P11muxPolicyEngine *
+engine_new(P11muxPolicySet *set, GPtrArray *backends)
+{
+    P11muxPolicyEngine *engine = g_new0(P11muxPolicyEngine, 1);
+    guint i;
+
+    engine->set = set;
+    for (i = 0; i < backends->len; i++) {
+        const P11muxBackend *backend = g_ptr_array_index(backends, i);
+
+        engine->n_backends = MAX(engine->n_backends, backend->index + 1);
+    }
+    engine->by_backend = g_new0(const P11muxPolicy *, MAX(engine->n_backends, 1));
+    engine->modules = g_new0(CK_INFO, MAX(engine->n_backends, 1));
+    for (i = 0; i < backends->len; i++) {
+        P11muxBackend *backend = g_ptr_array_index(backends, i);
+
+        engine->by_backend[backend->index] = p11mux_policy_set_lookup(set, backend->name);
+        if (engine->by_backend[backend->index] != NULL) {
+            (void)backend->functions->C_GetInfo(&engine->modules[backend->index]);
+        }
+    }
+    engine->cache = p11mux_policy_cache_new();
+    g_mutex_init(&engine->states_lock);
+    engine->states = g_ptr_array_new_with_free_func(g_free);
+    return engine;
+}
+
+gboolean
+p11mux_policy_attach(P11muxRouter *router, GError **error)
+{
+    P11muxPolicySet *set;
+
+    g_return_val_if_fail(router != NULL && router->conf != NULL, FALSE);
+
+    set = p11mux_policy_set_new(router->conf, error);
+    if (set == NULL) {
+        return FALSE;
+    }
+    if (g_hash_table_size(set->backends) == 0) {
+        p11mux_policy_set_free(set);
+        return TRUE;
+    }
+    router->policy = engine_new(set, router->backends);
+    router->check = p11mux_policy_check;
+    router->after = p11mux_policy_after;
+    return TRUE;
+}
+
+void
+p11mux_policy_detach(P11muxRouter *router)
+{
+    if (router == NULL || router->policy == NULL) {
+        return;
+    }
+    engine_free(router->policy);
+    router->policy = NULL;
+    router->check = NULL;
+    router->after = NULL;
+}

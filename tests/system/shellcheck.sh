@@ -1,0 +1,14 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+# Every script of tests/system passes shellcheck (sourced files followed).
+set -eu
+# shellcheck source=system.sh
+. "$(dirname "$0")/system.sh"
+# shellcheck source=../integration/harness.sh
+. "$top_srcdir/tests/integration/harness.sh"
+
+require shellcheck
+cd "$top_srcdir/tests/system"
+for script in *.sh; do
+    check "shellcheck $script" shellcheck -x "$script"
+done

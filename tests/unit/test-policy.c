@@ -1,0 +1,548 @@
+/*
+ * Unit tests of the policy matchers and of compiling policies
+ * (src/policy*.c): mechanism lists and globs, what mechanism parameters
+ * name, key sizes from templates and key attributes, curves, URI matching
+ * against object attributes and tokens, and the policy set (undefined
+ * names, stricter-only combination).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "check-helpers.h"
+#include "policy-private.h"
+
+#define assert_no_error(error)                                                                     \
+    ck_assert_msg((error) == NULL, "unexpected error: %s", (error) != NULL ? (error)->message : "")
+
+static char *tmpdir;
+
+static void
+setup_tmpdir(void)
+{
+    tmpdir = g_dir_make_tmp("p11mux-test-policy-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(tmpdir);
+}
+
+static void
+teardown_tmpdir(void)
+{
+    GDir *dir = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = g_build_filename(tmpdir, name, NULL);
+
+        g_remove(path);
+    }
+    if (dir != NULL) {
+        g_dir_close(dir);
+    }
+    g_rmdir(tmpdir);
+    g_clear_pointer(&tmpdir, g_free);
+}
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+    char *path = g_build_filename(tmpdir, name, NULL);
+
+    ck_assert(g_file_set_contents(path, text, -1, NULL));
+    return path;
+}
+
+/* A policy from "key = value" lines, through the configuration loader. */
+static P11muxPolicySet *
+set_from_text(const char *text, GError **error)
+{
+    g_autofree char *path = write_tmp("p11mux.conf", text);
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, error);
+
+    return conf != NULL ? p11mux_policy_set_new(conf, error) : NULL;
+}
+
+/* The policy of backend "b" in a configuration whose [policy p] is body. */
+static const P11muxPolicy *
+policy_of(P11muxPolicySet **set, const char *body)
+{
+    g_autofree char *text =
+        g_strdup_printf("[backend b]\nmodule = /nonexistent/b.so\npolicy = p\n[policy p]\n%s", body);
+    g_autoptr(GError) error = NULL;
+
+    *set = set_from_text(text, &error);
+    assert_no_error(error);
+    return p11mux_policy_set_lookup(*set, "b");
+}
+
+/* ------------------------------------------------------------ mechanisms */
+
+START_TEST(test_policy_mechanism_list_names_numbers_globs)
+{
+    g_autoptr(GArray) set = NULL;
+    g_autofree char *problem =
+        p11mux_mech_parse_list("CKM_ECDSA  CKM_*DES3* 0x1 CKM_VENDOR_DEFINED+5\tCKM_ECDSA", &set);
+
+    ck_assert_ptr_null(problem);
+    ck_assert(p11mux_mech_set_contains(set, CKM_ECDSA));
+    ck_assert(p11mux_mech_set_contains(set, CKM_DES3_CBC));
+    ck_assert(p11mux_mech_set_contains(set, CKM_DES3_KEY_GEN));
+    ck_assert(p11mux_mech_set_contains(set, CKM_RSA_PKCS)); /* 0x1 */
+    ck_assert(p11mux_mech_set_contains(set, CKM_VENDOR_DEFINED + 5));
+    ck_assert(!p11mux_mech_set_contains(set, CKM_DES_CBC));
+    ck_assert(!p11mux_mech_set_contains(set, CKM_AES_CBC));
+    for (guint i = 1; i < set->len; i++) {
+        ck_assert_uint_lt(g_array_index(set, CK_ULONG, i - 1), g_array_index(set, CK_ULONG, i));
+    }
+}
+END_TEST
+
+START_TEST(test_policy_mechanism_list_errors)
+{
+    g_autoptr(GArray) set = NULL;
+    g_autofree char *unknown = p11mux_mech_parse_list("CKM_ECDSA CKM_NOPE", &set);
+    g_autofree char *nothing = p11mux_mech_parse_list("CKM_*NOTHING*", &set);
+
+    ck_assert_str_eq(unknown, "unknown mechanism 'CKM_NOPE'");
+    ck_assert_str_eq(nothing, "mechanism glob 'CKM_*NOTHING*' matches no known mechanism");
+    ck_assert_ptr_null(set);
+}
+END_TEST
+
+START_TEST(test_policy_deny_wins_over_allow)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "mechanisms = CKM_SHA256 CKM_SHA_1 CKM_ECDSA\n"
+                        "deny-mechanisms = CKM_SHA_1 CKM_MD5\n");
+
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_SHA256));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_SHA_1));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_MD5));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_AES_CBC)); /* not allowed */
+    ck_assert(policy->has_mechanism_rules);
+}
+END_TEST
+
+START_TEST(test_policy_oaep_names_hash_and_mgf)
+{
+    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
+    CK_MECHANISM mechanism = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
+    P11muxMechUse use;
+
+    ck_assert_rv_ok(p11mux_mech_inspect(&mechanism, &use));
+    ck_assert_uint_eq(use.n_algorithms, 2);
+    ck_assert_uint_eq(use.algorithms[0], CKM_SHA256);
+    ck_assert_uint_eq(use.algorithms[1], CKM_SHA_1);
+    mechanism.ulParameterLen = sizeof oaep - 1;
+    ck_assert_rv(p11mux_mech_inspect(&mechanism, &use), CKR_MECHANISM_PARAM_INVALID);
+    mechanism.pParameter = NULL;
+    mechanism.ulParameterLen = sizeof oaep;
+    ck_assert_rv(p11mux_mech_inspect(&mechanism, &use), CKR_MECHANISM_PARAM_INVALID);
+    oaep.mgf = 0x77;
+    mechanism.pParameter = &oaep;
+    ck_assert_rv(p11mux_mech_inspect(&mechanism, &use), CKR_MECHANISM_PARAM_INVALID);
+}
+END_TEST
+
+START_TEST(test_policy_denied_hash_denies_oaep_and_pss)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "deny-mechanisms = CKM_SHA_1\n");
+    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+    CK_MECHANISM with_oaep = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
+    CK_MECHANISM with_pss = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss };
+    P11muxMechUse use;
+
+    ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_oaep, &use), CKR_MECHANISM_INVALID);
+    oaep.hashAlg = CKM_SHA256;
+    ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_oaep, &use), CKR_MECHANISM_INVALID);
+    oaep.mgf = CKG_MGF1_SHA256;
+    ck_assert_rv_ok(p11mux_policy_check_mechanism(policy, &with_oaep, &use));
+    ck_assert_rv_ok(p11mux_policy_check_mechanism(policy, &with_pss, &use));
+    pss.mgf = CKG_MGF1_SHA1;
+    ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_pss, &use), CKR_MECHANISM_INVALID);
+}
+END_TEST
+
+START_TEST(test_policy_kdfs_and_keys_in_parameters)
+{
+    CK_ECDH1_DERIVE_PARAMS ecdh = { CKD_SHA1_KDF, 0, NULL, 0, NULL };
+    CK_MECHANISM derive = { CKM_ECDH1_DERIVE, &ecdh, sizeof ecdh };
+    CK_OBJECT_HANDLE other = 0x1234;
+    CK_MECHANISM concatenate = { CKM_CONCATENATE_BASE_AND_KEY, &other, sizeof other };
+    CK_ULONG hkdf[8] = { 0, CKM_SHA384, CKF_HKDF_SALT_KEY, 0, 0, 0x99, 0, 0 };
+    CK_MECHANISM with_hkdf = { CKM_HKDF_DERIVE, hkdf, sizeof hkdf };
+    P11muxMechUse use;
+
+    ck_assert_rv_ok(p11mux_mech_inspect(&derive, &use));
+    ck_assert_uint_eq(use.n_algorithms, 1);
+    ck_assert_uint_eq(use.algorithms[0], CKM_SHA_1);
+    ecdh.kdf = CKD_NULL;
+    ck_assert_rv_ok(p11mux_mech_inspect(&derive, &use));
+    ck_assert_uint_eq(use.n_algorithms, 0);
+    ecdh.kdf = 0x7777;
+    ck_assert_rv(p11mux_mech_inspect(&derive, &use), CKR_MECHANISM_PARAM_INVALID);
+    ck_assert_rv_ok(p11mux_mech_inspect(&concatenate, &use));
+    ck_assert_uint_eq(use.n_keys, 1);
+    ck_assert_uint_eq(use.keys[0], 0x1234);
+    ck_assert_rv_ok(p11mux_mech_inspect(&with_hkdf, &use));
+    ck_assert_uint_eq(use.algorithms[0], CKM_SHA384);
+    ck_assert_uint_eq(use.n_keys, 1);
+    ck_assert_uint_eq(use.keys[0], 0x99);
+    hkdf[2] = 1; /* CKF_HKDF_SALT_NULL: no key */
+    ck_assert_rv_ok(p11mux_mech_inspect(&with_hkdf, &use));
+    ck_assert_uint_eq(use.n_keys, 0);
+}
+END_TEST
+
+/* -------------------------------------------------------------- key sizes */
+
+static const guint8 p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const guint8 p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const guint8 p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
+static const guint8 p192[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01 };
+static const guint8 ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+static const guint8 ed448_name[] = "\x13\x0a"
+                                   "edwards448";
+static const guint8 x25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x6e };
+static const guint8 x448[] = { 0x06, 0x03, 0x2b, 0x65, 0x6f };
+
+START_TEST(test_policy_curve_bits)
+{
+    ck_assert_uint_eq(p11mux_key_curve_bits(p256, sizeof p256), 256);
+    ck_assert_uint_eq(p11mux_key_curve_bits(p384, sizeof p384), 384);
+    ck_assert_uint_eq(p11mux_key_curve_bits(p521, sizeof p521), 521);
+    ck_assert_uint_eq(p11mux_key_curve_bits(p192, sizeof p192), 192);
+    ck_assert_uint_eq(p11mux_key_curve_bits(ed25519, sizeof ed25519), 255);
+    ck_assert_uint_eq(p11mux_key_curve_bits(ed448_name, sizeof ed448_name - 1), 448);
+    ck_assert_uint_eq(p11mux_key_curve_bits(x25519, sizeof x25519), 255);
+    ck_assert_uint_eq(p11mux_key_curve_bits(x448, sizeof x448), 448);
+    ck_assert_uint_eq(p11mux_key_curve_bits(p256, sizeof p256 - 1), 0);
+    ck_assert_uint_eq(p11mux_key_curve_bits(NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(test_policy_key_bits_from_templates)
+{
+    CK_ULONG modulus_bits = 1024, value_len = 16;
+    guint8 modulus[256] = { 0 };
+    CK_ATTRIBUTE generate_rsa[] = { { CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits } };
+    CK_ATTRIBUTE import_rsa[] = { { CKA_MODULUS, modulus, sizeof modulus } };
+    CK_ATTRIBUTE generate_ec[] = { { CKA_EC_PARAMS, (void *)p384, sizeof p384 } };
+    CK_ATTRIBUTE generate_aes[] = { { CKA_VALUE_LEN, &value_len, sizeof value_len } };
+    CK_ATTRIBUTE import_aes[] = { { CKA_VALUE, modulus, 24 } };
+    CK_ATTRIBUTE absent[] = { { CKA_VALUE_LEN, NULL, CK_UNAVAILABLE_INFORMATION } };
+
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, generate_rsa, 1), 1024);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, import_rsa, 1), 2048);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_EC, generate_ec, 1), 384);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_AES, generate_aes, 1), 128);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_AES, import_aes, 1), 192);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_GENERIC, absent, 1), 0);
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, generate_aes, 1), 0);
+}
+END_TEST
+
+START_TEST(test_policy_key_bits_from_attributes_read)
+{
+    /* as p11mux reads a private key: no CKA_MODULUS_BITS, CKA_MODULUS by length only */
+    CK_ULONG unknown = CK_UNAVAILABLE_INFORMATION;
+    CK_ATTRIBUTE read[] = {
+        { CKA_MODULUS_BITS, &unknown, CK_UNAVAILABLE_INFORMATION },
+        { CKA_MODULUS, NULL, 384 },
+    };
+
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, read, G_N_ELEMENTS(read)), 3072);
+}
+END_TEST
+
+START_TEST(test_policy_min_key_bits_items)
+{
+    P11muxKeyFamily family;
+    CK_ULONG bits;
+    g_autofree char *no_colon = p11mux_key_parse_min("rsa2048", &family, &bits);
+    g_autofree char *unknown = p11mux_key_parse_min("dsa2:1024", &family, &bits);
+    g_autofree char *zero = p11mux_key_parse_min("aes:0", &family, &bits);
+
+    ck_assert_ptr_null(p11mux_key_parse_min("ec-edwards:255", &family, &bits));
+    ck_assert_int_eq(family, P11MUX_KEY_EC_EDWARDS);
+    ck_assert_uint_eq(bits, 255);
+    ck_assert_str_eq(no_colon, "min-key-bits item 'rsa2048' is not FAMILY:BITS");
+    ck_assert(g_str_has_prefix(unknown, "min-key-bits item 'dsa2:1024': unknown key family"));
+    ck_assert_str_eq(zero, "min-key-bits item 'aes:0': '0' is not a number of bits from 1 to "
+                           "1048576");
+}
+END_TEST
+
+START_TEST(test_policy_mechanism_families)
+{
+    gboolean in_bytes;
+
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_SHA256_RSA_PKCS, &in_bytes),
+                     P11MUX_KEY_RSA);
+    ck_assert(!in_bytes);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_RSA_PKCS_KEY_PAIR_GEN, &in_bytes),
+                     P11MUX_KEY_RSA);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_AES_GCM, &in_bytes), P11MUX_KEY_AES);
+    ck_assert(in_bytes);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_ECDSA, &in_bytes), P11MUX_KEY_EC);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_EC_MONTGOMERY_KEY_PAIR_GEN, &in_bytes),
+                     P11MUX_KEY_EC_MONTGOMERY);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_SHA256, &in_bytes), P11MUX_KEY_NONE);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_EC_EDWARDS), P11MUX_KEY_EC_EDWARDS);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_GENERIC_SECRET), P11MUX_KEY_GENERIC);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_DES3), P11MUX_KEY_NONE);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ URIs */
+
+static CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+static CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+
+START_TEST(test_policy_object_uris_match_attributes)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "objects = pkcs11:type=private pkcs11:type=secret-key;id=%01%02\n"
+                        "deny-objects = pkcs11:object=backup-key\n");
+    CK_ATTRIBUTE signing[] = { { CKA_CLASS, &private_class, sizeof private_class },
+                               { CKA_LABEL, "signing", 7 } };
+    CK_ATTRIBUTE backup[] = { { CKA_CLASS, &private_class, sizeof private_class },
+                              { CKA_LABEL, "backup-key", 10 } };
+    CK_ATTRIBUTE secret_right_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
+                                       { CKA_ID, "\x01\x02", 2 } };
+    CK_ATTRIBUTE secret_other_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
+                                       { CKA_ID, "\x01\x03", 2 } };
+    CK_ATTRIBUTE secret_no_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class } };
+    P11muxUriPlace place = { 0 };
+
+    ck_assert(p11mux_uri_rules_allow_object(&policy->objects, &place, signing, 2));
+    ck_assert(!p11mux_uri_rules_allow_object(&policy->objects, &place, backup, 2));
+    ck_assert(p11mux_uri_rules_allow_object(&policy->objects, &place, secret_right_id, 2));
+    ck_assert(!p11mux_uri_rules_allow_object(&policy->objects, &place, secret_other_id, 2));
+    /* p11-kit alone would match an absent CKA_ID; p11mux matches it as empty */
+    ck_assert(!p11mux_uri_rules_allow_object(&policy->objects, &place, secret_no_id, 1));
+}
+END_TEST
+
+static void
+pad(CK_UTF8CHAR *field, gsize size, const char *text)
+{
+    memset(field, ' ', size);
+    memcpy(field, text, strlen(text));
+}
+
+START_TEST(test_policy_token_uris)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "tokens = pkcs11:manufacturer=SoftHSM%20project\n"
+                        "deny-tokens = pkcs11:token=scratch\n");
+    CK_TOKEN_INFO token;
+    P11muxUriPlace place = { .token = &token, .slot_id = 7 };
+
+    memset(&token, ' ', sizeof token);
+    pad(token.manufacturerID, sizeof token.manufacturerID, "SoftHSM project");
+    pad(token.label, sizeof token.label, "alpha");
+    ck_assert(p11mux_uri_rules_allow_token(&policy->tokens, &place));
+    pad(token.label, sizeof token.label, "scratch");
+    ck_assert(!p11mux_uri_rules_allow_token(&policy->tokens, &place));
+    pad(token.label, sizeof token.label, "alpha");
+    pad(token.manufacturerID, sizeof token.manufacturerID, "Mozilla Foundation");
+    ck_assert(!p11mux_uri_rules_allow_token(&policy->tokens, &place));
+}
+END_TEST
+
+START_TEST(test_policy_uri_errors)
+{
+    GPtrArray *uris = NULL;
+    g_autofree char *scheme = p11mux_uri_parse_list("notauri", P11MUX_URI_OBJECT, &uris);
+    g_autofree char *pin = p11mux_uri_parse_list("pkcs11:token=a?pin-value=1234",
+                                                 P11MUX_URI_TOKEN, &uris);
+    g_autofree char *type = p11mux_uri_parse_list("pkcs11:type=bogus", P11MUX_URI_OBJECT, &uris);
+
+    ck_assert_str_eq(scheme, "bad URI 'notauri': URI scheme must be 'pkcs11:'");
+    ck_assert_str_eq(pin, "URI 'pkcs11:token=a?pin-value=1234' holds a PIN: a policy URI must not");
+    ck_assert(g_str_has_prefix(type, "URI 'pkcs11:type=bogus' holds an attribute or value"));
+    ck_assert_ptr_null(uris);
+}
+END_TEST
+
+/* ----------------------------------------------------------- policy sets */
+
+START_TEST(test_policy_undefined_name_cites_line)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxPolicySet) set =
+        set_from_text("[global]\npolicy = strict\n[backend b]\nmodule = /nonexistent/b.so\n"
+                      "policy = missing\n[policy strict]\nread-only = true\n",
+                      &error);
+    g_autofree char *expected = g_strdup_printf(
+        "%s/p11mux.conf:5: policy 'missing' is not defined (no [policy missing] group)", tmpdir);
+
+    ck_assert_ptr_null(set);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_str_eq(error->message, expected);
+}
+END_TEST
+
+START_TEST(test_policy_global_policy_for_every_backend)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxPolicySet) set =
+        set_from_text("[global]\npolicy = strict\n"
+                      "[backend a]\nmodule = /nonexistent/a.so\n"
+                      "[backend b]\nmodule = /nonexistent/b.so\npolicy = other\n"
+                      "[backend c]\nmodule = /nonexistent/c.so\nenabled = false\n"
+                      "[policy strict]\nread-only = true\n"
+                      "[policy other]\nforce-sensitive = true\n",
+                      &error);
+
+    assert_no_error(error);
+    ck_assert(p11mux_policy_set_lookup(set, "a")->read_only);
+    ck_assert(p11mux_policy_set_lookup(set, "b")->force_sensitive);
+    ck_assert(!p11mux_policy_set_lookup(set, "b")->read_only);
+    ck_assert_ptr_null(p11mux_policy_set_lookup(set, "c"));
+}
+END_TEST
+
+static P11muxPolicySet *
+layered_set(const char *system, const char *user, GError **error)
+{
+    g_autofree char *system_path = write_tmp("system.conf", system);
+    g_autofree char *user_path = write_tmp("user.conf", user);
+    P11muxConfPaths paths = { system_path, NULL, user_path, NULL };
+    g_autoptr(P11muxConf) conf = p11mux_conf_load(&paths, error);
+
+    return conf != NULL ? p11mux_policy_set_new(conf, error) : NULL;
+}
+
+static const char system_policy[] = "[global]\npolicy = strict\n%s\n"
+                                    "[backend b]\nmodule = /nonexistent/b.so\n"
+                                    "[policy strict]\nmechanisms = CKM_SHA256 CKM_ECDSA\n"
+                                    "deny-objects = pkcs11:object=backup-key\n"
+                                    "min-key-bits = rsa:2048\nread-only = true\n";
+static const char user_loosens[] = "[global]\npolicy = mine\n"
+                                   "[policy strict]\nmechanisms = CKM_SHA256 CKM_MD5\n"
+                                   "read-only = false\n"
+                                   "[policy mine]\nmechanisms = CKM_SHA256 CKM_MD5 CKM_ECDSA\n"
+                                   "min-key-bits = rsa:1024 ec:256\n"
+                                   "deny-mechanisms = CKM_ECDSA\n";
+
+START_TEST(test_policy_merge_lets_later_layers_change)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system = g_strdup_printf(system_policy, "");
+    g_autoptr(P11muxPolicySet) set = layered_set(system, user_loosens, &error);
+    const P11muxPolicy *policy;
+
+    assert_no_error(error);
+    policy = p11mux_policy_set_lookup(set, "b");
+    ck_assert_str_eq(policy->name, "mine");
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_MD5));
+    ck_assert(!policy->read_only);
+}
+END_TEST
+
+START_TEST(test_policy_stricter_only_combines_layers)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system = g_strdup_printf(system_policy, "policy-override = stricter-only");
+    g_autoptr(P11muxPolicySet) set = layered_set(system, user_loosens, &error);
+    const P11muxPolicy *policy;
+    CK_ATTRIBUTE backup[] = { { CKA_CLASS, &private_class, sizeof private_class },
+                              { CKA_LABEL, "backup-key", 10 } };
+    P11muxUriPlace place = { 0 };
+
+    assert_no_error(error);
+    policy = p11mux_policy_set_lookup(set, "b");
+    /* the system's allow-list and the user's, the user's deny */
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_SHA256));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_MD5));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_ECDSA));
+    /* the larger minimum of each family; the system's read-only and deny-objects */
+    ck_assert_uint_eq(policy->min_bits[P11MUX_KEY_RSA], 2048);
+    ck_assert_uint_eq(policy->min_bits[P11MUX_KEY_EC], 256);
+    ck_assert(policy->read_only);
+    ck_assert(!p11mux_uri_rules_allow_object(&policy->objects, &place, backup, 2));
+}
+END_TEST
+
+START_TEST(test_policy_override_only_in_system_layers)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system = g_strdup_printf(system_policy, "");
+    g_autoptr(P11muxPolicySet) set =
+        layered_set(system, "[global]\npolicy-override = merge\n", &error);
+    g_autofree char *expected = g_strdup_printf(
+        "%s/user.conf:2: key 'policy-override' can be set only in the system file or conf.d",
+        tmpdir);
+
+    ck_assert_ptr_null(set);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_str_eq(error->message, expected);
+}
+END_TEST
+
+START_TEST(test_policy_deny_functions_by_table)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "deny-functions = C_WrapKey C_OpenSession\n");
+
+    ck_assert(policy->deny_fn[P11MUX_FN_C_WrapKey]);
+    ck_assert(policy->deny_fn[P11MUX_FN_C_OpenSession]);
+    ck_assert(!policy->deny_fn[P11MUX_FN_C_UnwrapKey]);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+    Suite *suite = suite_create("policy");
+    TCase *matchers = tcase_create("matchers");
+    TCase *sets = tcase_create("sets");
+
+    tcase_add_checked_fixture(matchers, setup_tmpdir, teardown_tmpdir);
+    tcase_add_test(matchers, test_policy_mechanism_list_names_numbers_globs);
+    tcase_add_test(matchers, test_policy_mechanism_list_errors);
+    tcase_add_test(matchers, test_policy_deny_wins_over_allow);
+    tcase_add_test(matchers, test_policy_oaep_names_hash_and_mgf);
+    tcase_add_test(matchers, test_policy_denied_hash_denies_oaep_and_pss);
+    tcase_add_test(matchers, test_policy_kdfs_and_keys_in_parameters);
+    tcase_add_test(matchers, test_policy_curve_bits);
+    tcase_add_test(matchers, test_policy_key_bits_from_templates);
+    tcase_add_test(matchers, test_policy_key_bits_from_attributes_read);
+    tcase_add_test(matchers, test_policy_min_key_bits_items);
+    tcase_add_test(matchers, test_policy_mechanism_families);
+    tcase_add_test(matchers, test_policy_object_uris_match_attributes);
+    tcase_add_test(matchers, test_policy_token_uris);
+    tcase_add_test(matchers, test_policy_uri_errors);
+    suite_add_tcase(suite, matchers);
+
+    tcase_add_checked_fixture(sets, setup_tmpdir, teardown_tmpdir);
+    tcase_add_test(sets, test_policy_undefined_name_cites_line);
+    tcase_add_test(sets, test_policy_global_policy_for_every_backend);
+    tcase_add_test(sets, test_policy_merge_lets_later_layers_change);
+    tcase_add_test(sets, test_policy_stricter_only_combines_layers);
+    tcase_add_test(sets, test_policy_override_only_in_system_layers);
+    tcase_add_test(sets, test_policy_deny_functions_by_table);
+    suite_add_tcase(suite, sets);
+    return suite;
+}
+
+int
+main(void)
+{
+    SRunner *runner = srunner_create(policy_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}

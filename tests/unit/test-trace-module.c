@@ -1,0 +1,344 @@
+/*
+ * The trace end to end: p11mux.so over a copy of the mock backend, trace on
+ * in the configuration.  A session logs in with a distinctive PIN, creates an
+ * AES key with a known value and reads the value back; the trace must name
+ * every call, its route and its mechanisms, and hold neither secret.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dlfcn.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "check-helpers.h"
+#include "cli/json-scan.h"
+#include "p11mux-pkcs11.h"
+
+#define PIN "Xq7-p1n-3141"
+
+static const guchar key_value[16] = {0x4b, 0x33, 0x79, 0x21, 0x9d, 0x51, 0x0e, 0xc7,
+                                     0x62, 0xa8, 0x13, 0xf0, 0x5c, 0xe4, 0x27, 0xb9};
+
+static char *tmpdir;
+static void *p11mux_dl;
+static CK_FUNCTION_LIST_PTR p11;
+
+static const char *mock_conf = "[mock]\n"
+                               "interface = 3.0\n"
+                               "[slot 7]\n"
+                               "token-label = traced\n"
+                               "pin = " PIN "\n";
+
+static char *
+path_in_tmp(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+static void
+setup(void)
+{
+    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
+                                            "libp11mux-mock.so", NULL);
+    g_autofree char *so = NULL;
+    g_autofree char *conf = NULL;
+    g_autofree char *contents = NULL;
+    g_autofree char *module = NULL;
+    CK_C_GetFunctionList get_function_list;
+    gsize length;
+
+    tmpdir = g_dir_make_tmp("p11mux-test-trace-module-XXXXXX", NULL);
+    so = path_in_tmp("mock-t.so");
+    conf = path_in_tmp("mock-t.conf");
+    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
+    ck_assert(g_file_set_contents(so, contents, (gssize)length, NULL));
+    ck_assert(g_file_set_contents(conf, mock_conf, -1, NULL));
+    g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
+    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
+    p11mux_dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(p11mux_dl != NULL, "%s", dlerror());
+    get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
+    ck_assert_rv_ok(get_function_list(&p11));
+}
+
+static void
+teardown(void)
+{
+    GDir *dir = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = path_in_tmp(name);
+
+        g_remove(path);
+    }
+    if (dir != NULL) {
+        g_dir_close(dir);
+    }
+    g_rmdir(tmpdir);
+    g_clear_pointer(&tmpdir, g_free);
+}
+
+/* Writes the p11mux configuration and returns the trace file's path. */
+static char *
+configure(const char *format, const char *data)
+{
+    g_autofree char *conf = path_in_tmp("p11mux.conf");
+    g_autofree char *so = path_in_tmp("mock-t.so");
+    char *trace = path_in_tmp(format);
+    g_autofree char *text = g_strdup_printf("[global]\n"
+                                            "user-config = none\n"
+                                            "trace = file:%s\n"
+                                            "trace-format = %s\n"
+                                            "trace-data = %s\n"
+                                            "[backend mock-t]\n"
+                                            "module = %s\n",
+                                            trace, format, data, so);
+
+    ck_assert(g_file_set_contents(conf, text, -1, NULL));
+    g_setenv("P11MUX_CONF", conf, TRUE);
+    return trace;
+}
+
+/* The session of a run: log in, create an AES key, read its value back. */
+static void
+run_calls(void)
+{
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_AES;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &klass, sizeof(klass)},
+        {CKA_KEY_TYPE, &type, sizeof(type)},
+        {CKA_TOKEN, &no, sizeof(no)},
+        {CKA_SENSITIVE, &no, sizeof(no)},
+        {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+        {CKA_LABEL, "traced-aes", 10},
+        {CKA_VALUE, (void *)key_value, sizeof(key_value)},
+    };
+    guchar read_back[sizeof(key_value)];
+    CK_ATTRIBUTE get[] = {{CKA_VALUE, read_back, sizeof(read_back)}};
+    CK_MECHANISM digest = {CKM_SHA256, NULL, 0};
+    CK_SLOT_ID slots[4];
+    CK_ULONG count = G_N_ELEMENTS(slots);
+    CK_SESSION_HANDLE session;
+    CK_OBJECT_HANDLE key;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, slots, &count));
+    ck_assert_uint_eq(count, 1);
+    ck_assert_rv_ok(
+        p11->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session));
+    ck_assert_rv_ok(p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)PIN, strlen(PIN)));
+    ck_assert_rv_ok(p11->C_CreateObject(session, tmpl, G_N_ELEMENTS(tmpl), &key));
+    ck_assert_rv_ok(p11->C_GetAttributeValue(session, key, get, 1));
+    ck_assert_int_eq(memcmp(read_back, key_value, sizeof(key_value)), 0);
+    ck_assert_rv_ok(p11->C_DigestInit(session, &digest));
+    ck_assert_rv(p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)PIN, strlen(PIN)),
+                 CKR_USER_ALREADY_LOGGED_IN);
+    ck_assert_rv(p11->C_CloseSession(session + 1), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv_ok(p11->C_CloseSession(session));
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+}
+
+static char *
+hex(const guchar *data, gsize n, gboolean upper)
+{
+    GString *out = g_string_new(NULL);
+    gsize i;
+
+    for (i = 0; i < n; i++) {
+        g_string_append_printf(out, upper ? "%02X" : "%02x", data[i]);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void
+assert_secret_absent(const char *text, gsize length, const guchar *secret, gsize n)
+{
+    g_autofree char *lower = hex(secret, n, FALSE);
+    g_autofree char *upper = hex(secret, n, TRUE);
+    g_autofree char *b64 = g_base64_encode(secret, n);
+
+    ck_assert_msg(memmem(text, length, secret, n) == NULL, "raw secret in the trace");
+    ck_assert_msg(strstr(text, lower) == NULL, "hex secret in the trace");
+    ck_assert_msg(strstr(text, upper) == NULL, "HEX secret in the trace");
+    b64[n / 3 * 4 - 4] = '\0'; /* the part that does not depend on padding */
+    ck_assert_msg(strstr(text, b64) == NULL, "base64 secret in the trace");
+}
+
+static void
+assert_contains(const char *text, const char *needle)
+{
+    ck_assert_msg(strstr(text, needle) != NULL, "'%s' not in:\n%s", needle, text);
+}
+
+START_TEST(test_trace_module_json_names_calls_and_hides_secrets)
+{
+    g_autofree char *path = configure("json", "hex");
+    g_autofree char *contents = NULL;
+    g_auto(GStrv) lines = NULL;
+    gsize length;
+    guint i;
+
+    run_calls();
+    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
+    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
+    assert_secret_absent(contents, length, key_value, sizeof(key_value));
+    lines = g_strsplit(contents, "\n", -1);
+    ck_assert_uint_eq(g_strv_length(lines), 12);
+    for (i = 0; lines[i + 1] != NULL; i++) {
+        g_autoptr(GError) error = NULL;
+
+        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), NULL, NULL, &error),
+                      "line %u: %s", i + 1, error->message);
+    }
+    assert_contains(lines[0], "\"function\":\"C_Initialize\",\"rv\":\"CKR_OK\"");
+    assert_contains(lines[1], "\"function\":\"C_GetSlotList\"");
+    assert_contains(lines[2], "\"function\":\"C_OpenSession\"");
+    assert_contains(lines[2], "\"backend\":\"mock-t\",\"slot\":");
+    assert_contains(lines[2], ",\"backend_slot\":7,\"session\":");
+    assert_contains(lines[3], "\"function\":\"C_Login\"");
+    assert_contains(lines[3], "\"pPin\":{\"len\":12,\"redacted\":true}");
+    assert_contains(lines[4], "\"function\":\"C_CreateObject\"");
+    assert_contains(lines[4], "{\"type\":\"CKA_VALUE\",\"len\":16,\"redacted\":true}");
+    assert_contains(lines[4], "{\"type\":\"CKA_LABEL\",\"len\":10,\"value\":\"traced-aes\"}");
+    assert_contains(lines[5], "\"function\":\"C_GetAttributeValue\"");
+    assert_contains(lines[5], "{\"type\":\"CKA_VALUE\",\"len\":16,\"redacted\":true}");
+    assert_contains(lines[6], "\"pMechanism\":{\"mechanism\":\"CKM_SHA256\",\"param_len\":0}");
+    assert_contains(lines[7], "\"rv\":\"CKR_USER_ALREADY_LOGGED_IN\"");
+    assert_contains(lines[8],
+                    "\"function\":\"C_CloseSession\",\"rv\":\"CKR_SESSION_HANDLE_INVALID\"");
+    assert_contains(lines[10], "\"function\":\"C_Finalize\"");
+}
+END_TEST
+
+START_TEST(test_trace_module_text_hides_secrets)
+{
+    g_autofree char *path = configure("text", "hex");
+    g_autofree char *contents = NULL;
+    gsize length;
+
+    run_calls();
+    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
+    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
+    assert_secret_absent(contents, length, key_value, sizeof(key_value));
+    assert_contains(contents, " C_Login -> CKR_OK (");
+    assert_contains(contents, "\n  pPin: <redacted, 12 bytes>\n");
+    assert_contains(contents, "\n    CKA_VALUE = <redacted, 16 bytes>\n");
+    assert_contains(contents, "\n  backend: mock-t slot 0x");
+}
+END_TEST
+
+#define THREAD_CALLS 400
+
+static gpointer
+call_in_thread(gpointer data)
+{
+    CK_SLOT_ID slot = GPOINTER_TO_SIZE(data);
+    CK_SESSION_HANDLE session;
+    CK_SESSION_INFO info;
+    CK_TOKEN_INFO token;
+    guint i;
+
+    ck_assert_rv_ok(p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session));
+    for (i = 0; i < THREAD_CALLS; i++) {
+        ck_assert_rv_ok(p11->C_GetSessionInfo(session, &info));
+        ck_assert_rv_ok(p11->C_GetTokenInfo(slot, &token));
+    }
+    ck_assert_rv_ok(p11->C_CloseSession(session));
+    return NULL;
+}
+
+typedef struct {
+    GHashTable *tids;
+} TidCount;
+
+static void
+on_member(const char *key, P11muxJsonType type, const char *value, gpointer user_data)
+{
+    TidCount *count = user_data;
+
+    if (strcmp(key, "tid") == 0) {
+        g_hash_table_add(count->tids, g_strdup(value));
+    }
+}
+
+/* Two application threads calling through p11mux: every line whole. */
+START_TEST(test_trace_module_threads_write_whole_lines)
+{
+    g_autofree char *path = configure("json", "hex");
+    g_autofree char *contents = NULL;
+    g_auto(GStrv) lines = NULL;
+    TidCount count = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    CK_SLOT_ID slot;
+    CK_ULONG n = 1;
+    GThread *a, *b;
+    guint i;
+
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, &slot, &n));
+    a = g_thread_new("a", call_in_thread, GSIZE_TO_POINTER(slot));
+    b = g_thread_new("b", call_in_thread, GSIZE_TO_POINTER(slot));
+    g_thread_join(a);
+    g_thread_join(b);
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    ck_assert(g_file_get_contents(path, &contents, NULL, NULL));
+    lines = g_strsplit(contents, "\n", -1);
+    /* C_Initialize, C_GetSlotList, 2 x (open, 2 x THREAD_CALLS, close), C_Finalize */
+    ck_assert_uint_eq(g_strv_length(lines), 3 + 2 * (2 + 2 * THREAD_CALLS) + 1);
+    for (i = 0; lines[i + 1] != NULL; i++) {
+        g_autoptr(GError) error = NULL;
+
+        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), on_member, &count, &error),
+                      "line %u: %s", i + 1, error->message);
+    }
+    ck_assert_uint_eq(g_hash_table_size(count.tids), 3);
+    g_hash_table_unref(count.tids);
+}
+END_TEST
+
+/* A trace file that cannot be opened fails C_Initialize, naming the line. */
+START_TEST(test_trace_module_unwritable_trace_fails_initialize)
+{
+    g_autofree char *conf = path_in_tmp("p11mux.conf");
+    g_autofree char *so = path_in_tmp("mock-t.so");
+    g_autofree char *text = g_strdup_printf("[global]\nuser-config = none\n"
+                                            "trace = file:/nonexistent-p11mux-dir/trace\n"
+                                            "[backend mock-t]\nmodule = %s\n",
+                                            so);
+
+    ck_assert(g_file_set_contents(conf, text, -1, NULL));
+    g_setenv("P11MUX_CONF", conf, TRUE);
+    ck_assert_rv(p11->C_Initialize(NULL), CKR_GENERAL_ERROR);
+}
+END_TEST
+
+static Suite *
+trace_module_suite(void)
+{
+    Suite *s = suite_create("trace-module");
+    TCase *tc = tcase_create("module");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_trace_module_json_names_calls_and_hides_secrets);
+    tcase_add_test(tc, test_trace_module_text_hides_secrets);
+    tcase_add_test(tc, test_trace_module_unwritable_trace_fails_initialize);
+    tcase_add_test(tc, test_trace_module_threads_write_whole_lines);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *runner = srunner_create(trace_module_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
