@@ -175,6 +175,8 @@ p11mux_fwd_C_Initialize(CK_VOID_PTR pInitArgs)
     void *args[] = {&pInitArgs};
     CK_RV rv;
 
+    gint64 started = g_get_monotonic_time();
+
     register_fork_handler();
     rv = parse_init_args(pInitArgs, &config_path, &cant_threads);
     g_mutex_lock(&init_lock);
@@ -185,7 +187,9 @@ p11mux_fwd_C_Initialize(CK_VOID_PTR pInitArgs)
         rv = build_router(config_path, cant_threads);
     }
     g_mutex_unlock(&init_lock);
+    /* the router (and so the trace) exists only now: time the whole call */
     p11mux_call_begin(&call, P11MUX_FN_C_Initialize, args);
+    call.started = started;
     return p11mux_call_end(&call, rv);
 }
 
