@@ -163,8 +163,8 @@ session_entry(P11muxPolicyCache *cache, CK_SESSION_HANDLE session, const P11muxS
 }
 
 void
-p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                        const P11muxSlot *slot, CK_OBJECT_HANDLE object, P11muxObjectInfo *info)
+p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session, const P11muxSlot *slot,
+                        CK_OBJECT_HANDLE object, P11muxObjectInfo *info)
 {
     SessionCache *entry;
 

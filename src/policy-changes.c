@@ -26,8 +26,8 @@ static const struct {
     const char *name;
     CK_RV code;
 } handle_codes[] = {
-    { "hWrappingKey", CKR_WRAPPING_KEY_HANDLE_INVALID },
-    { "hUnwrappingKey", CKR_UNWRAPPING_KEY_HANDLE_INVALID },
+    {"hWrappingKey", CKR_WRAPPING_KEY_HANDLE_INVALID},
+    {"hUnwrappingKey", CKR_UNWRAPPING_KEY_HANDLE_INVALID},
 };
 
 static CK_RV
@@ -100,6 +100,16 @@ check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc
     return CKR_OK;
 }
 
+/* Whether a rule needs what p11mux reads about the object param names. */
+static gboolean
+decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc,
+           const P11muxParamDesc *param)
+{
+    return policy->has_object_rules || (param->role == P11MUX_ROLE_KEY && policy->has_key_rules) ||
+           (policy->force_sensitive && is_exported_key(desc, param)) ||
+           (policy->read_only && changes_existing(desc));
+}
+
 CK_RV
 p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
 {
@@ -114,7 +124,8 @@ p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
         const P11muxParamDesc *param = &desc->params[i];
         CK_OBJECT_HANDLE handle;
 
-        if (param->role != P11MUX_ROLE_KEY && param->role != P11MUX_ROLE_OBJECT) {
+        if ((param->role != P11MUX_ROLE_KEY && param->role != P11MUX_ROLE_OBJECT) ||
+            !decides_on(policy, desc, param)) {
             continue;
         }
         handle = P11MUX_ARG(call, i, CK_OBJECT_HANDLE);
@@ -131,8 +142,8 @@ p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
 CK_RV
 p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE key)
 {
-    static const P11muxParamDesc param = { "CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY,
-                                           -1, NULL };
+    static const P11muxParamDesc param = {"CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY, -1,
+                                          NULL};
 
     if (!policy->reads_objects) {
         return CKR_OK;
@@ -151,15 +162,15 @@ static const struct {
     CK_OBJECT_CLASS classes[2]; /* by the template's position among the templates */
     gboolean generates;         /* the mechanism says the key type */
 } creations[] = {
-    { P11MUX_FN_C_GenerateKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, TRUE },
-    { P11MUX_FN_C_GenerateKeyPair, { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY }, TRUE },
-    { P11MUX_FN_C_UnwrapKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, FALSE },
-    { P11MUX_FN_C_DeriveKey, { CKO_SECRET_KEY, CKO_SECRET_KEY }, FALSE },
+    {P11MUX_FN_C_GenerateKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, TRUE},
+    {P11MUX_FN_C_GenerateKeyPair, {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY}, TRUE},
+    {P11MUX_FN_C_UnwrapKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, FALSE},
+    {P11MUX_FN_C_DeriveKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, FALSE},
 };
 
 /* What one template describes, with what the call and its source add. */
 typedef struct {
-    int index;                      /* of the template parameter */
+    int index; /* of the template parameter */
     CK_ATTRIBUTE_PTR tmpl;
     CK_ULONG n;
     guint position;                 /* among the call's templates */
@@ -224,10 +235,10 @@ complete_template(P11muxCall *call, const Made *made)
         memcpy(tmpl, made->tmpl, made->n * sizeof(CK_ATTRIBUTE));
     }
     if (!has_sensitive) {
-        tmpl[n++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &true_value, sizeof true_value };
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &true_value, sizeof true_value};
     }
     if (!has_extractable) {
-        tmpl[n++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &false_value, sizeof false_value };
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &false_value, sizeof false_value};
     }
     p11mux_policy_redirect(call, made->index, &tmpl);
     p11mux_policy_redirect(call, param->ref, &n);
@@ -239,20 +250,20 @@ static void
 would_be(const P11muxObjectInfo *base, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
          const CK_OBJECT_CLASS *klass, CK_ATTRIBUTE out[3])
 {
-    static const CK_ATTRIBUTE_TYPE types[] = { CKA_CLASS, CKA_LABEL, CKA_ID };
+    static const CK_ATTRIBUTE_TYPE types[] = {CKA_CLASS, CKA_LABEL, CKA_ID};
     guint i;
 
     for (i = 0; i < 3; i++) {
         const CK_ATTRIBUTE *given = p11mux_template_find(tmpl, n, types[i]);
 
         out[i] = base != NULL ? base->match[i]
-                              : (CK_ATTRIBUTE){ types[i], NULL, CK_UNAVAILABLE_INFORMATION };
+                              : (CK_ATTRIBUTE){types[i], NULL, CK_UNAVAILABLE_INFORMATION};
         if (given != NULL) {
             out[i] = *given;
         }
     }
     if (klass != NULL && *klass != CK_UNAVAILABLE_INFORMATION) {
-        out[0] = (CK_ATTRIBUTE){ CKA_CLASS, (void *)klass, sizeof *klass };
+        out[0] = (CK_ATTRIBUTE){CKA_CLASS, (void *)klass, sizeof *klass};
     }
 }
 
@@ -329,13 +340,12 @@ static CK_RV
 check_creation(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *source)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
-    Made made = { -1 };
+    Made made = {-1};
     CK_RV rv = CKR_OK;
     guint position = 0;
 
-    while (rv == CKR_OK &&
-           (made.index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, made.index + 1)) >=
-               0) {
+    while (rv == CKR_OK && (made.index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE,
+                                                                  made.index + 1)) >= 0) {
         made.tmpl = P11MUX_ARG(call, made.index, CK_ATTRIBUTE_PTR);
         made.n = P11MUX_ARG(call, desc->params[made.index].ref, CK_ULONG);
         if (made.tmpl == NULL && made.n > 0) {

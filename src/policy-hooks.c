@@ -110,7 +110,8 @@ check_token(P11muxCall *call, const P11muxPolicy *policy)
     if (!policy->has_token_rules || call->slot_entry == NULL) {
         return CKR_OK;
     }
-    if (p11mux_policy_slot_state(call->router->policy, policy, call->slot_entry, refresh)->visible) {
+    if (p11mux_policy_slot_state(call->router->policy, policy, call->slot_entry, refresh)
+            ->visible) {
         return CKR_OK;
     }
     return call->session != 0 ? CKR_SESSION_HANDLE_INVALID : CKR_SLOT_ID_INVALID;
@@ -128,11 +129,12 @@ check_session_flags(P11muxCall *call, const P11muxPolicy *policy)
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index = p11mux_policy_find_param(desc, P11MUX_ROLE_FLAGS, 0);
 
-    if (!policy->read_only || index < 0 || g_strcmp0(desc->params[index].ref_name, "session") != 0) {
+    if (!policy->read_only || index < 0 ||
+        g_strcmp0(desc->params[index].ref_name, "session") != 0) {
         return CKR_OK;
     }
     return (P11MUX_ARG(call, index, CK_FLAGS) & CKF_RW_SESSION) ? CKR_TOKEN_WRITE_PROTECTED
-                                                               : CKR_OK;
+                                                                : CKR_OK;
 }
 
 static CK_RV
@@ -217,9 +219,8 @@ after_sessions(P11muxCall *call, CK_RV rv)
 
     if (call->fn == P11MUX_FN_C_CloseAllSessions && rv == CKR_OK) {
         p11mux_policy_cache_forget_slot(engine->cache, call->slot_entry);
-    } else if (call->session != 0 &&
-               ((call->fn == P11MUX_FN_C_CloseSession && rv == CKR_OK) ||
-                p11mux_rv_means_session_lost(rv))) {
+    } else if (call->session != 0 && ((call->fn == P11MUX_FN_C_CloseSession && rv == CKR_OK) ||
+                                      p11mux_rv_means_session_lost(rv))) {
         p11mux_policy_cache_forget_session(engine->cache, call->session);
     } else {
         return;

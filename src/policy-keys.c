@@ -24,16 +24,16 @@ typedef struct {
 
 /* Indexed by P11muxKeyFamily. */
 static const Family families[P11MUX_KEY_N_FAMILIES] = {
-    [P11MUX_KEY_RSA] = { "rsa", CKK_RSA, SIZE_MODULUS },
-    [P11MUX_KEY_DSA] = { "dsa", CKK_DSA, SIZE_PRIME },
-    [P11MUX_KEY_DH] = { "dh", CKK_DH, SIZE_PRIME },
-    [P11MUX_KEY_EC] = { "ec", CKK_EC, SIZE_CURVE },
-    [P11MUX_KEY_EC_EDWARDS] = { "ec-edwards", CKK_EC_EDWARDS, SIZE_CURVE },
-    [P11MUX_KEY_EC_MONTGOMERY] = { "ec-montgomery", CKK_EC_MONTGOMERY, SIZE_CURVE },
-    [P11MUX_KEY_AES] = { "aes", CKK_AES, SIZE_VALUE },
-    [P11MUX_KEY_GENERIC] = { "generic", CKK_GENERIC_SECRET, SIZE_VALUE },
-    [P11MUX_KEY_CAMELLIA] = { "camellia", CKK_CAMELLIA, SIZE_VALUE },
-    [P11MUX_KEY_ARIA] = { "aria", CKK_ARIA, SIZE_VALUE },
+    [P11MUX_KEY_RSA] = {"rsa", CKK_RSA, SIZE_MODULUS},
+    [P11MUX_KEY_DSA] = {"dsa", CKK_DSA, SIZE_PRIME},
+    [P11MUX_KEY_DH] = {"dh", CKK_DH, SIZE_PRIME},
+    [P11MUX_KEY_EC] = {"ec", CKK_EC, SIZE_CURVE},
+    [P11MUX_KEY_EC_EDWARDS] = {"ec-edwards", CKK_EC_EDWARDS, SIZE_CURVE},
+    [P11MUX_KEY_EC_MONTGOMERY] = {"ec-montgomery", CKK_EC_MONTGOMERY, SIZE_CURVE},
+    [P11MUX_KEY_AES] = {"aes", CKK_AES, SIZE_VALUE},
+    [P11MUX_KEY_GENERIC] = {"generic", CKK_GENERIC_SECRET, SIZE_VALUE},
+    [P11MUX_KEY_CAMELLIA] = {"camellia", CKK_CAMELLIA, SIZE_VALUE},
+    [P11MUX_KEY_ARIA] = {"aria", CKK_ARIA, SIZE_VALUE},
 };
 
 /* Mechanisms whose keys belong to a family, by glob over the CKM_ names;
@@ -45,21 +45,21 @@ typedef struct {
 } MechanismFamily;
 
 static const MechanismFamily mechanism_families[] = {
-    { "CKM_RSA_*", P11MUX_KEY_RSA, FALSE },
-    { "CKM_*_RSA_*", P11MUX_KEY_RSA, FALSE },
-    { "CKM_DSA*", P11MUX_KEY_DSA, FALSE },
-    { "CKM_DH_PKCS_*", P11MUX_KEY_DH, FALSE },
-    { "CKM_X9_42_DH_*", P11MUX_KEY_DH, FALSE },
-    { "CKM_EC_KEY_PAIR_GEN", P11MUX_KEY_EC, FALSE },
-    { "CKM_ECDSA*", P11MUX_KEY_EC, FALSE },
-    { "CKM_ECDH*", P11MUX_KEY_EC, FALSE },
-    { "CKM_ECMQV_*", P11MUX_KEY_EC, FALSE },
-    { "CKM_EC_EDWARDS_KEY_PAIR_GEN", P11MUX_KEY_EC_EDWARDS, FALSE },
-    { "CKM_EDDSA", P11MUX_KEY_EC_EDWARDS, FALSE },
-    { "CKM_AES_*", P11MUX_KEY_AES, TRUE },
-    { "CKM_GENERIC_SECRET_KEY_GEN", P11MUX_KEY_GENERIC, FALSE },
-    { "CKM_CAMELLIA_*", P11MUX_KEY_CAMELLIA, TRUE },
-    { "CKM_ARIA_*", P11MUX_KEY_ARIA, TRUE },
+    {"CKM_RSA_*", P11MUX_KEY_RSA, FALSE},
+    {"CKM_*_RSA_*", P11MUX_KEY_RSA, FALSE},
+    {"CKM_DSA*", P11MUX_KEY_DSA, FALSE},
+    {"CKM_DH_PKCS_*", P11MUX_KEY_DH, FALSE},
+    {"CKM_X9_42_DH_*", P11MUX_KEY_DH, FALSE},
+    {"CKM_EC_KEY_PAIR_GEN", P11MUX_KEY_EC, FALSE},
+    {"CKM_ECDSA*", P11MUX_KEY_EC, FALSE},
+    {"CKM_ECDH*", P11MUX_KEY_EC, FALSE},
+    {"CKM_ECMQV_*", P11MUX_KEY_EC, FALSE},
+    {"CKM_EC_EDWARDS_KEY_PAIR_GEN", P11MUX_KEY_EC_EDWARDS, FALSE},
+    {"CKM_EDDSA", P11MUX_KEY_EC_EDWARDS, FALSE},
+    {"CKM_AES_*", P11MUX_KEY_AES, TRUE},
+    {"CKM_GENERIC_SECRET_KEY_GEN", P11MUX_KEY_GENERIC, FALSE},
+    {"CKM_CAMELLIA_*", P11MUX_KEY_CAMELLIA, TRUE},
+    {"CKM_ARIA_*", P11MUX_KEY_ARIA, TRUE},
 };
 
 const char *
@@ -106,7 +106,7 @@ mechanism_family_table(void)
     static gsize once = 0;
 
     if (g_once_init_enter(&once)) {
-        TableBuilder builder = { g_hash_table_new(g_direct_hash, g_direct_equal), 0 };
+        TableBuilder builder = {g_hash_table_new(g_direct_hash, g_direct_equal), 0};
 
         add_mechanism(CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, &builder);
         for (builder.row = 1; builder.row <= G_N_ELEMENTS(mechanism_families); builder.row++) {

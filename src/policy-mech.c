@@ -134,52 +134,55 @@ typedef struct {
 } Named;
 
 static const Named mgfs[] = {
-    { CKG_MGF1_SHA1, CKM_SHA_1 },    { CKG_MGF1_SHA224, CKM_SHA224 },
-    { CKG_MGF1_SHA256, CKM_SHA256 }, { CKG_MGF1_SHA384, CKM_SHA384 },
-    { CKG_MGF1_SHA512, CKM_SHA512 }, { 6, CKM_SHA3_224 }, /* CKG_MGF1_SHA3_224 ... */
-    { 7, CKM_SHA3_256 },             { 8, CKM_SHA3_384 },
-    { 9, CKM_SHA3_512 },
+    {CKG_MGF1_SHA1, CKM_SHA_1},
+    {CKG_MGF1_SHA224, CKM_SHA224},
+    {CKG_MGF1_SHA256, CKM_SHA256},
+    {CKG_MGF1_SHA384, CKM_SHA384},
+    {CKG_MGF1_SHA512, CKM_SHA512},
+    {6, CKM_SHA3_224}, /* CKG_MGF1_SHA3_224 ... */
+    {7, CKM_SHA3_256},
+    {8, CKM_SHA3_384},
+    {9, CKM_SHA3_512},
 };
 
 static const Named kdfs[] = {
-    { CKD_NULL, 0 },
-    { CKD_SHA1_KDF, CKM_SHA_1 },
-    { CKD_SHA1_KDF_ASN1, CKM_SHA_1 },
-    { CKD_SHA1_KDF_CONCATENATE, CKM_SHA_1 },
-    { CKD_SHA224_KDF, CKM_SHA224 },
-    { CKD_SHA256_KDF, CKM_SHA256 },
-    { CKD_SHA384_KDF, CKM_SHA384 },
-    { CKD_SHA512_KDF, CKM_SHA512 },
-    { CKD_CPDIVERSIFY_KDF, 0 },
-    { 0x0a, CKM_SHA3_224 }, /* CKD_SHA3_224_KDF (3.0) ... */
-    { 0x0b, CKM_SHA3_256 },
-    { 0x0c, CKM_SHA3_384 },
-    { 0x0d, CKM_SHA3_512 },
-    { 0x0e, CKM_SHA_1 }, /* CKD_SHA1_KDF_SP800 (3.0) ... */
-    { 0x0f, CKM_SHA224 },
-    { 0x10, CKM_SHA256 },
-    { 0x11, CKM_SHA384 },
-    { 0x12, CKM_SHA512 },
-    { 0x13, CKM_SHA3_224 },
-    { 0x14, CKM_SHA3_256 },
-    { 0x15, CKM_SHA3_384 },
-    { 0x16, CKM_SHA3_512 },
+    {CKD_NULL, 0},
+    {CKD_SHA1_KDF, CKM_SHA_1},
+    {CKD_SHA1_KDF_ASN1, CKM_SHA_1},
+    {CKD_SHA1_KDF_CONCATENATE, CKM_SHA_1},
+    {CKD_SHA224_KDF, CKM_SHA224},
+    {CKD_SHA256_KDF, CKM_SHA256},
+    {CKD_SHA384_KDF, CKM_SHA384},
+    {CKD_SHA512_KDF, CKM_SHA512},
+    {CKD_CPDIVERSIFY_KDF, 0},
+    {0x0a, CKM_SHA3_224}, /* CKD_SHA3_224_KDF (3.0) ... */
+    {0x0b, CKM_SHA3_256},
+    {0x0c, CKM_SHA3_384},
+    {0x0d, CKM_SHA3_512},
+    {0x0e, CKM_SHA_1}, /* CKD_SHA1_KDF_SP800 (3.0) ... */
+    {0x0f, CKM_SHA224},
+    {0x10, CKM_SHA256},
+    {0x11, CKM_SHA384},
+    {0x12, CKM_SHA512},
+    {0x13, CKM_SHA3_224},
+    {0x14, CKM_SHA3_256},
+    {0x15, CKM_SHA3_384},
+    {0x16, CKM_SHA3_512},
 };
 
 static const Named pbkdf2_prfs[] = {
-    { 1, CKM_SHA_1_HMAC }, /* CKP_PKCS5_PBKD2_HMAC_SHA1 ... */
-    { 3, CKM_SHA224_HMAC }, { 4, CKM_SHA256_HMAC }, { 5, CKM_SHA384_HMAC },
-    { 6, CKM_SHA512_HMAC },
+    {1, CKM_SHA_1_HMAC}, /* CKP_PKCS5_PBKD2_HMAC_SHA1 ... */
+    {3, CKM_SHA224_HMAC}, {4, CKM_SHA256_HMAC}, {5, CKM_SHA384_HMAC}, {6, CKM_SHA512_HMAC},
 };
 
 typedef enum {
-    FIELD_HASH,      /* a CK_MECHANISM_TYPE */
-    FIELD_MGF,       /* a CK_RSA_PKCS_MGF_TYPE */
-    FIELD_KDF,       /* a CK_EC_KDF_TYPE / CK_X9_42_DH_KDF_TYPE */
-    FIELD_PRF,       /* a CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE */
-    FIELD_KEY,       /* a CK_OBJECT_HANDLE, 0 for none */
-    FIELD_SALT_KEY,  /* CK_HKDF_PARAMS.ulSaltType; hSaltKey (3 slots on) when it says so */
-    FIELD_OAEP,      /* a CK_RSA_PKCS_OAEP_PARAMS_PTR */
+    FIELD_HASH,     /* a CK_MECHANISM_TYPE */
+    FIELD_MGF,      /* a CK_RSA_PKCS_MGF_TYPE */
+    FIELD_KDF,      /* a CK_EC_KDF_TYPE / CK_X9_42_DH_KDF_TYPE */
+    FIELD_PRF,      /* a CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE */
+    FIELD_KEY,      /* a CK_OBJECT_HANDLE, 0 for none */
+    FIELD_SALT_KEY, /* CK_HKDF_PARAMS.ulSaltType; hSaltKey (3 slots on) when it says so */
+    FIELD_OAEP,     /* a CK_RSA_PKCS_OAEP_PARAMS_PTR */
     FIELD_END,
 } FieldKind;
 
@@ -305,10 +308,10 @@ decode_field(const Field *field, const guint8 *param, P11muxMechUse *use)
         return CKR_OK;
     case FIELD_MGF:
         return lookup_named(mgfs, G_N_ELEMENTS(mgfs), value, use) ? CKR_OK
-                                                                   : CKR_MECHANISM_PARAM_INVALID;
+                                                                  : CKR_MECHANISM_PARAM_INVALID;
     case FIELD_KDF:
         return lookup_named(kdfs, G_N_ELEMENTS(kdfs), value, use) ? CKR_OK
-                                                                   : CKR_MECHANISM_PARAM_INVALID;
+                                                                  : CKR_MECHANISM_PARAM_INVALID;
     case FIELD_PRF:
         return lookup_named(pbkdf2_prfs, G_N_ELEMENTS(pbkdf2_prfs), value, use)
                    ? CKR_OK

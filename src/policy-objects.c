@@ -20,9 +20,9 @@
 static const CK_ATTRIBUTE_TYPE ulong_types[] = {
     CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_VALUE_LEN, CKA_PRIME_BITS,
 };
-static const CK_ATTRIBUTE_TYPE bool_types[] = { CKA_TOKEN, CKA_SENSITIVE, CKA_EXTRACTABLE };
-static const CK_ATTRIBUTE_TYPE bytes_types[] = { CKA_LABEL, CKA_ID, CKA_EC_PARAMS };
-static const CK_ATTRIBUTE_TYPE length_types[] = { CKA_MODULUS, CKA_PRIME };
+static const CK_ATTRIBUTE_TYPE bool_types[] = {CKA_TOKEN, CKA_SENSITIVE, CKA_EXTRACTABLE};
+static const CK_ATTRIBUTE_TYPE bytes_types[] = {CKA_LABEL, CKA_ID, CKA_EC_PARAMS};
+static const CK_ATTRIBUTE_TYPE length_types[] = {CKA_MODULUS, CKA_PRIME};
 
 #define N_ULONG G_N_ELEMENTS(ulong_types)
 #define N_BOOL G_N_ELEMENTS(bool_types)
@@ -46,17 +46,17 @@ reading_init(Reading *reading)
     memset(reading, 0, sizeof *reading);
     for (i = 0; i < N_ULONG; i++, k++) {
         reading->ulongs[i] = CK_UNAVAILABLE_INFORMATION;
-        reading->attrs[k] = (CK_ATTRIBUTE){ ulong_types[i], &reading->ulongs[i], sizeof(CK_ULONG) };
+        reading->attrs[k] = (CK_ATTRIBUTE){ulong_types[i], &reading->ulongs[i], sizeof(CK_ULONG)};
     }
     for (i = 0; i < N_BOOL; i++, k++) {
         reading->bools[i] = UNKNOWN_BOOL;
-        reading->attrs[k] = (CK_ATTRIBUTE){ bool_types[i], &reading->bools[i], sizeof(CK_BBOOL) };
+        reading->attrs[k] = (CK_ATTRIBUTE){bool_types[i], &reading->bools[i], sizeof(CK_BBOOL)};
     }
     for (i = 0; i < N_BYTES; i++, k++) {
-        reading->attrs[k] = (CK_ATTRIBUTE){ bytes_types[i], NULL, 0 };
+        reading->attrs[k] = (CK_ATTRIBUTE){bytes_types[i], NULL, 0};
     }
     for (i = 0; i < G_N_ELEMENTS(length_types); i++, k++) {
-        reading->attrs[k] = (CK_ATTRIBUTE){ length_types[i], NULL, 0 };
+        reading->attrs[k] = (CK_ATTRIBUTE){length_types[i], NULL, 0};
     }
 }
 
@@ -107,8 +107,8 @@ read_object(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
     CK_RV rv;
 
     reading_init(reading);
-    rv = call->backend->functions->C_GetAttributeValue(call->real_session, object,
-                                                       reading->attrs, N_READ);
+    rv = call->backend->functions->C_GetAttributeValue(call->real_session, object, reading->attrs,
+                                                       N_READ);
     if (!partial_answer(rv)) {
         return rv;
     }
@@ -145,9 +145,9 @@ info_new(const Reading *reading)
     memcpy(tail, &info->klass, sizeof(CK_ULONG));
     memcpy(tail + sizeof(CK_ULONG), label->pValue, label_len);
     memcpy(tail + sizeof(CK_ULONG) + label_len, id->pValue, id_len);
-    info->match[0] = (CK_ATTRIBUTE){ CKA_CLASS, tail, sizeof(CK_ULONG) };
-    info->match[1] = (CK_ATTRIBUTE){ CKA_LABEL, tail + sizeof(CK_ULONG), label_len };
-    info->match[2] = (CK_ATTRIBUTE){ CKA_ID, tail + sizeof(CK_ULONG) + label_len, id_len };
+    info->match[0] = (CK_ATTRIBUTE){CKA_CLASS, tail, sizeof(CK_ULONG)};
+    info->match[1] = (CK_ATTRIBUTE){CKA_LABEL, tail + sizeof(CK_ULONG), label_len};
+    info->match[2] = (CK_ATTRIBUTE){CKA_ID, tail + sizeof(CK_ULONG) + label_len, id_len};
     if (info->klass == CK_UNAVAILABLE_INFORMATION) {
         info->match[0].ulValueLen = CK_UNAVAILABLE_INFORMATION;
     }

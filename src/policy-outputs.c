@@ -29,8 +29,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxObjectInfo, p11mux_object_info_unref)
 #define FIND_BATCH 1024
 
 static const CK_ATTRIBUTE_TYPE secret_types[] = {
-    CKA_VALUE,    CKA_PRIVATE_EXPONENT, CKA_PRIME_1,     CKA_PRIME_2,
-    CKA_EXPONENT_1, CKA_EXPONENT_2,     CKA_COEFFICIENT,
+    CKA_VALUE,      CKA_PRIVATE_EXPONENT, CKA_PRIME_1,     CKA_PRIME_2,
+    CKA_EXPONENT_1, CKA_EXPONENT_2,       CKA_COEFFICIENT,
 };
 
 static gboolean
@@ -87,8 +87,8 @@ prepare_find(P11muxCall *call, const P11muxPolicy *policy, int out)
     int max = p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MAX, 0);
     P11muxPolicyCallData *data;
     gpointer scratch;
-    gboolean guard = policy->force_sensitive &&
-                     p11mux_policy_cache_find_guard(engine->cache, call->session);
+    gboolean guard =
+        policy->force_sensitive && p11mux_policy_cache_find_guard(engine->cache, call->session);
 
     if (!policy->has_object_rules && !guard) {
         return CKR_OK;
@@ -172,7 +172,7 @@ finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *
         }
         asked = MIN(data->scratch_capacity, data->capacity - kept);
         rv = call->backend->functions->C_FindObjects(call->real_session, data->scratch, asked,
-                                                    &data->scratch_count);
+                                                     &data->scratch_count);
     }
     if (rv == CKR_OK) {
         *data->out_count = kept;

@@ -145,8 +145,8 @@ typedef struct {
     gboolean has_mechanism_rules;
     gboolean has_token_rules;
     gboolean has_object_rules;
-    gboolean has_key_rules;  /* any min_bits */
-    gboolean reads_objects;  /* object rules, key rules or force-sensitive */
+    gboolean has_key_rules; /* any min_bits */
+    gboolean reads_objects; /* object rules, key rules or force-sensitive */
 } P11muxPolicy;
 
 struct P11muxPolicySet {
@@ -194,14 +194,14 @@ CK_RV p11mux_policy_check_mechanism(const P11muxPolicy *policy, const CK_MECHANI
 
 /* What p11mux read about one object (an atomic rc box). */
 typedef struct {
-    CK_OBJECT_CLASS klass;   /* CK_UNAVAILABLE_INFORMATION: unknown */
-    CK_KEY_TYPE key_type;    /* CK_UNAVAILABLE_INFORMATION: unknown or none */
-    gint8 token;             /* -1 unknown, 0, 1 */
+    CK_OBJECT_CLASS klass; /* CK_UNAVAILABLE_INFORMATION: unknown */
+    CK_KEY_TYPE key_type;  /* CK_UNAVAILABLE_INFORMATION: unknown or none */
+    gint8 token;           /* -1 unknown, 0, 1 */
     gint8 sensitive;
     gint8 extractable;
-    CK_ULONG bits;           /* key size, 0 when unknown or not a key */
-    gboolean visible;        /* under the session's policy */
-    CK_ATTRIBUTE match[3];   /* CKA_CLASS, CKA_LABEL, CKA_ID (values point into the box) */
+    CK_ULONG bits;         /* key size, 0 when unknown or not a key */
+    gboolean visible;      /* under the session's policy */
+    CK_ATTRIBUTE match[3]; /* CKA_CLASS, CKA_LABEL, CKA_ID (values point into the box) */
 } P11muxObjectInfo;
 
 P11muxObjectInfo *p11mux_object_info_ref(P11muxObjectInfo *info);
@@ -265,7 +265,7 @@ typedef struct {
     guint n_backends;
     P11muxPolicyCache *cache;
     GMutex states_lock;
-    GPtrArray *states;               /* every P11muxSlotState published, freed at the end */
+    GPtrArray *states; /* every P11muxSlotState published, freed at the end */
 } P11muxPolicyEngine;
 
 static inline const P11muxPolicy *
@@ -279,8 +279,8 @@ p11mux_policy_of_backend(const P11muxPolicyEngine *engine, const P11muxBackend *
 
 /* policy-slots.c: the slot's token state; refresh asks the backend again. */
 const P11muxSlotState *p11mux_policy_slot_state(P11muxPolicyEngine *engine,
-                                                const P11muxPolicy *policy,
-                                                const P11muxSlot *slot, gboolean refresh);
+                                                const P11muxPolicy *policy, const P11muxSlot *slot,
+                                                gboolean refresh);
 void p11mux_policy_slot_place(P11muxPolicyEngine *engine, const P11muxSlot *slot,
                               const P11muxSlotState *state, P11muxUriPlace *place);
 

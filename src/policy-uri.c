@@ -207,14 +207,14 @@ gboolean
 p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
                               const CK_ATTRIBUTE *attrs, CK_ULONG n)
 {
-    static const CK_ATTRIBUTE_TYPE needed[] = { CKA_CLASS, CKA_LABEL, CKA_ID };
+    static const CK_ATTRIBUTE_TYPE needed[] = {CKA_CLASS, CKA_LABEL, CKA_ID};
     CK_ATTRIBUTE complete[G_N_ELEMENTS(needed)];
     gsize i;
 
     /* every attribute a URI may name is present, empty when attrs lack it */
     for (i = 0; i < G_N_ELEMENTS(needed); i++) {
         const CK_ATTRIBUTE *found = p11mux_template_find(attrs, n, needed[i]);
-        CK_ATTRIBUTE empty = { needed[i], (void *)"", 0 };
+        CK_ATTRIBUTE empty = {needed[i], (void *)"", 0};
 
         complete[i] = found != NULL && found->pValue != NULL ? *found : empty;
     }

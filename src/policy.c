@@ -21,7 +21,7 @@
 
 #include "policy-private.h"
 
-G_DEFINE_QUARK(p11mux-policy-error-quark, p11mux_policy_error)
+G_DEFINE_QUARK(p11mux - policy - error - quark, p11mux_policy_error)
 
 /* ------------------------------------------------------------ policies */
 
@@ -104,15 +104,13 @@ parse_deny_tokens(P11muxPolicy *policy, const char *value)
 static char *
 parse_objects(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->objects.allow_sets : NULL, value,
-                      P11MUX_URI_OBJECT);
+    return parse_uris(policy != NULL ? policy->objects.allow_sets : NULL, value, P11MUX_URI_OBJECT);
 }
 
 static char *
 parse_deny_objects(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->objects.deny_sets : NULL, value,
-                      P11MUX_URI_OBJECT);
+    return parse_uris(policy != NULL ? policy->objects.deny_sets : NULL, value, P11MUX_URI_OBJECT);
 }
 
 static char *
@@ -176,7 +174,8 @@ is_routed(const P11muxFunctionDesc *desc)
     guint i;
 
     for (i = 0; i < desc->n_params; i++) {
-        if (desc->params[i].role == P11MUX_ROLE_SLOT || desc->params[i].role == P11MUX_ROLE_SESSION) {
+        if (desc->params[i].role == P11MUX_ROLE_SLOT ||
+            desc->params[i].role == P11MUX_ROLE_SESSION) {
             return TRUE;
         }
     }
@@ -191,7 +190,8 @@ deny_function(P11muxPolicy *policy, const char *name)
     for (i = 0; i < P11MUX_FN_COUNT; i++) {
         if (g_str_equal(p11mux_functions[i].name, name)) {
             if (!is_routed(&p11mux_functions[i])) {
-                return g_strdup_printf("function '%s' cannot be denied: it concerns no token", name);
+                return g_strdup_printf("function '%s' cannot be denied: it concerns no token",
+                                       name);
             }
             if (policy != NULL) {
                 policy->deny_fn[i] = TRUE;
@@ -239,16 +239,16 @@ static const struct {
     const char *key;
     ValueParser parse;
 } value_keys[] = {
-    { "tokens", parse_tokens },
-    { "deny-tokens", parse_deny_tokens },
-    { "mechanisms", parse_mechanisms },
-    { "deny-mechanisms", parse_deny_mechanisms },
-    { "min-key-bits", parse_min_key_bits },
-    { "objects", parse_objects },
-    { "deny-objects", parse_deny_objects },
-    { "read-only", parse_read_only },
-    { "deny-functions", parse_deny_functions },
-    { "force-sensitive", parse_force_sensitive },
+    {"tokens", parse_tokens},
+    {"deny-tokens", parse_deny_tokens},
+    {"mechanisms", parse_mechanisms},
+    {"deny-mechanisms", parse_deny_mechanisms},
+    {"min-key-bits", parse_min_key_bits},
+    {"objects", parse_objects},
+    {"deny-objects", parse_deny_objects},
+    {"read-only", parse_read_only},
+    {"deny-functions", parse_deny_functions},
+    {"force-sensitive", parse_force_sensitive},
 };
 
 char *

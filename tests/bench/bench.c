@@ -80,7 +80,8 @@ struct Bench {
     int n_threads;
     char *workloads;          /* comma list, NULL: all */
     double scale;
-    char *ops_overrides;      /* NAME=N,... */
+    char *ops_overrides;      /* NAME=N,..., every --ops joined */
+    char *threads_for;        /* workloads run with more than the first thread count */
     int reps;
     unsigned long objects;    /* expected data objects (find workloads) */
     long setup;               /* --setup N, or -1 */
@@ -442,7 +443,7 @@ list_has(const char *list, const char *name)
     return 0;
 }
 
-/* NAME=N in the --ops list, else the default, scaled. */
+/* The last NAME=N of the --ops lists, else the default; scaled. */
 static unsigned long
 ops_for(Bench *bench, const Workload *workload)
 {
@@ -452,7 +453,7 @@ ops_for(Bench *bench, const Workload *workload)
 
     while (p != NULL && *p != '\0') {
         if (strncmp(p, workload->name, length) == 0 && p[length] == '=') {
-            return strtoul(p + length + 1, NULL, 10);
+            ops = strtoul(p + length + 1, NULL, 10);
         }
         p = strchr(p, ',');
         p = p != NULL ? p + 1 : NULL;
@@ -488,6 +489,10 @@ run_workloads(Bench *bench)
             continue;
         }
         for (t = 0; t < bench->n_threads; t++) {
+            if (t > 0 && bench->threads_for != NULL &&
+                !list_has(bench->threads_for, workload->name)) {
+                break;
+            }
             run_threads(bench, workload, ops, bench->threads[t]);
         }
     }
@@ -759,8 +764,9 @@ usage(void)
            "  --pin PIN            log in as the user\n"
            "  --threads 1,2,...    thread counts (default 1)\n"
            "  --workloads a,b,...  workloads to run (default all)\n"
-           "  --ops NAME=N,...     operations per rep for a workload\n"
-           "  --scale F            multiply the default operation counts\n"
+           "  --threads-for a,...  only these workloads get the thread counts after the first\n"
+           "  --ops NAME=N,...     operations per rep of a workload (repeatable; last wins)\n"
+           "  --scale F            multiply every operation count\n"
            "  --reps N             timed reps per workload, median printed (default 5)\n"
            "  --objects N          data objects the token holds (default 10000)\n"
            "  --reserved TEXT      CK_C_INITIALIZE_ARGS.pReserved\n"
@@ -793,6 +799,21 @@ parse_threads(Bench *bench, const char *text)
 }
 
 static void
+append_ops(Bench *bench, const char *list)
+{
+    size_t old = bench->ops_overrides != NULL ? strlen(bench->ops_overrides) : 0;
+    char *joined = malloc(old + strlen(list) + 2);
+
+    if (joined == NULL) {
+        die("out of memory");
+    }
+    snprintf(joined, old + strlen(list) + 2, "%s%s%s", old ? bench->ops_overrides : "",
+             old ? "," : "", list);
+    free(bench->ops_overrides);
+    bench->ops_overrides = joined;
+}
+
+static void
 parse_options(Bench *bench, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -803,6 +824,7 @@ parse_options(Bench *bench, int argc, char **argv)
         { "reserved", required_argument, NULL, 'R' },  { "p11-kit-dir", required_argument, NULL, 'k' },
         { "setup", required_argument, NULL, 'S' },     { "memory", required_argument, NULL, 'm' },
         { "callgrind", no_argument, NULL, 'c' },       { "help", no_argument, NULL, 'h' },
+        { "threads-for", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -813,7 +835,8 @@ parse_options(Bench *bench, int argc, char **argv)
         case 'p': bench->pin = optarg; break;
         case 'T': parse_threads(bench, optarg); break;
         case 'w': bench->workloads = optarg; break;
-        case 'o': bench->ops_overrides = optarg; break;
+        case 'o': append_ops(bench, optarg); break;
+        case 'F': bench->threads_for = optarg; break;
         case 's': bench->scale = strtod(optarg, NULL); break;
         case 'r': bench->reps = atoi(optarg); break;
         case 'n': bench->objects = strtoul(optarg, NULL, 10); break;

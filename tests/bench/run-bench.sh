@@ -165,10 +165,12 @@ fi
 
 # Each suite: a backend, its targets, the bench arguments.  Operation
 # counts give each timed rep some 20-80 ms on a 2-core machine.
-NULL_OPS=sessioninfo=1000000,slots=100000,openclose=200000,random=1000000,digest=500000
-NULL_OPS=$NULL_OPS,ecdsa=500000,rsa=500000,aes=100000,findall=2000,findone=100000
-SOFTHSM_OPS=sessioninfo=200000,slots=1000,openclose=50000,random=30000,digest=30000
-SOFTHSM_OPS=$SOFTHSM_OPS,ecdsa=600,rsa=40,aes=1500
+# counts give each timed rep some 10-30 ms through p11mux on a 2-core machine;
+# the slow targets get fewer (the figure is per operation)
+NULL_OPS=sessioninfo=1500000,slots=30000,openclose=150000,random=500000,digest=500000
+NULL_OPS=$NULL_OPS,ecdsa=500000,rsa=500000,aes=150000,findall=1500,findone=70000
+SOFTHSM_OPS=sessioninfo=100000,slots=500,openclose=30000,random=15000,digest=15000
+SOFTHSM_OPS=$SOFTHSM_OPS,ecdsa=400,rsa=30,aes=800
 
 suite_targets() {
     case $1 in
@@ -204,8 +206,10 @@ run_target() {
     case $target in
     direct) "${runner[@]}" "$BENCH" "$@" "$backend" ;;
     p11mux) P11MUX_CONF=$conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
-    p11mux-8x8) P11MUX_CONF=$TMP/null8.conf "${runner[@]}" "$BENCH" "$@" --token null7.7 "$P11MUX_SO" ;;
-    p11mux-policy) P11MUX_CONF=${conf%.conf}-policy.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
+    p11mux-8x8) P11MUX_CONF=$TMP/null8.conf "${runner[@]}" "$BENCH" "$@" --token null7.7 \
+        --ops slots=1000 "$P11MUX_SO" ;;
+    p11mux-policy) P11MUX_CONF=${conf%.conf}-policy.conf "${runner[@]}" "$BENCH" "$@" \
+        --scale 0.2 "$P11MUX_SO" ;;
     p11mux-trace) P11MUX_CONF=$TMP/null-trace.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
     proxy) "${runner[@]}" "$BENCH" --p11-kit-dir "$pk" "$@" "$PROXY_SO" ;;
     esac >"$out" 2>"$out.err" || {
@@ -247,12 +251,13 @@ run_suite() {
 
 if [ "$timing" = 1 ]; then
 echo "p11mux benchmark: $rounds rounds, targets alternating round by round"
-run_suite null --threads 1,2 --reps 3 --ops "$NULL_OPS"
+run_suite null --threads 1,2 --threads-for sessioninfo,openclose,random,digest,findone \
+    --reps 3 --ops "$NULL_OPS"
 if [ "$softhsm" = 1 ]; then
     run_suite softhsm --reps 3 --ops "$SOFTHSM_OPS" \
         --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes
     if [ "$objects_token" = 1 ]; then
-        run_suite objects --reps 3 --ops findall=1,findone=1 --workloads findall,findone
+        run_suite objects --reps 1 --ops findall=1,findone=1 --workloads findall,findone
     fi
 fi
 
@@ -407,12 +412,16 @@ if [ "$callgrind" = 1 ]; then
     echo "== instructions per operation under callgrind (Ir, deterministic); added against direct"
     cg_targets=(direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-trace p11mux-policy)
     for target in "${cg_targets[@]}"; do
-        callgrind_counts null "$target" sessioninfo,slots,openclose,random,digest,findone,findall \
-            | sort >"$TMP/cg/null.$target.ir"
+        workloads=sessioninfo,slots,openclose,random,digest,findone,findall
+        if [ "$target" = p11mux-trace ]; then
+            workloads=sessioninfo,openclose,random,digest,findone
+        fi
+        callgrind_counts null "$target" "$workloads" | sort >"$TMP/cg/null.$target.ir"
     done
     if [ "$softhsm" = 1 ]; then
         for target in direct p11mux ${PROXY_SO:+proxy}; do
-            callgrind_counts softhsm "$target" sessioninfo,random,digest | sort >"$TMP/cg/softhsm.$target.ir"
+            callgrind_counts softhsm "$target" sessioninfo,random,digest,ecdsa,rsa,aes \
+                | sort >"$TMP/cg/softhsm.$target.ir"
         done
     fi
     for suite in null softhsm; do
@@ -436,16 +445,17 @@ if [ "$callgrind" = 1 ]; then
                 while ((getline line < (dir "/" suite "." t[i] ".ir")) > 0) {
                     split(line, f, " "); v[t[i], f[1]] = f[2]
                 }
-            printf "%-12s %10s", "workload", "direct"
-            for (i = 1; i <= nt; i++) printf " | %13s %9s", t[i], "+Ir"
+            printf "%-12s %12s", "workload", "direct"
+            for (i = 1; i <= nt; i++) printf " | %13s %9s %8s", t[i], "+Ir", "ratio"
             printf "\n"
             for (k = 1; k <= n; k++) {
-                printf "%-12s %10.1f", order[k], d[order[k]]
+                printf "%-12s %12.1f", order[k], d[order[k]]
                 for (i = 1; i <= nt; i++) {
                     if ((t[i] SUBSEP order[k]) in v)
-                        printf " | %13.1f %9.1f", v[t[i], order[k]], v[t[i], order[k]] - d[order[k]]
+                        printf " | %13.1f %9.1f %8.5f", v[t[i], order[k]],
+                            v[t[i], order[k]] - d[order[k]], v[t[i], order[k]] / d[order[k]]
                     else
-                        printf " | %13s %9s", "-", "-"
+                        printf " | %13s %9s %8s", "-", "-", "-"
                 }
                 printf "\n"
             }

@@ -36,7 +36,7 @@
 
 static int failures;
 static int passes;
-static CK_FUNCTION_LIST_PTR mux;     /* p11mux, 2.40 list */
+static CK_FUNCTION_LIST_PTR mux;      /* p11mux, 2.40 list */
 static CK_FUNCTION_LIST_3_0_PTR mux3; /* p11mux, 3.0 list */
 
 static const char backup_value[] = "BACKUP-SECRET-0123456789abcdefgh";
@@ -53,13 +53,13 @@ verdict(gboolean ok, const char *what, CK_RV rv, CK_RV expected)
         printf("PASS: %s\n", what);
     } else {
         failures++;
-        printf("FAIL: %s: rv %s, expected %s\n", what, p11mux_rv_name(rv) ? p11mux_rv_name(rv) : "?",
+        printf("FAIL: %s: rv %s, expected %s\n", what,
+               p11mux_rv_name(rv) ? p11mux_rv_name(rv) : "?",
                p11mux_rv_name(expected) ? p11mux_rv_name(expected) : "?");
     }
 }
 
-static void
-expect(CK_RV rv, CK_RV expected, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static void expect(CK_RV rv, CK_RV expected, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
 static void
 expect(CK_RV rv, CK_RV expected, const char *format, ...)
@@ -79,8 +79,7 @@ truth(gboolean ok, const char *what)
     verdict(ok, what, CKR_OK, CKR_OK);
 }
 
-static void
-note(const char *format, ...) G_GNUC_PRINTF(1, 2);
+static void note(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
 static void
 note(const char *format, ...)
@@ -132,7 +131,7 @@ holds_secret(const CK_BYTE *buffer, gsize len)
 static CK_FUNCTION_LIST_PTR
 load(const char *path, const char *reserved)
 {
-    CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK, .pReserved = (void *)reserved };
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = (void *)reserved};
     CK_C_GetFunctionList get_function_list;
     CK_FUNCTION_LIST_PTR list;
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -161,8 +160,8 @@ slot_by_label(CK_FUNCTION_LIST_PTR p11, const char *label)
 
     must(p11->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList");
     for (CK_ULONG i = 0; i < n; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
-            memcmp(info.label, label, len) == 0 && (len == 32 || info.label[len] == ' ')) {
+        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK && memcmp(info.label, label, len) == 0 &&
+            (len == 32 || info.label[len] == ' ')) {
             return slots[i];
         }
     }
@@ -189,11 +188,10 @@ session_on(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot)
 
 /* The one object labelled label, found directly; 0 if none. */
 static CK_OBJECT_HANDLE
-find_label(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label,
-           CK_OBJECT_CLASS klass)
+find_label(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK_OBJECT_CLASS klass)
 {
-    CK_ATTRIBUTE tmpl[] = { { CKA_LABEL, (void *)label, strlen(label) },
-                            { CKA_CLASS, &klass, sizeof klass } };
+    CK_ATTRIBUTE tmpl[] = {{CKA_LABEL, (void *)label, strlen(label)},
+                           {CKA_CLASS, &klass, sizeof klass}};
     CK_OBJECT_HANDLE found = 0;
     CK_ULONG n = 0;
 
@@ -218,19 +216,19 @@ make_secret(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK
 {
     CK_BBOOL *sensitive = locked ? &yes : &no, *extractable = locked ? &no : &yes;
     CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &secret_class, sizeof secret_class },
-        { CKA_KEY_TYPE, &type, sizeof type },
-        { CKA_TOKEN, &yes, sizeof yes },
-        { CKA_PRIVATE, &yes, sizeof yes },
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_VALUE, (void *)value, len },
-        { CKA_SENSITIVE, sensitive, sizeof yes },
-        { CKA_EXTRACTABLE, extractable, sizeof yes },
-        { CKA_ENCRYPT, &yes, sizeof yes },
-        { CKA_DECRYPT, &yes, sizeof yes },
-        { CKA_WRAP, &yes, sizeof yes },
-        { CKA_UNWRAP, &yes, sizeof yes },
-        { CKA_SIGN, &yes, sizeof yes },
+        {CKA_CLASS, &secret_class, sizeof secret_class},
+        {CKA_KEY_TYPE, &type, sizeof type},
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &yes, sizeof yes},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_VALUE, (void *)value, len},
+        {CKA_SENSITIVE, sensitive, sizeof yes},
+        {CKA_EXTRACTABLE, extractable, sizeof yes},
+        {CKA_ENCRYPT, &yes, sizeof yes},
+        {CKA_DECRYPT, &yes, sizeof yes},
+        {CKA_WRAP, &yes, sizeof yes},
+        {CKA_UNWRAP, &yes, sizeof yes},
+        {CKA_SIGN, &yes, sizeof yes},
     };
     CK_OBJECT_HANDLE object;
 
@@ -241,21 +239,20 @@ make_secret(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK
 static void
 make_rsa(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK_ULONG bits)
 {
-    CK_MECHANISM gen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-    CK_BYTE exponent[] = { 1, 0, 1 };
+    CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_BYTE exponent[] = {1, 0, 1};
     CK_ATTRIBUTE pub[] = {
-        { CKA_TOKEN, &yes, sizeof yes },
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_MODULUS_BITS, &bits, sizeof bits },
-        { CKA_PUBLIC_EXPONENT, exponent, sizeof exponent },
-        { CKA_VERIFY, &yes, sizeof yes },
-        { CKA_ENCRYPT, &yes, sizeof yes },
+        {CKA_TOKEN, &yes, sizeof yes},          {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_PUBLIC_EXPONENT, exponent, sizeof exponent},
+        {CKA_VERIFY, &yes, sizeof yes},         {CKA_ENCRYPT, &yes, sizeof yes},
     };
     CK_ATTRIBUTE priv[] = {
-        { CKA_TOKEN, &yes, sizeof yes },     { CKA_PRIVATE, &yes, sizeof yes },
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_SIGN, &yes, sizeof yes },      { CKA_DECRYPT, &yes, sizeof yes },
-        { CKA_SENSITIVE, &yes, sizeof yes },
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &yes, sizeof yes},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_SIGN, &yes, sizeof yes},
+        {CKA_DECRYPT, &yes, sizeof yes},
+        {CKA_SENSITIVE, &yes, sizeof yes},
     };
     CK_OBJECT_HANDLE public_key, private_key;
 
@@ -266,12 +263,12 @@ make_rsa(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK_UL
 
 typedef struct {
     CK_FUNCTION_LIST_PTR direct;
-    CK_SESSION_HANDLE ds;     /* direct session */
-    CK_SESSION_HANDLE ms;     /* session through p11mux */
-    CK_OBJECT_HANDLE plain;   /* AES-256, extractable, not sensitive */
-    CK_OBJECT_HANDLE backup;  /* AES-256, hidden by deny-objects */
-    CK_OBJECT_HANDLE locked;  /* AES-256, sensitive, unextractable */
-    CK_OBJECT_HANDLE weak;    /* generic secret of 64 bits */
+    CK_SESSION_HANDLE ds;    /* direct session */
+    CK_SESSION_HANDLE ms;    /* session through p11mux */
+    CK_OBJECT_HANDLE plain;  /* AES-256, extractable, not sensitive */
+    CK_OBJECT_HANDLE backup; /* AES-256, hidden by deny-objects */
+    CK_OBJECT_HANDLE locked; /* AES-256, sensitive, unextractable */
+    CK_OBJECT_HANDLE weak;   /* generic secret of 64 bits */
     const char *name;
 } Token;
 
@@ -281,8 +278,8 @@ prepare_common(Token *t)
     t->plain = make_secret(t->direct, t->ds, "plain-key", CKK_AES, plain_value, 32, FALSE);
     t->backup = make_secret(t->direct, t->ds, "backup-key", CKK_AES, backup_value, 32, FALSE);
     t->locked = make_secret(t->direct, t->ds, "locked-key", CKK_AES, locked_value, 32, TRUE);
-    t->weak = make_secret(t->direct, t->ds, "weak-secret", CKK_GENERIC_SECRET, "01234567", 8,
-                          FALSE);
+    t->weak =
+        make_secret(t->direct, t->ds, "weak-secret", CKK_GENERIC_SECRET, "01234567", 8, FALSE);
 }
 
 /* ------------------------------------------------------------ the attacks */
@@ -348,9 +345,9 @@ static void
 attack_mechanism_everywhere(Token *t, CK_MECHANISM_PTR m, const char *what)
 {
     CK_ULONG len = 32;
-    CK_ATTRIBUTE tmpl[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                            { CKA_CLASS, &secret_class, sizeof secret_class },
-                            { CKA_KEY_TYPE, &aes_type, sizeof aes_type } };
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &len, sizeof len},
+                           {CKA_CLASS, &secret_class, sizeof secret_class},
+                           {CKA_KEY_TYPE, &aes_type, sizeof aes_type}};
     CK_OBJECT_HANDLE out = 0, out2 = 0;
     CK_BYTE wrapped[256];
     CK_ULONG wrapped_len = sizeof wrapped;
@@ -358,15 +355,17 @@ attack_mechanism_everywhere(Token *t, CK_MECHANISM_PTR m, const char *what)
     CK_OBJECT_HANDLE k = t->plain;
 
     memset(wrapped, PATTERN, sizeof wrapped);
-    expect(mux->C_EncryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_EncryptInit", t->name, what);
-    expect(mux->C_DecryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_DecryptInit", t->name, what);
+    expect(mux->C_EncryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_EncryptInit", t->name,
+           what);
+    expect(mux->C_DecryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_DecryptInit", t->name,
+           what);
     expect(mux->C_DigestInit(s, m), CKR_MECHANISM_INVALID, "%s: %s C_DigestInit", t->name, what);
     expect(mux->C_SignInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_SignInit", t->name, what);
     expect(mux->C_SignRecoverInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_SignRecoverInit",
            t->name, what);
     expect(mux->C_VerifyInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_VerifyInit", t->name, what);
-    expect(mux->C_VerifyRecoverInit(s, m, k), CKR_MECHANISM_INVALID,
-           "%s: %s C_VerifyRecoverInit", t->name, what);
+    expect(mux->C_VerifyRecoverInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_VerifyRecoverInit",
+           t->name, what);
     expect(mux->C_GenerateKey(s, m, tmpl, 1, &out), CKR_MECHANISM_INVALID, "%s: %s C_GenerateKey",
            t->name, what);
     expect(mux->C_GenerateKeyPair(s, m, tmpl, 1, tmpl, 1, &out, &out2), CKR_MECHANISM_INVALID,
@@ -383,8 +382,8 @@ attack_mechanism_everywhere(Token *t, CK_MECHANISM_PTR m, const char *what)
            "%s: %s C_MessageDecryptInit", t->name, what);
     expect(mux3->C_MessageSignInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_MessageSignInit",
            t->name, what);
-    expect(mux3->C_MessageVerifyInit(s, m, k), CKR_MECHANISM_INVALID,
-           "%s: %s C_MessageVerifyInit", t->name, what);
+    expect(mux3->C_MessageVerifyInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_MessageVerifyInit",
+           t->name, what);
     truth(out == 0 && out2 == 0 && untouched(wrapped, sizeof wrapped),
           "nothing made or written by a denied mechanism");
 }
@@ -392,14 +391,14 @@ attack_mechanism_everywhere(Token *t, CK_MECHANISM_PTR m, const char *what)
 static void
 attack_mechanisms(Token *t, CK_SLOT_ID slot)
 {
-    CK_MECHANISM md5 = { CKM_MD5, NULL, 0 };
-    CK_MECHANISM sha1 = { CKM_SHA_1, NULL, 0 };
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
-    CK_MECHANISM oaep_sha1 = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
-    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA_1, CKG_MGF1_SHA1, 20 };
-    CK_MECHANISM pss_sha1 = { CKM_RSA_PKCS_PSS, &pss, sizeof pss };
-    CK_RSA_PKCS_PSS_PARAMS pss_mgf = { CKM_SHA256, CKG_MGF1_SHA1, 32 };
-    CK_MECHANISM pss256_mgf1 = { CKM_SHA256_RSA_PKCS_PSS, &pss_mgf, sizeof pss_mgf };
+    CK_MECHANISM md5 = {CKM_MD5, NULL, 0};
+    CK_MECHANISM sha1 = {CKM_SHA_1, NULL, 0};
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM oaep_sha1 = {CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA_1, CKG_MGF1_SHA1, 20};
+    CK_MECHANISM pss_sha1 = {CKM_RSA_PKCS_PSS, &pss, sizeof pss};
+    CK_RSA_PKCS_PSS_PARAMS pss_mgf = {CKM_SHA256, CKG_MGF1_SHA1, 32};
+    CK_MECHANISM pss256_mgf1 = {CKM_SHA256_RSA_PKCS_PSS, &pss_mgf, sizeof pss_mgf};
     CK_MECHANISM_TYPE list[512];
     CK_ULONG n = G_N_ELEMENTS(list);
     CK_MECHANISM_INFO info;
@@ -428,14 +427,14 @@ attack_hidden_handle(Token *t)
 {
     CK_OBJECT_HANDLE h = t->backup;
     CK_BYTE buffer[256];
-    CK_ATTRIBUTE get[] = { { CKA_LABEL, buffer, 128 }, { CKA_VALUE, buffer + 128, 128 } };
-    CK_ATTRIBUTE set = { CKA_LABEL, "mine", 4 };
-    CK_MECHANISM cbc = { CKM_AES_CBC_PAD, buffer, 16 };
-    CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
-    CK_MECHANISM wrap = { CKM_AES_KEY_WRAP, NULL, 0 };
-    CK_MECHANISM concatenate = { CKM_CONCATENATE_BASE_AND_KEY, &h, sizeof h };
-    CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                            { CKA_KEY_TYPE, &generic_type, sizeof generic_type } };
+    CK_ATTRIBUTE get[] = {{CKA_LABEL, buffer, 128}, {CKA_VALUE, buffer + 128, 128}};
+    CK_ATTRIBUTE set = {CKA_LABEL, "mine", 4};
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, buffer, 16};
+    CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
+    CK_MECHANISM wrap = {CKM_AES_KEY_WRAP, NULL, 0};
+    CK_MECHANISM concatenate = {CKM_CONCATENATE_BASE_AND_KEY, &h, sizeof h};
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type}};
     CK_BYTE wrapped[128];
     CK_ULONG len = sizeof wrapped, size = 0;
     CK_OBJECT_HANDLE out = 0;
@@ -450,22 +449,21 @@ attack_hidden_handle(Token *t)
            "%s: C_GetObjectSize(hidden)", t->name);
     expect(mux->C_CopyObject(t->ms, h, NULL, 0, &out), CKR_OBJECT_HANDLE_INVALID,
            "%s: C_CopyObject(hidden)", t->name);
-    expect(mux->C_DestroyObject(t->ms, h), CKR_OBJECT_HANDLE_INVALID,
-           "%s: C_DestroyObject(hidden)", t->name);
+    expect(mux->C_DestroyObject(t->ms, h), CKR_OBJECT_HANDLE_INVALID, "%s: C_DestroyObject(hidden)",
+           t->name);
     expect(mux->C_EncryptInit(t->ms, &cbc, h), CKR_KEY_HANDLE_INVALID,
            "%s: C_EncryptInit(hidden key)", t->name);
     expect(mux->C_DecryptInit(t->ms, &ecb, h), CKR_KEY_HANDLE_INVALID,
            "%s: C_DecryptInit(hidden key)", t->name);
-    expect(mux->C_DigestKey(t->ms, h), CKR_KEY_HANDLE_INVALID, "%s: C_DigestKey(hidden)",
-           t->name);
+    expect(mux->C_DigestKey(t->ms, h), CKR_KEY_HANDLE_INVALID, "%s: C_DigestKey(hidden)", t->name);
     expect(mux->C_WrapKey(t->ms, &wrap, h, t->plain, wrapped, &len),
            CKR_WRAPPING_KEY_HANDLE_INVALID, "%s: C_WrapKey(hidden wrapping key)", t->name);
     expect(mux->C_WrapKey(t->ms, &wrap, t->plain, h, wrapped, &len), CKR_KEY_HANDLE_INVALID,
            "%s: C_WrapKey(hidden key)", t->name);
     expect(mux->C_UnwrapKey(t->ms, &wrap, h, wrapped, 40, tmpl, 2, &out),
            CKR_UNWRAPPING_KEY_HANDLE_INVALID, "%s: C_UnwrapKey(hidden unwrapping key)", t->name);
-    expect(mux->C_DeriveKey(t->ms, &concatenate, t->plain, tmpl, 2, &out),
-           CKR_KEY_HANDLE_INVALID, "%s: C_DeriveKey(concatenating the hidden key)", t->name);
+    expect(mux->C_DeriveKey(t->ms, &concatenate, t->plain, tmpl, 2, &out), CKR_KEY_HANDLE_INVALID,
+           "%s: C_DeriveKey(concatenating the hidden key)", t->name);
     expect(mux->C_DeriveKey(t->ms, &ecb, h, tmpl, 2, &out), CKR_KEY_HANDLE_INVALID,
            "%s: C_DeriveKey(hidden base key)", t->name);
     truth(untouched(buffer, sizeof buffer) && untouched(wrapped, sizeof wrapped) && out == 0,
@@ -477,10 +475,10 @@ attack_hidden_handle(Token *t)
 static void
 attack_find(Token *t)
 {
-    CK_ATTRIBUTE by_label = { CKA_LABEL, "backup-key", 10 };
-    CK_ATTRIBUTE by_value = { CKA_VALUE, (void *)backup_value, 32 };
-    CK_ATTRIBUTE by_class = { CKA_CLASS, &secret_class, sizeof secret_class };
-    CK_ATTRIBUTE *templates[] = { NULL, &by_label, &by_value, &by_class };
+    CK_ATTRIBUTE by_label = {CKA_LABEL, "backup-key", 10};
+    CK_ATTRIBUTE by_value = {CKA_VALUE, (void *)backup_value, 32};
+    CK_ATTRIBUTE by_class = {CKA_CLASS, &secret_class, sizeof secret_class};
+    CK_ATTRIBUTE *templates[] = {NULL, &by_label, &by_value, &by_class};
     CK_OBJECT_HANDLE found[4];
     gboolean leaked = FALSE;
     guint found_plain = 0;
@@ -510,7 +508,7 @@ attack_brute_force(Token *t)
 
     for (CK_OBJECT_HANDLE h = 0; h <= 4096; h++) {
         CK_BYTE buffer[256];
-        CK_ATTRIBUTE get[] = { { CKA_LABEL, buffer, 128 }, { CKA_VALUE, buffer + 128, 128 } };
+        CK_ATTRIBUTE get[] = {{CKA_LABEL, buffer, 128}, {CKA_VALUE, buffer + 128, 128}};
         CK_RV rv;
 
         memset(buffer, 0, sizeof buffer);
@@ -526,13 +524,22 @@ attack_brute_force(Token *t)
 static void
 attack_escalation(Token *t)
 {
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "backup-key", 10 };
-    CK_ATTRIBUTE exportable = { CKA_EXTRACTABLE, &yes, sizeof yes };
-    CK_ATTRIBUTE unprotected = { CKA_SENSITIVE, &no, sizeof no };
+    CK_ATTRIBUTE relabel = {CKA_LABEL, "backup-key", 10};
+    CK_ATTRIBUTE exportable = {CKA_EXTRACTABLE, &yes, sizeof yes};
+    CK_ATTRIBUTE unprotected = {CKA_SENSITIVE, &no, sizeof no};
     CK_OBJECT_HANDLE copy = 0;
     CK_BYTE value[64];
-    CK_ATTRIBUTE get_value = { CKA_VALUE, value, sizeof value };
+    CK_ATTRIBUTE get_value = {CKA_VALUE, value, sizeof value};
 
+    if (t->direct->C_CopyObject(t->ds, t->locked, &exportable, 1, &copy) == CKR_OK) {
+        note("%s directly: C_CopyObject makes an extractable copy of an unextractable key",
+             t->name);
+        t->direct->C_DestroyObject(t->ds, copy);
+    } else {
+        note("%s directly: C_CopyObject refuses an extractable copy of an unextractable key",
+             t->name);
+    }
+    copy = 0;
     expect(mux->C_SetAttributeValue(t->ms, t->plain, &relabel, 1), CKR_ATTRIBUTE_READ_ONLY,
            "%s: C_SetAttributeValue into hiding", t->name);
     expect(mux->C_CopyObject(t->ms, t->plain, &relabel, 1, &copy), CKR_ATTRIBUTE_READ_ONLY,
@@ -554,8 +561,7 @@ attack_escalation(Token *t)
            "%s: C_CopyObject of an extractable key", t->name);
     if (copy != 0) {
         CK_BBOOL sensitive = 0, extractable = 1;
-        CK_ATTRIBUTE flags[] = { { CKA_SENSITIVE, &sensitive, 1 },
-                                 { CKA_EXTRACTABLE, &extractable, 1 } };
+        CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1}};
 
         must(t->direct->C_GetAttributeValue(t->ds, copy, flags, 2), "copy flags");
         truth(sensitive && !extractable, "the copy is sensitive and unextractable, seen directly");
@@ -567,7 +573,7 @@ attack_escalation(Token *t)
 static void
 attack_wrap(Token *t)
 {
-    CK_MECHANISM wrap = { CKM_AES_KEY_WRAP, NULL, 0 };
+    CK_MECHANISM wrap = {CKM_AES_KEY_WRAP, NULL, 0};
     CK_BYTE wrapped[128];
     CK_ULONG len = sizeof wrapped;
     CK_RV direct;
@@ -577,8 +583,8 @@ attack_wrap(Token *t)
          p11mux_rv_name(direct) ? p11mux_rv_name(direct) : "?");
     memset(wrapped, PATTERN, sizeof wrapped);
     len = sizeof wrapped;
-    expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, wrapped, &len),
-           CKR_KEY_UNEXTRACTABLE, "%s: C_WrapKey of an unextractable key", t->name);
+    expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, wrapped, &len), CKR_KEY_UNEXTRACTABLE,
+           "%s: C_WrapKey of an unextractable key", t->name);
     expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, NULL, &len), CKR_KEY_UNEXTRACTABLE,
            "%s: C_WrapKey of an unextractable key, length query", t->name);
     truth(untouched(wrapped, sizeof wrapped), "no wrapped byte came back");
@@ -587,13 +593,13 @@ attack_wrap(Token *t)
 static void
 attack_weak_keys(Token *t, gboolean rsa)
 {
-    CK_MECHANISM aes_gen = { CKM_AES_KEY_GEN, NULL, 0 };
-    CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
+    CK_MECHANISM aes_gen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
     CK_ULONG eight = 8;
-    CK_ATTRIBUTE small[] = { { CKA_VALUE_LEN, &eight, sizeof eight } };
-    CK_ATTRIBUTE import[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                              { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                              { CKA_VALUE, "01234567", 8 } };
+    CK_ATTRIBUTE small[] = {{CKA_VALUE_LEN, &eight, sizeof eight}};
+    CK_ATTRIBUTE import[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                             {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                             {CKA_VALUE, "01234567", 8}};
     CK_OBJECT_HANDLE out = 0;
 
     expect(mux->C_GenerateKey(t->ms, &aes_gen, small, 1, &out), CKR_KEY_SIZE_RANGE,
@@ -604,15 +610,15 @@ attack_weak_keys(Token *t, gboolean rsa)
            "%s: C_SignInit with a 64-bit secret made directly", t->name);
     truth(out == 0, "no weak key made");
     if (rsa) {
-        CK_MECHANISM gen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-        CK_MECHANISM ec_gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-        CK_MECHANISM sign = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+        CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+        CK_MECHANISM ec_gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+        CK_MECHANISM sign = {CKM_SHA256_RSA_PKCS, NULL, 0};
         CK_ULONG bits = 1024;
-        CK_BYTE exponent[] = { 1, 0, 1 };
-        static const CK_BYTE p192[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01 };
-        CK_ATTRIBUTE pub[] = { { CKA_MODULUS_BITS, &bits, sizeof bits },
-                               { CKA_PUBLIC_EXPONENT, exponent, sizeof exponent } };
-        CK_ATTRIBUTE ec_pub[] = { { CKA_EC_PARAMS, (void *)p192, sizeof p192 } };
+        CK_BYTE exponent[] = {1, 0, 1};
+        static const CK_BYTE p192[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01};
+        CK_ATTRIBUTE pub[] = {{CKA_MODULUS_BITS, &bits, sizeof bits},
+                              {CKA_PUBLIC_EXPONENT, exponent, sizeof exponent}};
+        CK_ATTRIBUTE ec_pub[] = {{CKA_EC_PARAMS, (void *)p192, sizeof p192}};
         CK_OBJECT_HANDLE out2 = 0;
         CK_OBJECT_HANDLE weak_rsa = find_label(t->direct, t->ds, "rsa-weak", CKO_PRIVATE_KEY);
 
@@ -629,18 +635,15 @@ attack_weak_keys(Token *t, gboolean rsa)
 static void
 attack_generated_keys(Token *t)
 {
-    CK_MECHANISM aes_gen = { CKM_AES_KEY_GEN, NULL, 0 };
+    CK_MECHANISM aes_gen = {CKM_AES_KEY_GEN, NULL, 0};
     CK_ULONG len = 32;
-    CK_ATTRIBUTE exportable[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                                  { CKA_EXTRACTABLE, &yes, sizeof yes } };
-    CK_ATTRIBUTE readable[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                                { CKA_SENSITIVE, &no, sizeof no } };
-    CK_ATTRIBUTE plain[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                             { CKA_WRAP, &yes, sizeof yes } };
+    CK_ATTRIBUTE exportable[] = {{CKA_VALUE_LEN, &len, sizeof len},
+                                 {CKA_EXTRACTABLE, &yes, sizeof yes}};
+    CK_ATTRIBUTE readable[] = {{CKA_VALUE_LEN, &len, sizeof len}, {CKA_SENSITIVE, &no, sizeof no}};
+    CK_ATTRIBUTE plain[] = {{CKA_VALUE_LEN, &len, sizeof len}, {CKA_WRAP, &yes, sizeof yes}};
     CK_OBJECT_HANDLE key = 0;
     CK_BBOOL sensitive = 0, extractable = 1;
-    CK_ATTRIBUTE flags[] = { { CKA_SENSITIVE, &sensitive, 1 },
-                             { CKA_EXTRACTABLE, &extractable, 1 } };
+    CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1}};
 
     expect(mux->C_GenerateKey(t->ms, &aes_gen, exportable, 2, &key), CKR_TEMPLATE_INCONSISTENT,
            "%s: C_GenerateKey asking CKA_EXTRACTABLE=TRUE", t->name);
@@ -674,8 +677,8 @@ attack_denied_functions(Token *t)
 static void
 allowed_still_works(Token *t, gboolean rsa)
 {
-    CK_BYTE iv[16] = { 0 };
-    CK_MECHANISM cbc = { CKM_AES_CBC_PAD, iv, sizeof iv };
+    CK_BYTE iv[16] = {0};
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, iv, sizeof iv};
     CK_BYTE data[] = "allowed operations behave as without a policy";
     CK_BYTE through[128], direct[128];
     CK_ULONG n1 = sizeof through, n2 = sizeof direct;
@@ -688,13 +691,12 @@ allowed_still_works(Token *t, gboolean rsa)
     truth(n1 == n2 && memcmp(through, direct, n1) == 0,
           "the ciphertext through p11mux is the backend's");
     if (rsa) {
-        CK_MECHANISM sign = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+        CK_MECHANISM sign = {CKM_SHA256_RSA_PKCS, NULL, 0};
         CK_OBJECT_HANDLE key = find_label(t->direct, t->ds, "rsa-strong", CKO_PRIVATE_KEY);
         CK_BYTE sig[512];
         CK_ULONG sig_len = sizeof sig;
 
-        expect(mux->C_SignInit(t->ms, &sign, key), CKR_OK, "%s: RSA-2048 signing allowed",
-               t->name);
+        expect(mux->C_SignInit(t->ms, &sign, key), CKR_OK, "%s: RSA-2048 signing allowed", t->name);
         expect(mux->C_Sign(t->ms, data, sizeof data, sig, &sig_len), CKR_OK,
                "%s: C_Sign with RSA-2048", t->name);
         truth(sig_len == 256, "an RSA-2048 signature");
@@ -736,7 +738,7 @@ int
 main(void)
 {
     CK_FUNCTION_LIST_PTR softhsm, nss;
-    Token sh = { .name = "SoftHSM2" }, ns = { .name = "NSS" };
+    Token sh = {.name = "SoftHSM2"}, ns = {.name = "NSS"};
     CK_SLOT_ID sh_slot, ns_slot;
 
     if (g_getenv("P11MUX_SO") == NULL || g_getenv("SOFTHSM_MODULE") == NULL ||

@@ -130,13 +130,13 @@ start(Instance *instance, const char *name, const char *policy, const char *obje
     g_autofree char *module = copy_built("modules", "p11mux.so", p11mux_name);
     g_autofree char *mock = copy_built("tests/mock", "libp11mux-mock.so", mock_name);
     g_autofree char *mock_conf = put(mock_conf_name, objects, -1);
-    g_autofree char *text = g_strdup_printf(
-        "[global]\nuser-config = none\n%s\n[backend mock]\nmodule = %s\n"
-        "[policy objects]\ndeny-objects = pkcs11:object=hidden\n",
-        policy, mock);
+    g_autofree char *text =
+        g_strdup_printf("[global]\nuser-config = none\n%s\n[backend mock]\nmodule = %s\n"
+                        "[policy objects]\ndeny-objects = pkcs11:object=hidden\n",
+                        policy, mock);
     g_autofree char *conf = put(conf_name, text, -1);
     g_autofree char *reserved = g_strdup_printf("config=%s", conf);
-    CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK, .pReserved = reserved };
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = reserved};
     CK_C_GetFunctionList get_function_list;
     void *dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
     CK_SLOT_ID slot;

@@ -55,8 +55,16 @@ top_builddir=${top_builddir:-$top_srcdir}
 top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
 
+# Whether this process is in the mount namespace system_enter_namespace
+# made: not the one it was started from, nor init's.
+system_in_namespace() {
+    system_ns=$(readlink /proc/self/ns/mnt)
+    [ -n "${P11MUX_OUTER_MOUNT_NS:-}" ] && [ "$system_ns" != "$P11MUX_OUTER_MOUNT_NS" ] &&
+        [ "$system_ns" != "$(readlink /proc/1/ns/mnt 2>/dev/null)" ]
+}
+
 system_enter_namespace() {
-    if [ "${P11MUX_PRIVATE_NAMESPACE:-}" = 1 ]; then
+    if system_in_namespace; then
         return 0
     fi
     if ! command -v unshare >/dev/null 2>&1; then
@@ -73,8 +81,8 @@ system_enter_namespace() {
             "$system_unshare" >&2
         exit 77
     fi
-    P11MUX_PRIVATE_NAMESPACE=1
-    export P11MUX_PRIVATE_NAMESPACE
+    P11MUX_OUTER_MOUNT_NS=$(readlink /proc/self/ns/mnt)
+    export P11MUX_OUTER_MOUNT_NS
     exec $system_unshare sh "$0" "$@"
 }
 
@@ -94,7 +102,7 @@ module_dir() {
 }
 
 private_registry() {
-    [ "${P11MUX_PRIVATE_NAMESPACE:-}" = 1 ] || die "private_registry outside the namespace"
+    system_in_namespace || die "private_registry outside a private mount namespace"
     system_configs=$(pkg-config --variable=p11_module_configs p11-kit-1 2>/dev/null) ||
         system_configs=/usr/share/p11-kit/modules
     [ -d "$system_configs" ] || skip "p11-kit's module directory $system_configs does not exist"
@@ -108,7 +116,7 @@ private_registry() {
 }
 
 private_sysconfdir() {
-    [ "${P11MUX_PRIVATE_NAMESPACE:-}" = 1 ] || die "private_sysconfdir outside the namespace"
+    system_in_namespace || die "private_sysconfdir outside a private mount namespace"
     SYSCONF=$TMP/sysconf
     mkdir -p "$SYSCONF/conf.d"
     system_target=$sysconfdir/p11mux
@@ -130,6 +138,7 @@ private_sysconfdir() {
 # tmpfs_in_tmp DIR: a fresh tmpfs (mode 0755, not nosuid) on DIR, a new
 # directory under $TMP, detached again on exit so that $TMP can be removed
 tmpfs_in_tmp() {
+    system_in_namespace || die "tmpfs_in_tmp outside a private mount namespace"
     mkdir -p "$1"
     mount -t tmpfs -o mode=0755 tmpfs "$1" || die "cannot mount a tmpfs on $1"
     system_mounted="$1 ${system_mounted:-}"

@@ -32,12 +32,12 @@ static MockControlCallCount mock_a_calls;
 
 /* Objects get handles 0x500, 0x501, ... in file order (tests/mock/README.md). */
 enum {
-    APP_KEY = 0x500,    /* generic secret, 16 bytes, neither sensitive nor unextractable */
-    BACKUP_KEY,         /* hidden by deny-objects */
-    WEAK_KEY,           /* generic secret of 64 bits */
-    SENSITIVE_KEY,      /* sensitive, unextractable */
-    NOTES,              /* a data object */
-    SECOND_APP_KEY,     /* visible, after the hidden one */
+    APP_KEY = 0x500, /* generic secret, 16 bytes, neither sensitive nor unextractable */
+    BACKUP_KEY,      /* hidden by deny-objects */
+    WEAK_KEY,        /* generic secret of 64 bits */
+    SENSITIVE_KEY,   /* sensitive, unextractable */
+    NOTES,           /* a data object */
+    SECOND_APP_KEY,  /* visible, after the hidden one */
 };
 
 static const char mock_a_conf[] =
@@ -72,19 +72,18 @@ static const char mock_b_conf[] = "[mock]\n"
                                   "key-type = CKK_GENERIC_SECRET\nlabel = b-key\n"
                                   "value = 00112233445566778899aabbccddeeff\nprivate = false\n";
 
-static const char policy_conf[] =
-    "[global]\nuser-config = none\n"
-    "[backend mock-a]\nmodule = %s/mock-a.so\npolicy = strict\n"
-    "[backend mock-b]\nmodule = %s/mock-b.so\npolicy = ro\n"
-    "[policy strict]\n"
-    "deny-tokens = pkcs11:token=secret-token\n"
-    "deny-mechanisms = CKM_MD5 CKM_SHA_1\n"
-    "deny-objects = pkcs11:object=backup-key\n"
-    "min-key-bits = generic:128 aes:128 rsa:2048\n"
-    "force-sensitive = true\n"
-    "deny-functions = C_SeedRandom\n"
-    "[policy ro]\n"
-    "read-only = true\n";
+static const char policy_conf[] = "[global]\nuser-config = none\n"
+                                  "[backend mock-a]\nmodule = %s/mock-a.so\npolicy = strict\n"
+                                  "[backend mock-b]\nmodule = %s/mock-b.so\npolicy = ro\n"
+                                  "[policy strict]\n"
+                                  "deny-tokens = pkcs11:token=secret-token\n"
+                                  "deny-mechanisms = CKM_MD5 CKM_SHA_1\n"
+                                  "deny-objects = pkcs11:object=backup-key\n"
+                                  "min-key-bits = generic:128 aes:128 rsa:2048\n"
+                                  "force-sensitive = true\n"
+                                  "deny-functions = C_SeedRandom\n"
+                                  "[policy ro]\n"
+                                  "read-only = true\n";
 
 static char *
 path_in_tmp(const char *name)
@@ -205,8 +204,8 @@ open_on(const char *label, CK_FLAGS flags)
 {
     CK_SESSION_HANDLE session = 0;
 
-    ck_assert_rv_ok(p11->C_OpenSession(slot_by_label(label), CKF_SERIAL_SESSION | flags, NULL,
-                                       NULL, &session));
+    ck_assert_rv_ok(
+        p11->C_OpenSession(slot_by_label(label), CKF_SERIAL_SESSION | flags, NULL, NULL, &session));
     ck_assert_rv_ok(p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR) "1234", 4));
     return session;
 }
@@ -251,7 +250,7 @@ static CK_BBOOL
 bool_attribute(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type)
 {
     CK_BBOOL value = 0x55;
-    CK_ATTRIBUTE attr = { type, &value, sizeof value };
+    CK_ATTRIBUTE attr = {type, &value, sizeof value};
 
     ck_assert_rv_ok(p11->C_GetAttributeValue(session, object, &attr, 1));
     return value;
@@ -286,8 +285,7 @@ START_TEST(test_policy_module_hidden_token_has_no_slot)
     ck_assert_rv(p11->C_GetSlotInfo(hidden, &slot_info), CKR_SLOT_ID_INVALID);
     ck_assert_rv(p11->C_GetTokenInfo(hidden, &token_info), CKR_SLOT_ID_INVALID);
     ck_assert_rv(p11->C_GetMechanismList(hidden, NULL, &count), CKR_SLOT_ID_INVALID);
-    ck_assert_rv(p11->C_GetMechanismInfo(hidden, CKM_SHA256, &mechanism_info),
-                 CKR_SLOT_ID_INVALID);
+    ck_assert_rv(p11->C_GetMechanismInfo(hidden, CKM_SHA256, &mechanism_info), CKR_SLOT_ID_INVALID);
     ck_assert_rv(p11->C_InitToken(hidden, (CK_UTF8CHAR_PTR) "0000", 4,
                                   (CK_UTF8CHAR_PTR) "label                           "),
                  CKR_SLOT_ID_INVALID);
@@ -344,7 +342,7 @@ END_TEST
 static guint
 call_every_mechanism_function(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_RV expected)
 {
-    CK_ATTRIBUTE tmpl[] = { { CKA_VALUE_LEN, NULL, 0 } };
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, NULL, 0}};
     CK_OBJECT_HANDLE out = 0, out2 = 0;
     CK_BYTE wrapped[64];
     CK_ULONG wrapped_len = sizeof wrapped;
@@ -386,18 +384,18 @@ table_functions_with_role(P11muxRole role)
 }
 
 static const char *const init_functions[] = {
-    "C_EncryptInit", "C_DecryptInit", "C_DigestInit", "C_SignInit", "C_VerifyInit",
-    "C_GenerateKey", "C_MessageEncryptInit", "C_MessageDecryptInit",
+    "C_EncryptInit", "C_DecryptInit", "C_DigestInit",         "C_SignInit",
+    "C_VerifyInit",  "C_GenerateKey", "C_MessageEncryptInit", "C_MessageDecryptInit",
 };
 
 START_TEST(test_policy_module_denied_mechanism_everywhere)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM md5 = { CKM_MD5, NULL, 0 };
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
-    CK_MECHANISM oaep_sha1 = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
-    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA1, 32 };
-    CK_MECHANISM pss_mgf_sha1 = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss };
+    CK_MECHANISM md5 = {CKM_MD5, NULL, 0};
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM oaep_sha1 = {CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA1, 32};
+    CK_MECHANISM pss_mgf_sha1 = {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss};
     CK_ULONG before[G_N_ELEMENTS(init_functions)];
     guint called;
 
@@ -425,9 +423,9 @@ END_TEST
 START_TEST(test_policy_module_hidden_object_never_found)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE by_label = { CKA_LABEL, "backup-key", 10 };
-    CK_ATTRIBUTE by_id = { CKA_ID, "\x02", 1 };
-    CK_ATTRIBUTE by_class = { CKA_CLASS, &secret_class, sizeof secret_class };
+    CK_ATTRIBUTE by_label = {CKA_LABEL, "backup-key", 10};
+    CK_ATTRIBUTE by_id = {CKA_ID, "\x02", 1};
+    CK_ATTRIBUTE by_class = {CKA_CLASS, &secret_class, sizeof secret_class};
     CK_ULONG max;
 
     for (max = 1; max <= 7; max += 2) {
@@ -454,7 +452,7 @@ END_TEST
 START_TEST(test_policy_module_find_fills_the_buffer)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE by_class = { CKA_CLASS, &secret_class, sizeof secret_class };
+    CK_ATTRIBUTE by_class = {CKA_CLASS, &secret_class, sizeof secret_class};
     CK_OBJECT_HANDLE batch[8];
     CK_ULONG count = 0;
 
@@ -479,15 +477,15 @@ END_TEST
 START_TEST(test_policy_module_hidden_handle_is_invalid_everywhere)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
-    CK_MECHANISM xor = { CKM_VENDOR_DEFINED + 1, NULL, 0 };
-    CK_MECHANISM wrap = { CKM_AES_KEY_WRAP, NULL, 0 };
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+    CK_MECHANISM xor = {CKM_VENDOR_DEFINED + 1, NULL, 0};
+    CK_MECHANISM wrap = {CKM_AES_KEY_WRAP, NULL, 0};
     CK_OBJECT_HANDLE hidden = BACKUP_KEY;
-    CK_MECHANISM concatenate = { CKM_CONCATENATE_BASE_AND_KEY, &hidden, sizeof hidden };
+    CK_MECHANISM concatenate = {CKM_CONCATENATE_BASE_AND_KEY, &hidden, sizeof hidden};
     CK_BYTE label[64];
-    CK_ATTRIBUTE get = { CKA_LABEL, label, sizeof label };
-    CK_ATTRIBUTE set = { CKA_LABEL, "mine", 4 };
-    CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &secret_class, sizeof secret_class } };
+    CK_ATTRIBUTE get = {CKA_LABEL, label, sizeof label};
+    CK_ATTRIBUTE set = {CKA_LABEL, "mine", 4};
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class}};
     CK_OBJECT_HANDLE out = 0;
     CK_BYTE wrapped[64];
     CK_ULONG size = 0, wrapped_len = sizeof wrapped;
@@ -511,10 +509,8 @@ START_TEST(test_policy_module_hidden_handle_is_invalid_everywhere)
                  CKR_KEY_HANDLE_INVALID);
     ck_assert_rv(p11->C_UnwrapKey(s, &wrap, hidden, wrapped, 24, tmpl, 1, &out),
                  CKR_UNWRAPPING_KEY_HANDLE_INVALID);
-    ck_assert_rv(p11->C_DeriveKey(s, &concatenate, APP_KEY, tmpl, 1, &out),
-                 CKR_KEY_HANDLE_INVALID);
-    ck_assert_rv(p11->C_DeriveKey(s, &concatenate, hidden, tmpl, 1, &out),
-                 CKR_KEY_HANDLE_INVALID);
+    ck_assert_rv(p11->C_DeriveKey(s, &concatenate, APP_KEY, tmpl, 1, &out), CKR_KEY_HANDLE_INVALID);
+    ck_assert_rv(p11->C_DeriveKey(s, &concatenate, hidden, tmpl, 1, &out), CKR_KEY_HANDLE_INVALID);
     ck_assert_rv(p11->C_SetOperationState(s, wrapped, 8, hidden, 0), CKR_KEY_HANDLE_INVALID);
     ck_assert_uint_eq(out, 0);
     ck_assert_uint_eq(mock_a_calls("C_SignInit"), sign_inits);
@@ -532,7 +528,7 @@ START_TEST(test_policy_module_brute_force_reveals_nothing)
     guint valid = 0;
 
     for (CK_OBJECT_HANDLE h = 0; h < 0x600; h++) {
-        CK_ATTRIBUTE get[] = { { CKA_LABEL, value, 64 }, { CKA_VALUE, value + 64, 64 } };
+        CK_ATTRIBUTE get[] = {{CKA_LABEL, value, 64}, {CKA_VALUE, value + 64, 64}};
         CK_RV rv;
 
         memset(value, 0, sizeof value);
@@ -553,8 +549,8 @@ END_TEST
 START_TEST(test_policy_module_no_change_into_or_out_of_hiding)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE relabel = { CKA_LABEL, "backup-key", 10 };
-    CK_ATTRIBUTE harmless = { CKA_LABEL, "renamed", 7 };
+    CK_ATTRIBUTE relabel = {CKA_LABEL, "backup-key", 10};
+    CK_ATTRIBUTE harmless = {CKA_LABEL, "renamed", 7};
     CK_OBJECT_HANDLE copy = 0;
     CK_ULONG sets = mock_a_calls("C_SetAttributeValue");
     CK_ULONG copies = mock_a_calls("C_CopyObject");
@@ -566,10 +562,10 @@ START_TEST(test_policy_module_no_change_into_or_out_of_hiding)
     ck_assert_uint_eq(copy, 0);
     /* creating one the policy would hide */
     {
-        CK_ATTRIBUTE create[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                                  { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                                  { CKA_LABEL, "backup-key", 10 },
-                                  { CKA_VALUE, "0123456789abcdef", 16 } };
+        CK_ATTRIBUTE create[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                 {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                                 {CKA_LABEL, "backup-key", 10},
+                                 {CKA_VALUE, "0123456789abcdef", 16}};
 
         ck_assert_rv(p11->C_CreateObject(s, create, G_N_ELEMENTS(create), &copy),
                      CKR_TEMPLATE_INCONSISTENT);
@@ -589,15 +585,14 @@ END_TEST
 START_TEST(test_policy_module_generated_keys_are_sensitive)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+    CK_MECHANISM gen = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0};
     CK_ULONG len = 32;
-    CK_ATTRIBUTE plain[] = { { CKA_VALUE_LEN, &len, sizeof len } };
-    CK_ATTRIBUTE weak[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                            { CKA_SENSITIVE, &no, sizeof no } };
-    CK_ATTRIBUTE exportable[] = { { CKA_VALUE_LEN, &len, sizeof len },
-                                  { CKA_EXTRACTABLE, &yes, sizeof yes } };
+    CK_ATTRIBUTE plain[] = {{CKA_VALUE_LEN, &len, sizeof len}};
+    CK_ATTRIBUTE weak[] = {{CKA_VALUE_LEN, &len, sizeof len}, {CKA_SENSITIVE, &no, sizeof no}};
+    CK_ATTRIBUTE exportable[] = {{CKA_VALUE_LEN, &len, sizeof len},
+                                 {CKA_EXTRACTABLE, &yes, sizeof yes}};
     CK_BYTE value[64];
-    CK_ATTRIBUTE get_value = { CKA_VALUE, value, sizeof value };
+    CK_ATTRIBUTE get_value = {CKA_VALUE, value, sizeof value};
     CK_OBJECT_HANDLE key = 0;
 
     ck_assert_rv(p11->C_GenerateKey(s, &gen, weak, 2, &key), CKR_TEMPLATE_INCONSISTENT);
@@ -615,13 +610,13 @@ END_TEST
 START_TEST(test_policy_module_created_keys_are_sensitive)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE create[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                              { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                              { CKA_VALUE, "0123456789abcdef", 16 } };
-    CK_ATTRIBUTE create_weak[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                                   { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                                   { CKA_VALUE, "0123456789abcdef", 16 },
-                                   { CKA_SENSITIVE, &no, sizeof no } };
+    CK_ATTRIBUTE create[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                             {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                             {CKA_VALUE, "0123456789abcdef", 16}};
+    CK_ATTRIBUTE create_weak[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                  {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                                  {CKA_VALUE, "0123456789abcdef", 16},
+                                  {CKA_SENSITIVE, &no, sizeof no}};
     CK_OBJECT_HANDLE key = 0;
 
     ck_assert_rv(p11->C_CreateObject(s, create_weak, 4, &key), CKR_TEMPLATE_INCONSISTENT);
@@ -635,16 +630,15 @@ END_TEST
 START_TEST(test_policy_module_no_weakening_by_copy_or_change)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE exportable = { CKA_EXTRACTABLE, &yes, sizeof yes };
-    CK_ATTRIBUTE not_sensitive = { CKA_SENSITIVE, &no, sizeof no };
+    CK_ATTRIBUTE exportable = {CKA_EXTRACTABLE, &yes, sizeof yes};
+    CK_ATTRIBUTE not_sensitive = {CKA_SENSITIVE, &no, sizeof no};
     CK_OBJECT_HANDLE copy = 0;
     CK_ULONG copies = mock_a_calls("C_CopyObject");
 
     ck_assert_rv(p11->C_CopyObject(s, APP_KEY, &exportable, 1, &copy), CKR_ATTRIBUTE_READ_ONLY);
     ck_assert_rv(p11->C_CopyObject(s, SENSITIVE_KEY, &exportable, 1, &copy),
                  CKR_ATTRIBUTE_READ_ONLY);
-    ck_assert_rv(p11->C_SetAttributeValue(s, APP_KEY, &not_sensitive, 1),
-                 CKR_ATTRIBUTE_READ_ONLY);
+    ck_assert_rv(p11->C_SetAttributeValue(s, APP_KEY, &not_sensitive, 1), CKR_ATTRIBUTE_READ_ONLY);
     ck_assert_rv(p11->C_SetAttributeValue(s, SENSITIVE_KEY, &not_sensitive, 1),
                  CKR_ATTRIBUTE_READ_ONLY);
     ck_assert_uint_eq(mock_a_calls("C_CopyObject"), copies);
@@ -658,7 +652,7 @@ END_TEST
 START_TEST(test_policy_module_unextractable_key_is_not_wrapped)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM wrap = { CKM_AES_KEY_WRAP, NULL, 0 };
+    CK_MECHANISM wrap = {CKM_AES_KEY_WRAP, NULL, 0};
     CK_BYTE wrapped[64];
     CK_ULONG len = sizeof wrapped;
 
@@ -674,8 +668,8 @@ END_TEST
 START_TEST(test_policy_module_search_by_secret_value_finds_no_key)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_ATTRIBUTE guess = { CKA_VALUE, "sensitive-value-of-32-bytes-long", 32 };
-    CK_ATTRIBUTE text = { CKA_VALUE, "hello", 5 };
+    CK_ATTRIBUTE guess = {CKA_VALUE, "sensitive-value-of-32-bytes-long", 32};
+    CK_ATTRIBUTE text = {CKA_VALUE, "hello", 5};
     g_autoptr(GArray) keys = find_all(s, &guess, 1, 4);
     g_autoptr(GArray) data = find_all(s, &text, 1, 4);
 
@@ -690,15 +684,15 @@ END_TEST
 START_TEST(test_policy_module_weak_keys_refused)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
-    CK_MECHANISM aes_gen = { CKM_AES_KEY_GEN, NULL, 0 };
-    CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
+    CK_MECHANISM gen = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0};
+    CK_MECHANISM aes_gen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
     CK_ULONG eight = 8, sixteen = 16;
-    CK_ATTRIBUTE small[] = { { CKA_VALUE_LEN, &eight, sizeof eight } };
-    CK_ATTRIBUTE enough[] = { { CKA_VALUE_LEN, &sixteen, sizeof sixteen } };
-    CK_ATTRIBUTE import[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                              { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                              { CKA_VALUE, "01234567", 8 } };
+    CK_ATTRIBUTE small[] = {{CKA_VALUE_LEN, &eight, sizeof eight}};
+    CK_ATTRIBUTE enough[] = {{CKA_VALUE_LEN, &sixteen, sizeof sixteen}};
+    CK_ATTRIBUTE import[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                             {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                             {CKA_VALUE, "01234567", 8}};
     CK_OBJECT_HANDLE key = 0;
 
     ck_assert_rv(p11->C_GenerateKey(s, &gen, small, 1, &key), CKR_KEY_SIZE_RANGE);
@@ -716,7 +710,7 @@ END_TEST
 START_TEST(test_policy_module_denied_function)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_BYTE seed[8] = { 0 };
+    CK_BYTE seed[8] = {0};
     CK_VOID_PTR *entries = (CK_VOID_PTR *)&p11->C_Initialize;
     gsize n = (sizeof(CK_FUNCTION_LIST) - G_STRUCT_OFFSET(CK_FUNCTION_LIST, C_Initialize)) /
               sizeof(CK_VOID_PTR);
@@ -735,12 +729,12 @@ START_TEST(test_policy_module_read_only_token)
     CK_SLOT_ID slot = slot_by_label("read-only-token");
     CK_TOKEN_INFO info;
     CK_SESSION_HANDLE s = 0;
-    CK_ATTRIBUTE token_object[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                                    { CKA_KEY_TYPE, &generic_type, sizeof generic_type },
-                                    { CKA_TOKEN, &yes, sizeof yes },
-                                    { CKA_VALUE, "0123456789abcdef", 16 } };
-    CK_ATTRIBUTE label = { CKA_LABEL, "new", 3 };
-    CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+    CK_ATTRIBUTE token_object[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                   {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+                                   {CKA_TOKEN, &yes, sizeof yes},
+                                   {CKA_VALUE, "0123456789abcdef", 16}};
+    CK_ATTRIBUTE label = {CKA_LABEL, "new", 3};
+    CK_MECHANISM gen = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0};
     CK_OBJECT_HANDLE object = 0;
 
     ck_assert_rv_ok(p11->C_GetTokenInfo(slot, &info));
@@ -764,7 +758,7 @@ START_TEST(test_policy_module_read_only_token)
     /* session objects still work */
     token_object[2] = token_object[3];
     ck_assert_rv_ok(p11->C_CreateObject(s, token_object, 3, &object));
-    token_object[2] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof yes };
+    token_object[2] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof yes};
     ck_assert_rv_ok(p11->C_SetAttributeValue(s, object, &label, 1));
     token_object[2].pValue = &no;
     ck_assert_rv_ok(p11->C_CopyObject(s, 0x500, token_object + 2, 1, &object));
@@ -777,12 +771,12 @@ END_TEST
 START_TEST(test_policy_module_allowed_operations_unchanged)
 {
     CK_SESSION_HANDLE s = open_a();
-    CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
-    CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+    CK_MECHANISM sha = {CKM_SHA256, NULL, 0};
     CK_BYTE data[] = "abc", out[32];
     CK_ULONG len = 0;
     CK_BYTE label[16];
-    CK_ATTRIBUTE get = { CKA_LABEL, label, sizeof label };
+    CK_ATTRIBUTE get = {CKA_LABEL, label, sizeof label};
 
     ck_assert_rv_ok(p11->C_SignInit(s, &hmac, APP_KEY));
     ck_assert_rv_ok(p11->C_Sign(s, data, 3, NULL, &len));

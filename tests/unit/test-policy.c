@@ -68,8 +68,8 @@ set_from_text(const char *text, GError **error)
 static const P11muxPolicy *
 policy_of(P11muxPolicySet **set, const char *body)
 {
-    g_autofree char *text =
-        g_strdup_printf("[backend b]\nmodule = /nonexistent/b.so\npolicy = p\n[policy p]\n%s", body);
+    g_autofree char *text = g_strdup_printf(
+        "[backend b]\nmodule = /nonexistent/b.so\npolicy = p\n[policy p]\n%s", body);
     g_autoptr(GError) error = NULL;
 
     *set = set_from_text(text, &error);
@@ -114,9 +114,8 @@ END_TEST
 START_TEST(test_policy_deny_wins_over_allow)
 {
     g_autoptr(P11muxPolicySet) set = NULL;
-    const P11muxPolicy *policy =
-        policy_of(&set, "mechanisms = CKM_SHA256 CKM_SHA_1 CKM_ECDSA\n"
-                        "deny-mechanisms = CKM_SHA_1 CKM_MD5\n");
+    const P11muxPolicy *policy = policy_of(&set, "mechanisms = CKM_SHA256 CKM_SHA_1 CKM_ECDSA\n"
+                                                 "deny-mechanisms = CKM_SHA_1 CKM_MD5\n");
 
     ck_assert(p11mux_policy_allows_mechanism(policy, CKM_SHA256));
     ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_SHA_1));
@@ -128,8 +127,8 @@ END_TEST
 
 START_TEST(test_policy_oaep_names_hash_and_mgf)
 {
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
-    CK_MECHANISM mechanism = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM mechanism = {CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
     P11muxMechUse use;
 
     ck_assert_rv_ok(p11mux_mech_inspect(&mechanism, &use));
@@ -151,10 +150,10 @@ START_TEST(test_policy_denied_hash_denies_oaep_and_pss)
 {
     g_autoptr(P11muxPolicySet) set = NULL;
     const P11muxPolicy *policy = policy_of(&set, "deny-mechanisms = CKM_SHA_1\n");
-    CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0 };
-    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
-    CK_MECHANISM with_oaep = { CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep };
-    CK_MECHANISM with_pss = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss };
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    CK_MECHANISM with_oaep = {CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
+    CK_MECHANISM with_pss = {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss};
     P11muxMechUse use;
 
     ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_oaep, &use), CKR_MECHANISM_INVALID);
@@ -170,12 +169,12 @@ END_TEST
 
 START_TEST(test_policy_kdfs_and_keys_in_parameters)
 {
-    CK_ECDH1_DERIVE_PARAMS ecdh = { CKD_SHA1_KDF, 0, NULL, 0, NULL };
-    CK_MECHANISM derive = { CKM_ECDH1_DERIVE, &ecdh, sizeof ecdh };
+    CK_ECDH1_DERIVE_PARAMS ecdh = {CKD_SHA1_KDF, 0, NULL, 0, NULL};
+    CK_MECHANISM derive = {CKM_ECDH1_DERIVE, &ecdh, sizeof ecdh};
     CK_OBJECT_HANDLE other = 0x1234;
-    CK_MECHANISM concatenate = { CKM_CONCATENATE_BASE_AND_KEY, &other, sizeof other };
-    CK_ULONG hkdf[8] = { 0, CKM_SHA384, CKF_HKDF_SALT_KEY, 0, 0, 0x99, 0, 0 };
-    CK_MECHANISM with_hkdf = { CKM_HKDF_DERIVE, hkdf, sizeof hkdf };
+    CK_MECHANISM concatenate = {CKM_CONCATENATE_BASE_AND_KEY, &other, sizeof other};
+    CK_ULONG hkdf[8] = {0, CKM_SHA384, CKF_HKDF_SALT_KEY, 0, 0, 0x99, 0, 0};
+    CK_MECHANISM with_hkdf = {CKM_HKDF_DERIVE, hkdf, sizeof hkdf};
     P11muxMechUse use;
 
     ck_assert_rv_ok(p11mux_mech_inspect(&derive, &use));
@@ -201,15 +200,15 @@ END_TEST
 
 /* -------------------------------------------------------------- key sizes */
 
-static const guint8 p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const guint8 p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const guint8 p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
-static const guint8 p192[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01 };
-static const guint8 ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+static const guint8 p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const guint8 p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const guint8 p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+static const guint8 p192[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01};
+static const guint8 ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 static const guint8 ed448_name[] = "\x13\x0a"
                                    "edwards448";
-static const guint8 x25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x6e };
-static const guint8 x448[] = { 0x06, 0x03, 0x2b, 0x65, 0x6f };
+static const guint8 x25519[] = {0x06, 0x03, 0x2b, 0x65, 0x6e};
+static const guint8 x448[] = {0x06, 0x03, 0x2b, 0x65, 0x6f};
 
 START_TEST(test_policy_curve_bits)
 {
@@ -229,13 +228,13 @@ END_TEST
 START_TEST(test_policy_key_bits_from_templates)
 {
     CK_ULONG modulus_bits = 1024, value_len = 16;
-    guint8 modulus[256] = { 0 };
-    CK_ATTRIBUTE generate_rsa[] = { { CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits } };
-    CK_ATTRIBUTE import_rsa[] = { { CKA_MODULUS, modulus, sizeof modulus } };
-    CK_ATTRIBUTE generate_ec[] = { { CKA_EC_PARAMS, (void *)p384, sizeof p384 } };
-    CK_ATTRIBUTE generate_aes[] = { { CKA_VALUE_LEN, &value_len, sizeof value_len } };
-    CK_ATTRIBUTE import_aes[] = { { CKA_VALUE, modulus, 24 } };
-    CK_ATTRIBUTE absent[] = { { CKA_VALUE_LEN, NULL, CK_UNAVAILABLE_INFORMATION } };
+    guint8 modulus[256] = {0};
+    CK_ATTRIBUTE generate_rsa[] = {{CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits}};
+    CK_ATTRIBUTE import_rsa[] = {{CKA_MODULUS, modulus, sizeof modulus}};
+    CK_ATTRIBUTE generate_ec[] = {{CKA_EC_PARAMS, (void *)p384, sizeof p384}};
+    CK_ATTRIBUTE generate_aes[] = {{CKA_VALUE_LEN, &value_len, sizeof value_len}};
+    CK_ATTRIBUTE import_aes[] = {{CKA_VALUE, modulus, 24}};
+    CK_ATTRIBUTE absent[] = {{CKA_VALUE_LEN, NULL, CK_UNAVAILABLE_INFORMATION}};
 
     ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, generate_rsa, 1), 1024);
     ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, import_rsa, 1), 2048);
@@ -252,8 +251,8 @@ START_TEST(test_policy_key_bits_from_attributes_read)
     /* as p11mux reads a private key: no CKA_MODULUS_BITS, CKA_MODULUS by length only */
     CK_ULONG unknown = CK_UNAVAILABLE_INFORMATION;
     CK_ATTRIBUTE read[] = {
-        { CKA_MODULUS_BITS, &unknown, CK_UNAVAILABLE_INFORMATION },
-        { CKA_MODULUS, NULL, 384 },
+        {CKA_MODULUS_BITS, &unknown, CK_UNAVAILABLE_INFORMATION},
+        {CKA_MODULUS, NULL, 384},
     };
 
     ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_RSA, read, G_N_ELEMENTS(read)), 3072);
@@ -310,16 +309,16 @@ START_TEST(test_policy_object_uris_match_attributes)
     const P11muxPolicy *policy =
         policy_of(&set, "objects = pkcs11:type=private pkcs11:type=secret-key;id=%01%02\n"
                         "deny-objects = pkcs11:object=backup-key\n");
-    CK_ATTRIBUTE signing[] = { { CKA_CLASS, &private_class, sizeof private_class },
-                               { CKA_LABEL, "signing", 7 } };
-    CK_ATTRIBUTE backup[] = { { CKA_CLASS, &private_class, sizeof private_class },
-                              { CKA_LABEL, "backup-key", 10 } };
-    CK_ATTRIBUTE secret_right_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                                       { CKA_ID, "\x01\x02", 2 } };
-    CK_ATTRIBUTE secret_other_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class },
-                                       { CKA_ID, "\x01\x03", 2 } };
-    CK_ATTRIBUTE secret_no_id[] = { { CKA_CLASS, &secret_class, sizeof secret_class } };
-    P11muxUriPlace place = { 0 };
+    CK_ATTRIBUTE signing[] = {{CKA_CLASS, &private_class, sizeof private_class},
+                              {CKA_LABEL, "signing", 7}};
+    CK_ATTRIBUTE backup[] = {{CKA_CLASS, &private_class, sizeof private_class},
+                             {CKA_LABEL, "backup-key", 10}};
+    CK_ATTRIBUTE secret_right_id[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                      {CKA_ID, "\x01\x02", 2}};
+    CK_ATTRIBUTE secret_other_id[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
+                                      {CKA_ID, "\x01\x03", 2}};
+    CK_ATTRIBUTE secret_no_id[] = {{CKA_CLASS, &secret_class, sizeof secret_class}};
+    P11muxUriPlace place = {0};
 
     ck_assert(p11mux_uri_rules_allow_object(&policy->objects, &place, signing, 2));
     ck_assert(!p11mux_uri_rules_allow_object(&policy->objects, &place, backup, 2));
@@ -340,11 +339,10 @@ pad(CK_UTF8CHAR *field, gsize size, const char *text)
 START_TEST(test_policy_token_uris)
 {
     g_autoptr(P11muxPolicySet) set = NULL;
-    const P11muxPolicy *policy =
-        policy_of(&set, "tokens = pkcs11:manufacturer=SoftHSM%20project\n"
-                        "deny-tokens = pkcs11:token=scratch\n");
+    const P11muxPolicy *policy = policy_of(&set, "tokens = pkcs11:manufacturer=SoftHSM%20project\n"
+                                                 "deny-tokens = pkcs11:token=scratch\n");
     CK_TOKEN_INFO token;
-    P11muxUriPlace place = { .token = &token, .slot_id = 7 };
+    P11muxUriPlace place = {.token = &token, .slot_id = 7};
 
     memset(&token, ' ', sizeof token);
     pad(token.manufacturerID, sizeof token.manufacturerID, "SoftHSM project");
@@ -362,8 +360,8 @@ START_TEST(test_policy_uri_errors)
 {
     GPtrArray *uris = NULL;
     g_autofree char *scheme = p11mux_uri_parse_list("notauri", P11MUX_URI_OBJECT, &uris);
-    g_autofree char *pin = p11mux_uri_parse_list("pkcs11:token=a?pin-value=1234",
-                                                 P11MUX_URI_TOKEN, &uris);
+    g_autofree char *pin =
+        p11mux_uri_parse_list("pkcs11:token=a?pin-value=1234", P11MUX_URI_TOKEN, &uris);
     g_autofree char *type = p11mux_uri_parse_list("pkcs11:type=bogus", P11MUX_URI_OBJECT, &uris);
 
     ck_assert_str_eq(scheme, "bad URI 'notauri': URI scheme must be 'pkcs11:'");
@@ -416,7 +414,7 @@ layered_set(const char *system, const char *user, GError **error)
 {
     g_autofree char *system_path = write_tmp("system.conf", system);
     g_autofree char *user_path = write_tmp("user.conf", user);
-    P11muxConfPaths paths = { system_path, NULL, user_path, NULL };
+    P11muxConfPaths paths = {system_path, NULL, user_path, NULL};
     g_autoptr(P11muxConf) conf = p11mux_conf_load(&paths, error);
 
     return conf != NULL ? p11mux_policy_set_new(conf, error) : NULL;
@@ -455,9 +453,9 @@ START_TEST(test_policy_stricter_only_combines_layers)
     g_autofree char *system = g_strdup_printf(system_policy, "policy-override = stricter-only");
     g_autoptr(P11muxPolicySet) set = layered_set(system, user_loosens, &error);
     const P11muxPolicy *policy;
-    CK_ATTRIBUTE backup[] = { { CKA_CLASS, &private_class, sizeof private_class },
-                              { CKA_LABEL, "backup-key", 10 } };
-    P11muxUriPlace place = { 0 };
+    CK_ATTRIBUTE backup[] = {{CKA_CLASS, &private_class, sizeof private_class},
+                             {CKA_LABEL, "backup-key", 10}};
+    P11muxUriPlace place = {0};
 
     assert_no_error(error);
     policy = p11mux_policy_set_lookup(set, "b");
