@@ -85,8 +85,10 @@ build_router(const char *config_path, gboolean cant_threads)
     P11muxConf *conf;
     P11muxRouter *router;
 
-    /* config=PATH given to C_Initialize wins over P11MUX_CONF */
-    if (config_path != NULL) {
+    /* P11MUX_CONF, set by whoever started the process, wins over config=PATH
+     * in C_Initialize's arguments, which a remote client may control (a
+     * p11-kit server that forwards pReserved to its provider) */
+    if (config_path != NULL && paths->extra_file == NULL) {
         paths->extra_file = config_path;
     }
     conf = p11mux_conf_load(paths, &error);

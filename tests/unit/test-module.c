@@ -177,16 +177,23 @@ START_TEST(test_module_initialize_args_are_checked)
 }
 END_TEST
 
-START_TEST(test_module_config_in_reserved_wins_over_environment)
+START_TEST(test_module_config_in_reserved_is_read_without_environment)
 {
-    CK_C_INITIALIZE_ARGS args = {0};
-    const char *only_b[] = {"b", NULL};
+    CK_C_INITIALIZE_ARGS args = { 0 };
+    const char *only_b[] = { "b", NULL };
     g_autofree char *b_conf = write_p11mux_conf("only-b.conf", only_b);
     g_autofree char *reserved = g_strdup_printf("config=%s", b_conf);
     CK_ULONG count = 0;
 
     args.flags = CKF_OS_LOCKING_OK;
     args.pReserved = reserved;
+    /* P11MUX_CONF wins: config= cannot replace what the process was started with */
+    ck_assert_rv_ok(p11->C_Initialize(&args));
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
+    ck_assert_uint_eq(count, 3);
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    /* without P11MUX_CONF, config= names the file */
+    g_unsetenv("P11MUX_CONF");
     ck_assert_rv_ok(p11->C_Initialize(&args));
     ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, NULL, &count));
     ck_assert_uint_eq(count, 1);
@@ -501,7 +508,7 @@ module_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_module_calls_before_initialize_are_refused);
     tcase_add_test(tc, test_module_initialize_args_are_checked);
-    tcase_add_test(tc, test_module_config_in_reserved_wins_over_environment);
+    tcase_add_test(tc, test_module_config_in_reserved_is_read_without_environment);
     tcase_add_test(tc, test_module_get_info_describes_p11mux);
     tcase_add_test(tc, test_module_slot_list_follows_the_length_protocol);
     tcase_add_test(tc, test_module_slot_ids_are_stable_across_restarts);
