@@ -1,8 +1,10 @@
 #!/bin/sh
 # The p11mux demo: installs what it needs, builds p11mux, then shows it over
-# temporary SoftHSM2 and NSS softoken tokens (and p11-kit-trust): the
-# unified slot list, slot ids that stay the same, a key made and used on a
-# chosen token through p11mux and seen by the backend itself.
+# temporary SoftHSM2 and NSS softoken tokens (and p11-kit-trust): `p11mux
+# list`, the unified slot list, slot ids that stay the same, a key made and
+# used on a chosen token through p11mux and seen by the backend itself, a
+# policy refusing a weak mechanism and hiding a token and an object, a
+# trace with the PIN redacted, and the sandbox path through p11-kit server.
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 bash "$srcdir/scripts/deps.sh"
@@ -63,4 +65,72 @@ pkcs11-tool --module "$so" --token-label "NSS Certificate DB" \
     --keypairgen --key-type EC:prime256v1 --id 02 --label nss-demo 2>/dev/null | grep -E 'Private Key|label' | head -2
 certutil -K -d "sql:$NSS_DB" 2>/dev/null | head -3
 
+step "p11mux list: backends, slots and the policy that applies"
+"$top_builddir/src/cli/p11mux" list | head -24
+
+# ------------------------------------------------------------------ policy
+pkcs11-tool --module "$so" --token-label beta --login --pin "$PIN" --write-object "$TMP/data" \
+    --type data --label backup-note >/dev/null 2>&1
+cat >"$TMP/policy.conf" <<CONF
+[global]
+user-config = none
+policy = demo
+trace = file:$TMP/trace.txt
+trace-format = text
+[backend softhsm]
+module = $SOFTHSM_MODULE
+[backend nss]
+module = $NSS_MODULE
+init-reserved = $NSS_INIT_RESERVED
+[policy demo]
+tokens = pkcs11:token=beta pkcs11:token=NSS%20Certificate%20DB
+deny-mechanisms = CKM_MD5* CKM_SHA_1 CKM_SHA1* CKM_*DES*
+deny-objects = pkcs11:object=backup-note
+min-key-bits = rsa:2048 ec:256
+CONF
+step "a policy (P11MUX_CONF=$TMP/policy.conf)"
+sed -n '/^\[policy/,$p' "$TMP/policy.conf"
+
+step "token alpha is hidden: only beta and the NSS database are listed"
+P11MUX_CONF=$TMP/policy.conf pkcs11-tool --module "$so" -L | grep 'token label'
+
+step "SHA-1 is refused (CKR_MECHANISM_INVALID), SHA-256 works"
+if P11MUX_CONF=$TMP/policy.conf pkcs11-tool --module "$so" --token-label beta --hash -m SHA-1 \
+    --input-file "$TMP/data" >/dev/null 2>"$TMP/sha1.err"; then
+    echo "SHA-1 was allowed" >&2
+    exit 1
+fi
+grep -o 'CKR_[A-Z_]*' "$TMP/sha1.err" | head -1
+P11MUX_CONF=$TMP/policy.conf pkcs11-tool --module "$so" --token-label beta --hash -m SHA256 \
+    --input-file "$TMP/data" | od -An -tx1 | head -1
+
+step "the object backup-note: seen by SoftHSM2 directly, hidden through p11mux"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label beta --login --pin "$PIN" -O --type data 2>/dev/null |
+    grep -E "label" || true
+hidden=$(P11MUX_CONF=$TMP/policy.conf pkcs11-tool --module "$so" --token-label beta --login \
+    --pin "$PIN" -O --type data 2>/dev/null | grep -c "backup-note" || true)
+echo "objects labelled backup-note found through p11mux: $hidden"
+
+step "the trace of those calls: C_Login with its PIN redacted"
+grep -A5 'C_Login ' "$TMP/trace.txt" | head -7
+
+# ------------------------------------------------------------------ sandbox
+if command -v p11-kit >/dev/null 2>&1 && [ -f "$(dirname "$TRUST_MODULE")/p11-kit-client.so" ]; then
+    step "the sandbox path: p11-kit server runs p11mux with the policy; the client sees what it allows"
+    sed -e '/^trace/d' "$TMP/policy.conf" >"$TMP/sandbox.conf"
+    P11MUX_CONF=$TMP/sandbox.conf p11-kit server -f -n "$TMP/server.sock" --provider "$so" "pkcs11:" \
+        >/dev/null 2>&1 &
+    server=$!
+    i=0
+    while [ ! -S "$TMP/server.sock" ] && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    P11_KIT_SERVER_ADDRESS=unix:path=$TMP/server.sock P11MUX_CONF=/dev/null \
+        pkcs11-tool --module "$(dirname "$TRUST_MODULE")/p11-kit-client.so" -L | grep 'token label'
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+fi
+
 printf '\n== done: p11mux routed every call to the backend that owns the slot\n'
+

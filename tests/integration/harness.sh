@@ -149,7 +149,9 @@ harness_exit() {
         printf '%s passed, %s failed\n' "$harness_passed" "$harness_failed"
         exit 1
     fi
-    printf '%s passed\n' "$harness_passed"
+    if [ "$harness_passed" -ne 0 ]; then
+        printf '%s passed\n' "$harness_passed"
+    fi
     exit 0
 }
 
