@@ -102,8 +102,7 @@ check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc
 
 /* Whether a rule needs what p11mux reads about the object param names. */
 static gboolean
-decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc,
-           const P11muxParamDesc *param)
+decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc, const P11muxParamDesc *param)
 {
     return policy->has_object_rules || (param->role == P11MUX_ROLE_KEY && policy->has_key_rules) ||
            (policy->force_sensitive && is_exported_key(desc, param)) ||
@@ -145,7 +144,7 @@ p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy, CK_O
     static const P11muxParamDesc param = {"CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY, -1,
                                           NULL};
 
-    if (!policy->reads_objects) {
+    if (!decides_on(policy, p11mux_policy_fn(call), &param)) {
         return CKR_OK;
     }
     return check_handle(call, policy, &param, key);

@@ -146,8 +146,10 @@ check_mechanism(P11muxCall *call, const P11muxPolicy *policy, const CK_MECHANISM
 
     if (policy->has_mechanism_rules) {
         rv = p11mux_policy_check_mechanism(policy, mechanism, &use);
-    } else {
-        rv = p11mux_mech_inspect(mechanism, &use);
+    } else if ((rv = p11mux_mech_inspect(mechanism, &use)) != CKR_OK) {
+        /* a parameter p11mux cannot read may hide a key only object rules
+         * and key sizes care about; else the backend judges it */
+        return policy->has_object_rules || policy->has_key_rules ? rv : CKR_OK;
     }
     for (i = 0; rv == CKR_OK && i < use.n_keys; i++) {
         rv = p11mux_policy_check_param_key(call, policy, use.keys[i]);

@@ -143,8 +143,13 @@ info_new(const Reading *reading)
     info->klass = known_ulong(reading->ulongs[0], &reading->attrs[0]);
     info->key_type = known_ulong(reading->ulongs[1], &reading->attrs[1]);
     memcpy(tail, &info->klass, sizeof(CK_ULONG));
-    memcpy(tail + sizeof(CK_ULONG), label->pValue, label_len);
-    memcpy(tail + sizeof(CK_ULONG) + label_len, id->pValue, id_len);
+    /* an absent label or id has no buffer: memcpy must not see NULL */
+    if (label_len > 0) {
+        memcpy(tail + sizeof(CK_ULONG), label->pValue, label_len);
+    }
+    if (id_len > 0) {
+        memcpy(tail + sizeof(CK_ULONG) + label_len, id->pValue, id_len);
+    }
     info->match[0] = (CK_ATTRIBUTE){CKA_CLASS, tail, sizeof(CK_ULONG)};
     info->match[1] = (CK_ATTRIBUTE){CKA_LABEL, tail + sizeof(CK_ULONG), label_len};
     info->match[2] = (CK_ATTRIBUTE){CKA_ID, tail + sizeof(CK_ULONG) + label_len, id_len};

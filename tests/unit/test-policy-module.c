@@ -203,10 +203,12 @@ static CK_SESSION_HANDLE
 open_on(const char *label, CK_FLAGS flags)
 {
     CK_SESSION_HANDLE session = 0;
+    CK_RV rv;
 
     ck_assert_rv_ok(
         p11->C_OpenSession(slot_by_label(label), CKF_SERIAL_SESSION | flags, NULL, NULL, &session));
-    ck_assert_rv_ok(p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR) "1234", 4));
+    rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR) "1234", 4);
+    ck_assert(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN);
     return session;
 }
 
@@ -705,6 +707,71 @@ START_TEST(test_policy_module_weak_keys_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------- caching */
+
+/* What p11mux reads about a key is read once per session, until changed. */
+START_TEST(test_policy_module_attributes_read_once)
+{
+    CK_SESSION_HANDLE s = open_a();
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+    CK_ATTRIBUTE label = {CKA_LABEL, "renamed", 7};
+    CK_BYTE mac[32];
+    CK_ULONG len = sizeof mac, reads;
+
+    ck_assert_rv_ok(p11->C_SignInit(s, &hmac, APP_KEY));
+    ck_assert_rv_ok(p11->C_Sign(s, (CK_BYTE_PTR) "abc", 3, mac, &len));
+    reads = mock_a_calls("C_GetAttributeValue");
+    for (int i = 0; i < 10; i++) {
+        len = sizeof mac;
+        ck_assert_rv_ok(p11->C_SignInit(s, &hmac, APP_KEY));
+        ck_assert_rv_ok(p11->C_Sign(s, (CK_BYTE_PTR) "abc", 3, mac, &len));
+    }
+    ck_assert_uint_eq(mock_a_calls("C_GetAttributeValue"), reads);
+    /* a change through p11mux makes it read again */
+    ck_assert_rv_ok(p11->C_SetAttributeValue(s, APP_KEY, &label, 1));
+    reads = mock_a_calls("C_GetAttributeValue");
+    ck_assert_rv_ok(p11->C_SignInit(s, &hmac, APP_KEY));
+    ck_assert_uint_gt(mock_a_calls("C_GetAttributeValue"), reads);
+}
+END_TEST
+
+/* Sessions in several threads share the engine: same answers, no crash. */
+static gpointer
+worker(gpointer data)
+{
+    CK_SESSION_HANDLE s = open_a();
+    CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+    CK_BYTE label[32], mac[32];
+    CK_ATTRIBUTE get = {CKA_LABEL, label, sizeof label};
+    gboolean ok = TRUE;
+
+    for (int i = 0; i < 50 && ok; i++) {
+        g_autoptr(GArray) all = find_all(s, NULL, 0, 2);
+        CK_ULONG len = sizeof mac;
+
+        ok = holds(all, APP_KEY) && !holds(all, BACKUP_KEY);
+        ok = ok && p11->C_SignInit(s, &hmac, BACKUP_KEY) == CKR_KEY_HANDLE_INVALID;
+        ok = ok && p11->C_SignInit(s, &hmac, APP_KEY) == CKR_OK;
+        ok = ok && p11->C_Sign(s, (CK_BYTE_PTR) "abc", 3, mac, &len) == CKR_OK;
+        ok = ok && p11->C_GetAttributeValue(s, BACKUP_KEY, &get, 1) == CKR_OBJECT_HANDLE_INVALID;
+    }
+    p11->C_CloseSession(s);
+    return GINT_TO_POINTER(ok);
+}
+
+START_TEST(test_policy_module_threads)
+{
+    GThread *threads[4];
+
+    for (gsize i = 0; i < G_N_ELEMENTS(threads); i++) {
+        threads[i] = g_thread_new("policy", worker, NULL);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(threads); i++) {
+        ck_assert(GPOINTER_TO_INT(g_thread_join(threads[i])));
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------- functions */
 
 START_TEST(test_policy_module_denied_function)
@@ -817,6 +884,8 @@ policy_module_suite(void)
     tcase_add_test(tc, test_policy_module_unextractable_key_is_not_wrapped);
     tcase_add_test(tc, test_policy_module_search_by_secret_value_finds_no_key);
     tcase_add_test(tc, test_policy_module_weak_keys_refused);
+    tcase_add_test(tc, test_policy_module_attributes_read_once);
+    tcase_add_test(tc, test_policy_module_threads);
     tcase_add_test(tc, test_policy_module_denied_function);
     tcase_add_test(tc, test_policy_module_read_only_token);
     tcase_add_test(tc, test_policy_module_allowed_operations_unchanged);
