@@ -4,17 +4,19 @@
 # the null backend and over SoftHSM2; prints tables of medians with the
 # ratios to direct and the added ns per call (tests/bench/README.md).
 #
-#   run-bench.sh [--rounds N] [--callgrind | --callgrind-only] [--no-softhsm]
-#                [--no-objects] [--objects N] [--keep]
+#   run-bench.sh [--rounds N] [--callgrind | --callgrind-only] [--cpu-time]
+#                [--no-softhsm] [--softhsm-objects] [--objects N] [--keep]
 #
 #   --rounds N     rounds (default 5, at least 5 for the published table)
 #   --callgrind    also count instructions per call of the cheap workloads
 #                  under callgrind (repeatable on a noisy machine)
 #   --callgrind-only  only that (some 30 s)
+#   --cpu-time     table the threads' CPU time per operation instead of wall
+#                  time (steadier on a busy machine; no use for thread scaling)
 #   --no-softhsm   only the null backend
-#   --no-objects   skip the SoftHSM2 token with N data objects (its searches
-#                  take ~0.25 s each and its first set-up ~45 s; the token is
-#                  kept in tests/bench/cache/ for the next run)
+#   --softhsm-objects  also search a SoftHSM2 token with N data objects (its
+#                  searches take ~0.25 s each, its C_Initialize ~0.6 s, its
+#                  first set-up ~45 s; the token is kept in tests/bench/cache/)
 #   --objects N    data objects on the search tokens (default 10000)
 #   --keep         keep the temporary directory
 set -eu
@@ -23,7 +25,8 @@ rounds=5
 callgrind=0
 timing=1
 softhsm=1
-objects_token=1
+objects_token=0
+clock=wall
 objects=10000
 keep=0
 while [ $# -gt 0 ]; do
@@ -32,7 +35,8 @@ while [ $# -gt 0 ]; do
     --callgrind) callgrind=1; shift ;;
     --callgrind-only) callgrind=1; timing=0; shift ;;
     --no-softhsm) softhsm=0; shift ;;
-    --no-objects) objects_token=0; shift ;;
+    --softhsm-objects) objects_token=1; shift ;;
+    --cpu-time) clock=cpu; shift ;;
     --objects) objects=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -86,7 +90,7 @@ trap 'exit 1' INT TERM HUP
 mkdir -p "$TMP/xdg" "$TMP/out" "$TMP/cg"
 export XDG_CONFIG_HOME=$TMP/xdg
 unset P11MUX_CONF SOFTHSM2_CONF P11MUX_NULL_RESERVED PKCS11_MODULE_PATH || true
-RESULTS=$TMP/results   # suite target round workload threads ns
+RESULTS=$TMP/results   # suite target round workload threads wall_ns cpu_ns
 INITS=$TMP/inits       # suite target round load_ns init_ns
 : >"$RESULTS"
 : >"$INITS"
@@ -138,8 +142,6 @@ if [ "$softhsm" = 1 ]; then
         "$TMP/softhsm/tokens" >"$TMP/softhsm/softhsm2.conf"
     SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf softhsm2-util --init-token --free --label bench \
         --pin 1234 --so-pin 0000 >/dev/null
-    SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf "$BENCH" --token bench --pin 1234 --setup 0 \
-        "$SOFTHSM_SO" >/dev/null
     p11mux_conf "$TMP/softhsm.conf" -- softhsm "$SOFTHSM_SO" ""
     p11mux_conf "$TMP/softhsm-policy.conf" "policy = objects" -- softhsm "$SOFTHSM_SO" ""
     printf '[policy objects]\ndeny-objects = pkcs11:object=no-such-object\n' >>"$TMP/softhsm-policy.conf"
@@ -195,7 +197,7 @@ run_target() {
     softhsm)
         backend=$SOFTHSM_SO
         export SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf
-        set -- --token bench --pin 1234 --objects 0 "$@" ;;
+        set -- --token bench --pin 1234 --session-keys --objects 0 "$@" ;;
     objects)
         backend=$SOFTHSM_SO
         conf=$TMP/softhsm.conf
@@ -240,7 +242,7 @@ run_suite() {
             out=$TMP/out/$suite.$target.$round
             run_target "$suite" "$target" "$out" "$@"
             awk -v s="$suite" -v t="$target" -v r="$round" \
-                '$1 == "result" { print s, t, r, $2, $3, $4 }' "$out" >>"$RESULTS"
+                '$1 == "result" { print s, t, r, $2, $3, $4, $7 }' "$out" >>"$RESULTS"
             awk -v s="$suite" -v t="$target" -v r="$round" \
                 '$1 == "load" { l = $2 } $1 == "initialize" { i = $2 }
                  END { if (l != "") print s, t, r, l, i }' "$out" >>"$INITS"
@@ -266,8 +268,11 @@ fi
 # median of the rounds per (suite, target, workload, threads); then one line
 # per (suite, workload, threads) with every target against direct
 table() {
-    local suite=$1
-    awk -v suite="$suite" -v targets="$(suite_targets "$suite")" '
+    local suite=$1 col=${2:-6}
+    if [ "$clock" = cpu ]; then
+        col=7
+    fi
+    awk -v suite="$suite" -v targets="$(suite_targets "$suite")" -v col="$col" '
     function median(list,   n, v, i, j, t) {
         n = split(list, v, " ")
         for (i = 2; i <= n; i++)
@@ -277,7 +282,7 @@ table() {
     $1 == suite {
         key = $4 SUBSEP $5
         if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-        values[key, $2] = values[key, $2] " " $6
+        values[key, $2] = values[key, $2] " " $col
     }
     END {
         nt = split(targets, t, " ")
@@ -321,16 +326,27 @@ init_table() {
 }
 
 echo
-echo "== ns per operation: median of $rounds rounds (wall time / operations; with 2 threads,"
-echo "   the inverse of the throughput of both); ratio and added ns against direct"
+if [ "$clock" = cpu ]; then
+    echo "== CPU ns per operation (the threads' CLOCK_THREAD_CPUTIME_ID / operations), median of"
+    echo "   $rounds rounds; ratio and added ns against direct"
+else
+    echo "== ns per operation: median of $rounds rounds (wall time / operations; with 2 threads,"
+    echo "   the inverse of the throughput of both); ratio and added ns against direct"
+fi
 echo
 echo "-- null backend (tests/bench/p11mux-null.so, $objects objects; p11mux-8x8: 8 copies"
 echo "   x 8 slots, last slot; p11mux-policy: a deny-objects rule that hides nothing)"
 table null
 if [ "$softhsm" = 1 ]; then
     echo
-    echo "-- SoftHSM2 ($SOFTHSM_SO), a token with its 3 keys"
+    echo "-- SoftHSM2 ($SOFTHSM_SO), session keys"
     table softhsm
+    if [ "$clock" = wall ]; then
+        echo
+        echo "-- the same in the thread's CPU time per operation (what other processes take"
+        echo "   from a busy machine does not count)"
+        table softhsm 7
+    fi
     if [ "$objects_token" = 1 ]; then
         echo
         echo "-- SoftHSM2, a token with $objects data objects (p11mux-policy: as above)"
