@@ -18,7 +18,8 @@ HANDLINGS = {"route-slot", "route-session", "special"}
 # roles without argument, and roles taking the name of a related parameter
 PLAIN_ROLES = {
     "session", "slot", "slot-out", "bool", "mechanism", "mechanism-type",
-    "key", "object", "object-out", "max", "count", "len", "len-io",
+    "key", "wrapping-key", "unwrapping-key", "exported-key",
+    "object", "object-out", "max", "count", "len", "len-io",
     "info-out", "session-info-out", "session-out", "label", "user-type",
     "notify", "app", "init-args", "reserved", "function-list-out",
     "interface-name", "version", "interface-out", "count-out",
@@ -165,6 +166,10 @@ def emit_header(functions):
     for role in ALL_ROLES:
         w(f"    {role_enum(role)},\n")
     w("} P11muxRole;\n\n")
+    w("/* A key handle the application passes, whatever its part in the call. */\n")
+    w("static inline gboolean\np11mux_role_is_key(P11muxRole role)\n{\n")
+    w("    return role == P11MUX_ROLE_KEY || role == P11MUX_ROLE_WRAPPING_KEY ||\n")
+    w("           role == P11MUX_ROLE_UNWRAPPING_KEY || role == P11MUX_ROLE_EXPORTED_KEY;\n}\n\n")
     w("typedef enum {\n    P11MUX_HANDLING_ROUTE_SLOT,\n    P11MUX_HANDLING_ROUTE_SESSION,\n"
       "    P11MUX_HANDLING_SPECIAL,\n} P11muxHandling;\n\n")
     w("typedef struct {\n"

@@ -21,35 +21,18 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxObjectInfo, p11mux_object_info_unref)
 
-/* Parameters whose handle-invalid code is not their role's, by spec name. */
-static const struct {
-    const char *name;
-    CK_RV code;
-} handle_codes[] = {
-    {"hWrappingKey", CKR_WRAPPING_KEY_HANDLE_INVALID},
-    {"hUnwrappingKey", CKR_UNWRAPPING_KEY_HANDLE_INVALID},
-};
-
+/* The handle-invalid code the specification names for a handle argument. */
 static CK_RV
 invalid_code(const P11muxParamDesc *param)
 {
-    gsize i;
-
-    for (i = 0; i < G_N_ELEMENTS(handle_codes); i++) {
-        if (g_str_equal(param->name, handle_codes[i].name)) {
-            return handle_codes[i].code;
-        }
+    switch (param->role) {
+    case P11MUX_ROLE_WRAPPING_KEY:
+        return CKR_WRAPPING_KEY_HANDLE_INVALID;
+    case P11MUX_ROLE_UNWRAPPING_KEY:
+        return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
+    default:
+        return p11mux_role_is_key(param->role) ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID;
     }
-    return param->role == P11MUX_ROLE_KEY ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID;
-}
-
-/* The key a function hands out (C_WrapKey's hKey): a key parameter, not the
- * wrapping key, of a function with a secret-out parameter. */
-static gboolean
-is_exported_key(const P11muxFunctionDesc *desc, const P11muxParamDesc *param)
-{
-    return param->role == P11MUX_ROLE_KEY && invalid_code(param) == CKR_KEY_HANDLE_INVALID &&
-           p11mux_policy_find_param(desc, P11MUX_ROLE_SECRET_OUT, 0) >= 0;
 }
 
 /* Below the policy's minimum for its family, or of unknown size where one applies. */
@@ -88,10 +71,11 @@ check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc
     if (!info->visible) {
         return invalid_code(param);
     }
-    if (param->role == P11MUX_ROLE_KEY && too_small(policy, info)) {
+    if (p11mux_role_is_key(param->role) && too_small(policy, info)) {
         return CKR_KEY_SIZE_RANGE;
     }
-    if (policy->force_sensitive && is_exported_key(desc, param) && info->extractable != 1) {
+    if (policy->force_sensitive && param->role == P11MUX_ROLE_EXPORTED_KEY &&
+        info->extractable != 1) {
         return CKR_KEY_UNEXTRACTABLE;
     }
     if (policy->read_only && changes_existing(desc) && info->token != 0) {
@@ -104,8 +88,8 @@ check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc
 static gboolean
 decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc, const P11muxParamDesc *param)
 {
-    return policy->has_object_rules || (param->role == P11MUX_ROLE_KEY && policy->has_key_rules) ||
-           (policy->force_sensitive && is_exported_key(desc, param)) ||
+    return policy->has_object_rules || (p11mux_role_is_key(param->role) && policy->has_key_rules) ||
+           (policy->force_sensitive && param->role == P11MUX_ROLE_EXPORTED_KEY) ||
            (policy->read_only && changes_existing(desc));
 }
 
@@ -123,7 +107,7 @@ p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
         const P11muxParamDesc *param = &desc->params[i];
         CK_OBJECT_HANDLE handle;
 
-        if ((param->role != P11MUX_ROLE_KEY && param->role != P11MUX_ROLE_OBJECT) ||
+        if ((!p11mux_role_is_key(param->role) && param->role != P11MUX_ROLE_OBJECT) ||
             !decides_on(policy, desc, param)) {
             continue;
         }

@@ -352,6 +352,9 @@ decode_param(P11muxTraceDecoder *d, guint i)
     case P11MUX_ROLE_SESSION:
     case P11MUX_ROLE_SLOT:
     case P11MUX_ROLE_KEY:
+    case P11MUX_ROLE_WRAPPING_KEY:
+    case P11MUX_ROLE_UNWRAPPING_KEY:
+    case P11MUX_ROLE_EXPORTED_KEY:
     case P11MUX_ROLE_OBJECT:
         return p11mux_trace_value_number(d, P11MUX_TRACE_ID, ARG(d, i, CK_ULONG));
     case P11MUX_ROLE_MAX:

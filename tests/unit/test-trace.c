@@ -146,7 +146,7 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
 static gboolean
 is_value_role(P11muxRole role)
 {
-    return role == P11MUX_ROLE_SESSION || role == P11MUX_ROLE_SLOT || role == P11MUX_ROLE_KEY ||
+    return role == P11MUX_ROLE_SESSION || role == P11MUX_ROLE_SLOT || p11mux_role_is_key(role) ||
            role == P11MUX_ROLE_OBJECT || role == P11MUX_ROLE_MAX || role == P11MUX_ROLE_COUNT ||
            role == P11MUX_ROLE_LEN || role == P11MUX_ROLE_FLAGS || role == P11MUX_ROLE_USER_TYPE ||
            role == P11MUX_ROLE_MECHANISM_TYPE;
