@@ -150,11 +150,27 @@ free_id(P11muxSlotMap *map, const char *name, CK_SLOT_ID real)
     }
 }
 
+/* Lock-free: the slot when it took its first-round id (almost always). */
+static const P11muxSlot *
+known_slot(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID real)
+{
+    const P11muxSlot *slot =
+        p11mux_slotmap_lookup(map, p11mux_slotmap_hash_id(backend->name, real, 0));
+
+    return slot != NULL && slot->backend == backend && slot->real == real ? slot : NULL;
+}
+
 const P11muxSlot *
 p11mux_slotmap_intern(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID real)
 {
-    char *key = g_strdup_printf("%u:%lu", backend->index, (unsigned long)real);
+    const P11muxSlot *known = known_slot(map, backend, real);
+    char *key;
     P11muxSlot *slot;
+
+    if (known != NULL) {
+        return known;
+    }
+    key = g_strdup_printf("%u:%lu", backend->index, (unsigned long)real);
 
     g_mutex_lock(&map->lock);
     slot = g_hash_table_lookup(map->by_real, key);

@@ -10,7 +10,7 @@
 #   --rounds N     rounds (default 5, at least 5 for the published table)
 #   --callgrind    also count instructions per call of the cheap workloads
 #                  under callgrind (repeatable on a noisy machine)
-#   --callgrind-only  only that (some 30 s)
+#   --callgrind-only  only that (~1.5 minutes)
 #   --cpu-time     table the threads' CPU time per operation instead of wall
 #                  time (steadier on a busy machine; no use for thread scaling)
 #   --no-softhsm   only the null backend
