@@ -1,0 +1,223 @@
+/*
+ * The configuration schema: the known groups and keys, and the checks of a
+ * value against its key. To accept a new key, add its row here (and give it
+ * a line in p11mux.conf(5)).
+ */
+#include "config.h"
+
+#include "conf-private.h"
+#include "policy.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------ tables */
+
+static char *check_trace(const P11muxConfKey *key, const char *value);
+
+/* Order matches P11muxUserConfig. */
+static const char *const user_config_choices[] = {"merge", "none", "only", NULL};
+static const char *const trace_format_choices[] = {"text", "json", NULL};
+static const char *const trace_data_choices[] = {"length", "hex", NULL};
+static const char *const policy_override_choices[] = {"merge", "stricter-only", NULL};
+
+/* The rows are indexed by P11muxConfGroupKind. */
+static const P11muxConfGroupInfo known_groups[] = {
+    {P11MUX_CONF_GROUP_GLOBAL, "global", FALSE},
+    {P11MUX_CONF_GROUP_BACKEND, "backend", TRUE},
+    {P11MUX_CONF_GROUP_POLICY, "policy", TRUE},
+};
+
+/* To accept a new key, add its row (and give it a line in p11mux.conf(5)). */
+/* clang-format off */
+static const P11muxConfKey known_keys[] = {
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "user-config", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = user_config_choices, .default_value = "merge", .example = "none",
+      .flags = P11MUX_CONF_KEY_NOT_IN_USER_FILE },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
+      .example = "default" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "off", .example = "file:/var/log/p11mux.trace", .validate = check_trace },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-format", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = trace_format_choices, .default_value = "text", .example = "json" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-data", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = trace_data_choices, .default_value = "length", .example = "hex" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "import-p11-kit", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "module", .type = P11MUX_CONF_TYPE_PATH,
+      .example = "/usr/lib/softhsm/libsofthsm2.so" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "init-reserved", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "configdir='sql:/etc/pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db'" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "critical", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "enabled", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "true", .example = "false" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
+      .example = "strict" },
+    /* the policy engine's (src/policy.c checks the lists) */
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy-override", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = policy_override_choices, .default_value = "merge", .example = "stricter-only",
+      .flags = P11MUX_CONF_KEY_SYSTEM_ONLY },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "tokens", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:manufacturer=SoftHSM%20project", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-tokens", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:token=scratch", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "mechanisms", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "CKM_ECDSA CKM_SHA256_RSA_PKCS CKM_AES_GCM", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-mechanisms", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "CKM_MD5* CKM_*DES* CKM_SHA1_RSA_PKCS", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "min-key-bits", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "rsa:2048 ec:256 aes:128", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "objects", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:type=private pkcs11:type=cert", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-objects", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "pkcs11:object=backup-key", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "read-only", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-functions", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "C_WrapKey C_InitToken C_SetPIN", .validate = p11mux_policy_check_value },
+    { .group = P11MUX_CONF_GROUP_POLICY, .name = "force-sensitive", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+};
+/* clang-format on */
+
+const P11muxConfKey *
+p11mux_conf_known_keys(gsize *n_keys)
+{
+    *n_keys = G_N_ELEMENTS(known_keys);
+    return known_keys;
+}
+
+const P11muxConfGroupInfo *
+p11mux_conf_known_groups(gsize *n_groups)
+{
+    *n_groups = G_N_ELEMENTS(known_groups);
+    return known_groups;
+}
+
+const P11muxConfGroupInfo *
+p11mux_conf_find_group_info(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(known_groups); i++) {
+        if (g_str_equal(known_groups[i].name, name)) {
+            return &known_groups[i];
+        }
+    }
+    return NULL;
+}
+
+const P11muxConfKey *
+p11mux_conf_find_key(P11muxConfGroupKind kind, const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(known_keys); i++) {
+        if (known_keys[i].group == kind && g_str_equal(known_keys[i].name, name)) {
+            return &known_keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* -------------------------------------------------------------- validators */
+
+gboolean
+p11mux_conf_is_valid_name(const char *name)
+{
+    if (*name == '\0') {
+        return FALSE;
+    }
+    for (const char *p = name; *p != '\0'; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '.' && *p != '-') {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static char *
+check_string(const P11muxConfKey *key, const char *value)
+{
+    return NULL;
+}
+
+static char *
+check_bool(const P11muxConfKey *key, const char *value)
+{
+    if (g_str_equal(value, "true") || g_str_equal(value, "false")) {
+        return NULL;
+    }
+    return g_strdup_printf("expected true or false, got '%s'", value);
+}
+
+/* "a, b or c" */
+static char *
+join_choices(const char *const *choices)
+{
+    GString *text = g_string_new(choices[0]);
+
+    for (gsize i = 1; choices[i] != NULL; i++) {
+        g_string_append(text, choices[i + 1] != NULL ? ", " : " or ");
+        g_string_append(text, choices[i]);
+    }
+    return g_string_free(text, FALSE);
+}
+
+static char *
+check_enum(const P11muxConfKey *key, const char *value)
+{
+    g_autofree char *expected = NULL;
+
+    if (g_strv_contains(key->choices, value)) {
+        return NULL;
+    }
+    expected = join_choices(key->choices);
+    return g_strdup_printf("expected %s, got '%s'", expected, value);
+}
+
+static char *
+check_path(const P11muxConfKey *key, const char *value)
+{
+    if (g_path_is_absolute(value)) {
+        return NULL;
+    }
+    return g_strdup_printf("expected an absolute path, got '%s'", value);
+}
+
+static char *
+check_name(const P11muxConfKey *key, const char *value)
+{
+    if (p11mux_conf_is_valid_name(value)) {
+        return NULL;
+    }
+    return g_strdup_printf("expected a name of letters, digits, '_', '.' and '-', got '%s'", value);
+}
+
+/* off | stderr | syslog | file:/ABSOLUTE/PATH: the process's working
+ * directory is the application's, so a relative trace file is refused. */
+static char *
+check_trace(const P11muxConfKey *key, const char *value)
+{
+    if (g_str_equal(value, "off") || g_str_equal(value, "stderr") || g_str_equal(value, "syslog")) {
+        return NULL;
+    }
+    if (g_str_has_prefix(value, "file:") && g_path_is_absolute(value + strlen("file:"))) {
+        return NULL;
+    }
+    return g_strdup_printf("expected off, stderr, syslog or file:/ABSOLUTE/PATH, got '%s'", value);
+}
+
+static P11muxConfValidator const type_validators[] = {
+    [P11MUX_CONF_TYPE_STRING] = check_string, [P11MUX_CONF_TYPE_BOOL] = check_bool,
+    [P11MUX_CONF_TYPE_ENUM] = check_enum,     [P11MUX_CONF_TYPE_PATH] = check_path,
+    [P11MUX_CONF_TYPE_NAME] = check_name,
+};
+
+char *
+p11mux_conf_key_check(const P11muxConfKey *key, const char *value)
+{
+    g_return_val_if_fail(key != NULL && value != NULL, NULL);
+    g_return_val_if_fail((gsize)key->type < G_N_ELEMENTS(type_validators), NULL);
+
+    if (key->validate != NULL) {
+        return key->validate(key, value);
+    }
+    return type_validators[key->type](key, value);
+}
