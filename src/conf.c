@@ -406,9 +406,8 @@ finish_fields(P11muxConf *conf)
     }
 }
 
-/* The path a module is known by: resolved if it exists, else as written. */
-static char *
-canonical_path(const char *path)
+char *
+p11mux_conf_canonical_path(const char *path)
 {
     char *resolved = realpath(path, NULL);
     char *result = g_strdup(resolved != NULL ? resolved : path);
@@ -457,7 +456,7 @@ check_backends(const P11muxConf *conf, GError **error)
                                      "backend '%s' is enabled but has no 'module'", backend->name);
             return FALSE;
         }
-        library = canonical_path(backend->module);
+        library = p11mux_conf_canonical_path(backend->module);
         first = g_hash_table_lookup(seen, library);
         if (first != NULL) {
             report_same_library(error, first, backend, library);

@@ -194,4 +194,8 @@ GStrv p11mux_conf_dup_group_labels(const P11muxConf *conf, P11muxConfGroupKind k
 
 G_END_DECLS
 
+/* The path a module is known by: resolved if it exists, else as written
+ * (transfer full).  Two backends are the same library when these are equal. */
+char *p11mux_conf_canonical_path(const char *path);
+
 #endif /* P11MUX_CONF_H */

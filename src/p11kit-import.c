@@ -177,11 +177,9 @@ is_self(const char *filename)
 static char *
 resolved_basename(const char *filename)
 {
-    char *resolved = realpath(filename, NULL);
-    char *base = g_path_get_basename(resolved != NULL ? resolved : filename);
+    g_autofree char *resolved = p11mux_conf_canonical_path(filename);
 
-    free(resolved);
-    return base;
+    return g_path_get_basename(resolved);
 }
 
 static gboolean
@@ -234,17 +232,6 @@ p11mux_p11kit_judge(const P11muxP11kitModule *module, char **why)
 
 /* ------------------------------------------------------------ the import */
 
-/* The path a module is known by: resolved if it exists, else as written. */
-static char *
-canonical_path(const char *path)
-{
-    char *resolved = realpath(path, NULL);
-    char *result = g_strdup(resolved != NULL ? resolved : path);
-
-    free(resolved);
-    return result;
-}
-
 /* The libraries of the enabled backends (transfer full: a set of paths). */
 static GHashTable *
 enabled_libraries(const P11muxConf *conf)
@@ -256,7 +243,7 @@ enabled_libraries(const P11muxConf *conf)
         const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, i);
 
         if (backend->enabled && backend->module != NULL) {
-            g_hash_table_add(libraries, canonical_path(backend->module));
+            g_hash_table_add(libraries, p11mux_conf_canonical_path(backend->module));
         }
     }
     return libraries;
@@ -316,7 +303,7 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
             }
             continue;
         }
-        library = canonical_path(module->filename);
+        library = p11mux_conf_canonical_path(module->filename);
         if (g_hash_table_contains(libraries, library)) {
             g_free(library);
             continue;
