@@ -2,6 +2,11 @@
  * The one choke point of every call: begin (initialised? route) → policy
  * check → backend call → end (trace).  Generated forwarders and hand-written
  * special functions use the same helpers, so they trace and enforce alike.
+ *
+ * Every p11mux_call_begin* is followed by exactly one p11mux_call_end on
+ * every path, whatever begin returned: between the two, the thread holds the
+ * router it saw (an in-flight marker, see call.c), and C_Finalize waits for
+ * every holder to leave before it frees the router and finalises backends.
  */
 #ifndef P11MUX_CALL_H
 #define P11MUX_CALL_H
@@ -10,6 +15,55 @@
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
 #include "router.h"
+
+/*
+ * One thread's in-flight marker (src/call.c): 1 while the thread is in a
+ * call, 0 between calls, written by its thread only.  Only call.[ch] touch
+ * it.
+ */
+typedef struct P11muxHold P11muxHold;
+struct P11muxHold {
+    gulong busy;                /* atomic */
+    P11muxHold *next;           /* the list of every marker; set once, before it is published */
+    gint in_use;                /* atomic: owned by a live thread */
+} __attribute__((aligned(64))); /* one cache line each: holders never share one */
+
+/* This thread's marker; a shared busy one until its first call, so that the
+ * fast path tests one thing.  initial-exec: a call pays one load for it,
+ * not a __tls_get_addr (8 bytes of the static TLS glibc keeps for modules
+ * loaded with dlopen). */
+#define P11MUX_TLS_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
+extern __thread P11muxHold *p11mux_call_this_hold P11MUX_TLS_INITIAL_EXEC G_GNUC_INTERNAL;
+
+/* What a call holds: its marker, NULL when it holds nothing. */
+typedef struct {
+    P11muxHold *hold;
+} P11muxPlain;
+
+/*
+ * Mark this thread busy, before it reads p11mux_router_current.  C_Finalize
+ * unpublishes the router, then waits until it has seen every marker idle:
+ * either a call saw the router unpublished, or C_Finalize sees its mark
+ * (both sides sequentially consistent; this read-modify-write is the one
+ * fence a call pays).  FALSE for the slow cases, with nothing changed: the thread's
+ * first call, a call made inside a call (the marker was busy already); the
+ * hooked pipeline handles them.
+ */
+G_ALWAYS_INLINE static inline gboolean
+p11mux_call_enter(P11muxPlain *plain)
+{
+    plain->hold = p11mux_call_this_hold;
+    /* a fetch-or of one bit tested: one "lock bts" on x86 */
+    return G_LIKELY((__atomic_fetch_or(&plain->hold->busy, 1, __ATOMIC_SEQ_CST) & 1) == 0);
+}
+
+/* The end of the call p11mux_call_enter marked: a release store, after
+ * every use of the router by this call. */
+G_ALWAYS_INLINE static inline void
+p11mux_call_plain_release(P11muxPlain *plain)
+{
+    __atomic_store_n(&plain->hold->busy, 0, __ATOMIC_RELEASE);
+}
 
 struct P11muxCall {
     P11muxFunctionId fn;
@@ -30,6 +84,7 @@ struct P11muxCall {
                           * parameter before the call (the buffer size offered) */
     gboolean size_in_set;
     gpointer policy_data; /* nullable: the policy engine's state from check to after */
+    P11muxPlain hold;     /* hold.hold NULL when nothing is held (not initialised, nested) */
 };
 
 /* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED or CKR_OK. */
@@ -41,6 +96,23 @@ CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID s
 /* Routed by session: also CKR_SESSION_HANDLE_INVALID, and the policy's answer. */
 CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                                 void **args);
+
+/* Wait until every call other threads are in has ended (C_Finalize, after
+ * it unpublished the router and before it frees it). */
+void p11mux_call_drain(void);
+
+/* In a child after fork(): the other threads are gone, and so are their calls. */
+void p11mux_call_forget_other_threads(void);
+
+/* Release what begin held (p11mux_call_end does it). */
+static inline void
+p11mux_call_release(P11muxCall *call)
+{
+    if (call->hold.hold != NULL) {
+        p11mux_call_plain_release(&call->hold);
+        call->hold.hold = NULL;
+    }
+}
 
 /* The backend says the session is gone: the application's handle goes too. */
 void p11mux_call_session_lost(P11muxCall *call);
@@ -67,15 +139,18 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     if (call->router->end != NULL) {
         call->router->end(call, rv);
     }
+    p11mux_call_release(call);
     return rv;
 }
 
 /*
  * The plain path.  With no hook attached (trace off, no policy), a generated
- * forwarder builds no P11muxCall and no argument array: it pays one atomic
- * load (the router), a test of the four hook pointers, the lock-free route
- * and, after the backend, the session-lost test -- everything the hooked
- * pipeline does when its hooks are NULL, and nothing else.
+ * forwarder builds no P11muxCall and no argument array: it pays the hold (a
+ * thread-local load and an atomic or, and a release store at the end), one
+ * atomic load (the router, published here only when it has no hook), the
+ * lock-free route and, after the backend, the session-lost test --
+ * everything the hooked pipeline does when its hooks are NULL, and nothing
+ * else.
  */
 typedef struct {
     P11muxBackend *backend;
@@ -84,17 +159,31 @@ typedef struct {
     CK_SESSION_HANDLE real_session;
 } P11muxRoute;
 
-/* The published router when no hook is attached, else NULL (also when not
+/* The published router when it has no hook (trace off, no policy), else
+ * NULL; set and cleared with p11mux_router_current by p11mux_call_publish,
+ * so that the plain path tests one pointer, not four hooks. */
+extern P11muxRouter *p11mux_router_plain G_GNUC_INTERNAL;
+
+/* Publish router (NULL: unpublish) as p11mux_router_current and, when it
+ * has no hook, as p11mux_router_plain.  Under init_lock (module-init.c). */
+void p11mux_call_publish(P11muxRouter *router);
+
+/* The published router when no hook is attached, held in plain until
+ * p11mux_call_plain_release; else NULL, nothing held (also when not
  * initialised): the caller then takes the hooked pipeline. */
 G_ALWAYS_INLINE static inline P11muxRouter *
-p11mux_call_plain_router(void)
+p11mux_call_plain_router(P11muxPlain *plain)
 {
-    P11muxRouter *router = p11mux_router_peek();
+    P11muxRouter *router;
 
-    if (G_LIKELY(router != NULL && router->begin == NULL && router->check == NULL &&
-                 router->after == NULL && router->end == NULL)) {
+    if (G_UNLIKELY(!p11mux_call_enter(plain))) {
+        return NULL;
+    }
+    router = __atomic_load_n(&p11mux_router_plain, __ATOMIC_SEQ_CST);
+    if (G_LIKELY(router != NULL)) {
         return router;
     }
+    p11mux_call_plain_release(plain);
     return NULL;
 }
 

@@ -10,6 +10,9 @@
  * Only then does GKeyFile parse the text, and the values are taken from it
  * (g_key_file_get_value: raw, no escape processing) with surrounding white
  * space removed, and checked against the key table (conf-keys.c).
+ *
+ * A system layer's file (the system file, conf.d) is read only when it and
+ * the directories above it are writable by root (or their owner) alone.
  */
 #include "config.h"
 
@@ -18,7 +21,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A configuration file is small; anything larger is a mistake. */
@@ -30,6 +35,76 @@ set_read_error(GError **error, const char *file, const char *reason)
 {
     g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ, "%s: cannot read: %s", file,
                 reason);
+}
+
+/* ------------------------------------------------------- system file trust */
+
+/* Why a system file or a directory above it is not to be trusted, NULL when
+ * it is (transfer full).  As sudo and ssh (StrictModes) have it: owned by
+ * root or by the user running this, and writable by nobody else; a group
+ * may write only when it is root's, or the owner's own group on a file of
+ * this user's (umask 002); a sticky directory (/tmp) lets others create
+ * entries but not replace this user's or root's, which the owner check of
+ * the entry below it covers. */
+static char *
+untrusted_reason(const char *path, const struct stat *st)
+{
+    uid_t euid = geteuid();
+    unsigned int mode = (unsigned int)st->st_mode & 07777;
+
+    if (st->st_uid != 0 && st->st_uid != euid) {
+        return g_strdup_printf("%s is owned by uid %u, neither root nor this process's user", path,
+                               (unsigned int)st->st_uid);
+    }
+    if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)) {
+        return NULL;
+    }
+    if (st->st_mode & S_IWOTH) {
+        return g_strdup_printf("%s is writable by every user (mode %04o)", path, mode);
+    }
+    if ((st->st_mode & S_IWGRP) && st->st_gid != 0 &&
+        !(st->st_uid == euid && st->st_gid == getegid())) {
+        return g_strdup_printf("%s is writable by group %u (mode %04o)", path,
+                               (unsigned int)st->st_gid, mode);
+    }
+    return NULL;
+}
+
+/* A system layer's file (the system file, a conf.d file) is read only when
+ * it and every directory above it can be trusted: another user able to
+ * change it would choose the modules every program loads.  A missing file
+ * passes (the caller skips it); an unreadable one is left to read_text. */
+static gboolean
+check_system_file(const char *path, GError **error)
+{
+    g_autofree char *real = realpath(path, NULL);
+    g_autofree char *reason = NULL;
+    g_autofree char *dir = NULL;
+    const char *p = real;
+    struct stat st;
+
+    /* realpath gives an absolute path: the walk ends at "/" */
+    while (p != NULL && reason == NULL) {
+        char *parent;
+
+        if (stat(p, &st) == 0) {
+            reason = untrusted_reason(p, &st);
+        }
+        if (strcmp(p, "/") == 0) {
+            break;
+        }
+        parent = g_path_get_dirname(p);
+        g_free(dir);
+        p = dir = parent;
+    }
+    if (reason != NULL) {
+        g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ,
+                    "%s: refused: %s; a system configuration file and the directories above it "
+                    "must be writable only by root (or their owner)",
+                    path, reason);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -378,8 +453,13 @@ gboolean
 p11mux_conf_merge_file(P11muxConf *conf, const char *path, LayerRole role, gboolean missing_ok,
                        GError **error)
 {
-    g_autoptr(P11muxConf) layer = p11mux_conf_load_layer(path, role, missing_ok, error);
+    g_autoptr(P11muxConf) layer = NULL;
 
+    /* only the system file and conf.d come here */
+    if (role == LAYER_SYSTEM && !check_system_file(path, error)) {
+        return FALSE;
+    }
+    layer = p11mux_conf_load_layer(path, role, missing_ok, error);
     if (layer == NULL) {
         return FALSE;
     }

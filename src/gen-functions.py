@@ -245,8 +245,9 @@ def emit_backend_call(fn, route, indent):
 def emit_forwarder(fn):
     """Two paths, one pipeline.  Hooked (trace or policy attached, or not
     initialised): begin -> route -> check -> backend -> after/end, on a
-    P11muxCall, out of line.  Plain (no hook): route -> backend -> session
-    lost?, inline, no P11muxCall, no argument array."""
+    P11muxCall, out of line.  Plain (no hook): hold the router -> route ->
+    backend -> session lost? -> release, inline, no P11muxCall, no argument
+    array (src/call.h: C_Finalize waits for held routers)."""
     w = sys.stdout.write
     route = "session" if fn.handling == "route-session" else "slot"
     target = next(p.name for p in fn.params if p.role == route)
@@ -259,7 +260,8 @@ def emit_forwarder(fn):
     emit_backend_call(fn, "call", 8)
     w("    }\n    return p11mux_call_end(&call, rv);\n}\n\n")
     w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
-    w("    P11muxRouter *router = p11mux_call_plain_router();\n")
+    w("    P11muxPlain plain;\n")
+    w("    P11muxRouter *router = p11mux_call_plain_router(&plain);\n")
     w("    P11muxRoute route;\n    CK_RV rv;\n\n")
     w("    if (G_UNLIKELY(router == NULL)) {\n")
     w(f"        return hooked_{fn.name}({', '.join(p.name for p in fn.params)});\n    }}\n")
@@ -268,7 +270,7 @@ def emit_forwarder(fn):
     emit_backend_call(fn, "route", 8)
     if route == "session":
         w(f"        p11mux_route_end_session(router, {target}, rv);\n")
-    w("    }\n    return rv;\n}\n\n")
+    w("    }\n    p11mux_call_plain_release(&plain);\n    return rv;\n}\n\n")
 
 
 def emit_list(functions, name, ctype, prefix, version, v3):

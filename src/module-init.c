@@ -3,7 +3,9 @@
  * interfaces, and fork.
  *
  * Lock order: init_lock is taken only here, around building or tearing down
- * the router; backends' C_Initialize/C_Finalize run under it (STYLE.md §5).
+ * the router; backends' C_Initialize/C_Finalize run under it (STYLE.md §5),
+ * and so does C_Finalize's wait for the calls in flight (src/call.c), which
+ * never take it.
  */
 #include "config.h"
 
@@ -107,7 +109,7 @@ build_router(const char *config_path, gboolean cant_threads)
         return CKR_GENERAL_ERROR;
     }
     router->cant_create_threads = cant_threads;
-    g_atomic_pointer_set(&p11mux_router_current, router);
+    p11mux_call_publish(router);
     return CKR_OK;
 }
 
@@ -123,10 +125,12 @@ forget_after_fork(void)
 {
     P11muxRouter *router = g_atomic_pointer_get(&p11mux_router_current);
 
-    g_atomic_pointer_set(&p11mux_router_current, NULL);
+    p11mux_call_publish(NULL);
     if (router != NULL) {
         forked_router = router;
     }
+    /* calls other threads were in when the parent forked never end here */
+    p11mux_call_forget_other_threads();
 }
 
 /*
@@ -206,18 +210,24 @@ p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
     if (rv == CKR_OK && pReserved != NULL) {
         rv = CKR_ARGUMENTS_BAD;
     }
-    if (rv == CKR_OK) {
-        g_mutex_lock(&init_lock);
-        router = p11mux_router_peek();
-        g_atomic_pointer_set(&p11mux_router_current, NULL);
-        g_mutex_unlock(&init_lock);
-        rv = router == NULL ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;
+    if (rv != CKR_OK) {
+        return p11mux_call_end(&call, rv);
     }
+    g_mutex_lock(&init_lock);
+    router = p11mux_router_peek();
+    p11mux_call_publish(NULL);
+    rv = router == NULL ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;
+    /* this call's trace record, while the router is still whole */
     rv = p11mux_call_end(&call, rv);
     if (router != NULL) {
-        p11mux_module_drain_waiters();
+        /* calls already in flight (slot-event waiters among them, who notice
+         * within one poll) finish on the router before it goes; later ones
+         * see CKR_CRYPTOKI_NOT_INITIALIZED.  Under init_lock: a C_Initialize
+         * from another thread starts only when the backends are finalised. */
+        p11mux_call_drain();
         p11mux_router_free(router);
     }
+    g_mutex_unlock(&init_lock);
     return rv;
 }
 

@@ -73,32 +73,6 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
     return supported ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED;
 }
 
-/* Waiters in C_WaitForSlotEvent; C_Finalize waits for them to leave before
- * it tears the router down.  Global, so that it outlives every router. */
-static gint active_waiters;
-
-void
-p11mux_module_drain_waiters(void)
-{
-    while (g_atomic_int_get(&active_waiters) > 0) {
-        g_usleep(1000);
-    }
-}
-
-/* Holds the router for a waiter: NULL when it is no longer published. */
-static P11muxRouter *
-enter_wait(void)
-{
-    P11muxRouter *router;
-
-    g_atomic_int_inc(&active_waiters);
-    router = p11mux_router_peek();
-    if (router == NULL) {
-        g_atomic_int_dec_and_test(&active_waiters);
-    }
-    return router;
-}
-
 static CK_RV
 wait_for_event(P11muxRouter *router, CK_FLAGS flags, CK_SLOT_ID_PTR pSlot)
 {
@@ -119,7 +93,8 @@ wait_for_event(P11muxRouter *router, CK_FLAGS flags, CK_SLOT_ID_PTR pSlot)
 /*
  * Waits on every backend at once by polling each with CKF_DONT_BLOCK, so that
  * no thread is created and no backend is left blocked; a C_Finalize from
- * another thread ends the wait with CKR_CRYPTOKI_NOT_INITIALIZED.
+ * another thread ends the wait with CKR_CRYPTOKI_NOT_INITIALIZED (it waits,
+ * as for any call in flight, until this one has left the router).
  */
 CK_RV
 p11mux_fwd_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
@@ -127,23 +102,12 @@ p11mux_fwd_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR 
     P11muxCall call;
     void *args[] = {&flags, &pSlot, &pReserved};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_WaitForSlotEvent, args);
-    P11muxRouter *router;
 
     if (rv == CKR_OK && (pSlot == NULL || pReserved != NULL)) {
         rv = CKR_ARGUMENTS_BAD;
     }
-    if (rv != CKR_OK) {
-        return p11mux_call_end(&call, rv);
+    if (rv == CKR_OK) {
+        rv = wait_for_event(call.router, flags, pSlot);
     }
-    router = enter_wait();
-    if (router != call.router) {
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    } else {
-        rv = wait_for_event(router, flags, pSlot);
-        rv = p11mux_call_end(&call, rv);
-    }
-    if (router != NULL) {
-        g_atomic_int_dec_and_test(&active_waiters);
-    }
-    return rv;
+    return p11mux_call_end(&call, rv);
 }

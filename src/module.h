@@ -13,7 +13,4 @@
 /* A message for the administrator: stderr and syslog. */
 void p11mux_module_report(const char *message);
 
-/* Wait until no thread is inside C_WaitForSlotEvent (C_Finalize). */
-void p11mux_module_drain_waiters(void);
-
 #endif /* P11MUX_MODULE_H */

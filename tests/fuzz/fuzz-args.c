@@ -1,0 +1,672 @@
+/*
+ * Arguments from fuzzer bytes, by parameter role (fuzz-args.h).
+ */
+#include "config.h"
+
+#include "fuzz-args.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define MAX_BUFFER 512
+#define MAX_LIST 16
+#define MAX_TEMPLATE 6
+#define MOCK_XOR (CKM_VENDOR_DEFINED + 1)
+
+/* ------------------------------------------------------------- input */
+
+guint8
+fuzz_byte(FuzzInput *in)
+{
+    return in->pos < in->size ? in->data[in->pos++] : 0;
+}
+
+gboolean
+fuzz_done(const FuzzInput *in)
+{
+    return in->pos >= in->size;
+}
+
+guint
+fuzz_below(FuzzInput *in, guint n)
+{
+    return n <= 1 ? 0 : fuzz_byte(in) % n;
+}
+
+CK_ULONG
+fuzz_ulong(FuzzInput *in)
+{
+    CK_ULONG value = 0;
+
+    for (guint i = 0; i < sizeof value; i++) {
+        value = (value << 8) | fuzz_byte(in);
+    }
+    return value;
+}
+
+/* ------------------------------------------------------------ memory */
+
+static gpointer
+take(FuzzCall *call, gsize size)
+{
+    gpointer p = g_malloc0(MAX(size, 1));
+
+    g_ptr_array_add(call->memory, p);
+    return p;
+}
+
+/* size bytes of public data */
+static guint8 *
+public_bytes(FuzzCall *call, FuzzInput *in, gsize size, const FuzzPools *pools)
+{
+    guint8 *p = take(call, size);
+
+    for (gsize i = 0; i < size; i++) {
+        p[i] = fuzz_byte(in);
+        if (pools->canary && p[i] == FUZZ_CANARY[0]) {
+            p[i] = FUZZ_CANARY[0] + 1;
+        }
+    }
+    return p;
+}
+
+/* size bytes of secret data: the canary, or fuzzer bytes (PINs that work) */
+static guint8 *
+secret_bytes(FuzzCall *call, FuzzInput *in, gsize size, const FuzzPools *pools)
+{
+    guint8 *p;
+
+    if (!pools->canary) {
+        p = take(call, size);
+        /* "1234" now and then: a PIN the mock accepts */
+        for (gsize i = 0; i < size; i++) {
+            p[i] = fuzz_below(in, 4) == 0 ? fuzz_byte(in) : (guint8)('1' + i % 4);
+        }
+        return p;
+    }
+    p = take(call, size);
+    if (size > 0) {
+        FuzzSecret secret = {p, size};
+
+        g_array_append_val(call->secrets, secret);
+    }
+    for (gsize i = 0; i < size; i++) {
+        p[i] = FUZZ_CANARY[i % (sizeof FUZZ_CANARY - 1)];
+    }
+    return p;
+}
+
+void
+fuzz_call_fill_secrets(FuzzCall *call, const char *pattern)
+{
+    gsize n = strlen(pattern);
+
+    for (guint k = 0; k < call->secrets->len; k++) {
+        const FuzzSecret *secret = &g_array_index(call->secrets, FuzzSecret, k);
+
+        for (gsize i = 0; i < secret->length; i++) {
+            secret->data[i] = (guint8)pattern[i % n];
+        }
+    }
+}
+
+static gsize
+small_length(FuzzInput *in, gsize max)
+{
+    switch (fuzz_below(in, 4)) {
+    case 0:
+        return 0;
+    case 1:
+        return fuzz_below(in, 17);
+    default:
+        return fuzz_byte(in) % (max + 1);
+    }
+}
+
+/* ------------------------------------------------------------ handles */
+
+static CK_ULONG
+pick(FuzzInput *in, const CK_ULONG *pool, guint n)
+{
+    guint choice = fuzz_below(in, 8);
+
+    if (n > 0 && choice < 6) {
+        return pool[fuzz_below(in, n)];
+    }
+    if (choice == 6) {
+        return fuzz_below(in, 4); /* 0 .. 3 */
+    }
+    return fuzz_ulong(in);
+}
+
+/* --------------------------------------------------------- mechanisms */
+
+static const CK_MECHANISM_TYPE mechanisms[] = {
+    CKM_SHA256,      CKM_SHA256_HMAC, MOCK_XOR,          CKM_GENERIC_SECRET_KEY_GEN,
+    CKM_AES_KEY_GEN, CKM_AES_CBC,     CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS_PSS,
+    CKM_AES_GCM,     CKM_AES_CTR,     CKM_ECDH1_DERIVE,  CKM_RSA_PKCS,
+};
+
+static CK_MECHANISM_TYPE
+pick_mechanism(FuzzInput *in)
+{
+    guint choice = fuzz_below(in, G_N_ELEMENTS(mechanisms) + 2);
+
+    return choice < G_N_ELEMENTS(mechanisms) ? mechanisms[choice] : fuzz_ulong(in);
+}
+
+/* The size of the parameter structure a mechanism's parameter holds
+ * pointers in, 0 if none. */
+static gsize
+struct_size(CK_MECHANISM_TYPE type)
+{
+    switch (type) {
+    case CKM_RSA_PKCS_OAEP:
+        return sizeof(CK_RSA_PKCS_OAEP_PARAMS);
+    case CKM_AES_GCM:
+        return sizeof(CK_GCM_PARAMS);
+    case CKM_ECDH1_DERIVE:
+    case CKM_ECDH1_COFACTOR_DERIVE:
+        return sizeof(CK_ECDH1_DERIVE_PARAMS);
+    default:
+        return 0;
+    }
+}
+
+static void
+structured_param(FuzzCall *call, FuzzInput *in, CK_MECHANISM *m, const FuzzPools *pools)
+{
+    if (m->mechanism == CKM_RSA_PKCS_OAEP) {
+        CK_RSA_PKCS_OAEP_PARAMS *p = take(call, sizeof *p);
+
+        p->hashAlg = fuzz_below(in, 2) ? CKM_SHA256 : fuzz_ulong(in);
+        p->mgf = fuzz_below(in, 4);
+        p->source = fuzz_below(in, 3);
+        p->ulSourceDataLen = small_length(in, 64);
+        p->pSourceData = fuzz_below(in, 5) == 0 && p->ulSourceDataLen == 0
+                             ? NULL
+                             : public_bytes(call, in, p->ulSourceDataLen, pools);
+        m->pParameter = p;
+        m->ulParameterLen = sizeof *p;
+    } else if (m->mechanism == CKM_AES_GCM) {
+        CK_GCM_PARAMS *p = take(call, sizeof *p);
+
+        p->ulIvLen = small_length(in, 64);
+        p->pIv = public_bytes(call, in, p->ulIvLen, pools);
+        p->ulIvBits = fuzz_ulong(in);
+        p->ulAADLen = small_length(in, 64);
+        p->pAAD = fuzz_below(in, 4) == 0 ? NULL : public_bytes(call, in, p->ulAADLen, pools);
+        if (p->pAAD == NULL) {
+            p->ulAADLen = 0;
+        }
+        p->ulTagBits = fuzz_byte(in);
+        m->pParameter = p;
+        m->ulParameterLen = sizeof *p;
+    } else {
+        CK_ECDH1_DERIVE_PARAMS *p = take(call, sizeof *p);
+
+        p->kdf = fuzz_below(in, 4);
+        p->ulSharedDataLen = small_length(in, 64);
+        p->pSharedData = public_bytes(call, in, p->ulSharedDataLen, pools);
+        p->ulPublicDataLen = small_length(in, 128);
+        p->pPublicData = public_bytes(call, in, p->ulPublicDataLen, pools);
+        m->pParameter = p;
+        m->ulParameterLen = sizeof *p;
+    }
+}
+
+static CK_MECHANISM *
+make_mechanism(FuzzCall *call, FuzzInput *in, const FuzzPools *pools)
+{
+    CK_MECHANISM *m = take(call, sizeof *m);
+    gsize size;
+
+    m->mechanism = pick_mechanism(in);
+    size = struct_size(m->mechanism);
+    if (size != 0 && fuzz_below(in, 4) != 0) {
+        structured_param(call, in, m, pools);
+        return m;
+    }
+    m->ulParameterLen = small_length(in, 64);
+    if (size != 0 && m->ulParameterLen == size) {
+        m->ulParameterLen++; /* random bytes are never taken for the structure */
+    }
+    m->pParameter = m->ulParameterLen == 0 && fuzz_below(in, 2) == 0
+                        ? NULL
+                        : public_bytes(call, in, m->ulParameterLen, pools);
+    return m;
+}
+
+/* ---------------------------------------------------------- templates */
+
+typedef enum {
+    VALUE_ULONG,
+    VALUE_BOOL,
+    VALUE_BYTES,
+    VALUE_SECRET,
+    VALUE_TEMPLATE,
+} ValueKind;
+
+static const struct {
+    CK_ATTRIBUTE_TYPE type;
+    ValueKind kind;
+} attribute_types[] = {
+    {CKA_CLASS, VALUE_ULONG},
+    {CKA_KEY_TYPE, VALUE_ULONG},
+    {CKA_VALUE_LEN, VALUE_ULONG},
+    {CKA_CERTIFICATE_TYPE, VALUE_ULONG},
+    {CKA_MODULUS_BITS, VALUE_ULONG},
+    {CKA_TOKEN, VALUE_BOOL},
+    {CKA_PRIVATE, VALUE_BOOL},
+    {CKA_SIGN, VALUE_BOOL},
+    {CKA_SENSITIVE, VALUE_BOOL},
+    {CKA_EXTRACTABLE, VALUE_BOOL},
+    {CKA_LABEL, VALUE_BYTES},
+    {CKA_ID, VALUE_BYTES},
+    {CKA_EC_PARAMS, VALUE_BYTES},
+    {CKA_START_DATE, VALUE_BYTES},
+    {CKA_ALLOWED_MECHANISMS, VALUE_BYTES},
+    {CKA_VALUE, VALUE_SECRET},
+    {CKA_PRIVATE_EXPONENT, VALUE_SECRET},
+    {CKA_WRAP_TEMPLATE, VALUE_TEMPLATE},
+};
+
+static const CK_ULONG ulong_values[] = {
+    CKO_DATA, CKO_CERTIFICATE, CKO_SECRET_KEY, CKO_PRIVATE_KEY, CKK_GENERIC_SECRET, CKK_AES, 16, 32,
+};
+
+static void make_template_items(FuzzCall *call, FuzzInput *in, CK_ATTRIBUTE *t, CK_ULONG count,
+                                gboolean io, guint depth, const FuzzPools *pools);
+
+/* The value of one input attribute. */
+static void
+make_value(FuzzCall *call, FuzzInput *in, CK_ATTRIBUTE *a, ValueKind kind, guint depth,
+           gboolean secret_key, const FuzzPools *pools)
+{
+    CK_ULONG *number;
+
+    switch (kind) {
+    case VALUE_ULONG:
+        number = take(call, sizeof *number);
+        *number = fuzz_below(in, 4) == 0 ? fuzz_ulong(in)
+                                         : ulong_values[fuzz_below(in, G_N_ELEMENTS(ulong_values))];
+        a->pValue = number;
+        /* a wrong size now and then */
+        a->ulValueLen = fuzz_below(in, 8) == 0 ? fuzz_below(in, sizeof *number) : sizeof *number;
+        break;
+    case VALUE_BOOL:
+        a->ulValueLen = fuzz_below(in, 8) == 0 ? fuzz_below(in, 3) : 1;
+        a->pValue = public_bytes(call, in, a->ulValueLen, pools);
+        break;
+    case VALUE_BYTES:
+        a->ulValueLen = small_length(in, 64);
+        a->pValue = public_bytes(call, in, a->ulValueLen, pools);
+        break;
+    case VALUE_SECRET:
+        a->ulValueLen = small_length(in, 64);
+        /* CKA_VALUE is public in a certificate's template: secret only
+         * where the template says it is a secret key */
+        a->pValue = a->type != CKA_VALUE || secret_key
+                        ? secret_bytes(call, in, a->ulValueLen, pools)
+                        : public_bytes(call, in, a->ulValueLen, pools);
+        break;
+    case VALUE_TEMPLATE: {
+        CK_ULONG count = depth == 0 ? fuzz_below(in, 4) : 0;
+        CK_ATTRIBUTE *inner = take(call, sizeof(CK_ATTRIBUTE) * MAX(count, 1));
+
+        make_template_items(call, in, inner, count, FALSE, depth + 1, pools);
+        a->pValue = inner;
+        a->ulValueLen = count * sizeof(CK_ATTRIBUTE);
+        break;
+    }
+    }
+}
+
+static void
+make_template_items(FuzzCall *call, FuzzInput *in, CK_ATTRIBUTE *t, CK_ULONG count, gboolean io,
+                    guint depth, const FuzzPools *pools)
+{
+    /* a template that starts with CKA_CLASS = CKO_SECRET_KEY holds secrets in CKA_VALUE */
+    gboolean secret_key = FALSE;
+
+    for (CK_ULONG i = 0; i < count; i++) {
+        guint choice = fuzz_below(in, G_N_ELEMENTS(attribute_types) + 1);
+        CK_ATTRIBUTE *a = &t[i];
+        ValueKind kind;
+
+        if (choice == G_N_ELEMENTS(attribute_types)) {
+            a->type = fuzz_ulong(in);
+            kind = VALUE_SECRET; /* unknown types are never written */
+        } else {
+            a->type = attribute_types[choice].type;
+            kind = attribute_types[choice].kind;
+        }
+        if (depth > 0 && kind == VALUE_TEMPLATE) {
+            kind = VALUE_BYTES;
+            a->type = CKA_LABEL;
+        }
+        if (i == 0 && fuzz_below(in, 3) == 0) {
+            CK_OBJECT_CLASS *klass = take(call, sizeof *klass);
+
+            *klass = CKO_SECRET_KEY;
+            *a = (CK_ATTRIBUTE){CKA_CLASS, klass, sizeof *klass};
+            secret_key = TRUE;
+            continue;
+        }
+        if (a->type == CKA_CLASS) {
+            secret_key = FALSE; /* whatever it says, do not rely on it */
+        }
+        if (io) {
+            /* C_GetAttributeValue: a buffer to fill, or a length query */
+            a->ulValueLen = small_length(in, 64);
+            a->pValue = fuzz_below(in, 3) == 0 ? NULL : take(call, a->ulValueLen);
+            continue;
+        }
+        make_value(call, in, a, kind, depth, secret_key, pools);
+    }
+    if (pools->canary && !secret_key) {
+        /* CKA_VALUE outside a secret key's template: public bytes */
+        for (CK_ULONG i = 0; i < count; i++) {
+            if (!io && t[i].type == CKA_VALUE && t[i].ulValueLen > 0) {
+                guint8 *p = t[i].pValue;
+
+                for (CK_ULONG k = 0; k < t[i].ulValueLen; k++) {
+                    if (p[k] == FUZZ_CANARY[0]) {
+                        p[k] = FUZZ_CANARY[0] + 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static CK_ATTRIBUTE *
+make_template(FuzzCall *call, FuzzInput *in, CK_ULONG *count, gboolean io, const FuzzPools *pools)
+{
+    CK_ATTRIBUTE *t;
+
+    *count = fuzz_below(in, MAX_TEMPLATE + 1);
+    t = take(call, sizeof(CK_ATTRIBUTE) * MAX(*count, 1));
+    make_template_items(call, in, t, *count, io, 0, pools);
+    if (*count == 0 && fuzz_below(in, 3) == 0) {
+        return NULL;
+    }
+    return t;
+}
+
+/* --------------------------------------------------------- by role */
+
+static CK_FLAGS
+make_flags(FuzzInput *in, const char *kind, const FuzzPools *pools)
+{
+    CK_FLAGS flags;
+
+    if (strcmp(kind, "session") == 0) {
+        flags = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : CKF_SERIAL_SESSION;
+        if (fuzz_below(in, 2)) {
+            flags |= CKF_RW_SESSION;
+        }
+        return flags;
+    }
+    flags = fuzz_below(in, 4) == 0 ? fuzz_ulong(in) : fuzz_below(in, 4);
+    if (strcmp(kind, "wait") == 0 && pools->never_block) {
+        flags |= CKF_DONT_BLOCK;
+    }
+    return flags;
+}
+
+/* A buffer for an output of capacity bytes, and its length cell. */
+static void
+output(FuzzCall *call, FuzzInput *in, guint i, guint ref, gsize element, gboolean plain_length)
+{
+    gsize capacity = small_length(in, plain_length ? MAX_BUFFER : MAX_LIST);
+    CK_ULONG *cell;
+
+    call->v[i] = fuzz_below(in, 4) == 0 ? 0 : (CK_ULONG)take(call, capacity * element);
+    if (plain_length) {
+        call->v[ref] = capacity * element; /* C_GenerateRandom: the length itself */
+        if (call->v[i] == 0 && fuzz_below(in, 2)) {
+            call->v[ref] = 0;
+        }
+        return;
+    }
+    cell = fuzz_below(in, 10) == 0 ? NULL : take(call, sizeof *cell);
+    if (cell != NULL) {
+        *cell = capacity; /* elements, or bytes */
+    }
+    call->v[ref] = (CK_ULONG)cell;
+}
+
+static gsize
+element_size(P11muxRole role)
+{
+    switch (role) {
+    case P11MUX_ROLE_SLOTS_OUT:
+    case P11MUX_ROLE_MECHANISMS_OUT:
+    case P11MUX_ROLE_OBJECTS_OUT:
+        return sizeof(CK_ULONG);
+    case P11MUX_ROLE_INTERFACES_OUT:
+        return sizeof(CK_INTERFACE);
+    default:
+        return 1;
+    }
+}
+
+static CK_ULONG
+make_pointer_to(FuzzCall *call, FuzzInput *in, gsize size)
+{
+    return fuzz_below(in, 8) == 0 ? 0 : (CK_ULONG)take(call, size);
+}
+
+static void
+make_in(FuzzCall *call, FuzzInput *in, const P11muxParamDesc *p, guint i, const FuzzPools *pools)
+{
+    gboolean secret = p->role == P11MUX_ROLE_SECRET_IN || p->role == P11MUX_ROLE_STATE_IN;
+    gsize length = small_length(in, p->role == P11MUX_ROLE_SECRET_IN ? 16 : 256);
+
+    if (fuzz_below(in, 8) == 0) {
+        call->v[i] = 0; /* NULL, with whatever length */
+        call->v[p->ref] = fuzz_below(in, 2) ? length : 0;
+        return;
+    }
+    if (secret && !pools->canary && fuzz_below(in, 2)) {
+        length = 4; /* "1234" is the mocks' PIN */
+    }
+    call->v[i] = (CK_ULONG)(secret ? secret_bytes(call, in, length, pools)
+                                   : public_bytes(call, in, length, pools));
+    call->v[p->ref] = length;
+}
+
+static void
+build_param(FuzzCall *call, FuzzInput *in, const P11muxFunctionDesc *desc, guint i,
+            const FuzzPools *pools)
+{
+    const P11muxParamDesc *p = &desc->params[i];
+    CK_VERSION *version;
+
+    switch (p->role) {
+    case P11MUX_ROLE_SESSION:
+        call->v[i] = pick(in, pools->sessions, pools->n_sessions);
+        break;
+    case P11MUX_ROLE_SLOT:
+        call->v[i] = pick(in, pools->slots, pools->n_slots);
+        break;
+    case P11MUX_ROLE_KEY:
+    case P11MUX_ROLE_WRAPPING_KEY:
+    case P11MUX_ROLE_UNWRAPPING_KEY:
+    case P11MUX_ROLE_EXPORTED_KEY:
+    case P11MUX_ROLE_OBJECT:
+        call->v[i] = pick(in, pools->objects, pools->n_objects);
+        break;
+    case P11MUX_ROLE_BOOL:
+        call->v[i] = fuzz_below(in, 2);
+        break;
+    case P11MUX_ROLE_FLAGS:
+        call->v[i] = make_flags(in, p->ref_name, pools);
+        break;
+    case P11MUX_ROLE_MECHANISM:
+        call->v[i] = fuzz_below(in, 10) == 0 ? 0 : (CK_ULONG)make_mechanism(call, in, pools);
+        break;
+    case P11MUX_ROLE_MECHANISM_TYPE:
+        call->v[i] = pick_mechanism(in);
+        break;
+    case P11MUX_ROLE_USER_TYPE:
+        call->v[i] = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
+        break;
+    case P11MUX_ROLE_TEMPLATE:
+    case P11MUX_ROLE_TEMPLATE_IO:
+        call->v[i] = (CK_ULONG)make_template(call, in, &call->v[p->ref],
+                                             p->role == P11MUX_ROLE_TEMPLATE_IO, pools);
+        break;
+    case P11MUX_ROLE_IN:
+    case P11MUX_ROLE_SECRET_IN:
+    case P11MUX_ROLE_PARAM:
+    case P11MUX_ROLE_STATE_IN:
+        make_in(call, in, p, i, pools);
+        break;
+    case P11MUX_ROLE_OUT:
+    case P11MUX_ROLE_SECRET_OUT:
+    case P11MUX_ROLE_STATE_OUT:
+    case P11MUX_ROLE_SLOTS_OUT:
+    case P11MUX_ROLE_MECHANISMS_OUT:
+    case P11MUX_ROLE_OBJECTS_OUT:
+    case P11MUX_ROLE_INTERFACES_OUT:
+        output(call, in, i, (guint)p->ref, element_size(p->role),
+               desc->params[p->ref].role == P11MUX_ROLE_LEN);
+        if (p->role == P11MUX_ROLE_OBJECTS_OUT) {
+            /* ulMaxObjectCount: at most what the buffer holds */
+            for (guint k = 0; k < desc->n_params; k++) {
+                if (desc->params[k].role == P11MUX_ROLE_MAX) {
+                    CK_ULONG *cell = (CK_ULONG *)call->v[p->ref];
+                    CK_ULONG room = call->v[i] != 0 && cell != NULL ? *cell : 0;
+
+                    call->v[k] = room == 0 ? 0 : fuzz_below(in, (guint)room + 1);
+                }
+            }
+        }
+        break;
+    case P11MUX_ROLE_LEN_IO:
+    case P11MUX_ROLE_COUNT_OUT:
+        if (call->v[i] == 0 && fuzz_below(in, 8) != 0) {
+            /* nobody refers to it (C_GetObjectSize's pulSize) */
+            call->v[i] = (CK_ULONG)take(call, sizeof(CK_ULONG));
+        }
+        break;
+    case P11MUX_ROLE_SLOT_OUT:
+    case P11MUX_ROLE_OBJECT_OUT:
+    case P11MUX_ROLE_SESSION_OUT:
+    case P11MUX_ROLE_FUNCTION_LIST_OUT:
+    case P11MUX_ROLE_INTERFACE_OUT:
+        call->v[i] = make_pointer_to(call, in, sizeof(CK_ULONG));
+        break;
+    case P11MUX_ROLE_INFO_OUT:
+    case P11MUX_ROLE_SESSION_INFO_OUT:
+        call->v[i] = make_pointer_to(call, in, 512);
+        break;
+    case P11MUX_ROLE_LABEL:
+        call->v[i] = fuzz_below(in, 8) == 0 ? 0 : (CK_ULONG)public_bytes(call, in, 32, pools);
+        break;
+    case P11MUX_ROLE_INTERFACE_NAME:
+        call->v[i] = fuzz_below(in, 3) == 0   ? 0
+                     : fuzz_below(in, 2) == 0 ? (CK_ULONG) "PKCS 11"
+                                              : (CK_ULONG) "Vendor";
+        break;
+    case P11MUX_ROLE_VERSION:
+        version = take(call, sizeof *version);
+        version->major = fuzz_below(in, 4);
+        version->minor = fuzz_below(in, 2) ? 0 : 40;
+        call->v[i] = fuzz_below(in, 3) == 0 ? 0 : (CK_ULONG)version;
+        break;
+    case P11MUX_ROLE_MAX:
+    case P11MUX_ROLE_LEN:
+    case P11MUX_ROLE_COUNT:
+        /* set with the buffer, list or template they describe */
+        break;
+    case P11MUX_ROLE_NOTIFY:
+    case P11MUX_ROLE_APP:
+    case P11MUX_ROLE_INIT_ARGS:
+    case P11MUX_ROLE_RESERVED:
+        call->v[i] = 0;
+        break;
+    }
+}
+
+void
+fuzz_call_build(FuzzCall *call, P11muxFunctionId fn, FuzzInput *in, const FuzzPools *pools)
+{
+    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+
+    memset(call, 0, sizeof *call);
+    call->fn = fn;
+    call->memory = g_ptr_array_new_with_free_func(g_free);
+    call->secrets = g_array_new(FALSE, FALSE, sizeof(FuzzSecret));
+    for (guint i = 0; i < FUZZ_MAX_PARAMS; i++) {
+        call->args[i] = &call->v[i];
+    }
+    for (guint i = 0; i < desc->n_params && i < FUZZ_MAX_PARAMS; i++) {
+        build_param(call, in, desc, i, pools);
+    }
+}
+
+void
+fuzz_call_clear(FuzzCall *call)
+{
+    g_clear_pointer(&call->memory, g_ptr_array_unref);
+    g_clear_pointer(&call->secrets, g_array_unref);
+}
+
+/* ------------------------------------------------------------ calling */
+
+static const size_t member_offsets[P11MUX_FN_COUNT] = {
+#define HARDENING_FUNCTION(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
+#include "hardening-functions.h"
+#undef HARDENING_FUNCTION
+};
+
+void *
+fuzz_function_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn)
+{
+    return *(void **)((char *)list + member_offsets[fn]);
+}
+
+typedef CK_ULONG A;
+typedef CK_RV (*Fn0)(void);
+typedef CK_RV (*Fn1)(A);
+typedef CK_RV (*Fn2)(A, A);
+typedef CK_RV (*Fn3)(A, A, A);
+typedef CK_RV (*Fn4)(A, A, A, A);
+typedef CK_RV (*Fn5)(A, A, A, A, A);
+typedef CK_RV (*Fn6)(A, A, A, A, A, A);
+typedef CK_RV (*Fn7)(A, A, A, A, A, A, A);
+typedef CK_RV (*Fn8)(A, A, A, A, A, A, A, A);
+typedef CK_RV (*Fn9)(A, A, A, A, A, A, A, A, A);
+
+CK_RV
+fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list)
+{
+    void *f = fuzz_function_pointer(list, call->fn);
+    const CK_ULONG *v = call->v;
+
+    switch (p11mux_functions[call->fn].n_params) {
+    case 0:
+        return ((Fn0)f)();
+    case 1:
+        return ((Fn1)f)(v[0]);
+    case 2:
+        return ((Fn2)f)(v[0], v[1]);
+    case 3:
+        return ((Fn3)f)(v[0], v[1], v[2]);
+    case 4:
+        return ((Fn4)f)(v[0], v[1], v[2], v[3]);
+    case 5:
+        return ((Fn5)f)(v[0], v[1], v[2], v[3], v[4]);
+    case 6:
+        return ((Fn6)f)(v[0], v[1], v[2], v[3], v[4], v[5]);
+    case 7:
+        return ((Fn7)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    case 8:
+        return ((Fn8)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    default:
+        return ((Fn9)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    }
+}
