@@ -9,6 +9,7 @@ libglib2.0-dev libp11-kit-dev check
 softhsm2 libnss3 libnss3-tools p11-kit p11-kit-modules
 opensc gnutls-bin libengine-pkcs11-openssl openssl
 valgrind mandoc shellcheck
+clang libclang-rt-14-dev
 "
 
 missing=""

@@ -1,7 +1,10 @@
 #!/bin/bash
 # Everything: install packages, build, run every test (unit, mock, real
-# backends, real clients), the unit tests again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, and make distcheck.
+# backends, real clients); then again under AddressSanitizer +
+# UndefinedBehaviorSanitizer (the programs instrumented, the real clients
+# with the runtimes preloaded), the concurrency tests under ThreadSanitizer,
+# the programs under valgrind memcheck, each libFuzzer target for
+# P11MUX_FUZZ_SECONDS (60), and make distcheck.
 # Ends with "N passed, N failed" and exits non-zero when anything failed.
 set -u
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,9 +58,69 @@ else
 fi
 
 echo "=== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+# (bash exports assignments made before a function call for that call only)
+asan_options=detect_leaks=1:suppressions=$srcdir/tests/asan.supp
+lsan_options=suppressions=$srcdir/tests/lsan.supp:print_suppressions=0
+ubsan_options=halt_on_error=1:print_stacktrace=1:suppressions=$srcdir/tests/ubsan.supp
 if bash scripts/build.sh "$asan" --enable-asan --enable-ubsan; then
-    unit_tests=$(make -s -C "$asan" print-tests | tr ' ' '\n' | grep -v '\.sh$' | tr '\n' ' ')
-    run_check "$asan" TESTS="$unit_tests"
+    tests=$(make -s -C "$asan" print-tests | tr ' ' '\n')
+    unit_tests=$(echo "$tests" | grep -v '\.sh$' | tr '\n' ' ')
+    ASAN_OPTIONS=$asan_options LSAN_OPTIONS=$lsan_options UBSAN_OPTIONS=$ubsan_options \
+        run_check "$asan" TESTS="$unit_tests"
+
+    # The scripts drive uninstrumented clients (pkcs11-tool, p11tool,
+    # certutil, openssl, p11-kit server) that load the instrumented p11mux.so:
+    # tests/integration/harness.sh preloads P11MUX_TEST_PRELOAD into them.
+    # Not here: the valgrind and callgrind scripts (they run their own
+    # tool) and the two that load nothing.  The scripts that need p11tool,
+    # p11-kit or java skip themselves (harness.sh says why).
+    echo "=== integration scripts under AddressSanitizer + UndefinedBehaviorSanitizer"
+    scripts=$(echo "$tests" | grep '\.sh$' |
+        grep -v -e valgrind -e callgrind -e shellcheck -e man/lint |
+        tr '\n' ' ')
+    preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+    ASAN_OPTIONS=$asan_options LSAN_OPTIONS=$lsan_options UBSAN_OPTIONS=$ubsan_options \
+        P11MUX_TEST_PRELOAD=$preload run_check "$asan" TESTS="$scripts"
+else
+    failed=$((failed + 1))
+fi
+
+echo "=== concurrency tests under ThreadSanitizer"
+tsan=$srcdir/_build/tsan
+if bash scripts/build.sh "$tsan" --enable-tsan; then
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        run_check "$tsan" TESTS="tests/hardening/test-threads tests/v3/test-events tests/unit/test-sessions"
+else
+    failed=$((failed + 1))
+fi
+
+echo "=== make check-valgrind"
+if make -C "$main" check-valgrind >"$main/valgrind.out" 2>&1; then
+    :
+else
+    tail -40 "$main/valgrind.out"
+fi
+grep -E '^(PASS|FAIL|SKIP):' "$main/valgrind.out"
+vp=$(grep -c '^PASS:' "$main/valgrind.out")
+vf=$(grep -c '^FAIL:' "$main/valgrind.out")
+grep -q '^check-valgrind: ' "$main/valgrind.out" || vf=$((vf + 1))
+passed=$((passed + vp))
+failed=$((failed + vf))
+
+echo "=== libFuzzer: each target for ${P11MUX_FUZZ_SECONDS:-60} s"
+fuzz=$srcdir/_build/fuzz
+mkdir -p "$fuzz"
+if (cd "$fuzz" && "$srcdir/configure" CC=clang >configure.out &&
+    make fuzz-build CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' \
+        FUZZ_LDFLAGS=-fsanitize=fuzzer >make.out 2>&1) ||
+    { tail -30 "$fuzz/make.out" 2>/dev/null; false; }; then
+    sh tests/fuzz/run-fuzzers.sh "$fuzz" "${P11MUX_FUZZ_SECONDS:-60}" >"$fuzz/fuzz.out" 2>&1
+    cat "$fuzz/fuzz.out"
+    fp=$(grep -c ': [1-9][0-9]* executions, 0 crashes, 0 undefined' "$fuzz/fuzz.out")
+    ft=$(grep -c -E '^[a-z]+: ([0-9]+ executions, |.* is not built)' "$fuzz/fuzz.out")
+    passed=$((passed + fp))
+    failed=$((failed + ft - fp))
+    [ "$ft" -gt 0 ] || failed=$((failed + 1))
 else
     failed=$((failed + 1))
 fi

@@ -27,6 +27,7 @@
 #include "call.h"
 
 #include <dlfcn.h>
+#include <string.h>
 
 /* Every marker ever made; pushed at the head, never removed. */
 static P11muxHold *hold_list;
@@ -147,19 +148,33 @@ p11mux_call_drain(void)
     }
 }
 
-P11muxRouter *p11mux_router_plain = NULL;
+P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT];
+
+/* Whether no hook of router applies to fn. */
+static gboolean
+is_plain(const P11muxRouter *router, P11muxFunctionId fn)
+{
+    return router->begin == NULL && router->end == NULL &&
+           ((router->check == NULL && router->after == NULL) ||
+            p11mux_router_skips_seams(router, fn));
+}
 
 void
 p11mux_call_publish(P11muxRouter *router)
 {
-    gboolean plain = router != NULL && router->begin == NULL && router->check == NULL &&
-                     router->after == NULL && router->end == NULL;
+    guint fn;
 
     /* the hooked path reads p11mux_router_current, the plain one
      * p11mux_router_plain: a call sees one router, or none */
-    g_atomic_pointer_set(&p11mux_router_plain, NULL);
+    for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+        g_atomic_pointer_set(&p11mux_router_plain[fn], NULL);
+    }
     g_atomic_pointer_set(&p11mux_router_current, router);
-    g_atomic_pointer_set(&p11mux_router_plain, plain ? router : NULL);
+    for (fn = 0; router != NULL && fn < P11MUX_FN_COUNT; fn++) {
+        if (is_plain(router, fn)) {
+            g_atomic_pointer_set(&p11mux_router_plain[fn], router);
+        }
+    }
 }
 
 void
@@ -196,7 +211,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
 static CK_RV
 check(P11muxCall *call)
 {
-    if (call->router->check != NULL) {
+    if (call->router->check != NULL && !p11mux_router_skips_seams(call->router, call->fn)) {
         return call->router->check(call);
     }
     return CKR_OK;
@@ -261,4 +276,28 @@ void
 p11mux_call_session_lost(P11muxCall *call)
 {
     p11mux_sessions_remove(call->router->sessions, call->session);
+    if (call->router->session_gone != NULL) {
+        call->router->session_gone(call);
+    }
+}
+
+void
+p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session)
+{
+    P11muxCall call;
+    const P11muxSlot *entry;
+
+    memset(&call, 0, sizeof call);
+    call.fn = fn;
+    call.router = router;
+    /* routed again for the seam: the plain path keeps no P11muxCall */
+    if (router->session_gone == NULL ||
+        !p11mux_sessions_lookup(router->sessions, session, &entry, &call.real_session,
+                                &call.session_flags)) {
+        p11mux_sessions_remove(router->sessions, session);
+        return;
+    }
+    route_to(&call, entry);
+    call.session = session;
+    p11mux_call_session_lost(&call);
 }

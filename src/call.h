@@ -114,14 +114,22 @@ p11mux_call_release(P11muxCall *call)
     }
 }
 
-/* The backend says the session is gone: the application's handle goes too. */
+/* The backend says the session is gone: the application's handle goes
+ * too, and router->session_gone hears of it. */
 void p11mux_call_session_lost(P11muxCall *call);
 
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 p11mux_rv_means_session_lost(CK_RV rv)
 {
     return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
            rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
+}
+
+/* Whether router's check and after seams have nothing to do for fn. */
+static inline gboolean
+p11mux_router_skips_seams(const P11muxRouter *router, P11muxFunctionId fn)
+{
+    return router->skip_seams != NULL && router->skip_seams[fn];
 }
 
 static inline CK_RV
@@ -133,7 +141,7 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
         p11mux_call_session_lost(call);
     }
-    if (call->router->after != NULL) {
+    if (call->router->after != NULL && !p11mux_router_skips_seams(call->router, call->fn)) {
         rv = call->router->after(call, rv);
     }
     if (call->router->end != NULL) {
@@ -159,27 +167,31 @@ typedef struct {
     CK_SESSION_HANDLE real_session;
 } P11muxRoute;
 
-/* The published router when it has no hook (trace off, no policy), else
- * NULL; set and cleared with p11mux_router_current by p11mux_call_publish,
- * so that the plain path tests one pointer, not four hooks. */
-extern P11muxRouter *p11mux_router_plain G_GNUC_INTERNAL;
+/* Per function, the published router when no hook applies to that
+ * function (trace off, and no policy or one with nothing to do for it:
+ * router->skip_seams), else NULL; set and cleared with
+ * p11mux_router_current by p11mux_call_publish, so that the plain path
+ * loads one pointer, as it would with one for all functions, and tests no
+ * hook. */
+extern P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT] G_GNUC_INTERNAL;
 
-/* Publish router (NULL: unpublish) as p11mux_router_current and, when it
- * has no hook, as p11mux_router_plain.  Under init_lock (module-init.c). */
+/* Publish router (NULL: unpublish) as p11mux_router_current and, for each
+ * function no hook applies to, in p11mux_router_plain.  Under init_lock
+ * (module-init.c). */
 void p11mux_call_publish(P11muxRouter *router);
 
-/* The published router when no hook is attached, held in plain until
+/* The published router when no hook applies to fn, held in plain until
  * p11mux_call_plain_release; else NULL, nothing held (also when not
  * initialised): the caller then takes the hooked pipeline. */
 G_ALWAYS_INLINE static inline P11muxRouter *
-p11mux_call_plain_router(P11muxPlain *plain)
+p11mux_call_plain_router(P11muxPlain *plain, P11muxFunctionId fn)
 {
     P11muxRouter *router;
 
     if (G_UNLIKELY(!p11mux_call_enter(plain))) {
         return NULL;
     }
-    router = __atomic_load_n(&p11mux_router_plain, __ATOMIC_SEQ_CST);
+    router = __atomic_load_n(&p11mux_router_plain[fn], __ATOMIC_SEQ_CST);
     if (G_LIKELY(router != NULL)) {
         return router;
     }
@@ -216,12 +228,18 @@ p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
     return CKR_OK;
 }
 
+/* A session lost on the plain path: it goes, and router->session_gone
+ * hears of it (out of line: the rare case). */
+void p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn,
+                                    CK_SESSION_HANDLE session);
+
 /* After the backend, as p11mux_call_end: a session the backend says is gone goes. */
 G_ALWAYS_INLINE static inline void
-p11mux_route_end_session(P11muxRouter *router, CK_SESSION_HANDLE session, CK_RV rv)
+p11mux_route_end_session(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session,
+                         CK_RV rv)
 {
     if (G_UNLIKELY(p11mux_rv_means_session_lost(rv))) {
-        p11mux_sessions_remove(router->sessions, session);
+        p11mux_call_plain_session_lost(router, fn, session);
     }
 }
 

@@ -261,7 +261,7 @@ def emit_forwarder(fn):
     w("    }\n    return p11mux_call_end(&call, rv);\n}\n\n")
     w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
     w("    P11muxPlain plain;\n")
-    w("    P11muxRouter *router = p11mux_call_plain_router(&plain);\n")
+    w(f"    P11muxRouter *router = p11mux_call_plain_router(&plain, P11MUX_FN_{fn.name});\n")
     w("    P11muxRoute route;\n    CK_RV rv;\n\n")
     w("    if (G_UNLIKELY(router == NULL)) {\n")
     w(f"        return hooked_{fn.name}({', '.join(p.name for p in fn.params)});\n    }}\n")
@@ -269,7 +269,7 @@ def emit_forwarder(fn):
     w("    if (rv == CKR_OK) {\n")
     emit_backend_call(fn, "route", 8)
     if route == "session":
-        w(f"        p11mux_route_end_session(router, {target}, rv);\n")
+        w(f"        p11mux_route_end_session(router, P11MUX_FN_{fn.name}, {target}, rv);\n")
     w("    }\n    p11mux_call_plain_release(&plain);\n    return rv;\n}\n\n")
 
 

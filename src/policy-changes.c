@@ -47,8 +47,8 @@ too_small(const P11muxPolicy *policy, const P11muxObjectInfo *info)
     return info->bits == 0 || info->bits < policy->min_bits[family];
 }
 
-static gboolean
-changes_existing(const P11muxFunctionDesc *desc)
+gboolean
+p11mux_policy_changes_existing(const P11muxFunctionDesc *desc)
 {
     return desc->writes && p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, 0) < 0;
 }
@@ -78,19 +78,19 @@ check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc
         info->extractable != 1) {
         return CKR_KEY_UNEXTRACTABLE;
     }
-    if (policy->read_only && changes_existing(desc) && info->token != 0) {
+    if (policy->read_only && p11mux_policy_changes_existing(desc) && info->token != 0) {
         return CKR_TOKEN_WRITE_PROTECTED;
     }
     return CKR_OK;
 }
 
-/* Whether a rule needs what p11mux reads about the object param names. */
-static gboolean
-decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc, const P11muxParamDesc *param)
+gboolean
+p11mux_policy_decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc,
+                         const P11muxParamDesc *param)
 {
     return policy->has_object_rules || (p11mux_role_is_key(param->role) && policy->has_key_rules) ||
            (policy->force_sensitive && param->role == P11MUX_ROLE_EXPORTED_KEY) ||
-           (policy->read_only && changes_existing(desc));
+           (policy->read_only && p11mux_policy_changes_existing(desc));
 }
 
 CK_RV
@@ -108,7 +108,7 @@ p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
         CK_OBJECT_HANDLE handle;
 
         if ((!p11mux_role_is_key(param->role) && param->role != P11MUX_ROLE_OBJECT) ||
-            !decides_on(policy, desc, param)) {
+            !p11mux_policy_decides_on(policy, desc, param)) {
             continue;
         }
         handle = P11MUX_ARG(call, i, CK_OBJECT_HANDLE);
@@ -128,7 +128,7 @@ p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy, CK_O
     static const P11muxParamDesc param = {"CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY, -1,
                                           NULL};
 
-    if (!decides_on(policy, p11mux_policy_fn(call), &param)) {
+    if (!p11mux_policy_decides_on(policy, p11mux_policy_fn(call), &param)) {
         return CKR_OK;
     }
     return check_handle(call, policy, &param, key);
@@ -394,7 +394,7 @@ p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy)
             return rv;
         }
     }
-    if (changes_existing(desc)) {
+    if (p11mux_policy_changes_existing(desc)) {
         return check_change(call, policy, info);
     }
     return check_creation(call, policy, info);
@@ -489,7 +489,7 @@ p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV 
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int object = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0);
 
-    if (rv == CKR_OK && object >= 0 && changes_existing(desc)) {
+    if (rv == CKR_OK && object >= 0 && p11mux_policy_changes_existing(desc)) {
         p11mux_policy_cache_forget_object(engine->cache, call->backend,
                                           P11MUX_ARG(call, object, CK_OBJECT_HANDLE));
     }

@@ -11,6 +11,13 @@
  * Check runs in that order and stops at the first refusal; the backend is
  * not called then.  After undoes check's redirections before the trace
  * sees the call.
+ *
+ * Which steps can do anything for a function under a policy is decided once,
+ * when the policy is compiled, from the same roles and flags (the plan,
+ * P11muxPolicy.steps): a call runs only its function's steps, and a function
+ * no backend's plan touches skips both seams (router->skip_seams), so that
+ * it takes the plain path of the generated forwarder.  Each step still
+ * tests its own rules: the plan may only leave out what would do nothing.
  */
 #include "config.h"
 
@@ -33,19 +40,58 @@ p11mux_policy_find_param(const P11muxFunctionDesc *desc, P11muxRole role, int st
 
 /* ------------------------------------------------------------ call data */
 
+/*
+ * One call data per thread, reused, so that a filtered call allocates
+ * nothing: `spare` is this thread's, `spare_busy` says a call is using it
+ * (a call made inside a call, a backend calling back, allocates its own).
+ * The GPrivate only frees it when the thread exits.
+ */
+static __thread P11muxPolicyCallData *spare;
+static __thread gboolean spare_busy;
+static GPrivate spare_owner = G_PRIVATE_INIT(g_free);
+
+static P11muxPolicyCallData *
+call_data_take(void)
+{
+    if (spare == NULL) {
+        spare = g_new(P11muxPolicyCallData, 1);
+        g_private_set(&spare_owner, spare);
+    } else if (spare_busy) {
+        return g_new(P11muxPolicyCallData, 1);
+    }
+    spare_busy = TRUE;
+    return spare;
+}
+
+static void
+call_data_give_back(P11muxPolicyCallData *data)
+{
+    if (data == spare) {
+        spare_busy = FALSE;
+    } else {
+        g_free(data);
+    }
+}
+
 P11muxPolicyCallData *
 p11mux_policy_call_data(P11muxCall *call)
 {
-    if (call->policy_data == NULL) {
-        call->policy_data = g_new0(P11muxPolicyCallData, 1);
+    P11muxPolicyCallData *data = call->policy_data;
+
+    if (data == NULL) {
+        data = call_data_take();
+        /* everything before the redirections and the batch buffer */
+        memset(data, 0, G_STRUCT_OFFSET(P11muxPolicyCallData, redirects));
+        call->policy_data = data;
     }
-    return call->policy_data;
+    return data;
 }
 
 void
 p11mux_policy_redirect(P11muxCall *call, int index, const void *value)
 {
-    P11muxPolicyCallData *data = p11mux_policy_call_data(call);
+    P11muxPolicyCallData *data =
+        call->policy_data != NULL ? call->policy_data : p11mux_policy_call_data(call);
 
     g_return_if_fail(data->n_redirects < P11MUX_POLICY_MAX_REDIRECTS && index >= 0);
 
@@ -87,8 +133,8 @@ call_data_finish(P11muxCall *call)
     if (data->allocations != NULL) {
         g_ptr_array_unref(data->allocations);
     }
-    g_free(data);
     call->policy_data = NULL;
+    call_data_give_back(data);
 }
 
 /* ------------------------------------------------------------ the checks */
@@ -184,6 +230,7 @@ check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
 
 typedef CK_RV (*CheckStep)(P11muxCall *call, const P11muxPolicy *policy);
 
+/* Indexed by the bit of each P11MUX_STEP_* of the check seam. */
 static const CheckStep check_steps[] = {
     check_token,
     check_function,
@@ -194,17 +241,22 @@ static const CheckStep check_steps[] = {
     p11mux_policy_prepare_outputs,
 };
 
+G_STATIC_ASSERT(P11MUX_CHECK_STEPS == (1u << G_N_ELEMENTS(check_steps)) - 1);
+
 CK_RV
 p11mux_policy_check(P11muxCall *call)
 {
     const P11muxPolicy *policy = policy_of_call(call);
     CK_RV rv = CKR_OK;
-    gsize i;
+    guint steps, i;
 
     if (policy == NULL) {
         return CKR_OK;
     }
-    for (i = 0; rv == CKR_OK && i < G_N_ELEMENTS(check_steps); i++) {
+    steps = policy->steps[call->fn] & P11MUX_CHECK_STEPS;
+    while (rv == CKR_OK && steps != 0) {
+        i = (guint)__builtin_ctz(steps); /* the next step of the plan */
+        steps &= steps - 1;
         rv = check_steps[i](call, policy);
     }
     return rv;
@@ -212,35 +264,184 @@ p11mux_policy_check(P11muxCall *call)
 
 /* ------------------------------------------------------------- after */
 
-/* Sessions that ended take their cache with them, and session objects of
- * their backend may be gone (their handles reused). */
+/* A session that ended takes its cache with it, and session objects of its
+ * backend may be gone (their handles reused). */
+static void
+forget_session(P11muxCall *call)
+{
+    P11muxPolicyEngine *engine = call->router->policy;
+
+    p11mux_policy_cache_forget_session(engine->cache, call->session);
+    p11mux_policy_cache_forget_session_objects(engine->cache, call->backend);
+}
+
 static void
 after_sessions(P11muxCall *call, CK_RV rv)
 {
     P11muxPolicyEngine *engine = call->router->policy;
 
-    if (call->fn == P11MUX_FN_C_CloseAllSessions && rv == CKR_OK) {
-        p11mux_policy_cache_forget_slot(engine->cache, call->slot_entry);
-    } else if (call->session != 0 && ((call->fn == P11MUX_FN_C_CloseSession && rv == CKR_OK) ||
-                                      p11mux_rv_means_session_lost(rv))) {
-        p11mux_policy_cache_forget_session(engine->cache, call->session);
-    } else {
-        return;
+    if (rv != CKR_OK) {
+        return; /* a session the backend says is gone: p11mux_policy_session_gone */
     }
-    p11mux_policy_cache_forget_session_objects(engine->cache, call->backend);
+    if (call->fn == P11MUX_FN_C_CloseAllSessions) {
+        p11mux_policy_cache_forget_slot(engine->cache, call->slot_entry);
+        p11mux_policy_cache_forget_session_objects(engine->cache, call->backend);
+    } else if (call->fn == P11MUX_FN_C_CloseSession && call->session != 0) {
+        forget_session(call);
+    }
 }
 
 CK_RV
 p11mux_policy_after(P11muxCall *call, CK_RV rv)
 {
     const P11muxPolicy *policy = call->backend != NULL ? policy_of_call(call) : NULL;
+    guint steps = policy != NULL ? policy->steps[call->fn] : 0;
 
-    if (policy != NULL) {
+    if (steps & P11MUX_STEP_FINISH_OUTPUTS) {
         rv = p11mux_policy_finish_outputs(call, policy, rv);
+    }
+    if (steps & P11MUX_STEP_CREATED) {
         rv = p11mux_policy_after_created(call, policy, rv);
+    }
+    if (steps & P11MUX_STEP_CHANGED) {
         p11mux_policy_after_changed(call, policy, rv);
+    }
+    if (steps & P11MUX_STEP_SESSIONS) {
         after_sessions(call, rv);
     }
     call_data_finish(call);
     return rv;
+}
+
+/* The router's session_gone seam: the backend said the session is gone,
+ * on whichever path the call took. */
+void
+p11mux_policy_session_gone(P11muxCall *call)
+{
+    const P11muxPolicy *policy = call->backend != NULL ? policy_of_call(call) : NULL;
+
+    if (policy != NULL && policy->reads_objects && call->session != 0) {
+        forget_session(call);
+    }
+}
+
+/* -------------------------------------------------------------- plans */
+
+static gboolean
+has_role(const P11muxFunctionDesc *desc, P11muxRole role)
+{
+    return p11mux_policy_find_param(desc, role, 0) >= 0;
+}
+
+/* check_handles: a key or object argument some rule reads. */
+static gboolean
+plan_handles(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    guint i;
+
+    for (i = 0; policy->reads_objects && i < desc->n_params; i++) {
+        const P11muxParamDesc *param = &desc->params[i];
+
+        if ((p11mux_role_is_key(param->role) || param->role == P11MUX_ROLE_OBJECT) &&
+            p11mux_policy_decides_on(policy, desc, param)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* check_mechanisms: a mechanism (its parameter may name keys) or a type. */
+static gboolean
+plan_mechanisms(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    return (has_role(desc, P11MUX_ROLE_MECHANISM) &&
+            (policy->has_mechanism_rules || policy->reads_objects)) ||
+           (has_role(desc, P11MUX_ROLE_MECHANISM_TYPE) && policy->has_mechanism_rules);
+}
+
+/* check_templates: a write under read-only, or a template or object the
+ * object rules judge. */
+static gboolean
+plan_templates(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    gboolean judged = has_role(desc, P11MUX_ROLE_TEMPLATE) || has_role(desc, P11MUX_ROLE_OBJECT);
+
+    return desc->writes && (judged ? policy->reads_objects : policy->read_only);
+}
+
+static gboolean
+plan_session_flags(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    int index = p11mux_policy_find_param(desc, P11MUX_ROLE_FLAGS, 0);
+
+    return policy->read_only && index >= 0 &&
+           g_strcmp0(desc->params[index].ref_name, "session") == 0;
+}
+
+/* prepare_outputs: the outputs p11mux filters, and force-sensitive searches. */
+static gboolean
+plan_prepare_outputs(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    if (has_role(desc, P11MUX_ROLE_OBJECTS_OUT)) {
+        return policy->has_object_rules || policy->force_sensitive;
+    }
+    if (has_role(desc, P11MUX_ROLE_MECHANISMS_OUT)) {
+        return policy->has_mechanism_rules;
+    }
+    if (has_role(desc, P11MUX_ROLE_TEMPLATE_IO)) {
+        return policy->force_sensitive;
+    }
+    return desc->id == P11MUX_FN_C_FindObjectsInit && policy->force_sensitive;
+}
+
+/* finish_outputs: what prepare started, and the info-out corrections. */
+static gboolean
+plan_finish_outputs(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    if (plan_prepare_outputs(policy, desc)) {
+        return TRUE;
+    }
+    if (!has_role(desc, P11MUX_ROLE_INFO_OUT)) {
+        return FALSE;
+    }
+    if (desc->id == P11MUX_FN_C_GetTokenInfo) {
+        return policy->has_token_rules || policy->read_only;
+    }
+    return has_role(desc, P11MUX_ROLE_MECHANISM_TYPE) && policy->has_key_rules;
+}
+
+static guint
+plan_function(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    gboolean routed = has_role(desc, P11MUX_ROLE_SLOT) || has_role(desc, P11MUX_ROLE_SESSION);
+    gboolean closes =
+        desc->id == P11MUX_FN_C_CloseSession || desc->id == P11MUX_FN_C_CloseAllSessions;
+    guint steps = 0;
+
+    steps |= policy->has_token_rules && routed ? P11MUX_STEP_TOKEN : 0;
+    steps |= policy->deny_fn[desc->id] ? P11MUX_STEP_FUNCTION : 0;
+    steps |= plan_session_flags(policy, desc) ? P11MUX_STEP_SESSION_FLAGS : 0;
+    steps |= plan_mechanisms(policy, desc) ? P11MUX_STEP_MECHANISMS : 0;
+    steps |= plan_handles(policy, desc) ? P11MUX_STEP_HANDLES : 0;
+    steps |= plan_templates(policy, desc) ? P11MUX_STEP_TEMPLATES : 0;
+    steps |= plan_prepare_outputs(policy, desc) ? P11MUX_STEP_PREPARE_OUTPUTS : 0;
+    steps |= plan_finish_outputs(policy, desc) ? P11MUX_STEP_FINISH_OUTPUTS : 0;
+    steps |=
+        policy->reads_objects && has_role(desc, P11MUX_ROLE_OBJECT_OUT) ? P11MUX_STEP_CREATED : 0;
+    steps |= policy->reads_objects && has_role(desc, P11MUX_ROLE_OBJECT) &&
+                     p11mux_policy_changes_existing(desc)
+                 ? P11MUX_STEP_CHANGED
+                 : 0;
+    steps |= policy->reads_objects && closes ? P11MUX_STEP_SESSIONS : 0;
+    return steps;
+}
+
+void
+p11mux_policy_plan(P11muxPolicy *policy)
+{
+    guint fn;
+
+    for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+        policy->steps[fn] = (guint16)plan_function(policy, &p11mux_functions[fn]);
+    }
 }

@@ -213,12 +213,14 @@ p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy, CK_OBJ
                             P11muxObjectInfo **info)
 {
     P11muxPolicyEngine *engine = call->router->policy;
+    guint epoch = p11mux_policy_cache_epoch(engine->cache);
     Reading reading;
     CK_RV rv = read_object(call, object, &reading);
 
     if (rv == CKR_OK) {
         *info = info_from_reading(call, policy, &reading);
-        p11mux_policy_cache_put(engine->cache, call->session, call->slot_entry, object, *info);
+        (void)p11mux_policy_cache_put(engine->cache, call->session, call->slot_entry, object, *info,
+                                      epoch);
     }
     reading_clear(&reading);
     return rv;

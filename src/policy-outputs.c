@@ -25,9 +25,6 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxObjectInfo, p11mux_object_info_unref)
 
-/* Handles asked of the backend at once while filtering a search. */
-#define FIND_BATCH 1024
-
 static const CK_ATTRIBUTE_TYPE secret_types[] = {
     CKA_VALUE,      CKA_PRIVATE_EXPONENT, CKA_PRIME_1,     CKA_PRIME_2,
     CKA_EXPONENT_1, CKA_EXPONENT_2,       CKA_COEFFICIENT,
@@ -86,7 +83,7 @@ prepare_find(P11muxCall *call, const P11muxPolicy *policy, int out)
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[out];
     int max = p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MAX, 0);
     P11muxPolicyCallData *data;
-    gpointer scratch;
+    gpointer redirect;
     gboolean guard =
         policy->force_sensitive && p11mux_policy_cache_find_guard(engine->cache, call->session);
 
@@ -98,25 +95,18 @@ prepare_find(P11muxCall *call, const P11muxPolicy *policy, int out)
         return CKR_OK; /* the backend answers CKR_ARGUMENTS_BAD */
     }
     data = p11mux_policy_call_data(call);
-    data->filtering = TRUE;
+    data->filtering = P11MUX_FILTER_OBJECTS;
     data->find_guard = guard;
     data->out = P11MUX_ARG(call, out, CK_OBJECT_HANDLE_PTR);
     data->out_count = P11MUX_ARG(call, param->ref, CK_ULONG_PTR);
     data->capacity = P11MUX_ARG(call, max, CK_ULONG);
-    data->scratch_capacity = MIN(data->capacity, FIND_BATCH);
-    scratch = p11mux_policy_call_alloc(call, MAX(data->scratch_capacity, 1), sizeof(CK_ULONG));
-    if (scratch == NULL) {
-        return CKR_HOST_MEMORY;
-    }
-    data->scratch = scratch;
-    data->flags = p11mux_policy_call_alloc(call, MAX(data->scratch_capacity, 1), sizeof(guint));
-    if (data->flags == NULL) {
-        return CKR_HOST_MEMORY;
-    }
-    p11mux_policy_redirect(call, out, &scratch);
+    data->scratch_capacity = MIN(data->capacity, P11MUX_POLICY_FIND_BATCH);
+    data->scratch = data->batch;
+    redirect = data->batch;
+    p11mux_policy_redirect(call, out, &redirect);
     p11mux_policy_redirect(call, max, &data->scratch_capacity);
-    scratch = &data->scratch_count;
-    p11mux_policy_redirect(call, param->ref, &scratch);
+    redirect = &data->scratch_count;
+    p11mux_policy_redirect(call, param->ref, &redirect);
     return CKR_OK;
 }
 
@@ -132,26 +122,28 @@ read_flags(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle
     return p11mux_object_info_flags(info);
 }
 
-/* Move the visible handles of the scratch batch to the caller's buffer:
- * one cache lookup for the batch, the backend read only for new objects. */
+/* Move the visible handles of the batch the backend wrote (at most asked,
+ * whatever it says) to the caller's buffer: the cache judges every object
+ * it knows without a lock; an object it does not know is read. */
 static CK_ULONG
 keep_visible(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data,
-             CK_ULONG kept)
+             CK_ULONG asked, CK_ULONG kept)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyCache *cache = ((P11muxPolicyEngine *)call->router->policy)->cache;
     const CK_OBJECT_HANDLE *batch = data->scratch;
     CK_OBJECT_HANDLE *out = data->out;
-    guint *flags = data->flags;
-    guint hide = data->find_guard ? P11MUX_OBJECT_GUARDED : 0;
-    CK_ULONG i;
+    CK_ULONG n = MIN(data->scratch_count, asked), i = 0;
+    guint shown = p11mux_object_shown_by(data->find_guard);
 
-    p11mux_policy_cache_get_flags(engine->cache, call->session, batch, data->scratch_count, flags);
-    for (i = 0; i < data->scratch_count && kept < data->capacity; i++) {
-        if (flags[i] == 0) {
-            flags[i] = read_flags(call, policy, batch[i]);
-        }
-        if ((flags[i] & P11MUX_OBJECT_VISIBLE) && !(flags[i] & hide)) {
-            out[kept++] = batch[i];
+    while (i < n) {
+        i += p11mux_policy_cache_filter(cache, call->session, batch + i, n - i, data->find_guard,
+                                        out, &kept);
+        if (i < n) {
+            CK_OBJECT_HANDLE handle = batch[i++];
+
+            if (read_flags(call, policy, handle) & shown) {
+                out[kept++] = handle;
+            }
         }
     }
     return kept;
@@ -163,7 +155,7 @@ finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *
     CK_ULONG kept = 0, asked = data->scratch_capacity;
 
     while (rv == CKR_OK) {
-        kept = keep_visible(call, policy, data, kept);
+        kept = keep_visible(call, policy, data, asked, kept);
         /* done when full, when the backend has no more, or when a short
          * batch has given the caller something (it will ask again) */
         if (kept == data->capacity || data->scratch_count == 0 ||
@@ -194,7 +186,7 @@ prepare_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, int out)
         return CKR_OK;
     }
     data = p11mux_policy_call_data(call);
-    data->filtering = TRUE;
+    data->filtering = P11MUX_FILTER_MECHANISMS;
     data->out = P11MUX_ARG(call, out, CK_MECHANISM_TYPE_PTR);
     data->out_count = count;
     data->capacity = *count;
@@ -407,11 +399,10 @@ p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy, CK_RV
     P11muxPolicyCallData *data = call->policy_data;
     int index;
 
-    if (data != NULL && data->filtering &&
-        p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECTS_OUT, 0) >= 0) {
+    if (data != NULL && data->filtering == P11MUX_FILTER_OBJECTS) {
         return finish_find(call, policy, data, rv);
     }
-    if (data != NULL && data->filtering) {
+    if (data != NULL && data->filtering == P11MUX_FILTER_MECHANISMS) {
         return finish_mechanism_list(call, policy, data, rv);
     }
     if (data != NULL && data->withheld != NULL) {

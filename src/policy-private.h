@@ -131,6 +131,30 @@ gboolean p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11mux
 
 /* ------------------------------------------------------------- policies */
 
+/*
+ * The steps of the check and after seams (policy-hooks.c), one bit each, in
+ * the order they run.  A policy's plan says, per function, which steps can
+ * do anything under its rules, decided once from the roles and flags of the
+ * function table (p11mux_policy_plan); a function whose plan is empty under
+ * every backend's policy takes the plain path, as if no policy were set.
+ */
+typedef enum {
+    P11MUX_STEP_TOKEN = 1u << 0,           /* the slot's token is visible */
+    P11MUX_STEP_FUNCTION = 1u << 1,        /* deny-functions */
+    P11MUX_STEP_SESSION_FLAGS = 1u << 2,   /* read-only refuses CKF_RW_SESSION */
+    P11MUX_STEP_MECHANISMS = 1u << 3,      /* mechanism and mechanism-type arguments */
+    P11MUX_STEP_HANDLES = 1u << 4,         /* key and object arguments */
+    P11MUX_STEP_TEMPLATES = 1u << 5,       /* writes: read-only, templates */
+    P11MUX_STEP_PREPARE_OUTPUTS = 1u << 6, /* filtered outputs, before the backend */
+    P11MUX_STEP_FINISH_OUTPUTS = 1u << 7,  /* ... and after it; info-out corrections */
+    P11MUX_STEP_CREATED = 1u << 8,         /* objects made are read back and judged */
+    P11MUX_STEP_CHANGED = 1u << 9,         /* objects changed are forgotten */
+    P11MUX_STEP_SESSIONS = 1u << 10,       /* sessions closed take their cache along */
+} P11muxPolicyStep;
+
+/* The steps of the check seam; the rest are the after seam's. */
+#define P11MUX_CHECK_STEPS ((P11MUX_STEP_PREPARE_OUTPUTS << 1) - 1)
+
 typedef struct {
     char *name;
     GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
@@ -146,7 +170,8 @@ typedef struct {
     gboolean has_token_rules;
     gboolean has_object_rules;
     gboolean has_key_rules; /* any min_bits */
-    gboolean reads_objects; /* object rules, key rules or force-sensitive */
+    gboolean reads_objects; /* object rules, key rules, force-sensitive or read-only */
+    guint16 steps[P11MUX_FN_COUNT]; /* P11muxPolicyStep bits: the plan */
 } P11muxPolicy;
 
 struct P11muxPolicySet {
@@ -160,6 +185,9 @@ P11muxPolicy *p11mux_policy_new(const char *name);
 void p11mux_policy_free(P11muxPolicy *policy);
 void p11mux_policy_finish(P11muxPolicy *policy);
 const P11muxPolicy *p11mux_policy_set_lookup(const P11muxPolicySet *set, const char *backend);
+
+/* policy-hooks.c: fill policy->steps from its rules and the function table. */
+void p11mux_policy_plan(P11muxPolicy *policy);
 
 /* policy-mech.c */
 /* Parse a mechanisms list (names, numbers, CKM_VENDOR_DEFINED+N, globs)
@@ -214,24 +242,47 @@ typedef struct P11muxPolicyCache P11muxPolicyCache;
 
 P11muxPolicyCache *p11mux_policy_cache_new(void);
 void p11mux_policy_cache_free(P11muxPolicyCache *cache);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxPolicyCache, p11mux_policy_cache_free)
 
 /* What a search needs of an object, without touching its info. */
 #define P11MUX_OBJECT_CACHED (1u << 0)
 #define P11MUX_OBJECT_VISIBLE (1u << 1)
 #define P11MUX_OBJECT_GUARDED (1u << 2) /* a key whose secret attributes are not revealed */
+#define P11MUX_OBJECT_OPEN (1u << 3)    /* VISIBLE and not GUARDED */
 guint p11mux_object_info_flags(const P11muxObjectInfo *info);
 
-/* The flags of n objects at once; 0 for one not cached. */
-void p11mux_policy_cache_get_flags(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                                   const CK_OBJECT_HANDLE *objects, CK_ULONG n, guint *flags);
+/* The flag that lets a search show an object: VISIBLE, or OPEN for a search
+ * that must not find guarded keys (a template naming secret values). */
+static inline guint
+p11mux_object_shown_by(gboolean guard)
+{
+    return guard ? P11MUX_OBJECT_OPEN : P11MUX_OBJECT_VISIBLE;
+}
+
+/*
+ * The hot loop of a filtered C_FindObjects, without a lock: append to
+ * out[*kept...] every handle of batch[0..n) the session's cache knows to be
+ * shown (p11mux_object_shown_by(guard)), in order, and stop at the first
+ * handle it does not know.  Returns how many of batch it judged (n when it
+ * knew them all); *kept is updated.
+ */
+CK_ULONG p11mux_policy_cache_filter(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                                    const CK_OBJECT_HANDLE *batch, CK_ULONG n, gboolean guard,
+                                    CK_OBJECT_HANDLE *out, CK_ULONG *kept);
 
 /* transfer full (unref), NULL when not cached. */
 P11muxObjectInfo *p11mux_policy_cache_get(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
                                           CK_OBJECT_HANDLE object);
-/* info: transfer none (a reference is taken). */
-void p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                             const P11muxSlot *slot, CK_OBJECT_HANDLE object,
-                             P11muxObjectInfo *info);
+
+/* Moved by every forget: take it before reading an object from the backend,
+ * and give it to put, which caches nothing if a forget ran in between. */
+guint p11mux_policy_cache_epoch(P11muxPolicyCache *cache);
+
+/* info: transfer none (a reference is taken).  FALSE when not stored
+ * (a forget ran since epoch; info is still right for the caller's call). */
+gboolean p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
+                                 const P11muxSlot *slot, CK_OBJECT_HANDLE object,
+                                 P11muxObjectInfo *info, guint epoch);
 /* Forget object in every session on backend (changed or destroyed). */
 void p11mux_policy_cache_forget_object(P11muxPolicyCache *cache, const P11muxBackend *backend,
                                        CK_OBJECT_HANDLE object);
@@ -246,6 +297,9 @@ void p11mux_policy_cache_forget_session_objects(P11muxPolicyCache *cache,
 void p11mux_policy_cache_set_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
                                         const P11muxSlot *slot, gboolean on);
 gboolean p11mux_policy_cache_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
+
+/* For tests: verdict tables of session replaced but not yet freed. */
+gsize p11mux_policy_cache_retired_tables(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
 
 /* ---------------------------------------------------------------- engine */
 
@@ -266,6 +320,8 @@ typedef struct {
     P11muxPolicyCache *cache;
     GMutex states_lock;
     GPtrArray *states; /* every P11muxSlotState published, freed at the end */
+    /* per function: no step of any backend's plan (router->skip_seams) */
+    gboolean skip_seams[P11MUX_FN_COUNT];
 } P11muxPolicyEngine;
 
 static inline const P11muxPolicy *
@@ -296,6 +352,12 @@ CK_RV p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy,
 gboolean p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *policy,
                                       const CK_ATTRIBUTE *attrs, CK_ULONG n);
 
+/* Whether a rule needs what p11mux reads about the object param names. */
+gboolean p11mux_policy_decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *desc,
+                                  const P11muxParamDesc *param);
+/* A function that changes an existing object (writes, makes none). */
+gboolean p11mux_policy_changes_existing(const P11muxFunctionDesc *desc);
+
 CK_RV p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy);
 CK_RV p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy,
                                     CK_OBJECT_HANDLE key);
@@ -311,6 +373,7 @@ CK_RV p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy,
 /* policy-hooks.c: the seams */
 CK_RV p11mux_policy_check(P11muxCall *call);
 CK_RV p11mux_policy_after(P11muxCall *call, CK_RV rv);
+void p11mux_policy_session_gone(P11muxCall *call);
 
 /*
  * Per-call state kept from check to after (P11muxCall.policy_data), made on
@@ -320,26 +383,33 @@ CK_RV p11mux_policy_after(P11muxCall *call, CK_RV rv);
  */
 #define P11MUX_POLICY_MAX_REDIRECTS 8
 
+/* Handles asked of the backend at once while filtering a search. */
+#define P11MUX_POLICY_FIND_BATCH 1024
+
 typedef struct {
-    struct {
-        int index;
-        CK_ULONG saved; /* the caller's value: a pointer or a CK_ULONG */
-    } redirects[P11MUX_POLICY_MAX_REDIRECTS];
     guint n_redirects;
     GPtrArray *allocations; /* nullable: g_free'd by after */
     /* an output p11mux filters: the caller's buffer, count and capacity */
-    gboolean filtering;
+    enum { P11MUX_FILTER_NONE, P11MUX_FILTER_OBJECTS, P11MUX_FILTER_MECHANISMS } filtering;
     gpointer out;
     CK_ULONG_PTR out_count;
     CK_ULONG capacity;
     gpointer scratch;
     CK_ULONG scratch_count; /* what the backend wrote its count into */
     CK_ULONG scratch_capacity;
-    guint *flags; /* C_FindObjects: per scratch handle */
     gboolean find_guard;
     /* C_GetAttributeValue of a key whose secret attributes p11mux withholds */
     const guint8 *withheld; /* per caller template entry: TRUE if withheld */
     CK_ATTRIBUTE_PTR reduced;
+    /* not cleared between calls (n_redirects says what holds) */
+    struct {
+        int index;
+        CK_ULONG saved; /* the caller's value: a pointer or a CK_ULONG */
+    } redirects[P11MUX_POLICY_MAX_REDIRECTS];
+    /* C_FindObjects: where the backend writes (no hidden handle ever
+     * reaches the application's memory).  Not cleared between calls: the
+     * data is kept per thread and reused, so a call allocates nothing. */
+    CK_OBJECT_HANDLE batch[P11MUX_POLICY_FIND_BATCH];
 } P11muxPolicyCallData;
 
 P11muxPolicyCallData *p11mux_policy_call_data(P11muxCall *call);

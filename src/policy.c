@@ -67,6 +67,7 @@ p11mux_policy_finish(P11muxPolicy *policy)
     }
     policy->reads_objects = policy->has_object_rules || policy->has_key_rules ||
                             policy->force_sensitive || policy->read_only;
+    p11mux_policy_plan(policy);
 }
 
 /* -------------------------------------------------------------- values */
@@ -501,6 +502,23 @@ engine_free(P11muxPolicyEngine *engine)
     g_free(engine);
 }
 
+/* The functions no backend's policy plans a step for: both seams are
+ * skipped for them (the plain path). */
+static void
+skip_unplanned(P11muxPolicyEngine *engine)
+{
+    guint fn, i;
+
+    for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+        engine->skip_seams[fn] = TRUE;
+        for (i = 0; i < engine->n_backends; i++) {
+            if (engine->by_backend[i] != NULL && engine->by_backend[i]->steps[fn] != 0) {
+                engine->skip_seams[fn] = FALSE;
+            }
+        }
+    }
+}
+
 static P11muxPolicyEngine *
 engine_new(P11muxPolicySet *set, GPtrArray *backends)
 {
@@ -526,6 +544,7 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
     engine->cache = p11mux_policy_cache_new();
     g_mutex_init(&engine->states_lock);
     engine->states = g_ptr_array_new_with_free_func(g_free);
+    skip_unplanned(engine);
     return engine;
 }
 
@@ -547,6 +566,8 @@ p11mux_policy_attach(P11muxRouter *router, GError **error)
     router->policy = engine_new(set, router->backends);
     router->check = p11mux_policy_check;
     router->after = p11mux_policy_after;
+    router->session_gone = p11mux_policy_session_gone;
+    router->skip_seams = ((P11muxPolicyEngine *)router->policy)->skip_seams;
     return TRUE;
 }
 
@@ -560,4 +581,6 @@ p11mux_policy_detach(P11muxRouter *router)
     router->policy = NULL;
     router->check = NULL;
     router->after = NULL;
+    router->session_gone = NULL;
+    router->skip_seams = NULL;
 }

@@ -25,11 +25,18 @@ typedef struct P11muxCall P11muxCall;
  *   after  after the backend (also when check refused): may rewrite
  *          outputs and the return value (filtered lists, token flags)
  *   end    last, sees the final return value (trace)
+ *   session_gone  the backend said a session is gone (a session-lost code,
+ *          src/call.h), whichever path the call took, even one that skipped
+ *          check and after; call->args may be NULL
+ * skip_seams, when set, names the functions for which check and after have
+ * nothing to do (their owner decides once, before the router is published):
+ * with no begin or end either, such a function takes the plain path.
  */
 typedef void (*P11muxCallBegin)(P11muxCall *call);
 typedef CK_RV (*P11muxCallCheck)(P11muxCall *call);
 typedef CK_RV (*P11muxCallAfter)(P11muxCall *call, CK_RV rv);
 typedef void (*P11muxCallEnd)(P11muxCall *call, CK_RV rv);
+typedef void (*P11muxCallGone)(P11muxCall *call);
 
 typedef struct {
     P11muxConf *conf;         /* owned */
@@ -41,6 +48,8 @@ typedef struct {
     P11muxCallCheck check;    /* called after routing, before the backend */
     P11muxCallAfter after;    /* called after the backend */
     P11muxCallEnd end;        /* called last */
+    P11muxCallGone session_gone; /* a session the backend says is gone */
+    const gboolean *skip_seams;  /* nullable: per P11muxFunctionId, TRUE: no check, no after */
     gpointer policy;          /* nullable: the policy engine's state */
     gpointer trace;           /* nullable: the trace's state */
     gboolean cant_create_threads;

@@ -17,6 +17,9 @@ P11MUX_TORTURE_OPS=${P11MUX_TORTURE_OPS:-10000}
 P11MUX_RACE_ROUNDS=${P11MUX_RACE_ROUNDS:-30}
 P11MUX_MATRIX_HUGE_MIB=${P11MUX_MATRIX_HUGE_MIB:-1}
 export P11MUX_TORTURE_OPS P11MUX_RACE_ROUNDS P11MUX_MATRIX_HUGE_MIB
+# Check's per-test timeout (4 s by default) is for native speed
+CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-600}
+export CK_DEFAULT_TIMEOUT
 
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "valgrind is not installed"

@@ -29,6 +29,9 @@ static void *mock_a_dl;
 static CK_FUNCTION_LIST_PTR p11;
 static CK_FUNCTION_LIST_3_0_PTR p11_3;
 static MockControlCallCount mock_a_calls;
+static void *mock_c_dl;
+static MockControlCallCount mock_c_calls;
+static MockControlSetFailures mock_c_set_failures;
 
 /* Objects get handles 0x500, 0x501, ... in file order (tests/mock/README.md). */
 enum {
@@ -71,6 +74,22 @@ static const char mock_b_conf[] = "[mock]\n"
                                   "[object b-key]\nslot = 9\nclass = CKO_SECRET_KEY\n"
                                   "key-type = CKK_GENERIC_SECRET\nlabel = b-key\n"
                                   "value = 00112233445566778899aabbccddeeff\nprivate = false\n";
+
+/* mock-c, alone under an object rule only (the "plain" cases): every
+ * function no object rule touches takes p11mux's plain path. */
+static const char mock_c_conf[] = "[mock]\n"
+                                  "interface = 2.40\n"
+                                  "[slot 3]\n"
+                                  "token-label = plain-token\n"
+                                  "[object c-data]\nslot = 3\nclass = CKO_DATA\nlabel = c-data\n"
+                                  "value-text = c\nprivate = false\n"
+                                  "[object c-hidden]\nslot = 3\nclass = CKO_DATA\n"
+                                  "label = c-hidden\nvalue-text = h\nprivate = false\n";
+
+static const char plain_conf[] = "[global]\nuser-config = none\n"
+                                 "[backend mock-c]\nmodule = %s/mock-c.so\npolicy = objects\n"
+                                 "[policy objects]\n"
+                                 "deny-objects = pkcs11:object=c-hidden\n";
 
 static const char policy_conf[] = "[global]\nuser-config = none\n"
                                   "[backend mock-a]\nmodule = %s/mock-a.so\npolicy = strict\n"
@@ -122,6 +141,7 @@ setup_once(void)
     g_autofree char *conf = NULL;
     g_autofree char *conf_path = NULL;
     g_autofree char *mock_a = NULL;
+    g_autofree char *mock_c = NULL;
     CK_C_GetFunctionList get_function_list;
     CK_C_GetInterface get_interface;
     CK_INTERFACE_PTR interface = NULL;
@@ -129,8 +149,12 @@ setup_once(void)
     tmpdir = g_dir_make_tmp("p11mux-test-policy-module-XXXXXX", NULL);
     copy_mock("mock-a", mock_a_conf);
     copy_mock("mock-b", mock_b_conf);
+    copy_mock("mock-c", mock_c_conf);
     conf = g_strdup_printf(policy_conf, tmpdir, tmpdir);
     write_file("p11mux.conf", conf);
+    g_free(conf);
+    conf = g_strdup_printf(plain_conf, tmpdir);
+    write_file("plain.conf", conf);
     conf_path = path_in_tmp("p11mux.conf");
     g_setenv("P11MUX_CONF", conf_path, TRUE);
     g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
@@ -147,6 +171,13 @@ setup_once(void)
     ck_assert_msg(mock_a_dl != NULL, "%s", dlerror());
     mock_a_calls = (MockControlCallCount)dlsym(mock_a_dl, "mock_control_call_count");
     ck_assert_ptr_nonnull(mock_a_calls);
+    mock_c = path_in_tmp("mock-c.so");
+    mock_c_dl = dlopen(mock_c, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(mock_c_dl != NULL, "%s", dlerror());
+    mock_c_calls = (MockControlCallCount)dlsym(mock_c_dl, "mock_control_call_count");
+    mock_c_set_failures = (MockControlSetFailures)dlsym(mock_c_dl, "mock_control_set_failures");
+    ck_assert_ptr_nonnull(mock_c_calls);
+    ck_assert_ptr_nonnull(mock_c_set_failures);
 }
 
 static void
@@ -164,6 +195,7 @@ teardown_once(void)
         g_dir_close(dir);
     }
     g_rmdir(tmpdir);
+    g_clear_pointer(&tmpdir, g_free); /* each test case makes its own */
 }
 
 static void
@@ -176,6 +208,18 @@ static void
 teardown(void)
 {
     p11->C_Finalize(NULL);
+}
+
+/* The "plain" cases: mock-c alone, under its object rule. */
+static void
+setup_plain(void)
+{
+    g_autofree char *main_conf = path_in_tmp("p11mux.conf");
+    g_autofree char *conf = path_in_tmp("plain.conf");
+
+    g_setenv("P11MUX_CONF", conf, TRUE);
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    g_setenv("P11MUX_CONF", main_conf, TRUE);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -681,6 +725,29 @@ START_TEST(test_policy_module_search_by_secret_value_finds_no_key)
 }
 END_TEST
 
+/* A search that must not find guarded keys (it names a secret value) sees
+ * a key made sensitive after the first search: the change drops what the
+ * search cached about the key. */
+START_TEST(test_policy_module_search_sees_a_key_made_sensitive)
+{
+    CK_SESSION_HANDLE s = open_a();
+    static const CK_BYTE value[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    CK_ATTRIBUTE guess = {CKA_VALUE, (CK_VOID_PTR)value, sizeof value};
+    CK_ATTRIBUTE sensitive = {CKA_SENSITIVE, &yes, sizeof yes};
+    g_autoptr(GArray) before = find_all(s, &guess, 1, 4);
+    g_autoptr(GArray) again = find_all(s, &guess, 1, 4);
+    g_autoptr(GArray) after = NULL;
+
+    ck_assert(holds(before, APP_KEY) && holds(before, SECOND_APP_KEY));
+    ck_assert(holds(again, SECOND_APP_KEY));
+    ck_assert_rv_ok(p11->C_SetAttributeValue(s, SECOND_APP_KEY, &sensitive, 1));
+    after = find_all(s, &guess, 1, 4);
+    ck_assert(!holds(after, SECOND_APP_KEY));
+    ck_assert(holds(after, APP_KEY));
+}
+END_TEST
+
 /* ---------------------------------------------------------- key sizes */
 
 START_TEST(test_policy_module_weak_keys_refused)
@@ -861,11 +928,82 @@ START_TEST(test_policy_module_allowed_operations_unchanged)
 }
 END_TEST
 
+/* ------------------------------------------------------ the plain path */
+
+/* mock-c's slot (the only one in the "plain" cases). */
+static CK_SESSION_HANDLE
+open_c(void)
+{
+    CK_SLOT_ID slot;
+    CK_ULONG count = 1;
+    CK_SESSION_HANDLE session = 0;
+
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_TRUE, &slot, &count));
+    ck_assert_uint_eq(count, 1);
+    ck_assert_rv_ok(
+        p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session));
+    return session;
+}
+
+/* Functions no rule touches take the plain path; a session lost there (the
+ * backend says so) still takes what p11mux read in it along, and the
+ * session objects of its backend: their handles may be reused. */
+START_TEST(test_policy_module_session_lost_on_the_plain_path)
+{
+    CK_SESSION_HANDLE s1 = open_c(), s2 = open_c();
+    CK_OBJECT_CLASS data_class = CKO_DATA;
+    CK_ATTRIBUTE made[] = {{CKA_CLASS, &data_class, sizeof data_class},
+                           {CKA_LABEL, "c-made", 6},
+                           {CKA_TOKEN, &no, sizeof no}};
+    CK_OBJECT_HANDLE object = 0;
+    CK_SESSION_INFO info;
+    CK_ULONG reads;
+
+    ck_assert_rv_ok(p11->C_CreateObject(s2, made, G_N_ELEMENTS(made), &object));
+    {
+        g_autoptr(GArray) all = find_all(s1, NULL, 0, 4);
+
+        ck_assert_uint_eq(all->len, 2); /* c-data and c-made, not c-hidden */
+        ck_assert(holds(all, object));
+    }
+    reads = mock_c_calls("C_GetAttributeValue");
+    g_array_unref(find_all(s1, NULL, 0, 4));
+    ck_assert_uint_eq(mock_c_calls("C_GetAttributeValue"), reads); /* cached */
+
+    ck_assert_rv_ok(mock_c_set_failures("C_GetSessionInfo:CKR_SESSION_HANDLE_INVALID:1"));
+    ck_assert_rv(p11->C_GetSessionInfo(s2, &info), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv_ok(mock_c_set_failures(NULL));
+    ck_assert_rv(p11->C_GetSessionInfo(s2, &info), CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv_ok(p11->C_GetSessionInfo(s1, &info));
+
+    /* s1 reads the session object again (a token object it may keep) */
+    g_array_unref(find_all(s1, NULL, 0, 4));
+    ck_assert_uint_gt(mock_c_calls("C_GetAttributeValue"), reads);
+}
+END_TEST
+
+/* The object rule holds on the plain configuration too. */
+START_TEST(test_policy_module_plain_rules_still_hold)
+{
+    CK_SESSION_HANDLE s = open_c();
+    CK_BYTE buffer[16];
+    CK_ATTRIBUTE label = {CKA_LABEL, buffer, sizeof buffer};
+    g_autoptr(GArray) all = find_all(s, NULL, 0, 1);
+    CK_OBJECT_HANDLE hidden = 0x501; /* c-hidden, second in mock-c's file */
+
+    ck_assert_uint_eq(all->len, 1);
+    ck_assert(!holds(all, hidden));
+    ck_assert_rv(p11->C_GetAttributeValue(s, hidden, &label, 1), CKR_OBJECT_HANDLE_INVALID);
+    ck_assert_rv(p11->C_DestroyObject(s, hidden), CKR_OBJECT_HANDLE_INVALID);
+}
+END_TEST
+
 static Suite *
 policy_module_suite(void)
 {
     Suite *suite = suite_create("policy-module");
     TCase *tc = tcase_create("rules");
+    TCase *plain = tcase_create("plain");
 
     tcase_add_unchecked_fixture(tc, setup_once, teardown_once);
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -883,6 +1021,7 @@ policy_module_suite(void)
     tcase_add_test(tc, test_policy_module_no_weakening_by_copy_or_change);
     tcase_add_test(tc, test_policy_module_unextractable_key_is_not_wrapped);
     tcase_add_test(tc, test_policy_module_search_by_secret_value_finds_no_key);
+    tcase_add_test(tc, test_policy_module_search_sees_a_key_made_sensitive);
     tcase_add_test(tc, test_policy_module_weak_keys_refused);
     tcase_add_test(tc, test_policy_module_attributes_read_once);
     tcase_add_test(tc, test_policy_module_threads);
@@ -890,6 +1029,12 @@ policy_module_suite(void)
     tcase_add_test(tc, test_policy_module_read_only_token);
     tcase_add_test(tc, test_policy_module_allowed_operations_unchanged);
     suite_add_tcase(suite, tc);
+
+    tcase_add_unchecked_fixture(plain, setup_once, teardown_once);
+    tcase_add_checked_fixture(plain, setup_plain, teardown);
+    tcase_add_test(plain, test_policy_module_session_lost_on_the_plain_path);
+    tcase_add_test(plain, test_policy_module_plain_rules_still_hold);
+    suite_add_tcase(suite, plain);
     return suite;
 }
 

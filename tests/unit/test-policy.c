@@ -498,6 +498,115 @@ START_TEST(test_policy_deny_functions_by_table)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- plans */
+
+#define STEPS(policy, fn) ((policy)->steps[P11MUX_FN_##fn])
+
+/* Which steps a function's calls run, decided once from the table's roles:
+ * a mechanism rule touches only what takes a mechanism. */
+START_TEST(test_policy_plan_mechanism_rule)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "deny-mechanisms = CKM_MD5\n");
+
+    ck_assert_uint_eq(STEPS(policy, C_GetSessionInfo), 0);
+    ck_assert_uint_eq(STEPS(policy, C_Sign), 0);
+    ck_assert_uint_eq(STEPS(policy, C_FindObjects), 0);
+    ck_assert_uint_eq(STEPS(policy, C_CloseSession), 0);
+    ck_assert_uint_eq(STEPS(policy, C_GetTokenInfo), 0);
+    ck_assert_uint_eq(STEPS(policy, C_SignInit), P11MUX_STEP_MECHANISMS);
+    ck_assert_uint_eq(STEPS(policy, C_GenerateKeyPair), P11MUX_STEP_MECHANISMS);
+    ck_assert_uint_eq(STEPS(policy, C_MessageEncryptInit), P11MUX_STEP_MECHANISMS);
+    ck_assert_uint_eq(STEPS(policy, C_GetMechanismInfo), P11MUX_STEP_MECHANISMS);
+    ck_assert_uint_eq(STEPS(policy, C_GetMechanismList),
+                      P11MUX_STEP_PREPARE_OUTPUTS | P11MUX_STEP_FINISH_OUTPUTS);
+}
+END_TEST
+
+/* An object rule: handles, templates, searches, made and changed objects,
+ * and closing sessions (the cache); not the operations on a session. */
+START_TEST(test_policy_plan_object_rule)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "deny-objects = pkcs11:object=x\n");
+
+    ck_assert_uint_eq(STEPS(policy, C_GetSessionInfo), 0);
+    ck_assert_uint_eq(STEPS(policy, C_Sign), 0);
+    ck_assert_uint_eq(STEPS(policy, C_EncryptUpdate), 0);
+    ck_assert_uint_eq(STEPS(policy, C_GenerateRandom), 0);
+    ck_assert_uint_eq(STEPS(policy, C_Login), 0);
+    ck_assert_uint_eq(STEPS(policy, C_FindObjectsInit), 0);
+    ck_assert_uint_eq(STEPS(policy, C_FindObjectsFinal), 0);
+    ck_assert_uint_eq(STEPS(policy, C_FindObjects),
+                      P11MUX_STEP_PREPARE_OUTPUTS | P11MUX_STEP_FINISH_OUTPUTS);
+    ck_assert(STEPS(policy, C_SignInit) & P11MUX_STEP_HANDLES);
+    ck_assert(STEPS(policy, C_GetAttributeValue) & P11MUX_STEP_HANDLES);
+    ck_assert(STEPS(policy, C_WrapKey) & P11MUX_STEP_HANDLES);
+    ck_assert_uint_eq(STEPS(policy, C_SetAttributeValue),
+                      P11MUX_STEP_HANDLES | P11MUX_STEP_TEMPLATES | P11MUX_STEP_CHANGED);
+    ck_assert_uint_eq(STEPS(policy, C_DestroyObject),
+                      P11MUX_STEP_HANDLES | P11MUX_STEP_TEMPLATES | P11MUX_STEP_CHANGED);
+    ck_assert(STEPS(policy, C_CreateObject) & P11MUX_STEP_TEMPLATES);
+    ck_assert(STEPS(policy, C_CreateObject) & P11MUX_STEP_CREATED);
+    ck_assert(STEPS(policy, C_CopyObject) & P11MUX_STEP_CREATED);
+    ck_assert(STEPS(policy, C_DeriveKey) & P11MUX_STEP_CREATED);
+    ck_assert_uint_eq(STEPS(policy, C_CloseSession), P11MUX_STEP_SESSIONS);
+    ck_assert_uint_eq(STEPS(policy, C_CloseAllSessions), P11MUX_STEP_SESSIONS);
+}
+END_TEST
+
+/* Token rules touch every function routed by slot or session. */
+START_TEST(test_policy_plan_token_rule)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "deny-tokens = pkcs11:token=x\n");
+    guint fn;
+
+    for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+        const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+        gboolean routed = desc->handling != P11MUX_HANDLING_SPECIAL ||
+                          p11mux_policy_find_param(desc, P11MUX_ROLE_SLOT, 0) >= 0 ||
+                          p11mux_policy_find_param(desc, P11MUX_ROLE_SESSION, 0) >= 0;
+
+        ck_assert_msg(((policy->steps[fn] & P11MUX_STEP_TOKEN) != 0) == routed, "%s", desc->name);
+    }
+    ck_assert_uint_eq(STEPS(policy, C_GetSlotList), 0);
+    ck_assert(STEPS(policy, C_GetTokenInfo) & P11MUX_STEP_FINISH_OUTPUTS);
+}
+END_TEST
+
+START_TEST(test_policy_plan_read_only_and_denied_functions)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "read-only = true\ndeny-functions = C_GenerateRandom\n");
+
+    ck_assert_uint_eq(STEPS(policy, C_GenerateRandom), P11MUX_STEP_FUNCTION);
+    ck_assert_uint_eq(STEPS(policy, C_SeedRandom), 0);
+    ck_assert_uint_eq(STEPS(policy, C_GetSessionInfo), 0);
+    ck_assert_uint_eq(STEPS(policy, C_Sign), 0);
+    ck_assert(STEPS(policy, C_OpenSession) & P11MUX_STEP_SESSION_FLAGS);
+    ck_assert_uint_eq(STEPS(policy, C_InitPIN), P11MUX_STEP_TEMPLATES);
+    ck_assert_uint_eq(STEPS(policy, C_InitToken), P11MUX_STEP_TEMPLATES);
+    ck_assert_uint_eq(STEPS(policy, C_GetTokenInfo), P11MUX_STEP_FINISH_OUTPUTS);
+    ck_assert(STEPS(policy, C_SetAttributeValue) & P11MUX_STEP_HANDLES);
+    ck_assert(STEPS(policy, C_CreateObject) & P11MUX_STEP_TEMPLATES);
+}
+END_TEST
+
+/* A policy with no rule plans nothing: every function takes the plain path. */
+START_TEST(test_policy_plan_empty_policy)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy = policy_of(&set, "");
+    guint fn;
+
+    for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+        ck_assert_msg(policy->steps[fn] == 0, "%s", p11mux_functions[fn].name);
+    }
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -529,6 +638,11 @@ policy_suite(void)
     tcase_add_test(sets, test_policy_stricter_only_combines_layers);
     tcase_add_test(sets, test_policy_override_only_in_system_layers);
     tcase_add_test(sets, test_policy_deny_functions_by_table);
+    tcase_add_test(sets, test_policy_plan_mechanism_rule);
+    tcase_add_test(sets, test_policy_plan_object_rule);
+    tcase_add_test(sets, test_policy_plan_token_rule);
+    tcase_add_test(sets, test_policy_plan_read_only_and_denied_functions);
+    tcase_add_test(sets, test_policy_plan_empty_policy);
     suite_add_tcase(suite, sets);
     return suite;
 }
