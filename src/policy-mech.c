@@ -101,6 +101,10 @@ p11mux_mech_parse_list(const char *text, GArray **set)
     char *problem = NULL;
     guint i;
 
+    /* globs are GPatternSpecs, which abort on what is not UTF-8 */
+    if (!g_utf8_validate(text, -1, NULL)) {
+        problem = g_strdup("a mechanism list is not UTF-8 text");
+    }
     for (i = 0; problem == NULL && items[i] != NULL; i++) {
         if (items[i][0] != '\0') {
             problem = parse_item(items[i], result);

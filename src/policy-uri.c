@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy-private.h"
@@ -60,6 +61,46 @@ p11mux_uri_rules_add(P11muxUriRules *rules, const P11muxUriRules *more)
     add_lists(rules->deny_sets, more->deny_sets);
 }
 
+/* A URI of what p11mux matches on in uri: the module, slot and token
+ * info, the slot id and the object attributes (transfer full). */
+static P11KitUri *
+matched_part(P11KitUri *uri)
+{
+    P11KitUri *part = p11_kit_uri_new();
+    CK_ULONG n_attrs = 0;
+    CK_ATTRIBUTE_PTR attrs = p11_kit_uri_get_attributes(uri, &n_attrs);
+
+    *p11_kit_uri_get_module_info(part) = *p11_kit_uri_get_module_info(uri);
+    *p11_kit_uri_get_slot_info(part) = *p11_kit_uri_get_slot_info(uri);
+    *p11_kit_uri_get_token_info(part) = *p11_kit_uri_get_token_info(uri);
+    p11_kit_uri_set_slot_id(part, p11_kit_uri_get_slot_id(uri));
+    p11_kit_uri_set_attributes(part, attrs, n_attrs);
+    return part;
+}
+
+/*
+ * Whether uri holds a part p11mux does not match on: module-name=,
+ * module-path= or a vendor query attribute (p11-kit accepts any
+ * "?name=value").  Ignored, it would make the URI match more than it says:
+ * an allow-list naming one module's tokens would allow every token.
+ */
+static gboolean
+has_unmatched_part(P11KitUri *uri)
+{
+    P11KitUri *part = matched_part(uri);
+    char *whole = NULL;
+    char *matched = NULL;
+    gboolean unmatched =
+        p11_kit_uri_format(uri, P11_KIT_URI_FOR_ANY, &whole) != P11_KIT_URI_OK ||
+        p11_kit_uri_format(part, P11_KIT_URI_FOR_ANY, &matched) != P11_KIT_URI_OK ||
+        strcmp(whole, matched) != 0;
+
+    free(whole);
+    free(matched);
+    p11_kit_uri_free(part);
+    return unmatched;
+}
+
 /* Why a parsed URI cannot be a policy URI of kind, or NULL. */
 static char *
 uri_problem(P11KitUri *uri, P11muxUriKind kind, const char *text)
@@ -71,6 +112,11 @@ uri_problem(P11KitUri *uri, P11muxUriKind kind, const char *text)
     }
     if (p11_kit_uri_get_pin_value(uri) != NULL || p11_kit_uri_get_pin_source(uri) != NULL) {
         return g_strdup_printf("URI '%s' holds a PIN: a policy URI must not", text);
+    }
+    if (has_unmatched_part(uri)) {
+        return g_strdup_printf("URI '%s' holds module-name=, module-path= or a query attribute, "
+                               "which a policy URI cannot match on",
+                               text);
     }
     (void)p11_kit_uri_get_attributes(uri, &n_attrs);
     if (kind == P11MUX_URI_TOKEN && n_attrs > 0) {

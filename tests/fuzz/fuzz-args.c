@@ -5,44 +5,14 @@
 
 #include "fuzz-args.h"
 
-#include <stddef.h>
+#include "call-by-id.h"
+
 #include <string.h>
 
 #define MAX_BUFFER 512
 #define MAX_LIST 16
 #define MAX_TEMPLATE 6
 #define MOCK_XOR (CKM_VENDOR_DEFINED + 1)
-
-/* ------------------------------------------------------------- input */
-
-guint8
-fuzz_byte(FuzzInput *in)
-{
-    return in->pos < in->size ? in->data[in->pos++] : 0;
-}
-
-gboolean
-fuzz_done(const FuzzInput *in)
-{
-    return in->pos >= in->size;
-}
-
-guint
-fuzz_below(FuzzInput *in, guint n)
-{
-    return n <= 1 ? 0 : fuzz_byte(in) % n;
-}
-
-CK_ULONG
-fuzz_ulong(FuzzInput *in)
-{
-    CK_ULONG value = 0;
-
-    for (guint i = 0; i < sizeof value; i++) {
-        value = (value << 8) | fuzz_byte(in);
-    }
-    return value;
-}
 
 /* ------------------------------------------------------------ memory */
 
@@ -617,56 +587,8 @@ fuzz_call_clear(FuzzCall *call)
 
 /* ------------------------------------------------------------ calling */
 
-static const size_t member_offsets[P11MUX_FN_COUNT] = {
-#define HARDENING_FUNCTION(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
-#include "hardening-functions.h"
-#undef HARDENING_FUNCTION
-};
-
-void *
-fuzz_function_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn)
-{
-    return *(void **)((char *)list + member_offsets[fn]);
-}
-
-typedef CK_ULONG A;
-typedef CK_RV (*Fn0)(void);
-typedef CK_RV (*Fn1)(A);
-typedef CK_RV (*Fn2)(A, A);
-typedef CK_RV (*Fn3)(A, A, A);
-typedef CK_RV (*Fn4)(A, A, A, A);
-typedef CK_RV (*Fn5)(A, A, A, A, A);
-typedef CK_RV (*Fn6)(A, A, A, A, A, A);
-typedef CK_RV (*Fn7)(A, A, A, A, A, A, A);
-typedef CK_RV (*Fn8)(A, A, A, A, A, A, A, A);
-typedef CK_RV (*Fn9)(A, A, A, A, A, A, A, A, A);
-
 CK_RV
 fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list)
 {
-    void *f = fuzz_function_pointer(list, call->fn);
-    const CK_ULONG *v = call->v;
-
-    switch (p11mux_functions[call->fn].n_params) {
-    case 0:
-        return ((Fn0)f)();
-    case 1:
-        return ((Fn1)f)(v[0]);
-    case 2:
-        return ((Fn2)f)(v[0], v[1]);
-    case 3:
-        return ((Fn3)f)(v[0], v[1], v[2]);
-    case 4:
-        return ((Fn4)f)(v[0], v[1], v[2], v[3]);
-    case 5:
-        return ((Fn5)f)(v[0], v[1], v[2], v[3], v[4]);
-    case 6:
-        return ((Fn6)f)(v[0], v[1], v[2], v[3], v[4], v[5]);
-    case 7:
-        return ((Fn7)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-    case 8:
-        return ((Fn8)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
-    default:
-        return ((Fn9)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
-    }
+    return call_by_id(list, call->fn, call->v);
 }

@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "fuzz-input.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
 
@@ -25,17 +26,6 @@
  * unless a secret was written.  (Its hex could: the trace target compares
  * records made with two different secret fillings instead.) */
 #define FUZZ_CANARY "S3cr3t!Zq7#W"
-
-typedef struct {
-    const guint8 *data;
-    gsize size;
-    gsize pos;
-} FuzzInput;
-
-guint8 fuzz_byte(FuzzInput *in);
-guint fuzz_below(FuzzInput *in, guint n); /* 0 .. n-1 */
-CK_ULONG fuzz_ulong(FuzzInput *in);
-gboolean fuzz_done(const FuzzInput *in);
 
 /* Handles to choose from (all nullable/empty), and the trace's canary mode. */
 typedef struct {
@@ -69,11 +59,7 @@ void fuzz_call_fill_secrets(FuzzCall *call, const char *pattern);
 void fuzz_call_build(FuzzCall *call, P11muxFunctionId fn, FuzzInput *in, const FuzzPools *pools);
 void fuzz_call_clear(FuzzCall *call);
 
-/* Calls fn of list (every parameter a pointer or an integer of at most 64
- * bits, so one type of call reaches them all). */
+/* Calls call->fn of list with its arguments (call-by-id.h). */
 CK_RV fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list);
-
-/* The pointer to fn in a 3.0 function list. */
-void *fuzz_function_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn);
 
 #endif /* P11MUX_FUZZ_ARGS_H */

@@ -25,41 +25,26 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz-args.h"
-#include "mock-control.h"
+#include "harness.h"
+#include "scratch.h"
 #include "spec-rv.h"
 
 #define MAX_OPS 48
 #define MAX_HANDLES 64
-
-#ifndef P11MUX_TEST_TOP_BUILDDIR
-#define P11MUX_TEST_TOP_BUILDDIR "."
-#endif
-
-typedef struct {
-    void *dl;
-    char *path;
-    MockControlInsertToken insert_token;
-    MockControlRemoveToken remove_token;
-    MockControlCallCount call_count;
-    MockControlOpenSessions open_sessions;
-    MockControlSetFailures set_failures;
-} Mock;
 
 static char *dir;
 /* [variant * 2 + n]: variant 0 no hook (the plain path), 1 trace and a
  * policy (the hooked pipeline); n alternates so that the mocks reload */
 static char *p11mux_conf[4];
 static guint variant; /* from the input's first byte: a crash replays alike */
-static Mock mocks[2];
+static HarnessMock mocks[2];
 static guint round_number;
 
 /* pools for one input */
@@ -73,50 +58,17 @@ static guint n_slots;
 static CK_ULONG objects[MAX_HANDLES];
 static guint n_objects;
 
-static void fail(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-fail(const char *format, ...)
-{
-    va_list ap;
-
-    va_start(ap, format);
-    fputs("fuzz-calls: ", stderr);
-    vfprintf(stderr, format, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-
 /* ------------------------------------------------------------ set-up */
-
-static const char *
-top_builddir(void)
-{
-    const char *d = g_getenv("top_builddir");
-
-    return d != NULL && *d != '\0' ? d : P11MUX_TEST_TOP_BUILDDIR;
-}
 
 static void
 write_file(const char *name, const char *text)
 {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *path = scratch_write(dir, name, text, -1, 0700, -1, NULL);
 
-    if (!g_file_set_contents(path, text, -1, NULL)) {
-        fail("cannot write %s", path);
+    if (path == NULL) {
+        fuzz_fail("cannot write %s in %s", name, dir);
     }
 }
-
-static const char mock_a_text[] = "[mock]\ninterface = 3.0\nmanufacturer = mock-a\n"
-                                  "[slot 1]\ntoken-label = a-one\n"
-                                  "[slot 2]\ntoken-label = a-two\n";
-static const char mock_b_text[] = "[mock]\ninterface = 2.40\nmanufacturer = mock-b\n"
-                                  "[slot 7]\ntoken-label = b-seven\n";
-#define KEY_TEXT                                                                                   \
-    "[object hmac-%s]\nslot = %s\nclass = CKO_SECRET_KEY\nkey-type = CKK_GENERIC_SECRET\n"         \
-    "label = hmac\nid = 01\nvalue = 00112233445566778899aabbccddeeff\nprivate = false\n"           \
-    "sensitive = false\nsign = true\nverify = true\nencrypt = true\ndecrypt = true\n"
 
 /* trace and a policy: every hook of the pipeline attached */
 static const char hooks_text[] = "trace = file:/dev/null\ntrace-format = json\ntrace-data = hex\n"
@@ -126,48 +78,9 @@ static const char hooks_text[] = "trace = file:/dev/null\ntrace-format = json\nt
                                  "deny-functions = C_InitToken\nforce-sensitive = true\n";
 
 static void
-load_mock(Mock *mock, const char *name)
-{
-    g_autofree char *src =
-        g_build_filename(top_builddir(), "tests", "mock", ".libs", "libp11mux-mock.so", NULL);
-    g_autofree char *so = g_strdup_printf("%s.so", name);
-    g_autofree char *contents = NULL;
-    gsize length;
-
-    mock->path = g_build_filename(dir, so, NULL);
-    if (!g_file_get_contents(src, &contents, &length, NULL) ||
-        !g_file_set_contents(mock->path, contents, (gssize)length, NULL)) {
-        fail("cannot copy %s", src);
-    }
-    mock->dl = dlopen(mock->path, RTLD_NOW | RTLD_LOCAL);
-    if (mock->dl == NULL) {
-        fail("%s", dlerror());
-    }
-    mock->insert_token = (MockControlInsertToken)dlsym(mock->dl, "mock_control_insert_token");
-    mock->remove_token = (MockControlRemoveToken)dlsym(mock->dl, "mock_control_remove_token");
-    mock->call_count = (MockControlCallCount)dlsym(mock->dl, "mock_control_call_count");
-    mock->open_sessions = (MockControlOpenSessions)dlsym(mock->dl, "mock_control_open_sessions");
-    mock->set_failures = (MockControlSetFailures)dlsym(mock->dl, "mock_control_set_failures");
-    if (mock->insert_token == NULL || mock->call_count == NULL || mock->set_failures == NULL) {
-        fail("%s lacks the control API", mock->path);
-    }
-}
-
-static void
 cleanup(void)
 {
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        g_unlink(path);
-    }
-    if (d != NULL) {
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
+    scratch_remove_tree(dir);
 }
 
 static void
@@ -176,18 +89,15 @@ init_once(void)
     if (dir != NULL) {
         return;
     }
-    dir = g_dir_make_tmp("p11mux-fuzz-calls-XXXXXX", NULL);
+    dir = scratch_make_dir(NULL, "p11mux-fuzz-calls-XXXXXX", 0700, NULL);
     if (dir == NULL) {
-        fail("no temporary directory");
+        fuzz_fail("no temporary directory");
     }
     atexit(cleanup);
     for (guint k = 0; k < 4; k++) {
         guint n = k % 2;
-        g_autofree char *keys_a = g_strdup_printf(KEY_TEXT, "1", "1");
-        g_autofree char *keys_a2 = g_strdup_printf(KEY_TEXT, "2", "2");
-        g_autofree char *keys_b = g_strdup_printf(KEY_TEXT, "7", "7");
-        g_autofree char *text_a = g_strconcat(mock_a_text, keys_a, keys_a2, NULL);
-        g_autofree char *text_b = g_strconcat(mock_b_text, keys_b, NULL);
+        g_autofree char *text_a = harness_mock_conf('a', "manufacturer = mock-a\n");
+        g_autofree char *text_b = harness_mock_conf('b', "manufacturer = mock-b\n");
         g_autofree char *name_a = g_strdup_printf("mock-a-%u.conf", n);
         g_autofree char *name_b = g_strdup_printf("mock-b-%u.conf", n);
         g_autofree char *conf_name = g_strdup_printf("p11mux-%u.conf", k);
@@ -206,10 +116,12 @@ init_once(void)
     }
     g_setenv("XDG_CONFIG_HOME", dir, TRUE);
     g_unsetenv("P11MUX_CONF");
-    load_mock(&mocks[0], "mock-a");
-    load_mock(&mocks[1], "mock-b");
+    if (!harness_mock_open(&mocks[0], dir, "mock-a", NULL) ||
+        !harness_mock_open(&mocks[1], dir, "mock-b", NULL)) {
+        fuzz_fail("cannot load the mock");
+    }
     if (!spec_rv_check_table()) {
-        fail("the table of return values is broken");
+        fuzz_fail("the table of return values is broken");
     }
 }
 
@@ -246,8 +158,8 @@ static CK_RV
 checked(P11muxFunctionId fn, CK_RV rv)
 {
     if (!spec_rv_allowed(fn, rv)) {
-        fail("%s answered %s, which the specification does not allow", p11mux_functions[fn].name,
-             spec_rv_name(rv));
+        fuzz_fail("%s answered %s, which the specification does not allow",
+                  p11mux_functions[fn].name, spec_rv_name(rv));
     }
     return rv;
 }
@@ -264,7 +176,7 @@ initialize(void)
     args.flags = CKF_OS_LOCKING_OK;
     args.pReserved = reserved;
     if (CALL(C_Initialize, &args) != CKR_OK) {
-        fail("C_Initialize failed");
+        fuzz_fail("C_Initialize failed");
     }
 }
 
@@ -380,8 +292,8 @@ check_session_info(const FuzzCall *call, CK_RV rv)
     }
     if (backend_of_session(call->v[0], &slot) >= 0 &&
         ((CK_SESSION_INFO *)call->v[1])->slotID != slot) {
-        fail("session 0x%lx opened on slot %lu reports slot %lu", call->v[0], slot,
-             ((CK_SESSION_INFO *)call->v[1])->slotID);
+        fuzz_fail("session 0x%lx opened on slot %lu reports slot %lu", call->v[0], slot,
+                  ((CK_SESSION_INFO *)call->v[1])->slotID);
     }
 }
 
@@ -408,7 +320,7 @@ one_call(FuzzInput *in, P11muxFunctionId fn)
         checked(fn, rv);
     }
     if (backend >= 0 && mocks[!backend].call_count(name) != other_before) {
-        fail("%s for a handle of backend %d reached the other backend", name, backend);
+        fuzz_fail("%s for a handle of backend %d reached the other backend", name, backend);
     }
     check_session_info(&call, rv);
     if (rv == CKR_OK) {
@@ -433,7 +345,7 @@ static void
 special(FuzzInput *in)
 {
     guint choice = fuzz_below(in, 8);
-    Mock *mock = &mocks[fuzz_below(in, 2)];
+    HarnessMock *mock = &mocks[fuzz_below(in, 2)];
     CK_SLOT_ID real = mock == &mocks[1] ? 7 : 1 + fuzz_below(in, 2);
 
     switch (choice) {
@@ -462,12 +374,12 @@ static void
 finish(void)
 {
     if (CALL(C_Finalize, NULL) != CKR_OK) {
-        fail("C_Finalize failed");
+        fuzz_fail("C_Finalize failed");
     }
     for (guint i = 0; i < 2; i++) {
         if (mocks[i].open_sessions() != 0) {
-            fail("%lu sessions left open in backend %u after C_Finalize", mocks[i].open_sessions(),
-                 i);
+            fuzz_fail("%lu sessions left open in backend %u after C_Finalize",
+                      mocks[i].open_sessions(), i);
         }
         mocks[i].set_failures(NULL);
     }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "fuzz-input.h"
 
 #define SEPARATOR "\n----8<----\n"
 #define N_LAYERS 5
@@ -30,20 +31,6 @@
 static char *dir;
 static char *paths[N_LAYERS];
 static char *conf_d;
-
-static void fail(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-fail(const char *format, ...)
-{
-    va_list ap;
-
-    va_start(ap, format);
-    vfprintf(stderr, format, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
 
 static void
 cleanup(void)
@@ -67,7 +54,7 @@ init_once(void)
     }
     dir = g_build_filename(base, "p11mux-fuzz-conf-XXXXXX", NULL);
     if (g_mkdtemp(dir) == NULL) {
-        fail("cannot make %s", dir);
+        fuzz_fail("cannot make %s", dir);
     }
     conf_d = g_build_filename(dir, "conf.d", NULL);
     g_mkdir(conf_d, 0700);
@@ -126,15 +113,15 @@ check_error(const GError *error, const Part *parts, guint n_parts)
         }
         line = g_ascii_strtoull(error->message + n + 1, &end, 10);
         if (end == error->message + n + 1 || end[0] != ':' || end[1] != ' ') {
-            fail("malformed location: %s", error->message);
+            fuzz_fail("malformed location: %s", error->message);
         }
         if (part != NULL && (line < 1 || line > count_lines(part))) {
-            fail("line %" G_GUINT64_FORMAT " outside %s (%u lines): %s", line, paths[i],
-                 count_lines(part), error->message);
+            fuzz_fail("line %" G_GUINT64_FORMAT " outside %s (%u lines): %s", line, paths[i],
+                      count_lines(part), error->message);
         }
         return;
     }
-    fail("an error that names no file: %s", error->message);
+    fuzz_fail("an error that names no file: %s", error->message);
 }
 
 static gboolean
@@ -160,23 +147,23 @@ check_conf(const P11muxConf *conf, const Part *parts, guint n_parts)
         const Part *part;
 
         if (value->origin.file == NULL || !was_read(conf, value->origin.file)) {
-            fail("value %s from a file not read", (const char *)key);
+            fuzz_fail("value %s from a file not read", (const char *)key);
         }
         part = part_of(value->origin.file, parts, n_parts);
         if (part != NULL &&
             (value->origin.line < 1 || (guint)value->origin.line > count_lines(part))) {
-            fail("value %s at line %d outside %s", (const char *)key, value->origin.line,
-                 value->origin.file);
+            fuzz_fail("value %s at line %d outside %s", (const char *)key, value->origin.line,
+                      value->origin.file);
         }
     }
     for (guint i = 0; i < conf->backends->len; i++) {
         const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, i);
 
         if (backend->enabled && (backend->module == NULL || !g_path_is_absolute(backend->module))) {
-            fail("backend %s enabled without an absolute module", backend->name);
+            fuzz_fail("backend %s enabled without an absolute module", backend->name);
         }
         if (p11mux_conf_find_backend(conf, backend->name) != backend) {
-            fail("backend %s not found by name", backend->name);
+            fuzz_fail("backend %s not found by name", backend->name);
         }
     }
     for (guint kind = P11MUX_CONF_GROUP_GLOBAL; kind <= P11MUX_CONF_GROUP_POLICY; kind++) {
@@ -209,7 +196,7 @@ write_part(guint layer, const Part *part)
     g_autoptr(GError) error = NULL;
 
     if (!g_file_set_contents(paths[layer], part->data, (gssize)part->length, &error)) {
-        fail("%s", error->message);
+        fuzz_fail("%s", error->message);
     }
 }
 

@@ -33,21 +33,6 @@
 static P11muxTrace *traces[4]; /* json+hex, json+length, text+hex, text+length */
 static P11muxBackend backend = {.name = (char *)"fuzz"};
 
-static void fail(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-fail(const char *format, ...)
-{
-    va_list ap;
-
-    va_start(ap, format);
-    fputs("fuzz-trace: ", stderr);
-    vfprintf(stderr, format, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-
 static void
 init_once(void)
 {
@@ -62,7 +47,7 @@ init_once(void)
 
         traces[i] = p11mux_trace_new("file:/dev/null", formats[i], data[i], &error);
         if (traces[i] == NULL) {
-            fail("%s", error->message);
+            fuzz_fail("%s", error->message);
         }
     }
 }
@@ -71,17 +56,17 @@ static void
 check_record(const char *record, gboolean json)
 {
     if (strstr(record, FUZZ_CANARY) != NULL) {
-        fail("a secret was written:\n%s", record);
+        fuzz_fail("a secret was written:\n%s", record);
     }
     if (json) {
         g_autoptr(GError) error = NULL;
         gsize length = strlen(record);
 
         if (length == 0 || record[length - 1] != '\n' || memchr(record, '\n', length - 1) != NULL) {
-            fail("not one line:\n%s", record);
+            fuzz_fail("not one line:\n%s", record);
         }
         if (!p11mux_json_scan(record, length - 1, NULL, NULL, &error)) {
-            fail("not JSON (%s):\n%s", error->message, record);
+            fuzz_fail("not JSON (%s):\n%s", error->message, record);
         }
     }
 }
@@ -147,7 +132,7 @@ one_call(FuzzInput *in)
         a = without_duration(record, json);
         b = without_duration(other, json);
         if (strcmp(a, b) != 0) {
-            fail("a secret changed the record:\n%s%s", record, other);
+            fuzz_fail("a secret changed the record:\n%s%s", record, other);
         }
     }
     fuzz_call_clear(&args);

@@ -24,7 +24,7 @@ seconds=${2:-60}
 shift
 [ $# -gt 0 ] && shift
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-targets=${*:-conf calls trace}
+targets=${*:-conf calls trace policy}
 status=0
 
 for target in $targets; do

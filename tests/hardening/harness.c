@@ -6,13 +6,10 @@
 #include "harness.h"
 
 #include <dlfcn.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
-#ifndef P11MUX_TEST_TOP_BUILDDIR
-#define P11MUX_TEST_TOP_BUILDDIR "."
-#endif
+#include "scratch.h"
 
 static const char mock_slots_a[] = "[slot 1]\n"
                                    "token-label = a-one\n"
@@ -40,14 +37,6 @@ static const char key_format[] = "[object hmac-%s]\n"
                                  "encrypt = true\n"
                                  "decrypt = true\n";
 
-const char *
-harness_top_builddir(void)
-{
-    const char *dir = g_getenv("top_builddir");
-
-    return dir != NULL && *dir != '\0' ? dir : P11MUX_TEST_TOP_BUILDDIR;
-}
-
 char *
 harness_path(const Harness *harness, const char *name)
 {
@@ -57,10 +46,10 @@ harness_path(const Harness *harness, const char *name)
 static gboolean
 write_file(const Harness *harness, const char *name, const char *text)
 {
-    g_autofree char *path = harness_path(harness, name);
     g_autoptr(GError) error = NULL;
+    g_autofree char *path = scratch_write(harness->dir, name, text, -1, 0700, -1, &error);
 
-    if (!g_file_set_contents(path, text, -1, &error)) {
+    if (path == NULL) {
         fprintf(stderr, "harness: %s\n", error->message);
         return FALSE;
     }
@@ -79,26 +68,15 @@ need_symbol(void *dl, const char *name, gboolean *ok)
     return symbol;
 }
 
-/* Copy the mock to NAME.so with NAME.conf beside it, and open that instance. */
-static gboolean
-make_mock(Harness *harness, HarnessMock *mock, const char *name, const char *conf)
+gboolean
+harness_mock_open(HarnessMock *mock, const char *dir, const char *name, const char *conf)
 {
-    g_autofree char *src = g_build_filename(harness_top_builddir(), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *so_name = g_strdup_printf("%s.so", name);
-    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *contents = NULL;
     g_autoptr(GError) error = NULL;
     gboolean ok = TRUE;
-    gsize length;
 
-    mock->path = harness_path(harness, so_name);
-    if (!g_file_get_contents(src, &contents, &length, &error) ||
-        !g_file_set_contents(mock->path, contents, (gssize)length, &error)) {
+    mock->path = scratch_copy_mock(dir, name, conf, &error);
+    if (mock->path == NULL) {
         fprintf(stderr, "harness: %s\n", error->message);
-        return FALSE;
-    }
-    if (!write_file(harness, conf_name, conf)) {
         return FALSE;
     }
     mock->dl = dlopen(mock->path, RTLD_NOW | RTLD_LOCAL);
@@ -115,13 +93,17 @@ make_mock(Harness *harness, HarnessMock *mock, const char *name, const char *con
     return ok;
 }
 
-static char *
-mock_conf(const char *interface, const char *extra, const char *slots, const char *const *key_slots)
+char *
+harness_mock_conf(char which, const char *extra)
 {
+    static const char *const a_keys[] = {"1", "2", NULL};
+    static const char *const b_keys[] = {"7", NULL};
+    const char *const *key_slots = which == 'a' ? a_keys : b_keys;
     GString *text = g_string_new("[mock]\n");
 
-    g_string_append_printf(text, "interface = %s\n%s", interface, extra != NULL ? extra : "");
-    g_string_append(text, slots);
+    g_string_append_printf(text, "interface = %s\n%s", which == 'a' ? "3.0" : "2.40",
+                           extra != NULL ? extra : "");
+    g_string_append(text, which == 'a' ? mock_slots_a : mock_slots_b);
     for (guint i = 0; key_slots[i] != NULL; i++) {
         g_string_append_printf(text, key_format, key_slots[i], key_slots[i]);
     }
@@ -131,23 +113,22 @@ mock_conf(const char *interface, const char *extra, const char *slots, const cha
 static gboolean
 open_p11mux(Harness *harness)
 {
-    g_autofree char *module =
-        g_build_filename(harness_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
     CK_C_GetFunctionList get_function_list;
     CK_C_GetInterface get_interface;
     CK_INTERFACE_PTR interface = NULL;
+    g_autoptr(GError) error = NULL;
     gboolean ok = TRUE;
 
-    harness->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    harness->dl = scratch_open_p11mux(&error);
     if (harness->dl == NULL) {
-        fprintf(stderr, "harness: %s\n", dlerror());
+        fprintf(stderr, "harness: %s\n", error->message);
         return FALSE;
     }
     get_function_list = need_symbol(harness->dl, "C_GetFunctionList", &ok);
     get_interface = need_symbol(harness->dl, "C_GetInterface", &ok);
     if (!ok || get_function_list(&harness->p11) != CKR_OK ||
         get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0) != CKR_OK) {
-        fprintf(stderr, "harness: no function list from %s\n", module);
+        fprintf(stderr, "harness: no function list from p11mux.so\n");
         return FALSE;
     }
     harness->p11_3 = interface->pFunctionList;
@@ -158,8 +139,6 @@ Harness *
 harness_new(const HarnessOptions *options)
 {
     static const HarnessOptions none = {NULL, NULL, NULL};
-    static const char *const a_keys[] = {"1", "2", NULL};
-    static const char *const b_keys[] = {"7", NULL};
     Harness *harness = g_new0(Harness, 1);
     g_autofree char *a_conf = NULL;
     g_autofree char *b_conf = NULL;
@@ -167,16 +146,16 @@ harness_new(const HarnessOptions *options)
     g_autoptr(GError) error = NULL;
 
     options = options != NULL ? options : &none;
-    harness->dir = g_dir_make_tmp("p11mux-hardening-XXXXXX", &error);
+    harness->dir = scratch_make_dir(NULL, "p11mux-hardening-XXXXXX", 0700, &error);
     if (harness->dir == NULL) {
         fprintf(stderr, "harness: %s\n", error->message);
         g_free(harness);
         return NULL;
     }
-    a_conf = mock_conf("3.0", options->mock_a, mock_slots_a, a_keys);
-    b_conf = mock_conf("2.40", options->mock_b, mock_slots_b, b_keys);
-    if (!make_mock(harness, &harness->a, "mock-a", a_conf) ||
-        !make_mock(harness, &harness->b, "mock-b", b_conf)) {
+    a_conf = harness_mock_conf('a', options->mock_a);
+    b_conf = harness_mock_conf('b', options->mock_b);
+    if (!harness_mock_open(&harness->a, harness->dir, "mock-a", a_conf) ||
+        !harness_mock_open(&harness->b, harness->dir, "mock-b", b_conf)) {
         harness_free(harness);
         return NULL;
     }
@@ -198,28 +177,6 @@ harness_new(const HarnessOptions *options)
     return harness;
 }
 
-static void
-remove_tree(const char *dir)
-{
-    GDir *stream = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    if (stream == NULL) {
-        return;
-    }
-    while ((name = g_dir_read_name(stream)) != NULL) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-            remove_tree(path);
-        } else {
-            g_unlink(path);
-        }
-    }
-    g_dir_close(stream);
-    g_rmdir(dir);
-}
-
 void
 harness_free(Harness *harness)
 {
@@ -227,7 +184,7 @@ harness_free(Harness *harness)
         return;
     }
     if (harness->dir != NULL) {
-        remove_tree(harness->dir);
+        scratch_remove_tree(harness->dir);
     }
     g_free(harness->a.path);
     g_free(harness->b.path);

@@ -56,8 +56,14 @@ Harness *harness_new(const HarnessOptions *options);
 /* Removes the directory; p11mux.so and the mocks stay loaded. */
 void harness_free(Harness *harness);
 
-/* The build tree (transfer none). */
-const char *harness_top_builddir(void);
+/* The configuration of mock-a (which 'a') or mock-b ('b') above, extra
+ * lines (nullable) appended to its [mock] group (transfer full). */
+char *harness_mock_conf(char which, const char *extra);
+
+/* Copy the built mock to dir/NAME.so, with conf (nullable: none) in
+ * dir/NAME.conf beside it, open that instance and find its control
+ * functions; FALSE with a message on stderr when something is missing. */
+gboolean harness_mock_open(HarnessMock *mock, const char *dir, const char *name, const char *conf);
 
 /* A path in the harness's directory (transfer full). */
 char *harness_path(const Harness *harness, const char *name);

@@ -38,12 +38,13 @@
 
 #include <glib/gstdio.h>
 
+#include "call-by-id.h"
 #include "cli/json-scan.h"
 #include "harness.h"
 #include "p11mux-functions.h"
 #include "spec-rv.h"
 
-#define MAX_PARAMS 9
+#define MAX_PARAMS CALL_BY_ID_MAX_PARAMS
 #define BUFFER_SIZE 512
 /* P11MUX_MATRIX_HUGE_MIB (default 64): the huge input, in MiB (valgrind
  * runs use less) */
@@ -53,62 +54,15 @@ static CK_ULONG huge_length;
 
 /* ------------------------------------------------ functions by their id */
 
-static const size_t member_offsets[P11MUX_FN_COUNT] = {
-#define HARDENING_FUNCTION(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
-#include "hardening-functions.h"
-#undef HARDENING_FUNCTION
-};
-
-typedef CK_RV (*Fn0)(void);
-typedef CK_ULONG A;
-typedef CK_RV (*Fn1)(A);
-typedef CK_RV (*Fn2)(A, A);
-typedef CK_RV (*Fn3)(A, A, A);
-typedef CK_RV (*Fn4)(A, A, A, A);
-typedef CK_RV (*Fn5)(A, A, A, A, A);
-typedef CK_RV (*Fn6)(A, A, A, A, A, A);
-typedef CK_RV (*Fn7)(A, A, A, A, A, A, A);
-typedef CK_RV (*Fn8)(A, A, A, A, A, A, A, A);
-typedef CK_RV (*Fn9)(A, A, A, A, A, A, A, A, A);
-
 static Harness *harness;
 static CK_FUNCTION_LIST_3_0_PTR p11;
 
-/*
- * Every parameter of every PKCS #11 function is a pointer or an integer of
- * at most 64 bits (CK_BBOOL included), so on the ABIs p11mux runs on one
- * call through a function pointer of CK_ULONG parameters reaches them all.
- */
 static CK_RV
 call_fn(P11muxFunctionId fn, const CK_ULONG *v)
 {
-    void *pointer = *(void **)((char *)p11 + member_offsets[fn]);
-
-    switch (p11mux_functions[fn].n_params) {
-    case 0:
-        return ((Fn0)pointer)();
-    case 1:
-        return ((Fn1)pointer)(v[0]);
-    case 2:
-        return ((Fn2)pointer)(v[0], v[1]);
-    case 3:
-        return ((Fn3)pointer)(v[0], v[1], v[2]);
-    case 4:
-        return ((Fn4)pointer)(v[0], v[1], v[2], v[3]);
-    case 5:
-        return ((Fn5)pointer)(v[0], v[1], v[2], v[3], v[4]);
-    case 6:
-        return ((Fn6)pointer)(v[0], v[1], v[2], v[3], v[4], v[5]);
-    case 7:
-        return ((Fn7)pointer)(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-    case 8:
-        return ((Fn8)pointer)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
-    case 9:
-        return ((Fn9)pointer)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
-    default:
-        ck_abort_msg("%s has too many parameters", p11mux_functions[fn].name);
-        return CKR_GENERAL_ERROR;
-    }
+    ck_assert_msg(p11mux_functions[fn].n_params <= CALL_BY_ID_MAX_PARAMS,
+                  "%s has too many parameters", p11mux_functions[fn].name);
+    return call_by_id(p11, fn, v);
 }
 
 static P11muxFunctionId

@@ -30,7 +30,8 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "harness.h"
+#include "p11mux-pkcs11.h"
+#include "scratch.h"
 
 #define NOBODY 65534
 #define STRANGER 4242
@@ -41,43 +42,19 @@ static CK_FUNCTION_LIST_PTR p11;
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-remove_tree(const char *path)
-{
-    GDir *dir;
-    const char *name;
-
-    if (!g_file_test(path, G_FILE_TEST_IS_DIR) || g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-        g_remove(path);
-        return;
-    }
-    g_chmod(path, 0700);
-    dir = g_dir_open(path, 0, NULL);
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-
-        remove_tree(child);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(path);
-}
-
 /* In the parent: one directory for the whole run, removed with everything. */
 static void
 setup_case_dir(void)
 {
-    case_dir = g_dir_make_tmp("p11mux-config-abuse-XXXXXX", NULL);
-    g_assert(case_dir != NULL);
     /* a test that drops its privileges must still get through */
-    g_chmod(case_dir, 0711);
+    case_dir = scratch_make_dir(NULL, "p11mux-config-abuse-XXXXXX", 0711, NULL);
+    g_assert(case_dir != NULL);
 }
 
 static void
 teardown_case_dir(void)
 {
-    remove_tree(case_dir);
+    scratch_remove_tree(case_dir);
     g_clear_pointer(&case_dir, g_free);
 }
 
@@ -86,18 +63,16 @@ teardown_case_dir(void)
 static void
 setup(void)
 {
-    g_autofree char *module =
-        g_build_filename(harness_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
+    g_autoptr(GError) error = NULL;
     CK_C_GetFunctionList get_function_list;
     void *dl;
 
-    tmpdir = g_build_filename(case_dir, "test-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(g_mkdtemp(tmpdir));
-    g_chmod(tmpdir, 0711);
+    tmpdir = scratch_make_dir(case_dir, "test-XXXXXX", 0711, &error);
+    ck_assert_msg(tmpdir != NULL, "%s", error->message);
     g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
     g_unsetenv("P11MUX_CONF");
-    dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(dl != NULL, "%s", dlerror());
+    dl = scratch_open_p11mux(&error);
+    ck_assert_msg(dl != NULL, "%s", error->message);
     get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
     ck_assert_uint_eq(get_function_list(&p11), CKR_OK);
 }
@@ -117,13 +92,10 @@ tmp_path(const char *name)
 static char *
 write_data(const char *name, const char *data, gssize length, int mode)
 {
-    char *path = tmp_path(name);
-    g_autofree char *dir = g_path_get_dirname(path);
     g_autoptr(GError) error = NULL;
+    char *path = scratch_write(tmpdir, name, data, length, 0755, mode, &error);
 
-    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
-    ck_assert_msg(g_file_set_contents(path, data, length, &error), "%s", error->message);
-    ck_assert_int_eq(g_chmod(path, mode), 0);
+    ck_assert_msg(path != NULL, "%s", error->message);
     return path;
 }
 
@@ -362,16 +334,12 @@ END_TEST
 static char *
 write_with_bad_backend(const char *module, gboolean critical)
 {
-    g_autofree char *src = g_build_filename(harness_top_builddir(), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *mock = tmp_path("mock.so");
-    g_autofree char *contents = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *mock =
+        scratch_copy_mock(tmpdir, "mock", "[mock]\n[slot 3]\ntoken-label = good\n", &error);
     g_autofree char *text = NULL;
-    gsize length;
 
-    ck_assert(g_file_get_contents(src, &contents, &length, NULL));
-    ck_assert(g_file_set_contents(mock, contents, (gssize)length, NULL));
-    g_free(write_text("mock.conf", "[mock]\n[slot 3]\ntoken-label = good\n"));
+    ck_assert_msg(mock != NULL, "%s", error->message);
     text = g_strdup_printf("[global]\nuser-config = none\n"
                            "[backend good]\nmodule = %s\n"
                            "[backend bad]\nmodule = %s\ncritical = %s\n",
@@ -408,7 +376,7 @@ assert_backend_skipped(const char *module, const char *reason)
 static char *
 built_module(const char *name)
 {
-    return g_build_filename(harness_top_builddir(), "tests", "hardening", ".libs", name, NULL);
+    return g_build_filename(scratch_top_builddir(), "tests", "hardening", ".libs", name, NULL);
 }
 
 START_TEST(test_abuse_backend_missing)
@@ -457,7 +425,7 @@ START_TEST(test_abuse_backend_bad_function_list)
 {
     g_autofree char *module = built_module("bad-pkcs11.so");
     g_autofree char *self =
-        g_build_filename(harness_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
+        g_build_filename(scratch_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
 
     g_setenv("BAD_MODULE_MODE", bad_modes[_i].mode, TRUE);
     g_setenv("BAD_MODULE_P11MUX", self, TRUE);

@@ -3,9 +3,9 @@
 #include "module-fixture.h"
 
 #include <check.h>
-#include <dlfcn.h>
-#include <glib/gstdio.h>
 #include <string.h>
+
+#include "scratch.h"
 
 static char *tmpdir;
 
@@ -29,38 +29,30 @@ fixture_path(const char *name)
 char *
 fixture_write(const char *name, const char *text)
 {
-    char *path = fixture_path(name);
+    g_autoptr(GError) error = NULL;
+    char *path = scratch_write(fixture_tmpdir(), name, text, -1, 0700, -1, &error);
 
-    ck_assert(g_file_set_contents(path, text, -1, NULL));
+    ck_assert_msg(path != NULL, "%s", error != NULL ? error->message : name);
     return path;
 }
 
 char *
 fixture_copy_mock(const char *name, const char *conf)
 {
-    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *so_name = g_strdup_printf("%s.so", name);
-    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *contents = NULL;
-    g_autofree char *conf_path = NULL;
-    char *dst = fixture_path(so_name);
-    gsize length;
+    g_autoptr(GError) error = NULL;
+    char *so = scratch_copy_mock(fixture_tmpdir(), name, conf, &error);
 
-    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
-    ck_assert(g_file_set_contents(dst, contents, (gssize)length, NULL));
-    conf_path = fixture_write(conf_name, conf);
-    return dst;
+    ck_assert_msg(so != NULL, "%s", error != NULL ? error->message : name);
+    return so;
 }
 
 void *
 fixture_load_p11mux(void)
 {
-    g_autofree char *module =
-        g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
-    void *dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    g_autoptr(GError) error = NULL;
+    void *dl = scratch_open_p11mux(&error);
 
-    ck_assert_msg(dl != NULL, "%s", dlerror());
+    ck_assert_msg(dl != NULL, "%s", error != NULL ? error->message : "p11mux.so");
     return dl;
 }
 
@@ -90,19 +82,7 @@ fixture_slot_by_label(CK_FUNCTION_LIST_PTR p11, const char *label)
 void
 fixture_cleanup(void)
 {
-    GDir *dir = tmpdir != NULL ? g_dir_open(tmpdir, 0, NULL) : NULL;
-    const char *name;
-
-    if (dir == NULL) {
-        return;
-    }
-    while ((name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = fixture_path(name);
-
-        g_unlink(path);
-    }
-    g_dir_close(dir);
-    g_rmdir(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free);
 }
 

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "scratch.h"
 
 #include <check.h>
 #include <glib.h>
@@ -46,32 +47,6 @@ fixture_path(const char *kind, const char *name)
     return g_build_filename(top_srcdir(), "tests", "fixtures", "config", kind, name, NULL);
 }
 
-static void
-remove_tree(const char *path)
-{
-    GStatBuf st;
-    GDir *dir;
-    const char *name;
-
-    if (g_lstat(path, &st) != 0) {
-        return;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        g_remove(path);
-        return;
-    }
-    dir = g_dir_open(path, 0, NULL);
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-
-        remove_tree(child);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(path);
-}
-
 /* Unchecked (in the parent, so it runs even after a failed test): a
  * directory per test case, removed with everything in it. */
 static void
@@ -79,14 +54,14 @@ setup_case_dir(void)
 {
     g_autoptr(GError) error = NULL;
 
-    case_dir = g_dir_make_tmp("p11mux-test-conf-XXXXXX", &error);
+    case_dir = scratch_make_dir(NULL, "p11mux-test-conf-XXXXXX", 0700, &error);
     assert_no_error(error);
 }
 
 static void
 teardown_case_dir(void)
 {
-    remove_tree(case_dir);
+    scratch_remove_tree(case_dir);
     g_clear_pointer(&case_dir, g_free);
 }
 
@@ -94,14 +69,16 @@ teardown_case_dir(void)
 static void
 setup_tmpdir(void)
 {
-    tmpdir = g_build_filename(case_dir, "test-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(g_mkdtemp(tmpdir));
+    g_autoptr(GError) error = NULL;
+
+    tmpdir = scratch_make_dir(case_dir, "test-XXXXXX", 0700, &error);
+    assert_no_error(error);
 }
 
 static void
 teardown_tmpdir(void)
 {
-    remove_tree(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free);
 }
 
@@ -117,11 +94,8 @@ static char *
 write_tmp_data(const char *name, const char *text, gssize length)
 {
     g_autoptr(GError) error = NULL;
-    char *path = tmp_path(name);
-    g_autofree char *dir = g_path_get_dirname(path);
+    char *path = scratch_write(tmpdir, name, text, length, 0700, -1, &error);
 
-    ck_assert_int_eq(g_mkdir_with_parents(dir, 0700), 0);
-    g_file_set_contents(path, text, length, &error);
     assert_no_error(error);
     return path;
 }

@@ -363,7 +363,18 @@ START_TEST(test_policy_uri_errors)
     g_autofree char *pin =
         p11mux_uri_parse_list("pkcs11:token=a?pin-value=1234", P11MUX_URI_TOKEN, &uris);
     g_autofree char *type = p11mux_uri_parse_list("pkcs11:type=bogus", P11MUX_URI_OBJECT, &uris);
+    /* ignored, these would widen an allow-list to every token */
+    g_autofree char *module =
+        p11mux_uri_parse_list("pkcs11:?module-name=softhsm2", P11MUX_URI_TOKEN, &uris);
+    g_autofree char *path =
+        p11mux_uri_parse_list("pkcs11:token=a?module-path=/x.so", P11MUX_URI_TOKEN, &uris);
+    g_autofree char *vendor = p11mux_uri_parse_list("pkcs11:token=a?x-y=z", P11MUX_URI_TOKEN, &uris);
 
+    ck_assert_str_eq(module, "URI 'pkcs11:?module-name=softhsm2' holds module-name=, module-path= "
+                             "or a query attribute, which a policy URI cannot match on");
+    ck_assert_ptr_nonnull(path);
+    ck_assert_ptr_nonnull(strstr(path, "module-path="));
+    ck_assert_ptr_nonnull(vendor);
     ck_assert_str_eq(scheme, "bad URI 'notauri': URI scheme must be 'pkcs11:'");
     ck_assert_str_eq(pin, "URI 'pkcs11:token=a?pin-value=1234' holds a PIN: a policy URI must not");
     ck_assert(g_str_has_prefix(type, "URI 'pkcs11:type=bogus' holds an attribute or value"));
