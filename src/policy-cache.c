@@ -184,8 +184,11 @@ free_tables(VerdictTable *table)
 static void
 reclaim_retired(SessionCache *entry)
 {
-    if (entry->retired != NULL && __atomic_load_n(&entry->readers, __ATOMIC_SEQ_CST) == 0) {
-        free_tables(g_steal_pointer(&entry->retired));
+    /* `retired` is written under the lock but read without it by
+     * reader_leave(): atomic accesses on both sides */
+    if (__atomic_load_n(&entry->retired, __ATOMIC_RELAXED) != NULL &&
+        __atomic_load_n(&entry->readers, __ATOMIC_SEQ_CST) == 0) {
+        free_tables(__atomic_exchange_n(&entry->retired, NULL, __ATOMIC_RELAXED));
     }
 }
 
@@ -212,8 +215,8 @@ verdicts_rebuild(SessionCache *entry)
     }
     __atomic_store_n(&entry->verdicts, table, __ATOMIC_SEQ_CST);
     if (old != NULL) {
-        old->next = entry->retired;
-        entry->retired = old;
+        old->next = __atomic_load_n(&entry->retired, __ATOMIC_RELAXED);
+        __atomic_store_n(&entry->retired, old, __ATOMIC_RELAXED);
         reclaim_retired(entry);
     }
     return table;
