@@ -5,10 +5,19 @@
  * A handle is (generation << 20) | index, below 2^32: index 0 is never used,
  * so 0 is never a handle; closing a session bumps its entry's generation, so
  * a stale handle is detected until the same entry has been reused 4095 times.
- * Freed entries are reused in FIFO order after a reserve of fresh ones.
  *
- * Lookup is lock-free (atomic loads, checked twice against the generation);
- * opening and closing take the table's mutex.
+ * Lookup is lock-free (atomic loads, checked twice against the generation)
+ * and writes nothing.  Opening and closing do not serialise either: the
+ * index space is split into shards (P11MUX_SESSIONS_N_SHARDS), each owning
+ * every N_SHARDS-th chunk of entries, with a mutex, a count and a FIFO of
+ * freed indices of its own on a cache line of its own.  A thread opens in
+ * its home shard (threads get different ones, round robin; one that finds
+ * its home busy moves on), so threads that open and close their own
+ * sessions write no memory another thread writes, and their entries never
+ * share a cache line.  Closing claims the entry with a compare-and-swap on
+ * its state (one winner when several threads close the same handle) and
+ * gives the index back to the shard that owns it.  A shard reuses freed
+ * indices in FIFO order after a reserve of fresh ones.
  */
 #ifndef P11MUX_SESSIONS_H
 #define P11MUX_SESSIONS_H
@@ -35,13 +44,15 @@ CK_SESSION_HANDLE p11mux_sessions_add(P11muxSessions *sessions, const P11muxSlot
  * The layout, here only so that the lookup below is inlined into every
  * forwarder (it is the hot path: tests/bench/README.md); nothing outside
  * sessions.c and the lookup touches it.  Entries live in chunks allocated on
- * demand and published with an atomic store, freed only with the table.  An
- * entry's `state` is (generation << 1) | live.
+ * demand by the shard that owns them (chunk c belongs to shard
+ * c % P11MUX_SESSIONS_N_SHARDS) and published with an atomic store, freed
+ * only with the table.  An entry's `state` is (generation << 1) | live.
  */
 #define P11MUX_SESSIONS_CHUNK_BITS 10
 #define P11MUX_SESSIONS_CHUNK_SIZE (1u << P11MUX_SESSIONS_CHUNK_BITS)
 #define P11MUX_SESSIONS_N_CHUNKS (1u << (P11MUX_SESSIONS_INDEX_BITS - P11MUX_SESSIONS_CHUNK_BITS))
 #define P11MUX_SESSIONS_GENERATION_MASK 0xfffu
+#define P11MUX_SESSIONS_N_SHARDS 16u
 
 typedef struct {
     guint state;            /* atomic */
@@ -50,12 +61,11 @@ typedef struct {
     CK_FLAGS flags;         /* atomic */
 } P11muxSessionEntry;
 
+typedef struct P11muxSessionsShard P11muxSessionsShard; /* sessions.c */
+
 struct P11muxSessions {
     P11muxSessionEntry *chunks[P11MUX_SESSIONS_N_CHUNKS]; /* atomic pointers */
-    GMutex lock;
-    guint next_fresh;    /* first never-used index */
-    GQueue free_indices; /* freed, FIFO */
-    guint live;
+    P11muxSessionsShard *shards;                          /* [P11MUX_SESSIONS_N_SHARDS] */
 };
 
 /*
@@ -92,7 +102,8 @@ p11mux_sessions_lookup(P11muxSessions *sessions, CK_SESSION_HANDLE handle,
     return (guint)g_atomic_int_get(&entry->state) == want;
 }
 
-/* Invalidate handle; FALSE when it was not live. */
+/* Invalidate handle; FALSE when it was not live (also when another thread
+ * invalidated it first). */
 gboolean p11mux_sessions_remove(P11muxSessions *sessions, CK_SESSION_HANDLE handle);
 
 /* The live handles on slot (NULL: all); transfer full (g_array_unref). */
