@@ -111,14 +111,17 @@ grep -q '^check-valgrind: ' "$main/valgrind.out" || vf=$((vf + 1))
 passed=$((passed + vp))
 failed=$((failed + vf))
 
-echo "=== libFuzzer: each target for ${P11MUX_FUZZ_SECONDS:-60} s"
+# a fixed seed: a red run is repeated exactly (run-fuzzers.sh); set
+# P11MUX_FUZZ_SEED=0 for a random one
+fuzz_seed=${P11MUX_FUZZ_SEED:-1123}
+echo "=== libFuzzer: each target for ${P11MUX_FUZZ_SECONDS:-60} s, seed $fuzz_seed"
 fuzz=$srcdir/_build/fuzz
 mkdir -p "$fuzz"
 if (cd "$fuzz" && "$srcdir/configure" CC=clang >configure.out &&
     make fuzz-build CFLAGS='-g -O1 -fsanitize=fuzzer-no-link,address,undefined' \
         FUZZ_LDFLAGS=-fsanitize=fuzzer >make.out 2>&1) ||
     { tail -30 "$fuzz/make.out" 2>/dev/null; false; }; then
-    sh tests/fuzz/run-fuzzers.sh "$fuzz" "${P11MUX_FUZZ_SECONDS:-60}" >"$fuzz/fuzz.out" 2>&1
+    P11MUX_FUZZ_SEED=$fuzz_seed sh tests/fuzz/run-fuzzers.sh "$fuzz" "${P11MUX_FUZZ_SECONDS:-60}" >"$fuzz/fuzz.out" 2>&1
     cat "$fuzz/fuzz.out"
     fp=$(grep -c ': [1-9][0-9]* executions, 0 crashes, 0 undefined' "$fuzz/fuzz.out")
     ft=$(grep -c -E '^[a-z]+: ([0-9]+ executions, |.* is not built)' "$fuzz/fuzz.out")

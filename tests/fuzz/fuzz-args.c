@@ -241,6 +241,11 @@ static const struct {
     {CKA_WRAP_TEMPLATE, VALUE_TEMPLATE},
 };
 
+/* standard types that hold secrets, besides CKA_VALUE and CKA_PRIVATE_EXPONENT */
+static const CK_ATTRIBUTE_TYPE secret_types[] = {
+    CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+};
+
 static const CK_ULONG ulong_values[] = {
     CKO_DATA, CKO_CERTIFICATE, CKO_SECRET_KEY, CKO_PRIVATE_KEY, CKK_GENERIC_SECRET, CKK_AES, 16, 32,
 };
@@ -305,8 +310,12 @@ make_template_items(FuzzCall *call, FuzzInput *in, CK_ATTRIBUTE *t, CK_ULONG cou
         ValueKind kind;
 
         if (choice == G_N_ELEMENTS(attribute_types)) {
-            a->type = fuzz_ulong(in);
-            kind = VALUE_SECRET; /* unknown types are never written */
+            /* a type whose value the trace must never write: a vendor type,
+             * or a private key's component (a random CK_ULONG could be a
+             * public type such as CKA_OWNER, whose value is rightly shown) */
+            a->type = fuzz_below(in, 2) ? CKA_VENDOR_DEFINED | fuzz_ulong(in)
+                                        : secret_types[fuzz_below(in, G_N_ELEMENTS(secret_types))];
+            kind = VALUE_SECRET;
         } else {
             a->type = attribute_types[choice].type;
             kind = attribute_types[choice].kind;

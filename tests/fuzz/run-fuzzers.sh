@@ -13,6 +13,10 @@
 # inputs in BUILDDIR/fuzz-work/TARGET/.  Exits non-zero when any target
 # found something.  UBSan reports in backends (the mock) are suppressed by
 # tests/ubsan.supp, never p11mux's own.
+#
+# P11MUX_FUZZ_SEED sets libFuzzer's -seed (0, the default, is a random
+# seed, printed in the log): scripts/test-all.sh passes a fixed one so that
+# a CI run can be repeated exactly; long runs by hand keep random seeds.
 set -eu
 
 if [ $# -lt 1 ]; then
@@ -46,7 +50,7 @@ for target in $targets; do
     # shellcheck disable=SC2086
     UBSAN_OPTIONS=print_stacktrace=1:suppressions=$srcdir/tests/ubsan.supp \
     top_builddir=$builddir top_srcdir=$srcdir "$program" $dict \
-        -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
+        -seed="${P11MUX_FUZZ_SEED:-0}" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
         -max_len=4096 -len_control=20 \
         -artifact_prefix="$artifacts/" "$work" >"$artifacts/log" 2>&1 || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$artifacts/log")
