@@ -208,7 +208,10 @@ get_attribute(const MockObject *object, CK_ATTRIBUTE_PTR attr)
         attr->ulValueLen = CK_UNAVAILABLE_INFORMATION;
         return CKR_BUFFER_TOO_SMALL;
     }
-    memcpy(attr->pValue, g_bytes_get_data(bytes, NULL), len);
+    if (len > 0) {
+        /* an empty GBytes may hold NULL: memcpy must not be given it */
+        memcpy(attr->pValue, g_bytes_get_data(bytes, NULL), len);
+    }
     attr->ulValueLen = len;
     return CKR_OK;
 }
