@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Flags of the specification that p11-kit's 2.40 header lacks.  They belong
- * in pkcs11-3.0.h; until they are there, the values from the OASIS headers.
- */
-#ifndef CKF_EC_F_2M
-#define CKF_EC_F_2M (1UL << 21) /* 2.40 CK_MECHANISM_INFO */
-#endif
-#ifndef CKF_EC_ECPARAMETERS
-#define CKF_EC_ECPARAMETERS (1UL << 22) /* 2.40 CK_MECHANISM_INFO */
-#endif
-#ifndef CKF_ERROR_STATE
-#define CKF_ERROR_STATE (1UL << 24) /* 3.0 CK_TOKEN_INFO */
-#endif
-
 G_STATIC_ASSERT(CKA_VENDOR_DEFINED == P11MUX_VENDOR_BASE);
 G_STATIC_ASSERT(CKM_VENDOR_DEFINED == P11MUX_VENDOR_BASE);
 G_STATIC_ASSERT(CKR_VENDOR_DEFINED == P11MUX_VENDOR_BASE);
@@ -316,9 +302,10 @@ static const P11muxConstant mechanism_info_flags[] = {
     FLAG(CKF_EC_F_P),
     FLAG(CKF_EC_F_2M),
     FLAG(CKF_EC_ECPARAMETERS),
-    FLAG(CKF_EC_NAMEDCURVE),
+    FLAG(CKF_EC_OID), /* 2.40: CKF_EC_NAMEDCURVE */
     FLAG(CKF_EC_UNCOMPRESS),
     FLAG(CKF_EC_COMPRESS),
+    FLAG(CKF_EC_CURVENAME),
     FLAG(CKF_EXTENSION),
 };
 

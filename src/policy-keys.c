@@ -56,6 +56,7 @@ static const MechanismFamily mechanism_families[] = {
     {"CKM_ECMQV_*", P11MUX_KEY_EC, FALSE},
     {"CKM_EC_EDWARDS_KEY_PAIR_GEN", P11MUX_KEY_EC_EDWARDS, FALSE},
     {"CKM_EDDSA", P11MUX_KEY_EC_EDWARDS, FALSE},
+    {"CKM_EC_MONTGOMERY_KEY_PAIR_GEN", P11MUX_KEY_EC_MONTGOMERY, FALSE},
     {"CKM_AES_*", P11MUX_KEY_AES, TRUE},
     {"CKM_GENERIC_SECRET_KEY_GEN", P11MUX_KEY_GENERIC, FALSE},
     {"CKM_CAMELLIA_*", P11MUX_KEY_CAMELLIA, TRUE},
@@ -108,9 +109,8 @@ mechanism_family_table(void)
     if (g_once_init_enter(&once)) {
         TableBuilder builder = {g_hash_table_new(g_direct_hash, g_direct_equal), 0};
 
-        add_mechanism(CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, &builder);
-        for (builder.row = 1; builder.row <= G_N_ELEMENTS(mechanism_families); builder.row++) {
-            p11mux_constant_glob(P11MUX_CONST_CKM, mechanism_families[builder.row - 1].glob,
+        for (builder.row = 0; builder.row < G_N_ELEMENTS(mechanism_families); builder.row++) {
+            p11mux_constant_glob(P11MUX_CONST_CKM, mechanism_families[builder.row].glob,
                                  add_mechanism, &builder);
         }
         g_once_init_leave(&once, (gsize)builder.table);
@@ -125,14 +125,11 @@ p11mux_key_family_of_mechanism(CK_MECHANISM_TYPE type, gboolean *in_bytes)
         g_hash_table_lookup(mechanism_family_table(), GSIZE_TO_POINTER((gsize)type)));
 
     *in_bytes = FALSE;
-    if (row == 1) {
-        return P11MUX_KEY_EC_MONTGOMERY; /* not named in a 2.40 header */
-    }
     if (row == 0) {
         return P11MUX_KEY_NONE;
     }
-    *in_bytes = mechanism_families[row - 2].in_bytes;
-    return mechanism_families[row - 2].family;
+    *in_bytes = mechanism_families[row - 1].in_bytes;
+    return mechanism_families[row - 1].family;
 }
 
 static gboolean

@@ -21,28 +21,6 @@
 
 G_BEGIN_DECLS
 
-/* ------------------------------------------- PKCS #11 3.0 names p11mux needs
- * here, missing from p11-kit's 2.40 header (OASIS PKCS #11 3.0). */
-#ifndef CKK_EC_MONTGOMERY
-#define CKK_EC_MONTGOMERY (0x41UL)
-#endif
-#ifndef CKM_EC_MONTGOMERY_KEY_PAIR_GEN
-#define CKM_EC_MONTGOMERY_KEY_PAIR_GEN (0x1056UL)
-#endif
-#ifndef CKM_SHA3_256
-#define CKM_SHA3_256 (0x2b0UL)
-#define CKM_SHA3_224 (0x2b5UL)
-#define CKM_SHA3_384 (0x2c0UL)
-#define CKM_SHA3_512 (0x2d0UL)
-#endif
-#ifndef CKM_HKDF_DERIVE
-#define CKM_HKDF_DERIVE (0x402aUL)
-#define CKM_HKDF_DATA (0x402bUL)
-#endif
-#ifndef CKF_HKDF_SALT_KEY
-#define CKF_HKDF_SALT_KEY (0x4UL)
-#endif
-
 /* ------------------------------------------------------------ key sizes */
 
 typedef enum {

@@ -17,6 +17,12 @@
 static const char *const ckf_not_structure_flags[] = {
     /* a bit of attribute TYPES (CKA_WRAP_TEMPLATE = CKF_ARRAY_ATTRIBUTE|0x211) */
     "CKF_ARRAY_ATTRIBUTE",
+    /* the 2.40 name of CKF_EC_OID, which the mechanism-info list prints */
+    "CKF_EC_NAMEDCURVE",
+    /* the three values of CK_HKDF_PARAMS.ulSaltType, not flags */
+    "CKF_HKDF_SALT_NULL",
+    "CKF_HKDF_SALT_DATA",
+    "CKF_HKDF_SALT_KEY",
 };
 
 START_TEST(test_constants_tables_sorted_by_value)
@@ -140,6 +146,106 @@ START_TEST(test_constants_aliases_print_current_name)
 }
 END_TEST
 
+/*
+ * PKCS #11 3.0 names (src/pkcs11-3.0.h; p11-kit's 2.40 header lacks them),
+ * with their values from the OASIS 3.0 headers written out, so that a wrong
+ * value in the supplement fails here too.
+ */
+static const struct {
+    P11muxConstantKind kind;
+    const char *name;
+    CK_ULONG value;
+} names_3_0[] = {
+    {P11MUX_CONST_CKM, "CKM_CHACHA20_POLY1305", 0x4021},
+    {P11MUX_CONST_CKM, "CKM_SHA3_256", 0x2b0},
+    {P11MUX_CONST_CKM, "CKM_SHA3_512_RSA_PKCS_PSS", 0x65},
+    {P11MUX_CONST_CKM, "CKM_HKDF_DERIVE", 0x402a},
+    {P11MUX_CONST_CKM, "CKM_HKDF_DATA", 0x402b},
+    {P11MUX_CONST_CKM, "CKM_EC_MONTGOMERY_KEY_PAIR_GEN", 0x1056},
+    {P11MUX_CONST_CKM, "CKM_XEDDSA", 0x4029},
+    {P11MUX_CONST_CKM, "CKM_AES_XTS", 0x1071},
+    {P11MUX_CONST_CKM, "CKM_BLAKE2B_256_HMAC", 0x4012},
+    {P11MUX_CONST_CKM, "CKM_SP800_108_COUNTER_KDF", 0x3ac},
+    {P11MUX_CONST_CKM, "CKM_ECDSA_SHA3_256", 0x1048},
+    {P11MUX_CONST_CKM, "CKM_AES_KEY_WRAP_KWP", 0x210b},
+    {P11MUX_CONST_CKK, "CKK_EC_MONTGOMERY", 0x41},
+    {P11MUX_CONST_CKK, "CKK_CHACHA20", 0x33},
+    {P11MUX_CONST_CKK, "CKK_SHA3_256_HMAC", 0x37},
+    {P11MUX_CONST_CKK, "CKK_SHA512_T_HMAC", 0x45},
+    {P11MUX_CONST_CKA, "CKA_UNIQUE_ID", 0x4},
+    {P11MUX_CONST_CKA, "CKA_PROFILE_ID", 0x601},
+    {P11MUX_CONST_CKA, "CKA_X2RATCHET_RK", 0x612},
+    {P11MUX_CONST_CKO, "CKO_PROFILE", 0x9},
+    {P11MUX_CONST_CKP, "CKP_BASELINE_PROVIDER", 0x1},
+    {P11MUX_CONST_CKP, "CKP_PUBLIC_CERTIFICATES_TOKEN", 0x4},
+    {P11MUX_CONST_CKD, "CKD_SHA3_256_KDF", 0xb},
+    {P11MUX_CONST_CKD, "CKD_SHA256_KDF_SP800", 0x10},
+    {P11MUX_CONST_CKD, "CKD_BLAKE2B_512_KDF", 0x1a},
+    {P11MUX_CONST_CKG, "CKG_MGF1_SHA3_256", 0x7},
+    {P11MUX_CONST_CKR, "CKR_OPERATION_CANCEL_FAILED", 0x202},
+    /* 2.40 codes p11-kit 0.24 numbers 0x1c0-0x1c4: the specification's values */
+    {P11MUX_CONST_CKR, "CKR_EXCEEDED_MAX_ITERATIONS", 0x1b5},
+    {P11MUX_CONST_CKR, "CKR_PIN_TOO_WEAK", 0x1b8},
+    {P11MUX_CONST_CKR, "CKR_PUBLIC_KEY_INVALID", 0x1b9},
+};
+
+START_TEST(test_constants_3_0_names_and_values)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(names_3_0); i++) {
+        CK_ULONG value = 0;
+        g_autofree char *text = p11mux_constant_format(names_3_0[i].kind, names_3_0[i].value);
+
+        ck_assert_msg(p11mux_constant_value(names_3_0[i].kind, names_3_0[i].name, &value),
+                      "%s is unknown", names_3_0[i].name);
+        ck_assert_uint_eq(value, names_3_0[i].value);
+        ck_assert_str_eq(text, names_3_0[i].name);
+    }
+}
+END_TEST
+
+/* The 3.0 names that share a prefix with a kind but belong to another field. */
+START_TEST(test_constants_3_0_other_fields_stay_out)
+{
+    CK_ULONG value = 0;
+
+    /* CKP_: profiles only, not the PBKDF2 PRFs; CKG_: MGFs, not IV generators */
+    ck_assert_uint_ge(p11mux_constant_glob(P11MUX_CONST_CKP, "CKP_*", NULL, NULL), 5);
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKP, "CKP_PKCS5_PBKD2_HMAC_SHA256", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKG, "CKG_GENERATE_COUNTER_XOR", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKZ, "CKZ_SALT_SPECIFIED", &value));
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKZ, 1), "CKZ_DATA_SPECIFIED");
+}
+END_TEST
+
+/* Second names of a 3.0 value parse; which one prints is pinned below. */
+START_TEST(test_constants_3_0_aliases)
+{
+    CK_ULONG value = 0;
+
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_SHA3_256_KEY_DERIVE", &value));
+    ck_assert_uint_eq(value, 0x397);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKM, "CKM_SHA3_256_KEY_DERIVATION", &value));
+    ck_assert_uint_eq(value, 0x397);
+    ck_assert(
+        p11mux_constant_value(P11MUX_CONST_CKM, "CKM_DSA_PROBABILISTIC_PARAMETER_GEN", &value));
+    ck_assert_uint_eq(value, 0x2003);
+    ck_assert(
+        p11mux_constant_value(P11MUX_CONST_CKM, "CKM_DSA_PROBABLISTIC_PARAMETER_GEN", &value));
+    ck_assert_uint_eq(value, 0x2003);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKA, "CKA_SUBPRIME_BITS", &value));
+    ck_assert_uint_eq(value, 0x134);
+    ck_assert(p11mux_constant_value(P11MUX_CONST_CKK, "CKK_CAST5", &value));
+    ck_assert_uint_eq(value, 0x18);
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKK, 0x18), "CKK_CAST128");
+#if CRYPTOKI_VERSION_MAJOR < 3
+    /* the choice of pkcs11-3.0.h (a 3.x system header makes its own): the 3.0
+     * spelling, defined by value, over the 2.40 one, defined as its alias */
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKM, 0x397), "CKM_SHA3_256_KEY_DERIVATION");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKM, 0x39c), "CKM_SHAKE_256_KEY_DERIVATION");
+#endif
+}
+END_TEST
+
 START_TEST(test_constants_unknown_value_prints_hex)
 {
     g_autofree char *text = p11mux_constant_format(P11MUX_CONST_CKM, 0x7ffffff0UL);
@@ -251,6 +357,21 @@ START_TEST(test_constants_glob_reports_each_value_once)
 }
 END_TEST
 
+START_TEST(test_constants_3_0_glob)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint count = p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_SHA3_*", collect_name, names);
+
+    ck_assert_uint_eq(count, g_hash_table_size(names));
+    ck_assert(g_hash_table_contains(names, "CKM_SHA3_224"));
+    ck_assert(g_hash_table_contains(names, "CKM_SHA3_512_HMAC_GENERAL"));
+    ck_assert(g_hash_table_contains(names, "CKM_SHA3_256_RSA_PKCS"));
+    ck_assert(!g_hash_table_contains(names, "CKM_SHA256"));
+    ck_assert(!g_hash_table_contains(names, "CKM_DSA_SHA3_256"));
+    ck_assert(!g_hash_table_contains(names, "CKM_SHAKE_128_KEY_DERIVATION"));
+}
+END_TEST
+
 START_TEST(test_constants_flags_format)
 {
     g_autofree char *session = p11mux_flags_format(P11MUX_FLAGS_SESSION_INFO,
@@ -264,6 +385,18 @@ START_TEST(test_constants_flags_format)
     ck_assert_str_eq(none, "0");
     ck_assert_str_eq(slot, "CKF_TOKEN_PRESENT");
     ck_assert_str_eq(mech, "CKF_HW|CKF_SIGN|CKF_EXTENSION");
+}
+END_TEST
+
+/* 3.0 renamed CKF_EC_NAMEDCURVE to CKF_EC_OID and added CKF_EC_CURVENAME. */
+START_TEST(test_constants_flags_3_0_ec_names)
+{
+    g_autofree char *ec = p11mux_flags_format(
+        P11MUX_FLAGS_MECHANISM_INFO, CKF_SIGN | CKF_EC_F_P | CKF_EC_OID | CKF_EC_CURVENAME);
+    g_autofree char *bits = p11mux_flags_format(P11MUX_FLAGS_MECHANISM_INFO, 0x04800000UL);
+
+    ck_assert_str_eq(ec, "CKF_SIGN|CKF_EC_F_P|CKF_EC_OID|CKF_EC_CURVENAME");
+    ck_assert_str_eq(bits, "CKF_EC_OID|CKF_EC_CURVENAME");
 }
 END_TEST
 
@@ -385,14 +518,19 @@ constants_suite(void)
     tcase_add_test(tables, test_constants_known_values);
     tcase_add_test(tables, test_constants_aliases_parse);
     tcase_add_test(tables, test_constants_aliases_print_current_name);
+    tcase_add_test(tables, test_constants_3_0_names_and_values);
+    tcase_add_test(tables, test_constants_3_0_other_fields_stay_out);
+    tcase_add_test(tables, test_constants_3_0_aliases);
     tcase_add_test(tables, test_constants_unknown_value_prints_hex);
     tcase_add_test(tables, test_constants_vendor_range_says_vendor);
     tcase_add_test(tables, test_constants_rv_name);
     tcase_add_test(tables, test_constants_check_helper_describes_rv);
     tcase_add_test(tables, test_constants_glob);
     tcase_add_test(tables, test_constants_glob_reports_each_value_once);
+    tcase_add_test(tables, test_constants_3_0_glob);
     suite_add_tcase(suite, tables);
     tcase_add_test(flags, test_constants_flags_format);
+    tcase_add_test(flags, test_constants_flags_3_0_ec_names);
     tcase_add_test(flags, test_constants_flags_depend_on_field);
     tcase_add_test(flags, test_constants_flags_unknown_bits_appended);
     tcase_add_test(flags, test_constants_no_ckf_forgotten);

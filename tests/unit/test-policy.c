@@ -125,6 +125,56 @@ START_TEST(test_policy_deny_wins_over_allow)
 }
 END_TEST
 
+/* PKCS #11 3.0 mechanisms are known by name, singly and by glob. */
+START_TEST(test_policy_deny_3_0_mechanisms)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "deny-mechanisms = CKM_CHACHA20_POLY1305 CKM_SHA3_*\n");
+    /* CK_HKDF_PARAMS as the policy reads it: the two CK_BBOOLs share slot 0 */
+    CK_ULONG hkdf[8] = {0, CKM_SHA3_256, CKF_HKDF_SALT_NULL, 0, 0, 0, 0, 0};
+    CK_MECHANISM with_hkdf = {CKM_HKDF_DERIVE, hkdf, sizeof hkdf};
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA3_256, 32};
+    CK_MECHANISM with_pss = {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof pss};
+    P11muxMechUse use;
+
+    ck_assert(!p11mux_policy_allows_mechanism(policy, 0x4021)); /* CKM_CHACHA20_POLY1305 */
+    ck_assert(!p11mux_policy_allows_mechanism(policy, 0x2b0));  /* CKM_SHA3_256 */
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_SHA3_224));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_SHA3_512_HMAC));
+    ck_assert(!p11mux_policy_allows_mechanism(policy, CKM_SHA3_384_RSA_PKCS_PSS));
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_CHACHA20));
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_SHA256));
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_DSA_SHA3_256));
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_HKDF_DERIVE));
+    ck_assert(p11mux_policy_allows_mechanism(policy, CKM_AES_GCM));
+    /* a denied SHA-3 named by a parameter denies the mechanism */
+    ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_hkdf, &use), CKR_MECHANISM_INVALID);
+    hkdf[1] = CKM_SHA256;
+    ck_assert_rv_ok(p11mux_policy_check_mechanism(policy, &with_hkdf, &use));
+    ck_assert_rv(p11mux_policy_check_mechanism(policy, &with_pss, &use), CKR_MECHANISM_INVALID);
+}
+END_TEST
+
+START_TEST(test_policy_mechanism_list_3_0_names)
+{
+    g_autoptr(GArray) set = NULL;
+    g_autofree char *problem =
+        p11mux_mech_parse_list("CKM_XEDDSA CKM_EC_MONTGOMERY_KEY_PAIR_GEN CKM_HKDF_* "
+                               "CKM_SHA3_256_KEY_DERIVE",
+                               &set);
+
+    ck_assert_ptr_null(problem);
+    ck_assert_uint_eq(set->len, 6);
+    ck_assert(p11mux_mech_set_contains(set, 0x4029)); /* CKM_XEDDSA */
+    ck_assert(p11mux_mech_set_contains(set, 0x1056)); /* montgomery key pairs */
+    ck_assert(p11mux_mech_set_contains(set, CKM_HKDF_DERIVE));
+    ck_assert(p11mux_mech_set_contains(set, CKM_HKDF_DATA));
+    ck_assert(p11mux_mech_set_contains(set, CKM_HKDF_KEY_GEN));
+    ck_assert(p11mux_mech_set_contains(set, CKM_SHA3_256_KEY_DERIVATION)); /* an alias */
+}
+END_TEST
+
 START_TEST(test_policy_oaep_names_hash_and_mgf)
 {
     CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
@@ -192,7 +242,7 @@ START_TEST(test_policy_kdfs_and_keys_in_parameters)
     ck_assert_uint_eq(use.algorithms[0], CKM_SHA384);
     ck_assert_uint_eq(use.n_keys, 1);
     ck_assert_uint_eq(use.keys[0], 0x99);
-    hkdf[2] = 1; /* CKF_HKDF_SALT_NULL: no key */
+    hkdf[2] = CKF_HKDF_SALT_NULL; /* no key */
     ck_assert_rv_ok(p11mux_mech_inspect(&with_hkdf, &use));
     ck_assert_uint_eq(use.n_keys, 0);
 }
@@ -292,6 +342,11 @@ START_TEST(test_policy_mechanism_families)
     ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_EC_MONTGOMERY_KEY_PAIR_GEN, &in_bytes),
                      P11MUX_KEY_EC_MONTGOMERY);
     ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_SHA256, &in_bytes), P11MUX_KEY_NONE);
+    /* 3.0 mechanisms join the families their names match */
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_SHA3_256_RSA_PKCS_PSS, &in_bytes),
+                     P11MUX_KEY_RSA);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_ECDSA_SHA3_384, &in_bytes), P11MUX_KEY_EC);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_EC_MONTGOMERY), P11MUX_KEY_EC_MONTGOMERY);
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_EC_EDWARDS), P11MUX_KEY_EC_EDWARDS);
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_GENERIC_SECRET), P11MUX_KEY_GENERIC);
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_DES3), P11MUX_KEY_NONE);
@@ -629,6 +684,8 @@ policy_suite(void)
     tcase_add_test(matchers, test_policy_mechanism_list_names_numbers_globs);
     tcase_add_test(matchers, test_policy_mechanism_list_errors);
     tcase_add_test(matchers, test_policy_deny_wins_over_allow);
+    tcase_add_test(matchers, test_policy_deny_3_0_mechanisms);
+    tcase_add_test(matchers, test_policy_mechanism_list_3_0_names);
     tcase_add_test(matchers, test_policy_oaep_names_hash_and_mgf);
     tcase_add_test(matchers, test_policy_denied_hash_denies_oaep_and_pss);
     tcase_add_test(matchers, test_policy_kdfs_and_keys_in_parameters);

@@ -603,6 +603,41 @@ START_TEST(test_trace_mechanism_parameters)
 }
 END_TEST
 
+/* PKCS #11 3.0 names: NSS softoken lists CKM_CHACHA20_POLY1305 (0x4021). */
+START_TEST(test_trace_3_0_names)
+{
+    guchar nonce[12] = {0};
+    CK_ULONG mechanisms[] = {0x4021, 0x2b0, 0x402a}; /* CHACHA20_POLY1305, SHA3_256, HKDF_DERIVE */
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &ulong_values[0], sizeof(CK_ULONG)},
+        {CKA_KEY_TYPE, &ulong_values[1], sizeof(CK_ULONG)},
+        {CKA_KEY_GEN_MECHANISM, &ulong_values[2], sizeof(CK_ULONG)},
+    };
+    FakeCall call;
+    g_autofree char *json = mechanism_record(0x4021, nonce, sizeof(nonce), "json", "length");
+    g_autofree char *text = mechanism_record(0x4021, nonce, sizeof(nonce), "text", "length");
+    g_autofree char *list = NULL;
+    g_autofree char *keys = NULL;
+
+    assert_contains(json,
+                    "\"pMechanism\":{\"mechanism\":\"CKM_CHACHA20_POLY1305\",\"param_len\":12}");
+    assert_contains(text, "\n  pMechanism: CKM_CHACHA20_POLY1305 param_len=12");
+
+    fake_call_init(&call, P11MUX_FN_C_GetMechanismList);
+    call.pointers[1] = mechanisms;
+    list = record_of(&call, "json", "length", CKR_OK);
+    assert_contains(list, "\"items\":[\"CKM_CHACHA20_POLY1305\",\"CKM_SHA3_256\","
+                          "\"CKM_HKDF_DERIVE\"]");
+
+    ulong_values[0] = CKO_PRIVATE_KEY;
+    ulong_values[1] = 0x41;   /* CKK_EC_MONTGOMERY */
+    ulong_values[2] = 0x1056; /* CKM_EC_MONTGOMERY_KEY_PAIR_GEN */
+    keys = template_record(tmpl, G_N_ELEMENTS(tmpl), P11MUX_FN_C_CreateObject, "text", CKR_OK);
+    assert_contains(keys, "\n    CKA_KEY_TYPE = CKK_EC_MONTGOMERY\n");
+    assert_contains(keys, "\n    CKA_KEY_GEN_MECHANISM = CKM_EC_MONTGOMERY_KEY_PAIR_GEN\n");
+}
+END_TEST
+
 START_TEST(test_trace_flags_by_structure)
 {
     FakeCall open, info;
@@ -948,6 +983,7 @@ trace_suite(void)
     tcase_add_test(decode, test_trace_get_attribute_value_after_the_call);
     tcase_add_test(decode, test_trace_attribute_values_by_type);
     tcase_add_test(decode, test_trace_mechanism_parameters);
+    tcase_add_test(decode, test_trace_3_0_names);
     tcase_add_test(decode, test_trace_flags_by_structure);
     tcase_add_test(decode, test_trace_outputs_and_lengths);
     tcase_add_test(decode, test_trace_lists);
