@@ -31,6 +31,8 @@ static const Family families[P11MUX_KEY_N_FAMILIES] = {
     [P11MUX_KEY_EC_EDWARDS] = {"ec-edwards", CKK_EC_EDWARDS, SIZE_CURVE},
     [P11MUX_KEY_EC_MONTGOMERY] = {"ec-montgomery", CKK_EC_MONTGOMERY, SIZE_CURVE},
     [P11MUX_KEY_AES] = {"aes", CKK_AES, SIZE_VALUE},
+    /* XTS keys are two AES keys: their size is the whole value (256 or 512) */
+    [P11MUX_KEY_AES_XTS] = {"aes-xts", CKK_AES_XTS, SIZE_VALUE},
     [P11MUX_KEY_GENERIC] = {"generic", CKK_GENERIC_SECRET, SIZE_VALUE},
     [P11MUX_KEY_CAMELLIA] = {"camellia", CKK_CAMELLIA, SIZE_VALUE},
     [P11MUX_KEY_ARIA] = {"aria", CKK_ARIA, SIZE_VALUE},
@@ -57,6 +59,7 @@ static const MechanismFamily mechanism_families[] = {
     {"CKM_EC_EDWARDS_KEY_PAIR_GEN", P11MUX_KEY_EC_EDWARDS, FALSE},
     {"CKM_EDDSA", P11MUX_KEY_EC_EDWARDS, FALSE},
     {"CKM_EC_MONTGOMERY_KEY_PAIR_GEN", P11MUX_KEY_EC_MONTGOMERY, FALSE},
+    {"CKM_AES_XTS*", P11MUX_KEY_AES_XTS, TRUE}, /* before CKM_AES_*: first match wins */
     {"CKM_AES_*", P11MUX_KEY_AES, TRUE},
     {"CKM_GENERIC_SECRET_KEY_GEN", P11MUX_KEY_GENERIC, FALSE},
     {"CKM_CAMELLIA_*", P11MUX_KEY_CAMELLIA, TRUE},

@@ -350,6 +350,28 @@ START_TEST(test_policy_mechanism_families)
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_EC_EDWARDS), P11MUX_KEY_EC_EDWARDS);
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_GENERIC_SECRET), P11MUX_KEY_GENERIC);
     ck_assert_int_eq(p11mux_key_family_of_type(CKK_DES3), P11MUX_KEY_NONE);
+    /* XTS keys are double length: their own family, not AES's */
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_AES_XTS, &in_bytes), P11MUX_KEY_AES_XTS);
+    ck_assert(in_bytes);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_AES_XTS_KEY_GEN, &in_bytes),
+                     P11MUX_KEY_AES_XTS);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_AES_KEY_GEN, &in_bytes), P11MUX_KEY_AES);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_AES_XTS), P11MUX_KEY_AES_XTS);
+}
+END_TEST
+
+START_TEST(test_policy_aes_xts_sizes)
+{
+    CK_ULONG xts_128 = 32; /* two AES-128 keys */
+    CK_ATTRIBUTE generate[] = {{CKA_VALUE_LEN, &xts_128, sizeof xts_128}};
+    P11muxKeyFamily family;
+    CK_ULONG bits;
+
+    ck_assert_ptr_null(p11mux_key_parse_min("aes-xts:512", &family, &bits));
+    ck_assert_int_eq(family, P11MUX_KEY_AES_XTS);
+    ck_assert_uint_eq(bits, 512);
+    /* below aes-xts:512, though as many bits as AES-256 */
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_AES_XTS, generate, 1), 256);
 }
 END_TEST
 
@@ -693,6 +715,7 @@ policy_suite(void)
     tcase_add_test(matchers, test_policy_key_bits_from_templates);
     tcase_add_test(matchers, test_policy_key_bits_from_attributes_read);
     tcase_add_test(matchers, test_policy_min_key_bits_items);
+    tcase_add_test(matchers, test_policy_aes_xts_sizes);
     tcase_add_test(matchers, test_policy_mechanism_families);
     tcase_add_test(matchers, test_policy_object_uris_match_attributes);
     tcase_add_test(matchers, test_policy_token_uris);
