@@ -1,6 +1,6 @@
 #!/bin/bash
 # Everything: install packages, build, run every test (unit, mock, real
-# backends, real clients); then again under AddressSanitizer +
+# backends, real clients) and the README's demo; then again under AddressSanitizer +
 # UndefinedBehaviorSanitizer (the programs instrumented, the real clients
 # with the runtimes preloaded), the concurrency tests under ThreadSanitizer,
 # the programs under valgrind memcheck, each libFuzzer target for
@@ -55,6 +55,24 @@ if bash scripts/build.sh "$main"; then
     run_check "$main"
 else
     failed=$((failed + 1))
+fi
+
+echo "=== the README's demo (scripts/demo.sh)"
+# the quick start's first command, over the build above: it must run to its
+# end and show the policy refusing SHA-1, hiding a token and the PIN redacted
+if bash scripts/demo.sh >"$main/demo.out" 2>&1 &&
+    grep -q '^== done' "$main/demo.out" &&
+    grep -q '^CKR_MECHANISM_INVALID' "$main/demo.out" &&
+    grep -q 'pPin: <redacted, 4 bytes>' "$main/demo.out" &&
+    awk '/^== token alpha is hidden/ {on = 1; next} /^==/ {on = 0}
+         on && /token label *: beta/ {beta = 1} on && /token label *: alpha/ {alpha = 1}
+         END {exit !(beta && !alpha)}' "$main/demo.out"; then
+    passed=$((passed + 1))
+    echo "PASS: demo"
+else
+    failed=$((failed + 1))
+    echo "FAIL: demo"
+    tail -40 "$main/demo.out"
 fi
 
 echo "=== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
