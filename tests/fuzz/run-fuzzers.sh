@@ -11,8 +11,8 @@
 # BUILDDIR/fuzz-artifacts/TARGET/ to be replayed with
 # `tests/fuzz/fuzz-TARGET FILE` (also with a plain gcc build), the new
 # inputs in BUILDDIR/fuzz-work/TARGET/.  Exits non-zero when any target
-# found something.  UBSan reports in backends (the mock) are suppressed by
-# tests/ubsan.supp, never p11mux's own.
+# found something.  UBSan reports in backends would be suppressed by
+# tests/ubsan.supp (empty at present), never p11mux's own.
 #
 # P11MUX_FUZZ_SEED sets libFuzzer's -seed (0, the default, is a random
 # seed, printed in the log): scripts/test-all.sh passes a fixed one so that
