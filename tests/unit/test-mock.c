@@ -15,6 +15,7 @@
 
 #include "p11mux-pkcs11.h"
 #include "mock-control.h"
+#include "scratch.h"
 
 #define MOCK_CKM_XOR (CKM_VENDOR_DEFINED + 1UL)
 
@@ -83,23 +84,6 @@ setup(void)
 }
 
 static void
-remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-
-        g_unlink(path);
-    }
-    if (d != NULL) {
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
-}
-
-static void
 teardown(void)
 {
     guint i;
@@ -108,7 +92,7 @@ teardown(void)
         dlclose(g_ptr_array_index(handles, i));
     }
     g_ptr_array_unref(handles);
-    remove_tree(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_free(tmpdir);
 }
 

@@ -21,6 +21,7 @@
 #include "mock-control.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
+#include "scratch.h"
 #include "slotmap.h"
 
 static char *tmpdir;
@@ -121,23 +122,16 @@ write_file(const char *name, const char *text)
 static void
 copy_mock(const char *name, const char *conf)
 {
-    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
-    g_autofree char *contents = NULL;
-    g_autofree char *so_name = g_strdup_printf("%s.so", name);
-    g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *dst = path_in_tmp(so_name);
-    gsize length;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *so = scratch_copy_mock(tmpdir, name, conf, &error);
 
-    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
-    ck_assert(g_file_set_contents(dst, contents, (gssize)length, NULL));
-    write_file(conf_name, conf);
+    ck_assert_msg(so != NULL, "cannot copy the mock: %s", error->message);
 }
 
 static void
 setup_once(void)
 {
-    g_autofree char *module = NULL;
+    g_autoptr(GError) error = NULL;
     g_autofree char *conf = NULL;
     g_autofree char *conf_path = NULL;
     g_autofree char *mock_a = NULL;
@@ -158,9 +152,8 @@ setup_once(void)
     conf_path = path_in_tmp("p11mux.conf");
     g_setenv("P11MUX_CONF", conf_path, TRUE);
     g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
-    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
-    p11mux_dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(p11mux_dl != NULL, "%s", dlerror());
+    p11mux_dl = scratch_open_p11mux(&error);
+    ck_assert_msg(p11mux_dl != NULL, "%s", error != NULL ? error->message : "");
     get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
     get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
     ck_assert_rv_ok(get_function_list(&p11));
@@ -183,18 +176,7 @@ setup_once(void)
 static void
 teardown_once(void)
 {
-    GDir *dir = g_dir_open(tmpdir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = path_in_tmp(name);
-
-        g_remove(path);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free); /* each test case makes its own */
 }
 

@@ -14,6 +14,7 @@
 
 #include "check-helpers.h"
 #include "policy-private.h"
+#include "scratch.h"
 
 #define assert_no_error(error)                                                                     \
     ck_assert_msg((error) == NULL, "unexpected error: %s", (error) != NULL ? (error)->message : "")
@@ -30,18 +31,7 @@ setup_tmpdir(void)
 static void
 teardown_tmpdir(void)
 {
-    GDir *dir = g_dir_open(tmpdir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = g_build_filename(tmpdir, name, NULL);
-
-        g_remove(path);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free);
 }
 

@@ -15,6 +15,7 @@
 #include "check-helpers.h"
 #include "cli/json-scan.h"
 #include "p11mux-pkcs11.h"
+#include "scratch.h"
 
 #define PIN "Xq7-p1n-3141"
 
@@ -40,25 +41,16 @@ path_in_tmp(const char *name)
 static void
 setup(void)
 {
-    g_autofree char *src = g_build_filename(g_getenv("top_builddir"), "tests", "mock", ".libs",
-                                            "libp11mux-mock.so", NULL);
+    g_autoptr(GError) error = NULL;
     g_autofree char *so = NULL;
-    g_autofree char *conf = NULL;
-    g_autofree char *contents = NULL;
-    g_autofree char *module = NULL;
     CK_C_GetFunctionList get_function_list;
-    gsize length;
 
     tmpdir = g_dir_make_tmp("p11mux-test-trace-module-XXXXXX", NULL);
-    so = path_in_tmp("mock-t.so");
-    conf = path_in_tmp("mock-t.conf");
-    ck_assert_msg(g_file_get_contents(src, &contents, &length, NULL), "no mock at %s", src);
-    ck_assert(g_file_set_contents(so, contents, (gssize)length, NULL));
-    ck_assert(g_file_set_contents(conf, mock_conf, -1, NULL));
+    so = scratch_copy_mock(tmpdir, "mock-t", mock_conf, &error);
+    ck_assert_msg(so != NULL, "cannot copy the mock: %s", error->message);
     g_setenv("XDG_CONFIG_HOME", tmpdir, TRUE);
-    module = g_build_filename(g_getenv("top_builddir"), "modules", ".libs", "p11mux.so", NULL);
-    p11mux_dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(p11mux_dl != NULL, "%s", dlerror());
+    p11mux_dl = scratch_open_p11mux(&error);
+    ck_assert_msg(p11mux_dl != NULL, "%s", error != NULL ? error->message : "");
     get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
     ck_assert_rv_ok(get_function_list(&p11));
 }
@@ -66,18 +58,7 @@ setup(void)
 static void
 teardown(void)
 {
-    GDir *dir = g_dir_open(tmpdir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = path_in_tmp(name);
-
-        g_remove(path);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free);
 }
 

@@ -22,6 +22,7 @@
 #include "cli/json-scan.h"
 #include "constants.h"
 #include "p11mux-functions.h"
+#include "scratch.h"
 #include "trace-decode.h"
 #include "trace.h"
 
@@ -787,18 +788,7 @@ setup_tmp(void)
 static void
 teardown_tmp(void)
 {
-    GDir *dir = g_dir_open(tmpdir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = g_build_filename(tmpdir, name, NULL);
-
-        g_remove(path);
-    }
-    if (dir != NULL) {
-        g_dir_close(dir);
-    }
-    g_rmdir(tmpdir);
+    scratch_remove_tree(tmpdir);
     g_clear_pointer(&tmpdir, g_free);
 }
 
