@@ -264,13 +264,15 @@ seen_clear(Seen *seen)
 static gboolean
 same_array(const GArray *a, const GArray *b)
 {
-    return a->len == b->len && memcmp(a->data, b->data, a->len * sizeof(CK_ULONG)) == 0;
+    return a->len == b->len &&
+           (a->len == 0 || memcmp(a->data, b->data, a->len * sizeof(CK_ULONG)) == 0);
 }
 
 static gboolean
 same_outs(const GPtrArray *a, const GPtrArray *b)
 {
-    return a->len == b->len && memcmp(a->pdata, b->pdata, a->len * sizeof(gpointer)) == 0;
+    return a->len == b->len &&
+           (a->len == 0 || memcmp(a->pdata, b->pdata, a->len * sizeof(gpointer)) == 0);
 }
 
 static void
@@ -314,7 +316,7 @@ check_unchanged(const Builder *b)
     for (i = 0; i < b->blocks->len; i++) {
         const Block *block = &g_array_index(b->blocks, Block, i);
 
-        if (memcmp(block->memory, block->snapshot, block->size) != 0) {
+        if (block->size > 0 && memcmp(block->memory, block->snapshot, block->size) != 0) {
             fuzz_fail("a copying walk wrote the caller's memory");
         }
     }
