@@ -48,7 +48,8 @@ typedef struct {
     P11muxCall *call;
     const P11muxPolicy *policy;
     guint vendor;
-    gboolean complete; /* a template inside wants force-sensitive's completion */
+    gboolean complete;   /* a template inside wants force-sensitive's completion */
+    gboolean completing; /* the copying walk that completes them */
     CK_OBJECT_HANDLE **made;
     guint n_made, max_made;
 } ParamCheck;
@@ -71,6 +72,8 @@ on_key(gpointer ctx, CK_OBJECT_HANDLE handle)
     return p11mux_policy_check_param_key(check->call, check->policy, handle);
 }
 
+/* A template inside: judged; in the copying walk (completing) the
+ * completed template replaces the caller's in the copy. */
 static CK_RV
 on_template(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
 {
@@ -80,19 +83,7 @@ on_template(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
                                                   &complete);
 
     check->complete = check->complete || complete;
-    return rv;
-}
-
-/* In the copying walk: the completed template replaces the caller's. */
-static CK_RV
-on_template_complete(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
-{
-    ParamCheck *check = ctx;
-    gboolean complete = FALSE;
-    CK_RV rv = p11mux_policy_judge_param_template(check->call, check->policy, *tmpl, *count,
-                                                  &complete);
-
-    if (rv != CKR_OK || !complete) {
+    if (rv != CKR_OK || !complete || !check->completing) {
         return rv;
     }
     return p11mux_policy_complete_template(check->call, *tmpl, *count, tmpl, count);
@@ -113,12 +104,15 @@ redirect_completed(ParamCheck *check, const P11muxMechParams *params, int index,
                    const CK_MECHANISM *mechanism)
 {
     static const P11muxParamVisitor copying = {
-        .tmpl = on_template_complete,
+        .tmpl = on_template,
         .alloc = on_alloc,
     };
     CK_MECHANISM_PTR replaced;
     void *copy = NULL;
-    CK_RV rv = p11mux_mech_params_walk(params, mechanism, &copying, check, &copy);
+    CK_RV rv;
+
+    check->completing = TRUE;
+    rv = p11mux_mech_params_walk(params, mechanism, &copying, check, &copy);
 
     if (rv != CKR_OK) {
         return rv;
@@ -137,7 +131,7 @@ CK_RV
 p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
 {
     const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
-    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, NULL, 0, 0};
+    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, FALSE, NULL, 0, 0};
     const P11muxParamVisitor judging = {
         .algorithm = on_algorithm,
         .key = on_key,
@@ -180,7 +174,7 @@ p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, guint 
     static const P11muxParamVisitor outputs = {.key_out = on_key_out};
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index = p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0);
-    ParamCheck check = {call, NULL, p11mux_policy_vendor_of_call(call), FALSE, where, 0, max};
+    ParamCheck check = {call, NULL, p11mux_policy_vendor_of_call(call), FALSE, FALSE, where, 0, max};
     const CK_MECHANISM *mechanism;
     const P11muxMechParams *params;
 

@@ -132,14 +132,15 @@ parse_mechanisms(P11muxPolicy *policy, const char *value)
     return problem;
 }
 
+/* A mechanism list added to into (nullable: only checked). */
 static char *
-parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
+parse_mechanisms_into(GArray *into, const char *value)
 {
     GArray *set = NULL;
     char *problem = p11mux_mech_parse_list(value, &set);
 
-    if (problem == NULL && policy != NULL) {
-        p11mux_mech_set_add_all(policy->mech_deny, set);
+    if (problem == NULL && into != NULL) {
+        p11mux_mech_set_add_all(into, set);
     }
     if (set != NULL) {
         g_array_unref(set);
@@ -148,18 +149,15 @@ parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
 }
 
 static char *
+parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
+{
+    return parse_mechanisms_into(policy != NULL ? policy->mech_deny : NULL, value);
+}
+
+static char *
 parse_allow_opaque(P11muxPolicy *policy, const char *value)
 {
-    GArray *set = NULL;
-    char *problem = p11mux_mech_parse_list(value, &set);
-
-    if (problem == NULL && policy != NULL) {
-        p11mux_mech_set_add_all(policy->mech_opaque, set);
-    }
-    if (set != NULL) {
-        g_array_unref(set);
-    }
-    return problem;
+    return parse_mechanisms_into(policy != NULL ? policy->mech_opaque : NULL, value);
 }
 
 static char *

@@ -24,6 +24,7 @@
 
 #include "fuzz-input.h"
 #include "mech-params.h"
+#include "param-visits.h"
 
 typedef struct {
     guint8 *memory;
@@ -188,93 +189,6 @@ build_struct(Builder *b, const P11muxParamLayout *layout, guint8 *base, guint de
 
 /* ------------------------------------------------------------- reports */
 
-typedef struct {
-    GArray *algorithms;
-    GArray *keys;
-    GPtrArray *outs;
-    GArray *templates; /* CK_ULONG counts */
-    GPtrArray *memory;
-    CK_ATTRIBUTE *replacement;
-} Seen;
-
-static CK_RV
-seen_algorithm(gpointer ctx, CK_MECHANISM_TYPE type)
-{
-    g_array_append_val(((Seen *)ctx)->algorithms, type);
-    return CKR_OK;
-}
-
-static CK_RV
-seen_key(gpointer ctx, CK_OBJECT_HANDLE handle)
-{
-    g_array_append_val(((Seen *)ctx)->keys, handle);
-    return CKR_OK;
-}
-
-static CK_RV
-seen_template(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
-{
-    Seen *seen = ctx;
-
-    g_array_append_val(seen->templates, *count);
-    if (seen->replacement != NULL) {
-        *tmpl = seen->replacement;
-        *count = 1;
-    }
-    return CKR_OK;
-}
-
-static CK_RV
-seen_out(gpointer ctx, CK_OBJECT_HANDLE *where)
-{
-    g_ptr_array_add(((Seen *)ctx)->outs, where);
-    return CKR_OK;
-}
-
-static gpointer
-seen_alloc(gpointer ctx, gsize size)
-{
-    gpointer memory = g_malloc0(size);
-
-    g_ptr_array_add(((Seen *)ctx)->memory, memory);
-    return memory;
-}
-
-static void
-seen_init(Seen *seen)
-{
-    memset(seen, 0, sizeof *seen);
-    seen->algorithms = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
-    seen->keys = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
-    seen->templates = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
-    seen->outs = g_ptr_array_new();
-    seen->memory = g_ptr_array_new_with_free_func(g_free);
-}
-
-static void
-seen_clear(Seen *seen)
-{
-    g_array_unref(seen->algorithms);
-    g_array_unref(seen->keys);
-    g_array_unref(seen->templates);
-    g_ptr_array_unref(seen->outs);
-    g_ptr_array_unref(seen->memory);
-}
-
-static gboolean
-same_array(const GArray *a, const GArray *b)
-{
-    return a->len == b->len &&
-           (a->len == 0 || memcmp(a->data, b->data, a->len * sizeof(CK_ULONG)) == 0);
-}
-
-static gboolean
-same_outs(const GPtrArray *a, const GPtrArray *b)
-{
-    return a->len == b->len &&
-           (a->len == 0 || memcmp(a->pdata, b->pdata, a->len * sizeof(gpointer)) == 0);
-}
-
 static void
 check_outs_inside(const Builder *b, const GPtrArray *outs)
 {
@@ -334,34 +248,28 @@ free_blocks(Builder *b)
     g_array_unref(b->blocks);
 }
 
-static const P11muxParamVisitor judging = {seen_algorithm, seen_key, seen_template, seen_out, NULL};
-static const P11muxParamVisitor copying = {seen_algorithm, seen_key, seen_template, seen_out,
-                                           seen_alloc};
-
 /* The copy answers as the original did, with the visitor's templates. */
 static void
-check_copy(const P11muxMechParams *params, const CK_MECHANISM *mechanism, const Seen *first)
+check_copy(const P11muxMechParams *params, const CK_MECHANISM *mechanism, const ParamVisits *first)
 {
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE replacement = {CKA_SENSITIVE, &yes, sizeof yes};
-    Seen copied, again;
+    ParamVisits copied, again;
     void *copy = mechanism->pParameter;
     CK_MECHANISM second = *mechanism;
     CK_RV rv;
     guint i;
 
-    seen_init(&copied);
+    param_visits_init(&copied);
     copied.replacement = &replacement;
-    rv = p11mux_mech_params_walk(params, mechanism, &copying, &copied, &copy);
-    if (rv != CKR_OK || !same_array(first->algorithms, copied.algorithms) ||
-        !same_array(first->keys, copied.keys) || !same_outs(first->outs, copied.outs)) {
+    rv = p11mux_mech_params_walk(params, mechanism, &param_visits_copying, &copied, &copy);
+    if (rv != CKR_OK || !param_visits_same(first, &copied)) {
         fuzz_fail("a copying walk differs from the walk");
     }
-    seen_init(&again);
+    param_visits_init(&again);
     second.pParameter = copy;
-    rv = p11mux_mech_params_walk(params, &second, &judging, &again, NULL);
-    if (rv != CKR_OK || !same_array(first->algorithms, again.algorithms) ||
-        !same_array(first->keys, again.keys) || !same_outs(first->outs, again.outs) ||
+    rv = p11mux_mech_params_walk(params, &second, &param_visits_all, &again, NULL);
+    if (rv != CKR_OK || !param_visits_same(first, &again) ||
         again.templates->len != first->templates->len) {
         fuzz_fail("the copy walked again differs");
     }
@@ -370,8 +278,8 @@ check_copy(const P11muxMechParams *params, const CK_MECHANISM *mechanism, const 
             fuzz_fail("the copy lacks the visitor's template");
         }
     }
-    seen_clear(&again);
-    seen_clear(&copied);
+    param_visits_clear(&again);
+    param_visits_clear(&copied);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -383,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Builder b = {&in, g_array_new(FALSE, FALSE, sizeof(Block))};
     const P11muxMechParams *params;
     CK_MECHANISM mechanism;
-    Seen first, second;
+    ParamVisits first, second;
     CK_RV rv;
     guint pick;
 
@@ -406,9 +314,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     snapshot(&b);
-    seen_init(&first);
-    seen_init(&second);
-    rv = p11mux_mech_params_walk(params, &mechanism, &judging, &first, NULL);
+    param_visits_init(&first);
+    param_visits_init(&second);
+    rv = p11mux_mech_params_walk(params, &mechanism, &param_visits_all, &first, NULL);
     if (rv != CKR_OK && rv != CKR_MECHANISM_PARAM_INVALID) {
         fuzz_fail("the walk answered %#lx", (unsigned long)rv);
     }
@@ -417,9 +325,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rv != CKR_MECHANISM_PARAM_INVALID) {
         fuzz_fail("a length other than the layout's was accepted");
     }
-    if (p11mux_mech_params_walk(params, &mechanism, &judging, &second, NULL) != rv ||
-        !same_array(first.algorithms, second.algorithms) || !same_array(first.keys, second.keys) ||
-        !same_outs(first.outs, second.outs)) {
+    if (p11mux_mech_params_walk(params, &mechanism, &param_visits_all, &second, NULL) != rv ||
+        !param_visits_same(&first, &second)) {
         fuzz_fail("two walks differ");
     }
     check_outs_inside(&b, first.outs);
@@ -427,8 +334,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_copy(params, &mechanism, &first);
     }
     check_unchanged(&b);
-    seen_clear(&first);
-    seen_clear(&second);
+    param_visits_clear(&first);
+    param_visits_clear(&second);
     free_blocks(&b);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "check-helpers.h"
 #include "constants.h"
 #include "mech-params.h"
+#include "param-visits.h"
 #include "policy-private.h"
 
 /* The specification's structures (PKCS #11 3.0 pkcs11t.h), by hand. */
@@ -78,90 +79,14 @@ typedef struct {
     CK_ULONG ulInfoLen;
 } SpecHkdfParams;
 
-/* What a walk reported. */
-typedef struct {
-    GArray *algorithms;
-    GArray *keys;
-    guint templates;
-    GPtrArray *outs;
-    GPtrArray *memory; /* a copying walk's */
-    CK_ATTRIBUTE *replacement;
-} Seen;
-
 static CK_RV
-seen_algorithm(gpointer ctx, CK_MECHANISM_TYPE type)
-{
-    g_array_append_val(((Seen *)ctx)->algorithms, type);
-    return CKR_OK;
-}
-
-static CK_RV
-seen_key(gpointer ctx, CK_OBJECT_HANDLE handle)
-{
-    g_array_append_val(((Seen *)ctx)->keys, handle);
-    return CKR_OK;
-}
-
-static CK_RV
-seen_template(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
-{
-    Seen *seen = ctx;
-
-    seen->templates++;
-    if (seen->replacement != NULL) {
-        *tmpl = seen->replacement;
-        *count = 1;
-    }
-    return CKR_OK;
-}
-
-static CK_RV
-seen_out(gpointer ctx, CK_OBJECT_HANDLE *where)
-{
-    g_ptr_array_add(((Seen *)ctx)->outs, where);
-    return CKR_OK;
-}
-
-static gpointer
-seen_alloc(gpointer ctx, gsize size)
-{
-    gpointer memory = g_malloc0(size);
-
-    g_ptr_array_add(((Seen *)ctx)->memory, memory);
-    return memory;
-}
-
-static const P11muxParamVisitor everything = {seen_algorithm, seen_key, seen_template, seen_out,
-                                              NULL};
-static const P11muxParamVisitor copying = {NULL, NULL, seen_template, NULL, seen_alloc};
-
-static void
-seen_init(Seen *seen)
-{
-    memset(seen, 0, sizeof *seen);
-    seen->algorithms = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
-    seen->keys = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
-    seen->outs = g_ptr_array_new();
-    seen->memory = g_ptr_array_new_with_free_func(g_free);
-}
-
-static void
-seen_clear(Seen *seen)
-{
-    g_array_unref(seen->algorithms);
-    g_array_unref(seen->keys);
-    g_ptr_array_unref(seen->outs);
-    g_ptr_array_unref(seen->memory);
-}
-
-static CK_RV
-walk(CK_MECHANISM_TYPE type, guint vendor, void *param, CK_ULONG len, Seen *seen)
+walk(CK_MECHANISM_TYPE type, guint vendor, void *param, CK_ULONG len, ParamVisits *seen)
 {
     const P11muxMechParams *params = p11mux_mech_params_lookup(type, vendor);
     CK_MECHANISM mechanism = {type, param, len};
 
     ck_assert_ptr_nonnull(params);
-    return p11mux_mech_params_walk(params, &mechanism, &everything, seen, NULL);
+    return p11mux_mech_params_walk(params, &mechanism, &param_visits_all, seen, NULL);
 }
 
 /* ------------------------------------------------------------ the index */
@@ -260,9 +185,9 @@ START_TEST(test_params_lengths_that_lie)
 {
     CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
     CK_BYTE iv[16] = {0};
-    Seen seen;
+    ParamVisits seen;
 
-    seen_init(&seen);
+    param_visits_init(&seen);
     ck_assert_rv_ok(walk(CKM_RSA_PKCS_PSS, 0, &pss, sizeof pss, &seen));
     ck_assert_rv(walk(CKM_RSA_PKCS_PSS, 0, &pss, sizeof pss - 1, &seen),
                  CKR_MECHANISM_PARAM_INVALID);
@@ -281,7 +206,7 @@ START_TEST(test_params_lengths_that_lie)
     /* an unknown mask generation function */
     pss.mgf = 0x77;
     ck_assert_rv(walk(CKM_RSA_PKCS_PSS, 0, &pss, sizeof pss, &seen), CKR_MECHANISM_PARAM_INVALID);
-    seen_clear(&seen);
+    param_visits_clear(&seen);
 }
 END_TEST
 
@@ -296,13 +221,13 @@ START_TEST(test_params_sp800_108_is_read_at_every_depth)
     CK_OBJECT_HANDLE out1 = 0, out2 = 0;
     SpecDerivedKey extra[] = {{weak, 1, &out1}, {NULL, 0, &out2}};
     SpecSp800108Params kdf = {CKM_SHA_1_HMAC, 2, data, 2, extra};
-    Seen seen;
+    ParamVisits seen;
 
-    seen_init(&seen);
+    param_visits_init(&seen);
     ck_assert_rv_ok(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen));
     ck_assert_uint_eq(seen.algorithms->len, 1);
     ck_assert_uint_eq(g_array_index(seen.algorithms, CK_ULONG, 0), CKM_SHA_1_HMAC);
-    ck_assert_uint_eq(seen.templates, 2);
+    ck_assert_uint_eq(seen.templates->len, 2);
     ck_assert_uint_eq(seen.outs->len, 2);
     ck_assert_ptr_eq(g_ptr_array_index(seen.outs, 0), &out1);
     ck_assert_ptr_eq(g_ptr_array_index(seen.outs, 1), &out2);
@@ -326,7 +251,7 @@ START_TEST(test_params_sp800_108_is_read_at_every_depth)
     kdf.ulAdditionalDerivedKeys = 0;
     ck_assert_rv(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen),
                  CKR_MECHANISM_PARAM_INVALID);
-    seen_clear(&seen);
+    param_visits_clear(&seen);
 }
 END_TEST
 
@@ -335,9 +260,9 @@ START_TEST(test_params_conditional_keys)
 {
     SpecIke2PrfPlusParams ike = {CKM_SHA256_HMAC, CK_FALSE, 42, NULL, 0};
     SpecHkdfParams hkdf = {CK_TRUE, CK_TRUE, CKM_SHA256, CKF_HKDF_SALT_DATA, NULL, 0, 43, NULL, 0};
-    Seen seen;
+    ParamVisits seen;
 
-    seen_init(&seen);
+    param_visits_init(&seen);
     ck_assert_rv_ok(walk(CKM_IKE2_PRF_PLUS_DERIVE, 0, &ike, sizeof ike, &seen));
     ck_assert_uint_eq(seen.keys->len, 0);
     ike.bHasSeedKey = CK_TRUE;
@@ -350,7 +275,7 @@ START_TEST(test_params_conditional_keys)
     ck_assert_rv_ok(walk(CKM_HKDF_DERIVE, 0, &hkdf, sizeof hkdf, &seen));
     ck_assert_uint_eq(seen.keys->len, 2);
     ck_assert_uint_eq(g_array_index(seen.keys, CK_ULONG, 1), 43);
-    seen_clear(&seen);
+    param_visits_clear(&seen);
 }
 END_TEST
 
@@ -360,9 +285,9 @@ START_TEST(test_params_tls_key_material)
 {
     SpecKeyMatOut out = {0};
     SpecTls12KeyMatParams params = {160, 128, 128, CK_FALSE, {NULL, 0, NULL, 0}, &out, CKM_SHA_1};
-    Seen seen;
+    ParamVisits seen;
 
-    seen_init(&seen);
+    param_visits_init(&seen);
     ck_assert_rv_ok(walk(CKM_TLS12_KEY_AND_MAC_DERIVE, 0, &params, sizeof params, &seen));
     ck_assert_uint_eq(g_array_index(seen.algorithms, CK_ULONG, 0), CKM_SHA_1);
     ck_assert_uint_eq(seen.outs->len, 4);
@@ -370,7 +295,7 @@ START_TEST(test_params_tls_key_material)
     params.pReturnedKeyMaterial = NULL;
     ck_assert_rv(walk(CKM_TLS12_KEY_AND_MAC_DERIVE, 0, &params, sizeof params, &seen),
                  CKR_MECHANISM_PARAM_INVALID);
-    seen_clear(&seen);
+    param_visits_clear(&seen);
 }
 END_TEST
 
@@ -387,12 +312,12 @@ START_TEST(test_params_copy_leaves_the_caller_alone)
     SpecSp800108Params before = kdf;
     const SpecSp800108Params *copy = NULL;
     CK_MECHANISM mechanism = {CKM_SP800_108_COUNTER_KDF, &kdf, sizeof kdf};
-    Seen seen;
+    ParamVisits seen;
 
-    seen_init(&seen);
+    param_visits_init(&seen);
     seen.replacement = &replacement;
     ck_assert_rv_ok(p11mux_mech_params_walk(
-        p11mux_mech_params_lookup(CKM_SP800_108_COUNTER_KDF, 0), &mechanism, &copying, &seen,
+        p11mux_mech_params_lookup(CKM_SP800_108_COUNTER_KDF, 0), &mechanism, &param_visits_copying, &seen,
         (void **)&copy));
     ck_assert_ptr_nonnull(copy);
     ck_assert_ptr_ne(copy, &kdf);
@@ -402,7 +327,7 @@ START_TEST(test_params_copy_leaves_the_caller_alone)
     ck_assert_ptr_eq(copy->pAdditionalDerivedKeys[0].phKey, &out);
     ck_assert_mem_eq(&kdf, &before, sizeof kdf);
     ck_assert_ptr_eq(extra.pTemplate, original);
-    seen_clear(&seen);
+    param_visits_clear(&seen);
 }
 END_TEST
 
