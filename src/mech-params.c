@@ -10,52 +10,75 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "mech-params.h"
 
 /* ------------------------------------------------------------ the index */
 
-static int
-compare_params(const void *a, const void *b)
-{
-    const P11muxMechParams *x = a, *y = b;
+/*
+ * An open-addressing hash of (vendor, type) built once: a lookup is a
+ * multiply, a shift and, almost always, one comparison (every *Init under a
+ * policy asks it at least twice).  INDEX_SIZE is a power of two at least
+ * twice the table's entries (checked when it is built).
+ */
+#define INDEX_SIZE 2048u
 
-    if (x->vendor != y->vendor) {
-        return x->vendor < y->vendor ? -1 : 1;
+static const P11muxMechParams *index_slots[INDEX_SIZE];
+
+static guint
+index_hash(CK_MECHANISM_TYPE type, guint vendor)
+{
+    guint64 key = ((guint64)type << 4) ^ vendor;
+
+    return (guint)((key * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) >> 53) & (INDEX_SIZE - 1);
+}
+
+static void
+index_build(void)
+{
+    gsize i;
+    guint h;
+
+    g_assert(p11mux_n_mech_params * 2 <= INDEX_SIZE);
+    for (i = 0; i < p11mux_n_mech_params; i++) {
+        const P11muxMechParams *entry = &p11mux_mech_params[i];
+
+        for (h = index_hash(entry->type, entry->vendor); index_slots[h] != NULL;
+             h = (h + 1) & (INDEX_SIZE - 1)) {
+        }
+        index_slots[h] = entry;
     }
-    return x->type < y->type ? -1 : x->type > y->type;
 }
 
 static const P11muxMechParams *
-sorted_index(void)
+index_find(CK_MECHANISM_TYPE type, guint vendor)
 {
-    static gsize once = 0;
+    const P11muxMechParams *entry;
+    guint h;
 
-    if (g_once_init_enter(&once)) {
-        qsort(p11mux_mech_params, p11mux_n_mech_params, sizeof(P11muxMechParams),
-              compare_params);
-        g_once_init_leave(&once, 1);
+    for (h = index_hash(type, vendor); (entry = index_slots[h]) != NULL;
+         h = (h + 1) & (INDEX_SIZE - 1)) {
+        if (entry->type == type && entry->vendor == vendor) {
+            return entry;
+        }
     }
-    return p11mux_mech_params;
+    return NULL;
 }
 
 const P11muxMechParams *
 p11mux_mech_params_lookup(CK_MECHANISM_TYPE type, guint vendor)
 {
-    const P11muxMechParams *index = sorted_index();
-    P11muxMechParams key = {type, vendor, P11MUX_PARAM_NONE, NULL, NULL};
-    const P11muxMechParams *found = NULL;
-
-    if (vendor != 0) {
-        found = bsearch(&key, index, p11mux_n_mech_params, sizeof key, compare_params);
+    static gsize built = 0;
+    if (g_once_init_enter(&built)) {
+        index_build();
+        g_once_init_leave(&built, 1);
     }
-    if (found == NULL && type < CKM_VENDOR_DEFINED) {
-        key.vendor = 0;
-        found = bsearch(&key, index, p11mux_n_mech_params, sizeof key, compare_params);
+    /* a vendor's own values are in its range; the rest are everyone's */
+    if (type >= CKM_VENDOR_DEFINED) {
+        return vendor != 0 ? index_find(type, vendor) : NULL;
     }
-    return found;
+    return index_find(type, 0);
 }
 
 guint
@@ -141,63 +164,26 @@ lookup_named(const Named *table, gsize n, CK_ULONG value, CK_MECHANISM_TYPE *has
 
 /* ------------------------------------------------------------- walking */
 
-typedef struct {
+/* The helpers the generated walkers (p11mux-params.c) call for the fields
+ * that have a rule; a field without one costs nothing. */
+struct P11muxParamWalk {
     const P11muxParamVisitor *visitor;
     gpointer ctx;
-} Walk;
+};
 
-static CK_ULONG
-read_ulong(const guint8 *base, const P11muxParamField *field)
-{
-    CK_ULONG value = 0;
-
-    if (field->width == 1) {
-        return base[field->offset];
-    }
-    memcpy(&value, base + field->offset, sizeof value);
-    return value;
-}
-
-static void *
-read_pointer(const guint8 *base, const P11muxParamField *field)
-{
-    void *pointer;
-
-    memcpy(&pointer, base + field->offset, sizeof pointer);
-    return pointer;
-}
-
-static void
-write_pointer(guint8 *base, const P11muxParamField *field, const void *pointer)
-{
-    memcpy(base + field->offset, &pointer, sizeof pointer);
-}
-
-/* The count a field's ref names. */
-static CK_ULONG
-ref_value(const P11muxParamLayout *layout, const guint8 *base, const P11muxParamField *field)
-{
-    return field->ref >= 0 ? read_ulong(base, &layout->fields[field->ref]) : 0;
-}
-
-static CK_RV walk_struct(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in,
-                         guint8 *copy, guint depth);
-
-static CK_RV
-report_algorithm(const Walk *walk, CK_MECHANISM_TYPE type)
+CK_RV
+p11mux_param_algorithm(const P11muxParamWalk *walk, CK_MECHANISM_TYPE type)
 {
     return walk->visitor->algorithm != NULL ? walk->visitor->algorithm(walk->ctx, type) : CKR_OK;
 }
 
-static CK_RV
-selector(const Walk *walk, const P11muxParamField *field, CK_ULONG value)
+CK_RV
+p11mux_param_selector(const P11muxParamWalk *walk, P11muxFieldRole role, CK_ULONG value)
 {
     CK_MECHANISM_TYPE hash = 0;
-    gboolean known = TRUE;
+    gboolean known;
 
-    switch (field->role) {
-    case P11MUX_FIELD_HASH:
-        return report_algorithm(walk, value);
+    switch (role) {
     case P11MUX_FIELD_MGF:
         known = lookup_named(mgfs, G_N_ELEMENTS(mgfs), value, &hash);
         break;
@@ -211,38 +197,28 @@ selector(const Walk *walk, const P11muxParamField *field, CK_ULONG value)
     if (!known) {
         return CKR_MECHANISM_PARAM_INVALID;
     }
-    return hash != 0 ? report_algorithm(walk, hash) : CKR_OK;
+    return hash != 0 ? p11mux_param_algorithm(walk, hash) : CKR_OK;
 }
 
-/* A conditional key is used when its condition field says so. */
-static gboolean
-key_is_used(const P11muxParamLayout *layout, const guint8 *in, const P11muxParamField *field)
+CK_RV
+p11mux_param_key(const P11muxParamWalk *walk, CK_OBJECT_HANDLE handle)
 {
-    if (field->ref < 0) {
-        return TRUE;
-    }
-    if (field->has_cond_value) {
-        return ref_value(layout, in, field) == field->cond_value;
-    }
-    return ref_value(layout, in, field) != 0;
+    return walk->visitor->key != NULL ? walk->visitor->key(walk->ctx, handle) : CKR_OK;
 }
 
-static CK_RV
-key(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in,
-    const P11muxParamField *field)
+CK_RV
+p11mux_param_key_out(const P11muxParamWalk *walk, CK_OBJECT_HANDLE *where)
 {
-    if (!key_is_used(layout, in, field) || walk->visitor->key == NULL) {
-        return CKR_OK;
+    if (where == NULL) {
+        return CKR_MECHANISM_PARAM_INVALID;
     }
-    return walk->visitor->key(walk->ctx, read_ulong(in, field));
+    return walk->visitor->key_out != NULL ? walk->visitor->key_out(walk->ctx, where) : CKR_OK;
 }
 
-static CK_RV
-template_field(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, guint8 *copy,
-               const P11muxParamField *field)
+CK_RV
+p11mux_param_template(const P11muxParamWalk *walk, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
+                      guint8 *copy_tmpl, guint8 *copy_count)
 {
-    CK_ATTRIBUTE_PTR tmpl = read_pointer(in, field);
-    CK_ULONG count = ref_value(layout, in, field);
     CK_RV rv;
 
     if (tmpl == NULL && count > 0) {
@@ -252,40 +228,27 @@ template_field(const Walk *walk, const P11muxParamLayout *layout, const guint8 *
         return CKR_OK;
     }
     rv = walk->visitor->tmpl(walk->ctx, &tmpl, &count);
-    if (rv == CKR_OK && copy != NULL) {
-        const P11muxParamField *count_field = &layout->fields[field->ref];
-
-        write_pointer(copy, field, tmpl);
-        memcpy(copy + count_field->offset, &count, sizeof count);
+    if (rv == CKR_OK && copy_tmpl != NULL) {
+        memcpy(copy_tmpl, &tmpl, sizeof tmpl);
+        memcpy(copy_count, &count, sizeof count);
     }
     return rv;
 }
 
-static CK_RV
-key_out(const Walk *walk, const guint8 *in, const P11muxParamField *field)
+CK_RV
+p11mux_param_nested(const P11muxParamWalk *walk, const P11muxParamLayout *layout, const void *in,
+                    CK_ULONG count, gboolean required, guint depth, guint8 *copy_pointer)
 {
-    CK_OBJECT_HANDLE *where = field->role == P11MUX_FIELD_KEY_OUT_PTR
-                                  ? read_pointer(in, field)
-                                  : (CK_OBJECT_HANDLE *)(in + field->offset);
-
-    if (where == NULL) {
-        return CKR_MECHANISM_PARAM_INVALID;
-    }
-    return walk->visitor->key_out != NULL ? walk->visitor->key_out(walk->ctx, where) : CKR_OK;
-}
-
-/* count structures of layout at in (a pointer from a field), walked and,
- * in a copying walk, copied: *out is the copy. */
-static CK_RV
-nested(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, CK_ULONG count,
-       guint depth, void **out)
-{
+    const guint8 *from = in;
     guint8 *copy = NULL;
     CK_RV rv = CKR_OK;
     CK_ULONG i;
 
     if (in == NULL) {
-        return count == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+        return required || count > 0 ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
+    }
+    if (count == 1 && walk->visitor->alloc == NULL && depth < P11MUX_PARAM_MAX_DEPTH) {
+        return layout->walk(walk, from, NULL, depth + 1);
     }
     if (count > P11MUX_PARAM_MAX_ARRAY || depth >= P11MUX_PARAM_MAX_DEPTH) {
         return CKR_MECHANISM_PARAM_INVALID;
@@ -295,106 +258,39 @@ nested(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, CK_U
         if (copy == NULL) {
             return CKR_HOST_MEMORY;
         }
-        memcpy(copy, in, count * layout->size);
-        *out = copy;
+        memcpy(copy, from, count * layout->size);
+        if (copy_pointer != NULL) {
+            memcpy(copy_pointer, &copy, sizeof copy);
+        }
     }
     for (i = 0; rv == CKR_OK && i < count; i++) {
-        rv = walk_struct(walk, layout, in + i * layout->size,
-                         copy != NULL ? copy + i * layout->size : NULL, depth + 1);
+        rv = layout->walk(walk, from + i * layout->size,
+                          copy != NULL ? copy + i * layout->size : NULL, depth + 1);
     }
     return rv;
 }
 
-/* A pointer field to nested structures: required (struct, struct-out) or
- * counted (array). */
-static CK_RV
-pointer_field(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, guint8 *copy,
-              const P11muxParamField *field, guint depth)
+CK_RV
+p11mux_param_struct_out(const P11muxParamWalk *walk, const P11muxParamLayout *layout,
+                        const void *in, guint depth)
 {
-    const guint8 *target = read_pointer(in, field);
-    CK_ULONG count = field->role == P11MUX_FIELD_ARRAY ? ref_value(layout, in, field) : 1;
-    void *target_copy = NULL;
-    CK_RV rv;
+    const P11muxParamVisitor outputs = {.key_out = walk->visitor->key_out};
+    const P11muxParamWalk only_outputs = {&outputs, walk->ctx};
 
-    if (field->role == P11MUX_FIELD_STRUCT_OUT) {
-        /* filled by the backend: only its new keys matter, after the call */
-        if (target == NULL) {
-            return CKR_MECHANISM_PARAM_INVALID;
-        }
-        return walk->visitor->key_out != NULL
-                   ? walk_struct(&(Walk){&(P11muxParamVisitor){.key_out = walk->visitor->key_out},
-                                         walk->ctx},
-                                 field->layout, target, NULL, depth + 1)
-                   : CKR_OK;
-    }
-    if (target == NULL && field->role == P11MUX_FIELD_STRUCT) {
+    if (in == NULL || depth >= P11MUX_PARAM_MAX_DEPTH) {
         return CKR_MECHANISM_PARAM_INVALID;
     }
-    rv = nested(walk, field->layout, target, count, depth, &target_copy);
-    if (rv == CKR_OK && copy != NULL && target_copy != NULL) {
-        write_pointer(copy, field, target_copy);
-    }
-    return rv;
-}
-
-static CK_RV
-walk_field(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, guint8 *copy,
-           const P11muxParamField *field, guint depth)
-{
-    switch (field->role) {
-    case P11MUX_FIELD_VALUE:
-    case P11MUX_FIELD_LEN:
-        return CKR_OK;
-    case P11MUX_FIELD_BYTES:
-        return read_pointer(in, field) == NULL && ref_value(layout, in, field) > 0
-                   ? CKR_MECHANISM_PARAM_INVALID
-                   : CKR_OK;
-    case P11MUX_FIELD_HASH:
-    case P11MUX_FIELD_MGF:
-    case P11MUX_FIELD_KDF:
-    case P11MUX_FIELD_PBKDF2_PRF:
-        return selector(walk, field, read_ulong(in, field));
-    case P11MUX_FIELD_KEY:
-        return key(walk, layout, in, field);
-    case P11MUX_FIELD_KEY_OUT:
-    case P11MUX_FIELD_KEY_OUT_PTR:
-        return key_out(walk, in, field);
-    case P11MUX_FIELD_TEMPLATE:
-        return template_field(walk, layout, in, copy, field);
-    case P11MUX_FIELD_STRUCT:
-    case P11MUX_FIELD_STRUCT_OUT:
-    case P11MUX_FIELD_ARRAY:
-        return pointer_field(walk, layout, in, copy, field, depth);
-    case P11MUX_FIELD_INLINE:
-        return walk_struct(walk, field->layout, in + field->offset,
-                           copy != NULL ? copy + field->offset : NULL, depth + 1);
-    }
-    return CKR_MECHANISM_PARAM_INVALID;
-}
-
-static CK_RV
-walk_struct(const Walk *walk, const P11muxParamLayout *layout, const guint8 *in, guint8 *copy,
-            guint depth)
-{
-    CK_RV rv = CKR_OK;
-    gsize i;
-
-    if (depth > P11MUX_PARAM_MAX_DEPTH) {
-        return CKR_MECHANISM_PARAM_INVALID;
-    }
-    for (i = 0; rv == CKR_OK && i < layout->n_fields; i++) {
-        rv = walk_field(walk, layout, in, copy, &layout->fields[i], depth);
-    }
-    return rv;
+    /* filled by the backend: only its new keys matter, after the call */
+    return outputs.key_out != NULL ? layout->walk(&only_outputs, in, NULL, depth + 1) : CKR_OK;
 }
 
 CK_RV
 p11mux_mech_params_walk(const P11muxMechParams *params, const CK_MECHANISM *mechanism,
                         const P11muxParamVisitor *visitor, gpointer ctx, void **copy)
 {
-    const Walk walk = {visitor, ctx};
+    const P11muxParamWalk walk = {visitor, ctx};
     const P11muxParamLayout *layout = params->layout;
-    void *top = NULL;
+    guint8 *top = NULL;
     CK_RV rv;
 
     g_return_val_if_fail(params->klass != P11MUX_PARAM_OPAQUE, CKR_GENERAL_ERROR);
@@ -403,9 +299,7 @@ p11mux_mech_params_walk(const P11muxMechParams *params, const CK_MECHANISM *mech
     case P11MUX_PARAM_NONE:
         return mechanism->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
     case P11MUX_PARAM_BYTES:
-        return mechanism->pParameter == NULL && mechanism->ulParameterLen > 0
-                   ? CKR_MECHANISM_PARAM_INVALID
-                   : CKR_OK;
+        return p11mux_param_data(mechanism->pParameter, mechanism->ulParameterLen);
     case P11MUX_PARAM_STRUCT_OR_NONE:
         if (mechanism->ulParameterLen == 0) {
             return CKR_OK;
@@ -414,10 +308,13 @@ p11mux_mech_params_walk(const P11muxMechParams *params, const CK_MECHANISM *mech
     default:
         break;
     }
-    if (mechanism->pParameter == NULL || mechanism->ulParameterLen != layout->size) {
+    if (mechanism->ulParameterLen != layout->size || mechanism->pParameter == NULL) {
         return CKR_MECHANISM_PARAM_INVALID;
     }
-    rv = nested(&walk, layout, mechanism->pParameter, 1, 0, &top);
+    if (visitor->alloc == NULL) {
+        return layout->walk(&walk, mechanism->pParameter, NULL, 1);
+    }
+    rv = p11mux_param_nested(&walk, layout, mechanism->pParameter, 1, TRUE, 0, (guint8 *)&top);
     if (rv == CKR_OK && copy != NULL && top != NULL) {
         *copy = top;
     }

@@ -30,6 +30,9 @@ typedef enum {
 } P11muxFieldRole;
 
 typedef struct P11muxParamLayout P11muxParamLayout;
+/* One walk in progress (src/mech-params.c): what the generated walkers
+ * pass to the helpers below. */
+typedef struct P11muxParamWalk P11muxParamWalk;
 
 typedef struct {
     const char *name;
@@ -47,7 +50,10 @@ struct P11muxParamLayout {
     const char *name;
     gsize size;
     gsize n_fields;
-    const P11muxParamField *fields;
+    const P11muxParamField *fields; /* for the tests and the fuzzer */
+    /* generated from the fields: checks one structure at in (and the
+     * structures it points to); copy: the walk's copy of it, or NULL */
+    CK_RV (*walk)(const P11muxParamWalk *walk, const guint8 *in, guint8 *copy, guint depth);
 };
 
 typedef enum {
@@ -66,8 +72,8 @@ typedef struct {
     const char *name;
 } P11muxMechParams;
 
-/* Generated (p11mux-params.c). */
-extern P11muxMechParams p11mux_mech_params[];
+/* Generated (p11mux-params.c), in the table's order. */
+extern const P11muxMechParams p11mux_mech_params[];
 extern const gsize p11mux_n_mech_params;
 extern const P11muxParamLayout *const p11mux_param_layouts[];
 extern const gsize p11mux_n_param_layouts;
@@ -118,5 +124,33 @@ typedef struct {
  */
 CK_RV p11mux_mech_params_walk(const P11muxMechParams *params, const CK_MECHANISM *mechanism,
                               const P11muxParamVisitor *visitor, gpointer ctx, void **copy);
+
+/* ------------------------------------------ for the generated walkers */
+
+/* Data NULL with a length is a pointer the caller should not have passed. */
+static inline CK_RV
+p11mux_param_data(const void *data, CK_ULONG len)
+{
+    return data == NULL && len > 0 ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
+}
+
+CK_RV p11mux_param_algorithm(const P11muxParamWalk *walk, CK_MECHANISM_TYPE type);
+/* role: P11MUX_FIELD_MGF, _KDF or _PBKDF2_PRF; an unknown value is
+ * CKR_MECHANISM_PARAM_INVALID. */
+CK_RV p11mux_param_selector(const P11muxParamWalk *walk, P11muxFieldRole role, CK_ULONG value);
+CK_RV p11mux_param_key(const P11muxParamWalk *walk, CK_OBJECT_HANDLE handle);
+/* where: NULL is CKR_MECHANISM_PARAM_INVALID. */
+CK_RV p11mux_param_key_out(const P11muxParamWalk *walk, CK_OBJECT_HANDLE *where);
+/* copy_tmpl, copy_count: where the walk's copy holds them, or NULL. */
+CK_RV p11mux_param_template(const P11muxParamWalk *walk, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
+                            guint8 *copy_tmpl, guint8 *copy_count);
+/* count structures of layout at in (required: in must not be NULL);
+ * copy_pointer: where the walk's copy holds the pointer, or NULL. */
+CK_RV p11mux_param_nested(const P11muxParamWalk *walk, const P11muxParamLayout *layout,
+                          const void *in, CK_ULONG count, gboolean required, guint depth,
+                          guint8 *copy_pointer);
+/* A structure the backend fills: only its new keys are reported. */
+CK_RV p11mux_param_struct_out(const P11muxParamWalk *walk, const P11muxParamLayout *layout,
+                              const void *in, guint depth);
 
 #endif /* P11MUX_MECH_PARAMS_H */

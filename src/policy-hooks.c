@@ -198,25 +198,49 @@ check_session_flags(P11muxCall *call, const P11muxPolicy *policy)
                                                                 : CKR_OK;
 }
 
-/* Every mechanism argument (and what its parameter names) and every
- * mechanism type asked about: the closed world of policy-params.c. */
+/* Per function, the index of its one mechanism or mechanism-type argument
+ * (-1: none), found once from the table's roles. */
+static gint8 mechanism_arg[P11MUX_FN_COUNT];
+
+static void
+find_mechanism_args(void)
+{
+    static gsize done = 0;
+    guint fn, i;
+
+    if (g_once_init_enter(&done)) {
+        for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
+            const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+
+            mechanism_arg[fn] = -1;
+            for (i = 0; i < desc->n_params; i++) {
+                if (desc->params[i].role == P11MUX_ROLE_MECHANISM ||
+                    desc->params[i].role == P11MUX_ROLE_MECHANISM_TYPE) {
+                    mechanism_arg[fn] = (gint8)i;
+                }
+            }
+        }
+        g_once_init_leave(&done, 1);
+    }
+}
+
+/* The mechanism argument (and what its parameter names) or the mechanism
+ * type asked about: the closed world of policy-params.c. */
 static CK_RV
 check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
 {
-    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
-    CK_RV rv = CKR_OK;
-    guint i;
+    int index = mechanism_arg[call->fn];
 
-    for (i = 0; rv == CKR_OK && i < desc->n_params; i++) {
-        if (desc->params[i].role == P11MUX_ROLE_MECHANISM) {
-            rv = p11mux_policy_check_mechanism_arg(call, policy, (int)i);
-        } else if (desc->params[i].role == P11MUX_ROLE_MECHANISM_TYPE &&
-                   !p11mux_policy_admits_mechanism(policy, p11mux_policy_vendor_of_call(call),
-                                                   P11MUX_ARG(call, i, CK_MECHANISM_TYPE))) {
-            rv = CKR_MECHANISM_INVALID;
-        }
+    if (index < 0) {
+        return CKR_OK;
     }
-    return rv;
+    if (p11mux_policy_fn(call)->params[index].role == P11MUX_ROLE_MECHANISM) {
+        return p11mux_policy_check_mechanism_arg(call, policy, index);
+    }
+    return p11mux_policy_admits_mechanism(policy, p11mux_policy_vendor_of_call(call),
+                                          P11MUX_ARG(call, index, CK_MECHANISM_TYPE))
+               ? CKR_OK
+               : CKR_MECHANISM_INVALID;
 }
 
 typedef CK_RV (*CheckStep)(P11muxCall *call, const P11muxPolicy *policy);
@@ -439,6 +463,7 @@ p11mux_policy_plan(P11muxPolicy *policy)
 {
     guint fn;
 
+    find_mechanism_args();
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         policy->steps[fn] = (guint16)plan_function(policy, &p11mux_functions[fn]);
     }

@@ -16,21 +16,55 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "policy-private.h"
+
+/* The closed world, for a mechanism whose table entry is params (NULL:
+ * unknown). */
+static gboolean
+admits(const P11muxPolicy *policy, const P11muxMechParams *params, CK_MECHANISM_TYPE type)
+{
+    if (!p11mux_policy_allows_mechanism(policy, type)) {
+        return FALSE;
+    }
+    if (params != NULL && params->klass != P11MUX_PARAM_OPAQUE) {
+        return TRUE;
+    }
+    return p11mux_mech_set_contains(policy->mech_opaque, type);
+}
+
+static void
+admit_compiled(P11muxPolicy *policy, CK_MECHANISM_TYPE type)
+{
+    if (type < P11MUX_POLICY_COMPILED_MECHANISMS &&
+        admits(policy, p11mux_mech_params_lookup(type, 0), type)) {
+        policy->admitted[type / 8] |= (guint8)(1u << (type % 8));
+    }
+}
+
+void
+p11mux_policy_compile_mechanisms(P11muxPolicy *policy)
+{
+    gsize i;
+
+    memset(policy->admitted, 0, sizeof policy->admitted);
+    /* what is not in the table, or opaque, is admitted only when named */
+    for (i = 0; i < p11mux_n_mech_params; i++) {
+        admit_compiled(policy, p11mux_mech_params[i].type);
+    }
+    for (i = 0; i < policy->mech_opaque->len; i++) {
+        admit_compiled(policy, g_array_index(policy->mech_opaque, CK_ULONG, i));
+    }
+}
 
 gboolean
 p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor, CK_MECHANISM_TYPE type)
 {
-    const P11muxMechParams *params;
-
-    if (!p11mux_policy_allows_mechanism(policy, type)) {
-        return FALSE;
+    if (type < P11MUX_POLICY_COMPILED_MECHANISMS) {
+        return (policy->admitted[type / 8] >> (type % 8)) & 1;
     }
-    if (p11mux_mech_set_contains(policy->mech_opaque, type)) {
-        return TRUE;
-    }
-    params = p11mux_mech_params_lookup(type, vendor);
-    return params != NULL && params->klass != P11MUX_PARAM_OPAQUE;
+    return admits(policy, p11mux_mech_params_lookup(type, vendor), type);
 }
 
 guint
@@ -131,12 +165,13 @@ CK_RV
 p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
 {
     const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
-    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, FALSE, NULL, 0, 0};
-    const P11muxParamVisitor judging = {
+    static const P11muxParamVisitor judging = {.algorithm = on_algorithm, .key = on_key};
+    static const P11muxParamVisitor judging_templates = {
         .algorithm = on_algorithm,
         .key = on_key,
-        .tmpl = policy->reads_objects ? on_template : NULL,
+        .tmpl = on_template,
     };
+    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, FALSE, NULL, 0, 0};
     const P11muxMechParams *params;
     CK_RV rv;
 
@@ -150,7 +185,9 @@ p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, 
     if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
         return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
     }
-    rv = p11mux_mech_params_walk(params, mechanism, &judging, &check, NULL);
+    rv = p11mux_mech_params_walk(params, mechanism,
+                                 policy->reads_objects ? &judging_templates : &judging, &check,
+                                 NULL);
     if (rv != CKR_OK || !check.complete) {
         return rv;
     }

@@ -135,11 +135,17 @@ typedef enum {
 /* The steps of the check seam; the rest are the after seam's. */
 #define P11MUX_CHECK_STEPS ((P11MUX_STEP_PREPARE_OUTPUTS << 1) - 1)
 
+#define P11MUX_POLICY_COMPILED_MECHANISMS 0x5000u
+
 typedef struct {
     char *name;
     GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
     GArray *mech_deny;  /* sorted CK_MECHANISM_TYPE */
     GArray *mech_opaque; /* allow-opaque-mechanisms: sorted CK_MECHANISM_TYPE */
+    /* compiled (p11mux_policy_compile_mechanisms): the closed world's
+     * verdict on every standard value below P11MUX_POLICY_COMPILED_MECHANISMS,
+     * one bit each, so that judging one is a bit test */
+    guint8 admitted[P11MUX_POLICY_COMPILED_MECHANISMS / 8];
     P11muxUriRules tokens;
     P11muxUriRules objects;
     CK_ULONG min_bits[P11MUX_KEY_N_FAMILIES]; /* 0: no minimum */
@@ -187,6 +193,9 @@ gboolean p11mux_policy_allows_mechanism(const P11muxPolicy *policy, CK_MECHANISM
  * world: an opaque or unknown mechanism is refused). */
 gboolean p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor,
                                         CK_MECHANISM_TYPE type);
+
+/* Fill policy->admitted from its lists and the parameter table. */
+void p11mux_policy_compile_mechanisms(P11muxPolicy *policy);
 
 /* What a CK_MECHANISM's parameter names: other algorithms and key handles. */
 #define P11MUX_MECH_MAX_NAMED 8

@@ -71,6 +71,7 @@ p11mux_policy_finish(P11muxPolicy *policy)
     }
     policy->reads_objects = policy->has_object_rules || policy->has_key_rules ||
                             policy->force_sensitive || policy->read_only;
+    p11mux_policy_compile_mechanisms(policy);
     p11mux_policy_plan(policy);
 }
 

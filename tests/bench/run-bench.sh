@@ -290,7 +290,8 @@ run_suite() {
 if [ "$timing" = 1 ]; then
 echo "p11mux benchmark: $rounds rounds, targets alternating round by round"
 run_suite null --threads 1,2 --threads-for sessioninfo,openclose,random,digest,findone \
-    --reps 3 --ops "$NULL_OPS"
+    --reps 3 --ops "$NULL_OPS" \
+    --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes,findall,findone
 if [ "$softhsm" = 1 ]; then
     run_suite softhsm --reps 3 --ops "$SOFTHSM_OPS" \
         --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes,pss

@@ -295,8 +295,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CK_RV rv;
     guint pick;
 
-    /* the first use sorts the index */
-    (void)p11mux_mech_params_lookup(CKM_SHA256, 0);
     pick = fuzz_below(&in, (guint)p11mux_n_mech_params);
     params = &p11mux_mech_params[pick];
     if (params->klass == P11MUX_PARAM_OPAQUE) {

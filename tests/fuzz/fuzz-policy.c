@@ -363,6 +363,7 @@ check_with_deny(const CK_MECHANISM *mechanism, const CK_MECHANISM_TYPE *denied)
     if (denied != NULL) {
         g_array_append_val(policy->mech_deny, *denied);
     }
+    p11mux_policy_finish(policy);
     rv = p11mux_policy_check_mechanism(policy, mechanism, &use);
     p11mux_policy_free(policy);
     return rv;
