@@ -583,6 +583,78 @@ state_digest_key(Token *t)
     (void)t->direct->C_DestroyObject(t->ds, key);
 }
 
+/* Every 8 bytes of a saved state that look like a user-space address,
+ * after the context's type and mechanism (NSS packs the rest: a pointer
+ * may sit at any multiple of 4), replaced by 0x4141414141414141; how many. */
+static guint
+mangle_addresses(CK_BYTE *state, CK_ULONG len)
+{
+    const guint64 garbage = 0x4141414141414141ULL;
+    guint replaced = 0;
+
+    for (gsize i = 12; i + 8 <= len; i += 4) {
+        guint64 word;
+
+        memcpy(&word, state + i, 8);
+        if (word >= 0x0000550000000000ULL && word < 0x0000800000000000ULL) {
+            memcpy(state + i, &garbage, 8);
+            replaced++;
+        }
+    }
+    return replaced;
+}
+
+/* A state made directly by the backend (a digest, or an HMAC whose saved
+ * context holds pointers), every aligned word that looks like a user-space
+ * address replaced by 0x4141414141414141, given to p11mux and then used:
+ * refused, and the operation it would have restored does not exist. */
+static void
+state_replayed(Token *t, CK_MECHANISM_TYPE type, const char *what)
+{
+    CK_MECHANISM mech = {type, NULL, 0};
+    gboolean digest = type == CKM_SHA256;
+    CK_BYTE real[4096], out[64];
+    CK_ULONG len = sizeof real, out_len = sizeof out;
+    guint replaced = 0;
+
+    if (digest) {
+        must(t->direct->C_DigestInit(t->ds, &mech), "direct C_DigestInit");
+        must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_DigestUpdate");
+    } else {
+        must(t->direct->C_SignInit(t->ds, &mech, t->visible), "direct C_SignInit");
+        must(t->direct->C_SignUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_SignUpdate");
+    }
+    if (t->direct->C_GetOperationState(t->ds, real, &len) == CKR_OK) {
+        replaced = mangle_addresses(real, len);
+        note("%s directly: the state of a %s is %lu bytes and holds %u address-looking words",
+             t->name, what, (unsigned long)len, replaced);
+        expect(mux->C_SetOperationState(t->ms, real, len, 0, 0), CKR_SAVED_STATE_INVALID,
+               "%s: C_SetOperationState with NSS's %s state, addresses replaced by "
+               "0x4141414141414141",
+               t->name, what);
+        out_len = sizeof out;
+        if (digest) {
+            expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
+                   "%s: C_DigestUpdate after it", t->name);
+            expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                   "%s: C_DigestFinal after it", t->name);
+        } else {
+            expect(mux->C_SignUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
+                   "%s: C_SignUpdate after it", t->name);
+            expect(mux->C_SignFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                   "%s: C_SignFinal after it", t->name);
+        }
+    } else {
+        note("%s directly: no state of a %s", t->name, what);
+    }
+    out_len = sizeof out;
+    if (digest) {
+        (void)t->direct->C_DigestFinal(t->ds, out, &out_len);
+    } else {
+        (void)t->direct->C_SignFinal(t->ds, out, &out_len);
+    }
+}
+
 /* Garbage states: random bytes, pointer-looking words, and (on NSS) a real
  * SHA-256 state whose pointers are replaced.  Refused; the process and the
  * session survive. */
@@ -608,36 +680,8 @@ state_garbage(Token *t, gboolean from_direct)
     expect(mux->C_SetOperationState(t->ms, NULL, 0, 0, 0), CKR_SAVED_STATE_INVALID,
            "%s: C_SetOperationState with an empty state", t->name);
     if (from_direct && t->direct != NULL) {
-        CK_MECHANISM sha256 = {CKM_SHA256, NULL, 0};
-        CK_BYTE real[4096], out[64];
-        CK_ULONG len = sizeof real, out_len = sizeof out;
-        guint replaced = 0;
-
-        must(t->direct->C_DigestInit(t->ds, &sha256), "direct C_DigestInit");
-        must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_DigestUpdate");
-        if (t->direct->C_GetOperationState(t->ds, real, &len) == CKR_OK) {
-            /* every aligned word that looks like a user-space address */
-            for (gsize i = 0; i + 8 <= len; i += 8) {
-                guint64 word;
-
-                memcpy(&word, real + i, 8);
-                if (word >= 0x0000550000000000ULL && word < 0x0000800000000000ULL) {
-                    memcpy(real + i, &words[0], 8);
-                    replaced++;
-                }
-            }
-            note("%s directly: a SHA-256 state of %lu bytes holds %u address-looking words",
-                 t->name, (unsigned long)len, replaced);
-            expect(mux->C_SetOperationState(t->ms, real, len, 0, 0), CKR_SAVED_STATE_INVALID,
-                   "%s: C_SetOperationState with NSS's SHA-256 state, addresses replaced by "
-                   "0x4141414141414141",
-                   t->name);
-            out_len = sizeof out;
-            expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
-                   "%s: C_DigestFinal after it", t->name);
-        }
-        out_len = sizeof out;
-        (void)t->direct->C_DigestFinal(t->ds, out, &out_len);
+        state_replayed(t, CKM_SHA256, "SHA-256 digest");
+        state_replayed(t, CKM_SHA256_HMAC, "HMAC-SHA-256 signature");
     }
     digest_still_works(mux, t->ms, t->name);
     g_rand_free(rand);
@@ -1407,9 +1451,10 @@ client_attacks(Token *t, CK_RV state_out_rv, CK_RV state_in_rv)
     CK_MECHANISM sha256_param = {CKM_SHA256, &four, sizeof four};
     CK_RSA_PKCS_PSS_PARAMS pss_params = {CKM_SHA256, CKG_MGF1_SHA256, 32};
     CK_MECHANISM pss_short = {CKM_RSA_PKCS_PSS, &pss_params, sizeof pss_params - 1};
-    CK_BYTE state[4096], out[64];
-    CK_ULONG len = sizeof state, out_len = sizeof out;
+    CK_BYTE state[4096], leaked[4096], out[64];
+    CK_ULONG len = sizeof state, out_len = sizeof out, leaked_len = 0;
     GRand *rand = g_rand_new_with_seed(21);
+    CK_RV rv;
     guint64 word = 0x4141414141414141ULL;
 
     /* operation state */
@@ -1417,9 +1462,13 @@ client_attacks(Token *t, CK_RV state_out_rv, CK_RV state_in_rv)
     expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "ab", 2), CKR_OK, "%s: C_DigestUpdate",
            t->name);
     memset(state, PATTERN, sizeof state);
-    expect(mux->C_GetOperationState(t->ms, state, &len), state_out_rv,
-           "%s: C_GetOperationState of a SHA-256 digest", t->name);
+    rv = mux->C_GetOperationState(t->ms, state, &len);
+    expect(rv, state_out_rv, "%s: C_GetOperationState of a SHA-256 digest", t->name);
     truth(untouched(state, sizeof state), "%s: no byte of the operation state came back", t->name);
+    if (rv == CKR_OK && len <= sizeof leaked) {
+        memcpy(leaked, state, len); /* replayed, with its addresses mangled, below */
+        leaked_len = len;
+    }
     len = sizeof state;
     expect(mux->C_GetOperationState(t->ms, NULL, &len), state_out_rv,
            "%s: C_GetOperationState(NULL), length query", t->name);
@@ -1441,6 +1490,15 @@ client_attacks(Token *t, CK_RV state_out_rv, CK_RV state_in_rv)
     out_len = sizeof out;
     expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
            "%s: C_DigestFinal after the refused state", t->name);
+    if (leaked_len > 0) {
+        /* the server gave its state away: the same, addresses mangled */
+        note("%s: the server's state has %u address-looking words", t->name,
+             mangle_addresses(leaked, leaked_len));
+        expect(mux->C_SetOperationState(t->ms, leaked, leaked_len, 0, 0), state_in_rv,
+               "%s: C_SetOperationState with the server's state, addresses mangled", t->name);
+        expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
+               "%s: C_DigestUpdate after it", t->name);
+    }
     digest_still_works(mux, t->ms, t->name);
     g_rand_free(rand);
 
