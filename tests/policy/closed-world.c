@@ -129,6 +129,7 @@ typedef struct {
 #define CW_CKM_NSS_JPAKE_FINAL_SHA512 (CW_CKM_NSS + 18)
 #define CW_CKM_NSS_PKCS12_PBE_SHA224_HMAC_KEY_GEN (CW_CKM_NSS + 29)
 #define CW_CKM_NSS_PKCS12_PBE_SHA512_HMAC_KEY_GEN (CW_CKM_NSS + 32)
+#define CW_CKM_NSS_TLS_PRF_GENERAL_SHA256 (CW_CKM_NSS + 21)
 #define CW_CKM_NSS_IKE_PRF_PLUS_DERIVE (CW_CKM_NSS + 34)
 #define CW_CKM_NSS_IKE_PRF_DERIVE (CW_CKM_NSS + 35)
 
@@ -1287,6 +1288,31 @@ attack_ecdh_kdf(Token *t)
     (void)t->direct->C_DestroyObject(t->ds, private_key);
 }
 
+/* What the closed world must still let through: NSS's TLS PRF as a MAC
+ * (C_SignInit without a parameter, the seed given to C_Sign; NSS's libssl
+ * uses it so) works as NSS alone does. */
+static void
+allowed_nss_prf(Token *t)
+{
+    CK_MECHANISM mech = {CW_CKM_NSS_TLS_PRF_GENERAL_SHA256, NULL, 0};
+    CK_BYTE direct[32], through[32];
+    CK_ULONG direct_len = sizeof direct, through_len = sizeof through;
+    CK_RV rv;
+
+    must(t->direct->C_SignInit(t->ds, &mech, t->master), "direct TLS PRF");
+    must(t->direct->C_Sign(t->ds, (CK_BYTE_PTR) "label and seed", 14, direct, &direct_len),
+         "direct TLS PRF output");
+    rv = mux->C_SignInit(t->ms, &mech, t->master);
+    expect(rv, CKR_OK, "%s: C_SignInit(CKM_NSS_TLS_PRF_GENERAL_SHA256, no parameter) as NSS alone",
+           t->name);
+    if (rv == CKR_OK) {
+        expect(mux->C_Sign(t->ms, (CK_BYTE_PTR) "label and seed", 14, through, &through_len),
+               CKR_OK, "%s: C_Sign with the TLS PRF", t->name);
+        truth(through_len == direct_len && memcmp(through, direct, direct_len) == 0,
+              "%s: the PRF output through p11mux is NSS's", t->name);
+    }
+}
+
 /* NSS's opaque vendor mechanisms: listed by NSS, not by p11mux, and not
  * usable through it. */
 static gboolean
@@ -1608,6 +1634,7 @@ main(int argc, char **argv)
         }
         attack_nss_mechanism_list(&ns, ns_direct_slot, ns_slot);
         attack_nss_opaque_use(&ns);
+        allowed_nss_prf(&ns);
         attack_nested_selectors(&sh);
         attack_unknown_and_lengths(&sh, sh_slot);
     }
