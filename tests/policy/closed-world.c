@@ -1313,6 +1313,47 @@ allowed_nss_prf(Token *t)
     }
 }
 
+/* The message-based interface (PKCS #11 3.0): C_MessageEncryptInit takes
+ * the AEAD mechanism without a parameter, the per-message parameter going
+ * to C_EncryptMessage.  Works through p11mux as with NSS alone. */
+static void
+allowed_message_aead(Token *t)
+{
+    CK_C_GetInterface get_interface;
+    CK_INTERFACE_PTR interface = NULL;
+    CK_FUNCTION_LIST_3_0_PTR direct3, mux3;
+    CK_MECHANISM mechs[] = {{CKM_AES_GCM, NULL, 0}, {CKM_CHACHA20_POLY1305, NULL, 0}};
+    const char *names[] = {"CKM_AES_GCM", "CKM_CHACHA20_POLY1305"};
+    CK_KEY_TYPE types[] = {CKK_AES, CKK_CHACHA20};
+
+    get_interface = (CK_C_GetInterface)dlsym(dlopen(g_getenv("NSS_MODULE"), RTLD_NOW | RTLD_NOLOAD),
+                                             "C_GetInterface");
+    must(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0), "NSS's 3.0 interface");
+    direct3 = interface->pFunctionList;
+    get_interface = (CK_C_GetInterface)dlsym(dlopen(g_getenv("P11MUX_SO"), RTLD_NOW | RTLD_NOLOAD),
+                                             "C_GetInterface");
+    must(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0), "p11mux's 3.0 interface");
+    mux3 = interface->pFunctionList;
+    for (gsize i = 0; i < G_N_ELEMENTS(mechs); i++) {
+        CK_OBJECT_HANDLE key = make_secret(t->direct, t->ds, "aead-key", types[i],
+                                           "AEAD-KEY-0123456789abcdefghijklm", 32, FALSE);
+        CK_RV direct = direct3->C_MessageEncryptInit(t->ds, &mechs[i], key);
+        CK_RV through = mux3->C_MessageEncryptInit(t->ms, &mechs[i], key);
+
+        note("%s: C_MessageEncryptInit(%s, no parameter): NSS directly %s, through p11mux %s",
+             t->name, names[i], rv_name(direct), rv_name(through));
+        expect(through, direct, "%s: C_MessageEncryptInit(%s, no parameter) as NSS alone", t->name,
+               names[i]);
+        if (direct == CKR_OK) {
+            (void)direct3->C_MessageEncryptFinal(t->ds);
+        }
+        if (through == CKR_OK) {
+            (void)mux3->C_MessageEncryptFinal(t->ms);
+        }
+        (void)t->direct->C_DestroyObject(t->ds, key);
+    }
+}
+
 /* NSS's opaque vendor mechanisms: listed by NSS, not by p11mux, and not
  * usable through it. */
 static gboolean
@@ -1635,6 +1676,7 @@ main(int argc, char **argv)
         attack_nss_mechanism_list(&ns, ns_direct_slot, ns_slot);
         attack_nss_opaque_use(&ns);
         allowed_nss_prf(&ns);
+        allowed_message_aead(&ns);
         attack_nested_selectors(&sh);
         attack_unknown_and_lengths(&sh, sh_slot);
     }
