@@ -41,6 +41,8 @@ ROLES = {
     "pbkdf2-prf": ("PBKDF2_PRF", "ulong"),
     "key": ("KEY", "handle"),
     "key-if": ("KEY", "handle"),
+    "one-of": ("ONE_OF", "ulong"),
+    "data-or-key": ("DATA_OR_KEY", "pointer"),
     "key-out": ("KEY_OUT", "handle"),
     "key-out-ptr": ("KEY_OUT_PTR", "handle-ptr"),
     "template": ("TEMPLATE", "template"),
@@ -52,7 +54,7 @@ ROLES = {
 
 # roles whose argument names a length field of the same structure
 LENGTH_ARG = {"bytes", "template", "array"}
-REQUIRED_ARG = {"template", "array", "key-if"}
+REQUIRED_ARG = {"template", "array", "key-if", "one-of", "data-or-key"}
 
 CLASSES = {"none": "NONE", "bytes": "BYTES", "opaque": "OPAQUE"}
 
@@ -175,7 +177,17 @@ def check_refs(structs):
     for sname, fields in structs.items():
         names = {f.name: f for f in fields}
         for f in fields:
-            if f.arg is None:
+            if f.arg is None or f.role == "one-of":
+                if f.role == "one-of" and not all(re.fullmatch(r"0x[0-9a-fA-F]+|[0-9]+", v)
+                                                  for v in f.arg.split(",")):
+                    fail(f.lineno, "one-of takes numbers")
+                continue
+            if f.role == "data-or-key":
+                length, _, cond = f.arg.partition(",")
+                if length not in names or names[length].role != "len":
+                    fail(f.lineno, "'%s' is not a len field of %s" % (length, sname))
+                if cond.split("=", 1)[0] not in names or "=" not in cond:
+                    fail(f.lineno, "data-or-key(LEN,FIELD=CONST) names no field of %s" % sname)
                 continue
             ref = f.arg.split("=", 1)[0]
             if ref not in names:
@@ -200,6 +212,15 @@ def field_call(sname, f, structs):
         return "p11mux_param_algorithm(walk, v.%s)" % f.name
     if f.role in ("mgf", "kdf", "pbkdf2-prf"):
         return "p11mux_param_selector(walk, P11MUX_FIELD_%s, v.%s)" % (ROLES[f.role][0], f.name)
+    if f.role == "one-of":
+        test = " || ".join("v.%s == %sUL" % (f.name, v) for v in f.arg.split(","))
+        return "%s ? CKR_OK : CKR_MECHANISM_PARAM_INVALID" % test
+    if f.role == "data-or-key":
+        length, _, cond = f.arg.partition(",")
+        field, _, value = cond.partition("=")
+        return ("v.%s == %s ? p11mux_param_key_at(walk, v.%s, v.%s)\n"
+                "                        : p11mux_param_data(v.%s, v.%s)"
+                % (field, value, f.name, length, f.name, length))
     if f.role == "key":
         return "p11mux_param_key(walk, v.%s)" % f.name
     if f.role == "key-if":
@@ -278,7 +299,9 @@ def emit(structs, order, mechs):
         for f in fields:
             kind, _, _, nested = type_kind(f.ctype, structs)
             ref, cond, has_cond = -1, "0", "FALSE"
-            if f.arg is not None:
+            if f.role == "data-or-key":
+                ref = index[f.arg.split(",", 1)[0]]
+            elif f.arg is not None and f.role != "one-of":
                 refname = f.arg.split("=", 1)[0]
                 ref = index[refname]
                 if "=" in f.arg:

@@ -207,6 +207,18 @@ p11mux_param_key(const P11muxParamWalk *walk, CK_OBJECT_HANDLE handle)
 }
 
 CK_RV
+p11mux_param_key_at(const P11muxParamWalk *walk, const void *where, CK_ULONG len)
+{
+    CK_OBJECT_HANDLE handle;
+
+    if (where == NULL || len != sizeof handle) {
+        return CKR_MECHANISM_PARAM_INVALID;
+    }
+    memcpy(&handle, where, sizeof handle);
+    return p11mux_param_key(walk, handle);
+}
+
+CK_RV
 p11mux_param_key_out(const P11muxParamWalk *walk, CK_OBJECT_HANDLE *where)
 {
     if (where == NULL) {

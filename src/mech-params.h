@@ -20,6 +20,8 @@ typedef enum {
     P11MUX_FIELD_KDF,         /* CKD_*: a hash, or none */
     P11MUX_FIELD_PBKDF2_PRF,  /* CKP_PKCS5_PBKD2_*: an HMAC */
     P11MUX_FIELD_KEY,         /* a key handle used (conditionally: ref, cond) */
+    P11MUX_FIELD_ONE_OF,      /* a value from a list (a type telling what another holds) */
+    P11MUX_FIELD_DATA_OR_KEY, /* data of ref bytes, or by a type a pointer to a key handle */
     P11MUX_FIELD_KEY_OUT,     /* a handle the backend writes */
     P11MUX_FIELD_KEY_OUT_PTR, /* where the backend writes a new handle */
     P11MUX_FIELD_TEMPLATE,    /* a template of ref attributes for a new key */
@@ -139,6 +141,9 @@ CK_RV p11mux_param_algorithm(const P11muxParamWalk *walk, CK_MECHANISM_TYPE type
  * CKR_MECHANISM_PARAM_INVALID. */
 CK_RV p11mux_param_selector(const P11muxParamWalk *walk, P11muxFieldRole role, CK_ULONG value);
 CK_RV p11mux_param_key(const P11muxParamWalk *walk, CK_OBJECT_HANDLE handle);
+/* A key handle the caller's memory holds at where (len bytes: the size of a
+ * handle, else CKR_MECHANISM_PARAM_INVALID). */
+CK_RV p11mux_param_key_at(const P11muxParamWalk *walk, const void *where, CK_ULONG len);
 /* where: NULL is CKR_MECHANISM_PARAM_INVALID. */
 CK_RV p11mux_param_key_out(const P11muxParamWalk *walk, CK_OBJECT_HANDLE *where);
 /* copy_tmpl, copy_count: where the walk's copy holds them, or NULL. */

@@ -145,8 +145,12 @@ build_field(Builder *b, const P11muxParamLayout *layout, guint8 *base,
     case P11MUX_FIELD_PBKDF2_PRF:
         put_ulong(base, field, fuzz_below(b->in, 0x20));
         break;
+    case P11MUX_FIELD_ONE_OF:
+        put_ulong(base, field, fuzz_below(b->in, 8));
+        break;
+    case P11MUX_FIELD_DATA_OR_KEY:
     case P11MUX_FIELD_BYTES:
-        count = fuzz_below(b->in, 5);
+        count = fuzz_byte(b->in) & 1 ? sizeof(CK_OBJECT_HANDLE) : fuzz_below(b->in, 5);
         put_pointer(base, field, fuzz_byte(b->in) & 3 ? block_new(b, count) : NULL);
         if (field->ref >= 0) {
             put_ulong(base, &layout->fields[field->ref], count);

@@ -1092,9 +1092,8 @@ attack_ike_handles(Token *t)
  * neither may pass unjudged.  The template asks CKA_SENSITIVE=FALSE, which
  * p11mux refuses later (templates are judged after mechanisms and handles),
  * so CKR_TEMPLATE_INCONSISTENT here means the parameter passed unjudged.
- * p11mux 7f4f7ea walks pValue as bytes whatever the type, so both attacks
- * fail there (NSS 3.87 itself refuses type 5, a PKCS #11 3.1 backend would
- * use the key): they run only with CW_KNOWN_GAPS=1 in the environment. */
+ * (NSS 3.87 itself refuses type 5; a PKCS #11 3.1 backend would use the
+ * key.) */
 static CK_RV
 kdf_with_data(Token *t, CK_ULONG type, void *value, CK_ULONG len)
 {
@@ -1670,9 +1669,7 @@ main(int argc, char **argv)
         attack_ike1_handles(&ns);
         attack_hkdf(&ns);
         attack_ecdh_kdf(&ns);
-        if (g_strcmp0(g_getenv("CW_KNOWN_GAPS"), "1") == 0) {
-            attack_kdf_data_types(&ns); /* fails on 7f4f7ea: see the function */
-        }
+        attack_kdf_data_types(&ns);
         attack_nss_mechanism_list(&ns, ns_direct_slot, ns_slot);
         attack_nss_opaque_use(&ns);
         allowed_nss_prf(&ns);

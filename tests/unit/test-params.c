@@ -125,7 +125,8 @@ START_TEST(test_params_layouts_are_consistent)
             ck_assert_msg(field->offset + field->width <= layout->size, "%s.%s", layout->name,
                           field->name);
             ck_assert_msg(field->ref < (int)layout->n_fields, "%s.%s", layout->name, field->name);
-            if (field->role == P11MUX_FIELD_TEMPLATE || field->role == P11MUX_FIELD_ARRAY) {
+            if (field->role == P11MUX_FIELD_TEMPLATE || field->role == P11MUX_FIELD_ARRAY ||
+                field->role == P11MUX_FIELD_DATA_OR_KEY) {
                 ck_assert_msg(field->ref >= 0 && layout->fields[field->ref].role == P11MUX_FIELD_LEN,
                               "%s.%s", layout->name, field->name);
             }
@@ -251,6 +252,33 @@ START_TEST(test_params_sp800_108_is_read_at_every_depth)
     kdf.ulAdditionalDerivedKeys = 0;
     ck_assert_rv(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen),
                  CKR_MECHANISM_PARAM_INVALID);
+    param_visits_clear(&seen);
+}
+END_TEST
+
+/* SP800-108's data parameters say by their type what pValue holds: a key
+ * handle (type 5, CK_SP800_108_KEY_HANDLE) is judged as a key, and a type
+ * p11mux does not know is refused. */
+START_TEST(test_params_sp800_108_data_types)
+{
+    CK_OBJECT_HANDLE hidden = 77;
+    SpecPrfDataParam data[] = {{5, &hidden, sizeof hidden}};
+    SpecSp800108Params kdf = {CKM_SHA256_HMAC, 1, data, 0, NULL};
+    ParamVisits seen;
+
+    param_visits_init(&seen);
+    ck_assert_rv_ok(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen));
+    ck_assert_uint_eq(seen.keys->len, 1);
+    ck_assert_uint_eq(g_array_index(seen.keys, CK_ULONG, 0), 77);
+    data[0].ulValueLen = sizeof hidden - 1;
+    ck_assert_rv(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen),
+                 CKR_MECHANISM_PARAM_INVALID);
+    data[0] = (SpecPrfDataParam){0x99, &hidden, sizeof hidden};
+    ck_assert_rv(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen),
+                 CKR_MECHANISM_PARAM_INVALID);
+    data[0] = (SpecPrfDataParam){4, &hidden, sizeof hidden};
+    ck_assert_rv_ok(walk(CKM_SP800_108_COUNTER_KDF, 0, &kdf, sizeof kdf, &seen));
+    ck_assert_uint_eq(seen.keys->len, 1);
     param_visits_clear(&seen);
 }
 END_TEST
@@ -453,6 +481,7 @@ params_suite(void)
     tcase_add_test(index, test_params_opaque_mechanisms_are_documented);
     tcase_add_test(walking, test_params_lengths_that_lie);
     tcase_add_test(walking, test_params_sp800_108_is_read_at_every_depth);
+    tcase_add_test(walking, test_params_sp800_108_data_types);
     tcase_add_test(walking, test_params_conditional_keys);
     tcase_add_test(walking, test_params_tls_key_material);
     tcase_add_test(walking, test_params_copy_leaves_the_caller_alone);
