@@ -14,8 +14,10 @@
 #include "backend.h"
 
 #include <dlfcn.h>
-#include <p11-kit/p11-kit.h>
 #include <string.h>
+
+#include "p11mux-functions.h"
+#include <p11-kit/p11-kit.h>
 
 G_DEFINE_QUARK(p11mux - backend - error - quark, p11mux_backend_error)
 
@@ -75,59 +77,75 @@ fail(P11muxBackend *backend, GError **error, const char *format, ...)
         backend->dl = NULL;
     }
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
     return FALSE;
 }
 
-/* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the default. */
-static void
+/* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the
+ * default; NULL if the module has none. */
+static CK_FUNCTION_LIST_PTR
 take_interface(P11muxBackend *backend)
 {
     CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(backend->dl, "C_GetInterface");
     CK_INTERFACE_PTR interface = NULL;
-    CK_VERSION_PTR version;
 
     if (get_interface == NULL) {
-        return;
+        return NULL;
     }
     /* never pass a NULL ppInterface: NSS softoken 3.87 crashes on it */
     if (get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0) != CKR_OK ||
-        interface == NULL || interface->pFunctionList == NULL) {
-        return;
+        interface == NULL) {
+        return NULL;
     }
-    version = (CK_VERSION_PTR)interface->pFunctionList;
-    backend->functions = interface->pFunctionList;
-    if (version->major >= 3) {
-        backend->functions_3_0 = interface->pFunctionList;
-    }
+    return interface->pFunctionList;
 }
 
+/* The backend's own list, from C_GetInterface or else C_GetFunctionList. */
+static CK_FUNCTION_LIST_PTR
+take_list(P11muxBackend *backend)
+{
+    CK_C_GetFunctionList get_function_list;
+    CK_FUNCTION_LIST_PTR list = take_interface(backend);
+
+    if (list != NULL) {
+        return list;
+    }
+    get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
+    if (get_function_list == NULL || get_function_list(&list) != CKR_OK) {
+        return NULL;
+    }
+    return list;
+}
+
+/*
+ * The backend boundary: the backend's list is read here, once, into
+ * backend->normalised, and never again.  A 3.0 list (version 3.x) is
+ * read for the 3.0 entries it fills; a 2.40 one only as far as it goes.
+ */
 static gboolean
 load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
 {
-    CK_C_GetFunctionList get_function_list;
+    CK_FUNCTION_LIST_PTR list;
 
     backend->dl = dlopen(backend->path, BACKEND_DLOPEN_FLAGS);
     if (backend->dl == NULL) {
         return fail(backend, error, "cannot load: %s", dlerror());
     }
-    take_interface(backend);
-    if (backend->functions == NULL) {
-        get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
-        if (get_function_list == NULL) {
+    list = take_list(backend);
+    if (list == NULL) {
+        if (dlsym(backend->dl, "C_GetFunctionList") == NULL) {
             return fail(backend, error, "not a PKCS #11 module: no C_GetFunctionList");
         }
-        if (get_function_list(&backend->functions) != CKR_OK || backend->functions == NULL) {
-            return fail(backend, error, "C_GetFunctionList failed");
-        }
+        return fail(backend, error, "C_GetFunctionList failed");
     }
-    if (backend->functions == self ||
-        (backend->functions_3_0 != NULL && (void *)backend->functions_3_0 == (void *)self)) {
+    /* either of p11mux's own lists (both start with its C_Initialize) */
+    if (list == self || list->C_Initialize == self->C_Initialize) {
         return fail(backend, error, "this is p11mux itself; a backend cannot be p11mux");
     }
-    if (backend->functions->C_Initialize == NULL || backend->functions->C_Finalize == NULL) {
+    if (list->C_Initialize == NULL || list->C_Finalize == NULL) {
         return fail(backend, error, "its function list has no C_Initialize or C_Finalize");
     }
+    p11mux_functions_normalise(&backend->normalised, list, list->version.major >= 3);
+    backend->functions = &backend->normalised;
     return TRUE;
 }
 
@@ -175,7 +193,6 @@ p11mux_backend_close(P11muxBackend *backend)
         backend->dl = NULL;
     }
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
 }
 
 void
@@ -184,5 +201,4 @@ p11mux_backend_forget(P11muxBackend *backend)
     backend->initialized = FALSE;
     backend->dl = NULL;
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
 }
