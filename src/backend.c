@@ -181,6 +181,47 @@ p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **
     return initialize(backend, error);
 }
 
+/* Room for a list that grows between the two calls (a token inserted). */
+#define MECHANISM_LIST_SLACK 64
+
+CK_RV
+p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list,
+                              CK_ULONG_PTR count)
+{
+    g_autofree CK_MECHANISM_TYPE *own = NULL;
+    CK_ULONG needed = 0, room;
+    CK_RV rv;
+
+    if (list == NULL) {
+        return backend->functions->C_GetMechanismList(slot, NULL, count);
+    }
+    rv = backend->functions->C_GetMechanismList(slot, NULL, &needed);
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    if (needed > *count) {
+        *count = needed;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    room = needed + MECHANISM_LIST_SLACK;
+    own = g_try_new(CK_MECHANISM_TYPE, room);
+    if (own == NULL) {
+        return CKR_HOST_MEMORY;
+    }
+    needed = room;
+    rv = backend->functions->C_GetMechanismList(slot, own, &needed);
+    if (rv == CKR_OK && needed > *count) {
+        rv = CKR_BUFFER_TOO_SMALL;
+    }
+    if (rv == CKR_OK) {
+        memcpy(list, own, needed * sizeof *own);
+    }
+    if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+        *count = needed;
+    }
+    return rv;
+}
+
 void
 p11mux_backend_close(P11muxBackend *backend)
 {

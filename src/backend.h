@@ -52,6 +52,17 @@ p11mux_backend_is_3_0(const P11muxBackend *backend)
     return backend->functions->version.major >= 3;
 }
 
+/*
+ * C_GetMechanismList on backend, with the length protocol kept by p11mux:
+ * the backend writes only into a list p11mux allocated from the count the
+ * backend itself gave; list (nullable) gets a copy when *count is large
+ * enough, else CKR_BUFFER_TOO_SMALL and the count needed.  NSS softoken
+ * 3.87 ignores *pulCount and writes its whole list into whatever buffer it
+ * is given.
+ */
+CK_RV p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot,
+                                    CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
+
 /* C_Finalize (when we initialised it) and dlclose.  Idempotent. */
 void p11mux_backend_close(P11muxBackend *backend);
 

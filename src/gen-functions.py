@@ -322,7 +322,13 @@ def emit_backend_call(fn, route, indent):
     is p11mux's normalised copy (src/backend.c): every entry is callable."""
     w = sys.stdout.write
     pad = " " * indent
-    w(f"{pad}rv = {route}.backend->functions->{fn.name}({c_args(fn, route)});\n")
+    bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
+    if bounded is not None:
+        # the backend writes only into a list p11mux sized from its own count
+        w(f"{pad}rv = p11mux_backend_mechanism_list({route}.backend, {route}.real_slot, "
+          f"{bounded.name}, {bounded.ref});\n")
+    else:
+        w(f"{pad}rv = {route}.backend->functions->{fn.name}({c_args(fn, route)});\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")
