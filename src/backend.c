@@ -99,13 +99,16 @@ take_interface(P11muxBackend *backend)
     return interface->pFunctionList;
 }
 
-/* The backend's own list, from C_GetInterface or else C_GetFunctionList. */
+/* The backend's own list, from C_GetInterface (*is_3_0: it is a 3.0 one)
+ * or else C_GetFunctionList (a 2.40 list, whatever version it says: a
+ * module may well put 3.0 there and still give the 2.40 layout). */
 static CK_FUNCTION_LIST_PTR
-take_list(P11muxBackend *backend)
+take_list(P11muxBackend *backend, gboolean *is_3_0)
 {
     CK_C_GetFunctionList get_function_list;
     CK_FUNCTION_LIST_PTR list = take_interface(backend);
 
+    *is_3_0 = list != NULL && list->version.major >= 3;
     if (list != NULL) {
         return list;
     }
@@ -125,12 +128,13 @@ static gboolean
 load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
 {
     CK_FUNCTION_LIST_PTR list;
+    gboolean is_3_0;
 
     backend->dl = dlopen(backend->path, BACKEND_DLOPEN_FLAGS);
     if (backend->dl == NULL) {
         return fail(backend, error, "cannot load: %s", dlerror());
     }
-    list = take_list(backend);
+    list = take_list(backend, &is_3_0);
     if (list == NULL) {
         if (dlsym(backend->dl, "C_GetFunctionList") == NULL) {
             return fail(backend, error, "not a PKCS #11 module: no C_GetFunctionList");
@@ -144,8 +148,12 @@ load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
     if (list->C_Initialize == NULL || list->C_Finalize == NULL) {
         return fail(backend, error, "its function list has no C_Initialize or C_Finalize");
     }
-    p11mux_functions_normalise(&backend->normalised, list, list->version.major >= 3);
+    p11mux_functions_normalise(&backend->normalised, list, is_3_0);
     backend->functions = &backend->normalised;
+    if (!is_3_0 && backend->normalised.version.major >= 3) {
+        /* what the interface offered, for p11mux_backend_is_3_0 */
+        backend->normalised.version = (CK_VERSION){2, 40};
+    }
     return TRUE;
 }
 
