@@ -43,12 +43,25 @@ static const char *mock_a_conf = "[mock]\n"
 /* a 3.0 backend with holes in both lists, the 3.0 part included */
 static const char *mock_holes_conf = "[mock]\n"
                                      "interface = 3.0\n"
-                                     "null-functions = C_OpenSession C_CloseAllSessions "
+                                     "null-functions = C_CloseAllSessions "
                                      "C_GetMechanismInfo C_WaitForSlotEvent "
                                      "C_MessageEncryptInit C_EncryptMessage C_LoginUser "
                                      "C_SessionCancel\n"
                                      "[slot 3]\n"
-                                     "token-label = bd-holes\n";
+                                     "token-label = bd-holes\n"
+                                     "[object h]\n"
+                                     "slot = 3\n"
+                                     "class = CKO_DATA\n"
+                                     "label = h\n"
+                                     "private = false\n"
+                                     "value-text = hi\n";
+
+/* a 3.0 backend that opens no session */
+static const char *mock_closed_conf = "[mock]\n"
+                                      "interface = 3.0\n"
+                                      "null-functions = C_OpenSession\n"
+                                      "[slot 5]\n"
+                                      "token-label = bd-closed\n";
 
 /* a 2.40 backend: every 3.0 function answers CKR_FUNCTION_NOT_SUPPORTED */
 static const char *mock_old_conf = "[mock]\n"
@@ -86,7 +99,7 @@ static void
 setup_once(void)
 {
     const char *only_a[] = {"bd-a", NULL};
-    const char *holes[] = {"bd-holes", "bd-old", NULL};
+    const char *holes[] = {"bd-holes", "bd-old", "bd-closed", NULL};
     g_autofree char *trace = NULL;
     g_autofree char *traced = NULL;
     g_autofree char *so = NULL;
@@ -97,6 +110,7 @@ setup_once(void)
     so = fixture_copy_mock("bd-a", mock_a_conf);
     g_free(fixture_copy_mock("bd-holes", mock_holes_conf));
     g_free(fixture_copy_mock("bd-old", mock_old_conf));
+    g_free(fixture_copy_mock("bd-closed", mock_closed_conf));
     trace = fixture_path("trace.txt");
     traced = g_strdup_printf("trace = file:%s\n", trace);
     conf_plain = write_conf("plain.conf", "", only_a);
@@ -107,7 +121,8 @@ setup_once(void)
                              only_a);
     conf_holes = write_conf("holes.conf",
                             "policy = p\n[policy p]\ntokens = pkcs11:token=bd-holes "
-                            "pkcs11:token=bd-old\nobjects = pkcs11:type=data\n",
+                            "pkcs11:token=bd-old pkcs11:token=bd-closed\n"
+                            "objects = pkcs11:type=data\n",
                             holes);
     p11mux_dl = fixture_load_p11mux();
     get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
@@ -358,7 +373,7 @@ END_TEST
 
 START_TEST(test_boundary_backend_holes_answer_not_supported)
 {
-    CK_SLOT_ID holes, old, event_slot;
+    CK_SLOT_ID holes, old, closed, event_slot;
     CK_SESSION_HANDLE session = 0, session_old = 0;
     CK_TOKEN_INFO token;
     CK_MECHANISM_INFO mechanism_info;
@@ -374,12 +389,24 @@ START_TEST(test_boundary_backend_holes_answer_not_supported)
     initialize_with(conf_holes);
     holes = fixture_slot_by_label((CK_FUNCTION_LIST_PTR)p11, "bd-holes");
     old = fixture_slot_by_label((CK_FUNCTION_LIST_PTR)p11, "bd-old");
-    ck_assert_rv(p11->C_GetMechanismInfo(holes, CKM_SHA256, &mechanism_info),
+    closed = fixture_slot_by_label((CK_FUNCTION_LIST_PTR)p11, "bd-closed");
+    ck_assert_rv(p11->C_OpenSession(closed, CKF_SERIAL_SESSION, NULL, NULL, &session),
                  CKR_FUNCTION_NOT_SUPPORTED);
-    ck_assert_rv(p11->C_OpenSession(holes, CKF_SERIAL_SESSION, NULL, NULL, &session),
+    ck_assert_rv(p11->C_GetMechanismInfo(holes, CKM_SHA256, &mechanism_info),
                  CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(p11->C_CloseAllSessions(holes), CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event_slot, NULL), CKR_NO_EVENT);
+    /* the 3.0 backend's unfilled 3.0 entries */
+    ck_assert_rv_ok(p11->C_OpenSession(holes, CKF_SERIAL_SESSION, NULL, NULL, &session));
+    ck_assert_rv(p11->C_MessageEncryptInit(session, &xor, 0x500), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(p11->C_EncryptMessage(session, NULL, 0, NULL, 0, data, 8, out, &len),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(p11->C_LoginUser(session, CKU_USER, NULL, 0, NULL, 0),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(p11->C_SessionCancel(session, 0), CKR_FUNCTION_NOT_SUPPORTED);
+    /* and its filled ones still work */
+    ck_assert_rv_ok(p11->C_GetSessionInfo(session, &session_info));
+    ck_assert_rv_ok(p11->C_CloseSession(session));
     /* the 2.40 backend */
     ck_assert_rv_ok(p11->C_GetTokenInfo(old, &token));
     ck_assert_rv_ok(p11->C_OpenSession(old, CKF_SERIAL_SESSION, NULL, NULL, &session_old));
