@@ -70,13 +70,20 @@ parse_reserved(const void *reserved, char **config_path)
     return CKR_OK;
 }
 
+/* pInitArgs is read from a copy the kernel made (src/probe.h): a pointer
+ * to nothing readable is CKR_ARGUMENTS_BAD, not a crash. */
 static CK_RV
-parse_init_args(CK_C_INITIALIZE_ARGS_PTR args, char **config_path, gboolean *cant_threads)
+parse_init_args(CK_VOID_PTR pInitArgs, char **config_path, gboolean *cant_threads)
 {
+    CK_C_INITIALIZE_ARGS copy;
+    CK_C_INITIALIZE_ARGS_PTR args = &copy;
     gboolean some, all;
 
-    if (args == NULL) {
+    if (pInitArgs == NULL) {
         return CKR_OK;
+    }
+    if (!p11mux_probe_copy(pInitArgs, sizeof copy, &copy)) {
+        return CKR_ARGUMENTS_BAD;
     }
     some = args->CreateMutex != NULL || args->DestroyMutex != NULL || args->LockMutex != NULL ||
            args->UnlockMutex != NULL;

@@ -50,35 +50,58 @@ read_by_kernel(const void *address, gsize length, char *out)
     return n < 0 && (errno == ENOSYS || errno == EPERM) ? 1 : -1;
 }
 
+/*
+ * Copy from address into out, page by page, up to length bytes or, with
+ * until_nul, up to the first NUL: the bytes copied, or -1 when some of them
+ * are unreadable.
+ */
+static gssize
+copy(const void *address, gsize length, char *out, gboolean until_nul, gboolean use_pipe)
+{
+    gsize page = (gsize)sysconf(_SC_PAGESIZE);
+    gsize done = 0;
+
+    while (done < length) {
+        guintptr at = (guintptr)address + done;
+        gsize chunk = MIN(page - at % page, length - done);
+        int got = use_pipe ? -1 : read_by_kernel((const void *)at, chunk, out + done);
+        const char *nul;
+
+        if (got == 1 || use_pipe) {
+            use_pipe = TRUE;
+            got = read_by_pipe((const void *)at, chunk, out + done);
+        }
+        if (got != 0) {
+            return -1;
+        }
+        nul = until_nul ? memchr(out + done, '\0', chunk) : NULL;
+        if (nul != NULL) {
+            return nul - out;
+        }
+        done += chunk;
+    }
+    return (gssize)done;
+}
+
 static char *
 probe(const void *address, gsize bound, gboolean use_pipe)
 {
-    gsize page = (gsize)sysconf(_SC_PAGESIZE);
-    g_autofree char *copy = NULL;
-    gsize done = 0;
+    g_autofree char *text = NULL;
+    gssize n;
 
     if (address == NULL || bound == 0) {
         return NULL;
     }
-    copy = g_malloc(bound);
-    while (done < bound) {
-        guintptr at = (guintptr)address + done;
-        gsize chunk = MIN(page - at % page, bound - done);
-        int got = use_pipe ? -1 : read_by_kernel((const void *)at, chunk, copy + done);
+    text = g_malloc(bound);
+    n = copy(address, bound, text, TRUE, use_pipe);
+    /* a NUL within the bound: n is its offset */
+    return n >= 0 && (gsize)n < bound ? g_steal_pointer(&text) : NULL;
+}
 
-        if (got == 1 || use_pipe) {
-            use_pipe = TRUE;
-            got = read_by_pipe((const void *)at, chunk, copy + done);
-        }
-        if (got != 0) {
-            return NULL;
-        }
-        if (memchr(copy + done, '\0', chunk) != NULL) {
-            return g_steal_pointer(&copy);
-        }
-        done += chunk;
-    }
-    return NULL;
+gboolean
+p11mux_probe_copy(const void *address, gsize length, void *out)
+{
+    return address != NULL && copy(address, length, out, FALSE, FALSE) == (gssize)length;
 }
 
 char *

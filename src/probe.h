@@ -18,6 +18,10 @@
  */
 char *p11mux_probe_string_dup(const void *address, gsize bound);
 
+/* Copy length bytes at address into out if all are readable (TRUE), else
+ * FALSE (also for NULL), probing as above. */
+gboolean p11mux_probe_copy(const void *address, gsize length, void *out);
+
 /* For tests: probe as the fallback does (the pipe), whatever the kernel offers. */
 char *p11mux_probe_string_dup_by_pipe(const void *address, gsize bound);
 

@@ -6,8 +6,8 @@
  *   call (the mock's call counts prove it never saw it), on the plain path,
  *   the hooked path (trace on) and under a policy; NULL with a zero length
  *   still passes (C_Login with a NULL PIN: protected authentication path);
- *   C_Initialize reads pReserved only after the kernel found it readable and
- *   NUL-terminated (src/probe.h);
+ *   C_Initialize reads pInitArgs and its pReserved only after the kernel
+ *   found them readable (pReserved NUL-terminated, src/probe.h);
  * - the backend boundary: a backend's function list is normalised once at
  *   load, so a NULL entry, a 3.0 entry of a 2.40 backend and a NULL 3.0
  *   entry of a 3.0 one answer CKR_FUNCTION_NOT_SUPPORTED, also for the
@@ -298,6 +298,11 @@ START_TEST(test_boundary_initialize_reserved_is_probed)
     char *text;
 
     g_unsetenv("P11MUX_CONF");
+    /* pInitArgs itself unreadable, or running into an unreadable page */
+    ck_assert_rv(p11->C_Initialize((void *)1), CKR_ARGUMENTS_BAD);
+    text = readable_end(TRUE, &mapped);
+    ck_assert_rv(p11->C_Initialize(text - sizeof args / 2), CKR_ARGUMENTS_BAD);
+    munmap(text - page, page);
     args.flags = CKF_OS_LOCKING_OK;
     /* no mapping at all */
     args.pReserved = (void *)1;
@@ -329,6 +334,15 @@ START_TEST(test_boundary_probe_both_ways)
                                                     p11mux_probe_string_dup_by_pipe};
     gsize page = (gsize)sysconf(_SC_PAGESIZE), mapped;
 
+    guint64 value = 42, copied = 0;
+    char *end = readable_end(FALSE, &mapped);
+
+    ck_assert(p11mux_probe_copy(&value, sizeof value, &copied));
+    ck_assert_uint_eq(copied, 42);
+    ck_assert(!p11mux_probe_copy(NULL, sizeof value, &copied));
+    ck_assert(!p11mux_probe_copy(end - 4, sizeof value, &copied));
+    ck_assert(p11mux_probe_copy(end - 8, sizeof value, &copied));
+    munmap(end - page, mapped);
     for (guint i = 0; i < G_N_ELEMENTS(probes); i++) {
         g_autofree char *copy = probes[i]("config=/x y", 4096);
         char *text = straddling_string(10, FALSE, &mapped);
