@@ -51,12 +51,11 @@ read_by_kernel(const void *address, gsize length, char *out)
 }
 
 /*
- * Copy from address into out, page by page, up to length bytes or, with
- * until_nul, up to the first NUL: the bytes copied, or -1 when some of them
- * are unreadable.
+ * Copy length bytes from address into out, page by page, through the
+ * kernel: the bytes copied, or -1 when some of them are unreadable.
  */
 static gssize
-copy(const void *address, gsize length, char *out, gboolean until_nul, gboolean use_pipe)
+copy(const void *address, gsize length, char *out, gboolean use_pipe)
 {
     gsize page = (gsize)sysconf(_SC_PAGESIZE);
     gsize done = 0;
@@ -65,7 +64,6 @@ copy(const void *address, gsize length, char *out, gboolean until_nul, gboolean 
         guintptr at = (guintptr)address + done;
         gsize chunk = MIN(page - at % page, length - done);
         int got = use_pipe ? -1 : read_by_kernel((const void *)at, chunk, out + done);
-        const char *nul;
 
         if (got == 1 || use_pipe) {
             use_pipe = TRUE;
@@ -74,34 +72,57 @@ copy(const void *address, gsize length, char *out, gboolean until_nul, gboolean 
         if (got != 0) {
             return -1;
         }
-        nul = until_nul ? memchr(out + done, '\0', chunk) : NULL;
-        if (nul != NULL) {
-            return nul - out;
-        }
         done += chunk;
     }
     return (gssize)done;
 }
 
+/* Whether the page holding address is readable: one byte copied by the
+ * kernel (protection is per page). */
+static gboolean
+page_is_readable(const void *address, gboolean use_pipe)
+{
+    char byte;
+
+    return copy(address, 1, &byte, use_pipe) == 1;
+}
+
+/*
+ * A string is read page by page: the kernel says whether the page is
+ * readable, then strnlen looks for the NUL within that page only, so
+ * nothing past the NUL is read (sanitizers watch that) and nothing in a
+ * page not known to be readable.
+ */
 static char *
 probe(const void *address, gsize bound, gboolean use_pipe)
 {
-    g_autofree char *text = NULL;
-    gssize n;
+    gsize page = (gsize)sysconf(_SC_PAGESIZE);
+    gsize done = 0;
 
-    if (address == NULL || bound == 0) {
+    if (address == NULL) {
         return NULL;
     }
-    text = g_malloc(bound);
-    n = copy(address, bound, text, TRUE, use_pipe);
-    /* a NUL within the bound: n is its offset */
-    return n >= 0 && (gsize)n < bound ? g_steal_pointer(&text) : NULL;
+    while (done < bound) {
+        const char *at = (const char *)address + done;
+        gsize chunk = MIN(page - (guintptr)at % page, bound - done);
+        gsize n;
+
+        if (!page_is_readable(at, use_pipe)) {
+            return NULL;
+        }
+        n = strnlen(at, chunk);
+        if (n < chunk) {
+            return g_strndup(address, done + n);
+        }
+        done += chunk;
+    }
+    return NULL;
 }
 
 gboolean
 p11mux_probe_copy(const void *address, gsize length, void *out)
 {
-    return address != NULL && copy(address, length, out, FALSE, FALSE) == (gssize)length;
+    return address != NULL && copy(address, length, out, FALSE) == (gssize)length;
 }
 
 char *

@@ -11,10 +11,10 @@
  * A copy (transfer full) of the NUL-terminated string at address if all
  * of it, its NUL included, is readable within the first bound bytes; else
  * NULL (also when address is NULL, or no way to probe is left, e.g. no file
- * descriptor for the fallback pipe).  Read page by page with
- * process_vm_readv on the own process; where that is refused (ENOSYS,
- * EPERM: seccomp, containers), by write() into a pipe.  Never a signal
- * handler, never a direct read of address.
+ * descriptor for the fallback pipe).  Each page is read only after the
+ * kernel copied a byte of it (process_vm_readv on the own process; where
+ * that is refused, ENOSYS or EPERM: seccomp, containers, write() into a
+ * pipe), and only up to the NUL.  Never a signal handler.
  */
 char *p11mux_probe_string_dup(const void *address, gsize bound);
 
