@@ -338,6 +338,19 @@
 #ifndef CKM_SP800_108_DOUBLE_PIPELINE_KDF
 #define CKM_SP800_108_DOUBLE_PIPELINE_KDF (0x3aeUL)
 #endif
+/* IKE pseudo-random functions and key derivation */
+#ifndef CKM_IKE2_PRF_PLUS_DERIVE
+#define CKM_IKE2_PRF_PLUS_DERIVE (0x402eUL)
+#endif
+#ifndef CKM_IKE_PRF_DERIVE
+#define CKM_IKE_PRF_DERIVE (0x402fUL)
+#endif
+#ifndef CKM_IKE1_PRF_DERIVE
+#define CKM_IKE1_PRF_DERIVE (0x4030UL)
+#endif
+#ifndef CKM_IKE1_EXTENDED_DERIVE
+#define CKM_IKE1_EXTENDED_DERIVE (0x4031UL)
+#endif
 /* ECDSA with SHA-3; Montgomery curves (X25519, X448) */
 #ifndef CKM_ECDSA_SHA3_224
 #define CKM_ECDSA_SHA3_224 (0x1047UL)

@@ -196,32 +196,48 @@ is_private_or_secret(CK_OBJECT_CLASS klass)
     return klass == CKO_PRIVATE_KEY || klass == CKO_SECRET_KEY;
 }
 
-/* The template with CKA_SENSITIVE=TRUE and CKA_EXTRACTABLE=FALSE added
- * where it does not say; the backend sees the new one. */
+CK_RV
+p11mux_policy_complete_template(P11muxCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                CK_ATTRIBUTE **out, CK_ULONG *out_n)
+{
+    gboolean has_sensitive = p11mux_template_find(tmpl, n, CKA_SENSITIVE) != NULL;
+    gboolean has_extractable = p11mux_template_find(tmpl, n, CKA_EXTRACTABLE) != NULL;
+    CK_ATTRIBUTE_PTR made;
+
+    *out = (CK_ATTRIBUTE *)tmpl;
+    *out_n = n;
+    if (has_sensitive && has_extractable) {
+        return CKR_OK;
+    }
+    made = p11mux_policy_call_alloc(call, n + 2, sizeof(CK_ATTRIBUTE));
+    if (made == NULL) {
+        return CKR_HOST_MEMORY;
+    }
+    if (n > 0) {
+        memcpy(made, tmpl, n * sizeof(CK_ATTRIBUTE));
+    }
+    if (!has_sensitive) {
+        made[(*out_n)++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &true_value, sizeof true_value};
+    }
+    if (!has_extractable) {
+        made[(*out_n)++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &false_value, sizeof false_value};
+    }
+    *out = made;
+    return CKR_OK;
+}
+
+/* The template completed as p11mux_policy_complete_template does; the
+ * backend sees the new one. */
 static CK_RV
 complete_template(P11muxCall *call, const Made *made)
 {
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[made->index];
-    gboolean has_sensitive = p11mux_template_find(made->tmpl, made->n, CKA_SENSITIVE) != NULL;
-    gboolean has_extractable = p11mux_template_find(made->tmpl, made->n, CKA_EXTRACTABLE) != NULL;
     CK_ATTRIBUTE_PTR tmpl;
-    CK_ULONG n = made->n;
+    CK_ULONG n;
+    CK_RV rv = p11mux_policy_complete_template(call, made->tmpl, made->n, &tmpl, &n);
 
-    if (has_sensitive && has_extractable) {
-        return CKR_OK;
-    }
-    tmpl = p11mux_policy_call_alloc(call, made->n + 2, sizeof(CK_ATTRIBUTE));
-    if (tmpl == NULL) {
-        return CKR_HOST_MEMORY;
-    }
-    if (made->n > 0) {
-        memcpy(tmpl, made->tmpl, made->n * sizeof(CK_ATTRIBUTE));
-    }
-    if (!has_sensitive) {
-        tmpl[n++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &true_value, sizeof true_value};
-    }
-    if (!has_extractable) {
-        tmpl[n++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &false_value, sizeof false_value};
+    if (rv != CKR_OK || tmpl == made->tmpl) {
+        return rv;
     }
     p11mux_policy_redirect(call, made->index, &tmpl);
     p11mux_policy_redirect(call, param->ref, &n);
@@ -290,8 +306,9 @@ states_small_key(P11muxCall *call, const P11muxPolicy *policy, const Made *made)
     return bits != 0 && bits < policy->min_bits[family];
 }
 
+/* Everything check_made decides but completing the template. */
 static CK_RV
-check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
+judge_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
 {
     CK_RV refused = made->source != NULL ? CKR_ATTRIBUTE_READ_ONLY : CKR_TEMPLATE_INCONSISTENT;
     CK_BBOOL token = made->source != NULL && made->source->token != 0;
@@ -313,10 +330,31 @@ check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
     if (states_small_key(call, policy, made)) {
         return CKR_KEY_SIZE_RANGE;
     }
-    if (policy->force_sensitive && is_private_or_secret(made->klass)) {
+    return CKR_OK;
+}
+
+static CK_RV
+check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
+{
+    CK_RV rv = judge_made(call, policy, made);
+
+    if (rv == CKR_OK && policy->force_sensitive && is_private_or_secret(made->klass)) {
         return complete_template(call, made);
     }
-    return CKR_OK;
+    return rv;
+}
+
+CK_RV
+p11mux_policy_judge_param_template(P11muxCall *call, const P11muxPolicy *policy,
+                                   const CK_ATTRIBUTE *tmpl, CK_ULONG n, gboolean *complete)
+{
+    /* a key the derivation makes beside the call's own: a secret key
+     * unless the template says otherwise */
+    Made made = {-1, (CK_ATTRIBUTE_PTR)tmpl, n, 1, NULL, CK_UNAVAILABLE_INFORMATION};
+    CK_RV rv = judge_made(call, policy, &made);
+
+    *complete = rv == CKR_OK && policy->force_sensitive && is_private_or_secret(made.klass);
+    return rv;
 }
 
 static CK_RV
@@ -441,40 +479,65 @@ check_made_object(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE
 
 /* Destroy what the call made, and give the application no handle of it. */
 static void
-undo(P11muxCall *call, CK_OBJECT_HANDLE_PTR made[], guint n)
+undo(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint n)
 {
     P11muxPolicyEngine *engine = call->router->policy;
+    static const CK_OBJECT_HANDLE none = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE handle;
     guint i;
 
     for (i = 0; i < n; i++) {
-        (void)call->backend->functions->C_DestroyObject(call->real_session, *made[i]);
-        p11mux_policy_cache_forget_object(engine->cache, call->backend, *made[i]);
-        *made[i] = CK_INVALID_HANDLE;
+        memcpy(&handle, made[i], sizeof handle);
+        (void)call->backend->functions->C_DestroyObject(call->real_session, handle);
+        p11mux_policy_cache_forget_object(engine->cache, call->backend, handle);
+        memcpy(made[i], &none, sizeof none);
     }
 }
 
-CK_RV
-p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+/* The top-level handles the call made, then those its mechanism parameter
+ * made; each non-zero. */
+static guint
+collect_made(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint max)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
-    CK_OBJECT_HANDLE_PTR made[4];
-    CK_RV verdict_rv = CKR_OK;
-    guint n = 0, i;
+    CK_OBJECT_HANDLE *nested[P11MUX_PARAM_MAX_ARRAY + 4];
+    CK_OBJECT_HANDLE handle;
+    guint n = 0, n_nested, i;
     int index = -1;
 
-    if (rv != CKR_OK || !policy->reads_objects) {
-        return rv;
-    }
     while ((index = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, index + 1)) >= 0 &&
-           n < G_N_ELEMENTS(made)) {
+           n < max) {
         CK_OBJECT_HANDLE_PTR out = P11MUX_ARG(call, index, CK_OBJECT_HANDLE_PTR);
 
         if (out != NULL && *out != CK_INVALID_HANDLE) {
             made[n++] = out;
         }
     }
+    n_nested = p11mux_policy_param_keys_made(call, nested, G_N_ELEMENTS(nested));
+    for (i = 0; i < n_nested && n < max; i++) {
+        memcpy(&handle, nested[i], sizeof handle);
+        if (handle != CK_INVALID_HANDLE) {
+            made[n++] = nested[i];
+        }
+    }
+    return n;
+}
+
+CK_RV
+p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+{
+    CK_OBJECT_HANDLE *made[P11MUX_PARAM_MAX_ARRAY + 8];
+    CK_OBJECT_HANDLE handle;
+    CK_RV verdict_rv = CKR_OK;
+    guint n, i;
+
+    if (rv != CKR_OK || !policy->reads_objects) {
+        return rv;
+    }
+    n = collect_made(call, made, G_N_ELEMENTS(made));
     for (i = 0; verdict_rv == CKR_OK && i < n; i++) {
-        verdict_rv = check_made_object(call, policy, *made[i]);
+        memcpy(&handle, made[i], sizeof handle);
+        verdict_rv = check_made_object(call, policy, handle);
     }
     if (verdict_rv != CKR_OK) {
         undo(call, made, n);

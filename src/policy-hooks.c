@@ -2,9 +2,10 @@
  * The router's check and after seams: every rule is driven by the roles
  * and flags of the function table, not by function names —
  *   a slot or session argument    the token must be visible
- *   any function                  deny-functions
+ *   any function                  deny-functions; saved state refused
  *   flags(session)                read-only refuses CKF_RW_SESSION
- *   mechanism, mechanism-type     allowed, with what the parameter names
+ *   mechanism, mechanism-type     allowed and known, with what the
+ *                                 parameter names (policy-params.c)
  *   key, object                   visible, big enough, exportable, writable
  *   the writes flag               read-only, force-sensitive, templates
  *   objects-out, mechanisms-out, info-out, template-io   filtered outputs
@@ -163,10 +164,24 @@ check_token(P11muxCall *call, const P11muxPolicy *policy)
     return call->session != 0 ? CKR_SESSION_HANDLE_INVALID : CKR_SLOT_ID_INVALID;
 }
 
+/* deny-functions, and saved operation state: opaque by nature (a backend's
+ * state may hold raw pointers, unhashed input, key values), so refused
+ * under every policy with the code the specification lists for each. */
 static CK_RV
 check_function(P11muxCall *call, const P11muxPolicy *policy)
 {
-    return policy->deny_fn[call->fn] ? CKR_FUNCTION_NOT_SUPPORTED : CKR_OK;
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+
+    if (policy->deny_fn[call->fn]) {
+        return CKR_FUNCTION_NOT_SUPPORTED;
+    }
+    if (p11mux_policy_find_param(desc, P11MUX_ROLE_STATE_OUT, 0) >= 0) {
+        return CKR_STATE_UNSAVEABLE;
+    }
+    if (p11mux_policy_find_param(desc, P11MUX_ROLE_STATE_IN, 0) >= 0) {
+        return CKR_SAVED_STATE_INVALID;
+    }
+    return CKR_OK;
 }
 
 static CK_RV
@@ -183,26 +198,8 @@ check_session_flags(P11muxCall *call, const P11muxPolicy *policy)
                                                                 : CKR_OK;
 }
 
-static CK_RV
-check_mechanism(P11muxCall *call, const P11muxPolicy *policy, const CK_MECHANISM *mechanism)
-{
-    P11muxMechUse use;
-    CK_RV rv;
-    guint i;
-
-    if (policy->has_mechanism_rules) {
-        rv = p11mux_policy_check_mechanism(policy, mechanism, &use);
-    } else if ((rv = p11mux_mech_inspect(mechanism, &use)) != CKR_OK) {
-        /* a parameter p11mux cannot read may hide a key only object rules
-         * and key sizes care about; else the backend judges it */
-        return policy->has_object_rules || policy->has_key_rules ? rv : CKR_OK;
-    }
-    for (i = 0; rv == CKR_OK && i < use.n_keys; i++) {
-        rv = p11mux_policy_check_param_key(call, policy, use.keys[i]);
-    }
-    return rv;
-}
-
+/* Every mechanism argument (and what its parameter names) and every
+ * mechanism type asked about: the closed world of policy-params.c. */
 static CK_RV
 check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
 {
@@ -210,17 +207,11 @@ check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
     CK_RV rv = CKR_OK;
     guint i;
 
-    if (!policy->has_mechanism_rules && !policy->reads_objects) {
-        return CKR_OK;
-    }
     for (i = 0; rv == CKR_OK && i < desc->n_params; i++) {
         if (desc->params[i].role == P11MUX_ROLE_MECHANISM) {
-            CK_MECHANISM_PTR mechanism = P11MUX_ARG(call, i, CK_MECHANISM_PTR);
-
-            /* NULL: the backend answers CKR_ARGUMENTS_BAD */
-            rv = mechanism != NULL ? check_mechanism(call, policy, mechanism) : CKR_OK;
+            rv = p11mux_policy_check_mechanism_arg(call, policy, (int)i);
         } else if (desc->params[i].role == P11MUX_ROLE_MECHANISM_TYPE &&
-                   !p11mux_policy_allows_mechanism(policy,
+                   !p11mux_policy_admits_mechanism(policy, p11mux_policy_vendor_of_call(call),
                                                    P11MUX_ARG(call, i, CK_MECHANISM_TYPE))) {
             rv = CKR_MECHANISM_INVALID;
         }
@@ -350,13 +341,20 @@ plan_handles(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
     return FALSE;
 }
 
-/* check_mechanisms: a mechanism (its parameter may name keys) or a type. */
+/* check_mechanisms: a mechanism or a type, under every policy (the
+ * closed world). */
 static gboolean
 plan_mechanisms(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
 {
-    return (has_role(desc, P11MUX_ROLE_MECHANISM) &&
-            (policy->has_mechanism_rules || policy->reads_objects)) ||
-           (has_role(desc, P11MUX_ROLE_MECHANISM_TYPE) && policy->has_mechanism_rules);
+    return has_role(desc, P11MUX_ROLE_MECHANISM) || has_role(desc, P11MUX_ROLE_MECHANISM_TYPE);
+}
+
+/* check_function: deny-functions, and saved state under every policy. */
+static gboolean
+plan_function_rules(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+{
+    return policy->deny_fn[desc->id] || has_role(desc, P11MUX_ROLE_STATE_OUT) ||
+           has_role(desc, P11MUX_ROLE_STATE_IN);
 }
 
 /* check_templates: a write under read-only, or a template or object the
@@ -419,7 +417,7 @@ plan_function(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
     guint steps = 0;
 
     steps |= policy->has_token_rules && routed ? P11MUX_STEP_TOKEN : 0;
-    steps |= policy->deny_fn[desc->id] ? P11MUX_STEP_FUNCTION : 0;
+    steps |= plan_function_rules(policy, desc) ? P11MUX_STEP_FUNCTION : 0;
     steps |= plan_session_flags(policy, desc) ? P11MUX_STEP_SESSION_FLAGS : 0;
     steps |= plan_mechanisms(policy, desc) ? P11MUX_STEP_MECHANISMS : 0;
     steps |= plan_handles(policy, desc) ? P11MUX_STEP_HANDLES : 0;

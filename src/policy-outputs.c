@@ -226,6 +226,7 @@ finish_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicy
                       CK_RV rv)
 {
     g_autofree CK_MECHANISM_TYPE *list = NULL;
+    guint vendor = p11mux_policy_vendor_of_call(call);
     CK_ULONG n = 0, kept = 0, i;
 
     if (rv == CKR_OK) {
@@ -235,7 +236,7 @@ finish_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicy
         return rv;
     }
     for (i = 0; i < n; i++) {
-        if (p11mux_policy_allows_mechanism(policy, list[i])) {
+        if (p11mux_policy_admits_mechanism(policy, vendor, list[i])) {
             list[kept++] = list[i];
         }
     }

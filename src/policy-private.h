@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
+#include "mech-params.h"
 #include "policy.h"
 
 G_BEGIN_DECLS
@@ -138,6 +139,7 @@ typedef struct {
     char *name;
     GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
     GArray *mech_deny;  /* sorted CK_MECHANISM_TYPE */
+    GArray *mech_opaque; /* allow-opaque-mechanisms: sorted CK_MECHANISM_TYPE */
     P11muxUriRules tokens;
     P11muxUriRules objects;
     CK_ULONG min_bits[P11MUX_KEY_N_FAMILIES]; /* 0: no minimum */
@@ -178,6 +180,13 @@ void p11mux_mech_set_add_all(GArray *set, const GArray *more);
 
 /* The allow/deny lists alone: allowed and not denied. */
 gboolean p11mux_policy_allows_mechanism(const P11muxPolicy *policy, CK_MECHANISM_TYPE type);
+
+/* Under policy, a mechanism a module of vendor (p11mux_param_vendor_of)
+ * offers or is asked for: allowed by the lists, and either known with a
+ * parameter p11mux reads or named by allow-opaque-mechanisms (the closed
+ * world: an opaque or unknown mechanism is refused). */
+gboolean p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor,
+                                        CK_MECHANISM_TYPE type);
 
 /* What a CK_MECHANISM's parameter names: other algorithms and key handles. */
 #define P11MUX_MECH_MAX_NAMED 8
@@ -295,6 +304,7 @@ typedef struct {
     P11muxPolicySet *set;
     const P11muxPolicy **by_backend; /* indexed by P11muxBackend.index; NULL: none */
     CK_INFO *modules;                /* indexed the same way: each backend's C_GetInfo */
+    guint *vendors;                  /* the same: p11mux_param_vendor_of its manufacturer */
     guint n_backends;
     P11muxPolicyCache *cache;
     GMutex states_lock;
@@ -342,7 +352,30 @@ CK_RV p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy
                                     CK_OBJECT_HANDLE key);
 CK_RV p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy);
 CK_RV p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+/* A template for a key a mechanism parameter makes the backend create:
+ * judged as a top-level template of the call is (read-only, force-sensitive,
+ * object rules, key sizes); *complete says force-sensitive wants
+ * CKA_SENSITIVE/CKA_EXTRACTABLE added. */
+CK_RV p11mux_policy_judge_param_template(P11muxCall *call, const P11muxPolicy *policy,
+                                         const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                         gboolean *complete);
+/* tmpl with CKA_SENSITIVE=TRUE and CKA_EXTRACTABLE=FALSE added where it does
+ * not say, in memory freed after the call (*out = tmpl when nothing is added). */
+CK_RV p11mux_policy_complete_template(P11muxCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                      CK_ATTRIBUTE **out, CK_ULONG *out_n);
 void p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+
+/* policy-params.c: a mechanism argument under the closed world (index: its
+ * parameter in the call); the parameter is walked by its layout, what it
+ * names judged, and the backend given a completed copy where
+ * force-sensitive adds to a template inside it. */
+CK_RV p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index);
+/* Where the backend wrote the keys the call's mechanism parameter made it
+ * create (after a successful call): up to max pointers into the caller's
+ * memory, in *where; how many. */
+guint p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, guint max);
+/* The vendor index of the call's backend (p11mux_param_vendor_of). */
+guint p11mux_policy_vendor_of_call(const P11muxCall *call);
 
 /* policy-find.c: outputs p11mux filters (object searches, mechanism lists,
  * attribute values); prepare before the backend, finish after it. */

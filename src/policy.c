@@ -32,6 +32,7 @@ p11mux_policy_new(const char *name)
 
     policy->name = g_strdup(name);
     policy->mech_deny = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
+    policy->mech_opaque = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
     p11mux_uri_rules_init(&policy->tokens);
     p11mux_uri_rules_init(&policy->objects);
     return policy;
@@ -48,6 +49,7 @@ p11mux_policy_free(P11muxPolicy *policy)
         g_array_unref(policy->mech_allow);
     }
     g_array_unref(policy->mech_deny);
+    g_array_unref(policy->mech_opaque);
     p11mux_uri_rules_clear(&policy->tokens);
     p11mux_uri_rules_clear(&policy->objects);
     g_free(policy);
@@ -58,7 +60,9 @@ p11mux_policy_finish(P11muxPolicy *policy)
 {
     guint i;
 
-    policy->has_mechanism_rules = policy->mech_allow != NULL || policy->mech_deny->len > 0;
+    /* the closed world (opaque and unknown mechanisms refused) is a
+     * mechanism rule of every policy */
+    policy->has_mechanism_rules = TRUE;
     policy->has_token_rules = !p11mux_uri_rules_empty(&policy->tokens);
     policy->has_object_rules = !p11mux_uri_rules_empty(&policy->objects);
     policy->has_key_rules = FALSE;
@@ -128,19 +132,32 @@ parse_mechanisms(P11muxPolicy *policy, const char *value)
     return problem;
 }
 
+/* A mechanism list added to into (nullable: only checked). */
 static char *
-parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
+parse_mechanisms_into(GArray *into, const char *value)
 {
     GArray *set = NULL;
     char *problem = p11mux_mech_parse_list(value, &set);
 
-    if (problem == NULL && policy != NULL) {
-        p11mux_mech_set_add_all(policy->mech_deny, set);
+    if (problem == NULL && into != NULL) {
+        p11mux_mech_set_add_all(into, set);
     }
     if (set != NULL) {
         g_array_unref(set);
     }
     return problem;
+}
+
+static char *
+parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
+{
+    return parse_mechanisms_into(policy != NULL ? policy->mech_deny : NULL, value);
+}
+
+static char *
+parse_allow_opaque(P11muxPolicy *policy, const char *value)
+{
+    return parse_mechanisms_into(policy != NULL ? policy->mech_opaque : NULL, value);
 }
 
 static char *
@@ -244,6 +261,7 @@ static const struct {
     {"deny-tokens", parse_deny_tokens},
     {"mechanisms", parse_mechanisms},
     {"deny-mechanisms", parse_deny_mechanisms},
+    {"allow-opaque-mechanisms", parse_allow_opaque},
     {"min-key-bits", parse_min_key_bits},
     {"objects", parse_objects},
     {"deny-objects", parse_deny_objects},
@@ -309,6 +327,9 @@ combine(const P11muxPolicy *a, const P11muxPolicy *b)
     }
     p11mux_mech_set_add_all(policy->mech_deny, a->mech_deny);
     p11mux_mech_set_add_all(policy->mech_deny, b->mech_deny);
+    /* an exception to the closed world: both layers must make it */
+    g_array_unref(policy->mech_opaque);
+    policy->mech_opaque = p11mux_mech_set_intersect(a->mech_opaque, b->mech_opaque);
     p11mux_uri_rules_add(&policy->tokens, &a->tokens);
     p11mux_uri_rules_add(&policy->tokens, &b->tokens);
     p11mux_uri_rules_add(&policy->objects, &a->objects);
@@ -496,6 +517,7 @@ engine_free(P11muxPolicyEngine *engine)
     p11mux_policy_set_free(engine->set);
     g_free(engine->by_backend);
     g_free(engine->modules);
+    g_free(engine->vendors);
     p11mux_policy_cache_free(engine->cache);
     g_ptr_array_unref(engine->states);
     g_mutex_clear(&engine->states_lock);
@@ -533,12 +555,15 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
     }
     engine->by_backend = g_new0(const P11muxPolicy *, MAX(engine->n_backends, 1));
     engine->modules = g_new0(CK_INFO, MAX(engine->n_backends, 1));
+    engine->vendors = g_new0(guint, MAX(engine->n_backends, 1));
     for (i = 0; i < backends->len; i++) {
         P11muxBackend *backend = g_ptr_array_index(backends, i);
 
         engine->by_backend[backend->index] = p11mux_policy_set_lookup(set, backend->name);
         if (engine->by_backend[backend->index] != NULL) {
             (void)backend->functions->C_GetInfo(&engine->modules[backend->index]);
+            engine->vendors[backend->index] =
+                p11mux_param_vendor_of(engine->modules[backend->index].manufacturerID);
         }
     }
     engine->cache = p11mux_policy_cache_new();

@@ -6,6 +6,8 @@
  *
  * The files: policy.c (compiling and combining policies, attaching them),
  * policy-mech.c (mechanisms and the algorithms their parameters name),
+ * policy-params.c (the closed world: mechanism arguments walked by their
+ * layouts, src/mech-params.c),
  * policy-keys.c (key sizes), policy-uri.c (token and object URIs),
  * policy-cache.c (what p11mux read about objects, per session),
  * policy-slots.c (token visibility), policy-hooks.c (the check and after

@@ -240,6 +240,64 @@ run_rsa(Worker *w)
 }
 
 static CK_RV
+run_pss(Worker *w)
+{
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+    CK_MECHANISM mechanism = { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss) };
+    CK_ULONG length = sizeof(w->out);
+    CK_RV rv = w->bench->f->C_SignInit(w->session, &mechanism, w->bench->keys[KEY_RSA]);
+
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    return w->bench->f->C_Sign(w->session, w->in, 64, w->out, &length);
+}
+
+/* SP800-108 in counter mode (PKCS #11 3.0 structures, by hand: p11-kit's
+ * header is 2.40): a 32-byte generic secret from the AES key, AES-CMAC as
+ * the PRF, the iteration counter and a label; then the key goes. */
+typedef struct {
+    CK_ULONG type;
+    CK_VOID_PTR pValue;
+    CK_ULONG ulValueLen;
+} BenchPrfDataParam;
+
+typedef struct {
+    CK_BBOOL bLittleEndian;
+    CK_ULONG ulWidthInBits;
+} BenchCounterFormat;
+
+typedef struct {
+    CK_MECHANISM_TYPE prfType;
+    CK_ULONG ulNumberOfDataParams;
+    BenchPrfDataParam *pDataParams;
+    CK_ULONG ulAdditionalDerivedKeys;
+    void *pAdditionalDerivedKeys;
+} BenchKdfParams;
+
+static CK_RV
+run_kdf(Worker *w)
+{
+    BenchCounterFormat counter = { CK_FALSE, 32 };
+    BenchPrfDataParam data[] = { { 1 /* CK_SP800_108_ITERATION_VARIABLE */, &counter, sizeof(counter) },
+                                 { 4 /* CK_SP800_108_BYTE_ARRAY */, "bench-label", 11 } };
+    BenchKdfParams kdf = { CKM_AES_CMAC, 2, data, 0, NULL };
+    CK_MECHANISM mechanism = { CKM_SP800_108_COUNTER_KDF, &kdf, sizeof(kdf) };
+    CK_OBJECT_CLASS class = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_GENERIC_SECRET;
+    CK_ULONG len = 32;
+    CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &class, sizeof(class) }, { CKA_KEY_TYPE, &type, sizeof(type) },
+                            { CKA_VALUE_LEN, &len, sizeof(len) } };
+    CK_OBJECT_HANDLE key;
+    CK_RV rv = w->bench->f->C_DeriveKey(w->session, &mechanism, w->bench->keys[KEY_AES], tmpl, 3, &key);
+
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    return w->bench->f->C_DestroyObject(w->session, key);
+}
+
+static CK_RV
 run_aes(Worker *w)
 {
     CK_BYTE iv[16] = { 0 };
@@ -311,6 +369,9 @@ static const Workload workloads[] = {
     { "ecdsa", "C_SignInit + C_Sign CKM_ECDSA P-256", 2000, 200, KEY_EC, 1, run_ecdsa },
     { "rsa", "C_SignInit + C_Sign CKM_SHA256_RSA_PKCS 2048", 200, 20, KEY_RSA, 1, run_rsa },
     { "aes", "C_EncryptInit + C_Encrypt AES-CBC-PAD 4 KiB", 20000, 500, KEY_AES, 1, run_aes },
+    { "pss", "C_SignInit + C_Sign CKM_SHA256_RSA_PKCS_PSS 2048", 200, 20, KEY_RSA, 1, run_pss },
+    { "kdf", "C_DeriveKey SP800-108 counter AES-CMAC + C_DestroyObject", 20000, 500, KEY_AES, 1,
+      run_kdf },
     { "findall", "find all data objects (batches of 100)", 200, 20, -1, 1, run_findall },
     { "findone", "find one data object by label", 20000, 500, -1, 1, run_findone },
 };
@@ -714,7 +775,7 @@ generate_keys(Bench *bench, CK_BBOOL token)
     };
     CK_ATTRIBUTE aes[] = {
         { CKA_TOKEN, &token, 1 }, { CKA_ENCRYPT, &yes, 1 }, { CKA_VALUE_LEN, &aes_len, sizeof(aes_len) },
-        { CKA_LABEL, "bench-aes", 9 },
+        { CKA_LABEL, "bench-aes", 9 }, { CKA_DERIVE, &yes, 1 },
     };
 
     if (!token || bench->keys[KEY_EC] == CK_INVALID_HANDLE) {
@@ -730,7 +791,7 @@ generate_keys(Bench *bench, CK_BBOOL token)
         bench->keys[KEY_RSA] = priv;
     }
     if (!token || bench->keys[KEY_AES] == CK_INVALID_HANDLE) {
-        check_rv(bench->f->C_GenerateKey(bench->anchor, &aes_gen, aes, 4, &priv), "C_GenerateKey");
+        check_rv(bench->f->C_GenerateKey(bench->anchor, &aes_gen, aes, 5, &priv), "C_GenerateKey");
         bench->keys[KEY_AES] = priv;
     }
 }

@@ -13,7 +13,8 @@
 #   --callgrind-only  only that (~1.5 minutes)
 #   --cpu-time     table the threads' CPU time per operation instead of wall
 #                  time (steadier on a busy machine; no use for thread scaling)
-#   --no-softhsm   only the null backend
+#   --no-softhsm   only the null backend (and NSS softoken)
+#   --no-nss       no NSS softoken suite
 #   --softhsm-objects  also search a SoftHSM2 token with N data objects (its
 #                  searches take ~0.25 s each, its C_Initialize ~0.6 s, its
 #                  first set-up ~45 s; the token is kept in tests/bench/cache/)
@@ -25,6 +26,7 @@ rounds=5
 callgrind=0
 timing=1
 softhsm=1
+nss=1
 objects_token=0
 clock=wall
 objects=10000
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --callgrind) callgrind=1; shift ;;
     --callgrind-only) callgrind=1; timing=0; shift ;;
     --no-softhsm) softhsm=0; shift ;;
+    --no-nss) nss=0; shift ;;
     --softhsm-objects) objects_token=1; shift ;;
     --cpu-time) clock=cpu; shift ;;
     --objects) objects=$2; shift 2 ;;
@@ -69,6 +72,16 @@ fi
 if [ "$softhsm" = 1 ] && { [ -z "$SOFTHSM_SO" ] || ! command -v softhsm2-util >/dev/null; }; then
     echo "run-bench.sh: SoftHSM2 is not installed: null backend only" >&2
     softhsm=0
+fi
+NSS_SO=${NSS_SO:-}
+for f in /usr/lib/x86_64-linux-gnu/libsoftokn3.so /usr/lib64/libsoftokn3.so; do
+    if [ -z "$NSS_SO" ] && [ -f "$f" ]; then
+        NSS_SO=$f
+    fi
+done
+if [ "$nss" = 1 ] && { [ -z "$NSS_SO" ] || ! command -v certutil >/dev/null; }; then
+    echo "run-bench.sh: NSS softoken or certutil is not installed: no NSS suite" >&2
+    nss=0
 fi
 if [ "$callgrind" = 1 ] && ! command -v valgrind >/dev/null; then
     echo "run-bench.sh: valgrind is not installed: no instruction counts" >&2
@@ -147,6 +160,21 @@ if [ "$softhsm" = 1 ]; then
     printf '[policy objects]\ndeny-objects = pkcs11:object=no-such-object\n' >>"$TMP/softhsm-policy.conf"
     p11kit_dir "$TMP/pk-softhsm" "$SOFTHSM_SO"
 fi
+# Policies that walk mechanism parameters (the closed world): a mechanism
+# rule, no object rule, so that a call pays the parameter's judgement alone
+if [ "$softhsm" = 1 ]; then
+    p11mux_conf "$TMP/softhsm-mechanisms.conf" "policy = mechanisms" -- softhsm "$SOFTHSM_SO" ""
+    printf '[policy mechanisms]\ndeny-mechanisms = CKM_MD5*\n' >>"$TMP/softhsm-mechanisms.conf"
+fi
+if [ "$nss" = 1 ]; then
+    mkdir -p "$TMP/nssdb"
+    certutil -N -d "sql:$TMP/nssdb" --empty-password >/dev/null 2>&1
+    NSS_RESERVED="configdir='sql:$TMP/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags="
+    p11mux_conf "$TMP/nss.conf" -- nss "$NSS_SO" "$NSS_RESERVED"
+    p11mux_conf "$TMP/nss-mechanisms.conf" "policy = mechanisms" -- nss "$NSS_SO" "$NSS_RESERVED"
+    printf '[policy mechanisms]\ndeny-mechanisms = CKM_MD5*\n' >>"$TMP/nss-mechanisms.conf"
+    p11kit_dir "$TMP/pk-nss" "$NSS_SO"
+fi
 if [ "$timing" = 1 ] && [ "$softhsm" = 1 ] && [ "$objects_token" = 1 ]; then
     dir=$CACHE/softhsm-$objects
     if [ ! -f "$dir/ready" ]; then
@@ -172,12 +200,14 @@ fi
 NULL_OPS=sessioninfo=1500000,slots=30000,openclose=150000,random=500000,digest=500000
 NULL_OPS=$NULL_OPS,ecdsa=500000,rsa=500000,aes=150000,findall=1500,findone=70000
 SOFTHSM_OPS=sessioninfo=100000,slots=500,openclose=30000,random=15000,digest=15000
-SOFTHSM_OPS=$SOFTHSM_OPS,ecdsa=400,rsa=30,aes=800
+SOFTHSM_OPS=$SOFTHSM_OPS,ecdsa=400,rsa=30,aes=800,pss=30
+NSS_OPS=kdf=20000,pss=100
 
 suite_targets() {
     case $1 in
     null) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-policy" ;;
     objects) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-policy" ;;
+    softhsm | nss) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-mechanisms" ;;
     *) echo "direct p11mux ${PROXY_SO:+proxy}" ;;
     esac
 }
@@ -198,6 +228,10 @@ run_target() {
         backend=$SOFTHSM_SO
         export SOFTHSM2_CONF=$TMP/softhsm/softhsm2.conf
         set -- --token bench --pin 1234 --session-keys --objects 0 "$@" ;;
+    nss)
+        backend=$NSS_SO
+        set -- --token "NSS Generic Crypto Services" --reserved "$NSS_RESERVED" --session-keys \
+            --objects 0 "$@" ;;
     objects)
         backend=$SOFTHSM_SO
         conf=$TMP/softhsm.conf
@@ -212,6 +246,8 @@ run_target() {
         --ops slots=1000 "$P11MUX_SO" ;;
     p11mux-policy) P11MUX_CONF=${conf%.conf}-policy.conf "${runner[@]}" "$BENCH" "$@" \
         --scale 0.2 "$P11MUX_SO" ;;
+    p11mux-mechanisms) P11MUX_CONF=${conf%.conf}-mechanisms.conf "${runner[@]}" "$BENCH" "$@" \
+        "$P11MUX_SO" ;;
     p11mux-trace) P11MUX_CONF=$TMP/null-trace.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
     proxy) "${runner[@]}" "$BENCH" --p11-kit-dir "$pk" "$@" "$PROXY_SO" ;;
     esac >"$out" 2>"$out.err" || {
@@ -257,10 +293,14 @@ run_suite null --threads 1,2 --threads-for sessioninfo,openclose,random,digest,f
     --reps 3 --ops "$NULL_OPS"
 if [ "$softhsm" = 1 ]; then
     run_suite softhsm --reps 3 --ops "$SOFTHSM_OPS" \
-        --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes
+        --workloads sessioninfo,slots,openclose,random,digest,ecdsa,rsa,aes,pss
     if [ "$objects_token" = 1 ]; then
         run_suite objects --reps 1 --ops findall=1,findone=1 --workloads findall,findone
     fi
+fi
+
+if [ "$nss" = 1 ]; then
+    run_suite nss --reps 3 --ops "$NSS_OPS" --workloads kdf,pss
 fi
 
 # ---------------------------------------------------------------- tables
@@ -339,7 +379,8 @@ echo "   x 8 slots, last slot; p11mux-policy: a deny-objects rule that hides not
 table null
 if [ "$softhsm" = 1 ]; then
     echo
-    echo "-- SoftHSM2 ($SOFTHSM_SO), session keys"
+    echo "-- SoftHSM2 ($SOFTHSM_SO), session keys (p11mux-mechanisms: deny-mechanisms ="
+    echo "   CKM_MD5*, so every mechanism parameter is walked and judged)"
     table softhsm
     if [ "$clock" = wall ]; then
         echo
@@ -351,6 +392,16 @@ if [ "$softhsm" = 1 ]; then
         echo
         echo "-- SoftHSM2, a token with $objects data objects (p11mux-policy: as above)"
         table objects
+    fi
+fi
+if [ "$nss" = 1 ]; then
+    echo
+    echo "-- NSS softoken ($NSS_SO), session keys (p11mux-mechanisms: as above)"
+    table nss
+    if [ "$clock" = wall ]; then
+        echo
+        echo "-- the same in the thread's CPU time per operation"
+        table nss 7
     fi
 fi
 echo

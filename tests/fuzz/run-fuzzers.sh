@@ -28,7 +28,7 @@ seconds=${2:-60}
 shift
 [ $# -gt 0 ] && shift
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-targets=${*:-conf calls trace policy}
+targets=${*:-conf calls trace policy params}
 status=0
 
 for target in $targets; do

@@ -672,16 +672,44 @@ START_TEST(test_policy_plan_read_only_and_denied_functions)
 }
 END_TEST
 
-/* A policy with no rule plans nothing: every function takes the plain path. */
+/* A policy with no rule plans only the closed world: mechanism arguments
+ * and types (and the mechanism list) are judged, saved state is refused;
+ * every other function takes the plain path. */
 START_TEST(test_policy_plan_empty_policy)
 {
     g_autoptr(P11muxPolicySet) set = NULL;
     const P11muxPolicy *policy = policy_of(&set, "");
-    guint fn;
+    guint fn, i;
 
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
-        ck_assert_msg(policy->steps[fn] == 0, "%s", p11mux_functions[fn].name);
+        const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+        guint expected = 0;
+
+        for (i = 0; i < desc->n_params; i++) {
+            switch (desc->params[i].role) {
+            case P11MUX_ROLE_MECHANISM:
+            case P11MUX_ROLE_MECHANISM_TYPE:
+                expected |= P11MUX_STEP_MECHANISMS;
+                break;
+            case P11MUX_ROLE_MECHANISMS_OUT:
+                expected |= P11MUX_STEP_PREPARE_OUTPUTS | P11MUX_STEP_FINISH_OUTPUTS;
+                break;
+            case P11MUX_ROLE_STATE_IN:
+            case P11MUX_ROLE_STATE_OUT:
+                expected |= P11MUX_STEP_FUNCTION;
+                break;
+            default:
+                break;
+            }
+        }
+        ck_assert_msg(policy->steps[fn] == expected, "%s: steps %#x, expected %#x", desc->name,
+                      policy->steps[fn], expected);
     }
+    ck_assert_uint_eq(STEPS(policy, C_GetSessionInfo), 0);
+    ck_assert_uint_eq(STEPS(policy, C_Sign), 0);
+    ck_assert_uint_eq(STEPS(policy, C_SignInit), P11MUX_STEP_MECHANISMS);
+    ck_assert_uint_eq(STEPS(policy, C_GetOperationState), P11MUX_STEP_FUNCTION);
+    ck_assert_uint_eq(STEPS(policy, C_SetOperationState), P11MUX_STEP_FUNCTION);
 }
 END_TEST
 

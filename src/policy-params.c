@@ -1,0 +1,190 @@
+/*
+ * The closed world for mechanism arguments: under a policy, a mechanism is
+ * used only when p11mux knows its parameter (src/mechanism-params.tab) or
+ * the policy names it in allow-opaque-mechanisms.  A known parameter is
+ * walked by its layout (src/mech-params.c) and everything in it judged like
+ * its top-level counterpart:
+ *   a hash, PRF, MGF or KDF selector   allowed by the mechanism rules, and
+ *                                      itself known (at every depth)
+ *   a key handle                       visible, big enough (as a key argument)
+ *   a template for a key it makes      read-only, force-sensitive, object
+ *                                      rules, key sizes; force-sensitive
+ *                                      completes it in a copy of the
+ *                                      parameter, which the backend sees
+ *   a key it makes the backend create  read back after the call and judged
+ *                                      like a created key (policy-changes.c)
+ */
+#include "config.h"
+
+#include "policy-private.h"
+
+gboolean
+p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor, CK_MECHANISM_TYPE type)
+{
+    const P11muxMechParams *params;
+
+    if (!p11mux_policy_allows_mechanism(policy, type)) {
+        return FALSE;
+    }
+    if (p11mux_mech_set_contains(policy->mech_opaque, type)) {
+        return TRUE;
+    }
+    params = p11mux_mech_params_lookup(type, vendor);
+    return params != NULL && params->klass != P11MUX_PARAM_OPAQUE;
+}
+
+guint
+p11mux_policy_vendor_of_call(const P11muxCall *call)
+{
+    const P11muxPolicyEngine *engine = call->router->policy;
+
+    if (call->backend == NULL || call->backend->index >= engine->n_backends) {
+        return 0;
+    }
+    return engine->vendors[call->backend->index];
+}
+
+typedef struct {
+    P11muxCall *call;
+    const P11muxPolicy *policy;
+    guint vendor;
+    gboolean complete;   /* a template inside wants force-sensitive's completion */
+    gboolean completing; /* the copying walk that completes them */
+    CK_OBJECT_HANDLE **made;
+    guint n_made, max_made;
+} ParamCheck;
+
+static CK_RV
+on_algorithm(gpointer ctx, CK_MECHANISM_TYPE type)
+{
+    ParamCheck *check = ctx;
+
+    return p11mux_policy_admits_mechanism(check->policy, check->vendor, type)
+               ? CKR_OK
+               : CKR_MECHANISM_INVALID;
+}
+
+static CK_RV
+on_key(gpointer ctx, CK_OBJECT_HANDLE handle)
+{
+    ParamCheck *check = ctx;
+
+    return p11mux_policy_check_param_key(check->call, check->policy, handle);
+}
+
+/* A template inside: judged; in the copying walk (completing) the
+ * completed template replaces the caller's in the copy. */
+static CK_RV
+on_template(gpointer ctx, CK_ATTRIBUTE_PTR *tmpl, CK_ULONG *count)
+{
+    ParamCheck *check = ctx;
+    gboolean complete = FALSE;
+    CK_RV rv = p11mux_policy_judge_param_template(check->call, check->policy, *tmpl, *count,
+                                                  &complete);
+
+    check->complete = check->complete || complete;
+    if (rv != CKR_OK || !complete || !check->completing) {
+        return rv;
+    }
+    return p11mux_policy_complete_template(check->call, *tmpl, *count, tmpl, count);
+}
+
+static gpointer
+on_alloc(gpointer ctx, gsize size)
+{
+    ParamCheck *check = ctx;
+
+    return p11mux_policy_call_alloc(check->call, 1, size);
+}
+
+/* The backend gets a copy of the parameter with force-sensitive's
+ * templates; the caller's memory is never written. */
+static CK_RV
+redirect_completed(ParamCheck *check, const P11muxMechParams *params, int index,
+                   const CK_MECHANISM *mechanism)
+{
+    static const P11muxParamVisitor copying = {
+        .tmpl = on_template,
+        .alloc = on_alloc,
+    };
+    CK_MECHANISM_PTR replaced;
+    void *copy = NULL;
+    CK_RV rv;
+
+    check->completing = TRUE;
+    rv = p11mux_mech_params_walk(params, mechanism, &copying, check, &copy);
+
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    replaced = p11mux_policy_call_alloc(check->call, 1, sizeof *replaced);
+    if (replaced == NULL) {
+        return CKR_HOST_MEMORY;
+    }
+    *replaced = *mechanism;
+    replaced->pParameter = copy;
+    p11mux_policy_redirect(check->call, index, &replaced);
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
+{
+    const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
+    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, FALSE, NULL, 0, 0};
+    const P11muxParamVisitor judging = {
+        .algorithm = on_algorithm,
+        .key = on_key,
+        .tmpl = policy->reads_objects ? on_template : NULL,
+    };
+    const P11muxMechParams *params;
+    CK_RV rv;
+
+    if (mechanism == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (!p11mux_policy_admits_mechanism(policy, check.vendor, mechanism->mechanism)) {
+        return CKR_MECHANISM_INVALID;
+    }
+    params = p11mux_mech_params_lookup(mechanism->mechanism, check.vendor);
+    if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
+        return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
+    }
+    rv = p11mux_mech_params_walk(params, mechanism, &judging, &check, NULL);
+    if (rv != CKR_OK || !check.complete) {
+        return rv;
+    }
+    return redirect_completed(&check, params, index, mechanism);
+}
+
+static CK_RV
+on_key_out(gpointer ctx, CK_OBJECT_HANDLE *where)
+{
+    ParamCheck *check = ctx;
+
+    if (check->n_made < check->max_made) {
+        check->made[check->n_made++] = where;
+    }
+    return CKR_OK;
+}
+
+guint
+p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, guint max)
+{
+    static const P11muxParamVisitor outputs = {.key_out = on_key_out};
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    int index = p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0);
+    ParamCheck check = {call, NULL, p11mux_policy_vendor_of_call(call), FALSE, FALSE, where, 0, max};
+    const CK_MECHANISM *mechanism;
+    const P11muxMechParams *params;
+
+    if (index < 0 || (mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR)) == NULL) {
+        return 0;
+    }
+    params = p11mux_mech_params_lookup(mechanism->mechanism, check.vendor);
+    if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
+        return 0;
+    }
+    (void)p11mux_mech_params_walk(params, mechanism, &outputs, &check, NULL);
+    return check.n_made;
+}
