@@ -14,8 +14,10 @@
 #include "backend.h"
 
 #include <dlfcn.h>
-#include <p11-kit/p11-kit.h>
 #include <string.h>
+
+#include "p11mux-functions.h"
+#include <p11-kit/p11-kit.h>
 
 G_DEFINE_QUARK(p11mux - backend - error - quark, p11mux_backend_error)
 
@@ -75,58 +77,82 @@ fail(P11muxBackend *backend, GError **error, const char *format, ...)
         backend->dl = NULL;
     }
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
     return FALSE;
 }
 
-/* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the default. */
-static void
+/* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the
+ * default; NULL if the module has none. */
+static CK_FUNCTION_LIST_PTR
 take_interface(P11muxBackend *backend)
 {
     CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(backend->dl, "C_GetInterface");
     CK_INTERFACE_PTR interface = NULL;
-    CK_VERSION_PTR version;
 
     if (get_interface == NULL) {
-        return;
+        return NULL;
     }
     /* never pass a NULL ppInterface: NSS softoken 3.87 crashes on it */
     if (get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0) != CKR_OK ||
-        interface == NULL || interface->pFunctionList == NULL) {
-        return;
+        interface == NULL) {
+        return NULL;
     }
-    version = (CK_VERSION_PTR)interface->pFunctionList;
-    backend->functions = interface->pFunctionList;
-    if (version->major >= 3) {
-        backend->functions_3_0 = interface->pFunctionList;
-    }
+    return interface->pFunctionList;
 }
 
+/* The backend's own list, from C_GetInterface (*is_3_0: it is a 3.0 one)
+ * or else C_GetFunctionList (a 2.40 list, whatever version it says: a
+ * module may well put 3.0 there and still give the 2.40 layout). */
+static CK_FUNCTION_LIST_PTR
+take_list(P11muxBackend *backend, gboolean *is_3_0)
+{
+    CK_C_GetFunctionList get_function_list;
+    CK_FUNCTION_LIST_PTR list = take_interface(backend);
+
+    *is_3_0 = list != NULL && list->version.major >= 3;
+    if (list != NULL) {
+        return list;
+    }
+    get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
+    if (get_function_list == NULL || get_function_list(&list) != CKR_OK) {
+        return NULL;
+    }
+    return list;
+}
+
+/*
+ * The backend boundary: the backend's list is read here, once, into
+ * backend->normalised, and never again.  A 3.0 list (version 3.x) is
+ * read for the 3.0 entries it fills; a 2.40 one only as far as it goes.
+ */
 static gboolean
 load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
 {
-    CK_C_GetFunctionList get_function_list;
+    CK_FUNCTION_LIST_PTR list;
+    gboolean is_3_0;
 
     backend->dl = dlopen(backend->path, BACKEND_DLOPEN_FLAGS);
     if (backend->dl == NULL) {
         return fail(backend, error, "cannot load: %s", dlerror());
     }
-    take_interface(backend);
-    if (backend->functions == NULL) {
-        get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
-        if (get_function_list == NULL) {
+    list = take_list(backend, &is_3_0);
+    if (list == NULL) {
+        if (dlsym(backend->dl, "C_GetFunctionList") == NULL) {
             return fail(backend, error, "not a PKCS #11 module: no C_GetFunctionList");
         }
-        if (get_function_list(&backend->functions) != CKR_OK || backend->functions == NULL) {
-            return fail(backend, error, "C_GetFunctionList failed");
-        }
+        return fail(backend, error, "C_GetFunctionList failed");
     }
-    if (backend->functions == self ||
-        (backend->functions_3_0 != NULL && (void *)backend->functions_3_0 == (void *)self)) {
+    /* either of p11mux's own lists (both start with its C_Initialize) */
+    if (list == self || list->C_Initialize == self->C_Initialize) {
         return fail(backend, error, "this is p11mux itself; a backend cannot be p11mux");
     }
-    if (backend->functions->C_Initialize == NULL || backend->functions->C_Finalize == NULL) {
+    if (list->C_Initialize == NULL || list->C_Finalize == NULL) {
         return fail(backend, error, "its function list has no C_Initialize or C_Finalize");
+    }
+    p11mux_functions_normalise(&backend->normalised, list, is_3_0);
+    backend->functions = &backend->normalised;
+    if (!is_3_0 && backend->normalised.version.major >= 3) {
+        /* what the interface offered, for p11mux_backend_is_3_0 */
+        backend->normalised.version = (CK_VERSION){2, 40};
     }
     return TRUE;
 }
@@ -163,6 +189,47 @@ p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **
     return initialize(backend, error);
 }
 
+/* Room for a list that grows between the two calls (a token inserted). */
+#define MECHANISM_LIST_SLACK 64
+
+CK_RV
+p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list,
+                              CK_ULONG_PTR count)
+{
+    g_autofree CK_MECHANISM_TYPE *own = NULL;
+    CK_ULONG needed = 0, room;
+    CK_RV rv;
+
+    if (list == NULL) {
+        return backend->functions->C_GetMechanismList(slot, NULL, count);
+    }
+    rv = backend->functions->C_GetMechanismList(slot, NULL, &needed);
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    if (needed > *count) {
+        *count = needed;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    room = needed + MECHANISM_LIST_SLACK;
+    own = g_try_new(CK_MECHANISM_TYPE, room);
+    if (own == NULL) {
+        return CKR_HOST_MEMORY;
+    }
+    needed = room;
+    rv = backend->functions->C_GetMechanismList(slot, own, &needed);
+    if (rv == CKR_OK && needed > *count) {
+        rv = CKR_BUFFER_TOO_SMALL;
+    }
+    if (rv == CKR_OK) {
+        memcpy(list, own, needed * sizeof *own);
+    }
+    if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) {
+        *count = needed;
+    }
+    return rv;
+}
+
 void
 p11mux_backend_close(P11muxBackend *backend)
 {
@@ -175,7 +242,6 @@ p11mux_backend_close(P11muxBackend *backend)
         backend->dl = NULL;
     }
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
 }
 
 void
@@ -184,5 +250,4 @@ p11mux_backend_forget(P11muxBackend *backend)
     backend->initialized = FALSE;
     backend->dl = NULL;
     backend->functions = NULL;
-    backend->functions_3_0 = NULL;
 }

@@ -13,9 +13,17 @@ typedef struct {
     char *path;          /* the library file */
     char *init_reserved; /* nullable: CK_C_INITIALIZE_ARGS.pReserved */
     gboolean critical;
-    void *dl;                               /* dlopen handle, NULL until loaded */
-    CK_FUNCTION_LIST_PTR functions;         /* non-NULL once loaded */
-    CK_FUNCTION_LIST_3_0_PTR functions_3_0; /* nullable: the backend's 3.0 list */
+    void *dl; /* dlopen handle, NULL until loaded */
+    /*
+     * The one door to the backend: &normalised once loaded, else NULL.
+     * p11mux's own copy of the backend's list, made once at load
+     * (p11mux_functions_normalise): every entry is callable, a NULL entry
+     * of the backend's (and every 3.0 entry of a 2.40 backend) answering
+     * CKR_FUNCTION_NOT_SUPPORTED; version is the interface the backend
+     * offers.  Nothing dereferences the backend's own list after load.
+     */
+    CK_FUNCTION_LIST_3_0_PTR functions;
+    CK_FUNCTION_LIST_3_0 normalised;
     gboolean initialized;                   /* we called its C_Initialize successfully */
     gboolean shared;                        /* it was initialised by someone else: never finalise */
     char *error;                            /* nullable: why it was skipped */
@@ -36,6 +44,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
  * backend is left unloaded, backend->error says why, and error is set.
  */
 gboolean p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error);
+
+/* Whether the backend offers the 3.0 interface (loaded backends only). */
+static inline gboolean
+p11mux_backend_is_3_0(const P11muxBackend *backend)
+{
+    return backend->functions->version.major >= 3;
+}
+
+/*
+ * C_GetMechanismList on backend, with the length protocol kept by p11mux:
+ * the backend writes only into a list p11mux allocated from the count the
+ * backend itself gave; list (nullable) gets a copy when *count is large
+ * enough, else CKR_BUFFER_TOO_SMALL and the count needed.  NSS softoken
+ * 3.87 ignores *pulCount and writes its whole list into whatever buffer it
+ * is given.
+ */
+CK_RV p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot,
+                                    CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
 
 /* C_Finalize (when we initialised it) and dlclose.  Idempotent. */
 void p11mux_backend_close(P11muxBackend *backend);

@@ -233,6 +233,9 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
     if (call->router == NULL) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
+    if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
+        return CKR_ARGUMENTS_BAD;
+    }
     return check(call);
 }
 
@@ -244,6 +247,9 @@ p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, v
     call_init(call, fn, args);
     if (call->router == NULL) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
+        return CKR_ARGUMENTS_BAD;
     }
     entry = p11mux_slotmap_lookup(call->router->slots, slot);
     if (entry == NULL) {
@@ -262,6 +268,9 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
     call_init(call, fn, args);
     if (call->router == NULL) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
+        return CKR_ARGUMENTS_BAD;
     }
     if (!p11mux_sessions_lookup(call->router->sessions, session, &entry, &call->real_session,
                                 &call->session_flags)) {

@@ -87,7 +87,11 @@ struct P11muxCall {
     P11muxPlain hold;     /* hold.hold NULL when nothing is held (not initialised, nested) */
 };
 
-/* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED or CKR_OK. */
+/* Each begin answers CKR_CRYPTOKI_NOT_INITIALIZED first, then
+ * CKR_ARGUMENTS_BAD for a NULL pointer the specification requires
+ * (p11mux_args_check: the caller boundary, before routing and policy). */
+
+/* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED, CKR_ARGUMENTS_BAD or CKR_OK. */
 CK_RV p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args);
 
 /* Routed by slot: also CKR_SLOT_ID_INVALID, and the policy's answer. */

@@ -30,6 +30,41 @@ REF_ROLES = {
     "state-in", "state-out", "flags",
 }
 
+# The caller boundary (the table's header comment): what a NULL pointer of
+# each role means.  Every role is a value or has a rule.
+POINTER_RULES = {
+    "required": {
+        "mechanism", "info-out", "session-info-out", "session-out", "object-out",
+        "objects-out", "count-out", "len-io", "function-list-out", "interface-out",
+        "label", "slot-out",
+    },
+    "with-length": {"template", "template-io", "in", "secret-in", "param", "state-in"},
+    "optional": {
+        "out", "secret-out", "state-out", "slots-out", "mechanisms-out", "interfaces-out",
+        "app", "notify", "interface-name", "version",
+    },
+    "must-be-null": {"reserved"},
+    "init-args": {"init-args"},
+}
+VALUE_ROLES = {
+    "session", "slot", "bool", "flags", "mechanism-type", "key", "wrapping-key",
+    "unwrapping-key", "exported-key", "object", "max", "count", "len", "user-type",
+}
+
+
+def pointer_rule(role):
+    for rule, roles in POINTER_RULES.items():
+        if role in roles:
+            return rule
+    return None
+
+
+def check_roles_have_rules():
+    for role in PLAIN_ROLES | REF_ROLES:
+        rules = [r for r, roles in POINTER_RULES.items() if role in roles]
+        if len(rules) + (role in VALUE_ROLES) != 1:
+            raise TableError(f"role '{role}' needs exactly one pointer rule or to be a value")
+
 
 class TableError(Exception):
     pass
@@ -126,6 +161,23 @@ def check(functions, path):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-session without a leading session")
 
 
+def bad_pointer_tests(fn):
+    """The C conditions, one per pointer parameter, under which a call of fn
+    is CKR_ARGUMENTS_BAD (POINTER_RULES)."""
+    by_name = {p.name: p for p in fn.params}
+    tests = []
+    for p in fn.params:
+        rule = pointer_rule(p.role)
+        ref = by_name.get(p.ref) if p.ref else None
+        if rule == "required":
+            tests.append(f"{p.name} == NULL")
+        elif rule == "must-be-null":
+            tests.append(f"{p.name} != NULL")
+        elif rule == "with-length" or (rule == "optional" and ref is not None and ref.role == "len"):
+            tests.append(f"({p.name} == NULL && {ref.name} != 0)")
+    return tests
+
+
 def c_params(fn):
     if not fn.params:
         return "void"
@@ -196,9 +248,49 @@ def emit_header(functions):
         w(f"CK_RV p11mux_fwd_{fn.name}({c_params(fn)});\n")
         if fn.v3_variant:
             w(f"CK_RV p11mux_fwd_{fn.name}_3_0({c_params(fn)});\n")
+    emit_arg_checks(functions)
+    w("\n/* The backend boundary: out becomes p11mux's copy of a backend's list, in\n"
+      " * which every entry is callable: a NULL entry of list, and every 3.0 entry\n"
+      " * unless is_3_0 (list is then a CK_FUNCTION_LIST_3_0), answers\n"
+      " * CKR_FUNCTION_NOT_SUPPORTED.  out->version is list's. */\n")
+    w("void p11mux_functions_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list,\n"
+      "                               gboolean is_3_0);\n")
     w("\nextern CK_FUNCTION_LIST p11mux_function_list;\n")
     w("extern CK_FUNCTION_LIST_3_0 p11mux_function_list_3_0;\n")
     w("\n#endif /* P11MUX_FUNCTIONS_H */\n")
+
+
+def emit_arg_checks(functions):
+    w = sys.stdout.write
+    w("\n/* The caller boundary (src/pkcs11-functions.tab): CKR_ARGUMENTS_BAD when\n"
+      " * a pointer the specification requires is NULL, else CKR_OK.  Pure: no\n"
+      " * pointer is read.  Inline for the plain path; p11mux_args_check runs\n"
+      " * the same test on a call's argument array (p11mux_call_begin*). */\n")
+    for fn in functions:
+        tests = bad_pointer_tests(fn)
+        w(f"G_ALWAYS_INLINE static inline CK_RV\np11mux_args_check_{fn.name}({c_params(fn)})\n{{\n")
+        for p in fn.params:
+            w(f"    (void){p.name};\n")
+        if tests:
+            w(f"    return G_UNLIKELY({' || '.join(tests)}) ? CKR_ARGUMENTS_BAD : CKR_OK;\n}}\n\n")
+        else:
+            w("    return CKR_OK;\n}\n\n")
+    w("/* p11mux_args_check_<fn> on args (pointers to the parameters, in table order). */\n")
+    w("CK_RV p11mux_args_check(P11muxFunctionId fn, void *const *args);\n")
+
+
+def emit_args_dispatch(functions):
+    w = sys.stdout.write
+    w("CK_RV\np11mux_args_check(P11muxFunctionId fn, void *const *args)\n{\n")
+    w("    switch (fn) {\n")
+    for fn in functions:
+        w(f"    case P11MUX_FN_{fn.name}:\n")
+        if not bad_pointer_tests(fn):
+            w("        return CKR_OK;\n")
+            continue
+        unpacked = ", ".join(f"*({p.ctype} *)args[{i}]" for i, p in enumerate(fn.params))
+        w(f"        return p11mux_args_check_{fn.name}({unpacked});\n")
+    w("    case P11MUX_FN_COUNT:\n        break;\n    }\n    return CKR_OK;\n}\n\n")
 
 
 def emit_descriptors(functions):
@@ -226,19 +318,20 @@ def emit_descriptors(functions):
 
 def emit_backend_call(fn, route, indent):
     """The backend call of a routed function and the fix-up of its outputs,
-    the same on both paths (route: "call" or "route")."""
+    the same on both paths (route: "call" or "route").  The backend's list
+    is p11mux's normalised copy (src/backend.c): every entry is callable."""
     w = sys.stdout.write
     pad = " " * indent
-    table = "functions" if fn.since == "2.40" else "functions_3_0"
-    if fn.since == "2.40":
-        w(f"{pad}CK_C_{fn.short} fn = {route}.backend->functions->{fn.name};\n\n")
+    bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
+    if bounded is not None:
+        # the backend writes only into a list p11mux sized from its own count
+        w(f"{pad}rv = p11mux_backend_mechanism_list({route}.backend, {route}.real_slot, "
+          f"{bounded.name}, {bounded.ref});\n")
     else:
-        w(f"{pad}CK_C_{fn.short} fn = {route}.backend->{table} != NULL ? "
-          f"{route}.backend->{table}->{fn.name} : NULL;\n\n")
-    w(f"{pad}rv = fn != NULL ? fn({c_args(fn, route)}) : CKR_FUNCTION_NOT_SUPPORTED;\n")
+        w(f"{pad}rv = {route}.backend->functions->{fn.name}({c_args(fn, route)});\n")
     for p in fn.params:
         if p.role == "session-info-out":
-            w(f"{pad}if (rv == CKR_OK && {p.name} != NULL) {{\n")
+            w(f"{pad}if (rv == CKR_OK) {{\n")
             w(f"{pad}    {p.name}->slotID = {route}.slot;\n{pad}}}\n")
 
 
@@ -265,7 +358,9 @@ def emit_forwarder(fn):
     w("    P11muxRoute route;\n    CK_RV rv;\n\n")
     w("    if (G_UNLIKELY(router == NULL)) {\n")
     w(f"        return hooked_{fn.name}({', '.join(p.name for p in fn.params)});\n    }}\n")
-    w(f"    rv = p11mux_route_{route}(router, {target}, &route);\n")
+    w(f"    rv = p11mux_args_check_{fn.name}({', '.join(p.name for p in fn.params)});\n")
+    w("    if (G_LIKELY(rv == CKR_OK)) {\n")
+    w(f"        rv = p11mux_route_{route}(router, {target}, &route);\n    }}\n")
     w("    if (rv == CKR_OK) {\n")
     emit_backend_call(fn, "route", 8)
     if route == "session":
@@ -287,13 +382,38 @@ def emit_list(functions, name, ctype, prefix, version, v3):
 def emit_source(functions):
     w = sys.stdout.write
     w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
-    w('#include "config.h"\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
+    w('#include "config.h"\n\n#include <string.h>\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
     emit_descriptors(functions)
+    emit_args_dispatch(functions)
     for fn in functions:
         if fn.handling != "special":
             emit_forwarder(fn)
     emit_list(functions, "p11mux_function_list", "CK_FUNCTION_LIST", "p11mux_fwd_", (2, 40), False)
     emit_list(functions, "p11mux_function_list_3_0", "CK_FUNCTION_LIST_3_0", "p11mux_fwd_", (3, 0), True)
+    emit_normalise(functions)
+
+
+def emit_normalise(functions):
+    """The backend boundary: a stub for every function, and the copy of a
+    backend's list in which each NULL entry (and, for a 2.40 list, each 3.0
+    one) is the stub."""
+    w = sys.stdout.write
+    w("/* The backend boundary: what a backend's missing entry answers. */\n")
+    for fn in functions:
+        w(f"static CK_RV\nmissing_{fn.name}({c_params(fn)})\n{{\n")
+        for p in fn.params:
+            w(f"    (void){p.name};\n")
+        w("    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
+    w("void\np11mux_functions_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list,\n"
+      "                           gboolean is_3_0)\n{\n")
+    w("    const CK_FUNCTION_LIST_3_0 *list_3_0 = is_3_0 ? (const CK_FUNCTION_LIST_3_0 *)list : NULL;\n\n")
+    w("    memset(out, 0, sizeof *out);\n")
+    w("    out->version = list->version;\n")
+    for fn in functions:
+        src = "list" if fn.since == "2.40" else "list_3_0"
+        guard = "" if fn.since == "2.40" else "list_3_0 != NULL && "
+        w(f"    out->{fn.name} = {guard}{src}->{fn.name} != NULL ? {src}->{fn.name} : missing_{fn.name};\n")
+    w("}\n")
 
 
 def emit_mock_stubs(functions):
@@ -325,6 +445,7 @@ def main():
         sys.stderr.write(__doc__)
         return 2
     try:
+        check_roles_have_rules()
         functions = parse(sys.argv[2])
     except (TableError, OSError) as e:
         sys.stderr.write(f"gen-functions.py: {e}\n")

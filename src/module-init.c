@@ -18,6 +18,7 @@
 #include "module.h"
 #include "p11kit-import.h"
 #include "p11mux-functions.h"
+#include "probe.h"
 #include "router.h"
 
 static GMutex init_lock;
@@ -34,17 +35,30 @@ p11mux_module_report(const char *message)
     syslog(LOG_USER | LOG_ERR, "p11mux: %s", message);
 }
 
-/* The value of config=PATH in a pReserved string; other words are left to others. */
+/* The longest pReserved string read, its NUL included. */
+#define RESERVED_BOUND 4096
+
+/*
+ * The value of config=PATH in a pReserved string; other words are left to
+ * others.  pReserved is the application's pointer to anything: it is read
+ * only if the kernel finds it readable and NUL-terminated within
+ * RESERVED_BOUND bytes (src/probe.h), else CKR_ARGUMENTS_BAD.
+ */
 static CK_RV
-parse_reserved(const char *reserved, char **config_path)
+parse_reserved(const void *reserved, char **config_path)
 {
+    g_autofree char *text = NULL;
     g_auto(GStrv) words = NULL;
     guint i;
 
     if (reserved == NULL) {
         return CKR_OK;
     }
-    words = g_strsplit_set(reserved, " \t\n", -1);
+    text = p11mux_probe_string_dup(reserved, RESERVED_BOUND);
+    if (text == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    words = g_strsplit_set(text, " \t\n", -1);
     for (i = 0; words[i] != NULL; i++) {
         if (g_str_has_prefix(words[i], "config=")) {
             if (words[i][strlen("config=")] == '\0' || *config_path != NULL) {
@@ -56,13 +70,20 @@ parse_reserved(const char *reserved, char **config_path)
     return CKR_OK;
 }
 
+/* pInitArgs is read from a copy the kernel made (src/probe.h): a pointer
+ * to nothing readable is CKR_ARGUMENTS_BAD, not a crash. */
 static CK_RV
-parse_init_args(CK_C_INITIALIZE_ARGS_PTR args, char **config_path, gboolean *cant_threads)
+parse_init_args(CK_VOID_PTR pInitArgs, char **config_path, gboolean *cant_threads)
 {
+    CK_C_INITIALIZE_ARGS copy;
+    CK_C_INITIALIZE_ARGS_PTR args = &copy;
     gboolean some, all;
 
-    if (args == NULL) {
+    if (pInitArgs == NULL) {
         return CKR_OK;
+    }
+    if (!p11mux_probe_copy(pInitArgs, sizeof copy, &copy)) {
+        return CKR_ARGUMENTS_BAD;
     }
     some = args->CreateMutex != NULL || args->DestroyMutex != NULL || args->LockMutex != NULL ||
            args->UnlockMutex != NULL;
@@ -207,9 +228,6 @@ p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_Finalize, args);
     P11muxRouter *router = NULL;
 
-    if (rv == CKR_OK && pReserved != NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    }
     if (rv != CKR_OK) {
         return p11mux_call_end(&call, rv);
     }
@@ -247,9 +265,6 @@ get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
     void *args[] = {&pInfo};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_GetInfo, args);
 
-    if (rv == CKR_OK && pInfo == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    }
     if (rv == CKR_OK) {
         memset(pInfo, 0, sizeof(*pInfo));
         pInfo->cryptokiVersion.major = major;
@@ -277,7 +292,7 @@ p11mux_fwd_C_GetInfo_3_0(CK_INFO_PTR pInfo)
 CK_RV
 p11mux_fwd_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
-    if (ppFunctionList == NULL) {
+    if (p11mux_args_check_C_GetFunctionList(ppFunctionList) != CKR_OK) {
         return CKR_ARGUMENTS_BAD;
     }
     *ppFunctionList = &p11mux_function_list;
@@ -289,7 +304,7 @@ p11mux_fwd_C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pul
 {
     CK_ULONG n = G_N_ELEMENTS(interfaces);
 
-    if (pulCount == NULL) {
+    if (p11mux_args_check_C_GetInterfaceList(pInterfacesList, pulCount) != CKR_OK) {
         return CKR_ARGUMENTS_BAD;
     }
     if (pInterfacesList == NULL) {
@@ -326,7 +341,7 @@ p11mux_fwd_C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersio
 {
     guint i;
 
-    if (ppInterface == NULL) {
+    if (p11mux_args_check_C_GetInterface(pInterfaceName, pVersion, ppInterface, flags) != CKR_OK) {
         return CKR_ARGUMENTS_BAD;
     }
     for (i = 0; i < G_N_ELEMENTS(interfaces); i++) {

@@ -15,9 +15,6 @@ p11mux_fwd_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplica
     CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_OpenSession, slotID, args);
     CK_SESSION_HANDLE real = 0, handle;
 
-    if (rv == CKR_OK && phSession == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    }
     if (rv == CKR_OK) {
         /* Notify is not passed on: it would see the backend's handle, and
          * surrender callbacks are obsolete; pApplication is kept for it. */

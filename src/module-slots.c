@@ -16,9 +16,6 @@ p11mux_fwd_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULO
     GPtrArray *slots = NULL;
     guint i;
 
-    if (rv == CKR_OK && pulCount == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    }
     if (rv == CKR_OK) {
         rv = p11mux_router_slot_list(call.router, tokenPresent, &slots);
     }
@@ -52,9 +49,6 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
         CK_SLOT_ID real = 0;
         CK_RV rv;
 
-        if (backend->functions->C_WaitForSlotEvent == NULL) {
-            continue;
-        }
         rv = backend->functions->C_WaitForSlotEvent(CKF_DONT_BLOCK, &real, NULL);
         if (rv == CKR_OK) {
             const P11muxSlot *entry = p11mux_slotmap_intern(router->slots, backend, real);
@@ -103,9 +97,6 @@ p11mux_fwd_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR 
     void *args[] = {&flags, &pSlot, &pReserved};
     CK_RV rv = p11mux_call_begin(&call, P11MUX_FN_C_WaitForSlotEvent, args);
 
-    if (rv == CKR_OK && (pSlot == NULL || pReserved != NULL)) {
-        rv = CKR_ARGUMENTS_BAD;
-    }
     if (rv == CKR_OK) {
         rv = wait_for_event(call.router, flags, pSlot);
     }

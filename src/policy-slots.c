@@ -45,7 +45,7 @@ state_field(const P11muxSlot *slot)
 static P11muxSlotState *
 read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxSlot *slot)
 {
-    CK_FUNCTION_LIST_PTR functions = slot->backend->functions;
+    CK_FUNCTION_LIST_3_0_PTR functions = slot->backend->functions;
     P11muxSlotState *state = g_new0(P11muxSlotState, 1);
     P11muxUriPlace place;
 

@@ -53,7 +53,7 @@ print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBack
         printf("  state: disabled\n");
     } else if (loaded != NULL) {
         printf("  state: loaded\n");
-        printf("  interface: %s\n", loaded->functions_3_0 != NULL ? "3.0" : "2.40");
+        printf("  interface: %s\n", p11mux_backend_is_3_0(loaded) ? "3.0" : "2.40");
     } else {
         printf("  state: failed\n");
         printf("  error: %s\n",

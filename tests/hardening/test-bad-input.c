@@ -507,6 +507,8 @@ static const struct {
     {"pInitArgs={pReserved=config=missing}", 0, FALSE, FALSE, "config=/nonexistent/p11mux.conf"},
     {"pInitArgs={pReserved=config= twice}", 0, FALSE, FALSE, "config=/a config=/b"},
     {"pInitArgs={pReserved=junk}", 0, FALSE, FALSE, "\x01\xff junk=\t\n"},
+    /* not a string at all: probed, never read (src/probe.h) */
+    {"pInitArgs={pReserved=(void *)1}", 0, FALSE, FALSE, (const char *)1},
 };
 
 static CK_RV
