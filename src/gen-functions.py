@@ -71,8 +71,9 @@ class TableError(Exception):
 
 
 class Param:
-    def __init__(self, ctype, name, role, ref, line):
+    def __init__(self, ctype, name, role, ref, line, nullable=False):
         self.ctype, self.name, self.role, self.ref, self.line = ctype, name, role, ref, line
+        self.nullable = nullable
 
 
 class Function:
@@ -137,10 +138,14 @@ def parse_function(words, where, number):
 
 
 def parse_param(words, where, number):
-    if len(words) != 3:
-        raise TableError(f"{where}: expected 'C-TYPE NAME ROLE' (every parameter needs a role)")
+    if len(words) not in (3, 4) or (len(words) == 4 and words[3] != "nullable"):
+        raise TableError(f"{where}: expected 'C-TYPE NAME ROLE [nullable]' "
+                         "(every parameter needs a role)")
     role, ref = parse_role(words[2], where)
-    return Param(words[0], words[1], role, ref, number)
+    nullable = len(words) == 4
+    if nullable and pointer_rule(role) != "required":
+        raise TableError(f"{where}: 'nullable' is for a role whose pointer is required")
+    return Param(words[0], words[1], role, ref, number, nullable)
 
 
 def check(functions, path):
@@ -169,7 +174,7 @@ def bad_pointer_tests(fn):
     for p in fn.params:
         rule = pointer_rule(p.role)
         ref = by_name.get(p.ref) if p.ref else None
-        if rule == "required":
+        if rule == "required" and not p.nullable:
             tests.append(f"{p.name} == NULL")
         elif rule == "must-be-null":
             tests.append(f"{p.name} != NULL")

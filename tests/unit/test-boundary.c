@@ -178,6 +178,22 @@ check_caller_boundary(void)
     CK_SLOT_ID slot = fixture_slot_by_label((CK_FUNCTION_LIST_PTR)p11, "bd-a");
     CK_SESSION_HANDLE session = 0;
     CK_MECHANISM sha256 = {CKM_SHA256, NULL, 0};
+    CK_BYTE random[32] = {0};
+    /* CK_SSL3_KEY_MAT_PARAMS and CK_SSL3_KEY_MAT_OUT, written out */
+    struct {
+        CK_OBJECT_HANDLE client_mac, server_mac, client_key, server_key;
+        CK_BYTE_PTR client_iv, server_iv;
+    } returned = {0};
+    struct {
+        CK_ULONG mac_bits, key_bits, iv_bits;
+        CK_BBOOL export;
+        CK_BYTE_PTR client_random;
+        CK_ULONG client_random_len;
+        CK_BYTE_PTR server_random;
+        CK_ULONG server_random_len;
+        void *returned;
+    } keymat_params = {160, 0, 0, CK_FALSE, random, 32, random, 32, &returned};
+    CK_MECHANISM keymat = {CKM_TLS_KEY_AND_MAC_DERIVE, &keymat_params, sizeof keymat_params};
     CK_BYTE data[16] = {0}, out[64];
     CK_ULONG len = sizeof out, count = 0;
     CK_OBJECT_HANDLE object;
@@ -210,6 +226,13 @@ check_caller_boundary(void)
     ck_assert_stopped("C_FindObjects", p11->C_FindObjects(session, &object, 1, NULL));
     ck_assert_rv_ok(p11->C_FindObjectsFinal(session));
     ck_assert_stopped("C_CreateObject", p11->C_CreateObject(session, &attribute, 1, NULL));
+    /* the SSL/TLS key-and-MAC derivations return their keys in the
+     * parameter: phKey may be NULL */
+    /* (the mock implements no derivation: its default answer is the proof
+     * that the call reached it, where p11mux would say CKR_ARGUMENTS_BAD) */
+    ck_assert_rv(p11->C_DeriveKey(session, &keymat, 0x500, NULL, 0, NULL),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_stopped("C_DeriveKey", p11->C_DeriveKey(session, NULL, 0x500, NULL, 0, NULL));
     ck_assert_stopped("C_GetAttributeValue", p11->C_GetAttributeValue(session, 0x500, NULL, 1));
     ck_assert_stopped("C_GetObjectSize", p11->C_GetObjectSize(session, 0x500, NULL));
     ck_assert_stopped("C_GenerateRandom", p11->C_GenerateRandom(session, NULL, 16));
