@@ -188,17 +188,39 @@ compare_ulong(gconstpointer a, gconstpointer b)
     return x > y ? 1 : 0;
 }
 
-/* transfer full: the values of the names matching spec, sorted, each once */
+/* The first entry of index (sorted by name) not below prefix (len bytes). */
+static gsize
+first_with_prefix(const P11muxConstant *index, gsize n, const char *prefix, gsize len)
+{
+    gsize low = 0, high = n;
+
+    while (low < high) {
+        gsize mid = low + (high - low) / 2;
+
+        if (strncmp(index[mid].name, prefix, len) < 0) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return low;
+}
+
+/* transfer full: the values of the names matching pattern (spec), sorted,
+ * each once.  Only the names sharing the pattern's literal prefix (up to its
+ * first wildcard) are tried: the index is sorted by name, so they are one
+ * run of it, found by binary search. */
 static GArray *
-match_values(P11muxConstantKind kind, GPatternSpec *spec)
+match_values(P11muxConstantKind kind, const char *pattern, GPatternSpec *spec)
 {
     GArray *values = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
     const P11muxConstant *index;
-    gsize n;
+    gsize n, prefix = strcspn(pattern, "*?");
     guint kept = 0;
 
     index = p11mux_constant_index(kind, &n);
-    for (gsize i = 0; i < n; i++) {
+    for (gsize i = first_with_prefix(index, n, pattern, prefix);
+         i < n && strncmp(index[i].name, pattern, prefix) == 0; i++) {
         if (!(index[i].flags & P11MUX_CONSTANT_VENDOR_BASE) &&
             g_pattern_spec_match_string(spec, index[i].name)) {
             g_array_append_val(values, index[i].value);
@@ -227,7 +249,7 @@ p11mux_constant_glob(P11muxConstantKind kind, const char *pattern, P11muxConstan
     g_return_val_if_fail(pattern != NULL, 0);
 
     spec = g_pattern_spec_new(pattern);
-    values = match_values(kind, spec);
+    values = match_values(kind, pattern, spec);
     g_pattern_spec_free(spec);
     for (guint i = 0; func != NULL && i < values->len; i++) {
         CK_ULONG value = g_array_index(values, CK_ULONG, i);

@@ -92,20 +92,37 @@ parse_item(const char *item, GArray *set)
     return NULL;
 }
 
+static guint
+count_items(char **items)
+{
+    guint n = 0;
+
+    for (; *items != NULL; items++) {
+        n += **items != '\0';
+    }
+    return n;
+}
+
 char *
 p11mux_mech_parse_list(const char *text, GArray **set)
 {
     g_auto(GStrv) items = g_strsplit_set(text, " \t", -1);
     GArray *result = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     char *problem = NULL;
     guint i;
 
     /* globs are GPatternSpecs, which abort on what is not UTF-8 */
     if (!g_utf8_validate(text, -1, NULL)) {
         problem = g_strdup("a mechanism list is not UTF-8 text");
+    } else if (count_items(items) > P11MUX_MECH_LIST_MAX) {
+        problem = g_strdup_printf("a mechanism list holds %u items; at most %u are read",
+                                  count_items(items), P11MUX_MECH_LIST_MAX);
     }
     for (i = 0; problem == NULL && items[i] != NULL; i++) {
-        if (items[i][0] != '\0') {
+        /* an item given twice is read once (a glob is matched against
+         * every name it could match: cost grows with distinct items only) */
+        if (items[i][0] != '\0' && g_hash_table_add(seen, items[i])) {
             problem = parse_item(items[i], result);
         }
     }

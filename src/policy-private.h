@@ -178,7 +178,9 @@ void p11mux_policy_plan(P11muxPolicy *policy);
 
 /* policy-mech.c */
 /* Parse a mechanisms list (names, numbers, CKM_VENDOR_DEFINED+N, globs)
- * into a sorted set; NULL on success, else why not (transfer full). */
+ * into a sorted set; NULL on success, else why not (transfer full).  A list
+ * of more than P11MUX_MECH_LIST_MAX items is refused: a glob costs a look at every name it could match. */
+#define P11MUX_MECH_LIST_MAX 100000u
 char *p11mux_mech_parse_list(const char *text, GArray **set);
 gboolean p11mux_mech_set_contains(const GArray *set, CK_MECHANISM_TYPE type);
 GArray *p11mux_mech_set_intersect(const GArray *a, const GArray *b);

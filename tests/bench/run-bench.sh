@@ -456,6 +456,55 @@ for target in direct p11mux ${PROXY_SO:+proxy}; do
 done
 fi # timing
 
+# ---------------------------------------------------------------- configuration cost
+
+# C_Initialize with a policy of 50,000 distinct mechanism patterns (globs
+# with '?' and '*' made from every CKM_ name, fixed seed): wall time and the
+# RSS it adds, against the same backend with no policy
+if [ "$timing" = 1 ]; then
+    table_c=$top_builddir/src/p11mux-constants-table.c
+    awk 'BEGIN { srand(7) }
+        /^_Static_assert\(CKM_/ && !/VENDOR_DEFINED/ {
+            sub(/^_Static_assert\(/, ""); sub(/ .*/, ""); names[n++] = $0 }
+        END {
+            while (made < 50000) {
+                name = names[int(rand() * n)]
+                len = length(name)
+                for (k = 1 + int(rand() * 4); k > 0; k--) {
+                    i = 1 + int(rand() * len)
+                    name = substr(name, 1, i - 1) "?" substr(name, i + 1)
+                }
+                if (rand() < 0.5) name = substr(name, 1, 1 + int(rand() * len)) "*"
+                if (!(name in seen)) { seen[name] = 1; list = list " " name; made++ }
+            }
+            printf "[policy big]\ndeny-mechanisms =%s\n", list
+        }' "$table_c" >"$TMP/patterns.conf"
+    p11mux_conf "$TMP/null-big.conf" "policy = big" -- null "$NULL_SO" ""
+    cat "$TMP/patterns.conf" >>"$TMP/null-big.conf"
+    echo
+    echo "-- configuration cost: C_Initialize over the null backend, with no policy and with"
+    echo "   one of 50,000 distinct mechanism patterns ($(wc -c <"$TMP/null-big.conf") bytes), median of $rounds"
+    printf '%-14s %16s %14s\n' policy "C_Initialize ms" "RSS KiB"
+    for conf in null null-big; do
+        for ((round = 1; round <= rounds; round++)); do
+            P11MUX_CONF=$TMP/$conf.conf "$BENCH" --token null --objects 0 --memory 1 "$P11MUX_SO" \
+                >"$TMP/out/$conf.$round" 2>&1 || echo "  $conf failed: $(tail -n 1 "$TMP/out/$conf.$round")" >&2
+        done
+        cat "$TMP/out/$conf".* | awk -v c="$conf" '
+            function median(list,   n, v, i, j, t) {
+                n = split(list, v, " ")
+                for (i = 2; i <= n; i++)
+                    for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+                return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            }
+            $1 == "initialize" { init = init " " $2 }
+            $1 == "memory" && $2 == "loaded" { loaded = $3 }
+            $1 == "memory" && $2 == "initialized" { rss = rss " " ($3 - loaded) }
+            END { printf "%-14s %16.1f %14d\n", c == "null" ? "none" : "50,000 patterns",
+                  median(init) / 1e6, median(rss) }'
+    done
+fi
+
 # ---------------------------------------------------------------- callgrind
 
 # callgrind_counts SUITE TARGET WORKLOADS: "workload ir_per_op" lines, from

@@ -101,6 +101,27 @@ START_TEST(test_policy_mechanism_list_errors)
 }
 END_TEST
 
+/* A list has a bounded size; an item given twice is read once. */
+START_TEST(test_policy_mechanism_list_is_bounded)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+    g_autoptr(GArray) set = NULL;
+    g_autofree char *too_long = NULL;
+    g_autofree char *fine = NULL;
+    guint i;
+
+    for (i = 0; i < P11MUX_MECH_LIST_MAX; i++) {
+        g_string_append(text, i % 2 ? "CKM_SHA25? " : "CKM_MD5 ");
+    }
+    fine = p11mux_mech_parse_list(text->str, &set);
+    ck_assert_ptr_null(fine);
+    ck_assert_uint_eq(set->len, 2); /* CKM_MD5, CKM_SHA256 */
+    g_string_append(text, "CKM_SHA256");
+    too_long = p11mux_mech_parse_list(text->str, &set);
+    ck_assert_str_eq(too_long, "a mechanism list holds 100001 items; at most 100000 are read");
+}
+END_TEST
+
 START_TEST(test_policy_deny_wins_over_allow)
 {
     g_autoptr(P11muxPolicySet) set = NULL;
@@ -723,6 +744,7 @@ policy_suite(void)
     tcase_add_checked_fixture(matchers, setup_tmpdir, teardown_tmpdir);
     tcase_add_test(matchers, test_policy_mechanism_list_names_numbers_globs);
     tcase_add_test(matchers, test_policy_mechanism_list_errors);
+    tcase_add_test(matchers, test_policy_mechanism_list_is_bounded);
     tcase_add_test(matchers, test_policy_deny_wins_over_allow);
     tcase_add_test(matchers, test_policy_deny_3_0_mechanisms);
     tcase_add_test(matchers, test_policy_mechanism_list_3_0_names);
