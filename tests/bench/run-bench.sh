@@ -207,7 +207,8 @@ suite_targets() {
     case $1 in
     null) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-policy" ;;
     objects) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-policy" ;;
-    softhsm | nss) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-mechanisms" ;;
+    softhsm) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-mechanisms" ;;
+    nss) echo "direct p11mux p11mux-mechanisms" ;;
     *) echo "direct p11mux ${PROXY_SO:+proxy}" ;;
     esac
 }
