@@ -249,10 +249,34 @@ def field_call(sname, f, structs):
     raise AssertionError(f.role)
 
 
+def array_statement(sname, f, structs):
+    """An array's check: the walker loops over the elements itself (direct
+    calls), except in a copying walk, where the helper copies them."""
+    _, _, _, nested = type_kind(f.ctype, structs)
+    at = "offsetof(p11mux_%s, %s)" % (sname, f.name)
+    return ("if (copy == NULL) {\n"
+            "        rv = p11mux_param_count(v.%(f)s, v.%(n)s, depth);\n"
+            "        for (CK_ULONG i = 0; rv == CKR_OK && i < v.%(n)s; i++) {\n"
+            "            rv = walk_%(t)s(walk, (const guint8 *)v.%(f)s + i * sizeof(p11mux_%(t)s), "
+            "NULL,\n                            depth + 1);\n"
+            "        }\n"
+            "    } else {\n"
+            "        rv = p11mux_param_nested(walk, &p11mux_layout_%(t)s, v.%(f)s, v.%(n)s, FALSE, "
+            "depth,\n                                 copy + %(at)s);\n"
+            "    }" % {"f": f.name, "n": f.arg, "t": nested, "at": at})
+
+
 def emit_walker(w, sname, structs):
     """One walker per structure, straight-line from its fields: the
     structure is read with one memcpy (a caller's need not be aligned)."""
-    calls = [c for c in (field_call(sname, f, structs) for f in structs[sname]) if c]
+    calls = []
+    for f in structs[sname]:
+        if f.role == "array":
+            calls.append(array_statement(sname, f, structs))
+        else:
+            c = field_call(sname, f, structs)
+            if c:
+                calls.append("rv = %s;" % c)
     w("static CK_RV")
     w("walk_%s(const P11muxParamWalk *walk, const guint8 *in, guint8 *copy, guint depth)" % sname)
     w("{")
@@ -266,7 +290,7 @@ def emit_walker(w, sname, structs):
     w("    (void)walk;\n    (void)copy;\n    (void)depth;")
     w("    memcpy(&v, in, sizeof v);")
     for i, c in enumerate(calls):
-        w("    rv = %s;" % c)
+        w("    %s" % c)
         if i + 1 < len(calls):
             w("    if (rv != CKR_OK) {\n        return rv;\n    }")
     w("    return rv;")

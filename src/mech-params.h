@@ -149,6 +149,18 @@ CK_RV p11mux_param_key_out(const P11muxParamWalk *walk, CK_OBJECT_HANDLE *where)
 /* copy_tmpl, copy_count: where the walk's copy holds them, or NULL. */
 CK_RV p11mux_param_template(const P11muxParamWalk *walk, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
                             guint8 *copy_tmpl, guint8 *copy_count);
+/* An array of count structures at in may be walked: not NULL unless empty,
+ * within the limits of count and depth. */
+static inline CK_RV
+p11mux_param_count(const void *in, CK_ULONG count, guint depth)
+{
+    if ((in == NULL && count > 0) || count > P11MUX_PARAM_MAX_ARRAY ||
+        depth >= P11MUX_PARAM_MAX_DEPTH) {
+        return CKR_MECHANISM_PARAM_INVALID;
+    }
+    return CKR_OK;
+}
+
 /* count structures of layout at in (required: in must not be NULL);
  * copy_pointer: where the walk's copy holds the pointer, or NULL. */
 CK_RV p11mux_param_nested(const P11muxParamWalk *walk, const P11muxParamLayout *layout,

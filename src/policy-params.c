@@ -88,12 +88,23 @@ typedef struct {
     guint n_made, max_made;
 } ParamCheck;
 
+/* The vendor of the call's module matters only for a vendor's own values:
+ * found on first need. */
+static guint
+vendor_for(ParamCheck *check, CK_MECHANISM_TYPE type)
+{
+    if (type >= CKM_VENDOR_DEFINED && check->vendor == G_MAXUINT) {
+        check->vendor = p11mux_policy_vendor_of_call(check->call);
+    }
+    return type >= CKM_VENDOR_DEFINED ? check->vendor : 0;
+}
+
 static CK_RV
 on_algorithm(gpointer ctx, CK_MECHANISM_TYPE type)
 {
     ParamCheck *check = ctx;
 
-    return p11mux_policy_admits_mechanism(check->policy, check->vendor, type)
+    return p11mux_policy_admits_mechanism(check->policy, vendor_for(check, type), type)
                ? CKR_OK
                : CKR_MECHANISM_INVALID;
 }
@@ -161,33 +172,44 @@ redirect_completed(ParamCheck *check, const P11muxMechParams *params, int index,
     return CKR_OK;
 }
 
+/* The visitors a policy judges parameters with: keys only when object or
+ * key rules read them, templates only when a rule reads objects. */
+static const P11muxParamVisitor judging[] = {
+    {.algorithm = on_algorithm},
+    {.algorithm = on_algorithm, .key = on_key},
+    {.algorithm = on_algorithm, .tmpl = on_template},
+    {.algorithm = on_algorithm, .key = on_key, .tmpl = on_template},
+};
+
+static const P11muxParamVisitor *
+judging_for(const P11muxPolicy *policy)
+{
+    guint keys = policy->has_object_rules || policy->has_key_rules;
+
+    return &judging[keys | (policy->reads_objects ? 2u : 0u)];
+}
+
 CK_RV
 p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
 {
     const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
-    static const P11muxParamVisitor judging = {.algorithm = on_algorithm, .key = on_key};
-    static const P11muxParamVisitor judging_templates = {
-        .algorithm = on_algorithm,
-        .key = on_key,
-        .tmpl = on_template,
-    };
-    ParamCheck check = {call, policy, p11mux_policy_vendor_of_call(call), FALSE, FALSE, NULL, 0, 0};
+    ParamCheck check = {call, policy, G_MAXUINT, FALSE, FALSE, NULL, 0, 0};
     const P11muxMechParams *params;
+    guint vendor;
     CK_RV rv;
 
     if (mechanism == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (!p11mux_policy_admits_mechanism(policy, check.vendor, mechanism->mechanism)) {
+    vendor = vendor_for(&check, mechanism->mechanism);
+    if (!p11mux_policy_admits_mechanism(policy, vendor, mechanism->mechanism)) {
         return CKR_MECHANISM_INVALID;
     }
-    params = p11mux_mech_params_lookup(mechanism->mechanism, check.vendor);
+    params = p11mux_mech_params_lookup(mechanism->mechanism, vendor);
     if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
         return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
     }
-    rv = p11mux_mech_params_walk(params, mechanism,
-                                 policy->reads_objects ? &judging_templates : &judging, &check,
-                                 NULL);
+    rv = p11mux_mech_params_walk(params, mechanism, judging_for(policy), &check, NULL);
     if (rv != CKR_OK || !check.complete) {
         return rv;
     }
