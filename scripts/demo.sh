@@ -17,7 +17,7 @@ export top_srcdir top_builddir
 # shellcheck source=tests/integration/harness.sh
 . "$srcdir/tests/integration/harness.sh"
 
-so=$(p11mux_so)
+so=$(p11mux_installed_so)
 setup_softhsm alpha beta
 setup_nss
 write_config "$TMP/p11mux.conf" softhsm nss trust

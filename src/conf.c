@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "conf-private.h"
+#include "site.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,10 +18,6 @@
 #include <unistd.h>
 #ifdef HAVE_GETAUXVAL
 #include <sys/auxv.h>
-#endif
-
-#ifndef SYSCONFDIR
-#error "SYSCONFDIR must be defined (-DSYSCONFDIR=\"$(sysconfdir)\")"
 #endif
 
 #define GLOBAL_GROUP "global"
@@ -564,9 +561,10 @@ p11mux_conf_paths_new_default(void)
     DefaultPaths *defaults = g_new0(DefaultPaths, 1);
     gboolean secure = is_secure_process();
     const char *extra = secure ? NULL : getenv_secure("P11MUX_CONF");
+    const char *sysconfdir = p11mux_site_get()->sysconfdir;
 
-    defaults->owned[0] = g_build_filename(SYSCONFDIR, "p11mux", "p11mux.conf", NULL);
-    defaults->owned[1] = g_build_filename(SYSCONFDIR, "p11mux", "conf.d", NULL);
+    defaults->owned[0] = g_build_filename(sysconfdir, "p11mux", "p11mux.conf", NULL);
+    defaults->owned[1] = g_build_filename(sysconfdir, "p11mux", "conf.d", NULL);
     if (!secure) {
         defaults->owned[2] =
             g_build_filename(g_get_user_config_dir(), "p11mux", "p11mux.conf", NULL);

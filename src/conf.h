@@ -97,7 +97,8 @@ typedef struct {
 } P11muxConfPaths;
 
 /* The default paths (transfer full; free with p11mux_conf_paths_free, and
- * only that): SYSCONFDIR/p11mux/p11mux.conf and SYSCONFDIR/p11mux/conf.d;
+ * only that): SYSCONFDIR/p11mux/p11mux.conf and SYSCONFDIR/p11mux/conf.d,
+ * SYSCONFDIR the site's (site.h: the installed one, or a testable copy's);
  * g_get_user_config_dir()/p11mux/p11mux.conf; $P11MUX_CONF (unset or empty:
  * NULL). In a setuid/setgid process (AT_SECURE) the user file and
  * P11MUX_CONF are NULL. The caller may point any field at a string of its

@@ -46,6 +46,7 @@ typedef struct {
     char *soname;        /* nullable: the ELF SONAME of that file */
     char *init_reserved; /* nullable: its x-init-reserved */
     gboolean critical;   /* its `critical` option */
+    char *config_file;   /* nullable: the registration file (NAME.module) found for it */
 } P11muxP11kitModule;
 
 void p11mux_p11kit_module_free(P11muxP11kitModule *module);
@@ -56,7 +57,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxP11kitModule, p11mux_p11kit_module_free)
  * of P11muxP11kitModule*, freeing them), NULL with error set when p11-kit
  * cannot read its registry (e.g. a module marked critical fails to load).
  * p11-kit dlopens each module to describe it (without initialising it) and
- * releases it before this returns.
+ * releases it before this returns.  Where the site (site.h) names a
+ * registry directory of its own, that directory's NAME.module files are
+ * read instead (`module`, `critical`, `x-init-reserved`, `enable-in`,
+ * `disable-in`; a relative module path is looked for in p11-kit's module
+ * directory), and p11-kit's registry is never read.
  */
 GPtrArray *p11mux_p11kit_registry_read(GError **error);
 

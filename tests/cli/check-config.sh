@@ -8,7 +8,7 @@ set -eu
 # shellcheck source=tests/integration/harness.sh
 . "$(dirname "$0")/../integration/harness.sh"
 
-P11MUX=$top_builddir/src/cli/p11mux
+P11MUX=$top_builddir/tests/testable/bin/p11mux
 [ -x "$P11MUX" ] || die "$P11MUX is not built"
 fixtures=$top_srcdir/tests/fixtures/config
 

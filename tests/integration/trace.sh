@@ -23,7 +23,7 @@ require pkcs11-tool softhsm2-util python3 "$SOFTHSM_MODULE" "$SPY"
 PIN=Xq7-p1n-3141
 setup_softhsm traced
 P11MUX_SO=$(p11mux_so)
-P11MUX=$top_builddir/src/cli/p11mux
+P11MUX=$top_builddir/tests/testable/bin/p11mux
 head -c 16 /dev/urandom >"$TMP/aes.key"
 
 tool() {

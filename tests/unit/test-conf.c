@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "site.h"
 #include "scratch.h"
 
 #include <check.h>
@@ -1036,6 +1037,24 @@ START_TEST(test_conf_paths_default_extra_from_environment)
 }
 END_TEST
 
+/* The system layer is where the site says (src/site.h): the testable
+ * copies of make check point it into the build tree. */
+START_TEST(test_conf_paths_default_follow_the_site)
+{
+    static const P11muxSite site = {.sysconfdir = "/srv/testable/etc"};
+    g_autoptr(P11muxConfPaths) paths = NULL;
+    g_autoptr(P11muxConfPaths) installed = NULL;
+
+    p11mux_site_set(&site);
+    paths = p11mux_conf_paths_new_default();
+    p11mux_site_set(NULL);
+    installed = p11mux_conf_paths_new_default();
+    ck_assert_str_eq(paths->system_file, "/srv/testable/etc/p11mux/p11mux.conf");
+    ck_assert_str_eq(paths->system_dir, "/srv/testable/etc/p11mux/conf.d");
+    ck_assert_str_eq(installed->system_file, SYSCONFDIR "/p11mux/p11mux.conf");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1090,6 +1109,7 @@ conf_suite(void)
     tcase_add_test(layers, test_conf_malformed_layer_fails_whole_load);
     tcase_add_test(layers, test_conf_paths_default);
     tcase_add_test(layers, test_conf_paths_default_extra_from_environment);
+    tcase_add_test(layers, test_conf_paths_default_follow_the_site);
     suite_add_tcase(suite, layers);
     return suite;
 }
