@@ -20,7 +20,9 @@ export top_srcdir top_builddir
 so=$(p11mux_installed_so)
 setup_softhsm alpha beta
 setup_nss
-write_config "$TMP/p11mux.conf" softhsm nss trust
+# standalone: whatever this machine configures system-wide, the demo's
+# files are the only layer (p11mux.conf(5))
+write_config "$TMP/p11mux.conf" +standalone=true softhsm nss trust
 P11MUX_CONF=$TMP/p11mux.conf
 export P11MUX_CONF
 
@@ -73,7 +75,7 @@ pkcs11-tool --module "$so" --token-label beta --login --pin "$PIN" --write-objec
     --type data --label backup-note >/dev/null 2>&1
 cat >"$TMP/policy.conf" <<CONF
 [global]
-user-config = none
+standalone = true
 policy = demo
 trace = file:$TMP/trace.txt
 trace-format = text

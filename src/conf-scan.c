@@ -308,9 +308,18 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
                                  "key '%s' cannot be set in the user's file", name);
         return FALSE;
     }
-    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM) {
+    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM &&
+        scan->role != LAYER_SOLE) {
         p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
                                  "key '%s' can be set only in the system file or conf.d", name);
+        return FALSE;
+    }
+    if ((key->flags & P11MUX_CONF_KEY_EXTRA_ONLY) &&
+        (scan->role == LAYER_SYSTEM || scan->role == LAYER_USER)) {
+        p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
+                                 "key '%s' can be set only in the file named by P11MUX_CONF or "
+                                 "config=",
+                                 name);
         return FALSE;
     }
     full = p11mux_conf_value_key(scan->group, name);

@@ -25,6 +25,7 @@
 #include "scratch.h"
 #include "trace-decode.h"
 #include "trace.h"
+#include "trace-path.h"
 
 #define SECRET "Xq7-p1n-3141"
 #define PUBLIC "PUBLIC-bytes"
@@ -843,6 +844,37 @@ START_TEST(test_trace_file_is_private_appended_and_cloexec)
 }
 END_TEST
 
+/* trace = file:%r/...: one configuration, a file per user (and per
+ * process with %p) in the user's runtime directory. */
+START_TEST(test_trace_file_pattern_expands_per_user_and_process)
+{
+    g_autofree char *expected = g_strdup_printf("%s/p11mux-%s-%lu-%ld-%s%%.json", tmpdir,
+                                                g_get_user_name(), (unsigned long)geteuid(),
+                                                (long)getpid(), g_get_host_name());
+    g_autofree char *fallback = g_strdup_printf("/run/user/%lu/t", (unsigned long)geteuid());
+    g_autofree char *path = NULL;
+    g_autofree char *without = NULL;
+    g_autoptr(GError) error = NULL;
+    P11muxTrace *trace;
+
+    g_setenv("XDG_RUNTIME_DIR", tmpdir, TRUE);
+    path = p11mux_trace_path_expand("%r/p11mux-%u-%U-%p-%h%%.json", &error);
+    ck_assert_msg(path != NULL, "%s", error ? error->message : "");
+    ck_assert_str_eq(path, expected);
+    /* the trace opens the expanded file */
+    trace = p11mux_trace_new("file:%r/p11mux-%u-%U-%p-%h%%.json", "json", "length", &error);
+    ck_assert_msg(trace != NULL, "%s", error ? error->message : "");
+    p11mux_trace_free(trace);
+    ck_assert(g_file_test(expected, G_FILE_TEST_IS_REGULAR));
+    /* no runtime directory in the environment: /run/user/UID */
+    g_unsetenv("XDG_RUNTIME_DIR");
+    without = p11mux_trace_path_expand("%r/t", &error);
+    ck_assert_str_eq(without, fallback);
+    ck_assert_ptr_null(p11mux_trace_path_expand("/tmp/%x", &error));
+    assert_contains(error->message, "unknown %x");
+}
+END_TEST
+
 /* A trace file is never reached through a symbolic link. */
 START_TEST(test_trace_file_through_a_symlink_is_refused)
 {
@@ -986,6 +1018,7 @@ trace_suite(void)
     tcase_set_timeout(files, 120);
     tcase_add_test(files, test_trace_file_is_private_appended_and_cloexec);
     tcase_add_test(files, test_trace_bad_settings_are_refused);
+    tcase_add_test(files, test_trace_file_pattern_expands_per_user_and_process);
     tcase_add_test(files, test_trace_file_through_a_symlink_is_refused);
     tcase_add_test(files, test_trace_threads_write_whole_lines);
     suite_add_tcase(s, files);
