@@ -78,6 +78,89 @@ p11mux_cli_load_conf(const char *file, GError **error)
     return p11mux_conf_load(paths, error);
 }
 
+/* Whether conf read path (a file it lists). */
+static gboolean
+was_read(const P11muxConf *conf, const char *path)
+{
+    for (guint i = 0; conf != NULL && i < conf->files->len; i++) {
+        if (g_str_equal(g_ptr_array_index(conf->files, i), path)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static void
+print_searched_file(const P11muxConf *conf, const char *path, const char *layer)
+{
+    const char *state;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        state = "absent";
+    } else if (conf == NULL) {
+        state = "exists";
+    } else if (was_read(conf, path)) {
+        state = "read";
+    } else {
+        state = conf->standalone ? "exists, not read (standalone = true)" : "exists, not read";
+    }
+    printf("searched: %s (%s): %s\n", path, layer, state);
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+print_searched_dir(const P11muxConf *conf, const char *dir)
+{
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    if (listing == NULL) {
+        printf("searched: %s/*.conf (conf.d): %s\n", dir,
+               g_file_test(dir, G_FILE_TEST_EXISTS) ? "unreadable" : "absent");
+        return;
+    }
+    while ((name = g_dir_read_name(listing)) != NULL) {
+        if (g_str_has_suffix(name, ".conf") && name[0] != '.') {
+            g_ptr_array_add(files, g_build_filename(dir, name, NULL));
+        }
+    }
+    if (files->len == 0) {
+        printf("searched: %s/*.conf (conf.d): none\n", dir);
+    }
+    g_ptr_array_sort(files, compare_strings);
+    for (guint i = 0; i < files->len; i++) {
+        print_searched_file(conf, g_ptr_array_index(files, i), "conf.d");
+    }
+}
+
+void
+p11mux_cli_print_searched(const char *file, const P11muxConf *conf)
+{
+    g_autoptr(P11muxConfPaths) paths = NULL;
+
+    if (file != NULL) {
+        print_searched_file(conf, file, "--config");
+        return;
+    }
+    paths = p11mux_conf_paths_new_default();
+    print_searched_file(conf, paths->system_file, "system file");
+    print_searched_dir(conf, paths->system_dir);
+    if (paths->user_file != NULL) {
+        print_searched_file(conf, paths->user_file, "user file");
+    }
+    if (paths->extra_file != NULL) {
+        print_searched_file(conf, paths->extra_file, "P11MUX_CONF");
+    } else {
+        printf("searched: P11MUX_CONF: not set\n");
+    }
+}
+
 static void
 report(const char *message)
 {
