@@ -2,8 +2,9 @@
  * p11mux: what the module sees and why it decides what it does.
  *
  *   p11mux list [--config FILE]
- *   p11mux check-config [FILE]
- *   p11mux explain [--config FILE] --slot ID (--mechanism CKM_X | --object URI | --function C_X)
+ *   p11mux check-config [--config FILE]
+ *   p11mux explain [--config FILE] (--slot ID | --token LABEL)
+ *                  (--mechanism CKM_X | --object URI | --function C_X)
  *   p11mux trace-summary FILE
  */
 #include "config.h"

@@ -276,7 +276,8 @@ START_TEST(test_conf_fixture_check_rejects_wrong_expectation)
 
     right = write_tmp(
         "right.conf",
-        "# expect: 3: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+        "# expect: 3: unknown key 'modul' in [backend a] (did you mean 'module'?)\n[backend a]\n"
+        "modul = /lib/a.so\n");
     wrong_line = write_tmp(
         "wrong-line.conf",
         "# expect: 2: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
