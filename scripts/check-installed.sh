@@ -34,14 +34,16 @@ mount --make-rprivate /
 make -s -C "$builddir" tests/system/installdirs
 sysconfdir=
 pkcs11dir=
+bindir=
 # shellcheck source=/dev/null
 . "$builddir/tests/system/installdirs"
-if [ -z "$sysconfdir" ] || [ -z "$pkcs11dir" ]; then
+if [ -z "$sysconfdir" ] || [ -z "$pkcs11dir" ] || [ -z "$bindir" ]; then
     echo "check-installed: $builddir/tests/system/installdirs names no directories" >&2
     exit 1
 fi
 registry=$(pkg-config --variable=p11_module_configs p11-kit-1)
 prefix=$(sed -n 's/^prefix = //p' "$builddir/Makefile")
+p11kit_etc=$(sed -n 's/^P11KIT_SYSCONFDIR = //p' "$builddir/Makefile")/pkcs11/modules
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/p11mux-installed.XXXXXX")
 trap 'cd /; umount -l "$work" 2>/dev/null; rmdir "$work"' EXIT
@@ -61,10 +63,20 @@ overlay() {
 overlay "$prefix"
 case "$sysconfdir" in "$prefix"/*) ;; *) overlay "$sysconfdir" ;; esac
 overlay "$registry"
+overlay "$p11kit_etc"
 
+# with make install's option that keeps SoftHSM2 from p11-kit's consumers
 echo "check-installed: make install (prefix $prefix, registration in $registry)"
-make -s -C "$builddir" install p11kitconfigsdir="$registry" >"$work/install.out" 2>&1 ||
-    { cat "$work/install.out"; exit 1; }
+mkdir -p "$p11kit_etc"
+make -s -C "$builddir" install p11kitconfigsdir="$registry" P11KIT_OVERRIDES=softhsm2 \
+    >"$work/install.out" 2>&1 || { cat "$work/install.out"; exit 1; }
+problems=0
+problem() {
+    echo "check-installed: FAIL: $*"
+    problems=$((problems + 1))
+}
+[ ! -e "$pkcs11dir/p11mux.la" ] || problem "p11mux.la is installed into $pkcs11dir"
+[ -f "$pkcs11dir/p11mux.so" ] || problem "p11mux.so is not installed into $pkcs11dir"
 
 # the demo's configuration, over tokens of its own (in the tmpfs), as the
 # system's; make check's harness gives each test its own SOFTHSM2_CONF
@@ -81,7 +93,21 @@ mkdir -p "$sysconfdir/p11mux"
 echo "check-installed: $sysconfdir/p11mux/p11mux.conf"
 cat "$sysconfdir/p11mux/p11mux.conf"
 echo "check-installed: p11-kit list-modules"
-p11-kit list-modules 2>&1 | grep -E '^[a-z]' || true
+p11-kit list-modules >"$work/modules" 2>&1 || true
+grep -E '^[a-z]' "$work/modules" || true
+grep -q '^p11mux: ' "$work/modules" || problem "p11-kit does not list p11mux"
+! grep -q '^softhsm2: ' "$work/modules" || problem "P11KIT_OVERRIDES=softhsm2 left SoftHSM2 to p11-kit"
+# the installed command: the registered backend warned about (trust), the
+# overridden one not, no word about p11mux's own registration
+"$bindir/p11mux" check-config >"$work/check-config" 2>&1 || problem "p11mux check-config fails"
+cat "$work/check-config"
+grep -q "warning: backend 'trust' .* is also registered with p11-kit by .*p11-kit-trust.module" \
+    "$work/check-config" || problem "check-config does not warn about the registered trust backend"
+! grep -q "backend 'softhsm'" "$work/check-config" || problem "check-config warns about the overridden SoftHSM2"
+! grep -q "another copy" "$work/check-config" || problem "check-config speaks of another copy of p11mux"
 
 echo "check-installed: make check"
-make -C "$builddir" -j"$(nproc)" check "$@"
+status=0
+make -C "$builddir" -j"$(nproc)" check "$@" || status=$?
+[ "$problems" -eq 0 ] || { echo "check-installed: $problems problems with the installation"; exit 1; }
+exit "$status"

@@ -445,14 +445,16 @@ report_refusal(void (*report)(const char *message), const P11muxP11kitModule *mo
     report(message);
 }
 
-void
-p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
-                             void (*report)(const char *message))
+/* "another copy of p11mux" is said once per process, at the first import
+ * that meets it, not at every C_Initialize */
+static gint copy_reported;
+
+static void
+import_modules(P11muxConf *conf, GPtrArray *modules, void (*report)(const char *message),
+               gboolean quiet_copies)
 {
     g_autoptr(GHashTable) libraries = NULL;
     guint i;
-
-    g_return_if_fail(conf != NULL && modules != NULL);
 
     libraries = enabled_libraries(conf);
     for (i = 0; i < modules->len; i++) {
@@ -466,6 +468,10 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
             continue;
         }
         judged = p11mux_p11kit_judge(module, &why);
+        if (judged == P11MUX_P11KIT_COPY &&
+            (quiet_copies || !g_atomic_int_compare_and_exchange(&copy_reported, 0, 1))) {
+            continue;
+        }
         if (judged != P11MUX_P11KIT_IMPORTABLE) {
             if (judged != P11MUX_P11KIT_SELF) {
                 report_refusal(report, module, why);
@@ -482,8 +488,18 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
     }
 }
 
-gboolean
-p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GError **error)
+void
+p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
+                             void (*report)(const char *message))
+{
+    g_return_if_fail(conf != NULL && modules != NULL);
+
+    import_modules(conf, modules, report, FALSE);
+}
+
+static gboolean
+import(P11muxConf *conf, void (*report)(const char *message), gboolean quiet_copies,
+       GError **error)
 {
     g_autoptr(GPtrArray) modules = NULL;
 
@@ -497,6 +513,63 @@ p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GErr
     if (modules == NULL) {
         return FALSE;
     }
-    p11mux_p11kit_import_modules(conf, modules, report);
+    import_modules(conf, modules, report, quiet_copies);
+    return TRUE;
+}
+
+gboolean
+p11mux_p11kit_import_for_program(P11muxConf *conf, void (*report)(const char *message),
+                                 GError **error)
+{
+    return import(conf, report, TRUE, error);
+}
+
+gboolean
+p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GError **error)
+{
+    return import(conf, report, FALSE, error);
+}
+
+/* ------------------------------------------------- registered backends */
+
+gboolean
+p11mux_p11kit_find_registered(const P11muxConf *conf,
+                              void (*found)(const P11muxConfBackend *backend,
+                                            const P11muxP11kitModule *module, gpointer data),
+                              gpointer data, GError **error)
+{
+    g_autoptr(GPtrArray) modules = NULL;
+    g_autoptr(GPtrArray) libraries = NULL;
+
+    g_return_val_if_fail(conf != NULL && found != NULL, FALSE);
+
+    modules = p11mux_p11kit_registry_read(error);
+    if (modules == NULL) {
+        return FALSE;
+    }
+    libraries = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < modules->len; i++) {
+        const P11muxP11kitModule *module = g_ptr_array_index(modules, i);
+        gboolean other = module->filename != NULL &&
+                         p11mux_p11kit_judge(module, NULL) == P11MUX_P11KIT_IMPORTABLE;
+
+        g_ptr_array_add(libraries, other ? p11mux_conf_canonical_path(module->filename) : NULL);
+    }
+    for (guint b = 0; b < conf->backends->len; b++) {
+        const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, b);
+        g_autofree char *library = NULL;
+
+        if (!backend->enabled || backend->module == NULL) {
+            continue;
+        }
+        library = p11mux_conf_canonical_path(backend->module);
+        for (guint i = 0; i < modules->len; i++) {
+            const char *registered = g_ptr_array_index(libraries, i);
+
+            if (registered != NULL && g_str_equal(registered, library)) {
+                found(backend, g_ptr_array_index(modules, i), data);
+            }
+        }
+    }
     return TRUE;
 }

@@ -37,6 +37,7 @@ check_config(const char *file)
     for (i = 0; i < conf->files->len; i++) {
         printf("%s: ok\n", (const char *)g_ptr_array_index(conf->files, i));
     }
+    p11mux_cli_warn_registered(conf);
     return P11MUX_EXIT_OK;
 }
 

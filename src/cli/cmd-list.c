@@ -126,6 +126,7 @@ list(const char *config)
         return P11MUX_EXIT_ERROR;
     }
     p11mux_cli_print_searched(config, router->conf);
+    p11mux_cli_warn_registered(router->conf);
     if (router->conf->backends->len == 0) {
         printf("no backends: %s\n", router->conf->files->len == 0
                                          ? "no configuration file found (searched the paths above)"

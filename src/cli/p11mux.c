@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "p11kit-import.h"
 #include "p11mux-functions.h"
+#include "site.h"
 
 typedef struct {
     const char *name;
@@ -178,12 +179,39 @@ p11mux_cli_router_new(const char *file, GError **error)
     }
     g_free(conf->trace);
     conf->trace = g_strdup("off");
-    if (!p11mux_p11kit_import(conf, report, error)) {
+    if (!p11mux_p11kit_import_for_program(conf, report, error)) {
         p11mux_conf_free(conf);
         return NULL;
     }
     /* the router reports no skipped backend: list shows them, explain needs none */
     return p11mux_router_new(conf, &p11mux_function_list, NULL, error);
+}
+
+static void
+warn_registered(const P11muxConfBackend *backend, const P11muxP11kitModule *module, gpointer data)
+{
+    const char *const *dirs = p11mux_site_get()->p11kit_config_dirs;
+    g_autofree char *override = g_strdup_printf(
+        "%s/%s.module", dirs != NULL && dirs[0] != NULL ? dirs[0] : "/etc/pkcs11/modules",
+        module->name);
+
+    p11mux_cli_error("warning: backend '%s' (%s) is also registered with p11-kit by %s: programs "
+                     "that load p11-kit's modules (p11-kit-proxy.so, GnuTLS, ...) reach it "
+                     "directly, around p11mux and its policy, and list its tokens twice; to keep "
+                     "it to p11mux, write 'enable-in:' (empty) into %s (p11mux.so(8), "
+                     "COEXISTING WITH P11-KIT)",
+                     backend->name, backend->module,
+                     module->config_file != NULL ? module->config_file : module->name, override);
+}
+
+void
+p11mux_cli_warn_registered(const P11muxConf *conf)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!p11mux_p11kit_find_registered(conf, warn_registered, NULL, &error)) {
+        p11mux_cli_error("warning: %s", error->message);
+    }
 }
 
 const char *

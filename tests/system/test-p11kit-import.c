@@ -257,6 +257,15 @@ START_TEST(test_p11kit_import_refuses_p11mux_proxy_and_client)
     ck_assert(strstr(g_ptr_array_index(reports, 1), "'p11-kit-proxy'") != NULL);
     ck_assert(strstr(g_ptr_array_index(reports, 2), "'p11-kit-client'") != NULL);
     ck_assert(strstr(g_ptr_array_index(reports, 2), "[backend NAME]") != NULL);
+
+    /* a second import in the same process (another C_Initialize) does not
+     * say "another copy" again; the other refusals it says again */
+    g_ptr_array_set_size(reports, 0);
+    p11mux_conf_free(g_steal_pointer(&conf));
+    conf = load_conf("[global]\nimport-p11-kit = true\n");
+    p11mux_p11kit_import_modules(conf, modules, collect_report);
+    ck_assert_uint_eq(reports->len, 2);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "'p11-kit-proxy'") != NULL);
 }
 END_TEST
 
