@@ -19,7 +19,7 @@
 
 #include "call.h"
 #include "check-helpers.h"
-#include "cli/json-scan.h"
+#include "cli/trace-read.h"
 #include "constants.h"
 #include "p11mux-functions.h"
 #include "scratch.h"
@@ -255,7 +255,7 @@ assert_json_line(const char *record)
 
     ck_assert_msg(n > 0 && record[n - 1] == '\n', "no newline: %s", record);
     ck_assert_msg(memchr(record, '\n', n - 1) == NULL, "more than one line: %s", record);
-    ck_assert_msg(p11mux_json_scan(record, n - 1, NULL, NULL, &error), "%s: %s", error->message,
+    ck_assert_msg(p11mux_trace_json_line_is_object(record, n - 1, &error), "%s: %s", error->message,
                   record);
 }
 
@@ -969,7 +969,7 @@ START_TEST(test_trace_threads_write_whole_lines)
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
-        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), NULL, NULL, &error),
+        ck_assert_msg(p11mux_trace_json_line_is_object(lines[i], strlen(lines[i]), &error),
                       "line %u: %s", i + 1, error->message);
         n_a += strstr(lines[i], "\"function\":\"C_FindObjectsInit\"") != NULL;
         n_b += strstr(lines[i], "\"function\":\"C_CreateObject\"") != NULL;
