@@ -86,7 +86,7 @@ module = $NSS_MODULE
 init-reserved = $NSS_INIT_RESERVED
 [policy demo]
 tokens = pkcs11:token=beta pkcs11:token=NSS%20Certificate%20DB
-deny-mechanisms = CKM_MD5* CKM_SHA_1 CKM_SHA1* CKM_*DES*
+deny-mechanisms = CKM_*MD2* CKM_*MD5* CKM_*SHA1* CKM_*SHA_1* CKM_SSL3_* CKM_TLS_PRF CKM_TLS_MASTER_KEY_DERIVE* CKM_TLS_KEY_AND_MAC_DERIVE CKM_*DES*
 deny-objects = pkcs11:object=backup-note
 min-key-bits = rsa:2048 ec:256
 CONF
