@@ -663,6 +663,33 @@ START_TEST(test_trace_flags_by_structure)
 }
 END_TEST
 
+/* A count the token leaves unknown is CK_UNAVAILABLE_INFORMATION by name,
+ * not 18446744073709551615, in both formats. */
+START_TEST(test_trace_unavailable_information_by_name)
+{
+    FakeCall info;
+    g_autofree char *json = NULL;
+    g_autofree char *text = NULL;
+
+    fake_call_init(&info, P11MUX_FN_C_GetTokenInfo);
+    memset(&info.info.token, ' ', sizeof(info.info.token));
+    info.info.token.ulMaxSessionCount = 0;
+    info.info.token.ulSessionCount = CK_UNAVAILABLE_INFORMATION;
+    info.info.token.ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info.info.token.ulMaxPinLen = 255;
+    json = record_of(&info, "json", "length", CKR_OK);
+    assert_contains(json, "\"ulSessionCount\":\"CK_UNAVAILABLE_INFORMATION\"");
+    assert_contains(json, "\"ulFreePrivateMemory\":\"CK_UNAVAILABLE_INFORMATION\"");
+    assert_contains(json, "\"ulMaxSessionCount\":0");
+    ck_assert_ptr_null(strstr(json, "18446744073709551615"));
+    fake_call_init(&info, P11MUX_FN_C_GetTokenInfo);
+    memset(&info.info.token, ' ', sizeof(info.info.token));
+    info.info.token.ulSessionCount = CK_UNAVAILABLE_INFORMATION;
+    text = record_of(&info, "text", "length", CKR_OK);
+    assert_contains(text, "ulSessionCount=CK_UNAVAILABLE_INFORMATION");
+}
+END_TEST
+
 START_TEST(test_trace_outputs_and_lengths)
 {
     FakeCall call;
@@ -1018,6 +1045,7 @@ trace_suite(void)
     tcase_set_timeout(files, 120);
     tcase_add_test(files, test_trace_file_is_private_appended_and_cloexec);
     tcase_add_test(files, test_trace_bad_settings_are_refused);
+    tcase_add_test(files, test_trace_unavailable_information_by_name);
     tcase_add_test(files, test_trace_file_pattern_expands_per_user_and_process);
     tcase_add_test(files, test_trace_file_through_a_symlink_is_refused);
     tcase_add_test(files, test_trace_threads_write_whole_lines);
