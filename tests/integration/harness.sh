@@ -227,6 +227,7 @@ if [ -n "${P11MUX_TEST_PRELOAD:-}" ]; then
             # SoftHSM2 too; stripped, so no suppression could name them
             # without hiding ours) and pkcs11-spy's FILE: no leak check
             # here.  valgrind-backends.sh checks p11mux's leaks under it.
+            # shellcheck disable=SC2016 # expanded by the wrapper written below
             harness_options='ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" '
         fi
         printf '#!/bin/sh\n%sLD_PRELOAD="%s" exec "%s" "$@"\n' "$harness_options" \
