@@ -282,8 +282,7 @@ compare_names(gconstpointer a, gconstpointer b)
 static GPtrArray *
 read_site_registry(const char *dir)
 {
-    GPtrArray *modules =
-        g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    GPtrArray *modules = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
     g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     const char *file;
@@ -498,8 +497,7 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
 }
 
 static gboolean
-import(P11muxConf *conf, void (*report)(const char *message), gboolean quiet_copies,
-       GError **error)
+import(P11muxConf *conf, void (*report)(const char *message), gboolean quiet_copies, GError **error)
 {
     g_autoptr(GPtrArray) modules = NULL;
 

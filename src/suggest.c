@@ -68,8 +68,8 @@ p11mux_suggest_constant(P11muxConstantKind kind, const char *word)
 {
     const char *prefix = p11mux_constant_kind_prefix(kind);
     g_autofree char *upper = g_ascii_strup(word, -1);
-    g_autofree char *full = g_str_has_prefix(upper, prefix) ? g_strdup(upper)
-                                                             : g_strconcat(prefix, upper, NULL);
+    g_autofree char *full =
+        g_str_has_prefix(upper, prefix) ? g_strdup(upper) : g_strconcat(prefix, upper, NULL);
     g_autofree const char **names = NULL;
     const P11muxConstant *table;
     CK_ULONG value;

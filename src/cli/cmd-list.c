@@ -129,8 +129,8 @@ list(const char *config)
     p11mux_cli_warn_registered(router->conf);
     if (router->conf->backends->len == 0) {
         printf("no backends: %s\n", router->conf->files->len == 0
-                                         ? "no configuration file found (searched the paths above)"
-                                         : "the configuration names none");
+                                        ? "no configuration file found (searched the paths above)"
+                                        : "the configuration names none");
     }
     for (i = 0; i < router->conf->backends->len; i++) {
         print_backend(router->conf, router, g_ptr_array_index(router->conf->backends, i));

@@ -220,15 +220,15 @@ print_functions(Process *process)
     guint errors = 0, size_queries = 0;
 
     g_ptr_array_sort(list, compare_stats);
-    printf("%-26s %8s %8s %8s %10s %10s %10s\n", "function", "calls", "errors", "size_q",
-           "p50_us", "p95_us", "max_us");
+    printf("%-26s %8s %8s %8s %10s %10s %10s\n", "function", "calls", "errors", "size_q", "p50_us",
+           "p95_us", "max_us");
     for (guint i = 0; i < list->len; i++) {
         FunctionStats *stats = g_ptr_array_index(list, i);
         GArray *d = stats->durations;
 
         g_array_sort(d, compare_gint64);
-        printf("%-26s %8u %8u %8u %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
-               " %10" G_GINT64_FORMAT "\n",
+        printf("%-26s %8u %8u %8u %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
+               "\n",
                stats->name, d->len, stats->errors, stats->size_queries, percentile(d, 50),
                percentile(d, 95), g_array_index(d, gint64, d->len - 1));
         errors += stats->errors;
@@ -276,8 +276,7 @@ print_summary(Summary *summary)
         print_errors(process);
     }
     if (summary->processes->len == 0) {
-        printf(summary->only_pid != 0 ? "no call of process %" G_GUINT64_FORMAT "\n"
-                                      : "no calls\n",
+        printf(summary->only_pid != 0 ? "no call of process %" G_GUINT64_FORMAT "\n" : "no calls\n",
                summary->only_pid);
     }
 }
@@ -338,8 +337,7 @@ p11mux_cli_trace_summary(int argc, char **argv)
         p11mux_cli_error("trace-summary: expected one FILE (see --help)");
         return P11MUX_EXIT_USAGE;
     }
-    if (pid != NULL &&
-        (!g_ascii_string_to_unsigned(pid, 10, 1, G_MAXUINT64, &only_pid, NULL))) {
+    if (pid != NULL && (!g_ascii_string_to_unsigned(pid, 10, 1, G_MAXUINT64, &only_pid, NULL))) {
         p11mux_cli_error("trace-summary: '%s' is not a process id", pid);
         return P11MUX_EXIT_USAGE;
     }

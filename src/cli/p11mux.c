@@ -28,7 +28,8 @@ static const Command commands[] = {
     {"list", p11mux_cli_list, "backends and slots as p11mux sees them"},
     {"check-config", p11mux_cli_check_config, "check the configuration"},
     {"explain", p11mux_cli_explain, "whether the policy allows something, and which rule decides"},
-    {"trace-summary", p11mux_cli_trace_summary, "calls, errors and latencies of a JSON trace"},
+    {"trace-summary", p11mux_cli_trace_summary,
+     "calls, errors and latencies per process of a trace"},
 };
 
 static void

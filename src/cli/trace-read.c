@@ -13,8 +13,8 @@
 struct P11muxTraceReader {
     FILE *in;
     char *name;
-    guint number;   /* of the line last read */
-    char *pending;  /* a line read ahead (the header after a text block) */
+    guint number;  /* of the line last read */
+    char *pending; /* a line read ahead (the header after a text block) */
     guint pending_number;
     GRegex *header; /* TIME pid P tid T FUNCTION -> RV (D us) */
 };

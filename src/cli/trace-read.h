@@ -18,10 +18,10 @@ typedef struct {
     char *function;
     char *rv; /* "CKR_OK", "CKR_VENDOR_DEFINED+0x12", ... */
     gint64 duration_us;
-    char *backend;         /* nullable: the call reached no backend */
-    gboolean has_session;  /* the call names a p11mux session */
-    guint64 session;       /* the p11mux session handle */
-    char *mechanism;       /* nullable: the call's own pMechanism */
+    char *backend;        /* nullable: the call reached no backend */
+    gboolean has_session; /* the call names a p11mux session */
+    guint64 session;      /* the p11mux session handle */
+    char *mechanism;      /* nullable: the call's own pMechanism */
 } P11muxTraceCall;
 
 void p11mux_trace_call_clear(P11muxTraceCall *record);

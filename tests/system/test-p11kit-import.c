@@ -307,8 +307,8 @@ START_TEST(test_p11kit_registry_of_the_site)
 {
     g_autofree char *registry = g_build_filename(tmpdir, "registry", NULL);
     const char *dirs[] = {registry, NULL};
-    P11muxSite site = {.sysconfdir = tmpdir, .p11kit_registry = registry,
-                       .p11kit_config_dirs = dirs};
+    P11muxSite site = {
+        .sysconfdir = tmpdir, .p11kit_registry = registry, .p11kit_config_dirs = dirs};
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) modules = NULL;
     g_autofree char *a = g_build_filename(registry, "a.module", NULL);
@@ -319,13 +319,15 @@ START_TEST(test_p11kit_registry_of_the_site)
     const P11muxP11kitModule *first, *second;
 
     ck_assert_int_eq(g_mkdir(registry, 0700), 0);
-    ck_assert(g_file_set_contents(a, "# a comment\nmodule: /lib/a.so\ncritical: yes\n"
-                                     "x-init-reserved: configdir='sql:/x' flags=\n", -1, NULL));
+    ck_assert(g_file_set_contents(a,
+                                  "# a comment\nmodule: /lib/a.so\ncritical: yes\n"
+                                  "x-init-reserved: configdir='sql:/x' flags=\n",
+                                  -1, NULL));
     ck_assert(g_file_set_contents(b, "module: b.so\n", -1, NULL));
-    ck_assert(g_file_set_contents(c, "module: /lib/c.so\nenable-in: some-other-program\n", -1,
-                                  NULL));
-    ck_assert(g_file_set_contents(d, "module: /lib/d.so\ndisable-in: test-p11kit-import\n", -1,
-                                  NULL));
+    ck_assert(
+        g_file_set_contents(c, "module: /lib/c.so\nenable-in: some-other-program\n", -1, NULL));
+    ck_assert(
+        g_file_set_contents(d, "module: /lib/d.so\ndisable-in: test-p11kit-import\n", -1, NULL));
     ck_assert(g_file_set_contents(e, "remote: |ssh host p11-kit remote x.so\n", -1, NULL));
     g_set_prgname("test-p11kit-import");
 

@@ -34,7 +34,8 @@ from_environment(const char *name, const char *fallback)
 __attribute__((constructor)) static void
 use_testable_site(void)
 {
-    testable.sysconfdir = from_environment("P11MUX_TESTABLE_SYSCONFDIR", P11MUX_TESTABLE_DIR "/etc");
+    testable.sysconfdir =
+        from_environment("P11MUX_TESTABLE_SYSCONFDIR", P11MUX_TESTABLE_DIR "/etc");
     testable.p11kit_registry =
         from_environment("P11MUX_TESTABLE_REGISTRY", P11MUX_TESTABLE_DIR "/pkcs11-modules");
     config_dirs[0] = testable.p11kit_registry;

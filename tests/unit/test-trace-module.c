@@ -254,8 +254,8 @@ count_tid(const char *line, TidCount *count, GError **error)
         return FALSE;
     }
     g_hash_table_add(count->tids,
-                     g_strdup_printf("%" G_GINT64_FORMAT,
-                                     json_object_get_int_member(json_node_get_object(root), "tid")));
+                     g_strdup_printf("%" G_GINT64_FORMAT, json_object_get_int_member(
+                                                              json_node_get_object(root), "tid")));
     return TRUE;
 }
 
@@ -285,8 +285,7 @@ START_TEST(test_trace_module_threads_write_whole_lines)
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
-        ck_assert_msg(count_tid(lines[i], &count, &error),
-                      "line %u: %s", i + 1, error->message);
+        ck_assert_msg(count_tid(lines[i], &count, &error), "line %u: %s", i + 1, error->message);
     }
     ck_assert_uint_eq(g_hash_table_size(count.tids), 3);
     g_hash_table_unref(count.tids);

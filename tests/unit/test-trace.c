@@ -875,9 +875,9 @@ END_TEST
  * process with %p) in the user's runtime directory. */
 START_TEST(test_trace_file_pattern_expands_per_user_and_process)
 {
-    g_autofree char *expected = g_strdup_printf("%s/p11mux-%s-%lu-%ld-%s%%.json", tmpdir,
-                                                g_get_user_name(), (unsigned long)geteuid(),
-                                                (long)getpid(), g_get_host_name());
+    g_autofree char *expected =
+        g_strdup_printf("%s/p11mux-%s-%lu-%ld-%s%%.json", tmpdir, g_get_user_name(),
+                        (unsigned long)geteuid(), (long)getpid(), g_get_host_name());
     g_autofree char *fallback = g_strdup_printf("/run/user/%lu/t", (unsigned long)geteuid());
     g_autofree char *path = NULL;
     g_autofree char *without = NULL;
