@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,11 +181,11 @@ read_p11kit_registry(GError **error)
 /* ------------------------------------------------- a registry of our own */
 
 /* Whether a white-space or comma separated list of program names holds
- * this program's name. */
+ * this program's name (as p11-kit takes it: the base name it was run as). */
 static gboolean
 names_this_program(const char *list)
 {
-    const char *self = g_get_prgname();
+    const char *self = program_invocation_short_name;
     g_auto(GStrv) names = g_strsplit_set(list, " \t,", -1);
 
     for (guint i = 0; self != NULL && names[i] != NULL; i++) {
@@ -208,8 +209,8 @@ read_registration(const char *path)
     }
     lines = g_strsplit(text, "\n", -1);
     for (guint i = 0; lines[i] != NULL; i++) {
-        char *colon = strchr(lines[i], ':');
         char *key = g_strstrip(lines[i]);
+        char *colon = strchr(key, ':');
 
         if (key[0] == '#' || colon == NULL) {
             continue;

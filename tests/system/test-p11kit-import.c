@@ -323,13 +323,12 @@ START_TEST(test_p11kit_registry_of_the_site)
                                   "# a comment\nmodule: /lib/a.so\ncritical: yes\n"
                                   "x-init-reserved: configdir='sql:/x' flags=\n",
                                   -1, NULL));
-    ck_assert(g_file_set_contents(b, "module: b.so\n", -1, NULL));
+    ck_assert(g_file_set_contents(b, "  module: b.so\n", -1, NULL));
     ck_assert(
         g_file_set_contents(c, "module: /lib/c.so\nenable-in: some-other-program\n", -1, NULL));
     ck_assert(
-        g_file_set_contents(d, "module: /lib/d.so\ndisable-in: test-p11kit-import\n", -1, NULL));
+        g_file_set_contents(d, "module: /lib/d.so\ndisable-in: x, test-p11kit-import\n", -1, NULL));
     ck_assert(g_file_set_contents(e, "remote: |ssh host p11-kit remote x.so\n", -1, NULL));
-    g_set_prgname("test-p11kit-import");
 
     p11mux_site_set(&site);
     modules = p11mux_p11kit_registry_read(&error);
