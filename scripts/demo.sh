@@ -17,10 +17,12 @@ export top_srcdir top_builddir
 # shellcheck source=tests/integration/harness.sh
 . "$srcdir/tests/integration/harness.sh"
 
-so=$(p11mux_so)
+so=$(p11mux_installed_so)
 setup_softhsm alpha beta
 setup_nss
-write_config "$TMP/p11mux.conf" softhsm nss trust
+# standalone: whatever this machine configures system-wide, the demo's
+# files are the only layer (p11mux.conf(5))
+write_config "$TMP/p11mux.conf" +standalone=true softhsm nss trust
 P11MUX_CONF=$TMP/p11mux.conf
 export P11MUX_CONF
 
@@ -73,7 +75,7 @@ pkcs11-tool --module "$so" --token-label beta --login --pin "$PIN" --write-objec
     --type data --label backup-note >/dev/null 2>&1
 cat >"$TMP/policy.conf" <<CONF
 [global]
-user-config = none
+standalone = true
 policy = demo
 trace = file:$TMP/trace.txt
 trace-format = text
@@ -84,7 +86,7 @@ module = $NSS_MODULE
 init-reserved = $NSS_INIT_RESERVED
 [policy demo]
 tokens = pkcs11:token=beta pkcs11:token=NSS%20Certificate%20DB
-deny-mechanisms = CKM_MD5* CKM_SHA_1 CKM_SHA1* CKM_*DES*
+deny-mechanisms = CKM_*MD2* CKM_*MD5* CKM_*SHA1* CKM_*SHA_1* CKM_SSL3_* CKM_TLS_PRF CKM_TLS_MASTER_KEY_DERIVE* CKM_TLS_KEY_AND_MAC_DERIVE CKM_*DES*
 deny-objects = pkcs11:object=backup-note
 min-key-bits = rsa:2048 ec:256
 CONF

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="
 autoconf automake libtool pkg-config make gcc python3
-libglib2.0-dev libp11-kit-dev check
+libglib2.0-dev libp11-kit-dev check libjson-glib-dev
 softhsm2 libnss3 libnss3-tools p11-kit p11-kit-modules
 opensc gnutls-bin libengine-pkcs11-openssl openssl
 valgrind mandoc shellcheck

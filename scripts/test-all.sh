@@ -75,6 +75,30 @@ else
     tail -40 "$main/demo.out"
 fi
 
+echo "=== make check again, with p11mux installed and configured system-wide"
+# make install, p11mux registered with p11-kit and the demo's configuration
+# with import-p11-kit = true as the system's, in a private mount namespace
+# that vanishes with it: no test may read any of it (the tests load the
+# testable copies, tests/testable/local.am)
+installed=$srcdir/_build/main/installed-check.out
+if [ -f "$main/Makefile" ]; then
+    status=0
+    bash scripts/check-installed.sh "$main" >"$installed" 2>&1 || status=$?
+    grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$installed" | sed 's/^/installed /'
+    grep '^check-installed: FAIL' "$installed" || true
+    before=$failed
+    if grep -q '^# TOTAL' "$installed"; then
+        count "$main/test-suite.log"
+    fi
+    # the installation's own checks, or no make check at all
+    if [ "$status" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+        tail -30 "$installed"
+        failed=$((failed + 1))
+    fi
+else
+    failed=$((failed + 1))
+fi
+
 echo "=== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # (bash exports assignments made before a function call for that call only)
 asan_options=detect_leaks=1:suppressions=$srcdir/tests/asan.supp

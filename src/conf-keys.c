@@ -7,6 +7,7 @@
 
 #include "conf-private.h"
 #include "policy.h"
+#include "trace-path.h"
 
 #include <string.h>
 
@@ -43,6 +44,8 @@ static const P11muxConfKey known_keys[] = {
       .choices = trace_data_choices, .default_value = "length", .example = "hex" },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "import-p11-kit", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "standalone", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true", .flags = P11MUX_CONF_KEY_EXTRA_ONLY },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "module", .type = P11MUX_CONF_TYPE_PATH,
       .example = "/usr/lib/softhsm/libsofthsm2.so" },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "init-reserved", .type = P11MUX_CONF_TYPE_STRING,
@@ -193,18 +196,26 @@ check_name(const P11muxConfKey *key, const char *value)
     return g_strdup_printf("expected a name of letters, digits, '_', '.' and '-', got '%s'", value);
 }
 
-/* off | stderr | syslog | file:/ABSOLUTE/PATH: the process's working
- * directory is the application's, so a relative trace file is refused. */
+/* off | stderr | syslog | file:/ABSOLUTE/PATH (or file:%r/...; %-escapes
+ * in src/trace-path.h): the process's working directory is the
+ * application's, so a relative trace file is refused. */
 static char *
 check_trace(const P11muxConfKey *key, const char *value)
 {
+    g_autofree char *why = NULL;
+
     if (g_str_equal(value, "off") || g_str_equal(value, "stderr") || g_str_equal(value, "syslog")) {
         return NULL;
     }
-    if (g_str_has_prefix(value, "file:") && g_path_is_absolute(value + strlen("file:"))) {
-        return NULL;
+    if (!g_str_has_prefix(value, "file:")) {
+        return g_strdup_printf("expected off, stderr, syslog or file:/ABSOLUTE/PATH, got '%s'",
+                               value);
     }
-    return g_strdup_printf("expected off, stderr, syslog or file:/ABSOLUTE/PATH, got '%s'", value);
+    why = p11mux_trace_path_check(value + strlen("file:"));
+    if (why != NULL) {
+        return g_strdup_printf("expected off, stderr, syslog or file:/ABSOLUTE/PATH: %s", why);
+    }
+    return NULL;
 }
 
 static P11muxConfValidator const type_validators[] = {

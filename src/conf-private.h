@@ -17,6 +17,7 @@ typedef enum {
     LAYER_SYSTEM,
     LAYER_USER,
     LAYER_EXTRA,
+    LAYER_SOLE, /* one file as the only layer (p11mux_conf_load_file): every key */
 } LayerRole;
 
 /* ------------------------------------------------ conf-keys.c: the schema */

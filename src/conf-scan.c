@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "conf-private.h"
+#include "suggest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -216,6 +217,43 @@ scan_add_entry(Scan *scan, int line, const char *group, const P11muxConfGroupInf
     scan->info = info;
 }
 
+/* " (did you mean [backend NAME]?)" for a misspelt group kind; "" when
+ * nothing is close (transfer full). */
+static char *
+group_hint(const char *kind, const char *label)
+{
+    gsize n = 0;
+    const P11muxConfGroupInfo *groups = p11mux_conf_known_groups(&n);
+    g_autofree const char **names = g_new(const char *, n);
+    const char *best;
+
+    for (gsize i = 0; i < n; i++) {
+        names[i] = groups[i].name;
+    }
+    best = p11mux_suggest(kind, names, (gssize)n);
+    if (best == NULL || g_str_equal(best, kind)) {
+        return g_strdup("");
+    }
+    return g_strdup_printf(" (did you mean [%s%s%s]?)", best, label != NULL ? " " : "",
+                           label != NULL ? label : "");
+}
+
+/* " (did you mean 'KEY'?)" for a misspelt key of a group kind (transfer full). */
+static char *
+key_hint(P11muxConfGroupKind kind, const char *name)
+{
+    gsize n = 0, count = 0;
+    const P11muxConfKey *keys = p11mux_conf_known_keys(&n);
+    g_autofree const char **names = g_new(const char *, n);
+
+    for (gsize i = 0; i < n; i++) {
+        if (keys[i].group == kind) {
+            names[count++] = keys[i].name;
+        }
+    }
+    return p11mux_suggest_hint(p11mux_suggest(name, names, (gssize)count));
+}
+
 /* name: the text between the brackets. */
 static gboolean
 scan_group_name(Scan *scan, int line, const char *name, GError **error)
@@ -227,8 +265,10 @@ scan_group_name(Scan *scan, int line, const char *name, GError **error)
     int first;
 
     if (info == NULL || (!info->named && label != NULL)) {
+        g_autofree char *hint = group_hint(kind, label);
+
         p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line,
-                                 "unknown group [%s]", name);
+                                 "unknown group [%s]%s", name, hint);
         return FALSE;
     }
     if (info->named && label == NULL) {
@@ -299,8 +339,10 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
     }
     key = p11mux_conf_find_key(scan->info->kind, name);
     if (key == NULL) {
+        g_autofree char *hint = key_hint(scan->info->kind, name);
+
         p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_UNKNOWN, scan->path, line,
-                                 "unknown key '%s' in [%s]", name, scan->group);
+                                 "unknown key '%s' in [%s]%s", name, scan->group, hint);
         return FALSE;
     }
     if ((key->flags & P11MUX_CONF_KEY_NOT_IN_USER_FILE) && scan->role == LAYER_USER) {
@@ -308,9 +350,18 @@ scan_key(Scan *scan, int line, const char *text, gsize length, GError **error)
                                  "key '%s' cannot be set in the user's file", name);
         return FALSE;
     }
-    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM) {
+    if ((key->flags & P11MUX_CONF_KEY_SYSTEM_ONLY) && scan->role != LAYER_SYSTEM &&
+        scan->role != LAYER_SOLE) {
         p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
                                  "key '%s' can be set only in the system file or conf.d", name);
+        return FALSE;
+    }
+    if ((key->flags & P11MUX_CONF_KEY_EXTRA_ONLY) &&
+        (scan->role == LAYER_SYSTEM || scan->role == LAYER_USER)) {
+        p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, scan->path, line,
+                                 "key '%s' can be set only in the file named by P11MUX_CONF or "
+                                 "config=",
+                                 name);
         return FALSE;
     }
     full = p11mux_conf_value_key(scan->group, name);

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "conf-private.h"
+#include "site.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,12 +20,9 @@
 #include <sys/auxv.h>
 #endif
 
-#ifndef SYSCONFDIR
-#error "SYSCONFDIR must be defined (-DSYSCONFDIR=\"$(sysconfdir)\")"
-#endif
-
 #define GLOBAL_GROUP "global"
 #define USER_CONFIG_KEY "user-config"
+#define STANDALONE_KEY "standalone"
 
 GQuark
 p11mux_conf_error_quark(void)
@@ -479,6 +477,42 @@ finish(P11muxConf *conf, GError **error)
     return conf;
 }
 
+/* -------------------------------------------------------- standalone */
+
+static gboolean
+is_standalone(const P11muxConf *extra)
+{
+    const P11muxConfValue *value = p11mux_conf_lookup(extra, GLOBAL_GROUP, STANDALONE_KEY);
+
+    return value != NULL && g_str_equal(value->value, "true");
+}
+
+/* The extra layer alone, unless the system layers say policy-override =
+ * stricter-only (transfer full of neither; NULL with error set then). */
+static P11muxConf *
+standalone_layer(P11muxConf *system, P11muxConf *extra, GError **error)
+{
+    const P11muxConfValue *said = p11mux_conf_lookup(extra, GLOBAL_GROUP, STANDALONE_KEY);
+    const P11muxConfValue *override =
+        p11mux_conf_lookup_system(system, GLOBAL_GROUP, "policy-override");
+    P11muxConf *conf;
+
+    if (policy_stricter_only(system)) {
+        p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, said->origin.file,
+                                 said->origin.line,
+                                 "standalone = true is refused: %s:%d says policy-override = "
+                                 "stricter-only, so this file can only add restrictions to the "
+                                 "system configuration",
+                                 override->origin.file, override->origin.line);
+        return NULL;
+    }
+    conf = p11mux_conf_new();
+    snapshot_system(conf);
+    p11mux_conf_merge_layer(conf, extra);
+    conf->standalone = TRUE;
+    return conf;
+}
+
 /* --------------------------------------------------------------- the API */
 
 P11muxConf *
@@ -504,6 +538,11 @@ p11mux_conf_load(const P11muxConfPaths *paths, GError **error)
         (extra = p11mux_conf_load_layer(paths->extra_file, LAYER_EXTRA, FALSE, error)) == NULL) {
         return NULL;
     }
+    if (extra != NULL && is_standalone(extra)) {
+        P11muxConf *alone = standalone_layer(conf, extra, error);
+
+        return alone != NULL ? finish(alone, error) : NULL;
+    }
     if (!merge_user_file(conf, paths->user_file, user_config_decision(conf, extra), error)) {
         return NULL;
     }
@@ -521,7 +560,7 @@ p11mux_conf_load_file(const char *path, GError **error)
     g_return_val_if_fail(path != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-    conf = p11mux_conf_load_layer(path, LAYER_SYSTEM, FALSE, error);
+    conf = p11mux_conf_load_layer(path, LAYER_SOLE, FALSE, error);
     if (conf == NULL) {
         return NULL;
     }
@@ -564,9 +603,10 @@ p11mux_conf_paths_new_default(void)
     DefaultPaths *defaults = g_new0(DefaultPaths, 1);
     gboolean secure = is_secure_process();
     const char *extra = secure ? NULL : getenv_secure("P11MUX_CONF");
+    const char *sysconfdir = p11mux_site_get()->sysconfdir;
 
-    defaults->owned[0] = g_build_filename(SYSCONFDIR, "p11mux", "p11mux.conf", NULL);
-    defaults->owned[1] = g_build_filename(SYSCONFDIR, "p11mux", "conf.d", NULL);
+    defaults->owned[0] = g_build_filename(sysconfdir, "p11mux", "p11mux.conf", NULL);
+    defaults->owned[1] = g_build_filename(sysconfdir, "p11mux", "conf.d", NULL);
     if (!secure) {
         defaults->owned[2] =
             g_build_filename(g_get_user_config_dir(), "p11mux", "p11mux.conf", NULL);

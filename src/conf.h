@@ -52,6 +52,7 @@ typedef enum {
 typedef enum {
     P11MUX_CONF_KEY_NOT_IN_USER_FILE = 1 << 0, /* refused in the user's file */
     P11MUX_CONF_KEY_SYSTEM_ONLY = 1 << 1,      /* refused in the user's and the extra file */
+    P11MUX_CONF_KEY_EXTRA_ONLY = 1 << 2,       /* refused in the system and the user's file */
 } P11muxConfKeyFlags;
 
 typedef struct P11muxConfKey P11muxConfKey;
@@ -97,7 +98,8 @@ typedef struct {
 } P11muxConfPaths;
 
 /* The default paths (transfer full; free with p11mux_conf_paths_free, and
- * only that): SYSCONFDIR/p11mux/p11mux.conf and SYSCONFDIR/p11mux/conf.d;
+ * only that): SYSCONFDIR/p11mux/p11mux.conf and SYSCONFDIR/p11mux/conf.d,
+ * SYSCONFDIR the site's (site.h: the installed one, or a testable copy's);
  * g_get_user_config_dir()/p11mux/p11mux.conf; $P11MUX_CONF (unset or empty:
  * NULL). In a setuid/setgid process (AT_SECURE) the user file and
  * P11MUX_CONF are NULL. The caller may point any field at a string of its
@@ -160,14 +162,18 @@ typedef struct {
      * as before the user's and the extra file: policy-override reads them */
     GHashTable *system_values;
     gboolean policy_stricter_only; /* policy-override = stricter-only in the system layers */
+    gboolean standalone;           /* the extra file said standalone = true: the only layer */
 } P11muxConf;
 
 /* All layers (transfer full), each merged key by key over the ones before:
  * system file, conf.d, user file, extra file. Whether the user file is read
  * (user-config) is decided by the extra file if it sets the key, else by the
  * system files; `only` discards the system layers (but for that setting)
- * when the user file exists. NULL with error set if any file read is
- * malformed or the merged result is not valid: nothing half-loaded. */
+ * when the user file exists. `standalone = true` in the extra file makes it
+ * the only layer (the system layers are read only to see whether they say
+ * policy-override = stricter-only, which refuses it; the user file is not
+ * read). NULL with error set if any file read is malformed or the merged
+ * result is not valid: nothing half-loaded. */
 P11muxConf *p11mux_conf_load(const P11muxConfPaths *paths, GError **error);
 
 /* One file as the only layer, with the same checks (transfer full). */

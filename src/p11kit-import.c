@@ -4,14 +4,17 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <p11-kit/p11-kit.h>
 
 #include "p11kit-import.h"
+#include "site.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(p11mux-p11kit-error-quark, p11mux_p11kit_error)
@@ -30,6 +33,7 @@ p11mux_p11kit_module_free(P11muxP11kitModule *module)
     g_free(module->filename);
     g_free(module->soname);
     g_free(module->init_reserved);
+    g_free(module->config_file);
     g_free(module);
 }
 
@@ -117,8 +121,35 @@ describe(CK_FUNCTION_LIST *loaded)
     return module;
 }
 
-GPtrArray *
-p11mux_p11kit_registry_read(GError **error)
+/* The registration file p11-kit read for the module called name
+ * (transfer full; NULL when none is found): the first NAME.module of the
+ * site's directories, the user's first when p11-kit reads it (not as root). */
+static char *
+find_config_file(const char *name)
+{
+    const char *const *dirs = p11mux_site_get()->p11kit_config_dirs;
+    g_autofree char *file = g_strconcat(name, ".module", NULL);
+    char *path;
+
+    if (geteuid() != 0) {
+        path = g_build_filename(g_get_user_config_dir(), "pkcs11", "modules", file, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            return path;
+        }
+        g_free(path);
+    }
+    for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++) {
+        path = g_build_filename(dirs[i], file, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            return path;
+        }
+        g_free(path);
+    }
+    return NULL;
+}
+
+static GPtrArray *
+read_p11kit_registry(GError **error)
 {
     CK_FUNCTION_LIST **loaded = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
     GPtrArray *modules;
@@ -137,6 +168,7 @@ p11mux_p11kit_registry_read(GError **error)
         P11muxP11kitModule *module = describe(loaded[i]);
 
         if (module->name != NULL) {
+            module->config_file = find_config_file(module->name);
             g_ptr_array_add(modules, module);
         } else {
             p11mux_p11kit_module_free(module);
@@ -144,6 +176,143 @@ p11mux_p11kit_registry_read(GError **error)
     }
     p11_kit_modules_release(loaded);
     return modules;
+}
+
+/* ------------------------------------------------- a registry of our own */
+
+/* Whether a white-space or comma separated list of program names holds
+ * this program's name (as p11-kit takes it: the base name it was run as). */
+static gboolean
+names_this_program(const char *list)
+{
+    const char *self = program_invocation_short_name;
+    g_auto(GStrv) names = g_strsplit_set(list, " \t,", -1);
+
+    for (guint i = 0; self != NULL && names[i] != NULL; i++) {
+        if (g_str_equal(names[i], self)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* A NAME.module file's "key: value" lines (transfer full). */
+static GHashTable *
+read_registration(const char *path)
+{
+    GHashTable *options = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return options;
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++) {
+        char *key = g_strstrip(lines[i]);
+        char *colon = strchr(key, ':');
+
+        if (key[0] == '#' || colon == NULL) {
+            continue;
+        }
+        *colon = '\0';
+        g_hash_table_replace(options, g_strdup(g_strstrip(key)), g_strdup(g_strstrip(colon + 1)));
+    }
+    return options;
+}
+
+/* The library a registration names: absolute, or in p11-kit's module
+ * directory (transfer full). */
+static char *
+registered_library(const char *module)
+{
+    if (g_path_is_absolute(module)) {
+        return g_strdup(module);
+    }
+    return g_build_filename(P11KIT_MODULE_PATH, module, NULL);
+}
+
+/* The SONAME of a library file, opened for the purpose (transfer full). */
+static char *
+file_soname(const char *filename)
+{
+    void *handle = dlopen(filename, RTLD_LAZY | RTLD_LOCAL);
+    char *soname;
+
+    if (handle == NULL) {
+        return NULL;
+    }
+    soname = loaded_soname(filename);
+    dlclose(handle);
+    return soname;
+}
+
+/* One registration as p11-kit would describe it; NULL when p11-kit would
+ * leave it out for this program (transfer full). */
+static P11muxP11kitModule *
+registration_module(const char *dir, const char *file)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autoptr(GHashTable) options = read_registration(path);
+    const char *enable_in = g_hash_table_lookup(options, "enable-in");
+    const char *disable_in = g_hash_table_lookup(options, "disable-in");
+    const char *library = g_hash_table_lookup(options, "module");
+    P11muxP11kitModule *module;
+
+    if ((enable_in != NULL && !names_this_program(enable_in)) ||
+        (disable_in != NULL && names_this_program(disable_in)) || library == NULL) {
+        return NULL;
+    }
+    module = g_new0(P11muxP11kitModule, 1);
+    module->name = g_strndup(file, strlen(file) - strlen(".module"));
+    module->filename = registered_library(library);
+    module->soname = file_soname(module->filename);
+    module->init_reserved = g_strdup(g_hash_table_lookup(options, "x-init-reserved"));
+    module->critical = is_true(g_hash_table_lookup(options, "critical"));
+    module->config_file = g_steal_pointer(&path);
+    return module;
+}
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The site's own registry directory: its NAME.module files in name order. */
+static GPtrArray *
+read_site_registry(const char *dir)
+{
+    GPtrArray *modules = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    const char *file;
+
+    while (listing != NULL && (file = g_dir_read_name(listing)) != NULL) {
+        if (g_str_has_suffix(file, ".module") && file[0] != '.') {
+            g_ptr_array_add(files, g_strdup(file));
+        }
+    }
+    g_ptr_array_sort(files, compare_names);
+    for (guint i = 0; i < files->len; i++) {
+        P11muxP11kitModule *module = registration_module(dir, g_ptr_array_index(files, i));
+
+        if (module != NULL) {
+            g_ptr_array_add(modules, module);
+        }
+    }
+    return modules;
+}
+
+GPtrArray *
+p11mux_p11kit_registry_read(GError **error)
+{
+    const char *dir = p11mux_site_get()->p11kit_registry;
+
+    if (dir != NULL) {
+        return read_site_registry(dir);
+    }
+    return read_p11kit_registry(error);
 }
 
 /* ------------------------------------------------------------ the verdict */
@@ -276,14 +445,16 @@ report_refusal(void (*report)(const char *message), const P11muxP11kitModule *mo
     report(message);
 }
 
-void
-p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
-                             void (*report)(const char *message))
+/* "another copy of p11mux" is said once per process, at the first import
+ * that meets it, not at every C_Initialize */
+static gint copy_reported;
+
+static void
+import_modules(P11muxConf *conf, GPtrArray *modules, void (*report)(const char *message),
+               gboolean quiet_copies)
 {
     g_autoptr(GHashTable) libraries = NULL;
     guint i;
-
-    g_return_if_fail(conf != NULL && modules != NULL);
 
     libraries = enabled_libraries(conf);
     for (i = 0; i < modules->len; i++) {
@@ -297,6 +468,10 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
             continue;
         }
         judged = p11mux_p11kit_judge(module, &why);
+        if (judged == P11MUX_P11KIT_COPY &&
+            (quiet_copies || !g_atomic_int_compare_and_exchange(&copy_reported, 0, 1))) {
+            continue;
+        }
         if (judged != P11MUX_P11KIT_IMPORTABLE) {
             if (judged != P11MUX_P11KIT_SELF) {
                 report_refusal(report, module, why);
@@ -313,8 +488,17 @@ p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
     }
 }
 
-gboolean
-p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GError **error)
+void
+p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
+                             void (*report)(const char *message))
+{
+    g_return_if_fail(conf != NULL && modules != NULL);
+
+    import_modules(conf, modules, report, FALSE);
+}
+
+static gboolean
+import(P11muxConf *conf, void (*report)(const char *message), gboolean quiet_copies, GError **error)
 {
     g_autoptr(GPtrArray) modules = NULL;
 
@@ -328,6 +512,63 @@ p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GErr
     if (modules == NULL) {
         return FALSE;
     }
-    p11mux_p11kit_import_modules(conf, modules, report);
+    import_modules(conf, modules, report, quiet_copies);
+    return TRUE;
+}
+
+gboolean
+p11mux_p11kit_import_for_program(P11muxConf *conf, void (*report)(const char *message),
+                                 GError **error)
+{
+    return import(conf, report, TRUE, error);
+}
+
+gboolean
+p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message), GError **error)
+{
+    return import(conf, report, FALSE, error);
+}
+
+/* ------------------------------------------------- registered backends */
+
+gboolean
+p11mux_p11kit_find_registered(const P11muxConf *conf,
+                              void (*found)(const P11muxConfBackend *backend,
+                                            const P11muxP11kitModule *module, gpointer data),
+                              gpointer data, GError **error)
+{
+    g_autoptr(GPtrArray) modules = NULL;
+    g_autoptr(GPtrArray) libraries = NULL;
+
+    g_return_val_if_fail(conf != NULL && found != NULL, FALSE);
+
+    modules = p11mux_p11kit_registry_read(error);
+    if (modules == NULL) {
+        return FALSE;
+    }
+    libraries = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < modules->len; i++) {
+        const P11muxP11kitModule *module = g_ptr_array_index(modules, i);
+        gboolean other = module->filename != NULL &&
+                         p11mux_p11kit_judge(module, NULL) == P11MUX_P11KIT_IMPORTABLE;
+
+        g_ptr_array_add(libraries, other ? p11mux_conf_canonical_path(module->filename) : NULL);
+    }
+    for (guint b = 0; b < conf->backends->len; b++) {
+        const P11muxConfBackend *backend = g_ptr_array_index(conf->backends, b);
+        g_autofree char *library = NULL;
+
+        if (!backend->enabled || backend->module == NULL) {
+            continue;
+        }
+        library = p11mux_conf_canonical_path(backend->module);
+        for (guint i = 0; i < modules->len; i++) {
+            const char *registered = g_ptr_array_index(libraries, i);
+
+            if (registered != NULL && g_str_equal(registered, library)) {
+                found(backend, g_ptr_array_index(modules, i), data);
+            }
+        }
+    }
     return TRUE;
 }

@@ -46,6 +46,7 @@ typedef struct {
     char *soname;        /* nullable: the ELF SONAME of that file */
     char *init_reserved; /* nullable: its x-init-reserved */
     gboolean critical;   /* its `critical` option */
+    char *config_file;   /* nullable: the registration file (NAME.module) found for it */
 } P11muxP11kitModule;
 
 void p11mux_p11kit_module_free(P11muxP11kitModule *module);
@@ -56,7 +57,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxP11kitModule, p11mux_p11kit_module_free)
  * of P11muxP11kitModule*, freeing them), NULL with error set when p11-kit
  * cannot read its registry (e.g. a module marked critical fails to load).
  * p11-kit dlopens each module to describe it (without initialising it) and
- * releases it before this returns.
+ * releases it before this returns.  Where the site (site.h) names a
+ * registry directory of its own, that directory's NAME.module files are
+ * read instead (`module`, `critical`, `x-init-reserved`, `enable-in`,
+ * `disable-in`; a relative module path is looked for in p11-kit's module
+ * directory), and p11-kit's registry is never read.
  */
 GPtrArray *p11mux_p11kit_registry_read(GError **error);
 
@@ -77,7 +82,8 @@ P11muxP11kitVerdict p11mux_p11kit_judge(const P11muxP11kitModule *module, char *
  * Append one enabled backend to conf->backends for every module of modules
  * (P11muxP11kitModule*) that is importable and neither overridden nor
  * already loaded (see the top of this file).  report (nullable) is told of
- * each module refused for a reason other than being this p11mux itself.
+ * each module refused for a reason other than being this p11mux itself;
+ * of another copy of p11mux only once in the life of the process.
  * conf must not have been published yet.
  */
 void p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
@@ -90,6 +96,27 @@ void p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
  */
 gboolean p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message),
                               GError **error);
+
+/*
+ * The same in a program that is not p11mux.so (the p11mux command): there
+ * a registered p11mux.so is the p11mux the program describes, not another
+ * copy of it, and is left out without a word.
+ */
+gboolean p11mux_p11kit_import_for_program(P11muxConf *conf, void (*report)(const char *message),
+                                          GError **error);
+
+/*
+ * Calls found(backend, module, data) for every enabled backend of conf whose
+ * library a module registered with p11-kit also loads (p11mux and its
+ * copies aside): p11-kit's consumers (p11-kit-proxy.so, GnuTLS, ...) reach
+ * those around p11mux.  In the order of conf's backends.  FALSE with error
+ * set when the registry cannot be read.
+ */
+gboolean p11mux_p11kit_find_registered(const P11muxConf *conf,
+                                       void (*found)(const P11muxConfBackend *backend,
+                                                     const P11muxP11kitModule *module,
+                                                     gpointer data),
+                                       gpointer data, GError **error);
 
 G_END_DECLS
 

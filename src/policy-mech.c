@@ -11,6 +11,7 @@
 
 #include "constants.h"
 #include "policy-private.h"
+#include "suggest.h"
 
 /* -------------------------------------------------------------- the sets */
 
@@ -86,7 +87,10 @@ parse_item(const char *item, GArray *set)
         return NULL;
     }
     if (!p11mux_constant_parse(P11MUX_CONST_CKM, item, &value)) {
-        return g_strdup_printf("unknown mechanism '%s'", item);
+        g_autofree char *hint =
+            p11mux_suggest_hint(p11mux_suggest_constant(P11MUX_CONST_CKM, item));
+
+        return g_strdup_printf("unknown mechanism '%s'%s", item, hint);
     }
     g_array_append_val(set, value);
     return NULL;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "policy-private.h"
+#include "suggest.h"
 
 G_DEFINE_QUARK(p11mux - policy - error - quark, p11mux_policy_error)
 
@@ -467,9 +468,14 @@ choose(P11muxPolicySet *set, const P11muxConf *conf, const P11muxConfBackend *ba
     if (chosen != NULL) {
         final = g_hash_table_lookup(set->by_name, chosen->value);
         if (final == NULL) {
+            g_auto(GStrv) names = p11mux_conf_dup_group_labels(conf, P11MUX_CONF_GROUP_POLICY);
+            g_autofree char *hint =
+                p11mux_suggest_hint(p11mux_suggest(chosen->value, (const char *const *)names, -1));
+
             g_set_error(error, P11MUX_POLICY_ERROR, P11MUX_POLICY_ERROR_UNDEFINED,
-                        "%s:%d: policy '%s' is not defined (no [policy %s] group)",
-                        chosen->origin.file, chosen->origin.line, chosen->value, chosen->value);
+                        "%s:%d: policy '%s' is not defined (no [policy %s] group)%s",
+                        chosen->origin.file, chosen->origin.line, chosen->value, chosen->value,
+                        hint);
             return FALSE;
         }
     }

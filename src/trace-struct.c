@@ -50,6 +50,8 @@ decode_slot_info(P11muxTraceDecoder *d, const CK_SLOT_INFO *info)
     return s;
 }
 
+/* Counts and sizes of CK_TOKEN_INFO: CK_UNAVAILABLE_INFORMATION by its
+ * name, not as the largest CK_ULONG. */
 static void
 add_numbers(P11muxTraceDecoder *d, P11muxTraceValue *s, const char *const *names,
             const CK_ULONG *values, guint n)
@@ -58,7 +60,9 @@ add_numbers(P11muxTraceDecoder *d, P11muxTraceValue *s, const char *const *names
 
     for (i = 0; i < n; i++) {
         p11mux_trace_value_add(s, names[i],
-                               p11mux_trace_value_number(d, P11MUX_TRACE_NUMBER, values[i]));
+                               values[i] == CK_UNAVAILABLE_INFORMATION
+                                   ? p11mux_trace_value_name(d, "CK_UNAVAILABLE_INFORMATION")
+                                   : p11mux_trace_value_number(d, P11MUX_TRACE_NUMBER, values[i]));
     }
 }
 

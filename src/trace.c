@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "trace-decode.h"
 #include "trace.h"
+#include "trace-path.h"
 
 typedef enum {
     SINK_STDERR,
@@ -81,7 +82,7 @@ check_owner(P11muxTrace *trace, const char *path, GError **error)
 static gboolean
 open_destination(P11muxTrace *trace, const char *destination, GError **error)
 {
-    const char *path;
+    g_autofree char *path = NULL;
 
     if (strcmp(destination, "stderr") == 0) {
         trace->sink = SINK_STDERR;
@@ -92,12 +93,16 @@ open_destination(P11muxTrace *trace, const char *destination, GError **error)
         trace->sink = SINK_SYSLOG;
         return TRUE;
     }
-    if (!g_str_has_prefix(destination, "file:") || !g_path_is_absolute(destination + 5)) {
+    if (!g_str_has_prefix(destination, "file:")) {
         g_set_error(error, TRACE_ERROR, 0,
                     "trace: '%s' is not off, stderr, syslog or file:/ABSOLUTE/PATH", destination);
         return FALSE;
     }
-    path = destination + 5;
+    /* %r %u %U %p %h, per user and process (trace-path.h) */
+    path = p11mux_trace_path_expand(destination + 5, error);
+    if (path == NULL) {
+        return FALSE;
+    }
     trace->sink = SINK_FILE;
     /* not through a symbolic link, and not into another user's file: a
      * trace in a shared directory such as /tmp must not be redirected */

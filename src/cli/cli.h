@@ -47,6 +47,15 @@ P11muxConf *p11mux_cli_load_conf(const char *file, GError **error);
  */
 P11muxRouter *p11mux_cli_router_new(const char *file, GError **error);
 
+/* One line "searched: PATH (LAYER): STATE" for every file the configuration
+ * is looked for in (file alone when not NULL): absent, read, exists but not
+ * read; conf (nullable: not loaded) says what was read. */
+void p11mux_cli_print_searched(const char *file, const P11muxConf *conf);
+
+/* A warning on stderr for every enabled backend whose library is also
+ * registered with p11-kit, naming the registration file and the fix. */
+void p11mux_cli_warn_registered(const P11muxConf *conf);
+
 /* The policy a backend runs under, as the configuration selects it: its own
  * policy = NAME, else [global] policy, else NULL; origin (nullable) says where. */
 const char *p11mux_cli_backend_policy(const P11muxConf *conf, const char *backend,

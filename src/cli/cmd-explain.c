@@ -1,7 +1,7 @@
 /*
- * p11mux explain [--config FILE] --slot ID (--mechanism CKM_X | --object URI
- * | --function C_X): whether the policy that applies to the slot allows it,
- * and which rule decided, with the rule's FILE:LINE.
+ * p11mux explain [--config FILE] (--slot ID | --token LABEL) (--mechanism
+ * CKM_X | --object URI | --function C_X): whether the policy that applies to
+ * the slot allows it, and which rule decided, with the rule's FILE:LINE.
  *
  * Which policies apply and whether a token is visible come from the policy
  * engine; the deciding key is found by src/cli/explain-rules.c; for a
@@ -20,10 +20,12 @@
 #include "p11mux-functions.h"
 #include "policy.h"
 #include "router.h"
+#include "suggest.h"
 
 typedef struct {
     char *config;
     char *slot;
+    char *token;
     char *mechanism;
     char *object;
     char *function;
@@ -44,6 +46,7 @@ request_clear(Request *request)
 {
     g_free(request->config);
     g_free(request->slot);
+    g_free(request->token);
     g_free(request->mechanism);
     g_free(request->object);
     g_free(request->function);
@@ -97,6 +100,30 @@ subject_object(Subject *subject, const char *text)
     return TRUE;
 }
 
+/* A mechanism by name (CKM_ECDSA; ECDSA or ecdsa: the prefix and the case
+ * may be left out), number or CKM_VENDOR_DEFINED+N. */
+static gboolean
+subject_mechanism(Subject *subject, const char *text)
+{
+    g_autofree char *upper = g_ascii_strup(text, -1);
+    g_autofree char *full =
+        g_str_has_prefix(upper, "CKM_") ? g_strdup(upper) : g_strconcat("CKM_", upper, NULL);
+    g_autofree char *hint = NULL;
+
+    if (p11mux_constant_parse(P11MUX_CONST_CKM, text, &subject->mechanism)) {
+        subject->text = g_strdup_printf("mechanism %s", text);
+        return TRUE;
+    }
+    if (p11mux_constant_value(P11MUX_CONST_CKM, full, &subject->mechanism)) {
+        subject->text = g_strdup_printf("mechanism %s",
+                                        p11mux_constant_name(P11MUX_CONST_CKM, subject->mechanism));
+        return TRUE;
+    }
+    hint = p11mux_suggest_hint(p11mux_suggest_constant(P11MUX_CONST_CKM, text));
+    p11mux_cli_error("explain: unknown mechanism '%s'%s", text, hint);
+    return FALSE;
+}
+
 /* FALSE (and a message) when what is asked is malformed. */
 static gboolean
 subject_parse(const Request *request, Subject *subject)
@@ -104,22 +131,22 @@ subject_parse(const Request *request, Subject *subject)
     guint i;
 
     if (request->mechanism != NULL) {
-        if (!p11mux_constant_parse(P11MUX_CONST_CKM, request->mechanism, &subject->mechanism)) {
-            p11mux_cli_error("explain: unknown mechanism '%s'", request->mechanism);
-            return FALSE;
-        }
-        subject->text = g_strdup_printf("mechanism %s", request->mechanism);
-        return TRUE;
+        return subject_mechanism(subject, request->mechanism);
     }
     if (request->function != NULL) {
+        const char *names[P11MUX_FN_COUNT];
+        g_autofree char *hint = NULL;
+
         for (i = 0; i < P11MUX_FN_COUNT; i++) {
             if (strcmp(p11mux_functions[i].name, request->function) == 0) {
                 subject->function = &p11mux_functions[i];
                 subject->text = g_strdup_printf("function %s", request->function);
                 return TRUE;
             }
+            names[i] = p11mux_functions[i].name;
         }
-        p11mux_cli_error("explain: unknown function '%s'", request->function);
+        hint = p11mux_suggest_hint(p11mux_suggest(request->function, names, P11MUX_FN_COUNT));
+        p11mux_cli_error("explain: unknown function '%s'%s", request->function, hint);
         return FALSE;
     }
     return subject_object(subject, request->object);
@@ -299,15 +326,71 @@ explain_in(P11muxRouter *router, const Request *request, CK_SLOT_ID id)
     return status;
 }
 
+/* The label of a token, without its padding (transfer full). */
+static char *
+token_label(const P11muxSlot *slot)
+{
+    CK_TOKEN_INFO token;
+    gsize n = sizeof(token.label);
+
+    if (slot->backend->functions->C_GetTokenInfo(slot->real, &token) != CKR_OK) {
+        return NULL;
+    }
+    while (n > 0 && (token.label[n - 1] == ' ' || token.label[n - 1] == '\0')) {
+        n--;
+    }
+    return g_strndup((const char *)token.label, n);
+}
+
+/* The one slot whose token is labelled label (hidden ones too); FALSE after
+ * a message when there is none or more than one. */
+static gboolean
+slot_of_token(P11muxRouter *router, const char *label, CK_SLOT_ID *id)
+{
+    g_autoptr(GPtrArray) slots = NULL;
+    g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) ids = g_string_new(NULL);
+    g_autofree char *hint = NULL;
+    guint found = 0;
+
+    find_slot(router, 0);
+    slots = p11mux_slotmap_list(router->slots);
+    for (guint i = 0; i < slots->len; i++) {
+        const P11muxSlot *slot = g_ptr_array_index(slots, i);
+        char *name = token_label(slot);
+
+        if (name != NULL && g_str_equal(name, label)) {
+            *id = slot->id;
+            g_string_append_printf(ids, " 0x%lx", slot->id);
+            found++;
+        }
+        if (name != NULL) {
+            g_ptr_array_add(labels, name);
+        }
+    }
+    if (found == 1) {
+        return TRUE;
+    }
+    if (found > 1) {
+        p11mux_cli_error("explain: %u tokens are labelled '%s' (slots%s): give --slot ID", found,
+                         label, ids->str);
+        return FALSE;
+    }
+    g_ptr_array_add(labels, NULL);
+    hint = p11mux_suggest_hint(p11mux_suggest(label, (const char *const *)labels->pdata, -1));
+    p11mux_cli_error("explain: no token labelled '%s'%s (see p11mux list)", label, hint);
+    return FALSE;
+}
+
 static int
 explain(const Request *request)
 {
     g_autoptr(GError) error = NULL;
     P11muxRouter *router;
-    CK_SLOT_ID id;
-    int status;
+    CK_SLOT_ID id = 0;
+    int status = P11MUX_EXIT_ERROR;
 
-    if (!parse_slot(request->slot, &id)) {
+    if (request->slot != NULL && !parse_slot(request->slot, &id)) {
         p11mux_cli_error("explain: '%s' is not a slot id", request->slot);
         return P11MUX_EXIT_USAGE;
     }
@@ -316,7 +399,9 @@ explain(const Request *request)
         p11mux_cli_error("%s", error->message);
         return P11MUX_EXIT_ERROR;
     }
-    status = explain_in(router, request, id);
+    if (request->token == NULL || slot_of_token(router, request->token, &id)) {
+        status = explain_in(router, request, id);
+    }
     p11mux_router_free(router);
     return status;
 }
@@ -330,7 +415,10 @@ p11mux_cli_explain(int argc, char **argv)
          "Read FILE alone instead of the layered configuration", "FILE"},
         {"slot", 's', 0, G_OPTION_ARG_STRING, &request.slot, "The p11mux slot id (p11mux list)",
          "ID"},
-        {"mechanism", 'm', 0, G_OPTION_ARG_STRING, &request.mechanism, "A mechanism", "CKM_X"},
+        {"token", 't', 0, G_OPTION_ARG_STRING, &request.token,
+         "The slot whose token is labelled LABEL", "LABEL"},
+        {"mechanism", 'm', 0, G_OPTION_ARG_STRING, &request.mechanism,
+         "A mechanism (CKM_ may be left out)", "CKM_X"},
         {"object", 'o', 0, G_OPTION_ARG_STRING, &request.object, "An object", "URI"},
         {"function", 'f', 0, G_OPTION_ARG_STRING, &request.function, "A function", "C_X"},
         {NULL},
@@ -341,15 +429,16 @@ p11mux_cli_explain(int argc, char **argv)
 
     g_set_prgname("p11mux explain");
     g_option_context_set_summary(context,
-                                 "Whether the policy that applies to slot ID allows a mechanism, "
-                                 "an object or a function, and which rule decides (FILE:LINE).\n"
+                                 "Whether the policy that applies to slot ID (or to the token "
+                                 "LABEL) allows a mechanism, an object or a function, and which "
+                                 "rule decides (FILE:LINE).\n"
                                  "Exit status 0: allowed; 1: refused.");
     g_option_context_add_main_entries(context, entries, NULL);
     if (p11mux_cli_parse_options(context, &argc, &argv)) {
         asked = (request.mechanism != NULL) + (request.object != NULL) + (request.function != NULL);
-        if (request.slot == NULL || asked != 1 || argc > 1) {
-            p11mux_cli_error("explain: give --slot ID and one of --mechanism, --object, "
-                             "--function (see --help)");
+        if ((request.slot == NULL) == (request.token == NULL) || asked != 1 || argc > 1) {
+            p11mux_cli_error("explain: give --slot ID or --token LABEL, and one of --mechanism, "
+                             "--object, --function (see --help)");
         } else {
             status = explain(&request);
         }

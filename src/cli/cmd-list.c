@@ -121,8 +121,16 @@ list(const char *config)
     guint i;
 
     if (router == NULL) {
+        p11mux_cli_print_searched(config, NULL);
         p11mux_cli_error("%s", error->message);
         return P11MUX_EXIT_ERROR;
+    }
+    p11mux_cli_print_searched(config, router->conf);
+    p11mux_cli_warn_registered(router->conf);
+    if (router->conf->backends->len == 0) {
+        printf("no backends: %s\n", router->conf->files->len == 0
+                                        ? "no configuration file found (searched the paths above)"
+                                        : "the configuration names none");
     }
     for (i = 0; i < router->conf->backends->len; i++) {
         print_backend(router->conf, router, g_ptr_array_index(router->conf->backends, i));

@@ -1,9 +1,15 @@
 /*
- * p11mux trace-summary FILE: calls per function, errors per return value and
- * latency p50/p95/max per function, from a JSON trace (trace-format = json).
+ * p11mux trace-summary [--pid PID] FILE: per process, calls, errors, size
+ * queries and latency p50/p95/max per function, then the errors broken down
+ * by function, return value, mechanism and backend; from a trace in either
+ * format (src/cli/trace-read.c).
  *
- * Percentiles are nearest-rank: p50 of n sorted durations is the
- * ceil(0.50 n)-th.  A line that is not a trace record is reported as
+ * An error is a return value other than CKR_OK and CKR_BUFFER_TOO_SMALL:
+ * the latter is the answer to a size query with a short buffer, counted
+ * under size_q (a query with a NULL buffer returns CKR_OK).  The mechanism
+ * of a call is its own pMechanism, else the one the last *Init of its
+ * session named.  Percentiles are nearest-rank: p50 of n sorted durations
+ * is the ceil(0.50 n)-th.  A line that is not a trace record is reported as
  * FILE:LINE: why on stderr and skipped; the exit status is then 1.
  */
 #include "config.h"
@@ -14,27 +20,28 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json-scan.h"
+#include "trace-read.h"
 
 typedef struct {
     char *name;
     GArray *durations; /* gint64 µs */
     guint errors;
+    guint size_queries;
 } FunctionStats;
 
 typedef struct {
-    GHashTable *functions; /* name -> FunctionStats* */
-    GHashTable *errors;    /* rv name -> count (GUINT_TO_POINTER) */
+    guint64 pid;
+    GHashTable *functions;  /* name -> FunctionStats* */
+    GHashTable *errors;     /* "function\trv\tmechanism\tbackend" -> count */
+    GHashTable *mechanisms; /* session -> the mechanism of its last *Init */
     guint calls;
-    guint bad_lines;
-} Summary;
+} Process;
 
 typedef struct {
-    char *function;
-    char *rv;
-    gint64 duration;
-    gboolean has_duration;
-} Record;
+    GPtrArray *processes; /* Process*, in order of first appearance */
+    guint64 only_pid;     /* 0: every process */
+    guint bad_lines;
+} Summary;
 
 static void
 function_stats_free(gpointer data)
@@ -47,98 +54,120 @@ function_stats_free(gpointer data)
 }
 
 static void
-on_member(const char *key, P11muxJsonType type, const char *value, gpointer user_data)
+process_free(gpointer data)
 {
-    Record *record = user_data;
+    Process *process = data;
 
-    if (type == P11MUX_JSON_STRING && strcmp(key, "function") == 0) {
-        g_free(record->function);
-        record->function = g_strdup(value);
-    } else if (type == P11MUX_JSON_STRING && strcmp(key, "rv") == 0) {
-        g_free(record->rv);
-        record->rv = g_strdup(value);
-    } else if (type == P11MUX_JSON_NUMBER && strcmp(key, "duration_us") == 0) {
-        record->duration = g_ascii_strtoll(value, NULL, 10);
-        record->has_duration = TRUE;
-    }
+    g_hash_table_unref(process->functions);
+    g_hash_table_unref(process->errors);
+    g_hash_table_unref(process->mechanisms);
+    g_free(process);
 }
 
-static void
-add_record(Summary *summary, const Record *record)
+static Process *
+process_of(Summary *summary, guint64 pid)
 {
-    FunctionStats *stats = g_hash_table_lookup(summary->functions, record->function);
+    Process *process;
+
+    for (guint i = 0; i < summary->processes->len; i++) {
+        process = g_ptr_array_index(summary->processes, i);
+        if (process->pid == pid) {
+            return process;
+        }
+    }
+    process = g_new0(Process, 1);
+    process->pid = pid;
+    process->functions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, function_stats_free);
+    process->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    process->mechanisms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    g_ptr_array_add(summary->processes, process);
+    return process;
+}
+
+static FunctionStats *
+function_of(Process *process, const char *name)
+{
+    FunctionStats *stats = g_hash_table_lookup(process->functions, name);
 
     if (stats == NULL) {
         stats = g_new0(FunctionStats, 1);
-        stats->name = g_strdup(record->function);
+        stats->name = g_strdup(name);
         stats->durations = g_array_new(FALSE, FALSE, sizeof(gint64));
-        g_hash_table_insert(summary->functions, stats->name, stats);
+        g_hash_table_insert(process->functions, stats->name, stats);
     }
-    summary->calls++;
-    g_array_append_val(stats->durations, record->duration);
-    if (strcmp(record->rv, "CKR_OK") != 0) {
-        gpointer count = g_hash_table_lookup(summary->errors, record->rv);
+    return stats;
+}
+
+/* The record's mechanism, else its session's; a *Init's becomes its session's. */
+static const char *
+mechanism_of(Process *process, const P11muxTraceCall *record)
+{
+    gint64 session = (gint64)record->session;
+
+    if (!record->has_session) {
+        return record->mechanism;
+    }
+    if (record->mechanism != NULL) {
+        g_hash_table_replace(process->mechanisms, g_memdup2(&session, sizeof(session)),
+                             g_strdup(record->mechanism));
+        return record->mechanism;
+    }
+    return g_hash_table_lookup(process->mechanisms, &session);
+}
+
+static void
+add_record(Summary *summary, const P11muxTraceCall *record)
+{
+    Process *process = process_of(summary, record->pid);
+    FunctionStats *stats = function_of(process, record->function);
+    const char *mechanism = mechanism_of(process, record);
+
+    process->calls++;
+    g_array_append_val(stats->durations, record->duration_us);
+    if (strcmp(record->rv, "CKR_BUFFER_TOO_SMALL") == 0) {
+        stats->size_queries++;
+    } else if (strcmp(record->rv, "CKR_OK") != 0) {
+        char *key = g_strdup_printf("%s\t%s\t%s\t%s", record->function, record->rv,
+                                    mechanism != NULL ? mechanism : "-",
+                                    record->backend != NULL ? record->backend : "-");
+        gpointer count = g_hash_table_lookup(process->errors, key);
 
         stats->errors++;
-        g_hash_table_insert(summary->errors, g_strdup(record->rv),
-                            GUINT_TO_POINTER(GPOINTER_TO_UINT(count) + 1));
+        g_hash_table_replace(process->errors, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(count) + 1));
     }
 }
 
 /* Bad lines reported one by one; the rest only counted. */
 #define MAX_REPORTED 10
 
-/* One line: FALSE (and a message, for the first MAX_REPORTED) when it is not a trace record. */
 static gboolean
-read_line(Summary *summary, const char *file, guint number, const char *line, gsize length)
+read_trace(Summary *summary, FILE *in, const char *file)
 {
-    gboolean quiet = summary->bad_lines >= MAX_REPORTED;
-    g_autoptr(GError) error = NULL;
-    Record record = {0};
-    gboolean ok;
+    g_autoptr(P11muxTraceReader) reader = p11mux_trace_reader_new(in, file);
+    P11muxTraceCall record;
+    P11muxTraceRead result;
+    char *why = NULL;
 
-    while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r')) {
-        length--;
-    }
-    if (length == 0) {
-        return TRUE;
-    }
-    ok = p11mux_json_scan(line, length, on_member, &record, &error);
-    if (!ok && !quiet) {
-        fprintf(stderr, "%s:%u: not JSON: %s\n", file, number, error->message);
-    } else if (ok && (record.function == NULL || record.rv == NULL || !record.has_duration)) {
-        if (!quiet) {
-            fprintf(stderr,
-                    "%s:%u: not a p11mux trace record (function, rv or duration_us "
-                    "missing)\n",
-                    file, number);
+    while ((result = p11mux_trace_reader_next(reader, &record, &why)) != P11MUX_TRACE_READ_END) {
+        if (result == P11MUX_TRACE_READ_ERROR) {
+            return FALSE;
         }
-        ok = FALSE;
-    } else {
-        add_record(summary, &record);
+        if (result == P11MUX_TRACE_READ_BAD) {
+            if (summary->bad_lines++ < MAX_REPORTED) {
+                fprintf(stderr, "%s\n", why);
+            }
+            g_free(why);
+            continue;
+        }
+        if (summary->only_pid == 0 || record.pid == summary->only_pid) {
+            add_record(summary, &record);
+        }
+        p11mux_trace_call_clear(&record);
     }
-    g_free(record.function);
-    g_free(record.rv);
-    return ok;
+    return TRUE;
 }
 
-static gboolean
-read_trace(Summary *summary, const char *file, FILE *in)
-{
-    char *line = NULL;
-    size_t size = 0;
-    ssize_t n;
-    guint number = 0;
-
-    while ((n = getline(&line, &size, in)) >= 0) {
-        number++;
-        if (!read_line(summary, file, number, line, (gsize)n)) {
-            summary->bad_lines++;
-        }
-    }
-    free(line);
-    return !ferror(in);
-}
+/* ------------------------------------------------------------------ output */
 
 static int
 compare_gint64(gconstpointer a, gconstpointer b)
@@ -185,26 +214,27 @@ values_of(GHashTable *table, gboolean keys)
 }
 
 static void
-print_functions(Summary *summary)
+print_functions(Process *process)
 {
-    g_autoptr(GPtrArray) list = values_of(summary->functions, FALSE);
-    guint i, errors = 0;
+    g_autoptr(GPtrArray) list = values_of(process->functions, FALSE);
+    guint errors = 0, size_queries = 0;
 
     g_ptr_array_sort(list, compare_stats);
-    printf("%-26s %8s %8s %10s %10s %10s\n", "function", "calls", "errors", "p50_us", "p95_us",
-           "max_us");
-    for (i = 0; i < list->len; i++) {
+    printf("%-26s %8s %8s %8s %10s %10s %10s\n", "function", "calls", "errors", "size_q", "p50_us",
+           "p95_us", "max_us");
+    for (guint i = 0; i < list->len; i++) {
         FunctionStats *stats = g_ptr_array_index(list, i);
         GArray *d = stats->durations;
 
         g_array_sort(d, compare_gint64);
-        printf("%-26s %8u %8u %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
+        printf("%-26s %8u %8u %8u %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
                "\n",
-               stats->name, d->len, stats->errors, percentile(d, 50), percentile(d, 95),
-               g_array_index(d, gint64, d->len - 1));
+               stats->name, d->len, stats->errors, stats->size_queries, percentile(d, 50),
+               percentile(d, 95), g_array_index(d, gint64, d->len - 1));
         errors += stats->errors;
+        size_queries += stats->size_queries;
     }
-    printf("%-26s %8u %8u\n", "total", summary->calls, errors);
+    printf("%-26s %8u %8u %8u\n", "total", process->calls, errors, size_queries);
 }
 
 static int
@@ -214,22 +244,45 @@ compare_strings(gconstpointer a, gconstpointer b)
 }
 
 static void
-print_errors(Summary *summary)
+print_errors(Process *process)
 {
-    g_autoptr(GPtrArray) names = values_of(summary->errors, TRUE);
-    guint i;
+    g_autoptr(GPtrArray) keys = values_of(process->errors, TRUE);
 
-    g_ptr_array_sort(names, compare_strings);
-    printf("\n%-34s %8s\n", "rv", "count");
-    for (i = 0; i < names->len; i++) {
-        const char *name = g_ptr_array_index(names, i);
+    if (keys->len == 0) {
+        printf("\nno errors\n");
+        return;
+    }
+    g_ptr_array_sort(keys, compare_strings);
+    printf("\n%-22s %-30s %-24s %-12s %6s\n", "errors: function", "rv", "mechanism", "backend",
+           "count");
+    for (guint i = 0; i < keys->len; i++) {
+        const char *key = g_ptr_array_index(keys, i);
+        g_auto(GStrv) fields = g_strsplit(key, "\t", 4);
 
-        printf("%-34s %8u\n", name, GPOINTER_TO_UINT(g_hash_table_lookup(summary->errors, name)));
+        printf("%-22s %-30s %-24s %-12s %6u\n", fields[0], fields[1], fields[2], fields[3],
+               GPOINTER_TO_UINT(g_hash_table_lookup(process->errors, key)));
+    }
+}
+
+static void
+print_summary(Summary *summary)
+{
+    for (guint i = 0; i < summary->processes->len; i++) {
+        Process *process = g_ptr_array_index(summary->processes, i);
+
+        printf("%sprocess %" G_GUINT64_FORMAT ": %u calls\n", i > 0 ? "\n" : "", process->pid,
+               process->calls);
+        print_functions(process);
+        print_errors(process);
+    }
+    if (summary->processes->len == 0) {
+        printf(summary->only_pid != 0 ? "no call of process %" G_GUINT64_FORMAT "\n" : "no calls\n",
+               summary->only_pid);
     }
 }
 
 static int
-summarize(const char *file)
+summarize(const char *file, guint64 only_pid)
 {
     Summary summary = {0};
     gboolean read_ok;
@@ -239,24 +292,21 @@ summarize(const char *file)
         p11mux_cli_error("trace-summary: cannot open %s: %s", file, g_strerror(errno));
         return P11MUX_EXIT_ERROR;
     }
-    summary.functions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, function_stats_free);
-    summary.errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    read_ok = read_trace(&summary, file, in);
+    summary.processes = g_ptr_array_new_with_free_func(process_free);
+    summary.only_pid = only_pid;
+    read_ok = read_trace(&summary, in, file);
     if (in != stdin) {
         fclose(in);
     }
     if (read_ok) {
-        print_functions(&summary);
-        print_errors(&summary);
+        print_summary(&summary);
     } else {
         p11mux_cli_error("trace-summary: cannot read %s", file);
     }
     if (summary.bad_lines > 0) {
-        fprintf(stderr, "%s: %u lines were not trace records (trace-format = json?)\n", file,
-                summary.bad_lines);
+        fprintf(stderr, "%s: %u lines were not trace records\n", file, summary.bad_lines);
     }
-    g_hash_table_unref(summary.functions);
-    g_hash_table_unref(summary.errors);
+    g_ptr_array_unref(summary.processes);
     if (!read_ok) {
         return P11MUX_EXIT_ERROR;
     }
@@ -266,13 +316,20 @@ summarize(const char *file)
 int
 p11mux_cli_trace_summary(int argc, char **argv)
 {
+    g_autofree char *pid = NULL;
+    GOptionEntry entries[] = {
+        {"pid", 'p', 0, G_OPTION_ARG_STRING, &pid, "Only the calls of process PID", "PID"},
+        {NULL},
+    };
     g_autoptr(GOptionContext) context = g_option_context_new("FILE");
+    guint64 only_pid = 0;
 
     g_set_prgname("p11mux trace-summary");
-    g_option_context_set_summary(context,
-                                 "Read a JSON trace (trace-format = json; FILE '-' is standard "
-                                 "input) and print calls, errors and latency p50/p95/max per "
-                                 "function, then the calls per return value other than CKR_OK.");
+    g_option_context_set_summary(
+        context, "Read a trace (trace-format = json or text; FILE '-' is standard input) and "
+                 "print, per process, calls, errors, size queries and latency p50/p95/max per "
+                 "function, then the errors by function, return value, mechanism and backend.");
+    g_option_context_add_main_entries(context, entries, NULL);
     if (!p11mux_cli_parse_options(context, &argc, &argv)) {
         return P11MUX_EXIT_USAGE;
     }
@@ -280,5 +337,9 @@ p11mux_cli_trace_summary(int argc, char **argv)
         p11mux_cli_error("trace-summary: expected one FILE (see --help)");
         return P11MUX_EXIT_USAGE;
     }
-    return summarize(argv[1]);
+    if (pid != NULL && (!g_ascii_string_to_unsigned(pid, 10, 1, G_MAXUINT64, &only_pid, NULL))) {
+        p11mux_cli_error("trace-summary: '%s' is not a process id", pid);
+        return P11MUX_EXIT_USAGE;
+    }
+    return summarize(argv[1], only_pid);
 }

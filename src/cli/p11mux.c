@@ -2,8 +2,9 @@
  * p11mux: what the module sees and why it decides what it does.
  *
  *   p11mux list [--config FILE]
- *   p11mux check-config [FILE]
- *   p11mux explain [--config FILE] --slot ID (--mechanism CKM_X | --object URI | --function C_X)
+ *   p11mux check-config [--config FILE]
+ *   p11mux explain [--config FILE] (--slot ID | --token LABEL)
+ *                  (--mechanism CKM_X | --object URI | --function C_X)
  *   p11mux trace-summary FILE
  */
 #include "config.h"
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "p11kit-import.h"
 #include "p11mux-functions.h"
+#include "site.h"
 
 typedef struct {
     const char *name;
@@ -26,7 +28,8 @@ static const Command commands[] = {
     {"list", p11mux_cli_list, "backends and slots as p11mux sees them"},
     {"check-config", p11mux_cli_check_config, "check the configuration"},
     {"explain", p11mux_cli_explain, "whether the policy allows something, and which rule decides"},
-    {"trace-summary", p11mux_cli_trace_summary, "calls, errors and latencies of a JSON trace"},
+    {"trace-summary", p11mux_cli_trace_summary,
+     "calls, errors and latencies per process of a trace"},
 };
 
 static void
@@ -78,6 +81,89 @@ p11mux_cli_load_conf(const char *file, GError **error)
     return p11mux_conf_load(paths, error);
 }
 
+/* Whether conf read path (a file it lists). */
+static gboolean
+was_read(const P11muxConf *conf, const char *path)
+{
+    for (guint i = 0; conf != NULL && i < conf->files->len; i++) {
+        if (g_str_equal(g_ptr_array_index(conf->files, i), path)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static void
+print_searched_file(const P11muxConf *conf, const char *path, const char *layer)
+{
+    const char *state;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        state = "absent";
+    } else if (conf == NULL) {
+        state = "exists";
+    } else if (was_read(conf, path)) {
+        state = "read";
+    } else {
+        state = conf->standalone ? "exists, not read (standalone = true)" : "exists, not read";
+    }
+    printf("searched: %s (%s): %s\n", path, layer, state);
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+print_searched_dir(const P11muxConf *conf, const char *dir)
+{
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    if (listing == NULL) {
+        printf("searched: %s/*.conf (conf.d): %s\n", dir,
+               g_file_test(dir, G_FILE_TEST_EXISTS) ? "unreadable" : "absent");
+        return;
+    }
+    while ((name = g_dir_read_name(listing)) != NULL) {
+        if (g_str_has_suffix(name, ".conf") && name[0] != '.') {
+            g_ptr_array_add(files, g_build_filename(dir, name, NULL));
+        }
+    }
+    if (files->len == 0) {
+        printf("searched: %s/*.conf (conf.d): none\n", dir);
+    }
+    g_ptr_array_sort(files, compare_strings);
+    for (guint i = 0; i < files->len; i++) {
+        print_searched_file(conf, g_ptr_array_index(files, i), "conf.d");
+    }
+}
+
+void
+p11mux_cli_print_searched(const char *file, const P11muxConf *conf)
+{
+    g_autoptr(P11muxConfPaths) paths = NULL;
+
+    if (file != NULL) {
+        print_searched_file(conf, file, "--config");
+        return;
+    }
+    paths = p11mux_conf_paths_new_default();
+    print_searched_file(conf, paths->system_file, "system file");
+    print_searched_dir(conf, paths->system_dir);
+    if (paths->user_file != NULL) {
+        print_searched_file(conf, paths->user_file, "user file");
+    }
+    if (paths->extra_file != NULL) {
+        print_searched_file(conf, paths->extra_file, "P11MUX_CONF");
+    } else {
+        printf("searched: P11MUX_CONF: not set\n");
+    }
+}
+
 static void
 report(const char *message)
 {
@@ -94,12 +180,39 @@ p11mux_cli_router_new(const char *file, GError **error)
     }
     g_free(conf->trace);
     conf->trace = g_strdup("off");
-    if (!p11mux_p11kit_import(conf, report, error)) {
+    if (!p11mux_p11kit_import_for_program(conf, report, error)) {
         p11mux_conf_free(conf);
         return NULL;
     }
     /* the router reports no skipped backend: list shows them, explain needs none */
     return p11mux_router_new(conf, &p11mux_function_list, NULL, error);
+}
+
+static void
+warn_registered(const P11muxConfBackend *backend, const P11muxP11kitModule *module, gpointer data)
+{
+    const char *const *dirs = p11mux_site_get()->p11kit_config_dirs;
+    g_autofree char *override = g_strdup_printf(
+        "%s/%s.module", dirs != NULL && dirs[0] != NULL ? dirs[0] : "/etc/pkcs11/modules",
+        module->name);
+
+    p11mux_cli_error("warning: backend '%s' (%s) is also registered with p11-kit by %s: programs "
+                     "that load p11-kit's modules (p11-kit-proxy.so, GnuTLS, ...) reach it "
+                     "directly, around p11mux and its policy, and list its tokens twice; to keep "
+                     "it to p11mux, write 'enable-in:' (empty) into %s (p11mux.so(8), "
+                     "COEXISTING WITH P11-KIT)",
+                     backend->name, backend->module,
+                     module->config_file != NULL ? module->config_file : module->name, override);
+}
+
+void
+p11mux_cli_warn_registered(const P11muxConf *conf)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!p11mux_p11kit_find_registered(conf, warn_registered, NULL, &error)) {
+        p11mux_cli_error("warning: %s", error->message);
+    }
 }
 
 const char *

@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=$(cd "${top_builddir:-$here/../..}" && pwd)
 BENCH=$top_builddir/tests/bench/bench
 NULL_SO=$top_builddir/tests/bench/.libs/p11mux-null.so
-P11MUX_SO=$top_builddir/modules/.libs/p11mux.so
+P11MUX_SO=$top_builddir/tests/testable/.libs/p11mux.so
 
 skip() {
     echo "SKIP: $*"

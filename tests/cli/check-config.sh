@@ -3,13 +3,13 @@
 # exit 1 and exactly "FILE:LINE: message" on stderr for every bad one (the
 # fixtures of the configuration loader name their expected error on their
 # first line: "# expect: LINE: message"); the layered configuration when no
-# FILE is given.
+# FILE is given, with every path searched and whether it was read.
 set -eu
 # shellcheck source=tests/integration/harness.sh
 . "$(dirname "$0")/../integration/harness.sh"
 
-P11MUX=$top_builddir/src/cli/p11mux
-[ -x "$P11MUX" ] || die "$P11MUX is not built"
+# shellcheck source=tests/cli/cli-lib.sh
+. "$(dirname "$0")/cli-lib.sh"
 fixtures=$top_srcdir/tests/fixtures/config
 
 # A policy = NAME without its [policy NAME] group: the file parses, but the
@@ -76,3 +76,47 @@ if [ "$status" -eq 2 ]; then
 else
     fail "two FILEs: exit $status"
 fi
+
+# --config FILE, as list and explain take it; a plain FILE still works
+check "check-config --config FILE" "$P11MUX" check-config --config "$fixtures/good/minimal.conf"
+expect_line "$OUT" "$fixtures/good/minimal.conf: ok"
+expect_line "$OUT" "searched: $fixtures/good/minimal.conf (--config): read"
+expect_status 2 "--config and a FILE together are a usage error" \
+    "$P11MUX" check-config --config "$fixtures/good/minimal.conf" "$fixtures/good/full.conf"
+
+# Every path searched, and which existed and was read.  The testable p11mux
+# reads its system layer from $P11MUX_TESTABLE_SYSCONFDIR/p11mux.
+rm -f "$XDG_CONFIG_HOME/p11mux/p11mux.conf"
+P11MUX_TESTABLE_SYSCONFDIR=$TMP/etc
+export P11MUX_TESTABLE_SYSCONFDIR
+sys=$TMP/etc/p11mux
+user=$XDG_CONFIG_HOME/p11mux/p11mux.conf
+check "check-config with no file at all" "$P11MUX" check-config
+expect_line "$OUT" "searched: $sys/p11mux.conf (system file): absent"
+expect_line "$OUT" "searched: $sys/conf.d/*.conf (conf.d): absent"
+expect_line "$OUT" "searched: $user (user file): absent"
+expect_line "$OUT" "searched: P11MUX_CONF: not set"
+expect_line "$OUT" "no configuration file found (searched the paths above): p11mux has no backends"
+check "list with no file at all" "$P11MUX" list
+expect_line "$OUT" "searched: $sys/p11mux.conf (system file): absent"
+expect_line "$OUT" "no backends: no configuration file found (searched the paths above)"
+
+mkdir -p "$sys/conf.d"
+printf '[global]\ntrace-format = json\n' >"$sys/p11mux.conf"
+printf '[global]\ntrace-data = hex\n' >"$sys/conf.d/20-b.conf"
+printf '[global]\ntrace-data = length\n' >"$sys/conf.d/10-a.conf"
+printf '[global]\ntrace = off\n' >"$user"
+check "check-config over every layer" env P11MUX_CONF="$fixtures/good/minimal.conf" "$P11MUX" check-config
+expect_line "$OUT" "searched: $sys/p11mux.conf (system file): read"
+expect_line "$OUT" "searched: $sys/conf.d/10-a.conf (conf.d): read"
+expect_line "$OUT" "searched: $sys/conf.d/20-b.conf (conf.d): read"
+expect_line "$OUT" "searched: $user (user file): read"
+expect_line "$OUT" "searched: $fixtures/good/minimal.conf (P11MUX_CONF): read"
+printf '[global]\nuser-config = none\n' >"$sys/p11mux.conf"
+check "check-config where the system file excludes the user's" "$P11MUX" check-config
+expect_line "$OUT" "searched: $user (user file): exists, not read"
+printf '[global]\nstandalone = true\n' >"$TMP/alone.conf"
+check "check-config with a standalone P11MUX_CONF" env P11MUX_CONF="$TMP/alone.conf" "$P11MUX" check-config
+expect_line "$OUT" "searched: $sys/p11mux.conf (system file): exists, not read (standalone = true)"
+expect_line "$OUT" "searched: $TMP/alone.conf (P11MUX_CONF): read"
+unset P11MUX_TESTABLE_SYSCONFDIR

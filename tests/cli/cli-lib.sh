@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Sourced by tests/cli/*.sh after tests/integration/harness.sh.
 #
-#   P11MUX                the built command
+#   P11MUX                the built command (its testable copy: tests/testable)
 #   FIXTURES              tests/cli/fixtures
 #   expect_status N DESC CMD...   run CMD; assert its exit status is N
 #   policy_setup          mocks mock-a and mock-b in $TMP with their fixture
@@ -11,7 +11,7 @@
 #                         `p11mux list` of $TMP/policy.conf
 
 # shellcheck disable=SC2154 # set by harness.sh
-P11MUX=$top_builddir/src/cli/p11mux
+P11MUX=$top_builddir/tests/testable/bin/p11mux
 # shellcheck disable=SC2154
 FIXTURES=$top_srcdir/tests/cli/fixtures
 [ -x "$P11MUX" ] || die "$P11MUX is not built (run make)"

@@ -72,3 +72,34 @@ expect_status 2 "no question" explain --slot "$alpha"
 expect_status 2 "two questions" explain --slot "$alpha" --function C_Sign --mechanism CKM_MD5
 expect_status 2 "no slot" explain --mechanism CKM_MD5
 expect_status 2 "a malformed slot id" explain --slot 12x --mechanism CKM_MD5
+
+# --token LABEL instead of --slot ID; mechanism names without CKM_ and in
+# any case; did-you-mean for mechanisms, functions and token labels
+expect_status 1 "MD5 refused on the token alpha" explain --token alpha --mechanism CKM_MD5
+expect_line "$OUT" "slot $alpha: backend mock-a, backend slot 0x1, token \"alpha\""
+expect_line "$OUT" "mechanism CKM_MD5: refused by [policy default] deny-mechanisms = CKM_MD5* CKM_*DES* ($conf:21)"
+expect_status 1 "a hidden token by its label" explain --token hidden --mechanism CKM_ECDSA
+expect_line "$OUT" "refused: the policy hides this slot's token (CKR_SLOT_ID_INVALID)"
+expect_status 0 "ECDSA without CKM_" explain --token visible --mechanism ECDSA
+expect_line "$OUT" "mechanism CKM_ECDSA: allowed by [policy strict] mechanisms = CKM_SHA256 CKM_ECDSA ($conf:24)"
+expect_status 1 "md5, lower case" explain --slot "$alpha" --mechanism md5
+expect_line "$OUT" "mechanism CKM_MD5: refused by [policy default] deny-mechanisms = CKM_MD5* CKM_*DES* ($conf:21)"
+expect_status 2 "a misspelt mechanism" explain --slot "$alpha" --mechanism CKM_ECDSA_SHA265
+expect_line "$ERR" "p11mux: explain: unknown mechanism 'CKM_ECDSA_SHA265' (did you mean 'CKM_ECDSA_SHA256'?)"
+expect_status 2 "a misspelt mechanism without CKM_" explain --slot "$alpha" --mechanism ECDAS
+expect_line "$ERR" "p11mux: explain: unknown mechanism 'ECDAS' (did you mean 'CKM_ECDSA'?)"
+expect_status 2 "a misspelt function" explain --slot "$alpha" --function C_SingInit
+expect_line "$ERR" "p11mux: explain: unknown function 'C_SingInit' (did you mean 'C_SignInit'?)"
+expect_status 3 "an unknown token" explain --token alpah --mechanism CKM_MD5
+expect_line "$ERR" "p11mux: explain: no token labelled 'alpah' (did you mean 'alpha'?) (see p11mux list)"
+expect_status 2 "--slot and --token together" explain --slot "$alpha" --token alpha --mechanism CKM_MD5
+sed 's/^token-label = .*/token-label = alpha/' "$TMP/mock-b.conf" >"$TMP/mock-b2.conf"
+mv "$TMP/mock-b2.conf" "$TMP/mock-b.conf"
+expect_status 3 "a label two tokens share" explain --token alpha --mechanism CKM_MD5
+expect_contains "$ERR" "tokens are labelled 'alpha' (slots"
+expect_contains "$ERR" "give --slot ID"
+
+# did-you-mean for a policy name
+printf '[global]\npolicy = strickt\n[policy strict]\nread-only = true\n[backend a]\nmodule = /lib/a.so\n' >"$TMP/typo.conf"
+expect_status 1 "check-config: an undefined policy" "$P11MUX" check-config --config "$TMP/typo.conf"
+expect_line "$ERR" "$TMP/typo.conf:2: policy 'strickt' is not defined (no [policy strickt] group) (did you mean 'strict'?)"

@@ -127,7 +127,7 @@ void *
 scratch_open_p11mux(GError **error)
 {
     g_autofree char *module =
-        g_build_filename(scratch_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
+        g_build_filename(scratch_top_builddir(), "tests", "testable", ".libs", "p11mux.so", NULL);
     void *dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
 
     if (dl == NULL) {

@@ -39,7 +39,7 @@
 #include <glib/gstdio.h>
 
 #include "call-by-id.h"
-#include "cli/json-scan.h"
+#include "cli/trace-read.h"
 #include "harness.h"
 #include "p11mux-functions.h"
 #include "spec-rv.h"
@@ -856,7 +856,7 @@ check_json_trace(const char *path)
         if (*lines[i] == '\0') {
             continue;
         }
-        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), NULL, NULL, &error),
+        ck_assert_msg(p11mux_trace_json_line_is_object(lines[i], strlen(lines[i]), &error),
                       "trace line %u: %s: %s", i + 1, error->message, lines[i]);
         n++;
     }

@@ -425,7 +425,7 @@ START_TEST(test_abuse_backend_bad_function_list)
 {
     g_autofree char *module = built_module("bad-pkcs11.so");
     g_autofree char *self =
-        g_build_filename(scratch_top_builddir(), "modules", ".libs", "p11mux.so", NULL);
+        g_build_filename(scratch_top_builddir(), "tests", "testable", ".libs", "p11mux.so", NULL);
 
     g_setenv("BAD_MODULE_MODE", bad_modes[_i].mode, TRUE);
     g_setenv("BAD_MODULE_P11MUX", self, TRUE);

@@ -23,9 +23,10 @@
 #   - makes TMP, a fresh directory removed on exit (set P11MUX_KEEP_TMP=1 to keep it);
 #   - isolates the environment: HOME=$TMP/home and XDG_CONFIG_HOME=$TMP/xdg (both
 #     empty); P11MUX_CONF, SOFTHSM2_CONF, PKCS11_MODULE_PATH, OPENSSL_CONF and
-#     NSS_DB unset.  So no test reads the user's files.  (p11mux also reads
-#     $(sysconfdir)/p11mux/, which no environment variable moves; no such
-#     directory exists on a CI machine.)
+#     NSS_DB unset.  So no test reads the user's files.  p11mux_so is the
+#     testable copy of p11mux.so (tests/testable/local.am): its system
+#     configuration and p11-kit registry are in the build tree, so no test
+#     reads the machine's either (scripts/check-installed.sh proves it).
 #
 # Variables
 #   PIN, SO_PIN         the user and SO PIN of every SoftHSM token (1234, 0000).
@@ -40,7 +41,9 @@
 # Functions
 #   require TOOL...           exit 77 (automake SKIP) unless every TOOL is a command,
 #                             or, for a name starting with '/', an existing file
-#   p11mux_so                 print the path of the built p11mux.so (error if absent)
+#   p11mux_so                 print the path of the built p11mux.so, its testable
+#                             copy (error if absent)
+#   p11mux_installed_so       the same, the module as installed (system tests)
 #   mock_so                   print the path of the built mock backend (error if absent)
 #   setup_softhsm LABEL...    point SOFTHSM2_CONF at a private token directory (once)
 #                             and initialise one token per LABEL with PIN / SO_PIN
@@ -164,7 +167,18 @@ top_builddir=${top_builddir:-$top_srcdir}
 top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
 
+# the testable copy (tests/testable/local.am): it reads no system
+# configuration and no p11-kit registry of the machine
 p11mux_so() {
+    if [ ! -f "$top_builddir/tests/testable/.libs/p11mux.so" ]; then
+        die "$top_builddir/tests/testable/.libs/p11mux.so is not built (run make check)"
+    fi
+    printf '%s\n' "$top_builddir/tests/testable/.libs/p11mux.so"
+}
+
+# the module as installed: only for tests that give it a private
+# $sysconfdir and p11-kit registry (tests/system/system.sh)
+p11mux_installed_so() {
     if [ ! -f "$top_builddir/modules/.libs/p11mux.so" ]; then
         die "$top_builddir/modules/.libs/p11mux.so is not built (run make)"
     fi
@@ -213,6 +227,7 @@ if [ -n "${P11MUX_TEST_PRELOAD:-}" ]; then
             # SoftHSM2 too; stripped, so no suppression could name them
             # without hiding ours) and pkcs11-spy's FILE: no leak check
             # here.  valgrind-backends.sh checks p11mux's leaks under it.
+            # shellcheck disable=SC2016 # expanded by the wrapper written below
             harness_options='ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" '
         fi
         printf '#!/bin/sh\n%sLD_PRELOAD="%s" exec "%s" "$@"\n' "$harness_options" \

@@ -23,7 +23,7 @@ require pkcs11-tool softhsm2-util python3 "$SOFTHSM_MODULE" "$SPY"
 PIN=Xq7-p1n-3141
 setup_softhsm traced
 P11MUX_SO=$(p11mux_so)
-P11MUX=$top_builddir/src/cli/p11mux
+P11MUX=$top_builddir/tests/testable/bin/p11mux
 head -c 16 /dev/urandom >"$TMP/aes.key"
 
 tool() {
@@ -121,6 +121,15 @@ check_secret_absent "$trace" "$TMP/aes.key" file "json: the AES key's value appe
 check "trace-summary reads the trace" "$P11MUX" trace-summary "$trace"
 expect_contains "$OUT" "C_Login "
 expect_contains "$OUT" "total "
+summary_counts_every_call() { # FORMAT CALLS: the summary's totals add up to CALLS
+    summed=$(awk '/^process [0-9]*: [0-9]* calls$/ { n += $3 } END { print n + 0 }' "$OUT")
+    if [ "$summed" -eq "$2" ]; then
+        pass "$1: trace-summary counts each of the $2 calls"
+    else
+        fail "$1: trace-summary counts $summed calls, the trace holds $2"
+    fi
+}
+summary_counts_every_call json "$(grep -c . "$trace")"
 
 # ------------------------------------------------------------------ text
 traced_run text
@@ -133,3 +142,6 @@ expect_contains "$trace" "  pMechanism: CKM_ECDSA param_len=0"
 expect_contains "$trace" "    CKA_VALUE = <redacted, 16 bytes>"
 check_secret_absent "$trace" "$PIN" text "text: the PIN appears nowhere"
 check_secret_absent "$trace" "$TMP/aes.key" file "text: the AES key's value appears nowhere"
+check "trace-summary reads the text trace" "$P11MUX" trace-summary "$trace"
+summary_counts_every_call text "$(grep -c . "$TMP/trace-calls")"
+expect_contains "$OUT" "C_Login " "text: the summary names the calls"

@@ -127,7 +127,7 @@ start(Instance *instance, const char *name, const char *policy, const char *obje
     g_autofree char *mock_name = g_strdup_printf("mock-%s.so", name);
     g_autofree char *mock_conf_name = g_strdup_printf("mock-%s.conf", name);
     g_autofree char *conf_name = g_strdup_printf("%s.conf", name);
-    g_autofree char *module = copy_built("modules", "p11mux.so", p11mux_name);
+    g_autofree char *module = copy_built("tests/testable", "p11mux.so", p11mux_name);
     g_autofree char *mock = copy_built("tests/mock", "libp11mux-mock.so", mock_name);
     g_autofree char *mock_conf = put(mock_conf_name, objects, -1);
     g_autofree char *text =

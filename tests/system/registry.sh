@@ -18,12 +18,13 @@ system_enter_namespace "$@"
 . "$top_srcdir/tests/integration/harness.sh"
 
 require p11-kit timeout pkcs11-tool
-so=$(p11mux_so)
+so=$(p11mux_installed_so)
 proxy=$(harness_first_file /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so /usr/lib64/p11-kit-proxy.so \
     /usr/lib/p11-kit-proxy.so)
 client=$(module_dir)/p11-kit-client.so
 require "$proxy" "$client"
 private_registry
+private_sysconfdir
 
 # ---------------------------------------------------------------- the file
 if [ -f "$top_builddir/conf/p11mux.module" ]; then

@@ -19,9 +19,10 @@ proxy=$(harness_first_file /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so /usr/lib64
     /usr/lib/p11-kit-proxy.so)
 require p11-kit timeout pkcs11-tool softhsm2-util certutil openssl "$proxy" "$SOFTHSM_MODULE" \
     "$NSS_MODULE"
-so=$(p11mux_so)
+so=$(p11mux_installed_so)
 [ -x "$PROBE" ] || die "$PROBE is not built (make check builds it)"
 private_registry
+private_sysconfdir
 setup_softhsm remote-token
 setup_nss
 write_config "$TMP/p11mux.conf" softhsm nss

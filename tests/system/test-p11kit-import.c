@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "p11kit-import.h"
+#include "site.h"
 
 static char *tmpdir;
 static GPtrArray *reports;
@@ -256,6 +257,15 @@ START_TEST(test_p11kit_import_refuses_p11mux_proxy_and_client)
     ck_assert(strstr(g_ptr_array_index(reports, 1), "'p11-kit-proxy'") != NULL);
     ck_assert(strstr(g_ptr_array_index(reports, 2), "'p11-kit-client'") != NULL);
     ck_assert(strstr(g_ptr_array_index(reports, 2), "[backend NAME]") != NULL);
+
+    /* a second import in the same process (another C_Initialize) does not
+     * say "another copy" again; the other refusals it says again */
+    g_ptr_array_set_size(reports, 0);
+    p11mux_conf_free(g_steal_pointer(&conf));
+    conf = load_conf("[global]\nimport-p11-kit = true\n");
+    p11mux_p11kit_import_modules(conf, modules, collect_report);
+    ck_assert_uint_eq(reports->len, 2);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "'p11-kit-proxy'") != NULL);
 }
 END_TEST
 
@@ -290,6 +300,56 @@ START_TEST(test_p11kit_import_does_nothing_unless_asked)
 }
 END_TEST
 
+/* A site with a registry of its own (the testable copies): its NAME.module
+ * files are read by p11mux, never p11-kit's registry; p11-kit's rules for
+ * enable-in / disable-in, relative module paths and `remote:` hold. */
+START_TEST(test_p11kit_registry_of_the_site)
+{
+    g_autofree char *registry = g_build_filename(tmpdir, "registry", NULL);
+    const char *dirs[] = {registry, NULL};
+    P11muxSite site = {
+        .sysconfdir = tmpdir, .p11kit_registry = registry, .p11kit_config_dirs = dirs};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) modules = NULL;
+    g_autofree char *a = g_build_filename(registry, "a.module", NULL);
+    g_autofree char *b = g_build_filename(registry, "b.module", NULL);
+    g_autofree char *c = g_build_filename(registry, "c.module", NULL);
+    g_autofree char *d = g_build_filename(registry, "d.module", NULL);
+    g_autofree char *e = g_build_filename(registry, "e.module", NULL);
+    const P11muxP11kitModule *first, *second;
+
+    ck_assert_int_eq(g_mkdir(registry, 0700), 0);
+    ck_assert(g_file_set_contents(a,
+                                  "# a comment\nmodule: /lib/a.so\ncritical: yes\n"
+                                  "x-init-reserved: configdir='sql:/x' flags=\n",
+                                  -1, NULL));
+    ck_assert(g_file_set_contents(b, "  module: b.so\n", -1, NULL));
+    ck_assert(
+        g_file_set_contents(c, "module: /lib/c.so\nenable-in: some-other-program\n", -1, NULL));
+    ck_assert(
+        g_file_set_contents(d, "module: /lib/d.so\ndisable-in: x, test-p11kit-import\n", -1, NULL));
+    ck_assert(g_file_set_contents(e, "remote: |ssh host p11-kit remote x.so\n", -1, NULL));
+
+    p11mux_site_set(&site);
+    modules = p11mux_p11kit_registry_read(&error);
+    p11mux_site_set(NULL);
+
+    ck_assert_ptr_nonnull(modules);
+    ck_assert_uint_eq(modules->len, 2);
+    first = g_ptr_array_index(modules, 0);
+    second = g_ptr_array_index(modules, 1);
+    ck_assert_str_eq(first->name, "a");
+    ck_assert_str_eq(first->filename, "/lib/a.so");
+    ck_assert(first->critical);
+    ck_assert_str_eq(first->init_reserved, "configdir='sql:/x' flags=");
+    ck_assert_str_eq(first->config_file, a);
+    ck_assert_str_eq(second->name, "b");
+    ck_assert_str_eq(second->filename, P11KIT_MODULE_PATH "/b.so");
+    ck_assert_str_eq(second->config_file, b);
+    ck_assert(!second->critical);
+}
+END_TEST
+
 static Suite *
 p11kit_import_suite(void)
 {
@@ -313,6 +373,7 @@ p11kit_import_suite(void)
     tcase_add_test(import_case, test_p11kit_import_refuses_p11mux_proxy_and_client);
     tcase_add_test(import_case, test_p11kit_import_client_named_explicitly_stays);
     tcase_add_test(import_case, test_p11kit_import_does_nothing_unless_asked);
+    tcase_add_test(import_case, test_p11kit_registry_of_the_site);
     suite_add_tcase(suite, import_case);
     return suite;
 }

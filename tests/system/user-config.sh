@@ -20,7 +20,7 @@ system_enter_namespace "$@"
 # shellcheck source=../integration/harness.sh
 . "$top_srcdir/tests/integration/harness.sh"
 
-so=$(p11mux_so)
+so=$(p11mux_installed_so)
 [ -x "$PROBE" ] || die "$PROBE is not built (make check builds it)"
 private_sysconfdir
 setup_mocks sys-a sys-d user-b extra-c

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "site.h"
 #include "scratch.h"
 
 #include <check.h>
@@ -275,7 +276,8 @@ START_TEST(test_conf_fixture_check_rejects_wrong_expectation)
 
     right = write_tmp(
         "right.conf",
-        "# expect: 3: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
+        "# expect: 3: unknown key 'modul' in [backend a] (did you mean 'module'?)\n[backend a]\n"
+        "modul = /lib/a.so\n");
     wrong_line = write_tmp(
         "wrong-line.conf",
         "# expect: 2: unknown key 'modul' in [backend a]\n[backend a]\nmodul = /lib/a.so\n");
@@ -647,9 +649,18 @@ START_TEST(test_conf_key_check_messages)
 
         if (g_str_equal(keys[i].name, "trace")) {
             ck_assert_ptr_null(p11mux_conf_key_check(&keys[i], "file:/tmp/t.log"));
+            ck_assert_ptr_null(p11mux_conf_key_check(&keys[i], "file:%r/p11mux-%u-%U-%p-%h%%.log"));
             problem = p11mux_conf_key_check(&keys[i], "file:");
+            ck_assert_str_eq(problem, "expected off, stderr, syslog or file:/ABSOLUTE/PATH: '' is "
+                                      "neither an absolute path nor starts with %r");
+            g_free(problem);
+            problem = p11mux_conf_key_check(&keys[i], "file:/tmp/t%");
+            ck_assert_str_eq(problem, "expected off, stderr, syslog or file:/ABSOLUTE/PATH: "
+                                      "'/tmp/t%': unknown % (known: %r %u %U %p %h %%)");
+            g_free(problem);
+            problem = p11mux_conf_key_check(&keys[i], "stdout");
             ck_assert_str_eq(problem,
-                             "expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'file:'");
+                             "expected off, stderr, syslog or file:/ABSOLUTE/PATH, got 'stdout'");
         } else if (g_str_equal(keys[i].name, "trace-format")) {
             problem = p11mux_conf_key_check(&keys[i], "TEXT");
             ck_assert_str_eq(problem, "expected text or json, got 'TEXT'");
@@ -1036,6 +1047,99 @@ START_TEST(test_conf_paths_default_extra_from_environment)
 }
 END_TEST
 
+/* ------------------------------------------------------------ standalone */
+
+/* A logging shim's file over a machine that loads the same library
+ * system-wide: with standalone = true it is the only layer (without it the
+ * two backends would conflict), and the user's file is not read. */
+START_TEST(test_conf_standalone_extra_file_is_the_only_layer)
+{
+    g_autoptr(P11muxConf) merged = NULL;
+    g_autoptr(P11muxConf) conf = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system = write_tmp("p11mux.conf", "[global]\ntrace = stderr\n"
+                                                       "[backend softhsm]\nmodule = /lib/h.so\n");
+    g_autofree char *user = write_tmp("user.conf", "[backend u]\nmodule = /lib/u.so\n");
+    g_autofree char *plain = write_tmp("plain.conf", "[backend traced]\nmodule = /lib/h.so\n");
+    g_autofree char *shim = write_tmp("shim.conf", "[global]\nstandalone = true\n"
+                                                   "[backend traced]\nmodule = /lib/h.so\n");
+
+    merged = load_tmp("p11mux.conf", NULL, "user.conf", "plain.conf", &error);
+    ck_assert_ptr_null(merged);
+    ck_assert_int_eq(error->code, P11MUX_CONF_ERROR_CONFLICT);
+    g_clear_error(&error);
+
+    conf = load_tmp("p11mux.conf", NULL, "user.conf", "shim.conf", &error);
+    assert_no_error(error);
+    ck_assert(conf->standalone);
+    ck_assert_uint_eq(conf->backends->len, 1);
+    ck_assert_str_eq(backend_at(conf, 0)->name, "traced");
+    ck_assert_str_eq(conf->trace, "off");
+    ck_assert_uint_eq(conf->files->len, 1);
+    ck_assert_str_eq(file_at(conf, 0), shim);
+}
+END_TEST
+
+START_TEST(test_conf_standalone_refused_under_stricter_only)
+{
+    g_autoptr(P11muxConf) conf = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system =
+        write_tmp("p11mux.conf", "[global]\npolicy-override = stricter-only\n");
+    g_autofree char *shim = write_tmp("shim.conf", "[global]\nstandalone = true\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:2: standalone = true is refused: %s:2 says policy-override = stricter-only, so this "
+        "file can only add restrictions to the system configuration",
+        shim, system);
+
+    conf = load_tmp("p11mux.conf", NULL, NULL, "shim.conf", &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+}
+END_TEST
+
+START_TEST(test_conf_standalone_only_in_the_extra_file)
+{
+    g_autoptr(P11muxConf) system_conf = NULL;
+    g_autoptr(P11muxConf) user_conf = NULL;
+    g_autoptr(P11muxConf) alone = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *file = write_tmp("standalone.conf", "[global]\nstandalone = true\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:2: key 'standalone' can be set only in the file named by P11MUX_CONF or config=", file);
+
+    system_conf = load_tmp("standalone.conf", NULL, NULL, NULL, &error);
+    ck_assert_ptr_null(system_conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+    g_clear_error(&error);
+    user_conf = load_tmp(NULL, NULL, "standalone.conf", NULL, &error);
+    ck_assert_ptr_null(user_conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+    g_clear_error(&error);
+    /* a file checked on its own (p11mux check-config --config FILE) */
+    alone = p11mux_conf_load_file(file, &error);
+    assert_no_error(error);
+}
+END_TEST
+
+/* The system layer is where the site says (src/site.h): the testable
+ * copies of make check point it into the build tree. */
+START_TEST(test_conf_paths_default_follow_the_site)
+{
+    static const P11muxSite site = {.sysconfdir = "/srv/testable/etc"};
+    g_autoptr(P11muxConfPaths) paths = NULL;
+    g_autoptr(P11muxConfPaths) installed = NULL;
+
+    p11mux_site_set(&site);
+    paths = p11mux_conf_paths_new_default();
+    p11mux_site_set(NULL);
+    installed = p11mux_conf_paths_new_default();
+    ck_assert_str_eq(paths->system_file, "/srv/testable/etc/p11mux/p11mux.conf");
+    ck_assert_str_eq(paths->system_dir, "/srv/testable/etc/p11mux/conf.d");
+    ck_assert_str_eq(installed->system_file, SYSCONFDIR "/p11mux/p11mux.conf");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1090,6 +1194,10 @@ conf_suite(void)
     tcase_add_test(layers, test_conf_malformed_layer_fails_whole_load);
     tcase_add_test(layers, test_conf_paths_default);
     tcase_add_test(layers, test_conf_paths_default_extra_from_environment);
+    tcase_add_test(layers, test_conf_paths_default_follow_the_site);
+    tcase_add_test(layers, test_conf_standalone_extra_file_is_the_only_layer);
+    tcase_add_test(layers, test_conf_standalone_refused_under_stricter_only);
+    tcase_add_test(layers, test_conf_standalone_only_in_the_extra_file);
     suite_add_tcase(suite, layers);
     return suite;
 }

@@ -10,10 +10,11 @@
 #include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "check-helpers.h"
-#include "cli/json-scan.h"
+#include "cli/trace-read.h"
 #include "p11mux-pkcs11.h"
 #include "scratch.h"
 
@@ -173,7 +174,7 @@ START_TEST(test_trace_module_json_names_calls_and_hides_secrets)
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
-        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), NULL, NULL, &error),
+        ck_assert_msg(p11mux_trace_json_line_is_object(lines[i], strlen(lines[i]), &error),
                       "line %u: %s", i + 1, error->message);
     }
     assert_contains(lines[0], "\"function\":\"C_Initialize\",\"rv\":\"CKR_OK\"");
@@ -237,14 +238,25 @@ typedef struct {
     GHashTable *tids;
 } TidCount;
 
-static void
-on_member(const char *key, P11muxJsonType type, const char *value, gpointer user_data)
+/* The thread id of a JSON trace line into count (JSON-GLib). */
+static gboolean
+count_tid(const char *line, TidCount *count, GError **error)
 {
-    TidCount *count = user_data;
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    JsonNode *root;
 
-    if (strcmp(key, "tid") == 0) {
-        g_hash_table_add(count->tids, g_strdup(value));
+    if (!json_parser_load_from_data(parser, line, -1, error)) {
+        return FALSE;
     }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error(error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE, "not a JSON object");
+        return FALSE;
+    }
+    g_hash_table_add(count->tids,
+                     g_strdup_printf("%" G_GINT64_FORMAT, json_object_get_int_member(
+                                                              json_node_get_object(root), "tid")));
+    return TRUE;
 }
 
 /* Two application threads calling through p11mux: every line whole. */
@@ -273,8 +285,7 @@ START_TEST(test_trace_module_threads_write_whole_lines)
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
-        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), on_member, &count, &error),
-                      "line %u: %s", i + 1, error->message);
+        ck_assert_msg(count_tid(lines[i], &count, &error), "line %u: %s", i + 1, error->message);
     }
     ck_assert_uint_eq(g_hash_table_size(count.tids), 3);
     g_hash_table_unref(count.tids);

@@ -19,12 +19,13 @@
 
 #include "call.h"
 #include "check-helpers.h"
-#include "cli/json-scan.h"
+#include "cli/trace-read.h"
 #include "constants.h"
 #include "p11mux-functions.h"
 #include "scratch.h"
 #include "trace-decode.h"
 #include "trace.h"
+#include "trace-path.h"
 
 #define SECRET "Xq7-p1n-3141"
 #define PUBLIC "PUBLIC-bytes"
@@ -254,7 +255,7 @@ assert_json_line(const char *record)
 
     ck_assert_msg(n > 0 && record[n - 1] == '\n', "no newline: %s", record);
     ck_assert_msg(memchr(record, '\n', n - 1) == NULL, "more than one line: %s", record);
-    ck_assert_msg(p11mux_json_scan(record, n - 1, NULL, NULL, &error), "%s: %s", error->message,
+    ck_assert_msg(p11mux_trace_json_line_is_object(record, n - 1, &error), "%s: %s", error->message,
                   record);
 }
 
@@ -662,6 +663,33 @@ START_TEST(test_trace_flags_by_structure)
 }
 END_TEST
 
+/* A count the token leaves unknown is CK_UNAVAILABLE_INFORMATION by name,
+ * not 18446744073709551615, in both formats. */
+START_TEST(test_trace_unavailable_information_by_name)
+{
+    FakeCall info;
+    g_autofree char *json = NULL;
+    g_autofree char *text = NULL;
+
+    fake_call_init(&info, P11MUX_FN_C_GetTokenInfo);
+    memset(&info.info.token, ' ', sizeof(info.info.token));
+    info.info.token.ulMaxSessionCount = 0;
+    info.info.token.ulSessionCount = CK_UNAVAILABLE_INFORMATION;
+    info.info.token.ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info.info.token.ulMaxPinLen = 255;
+    json = record_of(&info, "json", "length", CKR_OK);
+    assert_contains(json, "\"ulSessionCount\":\"CK_UNAVAILABLE_INFORMATION\"");
+    assert_contains(json, "\"ulFreePrivateMemory\":\"CK_UNAVAILABLE_INFORMATION\"");
+    assert_contains(json, "\"ulMaxSessionCount\":0");
+    ck_assert_ptr_null(strstr(json, "18446744073709551615"));
+    fake_call_init(&info, P11MUX_FN_C_GetTokenInfo);
+    memset(&info.info.token, ' ', sizeof(info.info.token));
+    info.info.token.ulSessionCount = CK_UNAVAILABLE_INFORMATION;
+    text = record_of(&info, "text", "length", CKR_OK);
+    assert_contains(text, "ulSessionCount=CK_UNAVAILABLE_INFORMATION");
+}
+END_TEST
+
 START_TEST(test_trace_outputs_and_lengths)
 {
     FakeCall call;
@@ -843,6 +871,37 @@ START_TEST(test_trace_file_is_private_appended_and_cloexec)
 }
 END_TEST
 
+/* trace = file:%r/...: one configuration, a file per user (and per
+ * process with %p) in the user's runtime directory. */
+START_TEST(test_trace_file_pattern_expands_per_user_and_process)
+{
+    g_autofree char *expected =
+        g_strdup_printf("%s/p11mux-%s-%lu-%ld-%s%%.json", tmpdir, g_get_user_name(),
+                        (unsigned long)geteuid(), (long)getpid(), g_get_host_name());
+    g_autofree char *fallback = g_strdup_printf("/run/user/%lu/t", (unsigned long)geteuid());
+    g_autofree char *path = NULL;
+    g_autofree char *without = NULL;
+    g_autoptr(GError) error = NULL;
+    P11muxTrace *trace;
+
+    g_setenv("XDG_RUNTIME_DIR", tmpdir, TRUE);
+    path = p11mux_trace_path_expand("%r/p11mux-%u-%U-%p-%h%%.json", &error);
+    ck_assert_msg(path != NULL, "%s", error ? error->message : "");
+    ck_assert_str_eq(path, expected);
+    /* the trace opens the expanded file */
+    trace = p11mux_trace_new("file:%r/p11mux-%u-%U-%p-%h%%.json", "json", "length", &error);
+    ck_assert_msg(trace != NULL, "%s", error ? error->message : "");
+    p11mux_trace_free(trace);
+    ck_assert(g_file_test(expected, G_FILE_TEST_IS_REGULAR));
+    /* no runtime directory in the environment: /run/user/UID */
+    g_unsetenv("XDG_RUNTIME_DIR");
+    without = p11mux_trace_path_expand("%r/t", &error);
+    ck_assert_str_eq(without, fallback);
+    ck_assert_ptr_null(p11mux_trace_path_expand("/tmp/%x", &error));
+    assert_contains(error->message, "unknown %x");
+}
+END_TEST
+
 /* A trace file is never reached through a symbolic link. */
 START_TEST(test_trace_file_through_a_symlink_is_refused)
 {
@@ -937,7 +996,7 @@ START_TEST(test_trace_threads_write_whole_lines)
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
-        ck_assert_msg(p11mux_json_scan(lines[i], strlen(lines[i]), NULL, NULL, &error),
+        ck_assert_msg(p11mux_trace_json_line_is_object(lines[i], strlen(lines[i]), &error),
                       "line %u: %s", i + 1, error->message);
         n_a += strstr(lines[i], "\"function\":\"C_FindObjectsInit\"") != NULL;
         n_b += strstr(lines[i], "\"function\":\"C_CreateObject\"") != NULL;
@@ -986,6 +1045,8 @@ trace_suite(void)
     tcase_set_timeout(files, 120);
     tcase_add_test(files, test_trace_file_is_private_appended_and_cloexec);
     tcase_add_test(files, test_trace_bad_settings_are_refused);
+    tcase_add_test(files, test_trace_unavailable_information_by_name);
+    tcase_add_test(files, test_trace_file_pattern_expands_per_user_and_process);
     tcase_add_test(files, test_trace_file_through_a_symlink_is_refused);
     tcase_add_test(files, test_trace_threads_write_whole_lines);
     suite_add_tcase(s, files);
