@@ -11,8 +11,8 @@
  * (g_key_file_get_value: raw, no escape processing) with surrounding white
  * space removed, and checked against the key table (conf-keys.c).
  *
- * A system layer's file (the system file, conf.d) is read only when it and
- * the directories above it are writable by root (or their owner) alone.
+ * A file of any layer is read only when it and the directories above it are
+ * writable by root (or their owner) alone.
  */
 #include "config.h"
 
@@ -71,12 +71,31 @@ untrusted_reason(const char *path, const struct stat *st)
     return NULL;
 }
 
-/* A system layer's file (the system file, a conf.d file) is read only when
- * it and every directory above it can be trusted: another user able to
- * change it would choose the modules every program loads.  A missing file
- * passes (the caller skips it); an unreadable one is left to read_text. */
+/* What may write a layer's file, said when it is refused. */
+static const char *
+trusted_writers(LayerRole role)
+{
+    switch (role) {
+    case LAYER_SYSTEM:
+        return "a system configuration file and the directories above it must be writable "
+               "only by root (or their owner)";
+    case LAYER_USER:
+        return "the user's configuration file and the directories above it must be writable "
+               "only by the user (or root): whoever can write it chooses the libraries the "
+               "user's programs load";
+    default:
+        return "a configuration file named by P11MUX_CONF or config= (or given alone) and the "
+               "directories above it must be writable only by their owner (or root): whoever "
+               "can write it chooses the libraries p11mux loads";
+    }
+}
+
+/* A file of any layer is read only when it and every directory above it
+ * can be trusted: another user able to change it would choose the modules
+ * the programs that read it load.  A missing file passes (the caller skips
+ * it); an unreadable one is left to read_text. */
 static gboolean
-check_system_file(const char *path, GError **error)
+check_trusted_file(const char *path, LayerRole role, GError **error)
 {
     g_autofree char *real = realpath(path, NULL);
     g_autofree char *reason = NULL;
@@ -88,7 +107,9 @@ check_system_file(const char *path, GError **error)
     while (p != NULL && reason == NULL) {
         char *parent;
 
-        if (stat(p, &st) == 0) {
+        /* the file itself when it is one (a device or a pipe is read,
+         * boundedly, as what it is), and every directory above it */
+        if (stat(p, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
             reason = untrusted_reason(p, &st);
         }
         if (strcmp(p, "/") == 0) {
@@ -99,10 +120,8 @@ check_system_file(const char *path, GError **error)
         p = dir = parent;
     }
     if (reason != NULL) {
-        g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ,
-                    "%s: refused: %s; a system configuration file and the directories above it "
-                    "must be writable only by root (or their owner)",
-                    path, reason);
+        g_set_error(error, P11MUX_CONF_ERROR, P11MUX_CONF_ERROR_READ, "%s: refused: %s; %s",
+                    path, reason, trusted_writers(role));
         return FALSE;
     }
     return TRUE;
@@ -485,7 +504,8 @@ p11mux_conf_load_layer(const char *path, LayerRole role, gboolean missing_ok, GE
     gboolean ok;
     Scan scan;
 
-    if (!read_text(path, missing_ok, &data, &length, error)) {
+    if (!check_trusted_file(path, role, error) ||
+        !read_text(path, missing_ok, &data, &length, error)) {
         return NULL;
     }
     layer = p11mux_conf_new();
@@ -507,9 +527,6 @@ p11mux_conf_merge_file(P11muxConf *conf, const char *path, LayerRole role, gbool
     g_autoptr(P11muxConf) layer = NULL;
 
     /* only the system file and conf.d come here */
-    if (role == LAYER_SYSTEM && !check_system_file(path, error)) {
-        return FALSE;
-    }
     layer = p11mux_conf_load_layer(path, role, missing_ok, error);
     if (layer == NULL) {
         return FALSE;

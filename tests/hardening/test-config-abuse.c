@@ -545,18 +545,40 @@ START_TEST(test_abuse_system_file_of_another_user_or_group_is_refused)
 }
 END_TEST
 
-START_TEST(test_abuse_user_and_extra_files_are_not_checked)
+/* The user's file, and the one P11MUX_CONF or config= names (or a file
+ * given alone), are trusted on the same terms as the system's: whoever can
+ * write them chooses the libraries p11mux loads. */
+START_TEST(test_abuse_user_and_extra_files_writable_by_others_are_refused)
 {
-    g_free(write_data("user.conf", "[global]\n", -1, 0666));
-    g_free(write_data("extra.conf", "[global]\n", -1, 0666));
-    assert_loads(NULL, NULL, "user.conf", "extra.conf");
-    {
-        g_autofree char *path = tmp_path("extra.conf");
-        g_autoptr(GError) error = NULL;
-        g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    g_autofree char *user = write_data("user.conf", "[global]\n", -1, 0666);
+    g_autofree char *extra = write_data("extra.conf", "[global]\n", -1, 0646);
+    g_autofree char *expected_user = g_strdup_printf(
+        "%s: refused: %s is writable by every user (mode 0666); the user's configuration file "
+        "and the directories above it must be writable only by the user (or root): whoever can "
+        "write it chooses the libraries the user's programs load",
+        user, user);
+    g_autofree char *expected_extra = g_strdup_printf(
+        "%s: refused: %s is writable by every user (mode 0646); a configuration file named by "
+        "P11MUX_CONF or config= (or given alone) and the directories above it must be writable "
+        "only by their owner (or root): whoever can write it chooses the libraries p11mux loads",
+        extra, extra);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_system(NULL, NULL, "user.conf", NULL, &error);
 
-        ck_assert_msg(conf != NULL, "%s", error->message);
-    }
+    ck_assert_ptr_null(conf);
+    ck_assert_str_eq(error->message, expected_user);
+    g_clear_error(&error);
+    conf = load_system(NULL, NULL, NULL, "extra.conf", &error);
+    ck_assert_ptr_null(conf);
+    ck_assert_str_eq(error->message, expected_extra);
+    g_clear_error(&error);
+    conf = p11mux_conf_load_file(extra, &error);
+    ck_assert_ptr_null(conf);
+    ck_assert_str_eq(error->message, expected_extra);
+    /* as they should be */
+    ck_assert_int_eq(g_chmod(user, 0644), 0);
+    ck_assert_int_eq(g_chmod(extra, 0600), 0);
+    assert_loads(NULL, NULL, "user.conf", "extra.conf");
 }
 END_TEST
 
@@ -598,7 +620,7 @@ abuse_suite(void)
     tcase_add_test(system, test_abuse_system_dir_file_writable_by_others_is_refused);
     tcase_add_test(system, test_abuse_system_directory_writable_by_others_is_refused);
     tcase_add_test(system, test_abuse_system_file_of_another_user_or_group_is_refused);
-    tcase_add_test(system, test_abuse_user_and_extra_files_are_not_checked);
+    tcase_add_test(system, test_abuse_user_and_extra_files_writable_by_others_are_refused);
     suite_add_tcase(suite, system);
     return suite;
 }
