@@ -237,6 +237,13 @@ static CK_KEY_TYPE generic_type = CKK_GENERIC_SECRET;
 static CK_KEY_TYPE aes_type = CKK_AES;
 static CK_ULONG len32 = 32;
 
+/* What most derivations here ask for: a 32-byte generic secret. */
+static CK_ATTRIBUTE secret32[] = {
+    {CKA_CLASS, &secret_class, sizeof secret_class},
+    {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+    {CKA_VALUE_LEN, &len32, sizeof len32},
+};
+
 static const char hidden_value[] = "HIDDEN-SECRET-0123456789abcdefgh";
 
 /* A session secret key with a known value, made directly: usable for
@@ -545,13 +552,8 @@ kdf_derive(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base,
     CwKdfParams params = {prf, G_N_ELEMENTS(data), data, extra != NULL ? 1 : 0,
                           extra != NULL ? &additional : NULL};
     CK_MECHANISM mech = {CKM_SP800_108_COUNTER_KDF, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &secret_class, sizeof secret_class},
-        {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-        {CKA_VALUE_LEN, &len32, sizeof len32},
-    };
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), key);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), key);
 }
 
 static void
@@ -563,11 +565,6 @@ attack_kdf_templates(Token *t)
         {CKA_VALUE_LEN, &len32, sizeof len32},
         {CKA_SENSITIVE, &no, sizeof no},
         {CKA_EXTRACTABLE, &yes, sizeof yes},
-    };
-    CK_ATTRIBUTE silent[] = {
-        {CKA_CLASS, &secret_class, sizeof secret_class},
-        {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-        {CKA_VALUE_LEN, &len32, sizeof len32},
     };
     CK_OBJECT_HANDLE key = 0, extra = 0;
     CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE;
@@ -613,8 +610,8 @@ attack_kdf_templates(Token *t)
 
     /* a template silent about sensitivity: completed */
     key = extra = 0;
-    rv = kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, silent, G_N_ELEMENTS(silent), &extra,
-                    &key);
+    rv = kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, secret32, G_N_ELEMENTS(secret32),
+                    &extra, &key);
     attack_expect(rv, CKR_OK, "%s: SP800-108 with an additional key silent about sensitivity",
                   t->name);
     if (rv == CKR_OK && extra != 0) {
@@ -895,54 +892,50 @@ ike_prf(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base,
     CwIkePrf params = {CKM_SHA256_HMAC,          CK_FALSE, CK_TRUE, (CK_BYTE_PTR) "nonce-i.", 8,
                        (CK_BYTE_PTR) "nonce-r.", 8,        new_key};
     CK_MECHANISM mech = {CW_CKM_NSS_IKE_PRF_DERIVE, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), out);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), out);
+}
+
+/* A derivation whose parameter names a key (ike_prf_plus, ike_prf). */
+typedef CK_RV (*KeyNamingDerive)(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
+                                 CK_OBJECT_HANDLE base, CK_OBJECT_HANDLE named,
+                                 CK_OBJECT_HANDLE *out);
+
+/* A derivation whose parameter names a key (which: the parameter's fields),
+ * with the hidden key there: refused; with a visible key: answered as NSS
+ * alone answers.  visible words the visible key, what_out the case in the
+ * line saying that nothing was derived from the hidden key. */
+static void
+attack_named_key(Token *t, KeyNamingDerive derive, const char *mechanism, const char *which,
+                 const char *visible, const char *what_out)
+{
+    g_autofree char *allowed = g_strdup_printf("%s with %s", mechanism, visible);
+    CK_OBJECT_HANDLE out = 0;
+    CK_RV direct, through;
+
+    direct = derive(t->direct, t->ds, t->visible, t->hidden, &out);
+    attack_note("%s directly: %s with %s = the hidden key answers %s", t->name, mechanism, which,
+                attack_rv_name(direct));
+    destroy_if(t, &out);
+    attack_expect(derive(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
+                  "%s: %s with %s = the hidden key's handle", t->name, mechanism, which);
+    attack_truth(out == 0, "%s: nothing derived from the hidden key (%s)", t->name, what_out);
+    destroy_if(t, &out);
+    direct = derive(t->direct, t->ds, t->visible, t->master, &out);
+    destroy_if(t, &out);
+    through = derive(mux, t->ms, t->visible, t->master, &out);
+    destroy_if(t, &out);
+    not_refused(direct, through, allowed);
+    attack_truth(through == direct, "%s: same answer as NSS", allowed);
 }
 
 static void
 attack_ike_handles(Token *t)
 {
-    CK_OBJECT_HANDLE out = 0;
-    CK_RV direct, through;
-
-    direct = ike_prf_plus(t->direct, t->ds, t->visible, t->hidden, &out);
-    attack_note(
-        "%s directly: CKM_NSS_IKE_PRF_PLUS_DERIVE with hSeedKey = the hidden key answers %s",
-        t->name, attack_rv_name(direct));
-    destroy_if(t, &out);
-    attack_expect(ike_prf_plus(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
-                  "%s: CKM_NSS_IKE_PRF_PLUS_DERIVE with hSeedKey = the hidden key's handle",
-                  t->name);
-    attack_truth(out == 0, "%s: nothing derived from the hidden key (prf+)", t->name);
-    destroy_if(t, &out);
-    direct = ike_prf_plus(t->direct, t->ds, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    through = ike_prf_plus(mux, t->ms, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    not_refused(direct, through, "CKM_NSS_IKE_PRF_PLUS_DERIVE with a visible seed key");
-    attack_truth(through == direct,
-                 "CKM_NSS_IKE_PRF_PLUS_DERIVE with a visible seed key: same answer as NSS");
-
-    direct = ike_prf(t->direct, t->ds, t->visible, t->hidden, &out);
-    attack_note(
-        "%s directly: CKM_NSS_IKE_PRF_DERIVE with bRekey, hNewKey = the hidden key answers %s",
-        t->name, attack_rv_name(direct));
-    destroy_if(t, &out);
-    attack_expect(ike_prf(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
-                  "%s: CKM_NSS_IKE_PRF_DERIVE with bRekey, hNewKey = the hidden key's handle",
-                  t->name);
-    attack_truth(out == 0, "%s: nothing derived from the hidden key (prf rekey)", t->name);
-    destroy_if(t, &out);
-    direct = ike_prf(t->direct, t->ds, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    through = ike_prf(mux, t->ms, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    not_refused(direct, through, "CKM_NSS_IKE_PRF_DERIVE with a visible hNewKey");
-    attack_truth(through == direct,
-                 "CKM_NSS_IKE_PRF_DERIVE with a visible hNewKey: same answer as NSS");
+    attack_named_key(t, ike_prf_plus, "CKM_NSS_IKE_PRF_PLUS_DERIVE", "hSeedKey",
+                     "a visible seed key", "prf+");
+    attack_named_key(t, ike_prf, "CKM_NSS_IKE_PRF_DERIVE", "bRekey, hNewKey", "a visible hNewKey",
+                     "prf rekey");
 }
 
 /* SP800-108 data parameters whose meaning hangs on their type: type 5
@@ -988,13 +981,10 @@ attack_kdf_data_types(Token *t)
     };
     CwKdfParams params = {CKM_SHA256_HMAC, G_N_ELEMENTS(data), data, 0, NULL};
     CK_MECHANISM mech = {CKM_SP800_108_COUNTER_KDF, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
     CK_OBJECT_HANDLE key = 0;
     CK_RV rv;
 
-    rv = t->direct->C_DeriveKey(t->ds, &mech, t->visible, tmpl, G_N_ELEMENTS(tmpl), &key);
+    rv = t->direct->C_DeriveKey(t->ds, &mech, t->visible, secret32, G_N_ELEMENTS(secret32), &key);
     attack_note(
         "%s directly: SP800-108 with a data parameter of type 5 (the hidden key) answers %s",
         t->name, attack_rv_name(rv));
@@ -1032,11 +1022,8 @@ hkdf(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base, CK_ME
                      (CK_BYTE_PTR) "info",
                      4};
     CK_MECHANISM mech = {CKM_HKDF_DERIVE, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), out);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), out);
 }
 
 static void
@@ -1078,36 +1065,37 @@ attack_ike1_handles(Token *t)
     CwIke1Extended app_b = {CKM_SHA256_HMAC, CK_TRUE, t->hidden, (CK_BYTE_PTR) "extra", 5};
     CK_MECHANISM prf_mech = {CW_CKM_NSS_IKE1_PRF_DERIVE, &prf, sizeof prf};
     CK_MECHANISM app_b_mech = {CW_CKM_NSS_IKE1_APP_B_PRF_DERIVE, &app_b, sizeof app_b};
-    CK_ULONG size = 32;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &size, sizeof size}};
     CK_OBJECT_HANDLE out = 0;
     CK_RV direct;
 
-    direct = t->direct->C_DeriveKey(t->ds, &prf_mech, t->visible, tmpl, 3, &out);
+    direct = t->direct->C_DeriveKey(t->ds, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32),
+                                    &out);
     attack_note("%s directly: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key answers %s",
                 t->name, attack_rv_name(direct));
     destroy_if(t, &out);
-    attack_expect(mux->C_DeriveKey(t->ms, &prf_mech, t->visible, tmpl, 3, &out),
-                  CKR_KEY_HANDLE_INVALID,
-                  "%s: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
+        "%s: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
     destroy_if(t, &out);
     prf.hKeygxy = t->master;
     prf.bHasPrevKey = CK_TRUE;
     prf.hPrevKey = t->hidden;
     attack_expect(
-        mux->C_DeriveKey(t->ms, &prf_mech, t->visible, tmpl, 3, &out), CKR_KEY_HANDLE_INVALID,
+        mux->C_DeriveKey(t->ms, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
         "%s: CKM_NSS_IKE1_PRF_DERIVE with bHasPrevKey, hPrevKey = the hidden key's handle",
         t->name);
     destroy_if(t, &out);
-    direct = t->direct->C_DeriveKey(t->ds, &app_b_mech, t->visible, tmpl, 3, &out);
+    direct = t->direct->C_DeriveKey(t->ds, &app_b_mech, t->visible, secret32,
+                                    G_N_ELEMENTS(secret32), &out);
     attack_note(
         "%s directly: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key answers %s",
         t->name, attack_rv_name(direct));
     destroy_if(t, &out);
     attack_expect(
-        mux->C_DeriveKey(t->ms, &app_b_mech, t->visible, tmpl, 3, &out), CKR_KEY_HANDLE_INVALID,
+        mux->C_DeriveKey(t->ms, &app_b_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
         "%s: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
     attack_truth(out == 0, "%s: nothing derived from the hidden key (IKEv1)", t->name);
     destroy_if(t, &out);
@@ -1124,9 +1112,6 @@ attack_ecdh_kdf(Token *t)
     CK_OBJECT_HANDLE public_key, private_key, out = 0;
     CK_BYTE point[128];
     CK_ATTRIBUTE get_point = {CKA_EC_POINT, point, sizeof point};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
     CwEcdh1 params = {CW_CKD_SHA1_KDF, 0, NULL, 0, point};
     CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof params};
     CK_RV direct, through;
@@ -1136,18 +1121,21 @@ attack_ecdh_kdf(Token *t)
         "EC key pair");
     attack_must(t->direct->C_GetAttributeValue(t->ds, public_key, &get_point, 1), "EC point");
     params.ulPublicDataLen = get_point.ulValueLen;
-    direct = t->direct->C_DeriveKey(t->ds, &mech, private_key, tmpl, 3, &out);
+    direct =
+        t->direct->C_DeriveKey(t->ds, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
     attack_note("%s directly: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF answers %s", t->name,
                 attack_rv_name(direct));
     destroy_if(t, &out);
-    attack_expect(mux->C_DeriveKey(t->ms, &mech, private_key, tmpl, 3, &out), CKR_MECHANISM_INVALID,
-                  "%s: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF", t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_MECHANISM_INVALID, "%s: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF", t->name);
     attack_truth(out == 0, "%s: no key derived with the SHA-1 KDF", t->name);
     destroy_if(t, &out);
     params.kdf = CW_CKD_SHA256_KDF;
-    direct = t->direct->C_DeriveKey(t->ds, &mech, private_key, tmpl, 3, &out);
+    direct =
+        t->direct->C_DeriveKey(t->ds, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
     destroy_if(t, &out);
-    through = mux->C_DeriveKey(t->ms, &mech, private_key, tmpl, 3, &out);
+    through = mux->C_DeriveKey(t->ms, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
     value_hidden(t, out, "the ECDH-derived key");
     destroy_if(t, &out);
     not_refused(direct, through, "CKM_ECDH1_DERIVE with kdf CKD_SHA256_KDF");
