@@ -164,6 +164,19 @@ bad_args_build(BadArgs *args, P11muxFunctionId fn, const BadArgsWorld *world)
     }
 }
 
+void
+bad_args_data_object(BadArgs *args, guint i, CK_ULONG *count)
+{
+    CK_ATTRIBUTE *t = args->templates[i];
+
+    args->klass = CKO_DATA;
+    args->no = CK_FALSE;
+    t[0] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
+    t[1] = (CK_ATTRIBUTE){CKA_TOKEN, &args->no, sizeof args->no};
+    t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"matrix", 6};
+    *count = 3;
+}
+
 gboolean
 bad_args_is_pointer(const P11muxParamDesc *p)
 {

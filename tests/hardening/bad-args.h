@@ -55,6 +55,10 @@ typedef struct {
 /* Sound arguments for fn into args, naming what world names. */
 void bad_args_build(BadArgs *args, P11muxFunctionId fn, const BadArgsWorld *world);
 
+/* Template i of args: a session data object labelled "matrix" (CKA_CLASS,
+ * CKA_TOKEN, CKA_LABEL); *count = 3.  For a BadArgsWorld's template_for. */
+void bad_args_data_object(BadArgs *args, guint i, CK_ULONG *count);
+
 /* TRUE when the parameter is a pointer (NULL is a case for it). */
 gboolean bad_args_is_pointer(const P11muxParamDesc *p);
 

@@ -66,19 +66,12 @@ typedef struct {
 static void
 sound_template(BadArgs *args, guint i, P11muxFunctionId fn, CK_ULONG *count)
 {
-    CK_ATTRIBUTE *t = args->templates[i];
-
-    args->klass = CKO_DATA;
-    args->no = CK_FALSE;
     if (fn == P11MUX_FN_C_GetAttributeValue) {
-        t[0] = (CK_ATTRIBUTE){CKA_LABEL, args->buffers[i], 64};
+        args->templates[i][0] = (CK_ATTRIBUTE){CKA_LABEL, args->buffers[i], 64};
         *count = 1;
         return;
     }
-    t[0] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
-    t[1] = (CK_ATTRIBUTE){CKA_TOKEN, &args->no, sizeof args->no};
-    t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"matrix", 6};
-    *count = 3;
+    bad_args_data_object(args, i, count);
 }
 
 /* Sound arguments for fn on the world's slot and session; every handle 1,

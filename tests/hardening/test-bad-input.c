@@ -206,10 +206,7 @@ sound_template(BadArgs *args, guint i, P11muxFunctionId fn, CK_ULONG *count)
         t[1] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
         *count = 2;
     } else {
-        t[0] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
-        t[1] = (CK_ATTRIBUTE){CKA_TOKEN, &args->no, sizeof args->no};
-        t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"matrix", 6};
-        *count = 3;
+        bad_args_data_object(args, i, count);
     }
 }
 
