@@ -38,11 +38,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bad-args.h"
 #include "call-by-id.h"
 #include "p11mux-functions.h"
 #include "spec-rv.h"
 
-#define BUFFER_SIZE 512
 #define CANARY 0xa5
 
 static CK_FUNCTION_LIST_3_0_PTR p11;
@@ -63,169 +63,31 @@ typedef struct {
     CK_SESSION_HANDLE session, stale;
 } World;
 
-typedef struct {
-    CK_ULONG v[CALL_BY_ID_MAX_PARAMS];
-    guint8 buffers[CALL_BY_ID_MAX_PARAMS][BUFFER_SIZE] __attribute__((aligned(16)));
-    CK_ULONG cells[CALL_BY_ID_MAX_PARAMS];
-    CK_ATTRIBUTE templates[CALL_BY_ID_MAX_PARAMS][3];
-    CK_MECHANISM mechanism;
-    CK_VERSION version;
-    CK_C_INITIALIZE_ARGS init_args;
-    CK_OBJECT_CLASS klass;
-    CK_BBOOL no;
-} Args;
-
-static CK_FLAGS
-sound_flags(const char *kind)
-{
-    if (strcmp(kind, "session") == 0) {
-        return CKF_SERIAL_SESSION | CKF_RW_SESSION;
-    }
-    return strcmp(kind, "wait") == 0 ? CKF_DONT_BLOCK : 0;
-}
-
 static void
-sound_template(Args *args, guint i, P11muxFunctionId fn, CK_ULONG *count)
+sound_template(BadArgs *args, guint i, P11muxFunctionId fn, CK_ULONG *count)
 {
-    CK_ATTRIBUTE *t = args->templates[i];
-
-    args->klass = CKO_DATA;
-    args->no = CK_FALSE;
     if (fn == P11MUX_FN_C_GetAttributeValue) {
-        t[0] = (CK_ATTRIBUTE){CKA_LABEL, args->buffers[i], 64};
+        args->templates[i][0] = (CK_ATTRIBUTE){CKA_LABEL, args->buffers[i], 64};
         *count = 1;
         return;
     }
-    t[0] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
-    t[1] = (CK_ATTRIBUTE){CKA_TOKEN, &args->no, sizeof args->no};
-    t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"matrix", 6};
-    *count = 3;
+    bad_args_data_object(args, i, count);
 }
 
-/* An output buffer and its length (a plain len for C_GenerateRandom). */
+/* Sound arguments for fn on the world's slot and session; every handle 1,
+ * every buffer filled with the canary. */
 static void
-sound_output(Args *args, const P11muxFunctionDesc *desc, guint i)
+build(BadArgs *args, P11muxFunctionId fn, const World *world)
 {
-    const P11muxParamDesc *p = &desc->params[i];
+    BadArgsWorld sound = {.slot = world->slot,
+                          .session = world->session,
+                          .key = 1,
+                          .object = 1,
+                          .label = "",
+                          .fill = CANARY,
+                          .template_for = sound_template};
 
-    args->v[i] = (CK_ULONG)args->buffers[i];
-    if (desc->params[p->ref].role == P11MUX_ROLE_LEN) {
-        args->v[p->ref] = 32;
-        return;
-    }
-    args->cells[p->ref] = BUFFER_SIZE / 32; /* fits any element size */
-    if (p->role == P11MUX_ROLE_OUT || p->role == P11MUX_ROLE_SECRET_OUT ||
-        p->role == P11MUX_ROLE_STATE_OUT) {
-        args->cells[p->ref] = BUFFER_SIZE;
-    }
-    args->v[p->ref] = (CK_ULONG)&args->cells[p->ref];
-}
-
-static void
-build(Args *args, P11muxFunctionId fn, const World *world)
-{
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
-
-    memset(args, 0, sizeof *args);
-    memset(args->buffers, CANARY, sizeof args->buffers);
-    for (guint i = 0; i < desc->n_params; i++) {
-        const P11muxParamDesc *p = &desc->params[i];
-        CK_ULONG *v = &args->v[i];
-
-        switch (p->role) {
-        case P11MUX_ROLE_SESSION:
-            *v = world->session;
-            break;
-        case P11MUX_ROLE_SLOT:
-            *v = world->slot;
-            break;
-        case P11MUX_ROLE_BOOL:
-            *v = CK_TRUE;
-            break;
-        case P11MUX_ROLE_FLAGS:
-            *v = sound_flags(p->ref_name);
-            break;
-        case P11MUX_ROLE_MECHANISM:
-            args->mechanism.mechanism = CKM_SHA256;
-            *v = (CK_ULONG)&args->mechanism;
-            break;
-        case P11MUX_ROLE_MECHANISM_TYPE:
-            *v = CKM_SHA256;
-            break;
-        case P11MUX_ROLE_KEY:
-        case P11MUX_ROLE_WRAPPING_KEY:
-        case P11MUX_ROLE_UNWRAPPING_KEY:
-        case P11MUX_ROLE_EXPORTED_KEY:
-        case P11MUX_ROLE_OBJECT:
-            *v = 1;
-            break;
-        case P11MUX_ROLE_USER_TYPE:
-            *v = CKU_USER;
-            break;
-        case P11MUX_ROLE_MAX:
-            *v = BUFFER_SIZE / sizeof(CK_ULONG);
-            break;
-        case P11MUX_ROLE_TEMPLATE:
-        case P11MUX_ROLE_TEMPLATE_IO:
-            sound_template(args, i, fn, &args->v[p->ref]);
-            *v = (CK_ULONG)args->templates[i];
-            break;
-        case P11MUX_ROLE_SECRET_IN:
-            memcpy(args->buffers[i], "9999", 4); /* a wrong PIN */
-            args->v[p->ref] = 4;
-            *v = (CK_ULONG)args->buffers[i];
-            break;
-        case P11MUX_ROLE_IN:
-        case P11MUX_ROLE_PARAM:
-        case P11MUX_ROLE_STATE_IN:
-            memset(args->buffers[i], 0x5a, 64);
-            args->v[p->ref] = 64;
-            *v = (CK_ULONG)args->buffers[i];
-            break;
-        case P11MUX_ROLE_OUT:
-        case P11MUX_ROLE_SECRET_OUT:
-        case P11MUX_ROLE_STATE_OUT:
-        case P11MUX_ROLE_SLOTS_OUT:
-        case P11MUX_ROLE_MECHANISMS_OUT:
-        case P11MUX_ROLE_OBJECTS_OUT:
-        case P11MUX_ROLE_INTERFACES_OUT:
-            sound_output(args, desc, i);
-            break;
-        case P11MUX_ROLE_LEN_IO:
-        case P11MUX_ROLE_COUNT_OUT:
-            if (*v == 0) {
-                *v = (CK_ULONG)&args->cells[i];
-            }
-            break;
-        case P11MUX_ROLE_SLOT_OUT:
-        case P11MUX_ROLE_OBJECT_OUT:
-        case P11MUX_ROLE_SESSION_OUT:
-        case P11MUX_ROLE_INFO_OUT:
-        case P11MUX_ROLE_SESSION_INFO_OUT:
-        case P11MUX_ROLE_FUNCTION_LIST_OUT:
-        case P11MUX_ROLE_INTERFACE_OUT:
-            *v = (CK_ULONG)args->buffers[i];
-            break;
-        case P11MUX_ROLE_LABEL:
-            memset(args->buffers[i], ' ', 32);
-            *v = (CK_ULONG)args->buffers[i];
-            break;
-        case P11MUX_ROLE_INTERFACE_NAME:
-            *v = (CK_ULONG) "PKCS 11";
-            break;
-        case P11MUX_ROLE_VERSION:
-            args->version = (CK_VERSION){3, 0};
-            *v = (CK_ULONG)&args->version;
-            break;
-        case P11MUX_ROLE_LEN:
-        case P11MUX_ROLE_COUNT:
-        case P11MUX_ROLE_NOTIFY:
-        case P11MUX_ROLE_APP:
-        case P11MUX_ROLE_INIT_ARGS:
-        case P11MUX_ROLE_RESERVED:
-            break;
-        }
-    }
+    bad_args_build(args, fn, &sound);
 }
 
 /* ------------------------------------------------------------ the cases */
@@ -262,24 +124,6 @@ add(GArray *cases, CaseKind kind, guint param, CK_ULONG value, const char *forma
     g_array_append_val(cases, c);
 }
 
-static gboolean
-is_pointer(const P11muxParamDesc *p)
-{
-    return g_str_has_suffix(p->type, "_PTR") || strchr(p->type, '*') != NULL ||
-           p->role == P11MUX_ROLE_NOTIFY;
-}
-
-static int
-buffer_of(const P11muxFunctionDesc *desc, guint param)
-{
-    for (guint i = 0; i < desc->n_params; i++) {
-        if (desc->params[i].ref == (int)param) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
 /* The token-changing functions: only their NULL cases run. */
 static gboolean
 changes_pins(P11muxFunctionId fn)
@@ -314,9 +158,9 @@ add_value_cases(GArray *cases, const P11muxFunctionDesc *desc, guint i)
     case P11MUX_ROLE_LEN:
     case P11MUX_ROLE_COUNT:
         add(cases, CASE_VALUE, i, 0, "%s=0", n);
-        if (buffer_of(desc, i) >= 0) {
+        if (bad_args_buffer_of(desc, i) >= 0) {
             add(cases, CASE_NULL_HUGE, i, G_MAXULONG, "%s=ULONG_MAX, %s=NULL", n,
-                desc->params[buffer_of(desc, i)].name);
+                desc->params[bad_args_buffer_of(desc, i)].name);
         }
         break;
     case P11MUX_ROLE_MAX:
@@ -359,7 +203,7 @@ cases_for(P11muxFunctionId fn)
         add(cases, CASE_SOUND, 0, 0, "valid");
     }
     for (guint i = 0; i < desc->n_params; i++) {
-        if (is_pointer(&desc->params[i]) && !client_cannot(fn, desc->params[i].name)) {
+        if (bad_args_is_pointer(&desc->params[i]) && !client_cannot(fn, desc->params[i].name)) {
             add(cases, CASE_NULL, i, 0, "%s=NULL", desc->params[i].name);
         }
         if (!changes_pins(fn)) {
@@ -373,9 +217,9 @@ cases_for(P11muxFunctionId fn)
 }
 
 static void
-apply(Args *args, const P11muxFunctionDesc *desc, const Case *c, const World *world)
+apply(BadArgs *args, const P11muxFunctionDesc *desc, const Case *c, const World *world)
 {
-    int buffer = buffer_of(desc, c->param);
+    int buffer = bad_args_buffer_of(desc, c->param);
 
     switch (c->kind) {
     case CASE_SOUND:
@@ -494,7 +338,7 @@ element_size(P11muxRole role)
 
 /* The bytes offered in each output buffer of args (G_MAXSIZE: not checked). */
 static void
-offered_sizes(const Args *args, const P11muxFunctionDesc *desc, gsize *offered)
+offered_sizes(const BadArgs *args, const P11muxFunctionDesc *desc, gsize *offered)
 {
     for (guint i = 0; i < desc->n_params; i++) {
         const P11muxParamDesc *p = &desc->params[i];
@@ -507,16 +351,16 @@ offered_sizes(const Args *args, const P11muxFunctionDesc *desc, gsize *offered)
         }
         n = desc->params[p->ref].role == P11MUX_ROLE_LEN ? args->v[p->ref]
                                                          : *(const CK_ULONG *)args->v[p->ref];
-        offered[i] = n < BUFFER_SIZE / size ? n * size : BUFFER_SIZE;
+        offered[i] = n < BAD_ARGS_BUFFER_SIZE / size ? n * size : BAD_ARGS_BUFFER_SIZE;
     }
 }
 
 /* Whether every byte past what was offered still holds the canary. */
 static gboolean
-kept_in_bounds(const Args *args, const P11muxFunctionDesc *desc, const gsize *offered)
+kept_in_bounds(const BadArgs *args, const P11muxFunctionDesc *desc, const gsize *offered)
 {
     for (guint i = 0; i < desc->n_params; i++) {
-        for (gsize b = offered[i]; b < BUFFER_SIZE; b++) {
+        for (gsize b = offered[i]; b < BAD_ARGS_BUFFER_SIZE; b++) {
             if (args->buffers[i][b] != CANARY) {
                 printf("%s wrote %s past the %zu bytes offered\n", desc->name, desc->params[i].name,
                        offered[i]);
@@ -531,7 +375,7 @@ static void
 run_function(P11muxFunctionId fn, World *world)
 {
     GArray *cases = cases_for(fn);
-    Args *args = g_new0(Args, 1);
+    BadArgs *args = g_new0(BadArgs, 1);
     CK_MECHANISM sha256 = {CKM_SHA256, NULL, 0};
     gsize offered[CALL_BY_ID_MAX_PARAMS];
     CK_RV rv;

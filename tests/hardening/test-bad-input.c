@@ -38,14 +38,13 @@
 
 #include <glib/gstdio.h>
 
+#include "bad-args.h"
 #include "call-by-id.h"
 #include "cli/trace-read.h"
 #include "harness.h"
 #include "p11mux-functions.h"
 #include "spec-rv.h"
 
-#define MAX_PARAMS CALL_BY_ID_MAX_PARAMS
-#define BUFFER_SIZE 512
 /* P11MUX_MATRIX_HUGE_MIB (default 64): the huge input, in MiB (valgrind
  * runs use less) */
 static CK_ULONG huge_length;
@@ -165,26 +164,14 @@ renew_world(void)
 
 /* ------------------------------------------------- sound arguments */
 
-typedef struct {
-    CK_ULONG v[MAX_PARAMS];
-    /* what the pointers point at */
-    guint8 buffers[MAX_PARAMS][BUFFER_SIZE] __attribute__((aligned(16)));
-    CK_ULONG cells[MAX_PARAMS];
-    CK_ATTRIBUTE templates[MAX_PARAMS][3];
-    CK_MECHANISM mechanism;
-    CK_VERSION version;
-    CK_C_INITIALIZE_ARGS init_args;
-    CK_OBJECT_CLASS klass;
-    CK_BBOOL no;
-    CK_ULONG value_len;
-} Args;
-
 static guint8 *huge_buffer;
 static CK_ATTRIBUTE *huge_template;
 
 static CK_MECHANISM_TYPE
-mechanism_for(const char *name)
+mechanism_for(P11muxFunctionId fn)
 {
+    const char *name = p11mux_functions[fn].name;
+
     if (strstr(name, "Digest") != NULL && strstr(name, "Encrypt") == NULL) {
         return CKM_SHA256;
     }
@@ -201,8 +188,9 @@ mechanism_for(const char *name)
 }
 
 static void
-sound_template(Args *args, guint i, const char *function, CK_ULONG *count)
+sound_template(BadArgs *args, guint i, P11muxFunctionId fn, CK_ULONG *count)
 {
+    const char *function = p11mux_functions[fn].name;
     CK_ATTRIBUTE *t = args->templates[i];
 
     args->klass = CKO_DATA;
@@ -218,150 +206,23 @@ sound_template(Args *args, guint i, const char *function, CK_ULONG *count)
         t[1] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
         *count = 2;
     } else {
-        t[0] = (CK_ATTRIBUTE){CKA_CLASS, &args->klass, sizeof args->klass};
-        t[1] = (CK_ATTRIBUTE){CKA_TOKEN, &args->no, sizeof args->no};
-        t[2] = (CK_ATTRIBUTE){CKA_LABEL, (void *)"matrix", 6};
-        *count = 3;
+        bad_args_data_object(args, i, count);
     }
 }
 
-static CK_FLAGS
-sound_flags(const char *kind)
-{
-    if (strcmp(kind, "session") == 0) {
-        return CKF_SERIAL_SESSION | CKF_RW_SESSION;
-    }
-    if (strcmp(kind, "wait") == 0) {
-        return CKF_DONT_BLOCK; /* never block the matrix */
-    }
-    return 0;
-}
-
-/* Sound arguments for fn, pointing into args. */
+/* Sound arguments for fn, naming the world's a-one objects. */
 static void
-build(Args *args, P11muxFunctionId fn)
+build(BadArgs *args, P11muxFunctionId fn)
 {
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+    BadArgsWorld sound = {.slot = world.slot_a,
+                          .session = world.session,
+                          .key = world.key,
+                          .object = world.object,
+                          .label = "matrix",
+                          .mechanism_for = mechanism_for,
+                          .template_for = sound_template};
 
-    memset(args, 0, sizeof *args);
-    for (guint i = 0; i < desc->n_params; i++) {
-        const P11muxParamDesc *p = &desc->params[i];
-        CK_ULONG *v = &args->v[i];
-        guint8 *buffer = args->buffers[i];
-
-        switch (p->role) {
-        case P11MUX_ROLE_SESSION:
-            *v = world.session;
-            break;
-        case P11MUX_ROLE_SLOT:
-            *v = world.slot_a;
-            break;
-        case P11MUX_ROLE_BOOL:
-            *v = CK_TRUE;
-            break;
-        case P11MUX_ROLE_FLAGS:
-            *v = sound_flags(p->ref_name);
-            break;
-        case P11MUX_ROLE_MECHANISM:
-            args->mechanism.mechanism = mechanism_for(desc->name);
-            *v = (CK_ULONG)&args->mechanism;
-            break;
-        case P11MUX_ROLE_MECHANISM_TYPE:
-            *v = CKM_SHA256;
-            break;
-        case P11MUX_ROLE_KEY:
-        case P11MUX_ROLE_WRAPPING_KEY:
-        case P11MUX_ROLE_UNWRAPPING_KEY:
-        case P11MUX_ROLE_EXPORTED_KEY:
-            *v = world.key;
-            break;
-        case P11MUX_ROLE_OBJECT:
-            *v = world.object;
-            break;
-        case P11MUX_ROLE_USER_TYPE:
-            *v = CKU_USER;
-            break;
-        case P11MUX_ROLE_MAX:
-            *v = BUFFER_SIZE / sizeof(CK_ULONG);
-            break;
-        case P11MUX_ROLE_TEMPLATE:
-        case P11MUX_ROLE_TEMPLATE_IO:
-            sound_template(args, i, desc->name, &args->v[p->ref]);
-            *v = (CK_ULONG)args->templates[i];
-            break;
-        case P11MUX_ROLE_SECRET_IN:
-            /* a PIN that is wrong: no case changes the tokens' PINs */
-            memcpy(buffer, "9999", 4);
-            args->v[p->ref] = 4;
-            *v = (CK_ULONG)buffer;
-            break;
-        case P11MUX_ROLE_IN:
-        case P11MUX_ROLE_PARAM:
-        case P11MUX_ROLE_STATE_IN:
-            memset(buffer, 0x5a, 64);
-            args->v[p->ref] = 64;
-            *v = (CK_ULONG)buffer;
-            break;
-        case P11MUX_ROLE_OUT:
-        case P11MUX_ROLE_SECRET_OUT:
-        case P11MUX_ROLE_STATE_OUT:
-        case P11MUX_ROLE_SLOTS_OUT:
-        case P11MUX_ROLE_MECHANISMS_OUT:
-        case P11MUX_ROLE_OBJECTS_OUT:
-        case P11MUX_ROLE_INTERFACES_OUT:
-            *v = (CK_ULONG)buffer;
-            if (desc->params[p->ref].role == P11MUX_ROLE_LEN) {
-                /* C_GenerateRandom: the length itself, not a pointer */
-                args->v[p->ref] = 32;
-            } else {
-                args->cells[p->ref] = BUFFER_SIZE / 32; /* fits any element size */
-                if (p->role == P11MUX_ROLE_OUT || p->role == P11MUX_ROLE_SECRET_OUT ||
-                    p->role == P11MUX_ROLE_STATE_OUT) {
-                    args->cells[p->ref] = BUFFER_SIZE;
-                }
-                args->v[p->ref] = (CK_ULONG)&args->cells[p->ref];
-            }
-            break;
-        case P11MUX_ROLE_LEN_IO:
-        case P11MUX_ROLE_COUNT_OUT:
-            if (args->v[i] == 0) {
-                /* a length nobody refers to: C_GetObjectSize's pulSize */
-                args->v[i] = (CK_ULONG)&args->cells[i];
-            }
-            break;
-        case P11MUX_ROLE_SLOT_OUT:
-        case P11MUX_ROLE_OBJECT_OUT:
-        case P11MUX_ROLE_SESSION_OUT:
-        case P11MUX_ROLE_INFO_OUT:
-        case P11MUX_ROLE_SESSION_INFO_OUT:
-        case P11MUX_ROLE_FUNCTION_LIST_OUT:
-        case P11MUX_ROLE_INTERFACE_OUT:
-            *v = (CK_ULONG)buffer;
-            break;
-        case P11MUX_ROLE_LABEL:
-            memset(buffer, ' ', 32);
-            memcpy(buffer, "matrix", 6);
-            *v = (CK_ULONG)buffer;
-            break;
-        case P11MUX_ROLE_INTERFACE_NAME:
-            *v = (CK_ULONG) "PKCS 11";
-            break;
-        case P11MUX_ROLE_VERSION:
-            args->version = (CK_VERSION){3, 0};
-            *v = (CK_ULONG)&args->version;
-            break;
-        case P11MUX_ROLE_LEN:
-        case P11MUX_ROLE_COUNT:
-            /* set by the buffer or template that refers to it */
-            break;
-        case P11MUX_ROLE_NOTIFY:
-        case P11MUX_ROLE_APP:
-        case P11MUX_ROLE_INIT_ARGS:
-        case P11MUX_ROLE_RESERVED:
-            *v = 0;
-            break;
-        }
-    }
+    bad_args_build(args, fn, &sound);
 }
 
 /* ----------------------------------------------------------- the cases */
@@ -385,13 +246,6 @@ typedef struct {
     const CK_ULONG *handle; /* CASE_WORLD: a member of world */
     char what[96];
 } Case;
-
-static gboolean
-is_pointer(const P11muxParamDesc *p)
-{
-    return g_str_has_suffix(p->type, "_PTR") || g_str_has_suffix(p->type, "_PTR_PTR") ||
-           strchr(p->type, '*') != NULL || p->role == P11MUX_ROLE_NOTIFY;
-}
 
 static void add_case(GArray *cases, CaseKind kind, guint param, CK_ULONG value,
                      const CK_ULONG *handle, const char *format, va_list ap) G_GNUC_PRINTF(6, 0);
@@ -435,17 +289,6 @@ add_world(GArray *cases, guint param, const CK_ULONG *handle, CK_ULONG bits, con
 }
 
 /* The buffer parameter whose length is param, -1 if none. */
-static int
-buffer_of(const P11muxFunctionDesc *desc, guint param)
-{
-    for (guint i = 0; i < desc->n_params; i++) {
-        if (desc->params[i].ref == (int)param) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
 static void
 add_handle_cases(GArray *cases, const P11muxParamDesc *p, guint i)
 {
@@ -529,7 +372,7 @@ static void
 add_length_cases(GArray *cases, const P11muxFunctionDesc *desc, guint i)
 {
     const P11muxParamDesc *p = &desc->params[i];
-    int buffer = buffer_of(desc, i);
+    int buffer = bad_args_buffer_of(desc, i);
 
     switch (p->role) {
     case P11MUX_ROLE_LEN:
@@ -575,7 +418,7 @@ cases_for(P11muxFunctionId fn)
 
     add(cases, CASE_SOUND, 0, 0, "valid");
     for (guint i = 0; i < desc->n_params; i++) {
-        if (is_pointer(&desc->params[i])) {
+        if (bad_args_is_pointer(&desc->params[i])) {
             add(cases, CASE_NULL, i, 0, "%s=NULL", desc->params[i].name);
         }
         add_length_cases(cases, desc, i);
@@ -593,7 +436,7 @@ cases_for(P11muxFunctionId fn)
 }
 
 static void
-apply(Args *args, const P11muxFunctionDesc *desc, const Case *c)
+apply(BadArgs *args, const P11muxFunctionDesc *desc, const Case *c)
 {
     int buffer;
 
@@ -628,21 +471,21 @@ apply(Args *args, const P11muxFunctionDesc *desc, const Case *c)
         }
         break;
     case CASE_HUGE_IN:
-        buffer = buffer_of(desc, c->param);
+        buffer = bad_args_buffer_of(desc, c->param);
         args->v[c->param] = c->value;
         if (buffer >= 0) {
             args->v[buffer] = (CK_ULONG)huge_buffer;
         }
         break;
     case CASE_NULL_HUGE:
-        buffer = buffer_of(desc, c->param);
+        buffer = bad_args_buffer_of(desc, c->param);
         args->v[c->param] = c->value;
         if (buffer >= 0) {
             args->v[buffer] = 0;
         }
         break;
     case CASE_HUGE_TEMPLATE:
-        buffer = buffer_of(desc, c->param);
+        buffer = bad_args_buffer_of(desc, c->param);
         args->v[c->param] = c->value;
         if (buffer >= 0) {
             args->v[buffer] = (CK_ULONG)huge_template;
@@ -702,7 +545,7 @@ static void
 start_operations(P11muxFunctionId fn)
 {
     const char *inits[3];
-    Args args;
+    BadArgs args;
 
     inits_of(p11mux_functions[fn].name, inits);
     for (guint i = 0; inits[i] != NULL; i++) {
@@ -738,7 +581,7 @@ run_function(P11muxFunctionId fn)
 {
     GArray *cases;
     CK_INFO info;
-    Args *args = g_new0(Args, 1);
+    BadArgs *args = g_new0(BadArgs, 1);
 
     renew_world();
     cases = cases_for(fn);
@@ -784,7 +627,7 @@ needs_no_initialization(P11muxFunctionId fn)
 static void
 run_uninitialized(const char *when)
 {
-    Args *args = g_new0(Args, 1);
+    BadArgs *args = g_new0(BadArgs, 1);
 
     for (guint fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         CK_RV rv;

@@ -39,16 +39,7 @@ write_closed "$TMP/closed-deny.conf" 'deny-functions = C_SeedRandom C_InitToken 
 run_program() {
     cw_status=0
     "$program" "$2" >"$TMP/program.out" 2>&1 || cw_status=$?
-    while IFS= read -r cw_line; do
-        case $cw_line in
-        PASS:*) pass "$1: ${cw_line#PASS: }" ;;
-        FAIL:*) fail "$1: ${cw_line#FAIL: }" ;;
-        *) printf '%s\n' "$cw_line" ;;
-        esac
-    done <"$TMP/program.out"
-    if [ "$cw_status" -ne 0 ] && [ "$cw_status" -ne 1 ]; then
-        fail "$1: closed-world $2 stopped (exit $cw_status)"
-    fi
+    program_results "$TMP/program.out" "$cw_status" "$1: closed-world $2" "$1: "
 }
 
 # NSS_INIT_RESERVED's quotes are for NSS, which reads the value itself
@@ -127,17 +118,8 @@ cw_status=0
     export P11_KIT_SERVER_ADDRESS P11MUX_SO P11MUX_CONF SOFTHSM2_CONF CW_SOFTHSM_TOKEN CW_STATE_DENIED
     exec "$program" client
 ) >"$TMP/client.out" 2>&1 || cw_status=$?
-cp "$TMP/client.out" "$TMP/program.out"
-while IFS= read -r cw_line; do
-    case $cw_line in
-    PASS:*) pass "p11-kit server: ${cw_line#PASS: }" ;;
-    FAIL:*) fail "p11-kit server: ${cw_line#FAIL: }" ;;
-    *) printf '%s\n' "$cw_line" ;;
-    esac
-done <"$TMP/program.out"
-if [ "$cw_status" -ne 0 ] && [ "$cw_status" -ne 1 ]; then
-    fail "p11-kit server: closed-world client stopped (exit $cw_status)"
-fi
+program_results "$TMP/client.out" "$cw_status" "p11-kit server: closed-world client" \
+    "p11-kit server: "
 
 # Which side refused what p11-kit's RPC may not carry: p11mux's trace in the
 # server shows the calls that reached it, and with which parameter length.

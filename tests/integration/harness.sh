@@ -71,6 +71,12 @@
 #   expect_not_contains FILE TEXT [DESC]  assert it does not
 #   expect_line FILE LINE [DESC]          assert FILE has a line equal to LINE
 #   expect_equal FILE1 FILE2 DESC         assert the files are identical
+#   program_results FILE STATUS DESC [PREFIX]
+#                             count the output of a test program that prints
+#                             PASS:/FAIL: lines (tests/policy/*.c): each such
+#                             line in FILE is a pass/fail, PREFIX before its
+#                             text, other lines are printed; a STATUS other
+#                             than 0 or 1 fails as "DESC stopped (exit STATUS)"
 #   token_labels FILE         print the token labels of a `pkcs11-tool -L` output
 #   slot_ids FILE             print its slot ids (0x...), one a line, in order
 #   object_labels FILE        print the object labels of a `pkcs11-tool -O` output
@@ -351,6 +357,20 @@ expect_equal() {
     else
         fail "$3: $1 and $2 differ:"
         diff -u "$1" "$2" | sed 's/^/    /' || true
+    fi
+}
+
+program_results() {
+    harness_prefix=${4:-}
+    while IFS= read -r harness_line; do
+        case $harness_line in
+        PASS:*) pass "$harness_prefix${harness_line#PASS: }" ;;
+        FAIL:*) fail "$harness_prefix${harness_line#FAIL: }" ;;
+        *) printf '%s\n' "$harness_line" ;;
+        esac
+    done <"$1"
+    if [ "$2" -ne 0 ] && [ "$2" -ne 1 ]; then
+        fail "$3 stopped (exit $2)"
     fi
 }
 

@@ -42,13 +42,4 @@ export P11MUX_CONF P11MUX_SO SOFTHSM_MODULE NSS_MODULE NSS_INIT_RESERVED PIN
 
 status=0
 "$attack" >"$TMP/attack.out" 2>&1 || status=$?
-while IFS= read -r line; do
-    case $line in
-    PASS:*) pass "${line#PASS: }" ;;
-    FAIL:*) fail "${line#FAIL: }" ;;
-    *) printf '%s\n' "$line" ;;
-    esac
-done <"$TMP/attack.out"
-if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
-    fail "the attack program stopped (exit $status)"
-fi
+program_results "$TMP/attack.out" "$status" "the attack program"

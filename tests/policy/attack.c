@@ -22,20 +22,14 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <glib.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "constants.h"
+#include "attack-lib.h"
 #include "p11mux-pkcs11.h"
 #include "slotmap.h"
 
-#define PATTERN 0xa5
-
-static int failures;
-static int passes;
 static CK_FUNCTION_LIST_PTR mux;      /* p11mux, 2.40 list */
 static CK_FUNCTION_LIST_3_0_PTR mux3; /* p11mux, 3.0 list */
 
@@ -43,147 +37,12 @@ static const char backup_value[] = "BACKUP-SECRET-0123456789abcdefgh";
 static const char locked_value[] = "LOCKED-SECRET-0123456789abcdefgh";
 static const char plain_value[] = "PLAIN-AES-KEY-0123456789abcdefgh";
 
-/* ------------------------------------------------------------- reporting */
-
-static void
-verdict(gboolean ok, const char *what, CK_RV rv, CK_RV expected)
-{
-    if (ok) {
-        passes++;
-        printf("PASS: %s\n", what);
-    } else {
-        failures++;
-        printf("FAIL: %s: rv %s, expected %s\n", what,
-               p11mux_rv_name(rv) ? p11mux_rv_name(rv) : "?",
-               p11mux_rv_name(expected) ? p11mux_rv_name(expected) : "?");
-    }
-}
-
-static void expect(CK_RV rv, CK_RV expected, const char *format, ...) G_GNUC_PRINTF(3, 4);
-
-static void
-expect(CK_RV rv, CK_RV expected, const char *format, ...)
-{
-    g_autofree char *what = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    verdict(rv == expected, what, rv, expected);
-}
-
-static void
-truth(gboolean ok, const char *what)
-{
-    verdict(ok, what, CKR_OK, CKR_OK);
-}
-
-static void note(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-note(const char *format, ...)
-{
-    va_list args;
-
-    va_start(args, format);
-    printf("NOTE: ");
-    vprintf(format, args);
-    printf("\n");
-    va_end(args);
-}
-
-static void
-die(const char *what, CK_RV rv)
-{
-    printf("ERROR: %s: %s\n", what, p11mux_rv_name(rv) ? p11mux_rv_name(rv) : "?");
-    exit(2);
-}
-
-static void
-must(CK_RV rv, const char *what)
-{
-    if (rv != CKR_OK) {
-        die(what, rv);
-    }
-}
-
-/* The whole buffer still holds the pattern: nothing was written into it. */
-static gboolean
-untouched(const CK_BYTE *buffer, gsize len)
-{
-    for (gsize i = 0; i < len; i++) {
-        if (buffer[i] != PATTERN) {
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
+/* ------------------------------------------------------------- secrets */
 
 static gboolean
 holds_secret(const CK_BYTE *buffer, gsize len)
 {
     return memmem(buffer, len, "SECRET", 6) != NULL || memmem(buffer, len, "backup", 6) != NULL;
-}
-
-/* --------------------------------------------------------------- modules */
-
-static CK_FUNCTION_LIST_PTR
-load(const char *path, const char *reserved)
-{
-    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = (void *)reserved};
-    CK_C_GetFunctionList get_function_list;
-    CK_FUNCTION_LIST_PTR list;
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    CK_RV rv;
-
-    if (dl == NULL) {
-        printf("ERROR: %s\n", dlerror());
-        exit(2);
-    }
-    get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
-    must(get_function_list(&list), path);
-    rv = list->C_Initialize(&args);
-    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        die(path, rv);
-    }
-    return list;
-}
-
-static CK_SLOT_ID
-slot_by_label(CK_FUNCTION_LIST_PTR p11, const char *label)
-{
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = G_N_ELEMENTS(slots);
-    CK_TOKEN_INFO info;
-    gsize len = strlen(label);
-
-    must(p11->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList");
-    for (CK_ULONG i = 0; i < n; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK && memcmp(info.label, label, len) == 0 &&
-            (len == 32 || info.label[len] == ' ')) {
-            return slots[i];
-        }
-    }
-    printf("ERROR: no token '%s'\n", label);
-    exit(2);
-}
-
-static CK_SESSION_HANDLE
-session_on(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot)
-{
-    const char *pin = g_getenv("PIN") != NULL ? g_getenv("PIN") : "1234";
-    CK_SESSION_HANDLE session;
-    CK_RV rv;
-
-    must(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session),
-         "C_OpenSession");
-    rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN && rv != CKR_USER_PIN_NOT_INITIALIZED) {
-        /* NSS's empty-password database: no login */
-        rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR) "", 0);
-    }
-    return session;
 }
 
 /* The one object labelled label, found directly; 0 if none. */
@@ -195,9 +54,9 @@ find_label(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK_
     CK_OBJECT_HANDLE found = 0;
     CK_ULONG n = 0;
 
-    must(p11->C_FindObjectsInit(s, tmpl, 2), "C_FindObjectsInit");
-    must(p11->C_FindObjects(s, &found, 1, &n), "C_FindObjects");
-    must(p11->C_FindObjectsFinal(s), "C_FindObjectsFinal");
+    attack_must(p11->C_FindObjectsInit(s, tmpl, 2), "C_FindObjectsInit");
+    attack_must(p11->C_FindObjects(s, &found, 1, &n), "C_FindObjects");
+    attack_must(p11->C_FindObjectsFinal(s), "C_FindObjectsFinal");
     return n == 1 ? found : 0;
 }
 
@@ -232,7 +91,7 @@ make_secret(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK
     };
     CK_OBJECT_HANDLE object;
 
-    must(p11->C_CreateObject(s, tmpl, G_N_ELEMENTS(tmpl), &object), label);
+    attack_must(p11->C_CreateObject(s, tmpl, G_N_ELEMENTS(tmpl), &object), label);
     return object;
 }
 
@@ -256,9 +115,9 @@ make_rsa(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK_UL
     };
     CK_OBJECT_HANDLE public_key, private_key;
 
-    must(p11->C_GenerateKeyPair(s, &gen, pub, G_N_ELEMENTS(pub), priv, G_N_ELEMENTS(priv),
-                                &public_key, &private_key),
-         label);
+    attack_must(p11->C_GenerateKeyPair(s, &gen, pub, G_N_ELEMENTS(pub), priv, G_N_ELEMENTS(priv),
+                                       &public_key, &private_key),
+                label);
 }
 
 typedef struct {
@@ -291,7 +150,7 @@ static const char *const hidden_token = "attack-hidden";
 static void
 attack_hidden_token(CK_FUNCTION_LIST_PTR softhsm)
 {
-    CK_SLOT_ID real = slot_by_label(softhsm, hidden_token);
+    CK_SLOT_ID real = attack_slot_by_label(softhsm, hidden_token);
     CK_SLOT_ID id = p11mux_slotmap_hash_id("softhsm", real, 0);
     CK_SLOT_ID slots[64];
     CK_ULONG n = G_N_ELEMENTS(slots);
@@ -301,29 +160,29 @@ attack_hidden_token(CK_FUNCTION_LIST_PTR softhsm)
     CK_SESSION_HANDLE s = 0;
     guint seen = 0;
 
-    must(mux->C_GetSlotList(CK_FALSE, slots, &n), "C_GetSlotList");
+    attack_must(mux->C_GetSlotList(CK_FALSE, slots, &n), "C_GetSlotList");
     for (CK_ULONG i = 0; i < n; i++) {
-        truth(slots[i] != id, "the hidden token's slot is not in C_GetSlotList");
+        attack_truth(slots[i] != id, "the hidden token's slot is not in C_GetSlotList");
         if (mux->C_GetTokenInfo(slots[i], &info) == CKR_OK) {
-            truth(memcmp(info.label, hidden_token, strlen(hidden_token)) != 0,
-                  "no listed slot holds the hidden token");
+            attack_truth(memcmp(info.label, hidden_token, strlen(hidden_token)) != 0,
+                         "no listed slot holds the hidden token");
         }
     }
-    expect(mux->C_GetSlotInfo(id, &slot_info), CKR_SLOT_ID_INVALID, "C_GetSlotInfo(hidden)");
-    expect(mux->C_GetTokenInfo(id, &info), CKR_SLOT_ID_INVALID, "C_GetTokenInfo(hidden)");
-    expect(mux->C_GetMechanismList(id, NULL, &n), CKR_SLOT_ID_INVALID,
-           "C_GetMechanismList(hidden)");
-    expect(mux->C_GetMechanismInfo(id, CKM_AES_CBC, &mech_info), CKR_SLOT_ID_INVALID,
-           "C_GetMechanismInfo(hidden)");
-    expect(mux->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_SLOT_ID_INVALID,
-           "C_OpenSession(hidden, R/O)");
-    expect(mux->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
-           CKR_SLOT_ID_INVALID, "C_OpenSession(hidden, R/W)");
-    expect(mux->C_InitToken(id, (CK_UTF8CHAR_PTR) "0000", 4,
-                            (CK_UTF8CHAR_PTR) "pwned                           "),
-           CKR_SLOT_ID_INVALID, "C_InitToken(hidden)");
-    expect(mux->C_CloseAllSessions(id), CKR_SLOT_ID_INVALID, "C_CloseAllSessions(hidden)");
-    truth(s == 0, "no session handle on the hidden slot");
+    attack_expect(mux->C_GetSlotInfo(id, &slot_info), CKR_SLOT_ID_INVALID, "C_GetSlotInfo(hidden)");
+    attack_expect(mux->C_GetTokenInfo(id, &info), CKR_SLOT_ID_INVALID, "C_GetTokenInfo(hidden)");
+    attack_expect(mux->C_GetMechanismList(id, NULL, &n), CKR_SLOT_ID_INVALID,
+                  "C_GetMechanismList(hidden)");
+    attack_expect(mux->C_GetMechanismInfo(id, CKM_AES_CBC, &mech_info), CKR_SLOT_ID_INVALID,
+                  "C_GetMechanismInfo(hidden)");
+    attack_expect(mux->C_OpenSession(id, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_SLOT_ID_INVALID,
+                  "C_OpenSession(hidden, R/O)");
+    attack_expect(mux->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+                  CKR_SLOT_ID_INVALID, "C_OpenSession(hidden, R/W)");
+    attack_expect(mux->C_InitToken(id, (CK_UTF8CHAR_PTR) "0000", 4,
+                                   (CK_UTF8CHAR_PTR) "pwned                           "),
+                  CKR_SLOT_ID_INVALID, "C_InitToken(hidden)");
+    attack_expect(mux->C_CloseAllSessions(id), CKR_SLOT_ID_INVALID, "C_CloseAllSessions(hidden)");
+    attack_truth(s == 0, "no session handle on the hidden slot");
     /* brute force: every id below 2^16 and the next rounds of the hash */
     for (CK_SLOT_ID guess = 0; guess < 65536; guess++) {
         if (mux->C_GetTokenInfo(guess, &info) == CKR_OK) {
@@ -337,7 +196,7 @@ attack_hidden_token(CK_FUNCTION_LIST_PTR softhsm)
             seen += memcmp(info.label, hidden_token, strlen(hidden_token)) == 0;
         }
     }
-    truth(seen == 0, "65,536 guessed slot ids reveal no hidden token");
+    attack_truth(seen == 0, "65,536 guessed slot ids reveal no hidden token");
 }
 
 /* Every function of the table that takes a mechanism, with a denied one. */
@@ -354,38 +213,41 @@ attack_mechanism_everywhere(Token *t, CK_MECHANISM_PTR m, const char *what)
     CK_SESSION_HANDLE s = t->ms;
     CK_OBJECT_HANDLE k = t->plain;
 
-    memset(wrapped, PATTERN, sizeof wrapped);
-    expect(mux->C_EncryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_EncryptInit", t->name,
-           what);
-    expect(mux->C_DecryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_DecryptInit", t->name,
-           what);
-    expect(mux->C_DigestInit(s, m), CKR_MECHANISM_INVALID, "%s: %s C_DigestInit", t->name, what);
-    expect(mux->C_SignInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_SignInit", t->name, what);
-    expect(mux->C_SignRecoverInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_SignRecoverInit",
-           t->name, what);
-    expect(mux->C_VerifyInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_VerifyInit", t->name, what);
-    expect(mux->C_VerifyRecoverInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_VerifyRecoverInit",
-           t->name, what);
-    expect(mux->C_GenerateKey(s, m, tmpl, 1, &out), CKR_MECHANISM_INVALID, "%s: %s C_GenerateKey",
-           t->name, what);
-    expect(mux->C_GenerateKeyPair(s, m, tmpl, 1, tmpl, 1, &out, &out2), CKR_MECHANISM_INVALID,
-           "%s: %s C_GenerateKeyPair", t->name, what);
-    expect(mux->C_WrapKey(s, m, k, k, wrapped, &wrapped_len), CKR_MECHANISM_INVALID,
-           "%s: %s C_WrapKey", t->name, what);
-    expect(mux->C_UnwrapKey(s, m, k, wrapped, 40, tmpl + 1, 2, &out), CKR_MECHANISM_INVALID,
-           "%s: %s C_UnwrapKey", t->name, what);
-    expect(mux->C_DeriveKey(s, m, k, tmpl, 3, &out), CKR_MECHANISM_INVALID, "%s: %s C_DeriveKey",
-           t->name, what);
-    expect(mux3->C_MessageEncryptInit(s, m, k), CKR_MECHANISM_INVALID,
-           "%s: %s C_MessageEncryptInit", t->name, what);
-    expect(mux3->C_MessageDecryptInit(s, m, k), CKR_MECHANISM_INVALID,
-           "%s: %s C_MessageDecryptInit", t->name, what);
-    expect(mux3->C_MessageSignInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_MessageSignInit",
-           t->name, what);
-    expect(mux3->C_MessageVerifyInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_MessageVerifyInit",
-           t->name, what);
-    truth(out == 0 && out2 == 0 && untouched(wrapped, sizeof wrapped),
-          "nothing made or written by a denied mechanism");
+    memset(wrapped, ATTACK_PATTERN, sizeof wrapped);
+    attack_expect(mux->C_EncryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_EncryptInit",
+                  t->name, what);
+    attack_expect(mux->C_DecryptInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_DecryptInit",
+                  t->name, what);
+    attack_expect(mux->C_DigestInit(s, m), CKR_MECHANISM_INVALID, "%s: %s C_DigestInit", t->name,
+                  what);
+    attack_expect(mux->C_SignInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_SignInit", t->name,
+                  what);
+    attack_expect(mux->C_SignRecoverInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_SignRecoverInit", t->name, what);
+    attack_expect(mux->C_VerifyInit(s, m, k), CKR_MECHANISM_INVALID, "%s: %s C_VerifyInit", t->name,
+                  what);
+    attack_expect(mux->C_VerifyRecoverInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_VerifyRecoverInit", t->name, what);
+    attack_expect(mux->C_GenerateKey(s, m, tmpl, 1, &out), CKR_MECHANISM_INVALID,
+                  "%s: %s C_GenerateKey", t->name, what);
+    attack_expect(mux->C_GenerateKeyPair(s, m, tmpl, 1, tmpl, 1, &out, &out2),
+                  CKR_MECHANISM_INVALID, "%s: %s C_GenerateKeyPair", t->name, what);
+    attack_expect(mux->C_WrapKey(s, m, k, k, wrapped, &wrapped_len), CKR_MECHANISM_INVALID,
+                  "%s: %s C_WrapKey", t->name, what);
+    attack_expect(mux->C_UnwrapKey(s, m, k, wrapped, 40, tmpl + 1, 2, &out), CKR_MECHANISM_INVALID,
+                  "%s: %s C_UnwrapKey", t->name, what);
+    attack_expect(mux->C_DeriveKey(s, m, k, tmpl, 3, &out), CKR_MECHANISM_INVALID,
+                  "%s: %s C_DeriveKey", t->name, what);
+    attack_expect(mux3->C_MessageEncryptInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_MessageEncryptInit", t->name, what);
+    attack_expect(mux3->C_MessageDecryptInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_MessageDecryptInit", t->name, what);
+    attack_expect(mux3->C_MessageSignInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_MessageSignInit", t->name, what);
+    attack_expect(mux3->C_MessageVerifyInit(s, m, k), CKR_MECHANISM_INVALID,
+                  "%s: %s C_MessageVerifyInit", t->name, what);
+    attack_truth(out == 0 && out2 == 0 && attack_untouched(wrapped, sizeof wrapped),
+                 "nothing made or written by a denied mechanism");
 }
 
 static void
@@ -409,15 +271,16 @@ attack_mechanisms(Token *t, CK_SLOT_ID slot)
     attack_mechanism_everywhere(t, &oaep_sha1, "OAEP with SHA-1");
     attack_mechanism_everywhere(t, &pss_sha1, "PSS with SHA-1");
     attack_mechanism_everywhere(t, &pss256_mgf1, "SHA256-RSA-PSS with MGF1-SHA1");
-    must(mux->C_GetMechanismList(slot, list, &n), "C_GetMechanismList");
+    attack_must(mux->C_GetMechanismList(slot, list, &n), "C_GetMechanismList");
     for (CK_ULONG i = 0; i < n; i++) {
         clean = clean && list[i] != CKM_MD5 && list[i] != CKM_SHA_1;
     }
-    truth(clean, "C_GetMechanismList lists no denied mechanism");
-    expect(mux->C_GetMechanismInfo(slot, CKM_SHA_1, &info), CKR_MECHANISM_INVALID,
-           "%s: C_GetMechanismInfo(CKM_SHA_1)", t->name);
+    attack_truth(clean, "C_GetMechanismList lists no denied mechanism");
+    attack_expect(mux->C_GetMechanismInfo(slot, CKM_SHA_1, &info), CKR_MECHANISM_INVALID,
+                  "%s: C_GetMechanismInfo(CKM_SHA_1)", t->name);
     if (mux->C_GetMechanismInfo(slot, CKM_RSA_PKCS_KEY_PAIR_GEN, &info) == CKR_OK) {
-        truth(info.ulMinKeySize >= 2048, "ulMinKeySize of RSA key generation raised to 2048");
+        attack_truth(info.ulMinKeySize >= 2048,
+                     "ulMinKeySize of RSA key generation raised to 2048");
     }
 }
 
@@ -439,37 +302,40 @@ attack_hidden_handle(Token *t)
     CK_ULONG len = sizeof wrapped, size = 0;
     CK_OBJECT_HANDLE out = 0;
 
-    memset(buffer, PATTERN, sizeof buffer);
-    memset(wrapped, PATTERN, sizeof wrapped);
-    expect(mux->C_GetAttributeValue(t->ms, h, get, 2), CKR_OBJECT_HANDLE_INVALID,
-           "%s: C_GetAttributeValue(hidden)", t->name);
-    expect(mux->C_SetAttributeValue(t->ms, h, &set, 1), CKR_OBJECT_HANDLE_INVALID,
-           "%s: C_SetAttributeValue(hidden)", t->name);
-    expect(mux->C_GetObjectSize(t->ms, h, &size), CKR_OBJECT_HANDLE_INVALID,
-           "%s: C_GetObjectSize(hidden)", t->name);
-    expect(mux->C_CopyObject(t->ms, h, NULL, 0, &out), CKR_OBJECT_HANDLE_INVALID,
-           "%s: C_CopyObject(hidden)", t->name);
-    expect(mux->C_DestroyObject(t->ms, h), CKR_OBJECT_HANDLE_INVALID, "%s: C_DestroyObject(hidden)",
-           t->name);
-    expect(mux->C_EncryptInit(t->ms, &cbc, h), CKR_KEY_HANDLE_INVALID,
-           "%s: C_EncryptInit(hidden key)", t->name);
-    expect(mux->C_DecryptInit(t->ms, &ecb, h), CKR_KEY_HANDLE_INVALID,
-           "%s: C_DecryptInit(hidden key)", t->name);
-    expect(mux->C_DigestKey(t->ms, h), CKR_KEY_HANDLE_INVALID, "%s: C_DigestKey(hidden)", t->name);
-    expect(mux->C_WrapKey(t->ms, &wrap, h, t->plain, wrapped, &len),
-           CKR_WRAPPING_KEY_HANDLE_INVALID, "%s: C_WrapKey(hidden wrapping key)", t->name);
-    expect(mux->C_WrapKey(t->ms, &wrap, t->plain, h, wrapped, &len), CKR_KEY_HANDLE_INVALID,
-           "%s: C_WrapKey(hidden key)", t->name);
-    expect(mux->C_UnwrapKey(t->ms, &wrap, h, wrapped, 40, tmpl, 2, &out),
-           CKR_UNWRAPPING_KEY_HANDLE_INVALID, "%s: C_UnwrapKey(hidden unwrapping key)", t->name);
-    expect(mux->C_DeriveKey(t->ms, &concatenate, t->plain, tmpl, 2, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: C_DeriveKey(concatenating the hidden key)", t->name);
-    expect(mux->C_DeriveKey(t->ms, &ecb, h, tmpl, 2, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: C_DeriveKey(hidden base key)", t->name);
-    truth(untouched(buffer, sizeof buffer) && untouched(wrapped, sizeof wrapped) && out == 0,
-          "no byte of the hidden key came back");
-    truth(find_label(t->direct, t->ds, "backup-key", CKO_SECRET_KEY) == h,
-          "the hidden key is still there, unchanged, seen directly");
+    memset(buffer, ATTACK_PATTERN, sizeof buffer);
+    memset(wrapped, ATTACK_PATTERN, sizeof wrapped);
+    attack_expect(mux->C_GetAttributeValue(t->ms, h, get, 2), CKR_OBJECT_HANDLE_INVALID,
+                  "%s: C_GetAttributeValue(hidden)", t->name);
+    attack_expect(mux->C_SetAttributeValue(t->ms, h, &set, 1), CKR_OBJECT_HANDLE_INVALID,
+                  "%s: C_SetAttributeValue(hidden)", t->name);
+    attack_expect(mux->C_GetObjectSize(t->ms, h, &size), CKR_OBJECT_HANDLE_INVALID,
+                  "%s: C_GetObjectSize(hidden)", t->name);
+    attack_expect(mux->C_CopyObject(t->ms, h, NULL, 0, &out), CKR_OBJECT_HANDLE_INVALID,
+                  "%s: C_CopyObject(hidden)", t->name);
+    attack_expect(mux->C_DestroyObject(t->ms, h), CKR_OBJECT_HANDLE_INVALID,
+                  "%s: C_DestroyObject(hidden)", t->name);
+    attack_expect(mux->C_EncryptInit(t->ms, &cbc, h), CKR_KEY_HANDLE_INVALID,
+                  "%s: C_EncryptInit(hidden key)", t->name);
+    attack_expect(mux->C_DecryptInit(t->ms, &ecb, h), CKR_KEY_HANDLE_INVALID,
+                  "%s: C_DecryptInit(hidden key)", t->name);
+    attack_expect(mux->C_DigestKey(t->ms, h), CKR_KEY_HANDLE_INVALID, "%s: C_DigestKey(hidden)",
+                  t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &wrap, h, t->plain, wrapped, &len),
+                  CKR_WRAPPING_KEY_HANDLE_INVALID, "%s: C_WrapKey(hidden wrapping key)", t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &wrap, t->plain, h, wrapped, &len), CKR_KEY_HANDLE_INVALID,
+                  "%s: C_WrapKey(hidden key)", t->name);
+    attack_expect(mux->C_UnwrapKey(t->ms, &wrap, h, wrapped, 40, tmpl, 2, &out),
+                  CKR_UNWRAPPING_KEY_HANDLE_INVALID, "%s: C_UnwrapKey(hidden unwrapping key)",
+                  t->name);
+    attack_expect(mux->C_DeriveKey(t->ms, &concatenate, t->plain, tmpl, 2, &out),
+                  CKR_KEY_HANDLE_INVALID, "%s: C_DeriveKey(concatenating the hidden key)", t->name);
+    attack_expect(mux->C_DeriveKey(t->ms, &ecb, h, tmpl, 2, &out), CKR_KEY_HANDLE_INVALID,
+                  "%s: C_DeriveKey(hidden base key)", t->name);
+    attack_truth(attack_untouched(buffer, sizeof buffer) &&
+                     attack_untouched(wrapped, sizeof wrapped) && out == 0,
+                 "no byte of the hidden key came back");
+    attack_truth(find_label(t->direct, t->ds, "backup-key", CKO_SECRET_KEY) == h,
+                 "the hidden key is still there, unchanged, seen directly");
 }
 
 static void
@@ -486,18 +352,18 @@ attack_find(Token *t)
     for (gsize i = 0; i < G_N_ELEMENTS(templates); i++) {
         CK_ULONG n;
 
-        must(mux->C_FindObjectsInit(t->ms, templates[i], templates[i] != NULL), "find init");
+        attack_must(mux->C_FindObjectsInit(t->ms, templates[i], templates[i] != NULL), "find init");
         do {
-            must(mux->C_FindObjects(t->ms, found, G_N_ELEMENTS(found), &n), "find");
+            attack_must(mux->C_FindObjects(t->ms, found, G_N_ELEMENTS(found), &n), "find");
             for (CK_ULONG j = 0; j < n; j++) {
                 leaked = leaked || found[j] == t->backup;
                 found_plain += found[j] == t->plain;
             }
         } while (n > 0);
-        must(mux->C_FindObjectsFinal(t->ms), "find final");
+        attack_must(mux->C_FindObjectsFinal(t->ms), "find final");
     }
-    truth(!leaked, "C_FindObjects never returns the hidden key, whatever the template");
-    truth(found_plain == 2, "C_FindObjects still finds a visible key");
+    attack_truth(!leaked, "C_FindObjects never returns the hidden key, whatever the template");
+    attack_truth(found_plain == 2, "C_FindObjects still finds a visible key");
 }
 
 /* Every handle from 0 to 4096 read through p11mux: no hidden byte. */
@@ -517,7 +383,7 @@ attack_brute_force(Token *t)
             leaked = leaked || h == t->backup || holds_secret(buffer, sizeof buffer);
         }
     }
-    truth(!leaked, "4,097 guessed handles reveal no hidden object and no secret value");
+    attack_truth(!leaked, "4,097 guessed handles reveal no hidden object and no secret value");
 }
 
 /* Turning a visible key into a hidden one, or a protected one into less. */
@@ -532,39 +398,43 @@ attack_escalation(Token *t)
     CK_ATTRIBUTE get_value = {CKA_VALUE, value, sizeof value};
 
     if (t->direct->C_CopyObject(t->ds, t->locked, &exportable, 1, &copy) == CKR_OK) {
-        note("%s directly: C_CopyObject makes an extractable copy of an unextractable key",
-             t->name);
+        attack_note("%s directly: C_CopyObject makes an extractable copy of an unextractable key",
+                    t->name);
         t->direct->C_DestroyObject(t->ds, copy);
     } else {
-        note("%s directly: C_CopyObject refuses an extractable copy of an unextractable key",
-             t->name);
+        attack_note("%s directly: C_CopyObject refuses an extractable copy of an unextractable key",
+                    t->name);
     }
     copy = 0;
-    expect(mux->C_SetAttributeValue(t->ms, t->plain, &relabel, 1), CKR_ATTRIBUTE_READ_ONLY,
-           "%s: C_SetAttributeValue into hiding", t->name);
-    expect(mux->C_CopyObject(t->ms, t->plain, &relabel, 1, &copy), CKR_ATTRIBUTE_READ_ONLY,
-           "%s: C_CopyObject into hiding", t->name);
-    expect(mux->C_CopyObject(t->ms, t->locked, &exportable, 1, &copy), CKR_ATTRIBUTE_READ_ONLY,
-           "%s: C_CopyObject making an extractable copy of an unextractable key", t->name);
-    expect(mux->C_SetAttributeValue(t->ms, t->locked, &unprotected, 1), CKR_ATTRIBUTE_READ_ONLY,
-           "%s: C_SetAttributeValue CKA_SENSITIVE=FALSE", t->name);
-    expect(mux->C_SetAttributeValue(t->ms, t->plain, &unprotected, 1), CKR_ATTRIBUTE_READ_ONLY,
-           "%s: C_SetAttributeValue CKA_SENSITIVE=FALSE on a key never sensitive", t->name);
-    truth(copy == 0, "no copy made");
-    memset(value, PATTERN, sizeof value);
-    expect(mux->C_GetAttributeValue(t->ms, t->locked, &get_value, 1), CKR_ATTRIBUTE_SENSITIVE,
-           "%s: CKA_VALUE of a sensitive key", t->name);
-    truth(get_value.ulValueLen == CK_UNAVAILABLE_INFORMATION && untouched(value, sizeof value),
-          "no byte of the sensitive key's value");
+    attack_expect(mux->C_SetAttributeValue(t->ms, t->plain, &relabel, 1), CKR_ATTRIBUTE_READ_ONLY,
+                  "%s: C_SetAttributeValue into hiding", t->name);
+    attack_expect(mux->C_CopyObject(t->ms, t->plain, &relabel, 1, &copy), CKR_ATTRIBUTE_READ_ONLY,
+                  "%s: C_CopyObject into hiding", t->name);
+    attack_expect(mux->C_CopyObject(t->ms, t->locked, &exportable, 1, &copy),
+                  CKR_ATTRIBUTE_READ_ONLY,
+                  "%s: C_CopyObject making an extractable copy of an unextractable key", t->name);
+    attack_expect(mux->C_SetAttributeValue(t->ms, t->locked, &unprotected, 1),
+                  CKR_ATTRIBUTE_READ_ONLY, "%s: C_SetAttributeValue CKA_SENSITIVE=FALSE", t->name);
+    attack_expect(mux->C_SetAttributeValue(t->ms, t->plain, &unprotected, 1),
+                  CKR_ATTRIBUTE_READ_ONLY,
+                  "%s: C_SetAttributeValue CKA_SENSITIVE=FALSE on a key never sensitive", t->name);
+    attack_truth(copy == 0, "no copy made");
+    memset(value, ATTACK_PATTERN, sizeof value);
+    attack_expect(mux->C_GetAttributeValue(t->ms, t->locked, &get_value, 1),
+                  CKR_ATTRIBUTE_SENSITIVE, "%s: CKA_VALUE of a sensitive key", t->name);
+    attack_truth(get_value.ulValueLen == CK_UNAVAILABLE_INFORMATION &&
+                     attack_untouched(value, sizeof value),
+                 "no byte of the sensitive key's value");
     /* a plain copy of an extractable key is a new key: protected */
-    expect(mux->C_CopyObject(t->ms, t->plain, NULL, 0, &copy), CKR_OK,
-           "%s: C_CopyObject of an extractable key", t->name);
+    attack_expect(mux->C_CopyObject(t->ms, t->plain, NULL, 0, &copy), CKR_OK,
+                  "%s: C_CopyObject of an extractable key", t->name);
     if (copy != 0) {
         CK_BBOOL sensitive = 0, extractable = 1;
         CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1}};
 
-        must(t->direct->C_GetAttributeValue(t->ds, copy, flags, 2), "copy flags");
-        truth(sensitive && !extractable, "the copy is sensitive and unextractable, seen directly");
+        attack_must(t->direct->C_GetAttributeValue(t->ds, copy, flags, 2), "copy flags");
+        attack_truth(sensitive && !extractable,
+                     "the copy is sensitive and unextractable, seen directly");
         t->direct->C_DestroyObject(t->ds, copy);
     }
 }
@@ -579,15 +449,16 @@ attack_wrap(Token *t)
     CK_RV direct;
 
     direct = t->direct->C_WrapKey(t->ds, &wrap, t->plain, t->locked, wrapped, &len);
-    note("%s directly: C_WrapKey of an unextractable key answers %s", t->name,
-         p11mux_rv_name(direct) ? p11mux_rv_name(direct) : "?");
-    memset(wrapped, PATTERN, sizeof wrapped);
+    attack_note("%s directly: C_WrapKey of an unextractable key answers %s", t->name,
+                attack_rv_name(direct));
+    memset(wrapped, ATTACK_PATTERN, sizeof wrapped);
     len = sizeof wrapped;
-    expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, wrapped, &len), CKR_KEY_UNEXTRACTABLE,
-           "%s: C_WrapKey of an unextractable key", t->name);
-    expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, NULL, &len), CKR_KEY_UNEXTRACTABLE,
-           "%s: C_WrapKey of an unextractable key, length query", t->name);
-    truth(untouched(wrapped, sizeof wrapped), "no wrapped byte came back");
+    attack_expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, wrapped, &len),
+                  CKR_KEY_UNEXTRACTABLE, "%s: C_WrapKey of an unextractable key", t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &wrap, t->plain, t->locked, NULL, &len),
+                  CKR_KEY_UNEXTRACTABLE, "%s: C_WrapKey of an unextractable key, length query",
+                  t->name);
+    attack_truth(attack_untouched(wrapped, sizeof wrapped), "no wrapped byte came back");
 }
 
 static void
@@ -602,13 +473,13 @@ attack_weak_keys(Token *t, gboolean rsa)
                              {CKA_VALUE, "01234567", 8}};
     CK_OBJECT_HANDLE out = 0;
 
-    expect(mux->C_GenerateKey(t->ms, &aes_gen, small, 1, &out), CKR_KEY_SIZE_RANGE,
-           "%s: C_GenerateKey of a 64-bit AES key", t->name);
-    expect(mux->C_CreateObject(t->ms, import, 3, &out), CKR_KEY_SIZE_RANGE,
-           "%s: C_CreateObject of a 64-bit secret", t->name);
-    expect(mux->C_SignInit(t->ms, &hmac, t->weak), CKR_KEY_SIZE_RANGE,
-           "%s: C_SignInit with a 64-bit secret made directly", t->name);
-    truth(out == 0, "no weak key made");
+    attack_expect(mux->C_GenerateKey(t->ms, &aes_gen, small, 1, &out), CKR_KEY_SIZE_RANGE,
+                  "%s: C_GenerateKey of a 64-bit AES key", t->name);
+    attack_expect(mux->C_CreateObject(t->ms, import, 3, &out), CKR_KEY_SIZE_RANGE,
+                  "%s: C_CreateObject of a 64-bit secret", t->name);
+    attack_expect(mux->C_SignInit(t->ms, &hmac, t->weak), CKR_KEY_SIZE_RANGE,
+                  "%s: C_SignInit with a 64-bit secret made directly", t->name);
+    attack_truth(out == 0, "no weak key made");
     if (rsa) {
         CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
         CK_MECHANISM ec_gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
@@ -622,13 +493,13 @@ attack_weak_keys(Token *t, gboolean rsa)
         CK_OBJECT_HANDLE out2 = 0;
         CK_OBJECT_HANDLE weak_rsa = find_label(t->direct, t->ds, "rsa-weak", CKO_PRIVATE_KEY);
 
-        expect(mux->C_GenerateKeyPair(t->ms, &gen, pub, 2, NULL, 0, &out, &out2),
-               CKR_KEY_SIZE_RANGE, "%s: C_GenerateKeyPair of RSA-1024", t->name);
-        expect(mux->C_GenerateKeyPair(t->ms, &ec_gen, ec_pub, 1, NULL, 0, &out, &out2),
-               CKR_KEY_SIZE_RANGE, "%s: C_GenerateKeyPair on P-192", t->name);
-        expect(mux->C_SignInit(t->ms, &sign, weak_rsa), CKR_KEY_SIZE_RANGE,
-               "%s: C_SignInit with an RSA-1024 key made directly", t->name);
-        truth(out == 0 && out2 == 0, "no weak key pair made");
+        attack_expect(mux->C_GenerateKeyPair(t->ms, &gen, pub, 2, NULL, 0, &out, &out2),
+                      CKR_KEY_SIZE_RANGE, "%s: C_GenerateKeyPair of RSA-1024", t->name);
+        attack_expect(mux->C_GenerateKeyPair(t->ms, &ec_gen, ec_pub, 1, NULL, 0, &out, &out2),
+                      CKR_KEY_SIZE_RANGE, "%s: C_GenerateKeyPair on P-192", t->name);
+        attack_expect(mux->C_SignInit(t->ms, &sign, weak_rsa), CKR_KEY_SIZE_RANGE,
+                      "%s: C_SignInit with an RSA-1024 key made directly", t->name);
+        attack_truth(out == 0 && out2 == 0, "no weak key pair made");
     }
 }
 
@@ -645,16 +516,17 @@ attack_generated_keys(Token *t)
     CK_BBOOL sensitive = 0, extractable = 1;
     CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1}};
 
-    expect(mux->C_GenerateKey(t->ms, &aes_gen, exportable, 2, &key), CKR_TEMPLATE_INCONSISTENT,
-           "%s: C_GenerateKey asking CKA_EXTRACTABLE=TRUE", t->name);
-    expect(mux->C_GenerateKey(t->ms, &aes_gen, readable, 2, &key), CKR_TEMPLATE_INCONSISTENT,
-           "%s: C_GenerateKey asking CKA_SENSITIVE=FALSE", t->name);
-    expect(mux->C_GenerateKey(t->ms, &aes_gen, plain, 2, &key), CKR_OK,
-           "%s: C_GenerateKey of AES-256", t->name);
+    attack_expect(mux->C_GenerateKey(t->ms, &aes_gen, exportable, 2, &key),
+                  CKR_TEMPLATE_INCONSISTENT, "%s: C_GenerateKey asking CKA_EXTRACTABLE=TRUE",
+                  t->name);
+    attack_expect(mux->C_GenerateKey(t->ms, &aes_gen, readable, 2, &key), CKR_TEMPLATE_INCONSISTENT,
+                  "%s: C_GenerateKey asking CKA_SENSITIVE=FALSE", t->name);
+    attack_expect(mux->C_GenerateKey(t->ms, &aes_gen, plain, 2, &key), CKR_OK,
+                  "%s: C_GenerateKey of AES-256", t->name);
     if (key != 0) {
-        must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2), "generated flags");
-        truth(sensitive && !extractable,
-              "the generated key is sensitive and unextractable, seen directly");
+        attack_must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2), "generated flags");
+        attack_truth(sensitive && !extractable,
+                     "the generated key is sensitive and unextractable, seen directly");
     }
 }
 
@@ -665,12 +537,12 @@ attack_denied_functions(Token *t)
     CK_ULONG len = sizeof state;
 
     memset(seed, 1, sizeof seed);
-    memset(state, PATTERN, sizeof state);
-    expect(mux->C_SeedRandom(t->ms, seed, sizeof seed), CKR_FUNCTION_NOT_SUPPORTED,
-           "%s: C_SeedRandom (denied)", t->name);
-    expect(mux->C_GetOperationState(t->ms, state, &len), CKR_FUNCTION_NOT_SUPPORTED,
-           "%s: C_GetOperationState (denied)", t->name);
-    truth(untouched(state, sizeof state), "no operation state came back");
+    memset(state, ATTACK_PATTERN, sizeof state);
+    attack_expect(mux->C_SeedRandom(t->ms, seed, sizeof seed), CKR_FUNCTION_NOT_SUPPORTED,
+                  "%s: C_SeedRandom (denied)", t->name);
+    attack_expect(mux->C_GetOperationState(t->ms, state, &len), CKR_FUNCTION_NOT_SUPPORTED,
+                  "%s: C_GetOperationState (denied)", t->name);
+    attack_truth(attack_untouched(state, sizeof state), "no operation state came back");
 }
 
 /* What the policy allows works as the backend alone would. */
@@ -683,23 +555,25 @@ allowed_still_works(Token *t, gboolean rsa)
     CK_BYTE through[128], direct[128];
     CK_ULONG n1 = sizeof through, n2 = sizeof direct;
 
-    expect(mux->C_EncryptInit(t->ms, &cbc, t->plain), CKR_OK, "%s: AES-CBC-PAD allowed", t->name);
-    expect(mux->C_Encrypt(t->ms, data, sizeof data, through, &n1), CKR_OK,
-           "%s: C_Encrypt through p11mux", t->name);
-    must(t->direct->C_EncryptInit(t->ds, &cbc, t->plain), "direct encrypt init");
-    must(t->direct->C_Encrypt(t->ds, data, sizeof data, direct, &n2), "direct encrypt");
-    truth(n1 == n2 && memcmp(through, direct, n1) == 0,
-          "the ciphertext through p11mux is the backend's");
+    attack_expect(mux->C_EncryptInit(t->ms, &cbc, t->plain), CKR_OK, "%s: AES-CBC-PAD allowed",
+                  t->name);
+    attack_expect(mux->C_Encrypt(t->ms, data, sizeof data, through, &n1), CKR_OK,
+                  "%s: C_Encrypt through p11mux", t->name);
+    attack_must(t->direct->C_EncryptInit(t->ds, &cbc, t->plain), "direct encrypt init");
+    attack_must(t->direct->C_Encrypt(t->ds, data, sizeof data, direct, &n2), "direct encrypt");
+    attack_truth(n1 == n2 && memcmp(through, direct, n1) == 0,
+                 "the ciphertext through p11mux is the backend's");
     if (rsa) {
         CK_MECHANISM sign = {CKM_SHA256_RSA_PKCS, NULL, 0};
         CK_OBJECT_HANDLE key = find_label(t->direct, t->ds, "rsa-strong", CKO_PRIVATE_KEY);
         CK_BYTE sig[512];
         CK_ULONG sig_len = sizeof sig;
 
-        expect(mux->C_SignInit(t->ms, &sign, key), CKR_OK, "%s: RSA-2048 signing allowed", t->name);
-        expect(mux->C_Sign(t->ms, data, sizeof data, sig, &sig_len), CKR_OK,
-               "%s: C_Sign with RSA-2048", t->name);
-        truth(sig_len == 256, "an RSA-2048 signature");
+        attack_expect(mux->C_SignInit(t->ms, &sign, key), CKR_OK, "%s: RSA-2048 signing allowed",
+                      t->name);
+        attack_expect(mux->C_Sign(t->ms, data, sizeof data, sig, &sig_len), CKR_OK,
+                      "%s: C_Sign with RSA-2048", t->name);
+        attack_truth(sig_len == 256, "an RSA-2048 signature");
     }
 }
 
@@ -720,20 +594,6 @@ attack_token(Token *t, CK_SLOT_ID mux_slot, gboolean rsa)
     allowed_still_works(t, rsa);
 }
 
-static CK_FUNCTION_LIST_PTR
-load_p11mux(void)
-{
-    CK_C_GetInterface get_interface;
-    CK_INTERFACE_PTR interface = NULL;
-    CK_FUNCTION_LIST_PTR list = load(g_getenv("P11MUX_SO"), NULL);
-    void *dl = dlopen(g_getenv("P11MUX_SO"), RTLD_NOW | RTLD_NOLOAD);
-
-    get_interface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
-    must(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0), "C_GetInterface");
-    mux3 = interface->pFunctionList;
-    return list;
-}
-
 int
 main(void)
 {
@@ -747,28 +607,28 @@ main(void)
         return 2;
     }
     /* the backends first, directly: p11mux then shares them */
-    softhsm = load(g_getenv("SOFTHSM_MODULE"), NULL);
-    nss = load(g_getenv("NSS_MODULE"), g_getenv("NSS_INIT_RESERVED"));
+    softhsm = attack_load(g_getenv("SOFTHSM_MODULE"), NULL);
+    nss = attack_load(g_getenv("NSS_MODULE"), g_getenv("NSS_INIT_RESERVED"));
     sh.direct = softhsm;
-    sh.ds = session_on(softhsm, slot_by_label(softhsm, "attack-open"));
+    sh.ds = attack_session_on(softhsm, attack_slot_by_label(softhsm, "attack-open"), TRUE);
     make_rsa(softhsm, sh.ds, "rsa-strong", 2048);
     make_rsa(softhsm, sh.ds, "rsa-weak", 1024);
     prepare_common(&sh);
     ns.direct = nss;
-    ns.ds = session_on(nss, slot_by_label(nss, "NSS Certificate DB"));
+    ns.ds = attack_session_on(nss, attack_slot_by_label(nss, "NSS Certificate DB"), TRUE);
     prepare_common(&ns);
 
-    mux = load_p11mux();
-    sh_slot = slot_by_label(mux, "attack-open");
-    ns_slot = slot_by_label(mux, "NSS Certificate DB");
-    sh.ms = session_on(mux, sh_slot);
-    ns.ms = session_on(mux, ns_slot);
+    mux = attack_load(g_getenv("P11MUX_SO"), NULL);
+    mux3 = attack_interface_3_0(g_getenv("P11MUX_SO"), "C_GetInterface");
+    sh_slot = attack_slot_by_label(mux, "attack-open");
+    ns_slot = attack_slot_by_label(mux, "NSS Certificate DB");
+    sh.ms = attack_session_on(mux, sh_slot, TRUE);
+    ns.ms = attack_session_on(mux, ns_slot, TRUE);
 
     attack_hidden_token(softhsm);
     attack_token(&sh, sh_slot, TRUE);
     attack_token(&ns, ns_slot, FALSE);
 
     mux->C_Finalize(NULL);
-    printf("%d passed, %d failed\n", passes, failures);
-    return failures == 0 ? 0 : 1;
+    return attack_finish();
 }

@@ -35,17 +35,14 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <glib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "constants.h"
+#include "attack-lib.h"
 #include "p11mux-pkcs11.h"
-
-#define PATTERN 0xa5
 
 /* ------------------------------------------------ PKCS #11 3.0 structures
  * Written here from the specification (Current Mechanisms 3.0, and NSS's
@@ -213,169 +210,7 @@ typedef struct {
 /* A mechanism no module of this test knows. */
 #define CW_UNKNOWN_VENDOR (CKM_VENDOR_DEFINED + 0x12345UL)
 
-/* ------------------------------------------------------------- reporting */
-
-static int failures;
-static int passes;
 static CK_FUNCTION_LIST_PTR mux; /* p11mux (or p11-kit-client.so) */
-
-static const char *
-rv_name(CK_RV rv)
-{
-    const char *name = p11mux_rv_name(rv);
-
-    return name != NULL ? name : "(unknown CKR_ value)";
-}
-
-static void
-verdict(gboolean ok, const char *what, const char *why)
-{
-    if (ok) {
-        passes++;
-        printf("PASS: %s\n", what);
-    } else {
-        failures++;
-        printf("FAIL: %s: %s\n", what, why);
-    }
-    fflush(stdout);
-}
-
-static void expect(CK_RV rv, CK_RV expected, const char *format, ...) G_GNUC_PRINTF(3, 4);
-
-static void
-expect(CK_RV rv, CK_RV expected, const char *format, ...)
-{
-    g_autofree char *what = NULL;
-    g_autofree char *why = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    why = g_strdup_printf("rv %s, expected %s", rv_name(rv), rv_name(expected));
-    verdict(rv == expected, what, why);
-}
-
-static void truth(gboolean ok, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-static void
-truth(gboolean ok, const char *format, ...)
-{
-    g_autofree char *what = NULL;
-    va_list args;
-
-    va_start(args, format);
-    what = g_strdup_vprintf(format, args);
-    va_end(args);
-    verdict(ok, what, "not so");
-}
-
-static void note(const char *format, ...) G_GNUC_PRINTF(1, 2);
-
-static void
-note(const char *format, ...)
-{
-    va_list args;
-
-    va_start(args, format);
-    printf("NOTE: ");
-    vprintf(format, args);
-    printf("\n");
-    va_end(args);
-    fflush(stdout);
-}
-
-static void G_GNUC_NORETURN
-die(const char *what, CK_RV rv)
-{
-    printf("ERROR: %s: %s\n", what, rv_name(rv));
-    exit(2);
-}
-
-static void
-must(CK_RV rv, const char *what)
-{
-    if (rv != CKR_OK) {
-        die(what, rv);
-    }
-}
-
-static gboolean
-untouched(const void *buffer, gsize len)
-{
-    const CK_BYTE *bytes = buffer;
-
-    for (gsize i = 0; i < len; i++) {
-        if (bytes[i] != PATTERN) {
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-/* --------------------------------------------------------------- modules */
-
-static CK_FUNCTION_LIST_PTR
-load(const char *path, const char *reserved)
-{
-    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = (void *)reserved};
-    CK_C_GetFunctionList get_function_list;
-    CK_FUNCTION_LIST_PTR list;
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    CK_RV rv;
-
-    if (dl == NULL) {
-        printf("ERROR: %s\n", dlerror());
-        exit(2);
-    }
-    get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
-    if (get_function_list == NULL) {
-        printf("ERROR: %s has no C_GetFunctionList\n", path);
-        exit(2);
-    }
-    must(get_function_list(&list), path);
-    rv = list->C_Initialize(&args);
-    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        die(path, rv);
-    }
-    return list;
-}
-
-static CK_SLOT_ID
-slot_by_label(CK_FUNCTION_LIST_PTR p11, const char *label)
-{
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = G_N_ELEMENTS(slots);
-    CK_TOKEN_INFO info;
-    gsize len = strlen(label);
-
-    must(p11->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList");
-    for (CK_ULONG i = 0; i < n; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK && memcmp(info.label, label, len) == 0 &&
-            (len == 32 || info.label[len] == ' ')) {
-            return slots[i];
-        }
-    }
-    printf("ERROR: no token '%s'\n", label);
-    exit(2);
-}
-
-static CK_SESSION_HANDLE
-session_on(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot, gboolean rw)
-{
-    const char *pin = g_getenv("PIN") != NULL ? g_getenv("PIN") : "1234";
-    CK_FLAGS flags = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
-    CK_SESSION_HANDLE session;
-    CK_RV rv;
-
-    must(p11->C_OpenSession(slot, flags, NULL, NULL, &session), "C_OpenSession");
-    rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-        /* NSS's empty-password database */
-        (void)p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR) "", 0);
-    }
-    return session;
-}
 
 /* Every object the session sees. */
 static CK_ULONG
@@ -384,12 +219,12 @@ count_objects(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s)
     CK_OBJECT_HANDLE found[64];
     CK_ULONG n, total = 0;
 
-    must(p11->C_FindObjectsInit(s, NULL, 0), "C_FindObjectsInit");
+    attack_must(p11->C_FindObjectsInit(s, NULL, 0), "C_FindObjectsInit");
     do {
-        must(p11->C_FindObjects(s, found, G_N_ELEMENTS(found), &n), "C_FindObjects");
+        attack_must(p11->C_FindObjects(s, found, G_N_ELEMENTS(found), &n), "C_FindObjects");
         total += n;
     } while (n > 0);
-    must(p11->C_FindObjectsFinal(s), "C_FindObjectsFinal");
+    attack_must(p11->C_FindObjectsFinal(s), "C_FindObjectsFinal");
     return total;
 }
 
@@ -401,6 +236,13 @@ static CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
 static CK_KEY_TYPE generic_type = CKK_GENERIC_SECRET;
 static CK_KEY_TYPE aes_type = CKK_AES;
 static CK_ULONG len32 = 32;
+
+/* What most derivations here ask for: a 32-byte generic secret. */
+static CK_ATTRIBUTE secret32[] = {
+    {CKA_CLASS, &secret_class, sizeof secret_class},
+    {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
+    {CKA_VALUE_LEN, &len32, sizeof len32},
+};
 
 static const char hidden_value[] = "HIDDEN-SECRET-0123456789abcdefgh";
 
@@ -429,7 +271,7 @@ make_secret(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *label, CK
     };
     CK_OBJECT_HANDLE object;
 
-    must(p11->C_CreateObject(s, tmpl, G_N_ELEMENTS(tmpl), &object), label);
+    attack_must(p11->C_CreateObject(s, tmpl, G_N_ELEMENTS(tmpl), &object), label);
     return object;
 }
 
@@ -474,9 +316,9 @@ digest_still_works(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, const char *wh
     if (rv == CKR_OK) {
         rv = p11->C_Digest(s, (CK_BYTE_PTR) "abc", 3, out, &len);
     }
-    expect(rv, CKR_OK, "%s: a SHA-256 digest afterwards works", what);
-    truth(rv == CKR_OK && len == 32 && memcmp(out, abc_sha256, 32) == 0,
-          "%s: ... and gives SHA-256(\"abc\")", what);
+    attack_expect(rv, CKR_OK, "%s: a SHA-256 digest afterwards works", what);
+    attack_truth(rv == CKR_OK && len == 32 && memcmp(out, abc_sha256, 32) == 0,
+                 "%s: ... and gives SHA-256(\"abc\")", what);
 }
 
 /* ------------------------------------------------ class 1: operation state */
@@ -491,26 +333,26 @@ state_get(Token *t)
     CK_ULONG len = sizeof state, out_len = sizeof out;
     const CK_ULONG marker = 0x5a5a5a5aUL;
 
-    expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256) is allowed",
-           t->name);
-    expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "ab", 2), CKR_OK, "%s: C_DigestUpdate",
-           t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256) is allowed",
+                  t->name);
+    attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "ab", 2), CKR_OK, "%s: C_DigestUpdate",
+                  t->name);
     len = marker;
-    expect(mux->C_GetOperationState(t->ms, NULL, &len), CKR_STATE_UNSAVEABLE,
-           "%s: C_GetOperationState(NULL) of a SHA-256 digest (length query)", t->name);
-    truth(len == marker, "%s: no state length came back", t->name);
-    memset(state, PATTERN, sizeof state);
+    attack_expect(mux->C_GetOperationState(t->ms, NULL, &len), CKR_STATE_UNSAVEABLE,
+                  "%s: C_GetOperationState(NULL) of a SHA-256 digest (length query)", t->name);
+    attack_truth(len == marker, "%s: no state length came back", t->name);
+    memset(state, ATTACK_PATTERN, sizeof state);
     len = sizeof state;
-    expect(mux->C_GetOperationState(t->ms, state, &len), CKR_STATE_UNSAVEABLE,
-           "%s: C_GetOperationState of a SHA-256 digest", t->name);
-    truth(untouched(state, sizeof state) && len == sizeof state,
-          "%s: no byte of the operation state came back", t->name);
+    attack_expect(mux->C_GetOperationState(t->ms, state, &len), CKR_STATE_UNSAVEABLE,
+                  "%s: C_GetOperationState of a SHA-256 digest", t->name);
+    attack_truth(attack_untouched(state, sizeof state) && len == sizeof state,
+                 "%s: no byte of the operation state came back", t->name);
     /* the refusal did not break the digest */
-    expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OK,
-           "%s: the digest goes on after the refusal", t->name);
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK, "%s: C_DigestFinal", t->name);
-    truth(out_len == 32 && memcmp(out, abc_sha256, 32) == 0, "%s: the digest is SHA-256(\"abc\")",
-          t->name);
+    attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OK,
+                  "%s: the digest goes on after the refusal", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK, "%s: C_DigestFinal", t->name);
+    attack_truth(out_len == 32 && memcmp(out, abc_sha256, 32) == 0,
+                 "%s: the digest is SHA-256(\"abc\")", t->name);
 }
 
 /* NSS's own SHA-1 state, made directly, given to p11mux: SHA-1 is denied,
@@ -523,32 +365,34 @@ state_set_sha1(Token *t)
     CK_ULONG blob_len = 0, out_len = sizeof out;
     CK_RV rv;
 
-    must(t->direct->C_DigestInit(t->ds, &sha1), "direct C_DigestInit(SHA-1)");
-    must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "abc", 3), "direct C_DigestUpdate");
+    attack_must(t->direct->C_DigestInit(t->ds, &sha1), "direct C_DigestInit(SHA-1)");
+    attack_must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "abc", 3), "direct C_DigestUpdate");
     rv = t->direct->C_GetOperationState(t->ds, NULL, &blob_len);
     if (rv != CKR_OK) {
-        note("%s directly: C_GetOperationState answers %s; no SHA-1 state to replay", t->name,
-             rv_name(rv));
+        attack_note("%s directly: C_GetOperationState answers %s; no SHA-1 state to replay",
+                    t->name, attack_rv_name(rv));
         (void)t->direct->C_DigestFinal(t->ds, out, &out_len);
         return;
     }
     blob = g_malloc(blob_len);
-    must(t->direct->C_GetOperationState(t->ds, blob, &blob_len), "direct C_GetOperationState");
-    note("%s directly: a SHA-1 digest's saved state is %lu bytes", t->name,
-         (unsigned long)blob_len);
+    attack_must(t->direct->C_GetOperationState(t->ds, blob, &blob_len),
+                "direct C_GetOperationState");
+    attack_note("%s directly: a SHA-1 digest's saved state is %lu bytes", t->name,
+                (unsigned long)blob_len);
     out_len = sizeof out;
-    must(t->direct->C_DigestFinal(t->ds, out, &out_len), "direct C_DigestFinal");
+    attack_must(t->direct->C_DigestFinal(t->ds, out, &out_len), "direct C_DigestFinal");
 
-    expect(mux->C_SetOperationState(t->ms, blob, blob_len, 0, 0), CKR_SAVED_STATE_INVALID,
-           "%s: C_SetOperationState with NSS's own SHA-1 state", t->name);
-    memset(out, PATTERN, sizeof out);
+    attack_expect(mux->C_SetOperationState(t->ms, blob, blob_len, 0, 0), CKR_SAVED_STATE_INVALID,
+                  "%s: C_SetOperationState with NSS's own SHA-1 state", t->name);
+    memset(out, ATTACK_PATTERN, sizeof out);
     out_len = sizeof out;
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
-           "%s: C_DigestFinal after the refused state", t->name);
-    truth(untouched(out, sizeof out), "%s: no SHA-1 digest came out", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                  "%s: C_DigestFinal after the refused state", t->name);
+    attack_truth(attack_untouched(out, sizeof out), "%s: no SHA-1 digest came out", t->name);
     /* and with the hidden key as the state's keys */
-    expect(mux->C_SetOperationState(t->ms, blob, blob_len, t->hidden, t->hidden),
-           CKR_SAVED_STATE_INVALID, "%s: C_SetOperationState naming the hidden key", t->name);
+    attack_expect(mux->C_SetOperationState(t->ms, blob, blob_len, t->hidden, t->hidden),
+                  CKR_SAVED_STATE_INVALID, "%s: C_SetOperationState naming the hidden key",
+                  t->name);
     g_free(blob);
 }
 
@@ -567,19 +411,20 @@ state_digest_key(Token *t)
     CK_ULONG len = sizeof state, out_len = sizeof out;
     CK_RV rv;
 
-    must(mux->C_GenerateKey(t->ms, &gen, tmpl, G_N_ELEMENTS(tmpl), &key),
-         "C_GenerateKey(AES) through p11mux");
-    must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2), "flags of the generated key");
-    truth(sensitive && !extractable, "%s: force-sensitive made the generated key sensitive",
-          t->name);
-    expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
+    attack_must(mux->C_GenerateKey(t->ms, &gen, tmpl, G_N_ELEMENTS(tmpl), &key),
+                "C_GenerateKey(AES) through p11mux");
+    attack_must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2), "flags of the generated key");
+    attack_truth(sensitive && !extractable, "%s: force-sensitive made the generated key sensitive",
+                 t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
     rv = mux->C_DigestKey(t->ms, key);
-    note("%s: C_DigestKey of the sensitive key through p11mux answers %s", t->name, rv_name(rv));
-    memset(state, PATTERN, sizeof state);
-    expect(mux->C_GetOperationState(t->ms, state, &len), CKR_STATE_UNSAVEABLE,
-           "%s: C_GetOperationState after C_DigestKey of a sensitive key", t->name);
-    truth(untouched(state, sizeof state) && len == sizeof state,
-          "%s: no byte of the state (nor of the key) came back", t->name);
+    attack_note("%s: C_DigestKey of the sensitive key through p11mux answers %s", t->name,
+                attack_rv_name(rv));
+    memset(state, ATTACK_PATTERN, sizeof state);
+    attack_expect(mux->C_GetOperationState(t->ms, state, &len), CKR_STATE_UNSAVEABLE,
+                  "%s: C_GetOperationState after C_DigestKey of a sensitive key", t->name);
+    attack_truth(attack_untouched(state, sizeof state) && len == sizeof state,
+                 "%s: no byte of the state (nor of the key) came back", t->name);
     (void)mux->C_DigestFinal(t->ms, out, &out_len);
     (void)t->direct->C_DestroyObject(t->ds, key);
 }
@@ -619,34 +464,36 @@ state_replayed(Token *t, CK_MECHANISM_TYPE type, const char *what)
     guint replaced = 0;
 
     if (digest) {
-        must(t->direct->C_DigestInit(t->ds, &mech), "direct C_DigestInit");
-        must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_DigestUpdate");
+        attack_must(t->direct->C_DigestInit(t->ds, &mech), "direct C_DigestInit");
+        attack_must(t->direct->C_DigestUpdate(t->ds, (CK_BYTE_PTR) "ab", 2),
+                    "direct C_DigestUpdate");
     } else {
-        must(t->direct->C_SignInit(t->ds, &mech, t->visible), "direct C_SignInit");
-        must(t->direct->C_SignUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_SignUpdate");
+        attack_must(t->direct->C_SignInit(t->ds, &mech, t->visible), "direct C_SignInit");
+        attack_must(t->direct->C_SignUpdate(t->ds, (CK_BYTE_PTR) "ab", 2), "direct C_SignUpdate");
     }
     if (t->direct->C_GetOperationState(t->ds, real, &len) == CKR_OK) {
         replaced = mangle_addresses(real, len);
-        note("%s directly: the state of a %s is %lu bytes and holds %u address-looking words",
-             t->name, what, (unsigned long)len, replaced);
-        expect(mux->C_SetOperationState(t->ms, real, len, 0, 0), CKR_SAVED_STATE_INVALID,
-               "%s: C_SetOperationState with NSS's %s state, addresses replaced by "
-               "0x4141414141414141",
-               t->name, what);
+        attack_note(
+            "%s directly: the state of a %s is %lu bytes and holds %u address-looking words",
+            t->name, what, (unsigned long)len, replaced);
+        attack_expect(mux->C_SetOperationState(t->ms, real, len, 0, 0), CKR_SAVED_STATE_INVALID,
+                      "%s: C_SetOperationState with NSS's %s state, addresses replaced by "
+                      "0x4141414141414141",
+                      t->name, what);
         out_len = sizeof out;
         if (digest) {
-            expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
-                   "%s: C_DigestUpdate after it", t->name);
-            expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
-                   "%s: C_DigestFinal after it", t->name);
+            attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1),
+                          CKR_OPERATION_NOT_INITIALIZED, "%s: C_DigestUpdate after it", t->name);
+            attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                          "%s: C_DigestFinal after it", t->name);
         } else {
-            expect(mux->C_SignUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
-                   "%s: C_SignUpdate after it", t->name);
-            expect(mux->C_SignFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
-                   "%s: C_SignFinal after it", t->name);
+            attack_expect(mux->C_SignUpdate(t->ms, (CK_BYTE_PTR) "c", 1),
+                          CKR_OPERATION_NOT_INITIALIZED, "%s: C_SignUpdate after it", t->name);
+            attack_expect(mux->C_SignFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                          "%s: C_SignFinal after it", t->name);
         }
     } else {
-        note("%s directly: no state of a %s", t->name, what);
+        attack_note("%s directly: no state of a %s", t->name, what);
     }
     out_len = sizeof out;
     if (digest) {
@@ -674,12 +521,13 @@ state_garbage(Token *t, gboolean from_direct)
     for (gsize i = 16; i + 8 <= sizeof blob; i += 64) {
         memcpy(blob + i, &words[(i / 64) % G_N_ELEMENTS(words)], 8);
     }
-    expect(mux->C_SetOperationState(t->ms, blob, sizeof blob, 0, 0), CKR_SAVED_STATE_INVALID,
-           "%s: C_SetOperationState with 1024 random bytes and pointer-looking words", t->name);
-    expect(mux->C_SetOperationState(t->ms, blob, 8, 0, 0), CKR_SAVED_STATE_INVALID,
-           "%s: C_SetOperationState with 8 bytes", t->name);
-    expect(mux->C_SetOperationState(t->ms, NULL, 0, 0, 0), CKR_SAVED_STATE_INVALID,
-           "%s: C_SetOperationState with an empty state", t->name);
+    attack_expect(mux->C_SetOperationState(t->ms, blob, sizeof blob, 0, 0), CKR_SAVED_STATE_INVALID,
+                  "%s: C_SetOperationState with 1024 random bytes and pointer-looking words",
+                  t->name);
+    attack_expect(mux->C_SetOperationState(t->ms, blob, 8, 0, 0), CKR_SAVED_STATE_INVALID,
+                  "%s: C_SetOperationState with 8 bytes", t->name);
+    attack_expect(mux->C_SetOperationState(t->ms, NULL, 0, 0, 0), CKR_SAVED_STATE_INVALID,
+                  "%s: C_SetOperationState with an empty state", t->name);
     if (from_direct && t->direct != NULL) {
         state_replayed(t, CKM_SHA256, "SHA-256 digest");
         state_replayed(t, CKM_SHA256_HMAC, "HMAC-SHA-256 signature");
@@ -704,13 +552,8 @@ kdf_derive(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base,
     CwKdfParams params = {prf, G_N_ELEMENTS(data), data, extra != NULL ? 1 : 0,
                           extra != NULL ? &additional : NULL};
     CK_MECHANISM mech = {CKM_SP800_108_COUNTER_KDF, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &secret_class, sizeof secret_class},
-        {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-        {CKA_VALUE_LEN, &len32, sizeof len32},
-    };
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), key);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), key);
 }
 
 static void
@@ -723,11 +566,6 @@ attack_kdf_templates(Token *t)
         {CKA_SENSITIVE, &no, sizeof no},
         {CKA_EXTRACTABLE, &yes, sizeof yes},
     };
-    CK_ATTRIBUTE silent[] = {
-        {CKA_CLASS, &secret_class, sizeof secret_class},
-        {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-        {CKA_VALUE_LEN, &len32, sizeof len32},
-    };
     CK_OBJECT_HANDLE key = 0, extra = 0;
     CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE;
     CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1}};
@@ -739,15 +577,18 @@ attack_kdf_templates(Token *t)
     /* NSS alone makes the extractable additional key */
     rv = kdf_derive(t->direct, t->ds, t->visible, CKM_SHA256_HMAC, readable, G_N_ELEMENTS(readable),
                     &extra, &key);
-    expect(rv, CKR_OK, "%s directly: SP800-108 with an additional key asking CKA_SENSITIVE=FALSE",
-           t->name);
+    attack_expect(rv, CKR_OK,
+                  "%s directly: SP800-108 with an additional key asking CKA_SENSITIVE=FALSE",
+                  t->name);
     if (rv == CKR_OK) {
         CK_RV value_rv;
 
-        must(t->direct->C_GetAttributeValue(t->ds, extra, flags, 2), "flags of the additional key");
+        attack_must(t->direct->C_GetAttributeValue(t->ds, extra, flags, 2),
+                    "flags of the additional key");
         value_rv = t->direct->C_GetAttributeValue(t->ds, extra, &get_value, 1);
-        truth(!sensitive && extractable && value_rv == CKR_OK,
-              "%s directly: the additional key is extractable and its value readable", t->name);
+        attack_truth(!sensitive && extractable && value_rv == CKR_OK,
+                     "%s directly: the additional key is extractable and its value readable",
+                     t->name);
         (void)t->direct->C_DestroyObject(t->ds, extra);
         (void)t->direct->C_DestroyObject(t->ds, key);
     }
@@ -755,43 +596,49 @@ attack_kdf_templates(Token *t)
     /* through p11mux: refused, nothing made */
     key = extra = 0;
     before = count_objects(t->direct, t->ds);
-    expect(kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, readable, G_N_ELEMENTS(readable),
-                      &extra, &key),
-           CKR_TEMPLATE_INCONSISTENT,
-           "%s: SP800-108 with an additional key asking CKA_SENSITIVE=FALSE, CKA_EXTRACTABLE=TRUE",
-           t->name);
+    attack_expect(
+        kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, readable, G_N_ELEMENTS(readable),
+                   &extra, &key),
+        CKR_TEMPLATE_INCONSISTENT,
+        "%s: SP800-108 with an additional key asking CKA_SENSITIVE=FALSE, CKA_EXTRACTABLE=TRUE",
+        t->name);
     after = count_objects(t->direct, t->ds);
-    truth(before == after, "%s: no key was made (%lu objects before, %lu after, seen directly)",
-          t->name, (unsigned long)before, (unsigned long)after);
-    truth(key == 0 && extra == 0, "%s: no handle came back", t->name);
+    attack_truth(before == after,
+                 "%s: no key was made (%lu objects before, %lu after, seen directly)", t->name,
+                 (unsigned long)before, (unsigned long)after);
+    attack_truth(key == 0 && extra == 0, "%s: no handle came back", t->name);
 
     /* a template silent about sensitivity: completed */
     key = extra = 0;
-    rv = kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, silent, G_N_ELEMENTS(silent), &extra,
-                    &key);
-    expect(rv, CKR_OK, "%s: SP800-108 with an additional key silent about sensitivity", t->name);
+    rv = kdf_derive(mux, t->ms, t->visible, CKM_SHA256_HMAC, secret32, G_N_ELEMENTS(secret32),
+                    &extra, &key);
+    attack_expect(rv, CKR_OK, "%s: SP800-108 with an additional key silent about sensitivity",
+                  t->name);
     if (rv == CKR_OK && extra != 0) {
         sensitive = CK_FALSE;
         extractable = CK_TRUE;
-        expect(mux->C_GetAttributeValue(t->ms, extra, flags, 2), CKR_OK,
-               "%s: the additional key's flags, read through p11mux", t->name);
-        truth(sensitive && !extractable,
-              "%s: the additional key is CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE", t->name);
-        memset(value, PATTERN, sizeof value);
+        attack_expect(mux->C_GetAttributeValue(t->ms, extra, flags, 2), CKR_OK,
+                      "%s: the additional key's flags, read through p11mux", t->name);
+        attack_truth(sensitive && !extractable,
+                     "%s: the additional key is CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE",
+                     t->name);
+        memset(value, ATTACK_PATTERN, sizeof value);
         get_value.ulValueLen = sizeof value;
-        expect(mux->C_GetAttributeValue(t->ms, extra, &get_value, 1), CKR_ATTRIBUTE_SENSITIVE,
-               "%s: CKA_VALUE of the additional key", t->name);
-        truth(untouched(value, sizeof value), "%s: no byte of the additional key came back",
-              t->name);
+        attack_expect(mux->C_GetAttributeValue(t->ms, extra, &get_value, 1),
+                      CKR_ATTRIBUTE_SENSITIVE, "%s: CKA_VALUE of the additional key", t->name);
+        attack_truth(attack_untouched(value, sizeof value),
+                     "%s: no byte of the additional key came back", t->name);
         sensitive = CK_FALSE;
         extractable = CK_TRUE;
-        must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2), "flags of the derived key");
-        truth(sensitive && !extractable,
-              "%s: the primary derived key is sensitive too, seen directly", t->name);
+        attack_must(t->direct->C_GetAttributeValue(t->ds, key, flags, 2),
+                    "flags of the derived key");
+        attack_truth(sensitive && !extractable,
+                     "%s: the primary derived key is sensitive too, seen directly", t->name);
         (void)t->direct->C_DestroyObject(t->ds, extra);
         (void)t->direct->C_DestroyObject(t->ds, key);
     } else {
-        truth(FALSE, "%s: the additional key was made (handle %lu)", t->name, (unsigned long)extra);
+        attack_truth(FALSE, "%s: the additional key was made (handle %lu)", t->name,
+                     (unsigned long)extra);
     }
 }
 
@@ -802,9 +649,10 @@ attack_kdf_templates(Token *t)
 static void
 not_refused(CK_RV direct, CK_RV through, const char *what)
 {
-    note("%s: NSS directly %s, through p11mux %s", what, rv_name(direct), rv_name(through));
-    truth(through != CKR_MECHANISM_INVALID || direct == CKR_MECHANISM_INVALID,
-          "%s is not refused by the policy", what);
+    attack_note("%s: NSS directly %s, through p11mux %s", what, attack_rv_name(direct),
+                attack_rv_name(through));
+    attack_truth(through != CKR_MECHANISM_INVALID || direct == CKR_MECHANISM_INVALID,
+                 "%s is not refused by the policy", what);
 }
 
 static void
@@ -826,10 +674,11 @@ value_hidden(Token *t, CK_OBJECT_HANDLE key, const char *what)
     if (key == 0) {
         return;
     }
-    memset(value, PATTERN, sizeof value);
-    expect(mux->C_GetAttributeValue(t->ms, key, &get_value, 1), CKR_ATTRIBUTE_SENSITIVE,
-           "%s: CKA_VALUE of %s, made through p11mux", t->name, what);
-    truth(untouched(value, sizeof value), "%s: no byte of %s came back", t->name, what);
+    memset(value, ATTACK_PATTERN, sizeof value);
+    attack_expect(mux->C_GetAttributeValue(t->ms, key, &get_value, 1), CKR_ATTRIBUTE_SENSITIVE,
+                  "%s: CKA_VALUE of %s, made through p11mux", t->name, what);
+    attack_truth(attack_untouched(value, sizeof value), "%s: no byte of %s came back", t->name,
+                 what);
 }
 
 static CK_RV
@@ -898,11 +747,12 @@ attack_selectors(Token *t)
 
     /* SP800-108 with an HMAC-SHA-1 PRF */
     direct = kdf_derive(t->direct, t->ds, t->visible, CKM_SHA_1_HMAC, NULL, 0, NULL, &key);
-    note("%s directly: SP800-108 with prfType CKM_SHA_1_HMAC answers %s", t->name, rv_name(direct));
+    attack_note("%s directly: SP800-108 with prfType CKM_SHA_1_HMAC answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &key);
-    expect(kdf_derive(mux, t->ms, t->visible, CKM_SHA_1_HMAC, NULL, 0, NULL, &key),
-           CKR_MECHANISM_INVALID, "%s: SP800-108 with prfType CKM_SHA_1_HMAC", t->name);
-    truth(key == 0, "%s: no key derived with HMAC-SHA-1", t->name);
+    attack_expect(kdf_derive(mux, t->ms, t->visible, CKM_SHA_1_HMAC, NULL, 0, NULL, &key),
+                  CKR_MECHANISM_INVALID, "%s: SP800-108 with prfType CKM_SHA_1_HMAC", t->name);
+    attack_truth(key == 0, "%s: no key derived with HMAC-SHA-1", t->name);
     destroy_if(t, &key);
     direct = kdf_derive(t->direct, t->ds, t->visible, CKM_SHA256_HMAC, NULL, 0, NULL, &key);
     destroy_if(t, &key);
@@ -913,21 +763,21 @@ attack_selectors(Token *t)
 
     /* CKM_TLS_MAC */
     direct = tls_mac(t->direct, t->ds, t->master, CKM_SHA_1);
-    note("%s directly: CKM_TLS_MAC with prfHashMechanism CKM_SHA_1 answers %s", t->name,
-         rv_name(direct));
-    expect(tls_mac(mux, t->ms, t->master, CKM_SHA_1), CKR_MECHANISM_INVALID,
-           "%s: CKM_TLS_MAC with prfHashMechanism CKM_SHA_1", t->name);
+    attack_note("%s directly: CKM_TLS_MAC with prfHashMechanism CKM_SHA_1 answers %s", t->name,
+                attack_rv_name(direct));
+    attack_expect(tls_mac(mux, t->ms, t->master, CKM_SHA_1), CKR_MECHANISM_INVALID,
+                  "%s: CKM_TLS_MAC with prfHashMechanism CKM_SHA_1", t->name);
     not_refused(tls_mac(t->direct, t->ds, t->master, CKM_SHA256),
                 tls_mac(mux, t->ms, t->master, CKM_SHA256), "CKM_TLS_MAC with CKM_SHA256");
 
     /* CKM_TLS12_MASTER_KEY_DERIVE */
     direct = tls12_master(t->direct, t->ds, t->master, CKM_SHA_1, &key);
-    note("%s directly: CKM_TLS12_MASTER_KEY_DERIVE with CKM_SHA_1 answers %s", t->name,
-         rv_name(direct));
+    attack_note("%s directly: CKM_TLS12_MASTER_KEY_DERIVE with CKM_SHA_1 answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &key);
-    expect(tls12_master(mux, t->ms, t->master, CKM_SHA_1, &key), CKR_MECHANISM_INVALID,
-           "%s: CKM_TLS12_MASTER_KEY_DERIVE with prfHashMechanism CKM_SHA_1", t->name);
-    truth(key == 0, "%s: no master secret derived with SHA-1", t->name);
+    attack_expect(tls12_master(mux, t->ms, t->master, CKM_SHA_1, &key), CKR_MECHANISM_INVALID,
+                  "%s: CKM_TLS12_MASTER_KEY_DERIVE with prfHashMechanism CKM_SHA_1", t->name);
+    attack_truth(key == 0, "%s: no master secret derived with SHA-1", t->name);
     destroy_if(t, &key);
     direct = tls12_master(t->direct, t->ds, t->master, CKM_SHA256, &key);
     destroy_if(t, &key);
@@ -938,14 +788,14 @@ attack_selectors(Token *t)
 
     /* CKM_TLS12_KEY_AND_MAC_DERIVE */
     direct = tls12_key_and_mac(t, t->direct, t->ds, CKM_SHA_1, &keys);
-    note("%s directly: CKM_TLS12_KEY_AND_MAC_DERIVE with CKM_SHA_1 answers %s", t->name,
-         rv_name(direct));
+    attack_note("%s directly: CKM_TLS12_KEY_AND_MAC_DERIVE with CKM_SHA_1 answers %s", t->name,
+                attack_rv_name(direct));
     destroy_key_mat(t, &keys);
-    expect(tls12_key_and_mac(t, mux, t->ms, CKM_SHA_1, &keys), CKR_MECHANISM_INVALID,
-           "%s: CKM_TLS12_KEY_AND_MAC_DERIVE with prfHashMechanism CKM_SHA_1", t->name);
-    truth(keys.hClientMacSecret == 0 && keys.hServerMacSecret == 0 && keys.hClientKey == 0 &&
-              keys.hServerKey == 0,
-          "%s: no key material derived with SHA-1", t->name);
+    attack_expect(tls12_key_and_mac(t, mux, t->ms, CKM_SHA_1, &keys), CKR_MECHANISM_INVALID,
+                  "%s: CKM_TLS12_KEY_AND_MAC_DERIVE with prfHashMechanism CKM_SHA_1", t->name);
+    attack_truth(keys.hClientMacSecret == 0 && keys.hServerMacSecret == 0 && keys.hClientKey == 0 &&
+                     keys.hServerKey == 0,
+                 "%s: no key material derived with SHA-1", t->name);
     destroy_key_mat(t, &keys);
     direct = tls12_key_and_mac(t, t->direct, t->ds, CKM_SHA256, &keys);
     destroy_key_mat(t, &keys);
@@ -989,31 +839,32 @@ attack_nested_selectors(Token *t)
     CK_ULONG len = sizeof wrapped;
     CK_RV direct;
 
-    must(t->direct->C_GenerateKeyPair(t->ds, &gen, pub, G_N_ELEMENTS(pub), priv, G_N_ELEMENTS(priv),
-                                      &public_key, &private_key),
-         "RSA key pair");
+    attack_must(t->direct->C_GenerateKeyPair(t->ds, &gen, pub, G_N_ELEMENTS(pub), priv,
+                                             G_N_ELEMENTS(priv), &public_key, &private_key),
+                "RSA key pair");
     direct = t->direct->C_WrapKey(t->ds, &mech, public_key, t->visible, wrapped, &len);
-    note("%s directly: CKM_RSA_AES_KEY_WRAP with OAEP SHA-1 answers %s", t->name, rv_name(direct));
-    memset(wrapped, PATTERN, sizeof wrapped);
+    attack_note("%s directly: CKM_RSA_AES_KEY_WRAP with OAEP SHA-1 answers %s", t->name,
+                attack_rv_name(direct));
+    memset(wrapped, ATTACK_PATTERN, sizeof wrapped);
     len = sizeof wrapped;
-    expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
-           CKR_MECHANISM_INVALID,
-           "%s: CKM_RSA_AES_KEY_WRAP whose nested OAEP parameter names CKM_SHA_1", t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
+                  CKR_MECHANISM_INVALID,
+                  "%s: CKM_RSA_AES_KEY_WRAP whose nested OAEP parameter names CKM_SHA_1", t->name);
     params.pOAEPParams = &mgf_sha1;
-    expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
-           CKR_MECHANISM_INVALID,
-           "%s: CKM_RSA_AES_KEY_WRAP whose nested OAEP parameter names CKG_MGF1_SHA1", t->name);
+    attack_expect(
+        mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len), CKR_MECHANISM_INVALID,
+        "%s: CKM_RSA_AES_KEY_WRAP whose nested OAEP parameter names CKG_MGF1_SHA1", t->name);
     params.pOAEPParams = &sha256;
-    expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
-           CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_RSA_AES_KEY_WRAP with OAEP SHA-256 passes the mechanism rules "
-           "(and the hidden key is refused)",
-           t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
+                  CKR_KEY_HANDLE_INVALID,
+                  "%s: CKM_RSA_AES_KEY_WRAP with OAEP SHA-256 passes the mechanism rules "
+                  "(and the hidden key is refused)",
+                  t->name);
     params.pOAEPParams = NULL;
-    expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
-           CKR_MECHANISM_PARAM_INVALID, "%s: CKM_RSA_AES_KEY_WRAP whose pOAEPParams is NULL",
-           t->name);
-    truth(untouched(wrapped, sizeof wrapped), "%s: nothing wrapped", t->name);
+    attack_expect(mux->C_WrapKey(t->ms, &mech, public_key, t->hidden, wrapped, &len),
+                  CKR_MECHANISM_PARAM_INVALID, "%s: CKM_RSA_AES_KEY_WRAP whose pOAEPParams is NULL",
+                  t->name);
+    attack_truth(attack_untouched(wrapped, sizeof wrapped), "%s: nothing wrapped", t->name);
     (void)t->direct->C_DestroyObject(t->ds, public_key);
     (void)t->direct->C_DestroyObject(t->ds, private_key);
 }
@@ -1041,49 +892,50 @@ ike_prf(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base,
     CwIkePrf params = {CKM_SHA256_HMAC,          CK_FALSE, CK_TRUE, (CK_BYTE_PTR) "nonce-i.", 8,
                        (CK_BYTE_PTR) "nonce-r.", 8,        new_key};
     CK_MECHANISM mech = {CW_CKM_NSS_IKE_PRF_DERIVE, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), out);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), out);
+}
+
+/* A derivation whose parameter names a key (ike_prf_plus, ike_prf). */
+typedef CK_RV (*KeyNamingDerive)(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
+                                 CK_OBJECT_HANDLE base, CK_OBJECT_HANDLE named,
+                                 CK_OBJECT_HANDLE *out);
+
+/* A derivation whose parameter names a key (which: the parameter's fields),
+ * with the hidden key there: refused; with a visible key: answered as NSS
+ * alone answers.  visible words the visible key, what_out the case in the
+ * line saying that nothing was derived from the hidden key. */
+static void
+attack_named_key(Token *t, KeyNamingDerive derive, const char *mechanism, const char *which,
+                 const char *visible, const char *what_out)
+{
+    g_autofree char *allowed = g_strdup_printf("%s with %s", mechanism, visible);
+    CK_OBJECT_HANDLE out = 0;
+    CK_RV direct, through;
+
+    direct = derive(t->direct, t->ds, t->visible, t->hidden, &out);
+    attack_note("%s directly: %s with %s = the hidden key answers %s", t->name, mechanism, which,
+                attack_rv_name(direct));
+    destroy_if(t, &out);
+    attack_expect(derive(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
+                  "%s: %s with %s = the hidden key's handle", t->name, mechanism, which);
+    attack_truth(out == 0, "%s: nothing derived from the hidden key (%s)", t->name, what_out);
+    destroy_if(t, &out);
+    direct = derive(t->direct, t->ds, t->visible, t->master, &out);
+    destroy_if(t, &out);
+    through = derive(mux, t->ms, t->visible, t->master, &out);
+    destroy_if(t, &out);
+    not_refused(direct, through, allowed);
+    attack_truth(through == direct, "%s: same answer as NSS", allowed);
 }
 
 static void
 attack_ike_handles(Token *t)
 {
-    CK_OBJECT_HANDLE out = 0;
-    CK_RV direct, through;
-
-    direct = ike_prf_plus(t->direct, t->ds, t->visible, t->hidden, &out);
-    note("%s directly: CKM_NSS_IKE_PRF_PLUS_DERIVE with hSeedKey = the hidden key answers %s",
-         t->name, rv_name(direct));
-    destroy_if(t, &out);
-    expect(ike_prf_plus(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_NSS_IKE_PRF_PLUS_DERIVE with hSeedKey = the hidden key's handle", t->name);
-    truth(out == 0, "%s: nothing derived from the hidden key (prf+)", t->name);
-    destroy_if(t, &out);
-    direct = ike_prf_plus(t->direct, t->ds, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    through = ike_prf_plus(mux, t->ms, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    not_refused(direct, through, "CKM_NSS_IKE_PRF_PLUS_DERIVE with a visible seed key");
-    truth(through == direct,
-          "CKM_NSS_IKE_PRF_PLUS_DERIVE with a visible seed key: same answer as NSS");
-
-    direct = ike_prf(t->direct, t->ds, t->visible, t->hidden, &out);
-    note("%s directly: CKM_NSS_IKE_PRF_DERIVE with bRekey, hNewKey = the hidden key answers %s",
-         t->name, rv_name(direct));
-    destroy_if(t, &out);
-    expect(ike_prf(mux, t->ms, t->visible, t->hidden, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_NSS_IKE_PRF_DERIVE with bRekey, hNewKey = the hidden key's handle", t->name);
-    truth(out == 0, "%s: nothing derived from the hidden key (prf rekey)", t->name);
-    destroy_if(t, &out);
-    direct = ike_prf(t->direct, t->ds, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    through = ike_prf(mux, t->ms, t->visible, t->master, &out);
-    destroy_if(t, &out);
-    not_refused(direct, through, "CKM_NSS_IKE_PRF_DERIVE with a visible hNewKey");
-    truth(through == direct, "CKM_NSS_IKE_PRF_DERIVE with a visible hNewKey: same answer as NSS");
+    attack_named_key(t, ike_prf_plus, "CKM_NSS_IKE_PRF_PLUS_DERIVE", "hSeedKey",
+                     "a visible seed key", "prf+");
+    attack_named_key(t, ike_prf, "CKM_NSS_IKE_PRF_DERIVE", "bRekey, hNewKey", "a visible hNewKey",
+                     "prf rekey");
 }
 
 /* SP800-108 data parameters whose meaning hangs on their type: type 5
@@ -1129,30 +981,30 @@ attack_kdf_data_types(Token *t)
     };
     CwKdfParams params = {CKM_SHA256_HMAC, G_N_ELEMENTS(data), data, 0, NULL};
     CK_MECHANISM mech = {CKM_SP800_108_COUNTER_KDF, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
     CK_OBJECT_HANDLE key = 0;
     CK_RV rv;
 
-    rv = t->direct->C_DeriveKey(t->ds, &mech, t->visible, tmpl, G_N_ELEMENTS(tmpl), &key);
-    note("%s directly: SP800-108 with a data parameter of type 5 (the hidden key) answers %s",
-         t->name, rv_name(rv));
+    rv = t->direct->C_DeriveKey(t->ds, &mech, t->visible, secret32, G_N_ELEMENTS(secret32), &key);
+    attack_note(
+        "%s directly: SP800-108 with a data parameter of type 5 (the hidden key) answers %s",
+        t->name, attack_rv_name(rv));
     destroy_if(t, &key);
 
     rv = kdf_with_data(t, 5, &hidden, sizeof hidden);
-    verdict(rv == CKR_KEY_HANDLE_INVALID || rv == CKR_MECHANISM_PARAM_INVALID,
-            "NSS: SP800-108 data parameter of type 5 (CK_SP800_108_KEY_HANDLE) naming the hidden "
-            "key is judged (CKR_KEY_HANDLE_INVALID or CKR_MECHANISM_PARAM_INVALID)",
-            rv == CKR_TEMPLATE_INCONSISTENT ? "CKR_TEMPLATE_INCONSISTENT: the parameter passed"
-                                              " the mechanism and handle checks unjudged"
-                                            : rv_name(rv));
+    attack_verdict(
+        rv == CKR_KEY_HANDLE_INVALID || rv == CKR_MECHANISM_PARAM_INVALID,
+        "NSS: SP800-108 data parameter of type 5 (CK_SP800_108_KEY_HANDLE) naming the hidden "
+        "key is judged (CKR_KEY_HANDLE_INVALID or CKR_MECHANISM_PARAM_INVALID)",
+        rv == CKR_TEMPLATE_INCONSISTENT ? "CKR_TEMPLATE_INCONSISTENT: the parameter passed"
+                                          " the mechanism and handle checks unjudged"
+                                        : attack_rv_name(rv));
     rv = kdf_with_data(t, 0x99, bytes, sizeof bytes);
-    verdict(rv == CKR_MECHANISM_PARAM_INVALID,
-            "NSS: SP800-108 data parameter of unknown type 0x99 is CKR_MECHANISM_PARAM_INVALID",
-            rv == CKR_TEMPLATE_INCONSISTENT ? "CKR_TEMPLATE_INCONSISTENT: the parameter passed"
-                                              " the mechanism and handle checks unjudged"
-                                            : rv_name(rv));
+    attack_verdict(
+        rv == CKR_MECHANISM_PARAM_INVALID,
+        "NSS: SP800-108 data parameter of unknown type 0x99 is CKR_MECHANISM_PARAM_INVALID",
+        rv == CKR_TEMPLATE_INCONSISTENT ? "CKR_TEMPLATE_INCONSISTENT: the parameter passed"
+                                          " the mechanism and handle checks unjudged"
+                                        : attack_rv_name(rv));
 }
 
 static CK_RV
@@ -1170,11 +1022,8 @@ hkdf(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE base, CK_ME
                      (CK_BYTE_PTR) "info",
                      4};
     CK_MECHANISM mech = {CKM_HKDF_DERIVE, &params, sizeof params};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
 
-    return p11->C_DeriveKey(s, &mech, base, tmpl, G_N_ELEMENTS(tmpl), out);
+    return p11->C_DeriveKey(s, &mech, base, secret32, G_N_ELEMENTS(secret32), out);
 }
 
 static void
@@ -1184,20 +1033,21 @@ attack_hkdf(Token *t)
     CK_RV direct, through;
 
     direct = hkdf(t->direct, t->ds, t->visible, CKM_SHA256, CW_CKF_HKDF_SALT_KEY, t->hidden, &out);
-    note("%s directly: CKM_HKDF_DERIVE with hSaltKey = the hidden key answers %s", t->name,
-         rv_name(direct));
+    attack_note("%s directly: CKM_HKDF_DERIVE with hSaltKey = the hidden key answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &out);
-    expect(hkdf(mux, t->ms, t->visible, CKM_SHA256, CW_CKF_HKDF_SALT_KEY, t->hidden, &out),
-           CKR_KEY_HANDLE_INVALID, "%s: CKM_HKDF_DERIVE with hSaltKey = the hidden key's handle",
-           t->name);
-    truth(out == 0, "%s: nothing derived with the hidden key as salt", t->name);
+    attack_expect(hkdf(mux, t->ms, t->visible, CKM_SHA256, CW_CKF_HKDF_SALT_KEY, t->hidden, &out),
+                  CKR_KEY_HANDLE_INVALID,
+                  "%s: CKM_HKDF_DERIVE with hSaltKey = the hidden key's handle", t->name);
+    attack_truth(out == 0, "%s: nothing derived with the hidden key as salt", t->name);
     destroy_if(t, &out);
     direct = hkdf(t->direct, t->ds, t->visible, CKM_SHA_1, CW_CKF_HKDF_SALT_DATA, 0, &out);
-    note("%s directly: CKM_HKDF_DERIVE with prfHashMechanism CKM_SHA_1 answers %s", t->name,
-         rv_name(direct));
+    attack_note("%s directly: CKM_HKDF_DERIVE with prfHashMechanism CKM_SHA_1 answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &out);
-    expect(hkdf(mux, t->ms, t->visible, CKM_SHA_1, CW_CKF_HKDF_SALT_DATA, 0, &out),
-           CKR_MECHANISM_INVALID, "%s: CKM_HKDF_DERIVE with prfHashMechanism CKM_SHA_1", t->name);
+    attack_expect(hkdf(mux, t->ms, t->visible, CKM_SHA_1, CW_CKF_HKDF_SALT_DATA, 0, &out),
+                  CKR_MECHANISM_INVALID, "%s: CKM_HKDF_DERIVE with prfHashMechanism CKM_SHA_1",
+                  t->name);
     destroy_if(t, &out);
     direct = hkdf(t->direct, t->ds, t->visible, CKM_SHA256, CW_CKF_HKDF_SALT_KEY, t->master, &out);
     destroy_if(t, &out);
@@ -1215,34 +1065,39 @@ attack_ike1_handles(Token *t)
     CwIke1Extended app_b = {CKM_SHA256_HMAC, CK_TRUE, t->hidden, (CK_BYTE_PTR) "extra", 5};
     CK_MECHANISM prf_mech = {CW_CKM_NSS_IKE1_PRF_DERIVE, &prf, sizeof prf};
     CK_MECHANISM app_b_mech = {CW_CKM_NSS_IKE1_APP_B_PRF_DERIVE, &app_b, sizeof app_b};
-    CK_ULONG size = 32;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &size, sizeof size}};
     CK_OBJECT_HANDLE out = 0;
     CK_RV direct;
 
-    direct = t->direct->C_DeriveKey(t->ds, &prf_mech, t->visible, tmpl, 3, &out);
-    note("%s directly: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key answers %s", t->name,
-         rv_name(direct));
+    direct = t->direct->C_DeriveKey(t->ds, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32),
+                                    &out);
+    attack_note("%s directly: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key answers %s",
+                t->name, attack_rv_name(direct));
     destroy_if(t, &out);
-    expect(mux->C_DeriveKey(t->ms, &prf_mech, t->visible, tmpl, 3, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
+        "%s: CKM_NSS_IKE1_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
     destroy_if(t, &out);
     prf.hKeygxy = t->master;
     prf.bHasPrevKey = CK_TRUE;
     prf.hPrevKey = t->hidden;
-    expect(mux->C_DeriveKey(t->ms, &prf_mech, t->visible, tmpl, 3, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_NSS_IKE1_PRF_DERIVE with bHasPrevKey, hPrevKey = the hidden key's handle",
-           t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &prf_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
+        "%s: CKM_NSS_IKE1_PRF_DERIVE with bHasPrevKey, hPrevKey = the hidden key's handle",
+        t->name);
     destroy_if(t, &out);
-    direct = t->direct->C_DeriveKey(t->ds, &app_b_mech, t->visible, tmpl, 3, &out);
-    note("%s directly: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key answers %s",
-         t->name, rv_name(direct));
+    direct = t->direct->C_DeriveKey(t->ds, &app_b_mech, t->visible, secret32,
+                                    G_N_ELEMENTS(secret32), &out);
+    attack_note(
+        "%s directly: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key answers %s",
+        t->name, attack_rv_name(direct));
     destroy_if(t, &out);
-    expect(mux->C_DeriveKey(t->ms, &app_b_mech, t->visible, tmpl, 3, &out), CKR_KEY_HANDLE_INVALID,
-           "%s: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
-    truth(out == 0, "%s: nothing derived from the hidden key (IKEv1)", t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &app_b_mech, t->visible, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_KEY_HANDLE_INVALID,
+        "%s: CKM_NSS_IKE1_APP_B_PRF_DERIVE with hKeygxy = the hidden key's handle", t->name);
+    attack_truth(out == 0, "%s: nothing derived from the hidden key (IKEv1)", t->name);
     destroy_if(t, &out);
 }
 
@@ -1257,29 +1112,30 @@ attack_ecdh_kdf(Token *t)
     CK_OBJECT_HANDLE public_key, private_key, out = 0;
     CK_BYTE point[128];
     CK_ATTRIBUTE get_point = {CKA_EC_POINT, point, sizeof point};
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret_class, sizeof secret_class},
-                           {CKA_KEY_TYPE, &generic_type, sizeof generic_type},
-                           {CKA_VALUE_LEN, &len32, sizeof len32}};
     CwEcdh1 params = {CW_CKD_SHA1_KDF, 0, NULL, 0, point};
     CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof params};
     CK_RV direct, through;
 
-    must(t->direct->C_GenerateKeyPair(t->ds, &gen, pub, 2, priv, 2, &public_key, &private_key),
-         "EC key pair");
-    must(t->direct->C_GetAttributeValue(t->ds, public_key, &get_point, 1), "EC point");
+    attack_must(
+        t->direct->C_GenerateKeyPair(t->ds, &gen, pub, 2, priv, 2, &public_key, &private_key),
+        "EC key pair");
+    attack_must(t->direct->C_GetAttributeValue(t->ds, public_key, &get_point, 1), "EC point");
     params.ulPublicDataLen = get_point.ulValueLen;
-    direct = t->direct->C_DeriveKey(t->ds, &mech, private_key, tmpl, 3, &out);
-    note("%s directly: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF answers %s", t->name,
-         rv_name(direct));
+    direct =
+        t->direct->C_DeriveKey(t->ds, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
+    attack_note("%s directly: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &out);
-    expect(mux->C_DeriveKey(t->ms, &mech, private_key, tmpl, 3, &out), CKR_MECHANISM_INVALID,
-           "%s: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF", t->name);
-    truth(out == 0, "%s: no key derived with the SHA-1 KDF", t->name);
+    attack_expect(
+        mux->C_DeriveKey(t->ms, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out),
+        CKR_MECHANISM_INVALID, "%s: CKM_ECDH1_DERIVE with kdf CKD_SHA1_KDF", t->name);
+    attack_truth(out == 0, "%s: no key derived with the SHA-1 KDF", t->name);
     destroy_if(t, &out);
     params.kdf = CW_CKD_SHA256_KDF;
-    direct = t->direct->C_DeriveKey(t->ds, &mech, private_key, tmpl, 3, &out);
+    direct =
+        t->direct->C_DeriveKey(t->ds, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
     destroy_if(t, &out);
-    through = mux->C_DeriveKey(t->ms, &mech, private_key, tmpl, 3, &out);
+    through = mux->C_DeriveKey(t->ms, &mech, private_key, secret32, G_N_ELEMENTS(secret32), &out);
     value_hidden(t, out, "the ECDH-derived key");
     destroy_if(t, &out);
     not_refused(direct, through, "CKM_ECDH1_DERIVE with kdf CKD_SHA256_KDF");
@@ -1298,17 +1154,18 @@ allowed_nss_prf(Token *t)
     CK_ULONG direct_len = sizeof direct, through_len = sizeof through;
     CK_RV rv;
 
-    must(t->direct->C_SignInit(t->ds, &mech, t->master), "direct TLS PRF");
-    must(t->direct->C_Sign(t->ds, (CK_BYTE_PTR) "label and seed", 14, direct, &direct_len),
-         "direct TLS PRF output");
+    attack_must(t->direct->C_SignInit(t->ds, &mech, t->master), "direct TLS PRF");
+    attack_must(t->direct->C_Sign(t->ds, (CK_BYTE_PTR) "label and seed", 14, direct, &direct_len),
+                "direct TLS PRF output");
     rv = mux->C_SignInit(t->ms, &mech, t->master);
-    expect(rv, CKR_OK, "%s: C_SignInit(CKM_NSS_TLS_PRF_GENERAL_SHA256, no parameter) as NSS alone",
-           t->name);
+    attack_expect(rv, CKR_OK,
+                  "%s: C_SignInit(CKM_NSS_TLS_PRF_GENERAL_SHA256, no parameter) as NSS alone",
+                  t->name);
     if (rv == CKR_OK) {
-        expect(mux->C_Sign(t->ms, (CK_BYTE_PTR) "label and seed", 14, through, &through_len),
-               CKR_OK, "%s: C_Sign with the TLS PRF", t->name);
-        truth(through_len == direct_len && memcmp(through, direct, direct_len) == 0,
-              "%s: the PRF output through p11mux is NSS's", t->name);
+        attack_expect(mux->C_Sign(t->ms, (CK_BYTE_PTR) "label and seed", 14, through, &through_len),
+                      CKR_OK, "%s: C_Sign with the TLS PRF", t->name);
+        attack_truth(through_len == direct_len && memcmp(through, direct, direct_len) == 0,
+                     "%s: the PRF output through p11mux is NSS's", t->name);
     }
 }
 
@@ -1318,31 +1175,24 @@ allowed_nss_prf(Token *t)
 static void
 allowed_message_aead(Token *t)
 {
-    CK_C_GetInterface get_interface;
-    CK_INTERFACE_PTR interface = NULL;
     CK_FUNCTION_LIST_3_0_PTR direct3, mux3;
     CK_MECHANISM mechs[] = {{CKM_AES_GCM, NULL, 0}, {CKM_CHACHA20_POLY1305, NULL, 0}};
     const char *names[] = {"CKM_AES_GCM", "CKM_CHACHA20_POLY1305"};
     CK_KEY_TYPE types[] = {CKK_AES, CKK_CHACHA20};
 
-    get_interface = (CK_C_GetInterface)dlsym(dlopen(g_getenv("NSS_MODULE"), RTLD_NOW | RTLD_NOLOAD),
-                                             "C_GetInterface");
-    must(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0), "NSS's 3.0 interface");
-    direct3 = interface->pFunctionList;
-    get_interface = (CK_C_GetInterface)dlsym(dlopen(g_getenv("P11MUX_SO"), RTLD_NOW | RTLD_NOLOAD),
-                                             "C_GetInterface");
-    must(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0), "p11mux's 3.0 interface");
-    mux3 = interface->pFunctionList;
+    direct3 = attack_interface_3_0(g_getenv("NSS_MODULE"), "NSS's 3.0 interface");
+    mux3 = attack_interface_3_0(g_getenv("P11MUX_SO"), "p11mux's 3.0 interface");
     for (gsize i = 0; i < G_N_ELEMENTS(mechs); i++) {
         CK_OBJECT_HANDLE key = make_secret(t->direct, t->ds, "aead-key", types[i],
                                            "AEAD-KEY-0123456789abcdefghijklm", 32, FALSE);
         CK_RV direct = direct3->C_MessageEncryptInit(t->ds, &mechs[i], key);
         CK_RV through = mux3->C_MessageEncryptInit(t->ms, &mechs[i], key);
 
-        note("%s: C_MessageEncryptInit(%s, no parameter): NSS directly %s, through p11mux %s",
-             t->name, names[i], rv_name(direct), rv_name(through));
-        expect(through, direct, "%s: C_MessageEncryptInit(%s, no parameter) as NSS alone", t->name,
-               names[i]);
+        attack_note(
+            "%s: C_MessageEncryptInit(%s, no parameter): NSS directly %s, through p11mux %s",
+            t->name, names[i], attack_rv_name(direct), attack_rv_name(through));
+        attack_expect(through, direct, "%s: C_MessageEncryptInit(%s, no parameter) as NSS alone",
+                      t->name, names[i]);
         if (direct == CKR_OK) {
             (void)direct3->C_MessageEncryptFinal(t->ds);
         }
@@ -1372,8 +1222,10 @@ attack_nss_mechanism_list(Token *t, CK_SLOT_ID direct_slot, CK_SLOT_ID mux_slot)
     guint opaque_direct = 0, opaque_through = 0;
     CK_MECHANISM_TYPE sample = 0;
 
-    must(t->direct->C_GetMechanismList(direct_slot, direct, &n_direct), "direct mechanism list");
-    must(mux->C_GetMechanismList(mux_slot, through, &n_through), "mechanism list through p11mux");
+    attack_must(t->direct->C_GetMechanismList(direct_slot, direct, &n_direct),
+                "direct mechanism list");
+    attack_must(mux->C_GetMechanismList(mux_slot, through, &n_through),
+                "mechanism list through p11mux");
     for (CK_ULONG i = 0; i < n_direct; i++) {
         if (is_opaque_nss(direct[i])) {
             opaque_direct++;
@@ -1383,17 +1235,20 @@ attack_nss_mechanism_list(Token *t, CK_SLOT_ID direct_slot, CK_SLOT_ID mux_slot)
     for (CK_ULONG i = 0; i < n_through; i++) {
         opaque_through += is_opaque_nss(through[i]);
     }
-    truth(opaque_direct > 0, "%s directly lists %u opaque vendor mechanisms (J-PAKE, PKCS #12 PBE)",
-          t->name, opaque_direct);
-    truth(opaque_through == 0, "%s: C_GetMechanismList through p11mux lists none of them (%u)",
-          t->name, opaque_through);
+    attack_truth(opaque_direct > 0,
+                 "%s directly lists %u opaque vendor mechanisms (J-PAKE, PKCS #12 PBE)", t->name,
+                 opaque_direct);
+    attack_truth(opaque_through == 0,
+                 "%s: C_GetMechanismList through p11mux lists none of them (%u)", t->name,
+                 opaque_through);
     if (sample != 0) {
-        expect(mux->C_GetMechanismInfo(mux_slot, sample, &info), CKR_MECHANISM_INVALID,
-               "%s: C_GetMechanismInfo(0x%lx, an opaque NSS mechanism)", t->name,
-               (unsigned long)sample);
+        attack_expect(mux->C_GetMechanismInfo(mux_slot, sample, &info), CKR_MECHANISM_INVALID,
+                      "%s: C_GetMechanismInfo(0x%lx, an opaque NSS mechanism)", t->name,
+                      (unsigned long)sample);
     }
-    expect(mux->C_GetMechanismInfo(mux_slot, CW_CKM_NSS_JPAKE_ROUND1_SHA1 + 1, &info),
-           CKR_MECHANISM_INVALID, "%s: C_GetMechanismInfo(CKM_NSS_JPAKE_ROUND1_SHA256)", t->name);
+    attack_expect(mux->C_GetMechanismInfo(mux_slot, CW_CKM_NSS_JPAKE_ROUND1_SHA1 + 1, &info),
+                  CKR_MECHANISM_INVALID, "%s: C_GetMechanismInfo(CKM_NSS_JPAKE_ROUND1_SHA256)",
+                  t->name);
 }
 
 /* An opaque NSS mechanism that NSS performs directly: p11mux refuses it. */
@@ -1408,12 +1263,13 @@ attack_nss_opaque_use(Token *t)
     CK_RV direct;
 
     direct = t->direct->C_GenerateKey(t->ds, &mech, tmpl, G_N_ELEMENTS(tmpl), &key);
-    note("%s directly: CKM_NSS_PKCS12_PBE_SHA256_HMAC_KEY_GEN answers %s", t->name,
-         rv_name(direct));
+    attack_note("%s directly: CKM_NSS_PKCS12_PBE_SHA256_HMAC_KEY_GEN answers %s", t->name,
+                attack_rv_name(direct));
     destroy_if(t, &key);
-    expect(mux->C_GenerateKey(t->ms, &mech, tmpl, G_N_ELEMENTS(tmpl), &key), CKR_MECHANISM_INVALID,
-           "%s: C_GenerateKey with an opaque NSS mechanism (PKCS #12 PBE SHA-256)", t->name);
-    truth(key == 0, "%s: no key made by the opaque mechanism", t->name);
+    attack_expect(mux->C_GenerateKey(t->ms, &mech, tmpl, G_N_ELEMENTS(tmpl), &key),
+                  CKR_MECHANISM_INVALID,
+                  "%s: C_GenerateKey with an opaque NSS mechanism (PKCS #12 PBE SHA-256)", t->name);
+    attack_truth(key == 0, "%s: no key made by the opaque mechanism", t->name);
     destroy_if(t, &key);
 }
 
@@ -1437,49 +1293,54 @@ attack_unknown_and_lengths(Token *t, CK_SLOT_ID mux_slot)
     CK_RV rv;
 
     /* what the backend alone says to the same calls */
-    must(t->direct->C_DigestInit(t->ds, &sha256), "direct digest");
-    note("%s directly, a digest active: C_DigestInit(CKM_VENDOR_DEFINED+0x12345) answers %s",
-         t->name, rv_name(t->direct->C_DigestInit(t->ds, &vendor)));
-    note("%s directly, a digest active: C_DigestInit(CKM_SHA256, 4-byte parameter) answers %s",
-         t->name, rv_name(t->direct->C_DigestInit(t->ds, &sha256_param)));
+    attack_must(t->direct->C_DigestInit(t->ds, &sha256), "direct digest");
+    attack_note("%s directly, a digest active: C_DigestInit(CKM_VENDOR_DEFINED+0x12345) answers %s",
+                t->name, attack_rv_name(t->direct->C_DigestInit(t->ds, &vendor)));
+    attack_note(
+        "%s directly, a digest active: C_DigestInit(CKM_SHA256, 4-byte parameter) answers %s",
+        t->name, attack_rv_name(t->direct->C_DigestInit(t->ds, &sha256_param)));
     (void)t->direct->C_DigestFinal(t->ds, out, &out_len);
     rv = t->direct->C_DigestInit(t->ds, &sha256_param);
-    note("%s directly, idle: C_DigestInit(CKM_SHA256, 4-byte parameter) answers %s", t->name,
-         rv_name(rv));
+    attack_note("%s directly, idle: C_DigestInit(CKM_SHA256, 4-byte parameter) answers %s", t->name,
+                attack_rv_name(rv));
     if (rv == CKR_OK) {
         out_len = sizeof out;
         (void)t->direct->C_DigestFinal(t->ds, out, &out_len);
     }
-    must(t->direct->C_SignInit(t->ds, &hmac, t->visible), "direct HMAC");
-    note("%s directly, a signature active: C_SignInit(CKM_RSA_PKCS_PSS, sizeof - 1) answers %s",
-         t->name, rv_name(t->direct->C_SignInit(t->ds, &pss_short, t->visible)));
+    attack_must(t->direct->C_SignInit(t->ds, &hmac, t->visible), "direct HMAC");
+    attack_note(
+        "%s directly, a signature active: C_SignInit(CKM_RSA_PKCS_PSS, sizeof - 1) answers %s",
+        t->name, attack_rv_name(t->direct->C_SignInit(t->ds, &pss_short, t->visible)));
     out_len = sizeof out;
     (void)t->direct->C_Sign(t->ds, (CK_BYTE_PTR) "x", 1, out, &out_len);
 
     /* through p11mux */
-    expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
-    expect(mux->C_DigestInit(t->ms, &vendor), CKR_MECHANISM_INVALID,
-           "%s: C_DigestInit(CKM_VENDOR_DEFINED+0x12345), a digest active", t->name);
-    expect(mux->C_DigestInit(t->ms, &sha256_param), CKR_MECHANISM_PARAM_INVALID,
-           "%s: C_DigestInit(CKM_SHA256 with a 4-byte parameter), a digest active", t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &vendor), CKR_MECHANISM_INVALID,
+                  "%s: C_DigestInit(CKM_VENDOR_DEFINED+0x12345), a digest active", t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256_param), CKR_MECHANISM_PARAM_INVALID,
+                  "%s: C_DigestInit(CKM_SHA256 with a 4-byte parameter), a digest active", t->name);
     out_len = sizeof out;
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK,
-           "%s: the digest active before is still there", t->name);
-    expect(mux->C_SignInit(t->ms, &hmac, t->visible), CKR_OK, "%s: C_SignInit(HMAC-SHA-256)",
-           t->name);
-    expect(mux->C_SignInit(t->ms, &pss_short, t->visible), CKR_MECHANISM_PARAM_INVALID,
-           "%s: C_SignInit(CKM_RSA_PKCS_PSS, ulParameterLen = sizeof - 1), a signature active",
-           t->name);
-    expect(mux->C_SignInit(t->ms, &pss_long, t->visible), CKR_MECHANISM_PARAM_INVALID,
-           "%s: C_SignInit(CKM_RSA_PKCS_PSS, ulParameterLen = sizeof + 1), a signature active",
-           t->name);
-    expect(mux->C_SignInit(t->ms, &vendor, t->visible), CKR_MECHANISM_INVALID,
-           "%s: C_SignInit(CKM_VENDOR_DEFINED+0x12345), a signature active", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK,
+                  "%s: the digest active before is still there", t->name);
+    attack_expect(mux->C_SignInit(t->ms, &hmac, t->visible), CKR_OK, "%s: C_SignInit(HMAC-SHA-256)",
+                  t->name);
+    attack_expect(
+        mux->C_SignInit(t->ms, &pss_short, t->visible), CKR_MECHANISM_PARAM_INVALID,
+        "%s: C_SignInit(CKM_RSA_PKCS_PSS, ulParameterLen = sizeof - 1), a signature active",
+        t->name);
+    attack_expect(
+        mux->C_SignInit(t->ms, &pss_long, t->visible), CKR_MECHANISM_PARAM_INVALID,
+        "%s: C_SignInit(CKM_RSA_PKCS_PSS, ulParameterLen = sizeof + 1), a signature active",
+        t->name);
+    attack_expect(mux->C_SignInit(t->ms, &vendor, t->visible), CKR_MECHANISM_INVALID,
+                  "%s: C_SignInit(CKM_VENDOR_DEFINED+0x12345), a signature active", t->name);
     out_len = sizeof out;
-    expect(mux->C_Sign(t->ms, (CK_BYTE_PTR) "x", 1, out, &out_len), CKR_OK,
-           "%s: the signature active before is still there", t->name);
-    expect(mux->C_GetMechanismInfo(mux_slot, CW_UNKNOWN_VENDOR, &info), CKR_MECHANISM_INVALID,
-           "%s: C_GetMechanismInfo(CKM_VENDOR_DEFINED+0x12345)", t->name);
+    attack_expect(mux->C_Sign(t->ms, (CK_BYTE_PTR) "x", 1, out, &out_len), CKR_OK,
+                  "%s: the signature active before is still there", t->name);
+    attack_expect(mux->C_GetMechanismInfo(mux_slot, CW_UNKNOWN_VENDOR, &info),
+                  CKR_MECHANISM_INVALID, "%s: C_GetMechanismInfo(CKM_VENDOR_DEFINED+0x12345)",
+                  t->name);
 }
 
 /* ------------------------------------------------------------ client mode */
@@ -1500,12 +1361,12 @@ refused_somewhere(CK_RV rv, const char *format, ...)
     va_start(args, format);
     what = g_strdup_vprintf(format, args);
     va_end(args);
-    why = g_strdup_printf("rv %s, expected a refusal", rv_name(rv));
-    note("%s: %s%s", what, rv_name(rv),
-         rv == CKR_OPERATION_ACTIVE
-             ? " (the backend's answer: the server's p11mux saw another call)"
-             : "");
-    verdict(rv != CKR_OK, what, why);
+    why = g_strdup_printf("rv %s, expected a refusal", attack_rv_name(rv));
+    attack_note("%s: %s%s", what, attack_rv_name(rv),
+                rv == CKR_OPERATION_ACTIVE
+                    ? " (the backend's answer: the server's p11mux saw another call)"
+                    : "");
+    attack_verdict(rv != CKR_OK, what, why);
 }
 
 static void
@@ -1524,26 +1385,27 @@ client_attacks(Token *t, CK_RV state_out_rv, CK_RV state_in_rv)
     guint64 word = 0x4141414141414141ULL;
 
     /* operation state */
-    expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
-    expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "ab", 2), CKR_OK, "%s: C_DigestUpdate",
-           t->name);
-    memset(state, PATTERN, sizeof state);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
+    attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "ab", 2), CKR_OK, "%s: C_DigestUpdate",
+                  t->name);
+    memset(state, ATTACK_PATTERN, sizeof state);
     rv = mux->C_GetOperationState(t->ms, state, &len);
-    expect(rv, state_out_rv, "%s: C_GetOperationState of a SHA-256 digest", t->name);
-    truth(untouched(state, sizeof state), "%s: no byte of the operation state came back", t->name);
+    attack_expect(rv, state_out_rv, "%s: C_GetOperationState of a SHA-256 digest", t->name);
+    attack_truth(attack_untouched(state, sizeof state),
+                 "%s: no byte of the operation state came back", t->name);
     if (rv == CKR_OK && len <= sizeof leaked) {
         memcpy(leaked, state, len); /* replayed, with its addresses mangled, below */
         leaked_len = len;
     }
     len = sizeof state;
-    expect(mux->C_GetOperationState(t->ms, NULL, &len), state_out_rv,
-           "%s: C_GetOperationState(NULL), length query", t->name);
+    attack_expect(mux->C_GetOperationState(t->ms, NULL, &len), state_out_rv,
+                  "%s: C_GetOperationState(NULL), length query", t->name);
     /* the digest in progress still works: ab + c */
-    expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OK,
-           "%s: the digest goes on after the refusal", t->name);
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK, "%s: C_DigestFinal", t->name);
-    truth(out_len == 32 && memcmp(out, abc_sha256, 32) == 0, "%s: the digest is SHA-256(\"abc\")",
-          t->name);
+    attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OK,
+                  "%s: the digest goes on after the refusal", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK, "%s: C_DigestFinal", t->name);
+    attack_truth(out_len == 32 && memcmp(out, abc_sha256, 32) == 0,
+                 "%s: the digest is SHA-256(\"abc\")", t->name);
 
     for (gsize i = 0; i < 1024; i++) {
         state[i] = (CK_BYTE)g_rand_int_range(rand, 0, 256);
@@ -1551,33 +1413,35 @@ client_attacks(Token *t, CK_RV state_out_rv, CK_RV state_in_rv)
     for (gsize i = 16; i + 8 <= 1024; i += 48) {
         memcpy(state + i, &word, 8);
     }
-    expect(mux->C_SetOperationState(t->ms, state, 1024, 0, 0), state_in_rv,
-           "%s: C_SetOperationState with 1024 random bytes and pointer-looking words", t->name);
+    attack_expect(mux->C_SetOperationState(t->ms, state, 1024, 0, 0), state_in_rv,
+                  "%s: C_SetOperationState with 1024 random bytes and pointer-looking words",
+                  t->name);
     out_len = sizeof out;
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
-           "%s: C_DigestFinal after the refused state", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OPERATION_NOT_INITIALIZED,
+                  "%s: C_DigestFinal after the refused state", t->name);
     if (leaked_len > 0) {
         /* the server gave its state away: the same, addresses mangled */
-        note("%s: the server's state has %u address-looking words", t->name,
-             mangle_addresses(leaked, leaked_len));
-        expect(mux->C_SetOperationState(t->ms, leaked, leaked_len, 0, 0), state_in_rv,
-               "%s: C_SetOperationState with the server's state, addresses mangled", t->name);
-        expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1), CKR_OPERATION_NOT_INITIALIZED,
-               "%s: C_DigestUpdate after it", t->name);
+        attack_note("%s: the server's state has %u address-looking words", t->name,
+                    mangle_addresses(leaked, leaked_len));
+        attack_expect(mux->C_SetOperationState(t->ms, leaked, leaked_len, 0, 0), state_in_rv,
+                      "%s: C_SetOperationState with the server's state, addresses mangled",
+                      t->name);
+        attack_expect(mux->C_DigestUpdate(t->ms, (CK_BYTE_PTR) "c", 1),
+                      CKR_OPERATION_NOT_INITIALIZED, "%s: C_DigestUpdate after it", t->name);
     }
     digest_still_works(mux, t->ms, t->name);
     g_rand_free(rand);
 
     /* unknown mechanism, lengths that lie: a digest active */
-    expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
+    attack_expect(mux->C_DigestInit(t->ms, &sha256), CKR_OK, "%s: C_DigestInit(SHA-256)", t->name);
     refused_somewhere(mux->C_DigestInit(t->ms, &vendor),
                       "%s: C_DigestInit(CKM_VENDOR_DEFINED+0x12345), a digest active", t->name);
     refused_somewhere(mux->C_DigestInit(t->ms, &sha256_param),
                       "%s: C_DigestInit(CKM_SHA256 with a 4-byte parameter), a digest active",
                       t->name);
     out_len = sizeof out;
-    expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK,
-           "%s: the digest active before is still there", t->name);
+    attack_expect(mux->C_DigestFinal(t->ms, out, &out_len), CKR_OK,
+                  "%s: the digest active before is still there", t->name);
     refused_somewhere(mux->C_SignInit(t->ms, &pss_short, 1),
                       "%s: C_SignInit(CKM_RSA_PKCS_PSS, ulParameterLen = sizeof - 1)", t->name);
     refused_somewhere(mux->C_SignInit(t->ms, &vendor, 1),
@@ -1595,18 +1459,17 @@ run_client(void)
     Token ns = {.name = "NSS (client)"}, sh = {.name = "SoftHSM2 (client)"};
 
     if (denied) {
-        note("the server's policy names the state functions in deny-functions: "
-             "CKR_FUNCTION_NOT_SUPPORTED expected");
+        attack_note("the server's policy names the state functions in deny-functions: "
+                    "CKR_FUNCTION_NOT_SUPPORTED expected");
     }
-    mux = load(g_getenv("P11MUX_SO"), NULL);
-    ns.ms = session_on(mux, slot_by_label(mux, "NSS Certificate DB"), FALSE);
-    sh.ms = session_on(mux, slot_by_label(mux, softhsm_label != NULL ? softhsm_label : "sandbox"),
-                       FALSE);
+    mux = attack_load(g_getenv("P11MUX_SO"), NULL);
+    ns.ms = attack_session_on(mux, attack_slot_by_label(mux, "NSS Certificate DB"), FALSE);
+    sh.ms = attack_session_on(
+        mux, attack_slot_by_label(mux, softhsm_label != NULL ? softhsm_label : "sandbox"), FALSE);
     client_attacks(&ns, out_rv, in_rv);
     client_attacks(&sh, out_rv, in_rv);
     mux->C_Finalize(NULL);
-    printf("%d passed, %d failed\n", passes, failures);
-    return failures == 0 ? 0 : 1;
+    return attack_finish();
 }
 
 /* ------------------------------------------------------------------ main */
@@ -1637,21 +1500,21 @@ main(int argc, char **argv)
         return 2;
     }
     /* the backends first, directly: p11mux then shares them */
-    softhsm = load(g_getenv("SOFTHSM_MODULE"), NULL);
-    nss = load(g_getenv("NSS_MODULE"), g_getenv("NSS_INIT_RESERVED"));
+    softhsm = attack_load(g_getenv("SOFTHSM_MODULE"), NULL);
+    nss = attack_load(g_getenv("NSS_MODULE"), g_getenv("NSS_INIT_RESERVED"));
     sh.direct = softhsm;
-    sh.ds = session_on(softhsm, slot_by_label(softhsm, "cw-open"), TRUE);
+    sh.ds = attack_session_on(softhsm, attack_slot_by_label(softhsm, "cw-open"), TRUE);
     prepare(&sh);
     ns.direct = nss;
-    ns_direct_slot = slot_by_label(nss, "NSS Certificate DB");
-    ns.ds = session_on(nss, ns_direct_slot, TRUE);
+    ns_direct_slot = attack_slot_by_label(nss, "NSS Certificate DB");
+    ns.ds = attack_session_on(nss, ns_direct_slot, TRUE);
     prepare(&ns);
 
-    mux = load(g_getenv("P11MUX_SO"), NULL);
-    sh_slot = slot_by_label(mux, "cw-open");
-    ns_slot = slot_by_label(mux, "NSS Certificate DB");
-    sh.ms = session_on(mux, sh_slot, TRUE);
-    ns.ms = session_on(mux, ns_slot, TRUE);
+    mux = attack_load(g_getenv("P11MUX_SO"), NULL);
+    sh_slot = attack_slot_by_label(mux, "cw-open");
+    ns_slot = attack_slot_by_label(mux, "NSS Certificate DB");
+    sh.ms = attack_session_on(mux, sh_slot, TRUE);
+    ns.ms = attack_session_on(mux, ns_slot, TRUE);
 
     if (strcmp(mode, "state") == 0) {
         state_get(&ns);
@@ -1679,6 +1542,5 @@ main(int argc, char **argv)
     }
 
     mux->C_Finalize(NULL);
-    printf("%d passed, %d failed\n", passes, failures);
-    return failures == 0 ? 0 : 1;
+    return attack_finish();
 }
