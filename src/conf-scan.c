@@ -512,6 +512,12 @@ p11mux_conf_load_layer(const char *path, LayerRole role, gboolean missing_ok, GE
     if (data == NULL) {
         return g_steal_pointer(&layer);
     }
+    /* a UTF-8 byte-order mark (some editors write one) is not text:
+     * skipped, and p11mux check-config says so */
+    if (length >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+        length -= 3;
+        memmove(data, data + 3, length + 1);
+    }
     file = g_strdup(path);
     g_ptr_array_add(layer->files, file);
     scan_init(&scan, file, role);

@@ -8,9 +8,58 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "policy.h"
+
+/* A file that starts with a UTF-8 byte-order mark: read without it. */
+static void
+warn_byte_order_marks(const P11muxConf *conf)
+{
+    guint i;
+
+    for (i = 0; i < conf->files->len; i++) {
+        const char *path = g_ptr_array_index(conf->files, i);
+        char head[3];
+        FILE *file = fopen(path, "rb");
+
+        if (file != NULL && fread(head, 1, sizeof head, file) == sizeof head &&
+            memcmp(head, "\xef\xbb\xbf", 3) == 0) {
+            p11mux_cli_error("warning: %s:1: the file starts with a UTF-8 byte-order mark "
+                             "(EF BB BF); p11mux skips it, other tools may not",
+                             path);
+        }
+        if (file != NULL) {
+            fclose(file);
+        }
+    }
+}
+
+/* A value holding " #": GKeyFile has no inline comments, so the '#' and
+ * what follows are part of the value (a module path then names no file). */
+static void
+warn_inline_comments(const P11muxConf *conf)
+{
+    GHashTableIter iter;
+    gpointer key, data;
+
+    g_hash_table_iter_init(&iter, conf->values);
+    while (g_hash_table_iter_next(&iter, &key, &data)) {
+        const P11muxConfValue *value = data;
+        const char *hash = strstr(value->value, " #");
+
+        if (hash == NULL) {
+            hash = strstr(value->value, "\t#");
+        }
+        if (hash != NULL) {
+            p11mux_cli_error("warning: %s:%d: the value of '%s' holds '%s': a '#' starts a "
+                             "comment only at the start of a line, so this is part of the value",
+                             value->origin.file, value->origin.line,
+                             strchr((const char *)key, '\n') + 1, hash + 1);
+        }
+    }
+}
 
 static int
 check_config(const char *file)
@@ -37,6 +86,8 @@ check_config(const char *file)
     for (i = 0; i < conf->files->len; i++) {
         printf("%s: ok\n", (const char *)g_ptr_array_index(conf->files, i));
     }
+    warn_byte_order_marks(conf);
+    warn_inline_comments(conf);
     p11mux_cli_warn_registered(conf);
     return P11MUX_EXIT_OK;
 }

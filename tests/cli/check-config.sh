@@ -120,3 +120,18 @@ check "check-config with a standalone P11MUX_CONF" env P11MUX_CONF="$TMP/alone.c
 expect_line "$OUT" "searched: $sys/p11mux.conf (system file): exists, not read (standalone = true)"
 expect_line "$OUT" "searched: $TMP/alone.conf (P11MUX_CONF): read"
 unset P11MUX_TESTABLE_SYSCONFDIR
+
+# A byte-order mark is skipped, and said; a '#' after a value is part of
+# the value (GKeyFile has no inline comments), and said with its line.
+printf '\357\273\277[global]\ntrace-format = json\n' >"$TMP/bom.conf"
+check "check-config reads a file that starts with a byte-order mark" \
+    "$P11MUX" check-config "$TMP/bom.conf"
+expect_line "$OUT" "$TMP/bom.conf: ok"
+expect_contains "$ERR" "warning: $TMP/bom.conf:1: the file starts with a UTF-8 byte-order mark"
+printf '[global]\ntrace = off\n\n[backend softhsm]\nmodule = %s # the token store\n' \
+    "$SOFTHSM_MODULE" >"$TMP/comment.conf"
+check "check-config accepts a value with ' #' in it" "$P11MUX" check-config "$TMP/comment.conf"
+expect_contains "$ERR" "warning: $TMP/comment.conf:5: the value of 'module' holds '# the token store'"
+printf '[global]\ntrace = off\n' >"$TMP/plain.conf"
+check "check-config on a plain file" "$P11MUX" check-config "$TMP/plain.conf"
+expect_not_contains "$ERR" "warning:"
