@@ -16,6 +16,7 @@ enum {
     P11MUX_EXIT_NO = 1,    /* check-config: invalid; explain: refused; trace-summary: bad lines */
     P11MUX_EXIT_USAGE = 2, /* a bad command line */
     P11MUX_EXIT_ERROR = 3, /* the configuration or a file could not be used; no such slot */
+    P11MUX_EXIT_BACKEND = 4, /* check-config --load: a backend failed, hung, crashed or exited */
 };
 
 /* The subcommands: argv[0] is the subcommand's name. */
@@ -46,6 +47,16 @@ P11muxConf *p11mux_cli_load_conf(const char *file, GError **error);
  * application's).  transfer full (p11mux_router_free); NULL with error.
  */
 P11muxRouter *p11mux_cli_router_new(const char *file, GError **error);
+
+/* The two steps of p11mux_cli_router_new: the configuration (trace off,
+ * p11-kit's modules imported when it says so; transfer full), then the
+ * router built from it (conf: transfer full, also on failure). */
+P11muxConf *p11mux_cli_load_router_conf(const char *file, GError **error);
+P11muxRouter *p11mux_cli_router_from_conf(P11muxConf *conf, GError **error);
+
+/* How long check-config --load and list give a backend to load and
+ * initialise (in a child process) before they call it hung. */
+#define P11MUX_CLI_PROBE_TIMEOUT_MS 10000u
 
 /* One line "searched: PATH (LAYER): STATE" for every file the configuration
  * is looked for in (file alone when not NULL): absent, read, exists but not

@@ -1,7 +1,9 @@
 /*
  * p11mux list [--config FILE]: every backend (library, state, load error)
  * and every slot (p11mux id, backend, backend slot id, token label, serial,
- * flags, policy), read by loading the backends exactly as the module does.
+ * flags, policy), read by loading the backends exactly as the module does;
+ * each backend is tried in a child process first, and one that hangs,
+ * crashes or exits there is shown so and not loaded.
  */
 #include "config.h"
 
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "probe.h"
 #include "constants.h"
 #include "policy.h"
 #include "router.h"
@@ -42,14 +45,18 @@ print_policy(const P11muxConf *conf, const char *backend)
 }
 
 static void
-print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBackend *cb)
+print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBackend *cb,
+              GHashTable *unloaded)
 {
     P11muxBackend *loaded = find_backend(router->backends, cb->name);
     P11muxBackend *failed = find_backend(router->skipped, cb->name);
+    const char *probed = g_hash_table_lookup(unloaded, cb->name);
 
     printf("backend %s\n", cb->name);
     printf("  library: %s\n", cb->module != NULL ? cb->module : "(none)");
-    if (!cb->enabled) {
+    if (probed != NULL) {
+        printf("  state: %s\n", probed);
+    } else if (!cb->enabled) {
         printf("  state: disabled\n");
     } else if (loaded != NULL) {
         printf("  state: loaded\n");
@@ -112,14 +119,50 @@ print_slot(P11muxRouter *router, const P11muxSlot *slot)
     printf("  visible: %s\n", p11mux_policy_allows_slot(router, slot) ? "yes" : "no (policy)");
 }
 
+/*
+ * Each enabled backend is first tried in a child process: one that hangs,
+ * crashes or exits there is not loaded here (list must never hang or die
+ * with a backend), and unloaded says what became of it ("name" -> state).
+ */
+static void
+set_aside_misbehaving(P11muxConf *conf, GHashTable *unloaded, guint timeout_ms)
+{
+    guint i;
+
+    for (i = 0; i < conf->backends->len; i++) {
+        P11muxConfBackend *cb = g_ptr_array_index(conf->backends, i);
+        g_autoptr(P11muxProbe) probe = NULL;
+
+        if (!cb->enabled) {
+            continue;
+        }
+        probe = p11mux_probe_backend(conf, cb->name, timeout_ms);
+        if (!p11mux_probe_answered(probe)) {
+            g_autofree char *what = p11mux_probe_describe(probe, timeout_ms);
+
+            g_hash_table_insert(unloaded, g_strdup(cb->name),
+                                g_strdup_printf("%s, in a process list started to try it; not "
+                                                "loaded (p11mux check-config --load)",
+                                                what));
+            cb->enabled = FALSE;
+        }
+    }
+}
+
 static int
-list(const char *config)
+list(const char *config, guint timeout_ms)
 {
     g_autoptr(GError) error = NULL;
-    P11muxRouter *router = p11mux_cli_router_new(config, &error);
+    g_autoptr(GHashTable) unloaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    P11muxConf *conf = p11mux_cli_load_router_conf(config, &error);
+    P11muxRouter *router = NULL;
     GPtrArray *slots = NULL;
     guint i;
 
+    if (conf != NULL) {
+        set_aside_misbehaving(conf, unloaded, timeout_ms);
+        router = p11mux_cli_router_from_conf(conf, &error);
+    }
     if (router == NULL) {
         p11mux_cli_print_searched(config, NULL);
         p11mux_cli_error("%s", error->message);
@@ -133,7 +176,8 @@ list(const char *config)
                                         : "the configuration names none");
     }
     for (i = 0; i < router->conf->backends->len; i++) {
-        print_backend(router->conf, router, g_ptr_array_index(router->conf->backends, i));
+        print_backend(router->conf, router, g_ptr_array_index(router->conf->backends, i),
+                      unloaded);
     }
     /* asking every backend again interns slots that appeared; the map then
      * holds every slot, those the policy hides included */
@@ -153,9 +197,14 @@ int
 p11mux_cli_list(int argc, char **argv)
 {
     g_autofree char *config = NULL;
+    gint timeout = P11MUX_CLI_PROBE_TIMEOUT_MS / 1000;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
          "Read FILE alone instead of the layered configuration", "FILE"},
+        {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
+         "Seconds a backend has to load and initialise in the process that tries it first "
+         "(default 10)",
+         "SECONDS"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new(NULL);
@@ -172,5 +221,9 @@ p11mux_cli_list(int argc, char **argv)
         p11mux_cli_error("list: unexpected argument '%s'", argv[1]);
         return P11MUX_EXIT_USAGE;
     }
-    return list(config);
+    if (timeout < 1 || timeout > 3600) {
+        p11mux_cli_error("list: --timeout takes 1 to 3600 seconds");
+        return P11MUX_EXIT_USAGE;
+    }
+    return list(config, (guint)timeout * 1000);
 }

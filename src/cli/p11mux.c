@@ -170,8 +170,8 @@ report(const char *message)
     p11mux_cli_error("%s", message);
 }
 
-P11muxRouter *
-p11mux_cli_router_new(const char *file, GError **error)
+P11muxConf *
+p11mux_cli_load_router_conf(const char *file, GError **error)
 {
     P11muxConf *conf = p11mux_cli_load_conf(file, error);
 
@@ -184,8 +184,22 @@ p11mux_cli_router_new(const char *file, GError **error)
         p11mux_conf_free(conf);
         return NULL;
     }
+    return conf;
+}
+
+P11muxRouter *
+p11mux_cli_router_from_conf(P11muxConf *conf, GError **error)
+{
     /* the router reports no skipped backend: list shows them, explain needs none */
     return p11mux_router_new(conf, &p11mux_function_list, NULL, error);
+}
+
+P11muxRouter *
+p11mux_cli_router_new(const char *file, GError **error)
+{
+    P11muxConf *conf = p11mux_cli_load_router_conf(file, error);
+
+    return conf != NULL ? p11mux_cli_router_from_conf(conf, error) : NULL;
 }
 
 static void
