@@ -70,7 +70,10 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mock.h"
 #include "mock-control.h"
@@ -350,13 +353,60 @@ fail_check(MockFunctionId fn)
     return rv;
 }
 
-/* Entry of every implemented function: load, count, scripted failure. */
+/* A misbehaviour of fn's, if any: hang, sleep, crash, exit (the lock is
+ * released while hanging or sleeping); CKR_OK to go on, else its code. */
+static CK_RV
+misbehave(MockFunctionId fn)
+{
+    const GArray *rules = state.conf->misbehaviours;
+    guint i;
+
+    for (i = 0; i < rules->len; i++) {
+        const MockMisbehaviour *rule = &g_array_index(rules, MockMisbehaviour, i);
+
+        if (rule->fn != fn) {
+            continue;
+        }
+        switch (rule->kind) {
+        case MOCK_MISBEHAVE_HANG:
+            mock_unlock();
+            for (;;) {
+                pause();
+            }
+        case MOCK_MISBEHAVE_SLEEP:
+            mock_unlock();
+            g_usleep((gulong)rule->arg * 1000);
+            mock_lock();
+            break;
+        case MOCK_MISBEHAVE_SEGV:
+            /* the default action, whatever a sanitizer installed: the
+             * process dies of the signal, as a real crash of a library
+             * that is not instrumented does */
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+            break;
+        case MOCK_MISBEHAVE_ABORT:
+            abort();
+        case MOCK_MISBEHAVE_EXIT:
+            exit((int)rule->arg);
+        case MOCK_MISBEHAVE_RETURN:
+            return rule->arg;
+        }
+    }
+    return CKR_OK;
+}
+
+/* Entry of every implemented function: load, count, misbehaviour, scripted
+ * failure. */
 CK_RV
 mock_enter_any(MockFunctionId fn)
 {
+    CK_RV rv;
+
     mock_ensure_loaded();
     state.calls[fn]++;
-    return fail_check(fn);
+    rv = misbehave(fn);
+    return rv != CKR_OK ? rv : fail_check(fn);
 }
 
 /* As mock_enter_any(), then CKR_CRYPTOKI_NOT_INITIALIZED when it is so. */
