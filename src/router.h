@@ -65,10 +65,16 @@ p11mux_router_peek(void)
 }
 
 /*
- * Load every enabled backend of conf and enumerate its slots.  A backend that
- * fails is reported through report (a line naming it and why) and skipped,
- * unless it is critical: then this fails.  Takes ownership of conf.
+ * Load every enabled backend of conf and enumerate its slots, each in a
+ * thread of its own with its deadline (init-timeout), or inline with none
+ * when threads is FALSE (the application said
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS).  A backend that fails or misses its
+ * deadline is reported through report (a line naming it and why) and
+ * skipped, unless it is critical: then this fails.  Takes ownership of conf.
  */
+P11muxRouter *p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean threads,
+                                     void (*report)(const char *message), GError **error);
+/* p11mux_router_new_full() with threads */
 P11muxRouter *p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self,
                                 void (*report)(const char *message), GError **error);
 void p11mux_router_free(P11muxRouter *router);
