@@ -4,7 +4,9 @@
  *
  * Percentiles are nearest-rank: p50 of n sorted durations is the
  * ceil(0.50 n)-th.  A line that is not a trace record is reported as
- * FILE:LINE: why on stderr and skipped; the exit status is then 1.
+ * FILE:LINE: why on stderr and skipped; the exit status is then 1.  Records
+ * with an "event" member (trace-entry, a backend's outcome, slow-call) are
+ * not calls' returns and are skipped silently.
  */
 #include "config.h"
 
@@ -34,6 +36,7 @@ typedef struct {
     char *rv;
     gint64 duration;
     gboolean has_duration;
+    gboolean event; /* an "event" record (entry, backend, slow): not a call's return */
 } Record;
 
 static void
@@ -51,7 +54,9 @@ on_member(const char *key, P11muxJsonType type, const char *value, gpointer user
 {
     Record *record = user_data;
 
-    if (type == P11MUX_JSON_STRING && strcmp(key, "function") == 0) {
+    if (strcmp(key, "event") == 0) {
+        record->event = TRUE;
+    } else if (type == P11MUX_JSON_STRING && strcmp(key, "function") == 0) {
         g_free(record->function);
         record->function = g_strdup(value);
     } else if (type == P11MUX_JSON_STRING && strcmp(key, "rv") == 0) {
@@ -106,6 +111,8 @@ read_line(Summary *summary, const char *file, guint number, const char *line, gs
     ok = p11mux_json_scan(line, length, on_member, &record, &error);
     if (!ok && !quiet) {
         fprintf(stderr, "%s:%u: not JSON: %s\n", file, number, error->message);
+    } else if (ok && record.event) {
+        /* entry, backend and slow records count no call */
     } else if (ok && (record.function == NULL || record.rv == NULL || !record.has_duration)) {
         if (!quiet) {
             fprintf(stderr,
