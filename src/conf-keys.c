@@ -14,6 +14,7 @@
 
 static char *check_trace(const P11muxConfKey *key, const char *value);
 static char *check_duration(const P11muxConfKey *key, const char *value);
+static char *check_duration_or_off(const P11muxConfKey *key, const char *value);
 
 /* Order matches P11muxUserConfig. */
 static const char *const user_config_choices[] = {"merge", "none", "only", NULL};
@@ -42,6 +43,10 @@ static const P11muxConfKey known_keys[] = {
       .choices = trace_format_choices, .default_value = "text", .example = "json" },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-data", .type = P11MUX_CONF_TYPE_ENUM,
       .choices = trace_data_choices, .default_value = "length", .example = "hex" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-entry", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "slow-call", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "0", .example = "5", .validate = check_duration_or_off },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "import-p11-kit", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true" },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "init-timeout", .type = P11MUX_CONF_TYPE_STRING,
@@ -236,6 +241,12 @@ check_duration(const P11muxConfKey *key, const char *value)
     return g_strdup_printf("expected a duration from 1ms to 3600s (\"10s\", \"500ms\", or bare "
                            "seconds), got '%s'",
                            value);
+}
+
+static char *
+check_duration_or_off(const P11muxConfKey *key, const char *value)
+{
+    return g_str_equal(value, "0") ? NULL : check_duration(key, value);
 }
 
 /* off | stderr | syslog | file:/ABSOLUTE/PATH: the process's working

@@ -405,6 +405,12 @@ finish_fields(P11muxConf *conf)
                                     &conf->init_timeout_us)) {
         g_return_if_reached(); /* the value was checked when read */
     }
+    conf->trace_entry = setting_is_true(conf, GLOBAL_GROUP, kind, "trace-entry");
+    if (!g_str_equal(setting(conf, GLOBAL_GROUP, kind, "slow-call"), "0") &&
+        !p11mux_conf_parse_duration(setting(conf, GLOBAL_GROUP, kind, "slow-call"),
+                                    &conf->slow_call_us)) {
+        g_return_if_reached(); /* the value was checked when read */
+    }
     conf->policy_stricter_only = policy_stricter_only(conf);
     for (guint i = 0; i < conf->groups->len; i++) {
         const P11muxConfGroup *group = g_ptr_array_index(conf->groups, i);

@@ -157,6 +157,8 @@ typedef struct {
     char *trace_data;             /* "length", "hex" */
     gboolean import_p11_kit;
     gint64 init_timeout_us; /* [global] init-timeout; a backend's own wins (0: none) */
+    gboolean trace_entry;   /* a record when a call enters, too */
+    gint64 slow_call_us;    /* report a call running this long (0: off) */
     GPtrArray *backends; /* P11muxConfBackend*, enabled or not, by first appearance */
     GPtrArray *files;    /* char*, every file read, in the order read */
     GPtrArray *groups;   /* P11muxConfGroup*, in order of first appearance */

@@ -53,6 +53,32 @@ init_timeout(const P11muxConf *conf, const P11muxConfBackend *cb)
     return conf->init_timeout_us > 0 ? conf->init_timeout_us : INIT_TIMEOUT_DEFAULT_US;
 }
 
+/* The trace record of a backend's outcome (no trace: nothing). */
+static void
+trace_outcome(P11muxRouter *router, const P11muxBackend *backend, const char *outcome,
+              const char *message)
+{
+    P11muxTraceEvent event = {.event = "backend",
+                              .function = "C_Initialize",
+                              .backend = backend->name,
+                              .outcome = outcome,
+                              .message = message,
+                              .duration_us = backend->open_us};
+
+    p11mux_trace_event(router->trace, &event);
+}
+
+static void
+trace_loaded(P11muxRouter *router, const P11muxBackend *backend, guint slots)
+{
+    g_autofree char *message =
+        g_strdup_printf("interface %u.%u, %u slots%s", backend->functions->version.major,
+                        backend->functions->version.minor, slots,
+                        backend->shared ? ", initialised already by the application" : "");
+
+    trace_outcome(router, backend, "loaded", message);
+}
+
 /* The outcome of one opening: loaded (its slots get their ids now) or
  * skipped (reported; a critical one fails the whole). */
 static gboolean
@@ -69,9 +95,11 @@ finish_backend(P11muxRouter *router, P11muxBackend *backend, P11muxBackendOpenin
             (void)p11mux_slotmap_intern(router->slots, backend,
                                         g_array_index(slots, CK_SLOT_ID, i));
         }
+        trace_loaded(router, backend, slots->len);
         g_array_unref(slots);
         return TRUE;
     }
+    trace_outcome(router, backend, backend->timed_out ? "timed-out" : "skipped", local->message);
     g_ptr_array_add(router->skipped, backend);
     if (backend->critical) {
         if (error != NULL && *error == NULL) {
@@ -145,17 +173,27 @@ p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean thr
 
     router->conf = conf;
     router->cant_create_threads = !threads;
+    router->report = report;
     router->backends = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_backend_free);
     router->skipped = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_backend_free);
     router->slots = p11mux_slotmap_new();
     router->sessions = p11mux_sessions_new();
-    if (!open_backends(router, self, threads, report, error)) {
+    /* the trace first, so that each backend's outcome and whatever fails
+     * C_Initialize are in it; then the policy engine.  Both attach their
+     * seams (router->check, after, end) before the router is published */
+    if (!p11mux_trace_attach(router, error)) {
         p11mux_router_free(router);
         return NULL;
     }
-    /* the policy engine and the trace attach their seams (router->check,
-     * after, end) here, from the configuration, before the router is published */
-    if (!p11mux_policy_attach(router, error) || !p11mux_trace_attach(router, error)) {
+    if (!open_backends(router, self, threads, report, error) ||
+        !p11mux_policy_attach(router, error)) {
+        P11muxTraceEvent event = {.event = "init-error",
+                                  .function = "C_Initialize",
+                                  .message =
+                                      error != NULL && *error != NULL ? (*error)->message : NULL,
+                                  .duration_us = -1};
+
+        p11mux_trace_event(router->trace, &event);
         p11mux_router_free(router);
         return NULL;
     }

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -426,6 +427,223 @@ START_TEST(test_misbehave_failing_backend_is_named_with_its_code)
 }
 END_TEST
 
+/* ------------------------------------------------- the trace */
+
+/* A configuration with a JSON trace into trace_name and extra [global]
+ * lines, then the backends; P11MUX_CONF points at it; the trace's path. */
+static char *
+use_traced_conf(const char *trace_name, const char *extra, const char *const *backends)
+{
+    g_autofree char *trace = fixture_path(trace_name);
+    GString *text = g_string_new(NULL);
+    g_autofree char *path = NULL;
+    guint i;
+
+    g_unlink(trace);
+    g_string_append_printf(text,
+                           "[global]\nuser-config = none\ntrace = file:%s\n"
+                           "trace-format = json\n%s",
+                           trace, extra);
+    for (i = 0; backends[i] != NULL; i++) {
+        g_auto(GStrv) parts = g_strsplit(backends[i], ":", 2);
+        g_autofree char *so_name = g_strdup_printf("%s.so", parts[0]);
+        g_autofree char *so = fixture_path(so_name);
+
+        g_string_append_printf(text, "[backend %s]\nmodule = %s\n%s", parts[0], so,
+                               parts[1] != NULL ? "critical = true\n" : "");
+    }
+    path = fixture_write("p11mux-traced.conf", text->str);
+    g_setenv("P11MUX_CONF", path, TRUE);
+    g_string_free(text, TRUE);
+    return g_steal_pointer(&trace);
+}
+
+/* The trace's lines (transfer full). */
+static char **
+trace_lines(const char *trace)
+{
+    g_autofree char *text = NULL;
+    char **lines;
+    guint n;
+
+    ck_assert(g_file_get_contents(trace, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    n = g_strv_length(lines);
+    if (n > 0 && *lines[n - 1] == '\0') {
+        g_free(lines[n - 1]);
+        lines[n - 1] = NULL;
+    }
+    return lines;
+}
+
+/* The first line holding all of the NULL-terminated fragments; -1 if none. */
+static int find_line(char **lines, ...) G_GNUC_NULL_TERMINATED;
+
+static int
+find_line(char **lines, ...)
+{
+    for (int i = 0; lines[i] != NULL; i++) {
+        gboolean all = TRUE;
+        const char *fragment;
+        va_list ap;
+
+        va_start(ap, lines);
+        while ((fragment = va_arg(ap, const char *)) != NULL) {
+            all = all && strstr(lines[i], fragment) != NULL;
+        }
+        va_end(ap);
+        if (all) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* In a child: initialise, open a session on hang-digest's token and call
+ * C_DigestInit, which hangs there. */
+static void G_GNUC_NORETURN
+hang_in_digest(void)
+{
+    CK_FUNCTION_LIST_PTR p11 = load_p11mux();
+    CK_MECHANISM mechanism = {CKM_SHA256, NULL, 0};
+    CK_SESSION_HANDLE session;
+
+    if (p11->C_Initialize(NULL) != CKR_OK ||
+        p11->C_OpenSession(fixture_slot_by_label(p11, "hang-digest-1"), CKF_SERIAL_SESSION, NULL,
+                           NULL, &session) != CKR_OK) {
+        _exit(3);
+    }
+    p11->C_DigestInit(session, &mechanism);
+    _exit(4);
+}
+
+/* Run hang_in_digest in a child; kill it after a second. */
+static void
+run_hanging_client(void)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        hang_in_digest();
+    }
+    g_usleep(G_USEC_PER_SEC);
+    ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0); /* still hanging */
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
+START_TEST(test_misbehave_trace_entry_names_the_hung_call)
+{
+    const char *const backends[] = {"good", "hang-digest", NULL};
+    g_autofree char *trace = use_traced_conf("entry.json", "trace-entry = true\n", backends);
+    g_auto(GStrv) lines = NULL;
+    guint n;
+
+    run_hanging_client();
+    lines = trace_lines(trace);
+    n = g_strv_length(lines);
+    ck_assert_uint_gt(n, 0);
+    /* the last line: the entry record of the hung call, naming its backend */
+    ck_assert_contains(lines[n - 1], "\"function\":\"C_DigestInit\"");
+    ck_assert_contains(lines[n - 1], "\"event\":\"enter\"");
+    ck_assert_contains(lines[n - 1], "\"backend\":\"hang-digest\"");
+    ck_assert_contains(lines[n - 1], "CKM_SHA256");
+    ck_assert(strstr(lines[n - 1], "\"rv\"") == NULL);
+    /* the calls before it have their entry and their return records */
+    ck_assert_int_ge(find_line(lines, "\"C_OpenSession\"", "\"event\":\"enter\"", NULL), 0);
+    ck_assert_int_ge(find_line(lines, "\"C_OpenSession\"", "\"rv\":\"CKR_OK\"", NULL), 0);
+}
+END_TEST
+
+START_TEST(test_misbehave_slow_call_is_reported_while_it_runs)
+{
+    const char *const backends[] = {"good", "hang-digest", NULL};
+    g_autofree char *trace = use_traced_conf("slow.json", "slow-call = 300ms\n", backends);
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *text = NULL;
+    int slow;
+
+    capture_stderr();
+    run_hanging_client();
+    lines = trace_lines(trace);
+    slow = find_line(lines, "\"event\":\"slow\"", "\"function\":\"C_DigestInit\"",
+                     "\"backend\":\"hang-digest\"", "\"running_us\":", NULL);
+    ck_assert_msg(slow >= 0, "no slow record in the trace");
+    text = stderr_text();
+    ck_assert_contains(text, "slow-call: C_DigestInit to backend 'hang-digest' in thread ");
+    ck_assert_contains(text, "still running after 0.");
+}
+END_TEST
+
+START_TEST(test_misbehave_slow_call_works_without_a_trace)
+{
+    /* trace = off: the watch alone, messages only */
+    g_autofree char *conf_text = NULL;
+    g_autofree char *good = fixture_path("good.so");
+    g_autofree char *hang = fixture_path("hang-digest.so");
+    g_autofree char *conf = NULL;
+    g_autofree char *text = NULL;
+
+    conf_text = g_strdup_printf("[global]\nuser-config = none\nslow-call = 300ms\n"
+                                "[backend good]\nmodule = %s\n[backend hang-digest]\nmodule = %s\n",
+                                good, hang);
+    conf = fixture_write("slow-untraced.conf", conf_text);
+    g_setenv("P11MUX_CONF", conf, TRUE);
+    capture_stderr();
+    run_hanging_client();
+    text = stderr_text();
+    ck_assert_contains(text, "slow-call: C_DigestInit to backend 'hang-digest'");
+}
+END_TEST
+
+START_TEST(test_misbehave_initialisation_is_in_the_trace)
+{
+    const char *const backends[] = {"good", "hang-init", "fail-init", NULL};
+    g_autofree char *trace = use_traced_conf("init.json", "init-timeout = 500ms\n", backends);
+    g_auto(GStrv) lines = NULL;
+    CK_FUNCTION_LIST_PTR p11;
+
+    capture_stderr();
+    p11 = load_p11mux();
+    ck_assert_rv_ok(p11->C_Initialize(NULL));
+    ck_assert_rv_ok(p11->C_Finalize(NULL));
+    lines = trace_lines(trace);
+    ck_assert_int_ge(find_line(lines, "\"event\":\"backend\"", "\"backend\":\"good\"",
+                               "\"outcome\":\"loaded\"", "interface 3.0, 1 slots",
+                               "\"duration_us\":", NULL),
+                     0);
+    ck_assert_int_ge(find_line(lines, "\"event\":\"backend\"", "\"backend\":\"hang-init\"",
+                               "\"outcome\":\"timed-out\"", "init-timeout", NULL),
+                     0);
+    ck_assert_int_ge(find_line(lines, "\"event\":\"backend\"", "\"backend\":\"fail-init\"",
+                               "\"outcome\":\"skipped\"", "CKR_DEVICE_ERROR (0x30)", NULL),
+                     0);
+    ck_assert_int_ge(find_line(lines, "\"function\":\"C_Initialize\"", "\"rv\":\"CKR_OK\"", NULL),
+                     0);
+}
+END_TEST
+
+START_TEST(test_misbehave_failing_initialisation_leaves_a_trace)
+{
+    const char *const backends[] = {"good", "hang-init:critical", NULL};
+    g_autofree char *trace = use_traced_conf("init-fail.json", "init-timeout = 500ms\n", backends);
+    g_auto(GStrv) lines = NULL;
+    CK_FUNCTION_LIST_PTR p11;
+
+    capture_stderr();
+    p11 = load_p11mux();
+    ck_assert_rv(p11->C_Initialize(NULL), CKR_GENERAL_ERROR);
+    lines = trace_lines(trace);
+    ck_assert_int_ge(find_line(lines, "\"backend\":\"good\"", "\"outcome\":\"loaded\"", NULL), 0);
+    ck_assert_int_ge(
+        find_line(lines, "\"backend\":\"hang-init\"", "\"outcome\":\"timed-out\"", NULL), 0);
+    ck_assert_int_ge(
+        find_line(lines, "\"event\":\"init-error\"", "critical backend 'hang-init'", NULL), 0);
+}
+END_TEST
+
 /* The mocks, made once in the parent (an unchecked fixture: Check's
  * assertions work there); each test forks. */
 static void
@@ -442,6 +660,7 @@ make_mocks(void)
     g_free(copy_misbehaving_mock("hang-slots", "C_GetSlotList:hang"));
     g_free(copy_misbehaving_mock("sleep-init", "C_Initialize:sleep:1500"));
     g_free(copy_misbehaving_mock("fail-init", "C_Initialize:return:CKR_DEVICE_ERROR"));
+    g_free(copy_misbehaving_mock("hang-digest", "C_DigestInit:hang"));
 }
 
 static Suite *
@@ -466,6 +685,11 @@ misbehave_suite(void)
     tcase_add_test(module, test_misbehave_without_threads_there_is_no_deadline);
     tcase_add_test(module, test_misbehave_child_after_fork_never_uses_an_abandoned_backend);
     tcase_add_test(module, test_misbehave_failing_backend_is_named_with_its_code);
+    tcase_add_test(module, test_misbehave_trace_entry_names_the_hung_call);
+    tcase_add_test(module, test_misbehave_slow_call_is_reported_while_it_runs);
+    tcase_add_test(module, test_misbehave_slow_call_works_without_a_trace);
+    tcase_add_test(module, test_misbehave_initialisation_is_in_the_trace);
+    tcase_add_test(module, test_misbehave_failing_initialisation_leaves_a_trace);
     suite_add_tcase(s, module);
     return s;
 }
