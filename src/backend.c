@@ -210,7 +210,7 @@ opening_unref(P11muxBackendOpening *opening)
     g_free(opening->init_reserved);
     g_free(opening->claim_error);
     g_free(opening->error);
-    g_array_unref(opening->slots);
+    g_clear_pointer(&opening->slots, g_array_unref);
     g_free(opening);
 }
 
@@ -503,7 +503,9 @@ p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArra
         backend->functions = &backend->normalised;
         backend->initialized = opening->initialized;
         backend->shared = opening->shared;
-        *slots = g_array_ref(opening->slots);
+        /* taken, not shared: GLib's own reference counts are invisible
+         * to ThreadSanitizer */
+        *slots = g_steal_pointer(&opening->slots);
         ok = TRUE;
     }
     opening_unref(opening);

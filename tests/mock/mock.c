@@ -86,6 +86,7 @@ typedef struct {
     guint generation;      /* bumped by C_Initialize and C_Finalize */
     GPtrArray *fail_rules; /* MockFailRule, counters mutable */
     CK_ULONG calls[MOCK_FN_COUNT];
+    guint misbehaving; /* calls hanging or sleeping without the lock */
 } MockState;
 
 static MockState state;
@@ -315,11 +316,20 @@ mock_ensure_loaded(void)
 __attribute__((destructor)) static void
 unload(void)
 {
+    /* under the lock: at exit a thread may still be in a call that hangs
+     * or sleeps (misbehave), which released it; such a thread still holds
+     * the state, left to the process's end */
+    mock_lock();
+    if (state.misbehaving > 0) {
+        mock_unlock();
+        return;
+    }
     mock_sessions_unload();
     mock_slots_replace(NULL);
     mock_objects_replace(NULL);
     g_clear_pointer(&state.fail_rules, g_ptr_array_unref);
     g_clear_pointer(&state.conf, mock_conf_free);
+    mock_unlock();
 }
 
 /* ------------------------------------------------------ entry, failures */
@@ -369,15 +379,18 @@ misbehave(MockFunctionId fn)
         }
         switch (rule->kind) {
         case MOCK_MISBEHAVE_HANG:
+            state.misbehaving++;
             mock_unlock();
             for (;;) {
                 pause();
             }
         case MOCK_MISBEHAVE_SLEEP:
+            state.misbehaving++;
             mock_unlock();
             g_usleep((gulong)rule->arg * 1000);
             mock_lock();
-            break;
+            state.misbehaving--;
+            return CKR_OK;
         case MOCK_MISBEHAVE_SEGV:
             /* the default action, whatever a sanitizer installed: the
              * process dies of the signal, as a real crash of a library
@@ -386,8 +399,11 @@ misbehave(MockFunctionId fn)
             raise(SIGSEGV);
             break;
         case MOCK_MISBEHAVE_ABORT:
+            mock_unlock();
             abort();
         case MOCK_MISBEHAVE_EXIT:
+            /* the destructors run, ours takes the lock */
+            mock_unlock();
             exit((int)rule->arg);
         case MOCK_MISBEHAVE_RETURN:
             return rule->arg;
