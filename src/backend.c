@@ -1,13 +1,16 @@
 /*
  * Backend loading.  Libraries are opened RTLD_NOW | RTLD_LOCAL (never
  * RTLD_GLOBAL or RTLD_DEEPBIND) so that two vendor modules exporting the same
- * symbols cannot interfere.
+ * symbols cannot interfere.  A library is loaded once per process and never
+ * unloaded (but one that is no PKCS #11 module): see "the libraries" below.
  *
- * In AddressSanitizer builds they are also RTLD_NODELETE: a library that
- * p11mux unloads at C_Finalize stays mapped, so that LeakSanitizer can name
- * the library a leak reported at exit comes from (tests/lsan.supp names the
- * backends' own leaks; without the mapping every such frame is "<unknown
- * module>" and p11mux's own leaks could not be told apart).
+ * Each backend is opened (loaded if need be, initialised, its slots listed)
+ * in a thread of its own that C_Initialize waits for until the backend's
+ * deadline (init-timeout); one that misses it is abandoned to its thread.
+ *
+ * In AddressSanitizer builds libraries are also RTLD_NODELETE, so that one
+ * that is closed again (not a PKCS #11 module) stays mapped and
+ * LeakSanitizer can name the library a leak reported at exit comes from.
  */
 #include "config.h"
 

@@ -34,6 +34,13 @@ definitely_lost() {
     sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' "$1" | tr -d , | tail -1
 }
 
+# a sanitizer's allocator keeps freed memory in quarantine: the resident
+# size means nothing there (the cycles still run, under its leak checker)
+sanitized=
+if grep -q -e __asan_init -e __tsan_init "$so"; then
+    sanitized=yes
+fi
+
 for backend in softhsm nss trust; do
     write_config "$TMP/$backend.conf" "$backend"
     P11MUX_CONF=$TMP/$backend.conf
@@ -41,14 +48,16 @@ for backend in softhsm nss trust; do
     check "$backend: 300 cycles through p11mux" "$cycles" "$so" 300 50
     cp "$OUT" "$TMP/$backend.rss"
     growth=$(rss_growth "$TMP/$backend.rss")
-    if [ "$growth" -le "$bound" ]; then
+    if [ -n "$sanitized" ]; then
+        printf '%s: resident size not judged in a sanitizer build (grew %s KiB)\n' "$backend" "$growth"
+    elif [ "$growth" -le "$bound" ]; then
         pass "$backend: resident size grew $growth KiB from cycle 50 to 300 (bound $bound KiB)"
     else
         fail "$backend: resident size grew $growth KiB from cycle 50 to 300 (bound $bound KiB)"
     fi
 done
 
-if ! command -v valgrind >/dev/null 2>&1 || grep -q -e __asan_init -e __tsan_init "$so"; then
+if ! command -v valgrind >/dev/null 2>&1 || [ -n "$sanitized" ]; then
     printf 'valgrind part skipped: no valgrind, or a sanitizer build\n'
     exit 0
 fi
