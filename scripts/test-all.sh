@@ -135,7 +135,8 @@ if bash scripts/build.sh "$tsan" --enable-tsan; then
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         run_check "$tsan" TESTS="tests/hardening/test-threads tests/v3/test-events \
             tests/unit/test-sessions tests/unit/test-policy-cache tests/unit/test-policy-module \
-            tests/unit/test-trace tests/unit/test-trace-module tests/unit/test-mock"
+            tests/unit/test-trace tests/unit/test-trace-module tests/unit/test-mock \
+            tests/unit/test-misbehave"
 else
     failed=$((failed + 1))
 fi

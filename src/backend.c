@@ -1,23 +1,29 @@
 /*
  * Backend loading.  Libraries are opened RTLD_NOW | RTLD_LOCAL (never
  * RTLD_GLOBAL or RTLD_DEEPBIND) so that two vendor modules exporting the same
- * symbols cannot interfere.
+ * symbols cannot interfere.  A library is loaded once per process and never
+ * unloaded (but one that is no PKCS #11 module): see "the libraries" below.
  *
- * In AddressSanitizer builds they are also RTLD_NODELETE: a library that
- * p11mux unloads at C_Finalize stays mapped, so that LeakSanitizer can name
- * the library a leak reported at exit comes from (tests/lsan.supp names the
- * backends' own leaks; without the mapping every such frame is "<unknown
- * module>" and p11mux's own leaks could not be told apart).
+ * Each backend is opened (loaded if need be, initialised, its slots listed)
+ * in a thread of its own that C_Initialize waits for until the backend's
+ * deadline (init-timeout); one that misses it is abandoned to its thread.
+ *
+ * In AddressSanitizer builds libraries are also RTLD_NODELETE, so that one
+ * that is closed again (not a PKCS #11 module) stays mapped and
+ * LeakSanitizer can name the library a leak reported at exit comes from.
  */
 #include "config.h"
 
 #include "backend.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "conf.h"
+
+#include "constants.h"
 #include "p11mux-functions.h"
-#include <p11-kit/p11-kit.h>
 
 G_DEFINE_QUARK(p11mux - backend - error - quark, p11mux_backend_error)
 
@@ -58,34 +64,180 @@ p11mux_backend_free(P11muxBackend *backend)
     g_free(backend);
 }
 
-static gboolean fail(P11muxBackend *backend, GError **error, const char *format, ...)
-    G_GNUC_PRINTF(3, 4);
+/* ------------------------------------------------------------ the libraries */
+
+/*
+ * The process-wide table of loaded libraries, by canonical path.  A
+ * library, once loaded, stays loaded (and in the table) for the life of the
+ * process: some backends keep per-load state that only the process's end
+ * frees (NSS softoken), and a thread abandoned in a call of a library must
+ * never see it unmapped.  Lock order: library_lock is a leaf; it may be
+ * taken under an opening's lock, never the reverse, and never held while
+ * calling a backend.
+ */
+struct P11muxLibrary {
+    char *path;                /* canonical */
+    void *dl;                  /* NULL until loaded */
+    CK_FUNCTION_LIST_PTR list; /* the backend's own list, read once per opening */
+    gboolean is_3_0;
+    /* under library_lock: */
+    char *owner;       /* nullable: the backend holding it now */
+    gboolean busy;     /* a thread of p11mux's is loading or initialising it */
+    gboolean stranded; /* it was busy when the process forked: that thread is gone */
+};
+
+static GMutex library_lock;
+static GHashTable *libraries; /* canonical path -> P11muxLibrary*, never freed */
+
+static void
+libraries_before_fork(void)
+{
+    g_mutex_lock(&library_lock);
+}
+
+static void
+libraries_after_fork_parent(void)
+{
+    g_mutex_unlock(&library_lock);
+}
+
+/* In the child, the threads of abandoned calls are gone: their libraries
+ * stay busy (half initialised, never used again), now as stranded. */
+static void
+libraries_after_fork_child(void)
+{
+    GHashTableIter iter;
+    P11muxLibrary *library;
+
+    if (libraries != NULL) {
+        g_hash_table_iter_init(&iter, libraries);
+        while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&library)) {
+            library->stranded = library->busy;
+        }
+    }
+    g_mutex_unlock(&library_lock);
+}
+
+/* Claim the library at path for backend; NULL and *why (transfer full) if
+ * another backend holds it or a call of it may still be running. */
+static P11muxLibrary *
+library_claim(const P11muxBackend *backend, char **why)
+{
+    static gsize once = 0;
+    g_autofree char *path = p11mux_conf_canonical_path(backend->path);
+    P11muxLibrary *library;
+
+    if (g_once_init_enter(&once)) {
+        pthread_atfork(libraries_before_fork, libraries_after_fork_parent,
+                       libraries_after_fork_child);
+        g_once_init_leave(&once, 1);
+    }
+    g_mutex_lock(&library_lock);
+    if (libraries == NULL) {
+        libraries = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    library = g_hash_table_lookup(libraries, path);
+    if (library == NULL) {
+        library = g_new0(P11muxLibrary, 1);
+        library->path = g_steal_pointer(&path);
+        g_hash_table_insert(libraries, library->path, library);
+    }
+    if (library->stranded) {
+        *why = g_strdup("its C_Initialize was still running in the parent process when this "
+                        "process forked; it is never used in this process");
+    } else if (library->busy) {
+        *why = g_strdup("its earlier C_Initialize, abandoned at its deadline, has not returned");
+    } else if (library->owner != NULL) {
+        *why = g_strdup_printf("the same library as backend '%s'", library->owner);
+    } else {
+        library->owner = g_strdup(backend->name);
+        library->busy = TRUE;
+    }
+    g_mutex_unlock(&library_lock);
+    return *why == NULL ? library : NULL;
+}
+
+static void
+library_set_idle(P11muxLibrary *library)
+{
+    g_mutex_lock(&library_lock);
+    library->busy = FALSE;
+    g_mutex_unlock(&library_lock);
+}
+
+static void
+library_release(P11muxLibrary *library)
+{
+    g_mutex_lock(&library_lock);
+    g_clear_pointer(&library->owner, g_free);
+    g_mutex_unlock(&library_lock);
+}
+
+/* ------------------------------------------------------------ an opening */
+
+/*
+ * Shared by the waiting thread and the opening thread (two references).
+ * The fields from library to init_reserved are written before the thread
+ * starts; the results by the thread before done; done and abandoned under
+ * lock.  An abandoned opening's thread owns the rest alone.
+ */
+struct P11muxBackendOpening {
+    gint refs;
+    GMutex lock;
+    GCond finished;
+    gboolean done;
+    gboolean abandoned;
+    P11muxBackend *backend; /* the waiter's only: the thread never touches it */
+    P11muxLibrary *library; /* nullable: not claimed */
+    CK_FUNCTION_LIST_PTR self;
+    char *init_reserved;
+    char *claim_error; /* nullable: why the library could not be claimed */
+    /* results */
+    char *error; /* nullable: what failed */
+    CK_FUNCTION_LIST_3_0 normalised;
+    gboolean initialized;
+    gboolean shared;
+    GArray *slots; /* CK_SLOT_ID */
+    gint64 started;
+    gint64 elapsed_us;
+};
+
+static void
+opening_unref(P11muxBackendOpening *opening)
+{
+    if (!g_atomic_int_dec_and_test(&opening->refs)) {
+        return;
+    }
+    g_mutex_clear(&opening->lock);
+    g_cond_clear(&opening->finished);
+    g_free(opening->init_reserved);
+    g_free(opening->claim_error);
+    g_free(opening->error);
+    g_clear_pointer(&opening->slots, g_array_unref);
+    g_free(opening);
+}
+
+static gboolean opening_fail(P11muxBackendOpening *opening, const char *format, ...)
+    G_GNUC_PRINTF(2, 3);
 
 static gboolean
-fail(P11muxBackend *backend, GError **error, const char *format, ...)
+opening_fail(P11muxBackendOpening *opening, const char *format, ...)
 {
     va_list ap;
 
     va_start(ap, format);
-    g_free(backend->error);
-    backend->error = g_strdup_vprintf(format, ap);
+    g_free(opening->error);
+    opening->error = g_strdup_vprintf(format, ap);
     va_end(ap);
-    g_set_error(error, P11MUX_BACKEND_ERROR, 1, "backend '%s' (%s): %s", backend->name,
-                backend->path, backend->error);
-    if (backend->dl != NULL) {
-        dlclose(backend->dl);
-        backend->dl = NULL;
-    }
-    backend->functions = NULL;
     return FALSE;
 }
 
 /* The 3.0 way: C_GetInterface("PKCS 11"), taking whatever version is the
  * default; NULL if the module has none. */
 static CK_FUNCTION_LIST_PTR
-take_interface(P11muxBackend *backend)
+take_interface(void *dl)
 {
-    CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(backend->dl, "C_GetInterface");
+    CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
     CK_INTERFACE_PTR interface = NULL;
 
     if (get_interface == NULL) {
@@ -103,90 +255,264 @@ take_interface(P11muxBackend *backend)
  * or else C_GetFunctionList (a 2.40 list, whatever version it says: a
  * module may well put 3.0 there and still give the 2.40 layout). */
 static CK_FUNCTION_LIST_PTR
-take_list(P11muxBackend *backend, gboolean *is_3_0)
+take_list(void *dl, gboolean *is_3_0)
 {
     CK_C_GetFunctionList get_function_list;
-    CK_FUNCTION_LIST_PTR list = take_interface(backend);
+    CK_FUNCTION_LIST_PTR list = take_interface(dl);
 
     *is_3_0 = list != NULL && list->version.major >= 3;
     if (list != NULL) {
         return list;
     }
-    get_function_list = (CK_C_GetFunctionList)dlsym(backend->dl, "C_GetFunctionList");
+    get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
     if (get_function_list == NULL || get_function_list(&list) != CKR_OK) {
         return NULL;
     }
     return list;
 }
 
+/* dlopen the library, once for the life of the process, and take its list.
+ * A library that is not a PKCS #11 module is closed again. */
+static gboolean
+load_library(P11muxBackendOpening *opening)
+{
+    P11muxLibrary *library = opening->library;
+    void *dl;
+
+    if (library->dl != NULL) {
+        return TRUE;
+    }
+    dl = dlopen(library->path, BACKEND_DLOPEN_FLAGS);
+    if (dl == NULL) {
+        return opening_fail(opening, "cannot load: %s", dlerror());
+    }
+    library->list = take_list(dl, &library->is_3_0);
+    if (library->list == NULL) {
+        gboolean has_list = dlsym(dl, "C_GetFunctionList") != NULL;
+
+        dlclose(dl);
+        return opening_fail(opening, has_list ? "C_GetFunctionList failed"
+                                              : "not a PKCS #11 module: no C_GetFunctionList");
+    }
+    library->dl = dl;
+    return TRUE;
+}
+
 /*
- * The backend boundary: the backend's list is read here, once, into
- * backend->normalised, and never again.  A 3.0 list (version 3.x) is
- * read for the 3.0 entries it fills; a 2.40 one only as far as it goes.
+ * The backend boundary: the backend's list is read here, once per opening,
+ * into opening->normalised.  A 3.0 list (version 3.x) is read for the 3.0
+ * entries it fills; a 2.40 one only as far as it goes.
  */
 static gboolean
-load_library(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
+take_functions(P11muxBackendOpening *opening)
 {
-    CK_FUNCTION_LIST_PTR list;
-    gboolean is_3_0;
+    CK_FUNCTION_LIST_PTR list = opening->library->list;
+    CK_FUNCTION_LIST_PTR self = opening->self;
+    gboolean is_3_0 = opening->library->is_3_0;
 
-    backend->dl = dlopen(backend->path, BACKEND_DLOPEN_FLAGS);
-    if (backend->dl == NULL) {
-        return fail(backend, error, "cannot load: %s", dlerror());
-    }
-    list = take_list(backend, &is_3_0);
-    if (list == NULL) {
-        if (dlsym(backend->dl, "C_GetFunctionList") == NULL) {
-            return fail(backend, error, "not a PKCS #11 module: no C_GetFunctionList");
-        }
-        return fail(backend, error, "C_GetFunctionList failed");
-    }
     /* either of p11mux's own lists (both start with its C_Initialize) */
     if (list == self || list->C_Initialize == self->C_Initialize) {
-        return fail(backend, error, "this is p11mux itself; a backend cannot be p11mux");
+        return opening_fail(opening, "this is p11mux itself; a backend cannot be p11mux");
     }
     if (list->C_Initialize == NULL || list->C_Finalize == NULL) {
-        return fail(backend, error, "its function list has no C_Initialize or C_Finalize");
+        return opening_fail(opening, "its function list has no C_Initialize or C_Finalize");
     }
-    p11mux_functions_normalise(&backend->normalised, list, is_3_0);
-    backend->functions = &backend->normalised;
-    if (!is_3_0 && backend->normalised.version.major >= 3) {
+    p11mux_functions_normalise(&opening->normalised, list, is_3_0);
+    if (!is_3_0 && opening->normalised.version.major >= 3) {
         /* what the interface offered, for p11mux_backend_is_3_0 */
-        backend->normalised.version = (CK_VERSION){2, 40};
+        opening->normalised.version = (CK_VERSION){2, 40};
     }
     return TRUE;
 }
 
 static gboolean
-initialize(P11muxBackend *backend, GError **error)
+initialize(P11muxBackendOpening *opening)
 {
     CK_C_INITIALIZE_ARGS args = {0};
     CK_RV rv;
 
     args.flags = CKF_OS_LOCKING_OK;
-    args.pReserved = backend->init_reserved;
-    rv = backend->functions->C_Initialize(&args);
+    args.pReserved = opening->init_reserved;
+    rv = opening->normalised.C_Initialize(&args);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        backend->shared = TRUE;
+        opening->shared = TRUE;
         return TRUE;
     }
     if (rv != CKR_OK) {
-        return fail(backend, error, "C_Initialize failed: %s (0x%lx)", p11_kit_strerror(rv),
-                    (unsigned long)rv);
+        g_autofree char *described = p11mux_rv_describe(rv);
+
+        return opening_fail(opening, "C_Initialize failed: %s", described);
     }
-    backend->initialized = TRUE;
+    opening->initialized = TRUE;
     return TRUE;
 }
 
-gboolean
-p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error)
+/* Its slots, every one, so that each gets its id now; a failure leaves
+ * them to the application's C_GetSlotList. */
+static void
+list_slots(P11muxBackendOpening *opening)
 {
-    g_return_val_if_fail(backend->dl == NULL, FALSE);
+    CK_FUNCTION_LIST_3_0_PTR functions = &opening->normalised;
+    CK_ULONG count = 0;
+    CK_RV rv;
 
-    if (!load_library(backend, self, error)) {
-        return FALSE;
+    for (;;) {
+        rv = functions->C_GetSlotList(CK_FALSE, NULL, &count);
+        if (rv != CKR_OK || count == 0 || count > G_MAXUINT / sizeof(CK_SLOT_ID)) {
+            g_array_set_size(opening->slots, 0);
+            return;
+        }
+        g_array_set_size(opening->slots, count);
+        rv = functions->C_GetSlotList(CK_FALSE, (CK_SLOT_ID_PTR)opening->slots->data, &count);
+        if (rv != CKR_BUFFER_TOO_SMALL) {
+            g_array_set_size(opening->slots, rv == CKR_OK ? count : 0);
+            return;
+        }
     }
-    return initialize(backend, error);
+}
+
+/* The work of an opening, in its thread (or inline); then done. */
+static void
+run(P11muxBackendOpening *opening)
+{
+    gboolean abandoned;
+
+    if (load_library(opening) && take_functions(opening) && initialize(opening)) {
+        list_slots(opening);
+    }
+    opening->elapsed_us = g_get_monotonic_time() - opening->started;
+    g_mutex_lock(&opening->lock);
+    opening->done = TRUE;
+    abandoned = opening->abandoned;
+    if (!abandoned) {
+        /* the waiter takes over the library */
+        library_set_idle(opening->library);
+        g_cond_signal(&opening->finished);
+    }
+    g_mutex_unlock(&opening->lock);
+    if (abandoned) {
+        /* nobody uses what a late C_Initialize set up: undo it, and only
+         * then let a later initialisation have the library */
+        if (opening->initialized) {
+            opening->normalised.C_Finalize(NULL);
+        }
+        library_set_idle(opening->library);
+    }
+    opening_unref(opening);
+}
+
+static gpointer
+run_thread(gpointer data)
+{
+    run(data);
+    return NULL;
+}
+
+P11muxBackendOpening *
+p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, gboolean threads)
+{
+    P11muxBackendOpening *opening = g_new0(P11muxBackendOpening, 1);
+    g_autoptr(GError) error = NULL;
+    GThread *thread;
+
+    g_return_val_if_fail(backend->library == NULL, NULL);
+    opening->refs = 1;
+    g_mutex_init(&opening->lock);
+    g_cond_init(&opening->finished);
+    opening->backend = backend;
+    opening->self = self;
+    opening->init_reserved = g_strdup(backend->init_reserved);
+    opening->slots = g_array_new(FALSE, FALSE, sizeof(CK_SLOT_ID));
+    opening->started = g_get_monotonic_time();
+    opening->library = library_claim(backend, &opening->claim_error);
+    if (opening->library == NULL) {
+        opening->done = TRUE;
+        return opening;
+    }
+    backend->library = opening->library;
+    g_atomic_int_inc(&opening->refs);
+    if (!threads) {
+        run(opening);
+        return opening;
+    }
+    thread = g_thread_try_new("p11mux-open", run_thread, opening, &error);
+    if (thread == NULL) {
+        /* no thread to be had: no deadline either */
+        run(opening);
+        return opening;
+    }
+    g_thread_unref(thread);
+    return opening;
+}
+
+static gboolean fail(P11muxBackend *backend, GError **error, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static gboolean
+fail(P11muxBackend *backend, GError **error, const char *format, ...)
+{
+    va_list ap;
+
+    va_start(ap, format);
+    g_free(backend->error);
+    backend->error = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    g_set_error(error, P11MUX_BACKEND_ERROR, 1, "backend '%s' (%s): %s", backend->name,
+                backend->path, backend->error);
+    return FALSE;
+}
+
+/* Wait for the opening until deadline; FALSE (and it is abandoned) if it
+ * is still running then. */
+static gboolean
+wait_until(P11muxBackendOpening *opening, gint64 deadline)
+{
+    gboolean done;
+
+    g_mutex_lock(&opening->lock);
+    while (!opening->done) {
+        if (!g_cond_wait_until(&opening->finished, &opening->lock, deadline)) {
+            break;
+        }
+    }
+    done = opening->done;
+    opening->abandoned = !done;
+    g_mutex_unlock(&opening->lock);
+    return done;
+}
+
+gboolean
+p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArray **slots,
+                           GError **error)
+{
+    P11muxBackend *backend = opening->backend;
+    gboolean ok = FALSE;
+
+    if (opening->claim_error != NULL) {
+        fail(backend, error, "%s; skipped at once", opening->claim_error);
+    } else if (!wait_until(opening, deadline)) {
+        backend->timed_out = TRUE;
+        backend->open_us = g_get_monotonic_time() - opening->started;
+        fail(backend, error,
+             "no answer from loading or C_Initialize within init-timeout (%.3f s); its call is "
+             "left running in its own thread and the backend is never used",
+             (double)backend->open_us / G_USEC_PER_SEC);
+    } else if (opening->error != NULL) {
+        backend->open_us = opening->elapsed_us;
+        fail(backend, error, "%s", opening->error);
+    } else {
+        backend->open_us = opening->elapsed_us;
+        backend->normalised = opening->normalised;
+        backend->functions = &backend->normalised;
+        backend->initialized = opening->initialized;
+        backend->shared = opening->shared;
+        /* taken, not shared: GLib's own reference counts are invisible
+         * to ThreadSanitizer */
+        *slots = g_steal_pointer(&opening->slots);
+        ok = TRUE;
+    }
+    opening_unref(opening);
+    return ok;
 }
 
 /* Room for a list that grows between the two calls (a token inserted). */
@@ -233,13 +559,13 @@ p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHAN
 void
 p11mux_backend_close(P11muxBackend *backend)
 {
-    if (backend->initialized) {
+    if (backend->initialized && !backend->timed_out) {
         backend->functions->C_Finalize(NULL);
-        backend->initialized = FALSE;
     }
-    if (backend->dl != NULL) {
-        dlclose(backend->dl);
-        backend->dl = NULL;
+    backend->initialized = FALSE;
+    if (backend->library != NULL) {
+        library_release(backend->library);
+        backend->library = NULL;
     }
     backend->functions = NULL;
 }
@@ -248,6 +574,9 @@ void
 p11mux_backend_forget(P11muxBackend *backend)
 {
     backend->initialized = FALSE;
-    backend->dl = NULL;
     backend->functions = NULL;
+    if (backend->library != NULL) {
+        library_release(backend->library);
+        backend->library = NULL;
+    }
 }

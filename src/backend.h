@@ -8,6 +8,12 @@
 
 #include "p11mux-pkcs11.h"
 
+/* A library p11mux has loaded: process-wide, never unloaded (backend.c). */
+typedef struct P11muxLibrary P11muxLibrary;
+
+/* An opening in progress (p11mux_backend_open_start). */
+typedef struct P11muxBackendOpening P11muxBackendOpening;
+
 typedef struct {
     char *name;          /* [backend NAME] */
     char *path;          /* the library file */
@@ -28,6 +34,9 @@ typedef struct {
     gboolean shared;                        /* it was initialised by someone else: never finalise */
     char *error;                            /* nullable: why it was skipped */
     guint index;                            /* position in the router's list */
+    P11muxLibrary *library;                 /* nullable: the library it holds (claimed) */
+    gboolean timed_out;                     /* it missed its deadline: its call may still run */
+    gint64 open_us;                         /* how long loading and C_Initialize took */
 } P11muxBackend;
 
 /* transfer full */
@@ -37,13 +46,28 @@ void p11mux_backend_free(P11muxBackend *backend);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
 
 /*
- * dlopen the library (RTLD_NOW | RTLD_LOCAL), take its "PKCS 11" interface
- * (3.0 preferred, else C_GetFunctionList), and call its C_Initialize with
- * CKF_OS_LOCKING_OK and init_reserved.  self is p11mux's own 2.40 list: a
- * module answering with it is p11mux itself and refused.  On failure the
- * backend is left unloaded, backend->error says why, and error is set.
+ * Opening a backend: claim its library in the process-wide table (by
+ * canonical path; a library stays loaded for the life of the process and
+ * is reused by later initialisations), dlopen it (RTLD_NOW | RTLD_LOCAL)
+ * if not yet loaded, take its "PKCS 11" interface (3.0 preferred, else
+ * C_GetFunctionList), call its C_Initialize with CKF_OS_LOCKING_OK and
+ * init_reserved, and list its slots.  self is p11mux's own 2.40 list: a
+ * module answering with it is p11mux itself and refused.
+ *
+ * start begins it in a thread of its own (inline, when threads is FALSE);
+ * finish waits for it until deadline (g_get_monotonic_time() units; ignored
+ * inline).  A backend that misses it is abandoned: backend->timed_out is set,
+ * its library stays marked busy until the thread's call returns (the thread
+ * then finalises what it initialised), and every later claim of that
+ * library fails at once.  On failure backend->error says why and error is
+ * set.  On success *slots (transfer full) holds the ids its C_GetSlotList
+ * gave (empty if it failed).  start never fails: a claim refused is
+ * reported by finish.
  */
-gboolean p11mux_backend_open(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, GError **error);
+P11muxBackendOpening *p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self,
+                                                gboolean threads);
+gboolean p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArray **slots,
+                                    GError **error);
 
 /* Whether the backend offers the 3.0 interface (loaded backends only). */
 static inline gboolean
@@ -63,10 +87,12 @@ p11mux_backend_is_3_0(const P11muxBackend *backend)
 CK_RV p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot,
                                     CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
 
-/* C_Finalize (when we initialised it) and dlclose.  Idempotent. */
+/* C_Finalize (when we initialised it) and give the library back (it stays
+ * loaded).  A backend that timed out is never called.  Idempotent. */
 void p11mux_backend_close(P11muxBackend *backend);
 
-/* After fork(): forget the parent's initialisation, keep the library mapped. */
+/* After fork(), in the child: forget the parent's initialisation and give
+ * the library back, keeping it mapped. */
 void p11mux_backend_forget(P11muxBackend *backend);
 
 #define P11MUX_BACKEND_ERROR (p11mux_backend_error_quark())

@@ -154,7 +154,7 @@ P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT];
 static gboolean
 is_plain(const P11muxRouter *router, P11muxFunctionId fn)
 {
-    return router->begin == NULL && router->end == NULL &&
+    return router->begin == NULL && router->end == NULL && router->enter == NULL &&
            ((router->check == NULL && router->after == NULL) ||
             p11mux_router_skips_seams(router, fn));
 }
@@ -202,6 +202,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
     call->session = call->real_session = 0;
     call->session_flags = 0;
     call->policy_data = NULL;
+    call->watched = FALSE;
     /* trace off: this load and test is all a call pays */
     if (G_UNLIKELY(call->router != NULL && call->router->begin != NULL)) {
         call->router->begin(call);
@@ -211,10 +212,15 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
 static CK_RV
 check(P11muxCall *call)
 {
+    CK_RV rv = CKR_OK;
+
     if (call->router->check != NULL && !p11mux_router_skips_seams(call->router, call->fn)) {
-        return call->router->check(call);
+        rv = call->router->check(call);
     }
-    return CKR_OK;
+    if (G_UNLIKELY(rv == CKR_OK && call->router->enter != NULL)) {
+        call->router->enter(call);
+    }
+    return rv;
 }
 
 static void

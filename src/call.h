@@ -84,6 +84,11 @@ struct P11muxCall {
                           * parameter before the call (the buffer size offered) */
     gboolean size_in_set;
     gpointer policy_data; /* nullable: the policy engine's state from check to after */
+    /* the slow-call watch (src/trace-watch.c), under its lock once watched */
+    gboolean watched; /* in the watch's list from enter to end */
+    gboolean slow_reported;
+    guint64 tid;
+    GList watch_link;
     P11muxPlain hold;     /* hold.hold NULL when nothing is held (not initialised, nested) */
 };
 

@@ -14,6 +14,8 @@
 /* ------------------------------------------------------------------ tables */
 
 static char *check_trace(const P11muxConfKey *key, const char *value);
+static char *check_duration(const P11muxConfKey *key, const char *value);
+static char *check_duration_or_off(const P11muxConfKey *key, const char *value);
 
 /* Order matches P11muxUserConfig. */
 static const char *const user_config_choices[] = {"merge", "none", "only", NULL};
@@ -42,10 +44,18 @@ static const P11muxConfKey known_keys[] = {
       .choices = trace_format_choices, .default_value = "text", .example = "json" },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-data", .type = P11MUX_CONF_TYPE_ENUM,
       .choices = trace_data_choices, .default_value = "length", .example = "hex" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "trace-entry", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "false", .example = "true" },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "slow-call", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "0", .example = "5", .validate = check_duration_or_off },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "import-p11-kit", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true" },
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "standalone", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true", .flags = P11MUX_CONF_KEY_EXTRA_ONLY },
+    { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "init-timeout", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "10s", .example = "3s", .validate = check_duration },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "init-timeout", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "30s", .validate = check_duration },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "module", .type = P11MUX_CONF_TYPE_PATH,
       .example = "/usr/lib/softhsm/libsofthsm2.so" },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "init-reserved", .type = P11MUX_CONF_TYPE_STRING,
@@ -194,6 +204,52 @@ check_name(const P11muxConfKey *key, const char *value)
         return NULL;
     }
     return g_strdup_printf("expected a name of letters, digits, '_', '.' and '-', got '%s'", value);
+}
+
+/* The longest duration accepted: one hour. */
+#define DURATION_MAX_US (G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC)
+
+gboolean
+p11mux_conf_parse_duration(const char *text, gint64 *microseconds)
+{
+    guint64 number;
+    char *end;
+    gint64 unit = G_USEC_PER_SEC;
+
+    if (!g_ascii_isdigit(*text)) {
+        return FALSE;
+    }
+    number = g_ascii_strtoull(text, &end, 10);
+    if (g_str_equal(end, "ms")) {
+        unit = 1000;
+    } else if (!g_str_equal(end, "s") && *end != '\0') {
+        return FALSE;
+    }
+    if (number > (guint64)(DURATION_MAX_US / unit)) {
+        return FALSE;
+    }
+    *microseconds = (gint64)number * unit;
+    return *microseconds > 0;
+}
+
+static char *
+check_duration(const P11muxConfKey *key, const char *value)
+{
+    gint64 us;
+
+    (void)key;
+    if (p11mux_conf_parse_duration(value, &us)) {
+        return NULL;
+    }
+    return g_strdup_printf("expected a duration from 1ms to 3600s (\"10s\", \"500ms\", or bare "
+                           "seconds), got '%s'",
+                           value);
+}
+
+static char *
+check_duration_or_off(const P11muxConfKey *key, const char *value)
+{
+    return g_str_equal(value, "0") ? NULL : check_duration(key, value);
 }
 
 /* off | stderr | syslog | file:/ABSOLUTE/PATH (or file:%r/...; %-escapes

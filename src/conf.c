@@ -360,6 +360,7 @@ backend_new(const P11muxConf *conf, const P11muxConfGroup *group)
     P11muxConfBackend *backend = g_new0(P11muxConfBackend, 1);
     const P11muxConfGroupKind kind = P11MUX_CONF_GROUP_BACKEND;
     const P11muxConfValue *module = p11mux_conf_lookup(conf, group->name, "module");
+    const P11muxConfValue *timeout;
 
     backend->name = g_strdup(group->label);
     if (module != NULL) {
@@ -369,6 +370,10 @@ backend_new(const P11muxConf *conf, const P11muxConfGroup *group)
     backend->init_reserved = g_strdup(setting(conf, group->name, kind, "init-reserved"));
     backend->critical = setting_is_true(conf, group->name, kind, "critical");
     backend->enabled = setting_is_true(conf, group->name, kind, "enabled");
+    timeout = p11mux_conf_lookup(conf, group->name, "init-timeout");
+    if (timeout != NULL && !p11mux_conf_parse_duration(timeout->value, &backend->init_timeout_us)) {
+        g_return_val_if_reached(backend); /* the value was checked when read */
+    }
     backend->policy = g_strdup(setting(conf, group->name, kind, "policy"));
     backend->origin = group->origin;
     return backend;
@@ -394,6 +399,16 @@ finish_fields(P11muxConf *conf)
     conf->trace_format = g_strdup(setting(conf, GLOBAL_GROUP, kind, "trace-format"));
     conf->trace_data = g_strdup(setting(conf, GLOBAL_GROUP, kind, "trace-data"));
     conf->import_p11_kit = setting_is_true(conf, GLOBAL_GROUP, kind, "import-p11-kit");
+    if (!p11mux_conf_parse_duration(setting(conf, GLOBAL_GROUP, kind, "init-timeout"),
+                                    &conf->init_timeout_us)) {
+        g_return_if_reached(); /* the value was checked when read */
+    }
+    conf->trace_entry = setting_is_true(conf, GLOBAL_GROUP, kind, "trace-entry");
+    if (!g_str_equal(setting(conf, GLOBAL_GROUP, kind, "slow-call"), "0") &&
+        !p11mux_conf_parse_duration(setting(conf, GLOBAL_GROUP, kind, "slow-call"),
+                                    &conf->slow_call_us)) {
+        g_return_if_reached(); /* the value was checked when read */
+    }
     conf->policy_stricter_only = policy_stricter_only(conf);
     for (guint i = 0; i < conf->groups->len; i++) {
         const P11muxConfGroup *group = g_ptr_array_index(conf->groups, i);

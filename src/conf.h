@@ -109,6 +109,9 @@ P11muxConfPaths *p11mux_conf_paths_new_default(void);
 void p11mux_conf_paths_free(P11muxConfPaths *paths);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConfPaths, p11mux_conf_paths_free)
 
+/* A duration: "10s", "500ms" or bare seconds, from 1 ms to one hour. */
+gboolean p11mux_conf_parse_duration(const char *text, gint64 *microseconds);
+
 /* ------------------------------------------------------------------ result */
 
 typedef enum {
@@ -142,6 +145,7 @@ typedef struct {
     char *init_reserved; /* nullable */
     gboolean critical;
     gboolean enabled;
+    gint64 init_timeout_us;  /* init-timeout, its own or [global]'s */
     char *policy;            /* nullable */
     P11muxConfOrigin origin; /* the group header of its first appearance */
     P11muxConfOrigin module_origin;
@@ -154,6 +158,9 @@ typedef struct {
     char *trace_format;           /* "text", "json" */
     char *trace_data;             /* "length", "hex" */
     gboolean import_p11_kit;
+    gint64 init_timeout_us; /* [global] init-timeout; a backend's own wins (0: none) */
+    gboolean trace_entry;   /* a record when a call enters, too */
+    gint64 slow_call_us;    /* report a call running this long (0: off) */
     GPtrArray *backends; /* P11muxConfBackend*, enabled or not, by first appearance */
     GPtrArray *files;    /* char*, every file read, in the order read */
     GPtrArray *groups;   /* P11muxConfGroup*, in order of first appearance */

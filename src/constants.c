@@ -176,6 +176,17 @@ p11mux_rv_name(CK_RV rv)
     return p11mux_constant_name(P11MUX_CONST_CKR, rv);
 }
 
+char *
+p11mux_rv_describe(CK_RV rv)
+{
+    g_autofree char *name = p11mux_constant_format(P11MUX_CONST_CKR, rv);
+
+    if (g_str_has_prefix(name, "0x")) {
+        return g_steal_pointer(&name);
+    }
+    return g_strdup_printf("%s (0x%lx)", name, (unsigned long)rv);
+}
+
 static gint
 compare_ulong(gconstpointer a, gconstpointer b)
 {

@@ -71,6 +71,11 @@ gboolean p11mux_constant_parse(P11muxConstantKind kind, const char *text, CK_ULO
 /* convenience: p11mux_constant_name(P11MUX_CONST_CKR, rv) */
 const char *p11mux_rv_name(CK_RV rv);
 
+/* transfer full: rv as every message p11mux writes names it,
+ * "CKR_DEVICE_ERROR (0x30)"; an unnamed value as p11mux_constant_format
+ * gives it, with its hex value ("CKR_VENDOR_DEFINED+0x1 (0x80000001)"). */
+char *p11mux_rv_describe(CK_RV rv);
+
 typedef void (*P11muxConstantFunc)(CK_ULONG value, const char *name, gpointer user_data);
 
 /*

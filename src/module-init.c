@@ -124,12 +124,12 @@ build_router(const char *config_path, gboolean cant_threads)
         p11mux_conf_free(conf);
         return CKR_GENERAL_ERROR;
     }
-    router = p11mux_router_new(conf, &p11mux_function_list, p11mux_module_report, &error);
+    router = p11mux_router_new_full(conf, &p11mux_function_list, !cant_threads,
+                                    p11mux_module_report, &error);
     if (router == NULL) {
         p11mux_module_report(error->message);
         return CKR_GENERAL_ERROR;
     }
-    router->cant_create_threads = cant_threads;
     p11mux_call_publish(router);
     return CKR_OK;
 }
@@ -177,6 +177,11 @@ reset_after_fork(void)
             backend->functions->C_Finalize(NULL);
         }
         p11mux_backend_forget(backend);
+    }
+    /* the skipped ones give their libraries back too (one abandoned in the
+     * parent stays stranded: src/backend.c) */
+    for (i = 0; i < forked_router->skipped->len; i++) {
+        p11mux_backend_forget(g_ptr_array_index(forked_router->skipped, i));
     }
     inherited_routers = g_slist_prepend(inherited_routers, forked_router);
     forked_router = NULL;

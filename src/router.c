@@ -40,27 +40,73 @@ backend_slot_list(P11muxRouter *router, P11muxBackend *backend, CK_BBOOL token_p
     return rv == CKR_HOST_MEMORY ? rv : CKR_OK;
 }
 
-static gboolean
-open_backend(P11muxRouter *router, const P11muxConfBackend *cb, CK_FUNCTION_LIST_PTR self,
-             void (*report)(const char *message), GError **error)
+/* The default deadline of a backend's loading and C_Initialize, where the
+ * configuration gives none (p11mux.conf(5), init-timeout). */
+#define INIT_TIMEOUT_DEFAULT_US (10 * G_USEC_PER_SEC)
+
+static gint64
+init_timeout(const P11muxConf *conf, const P11muxConfBackend *cb)
 {
-    P11muxBackend *backend =
-        p11mux_backend_new(cb->name, cb->module, cb->init_reserved, cb->critical);
+    if (cb->init_timeout_us > 0) {
+        return cb->init_timeout_us;
+    }
+    return conf->init_timeout_us > 0 ? conf->init_timeout_us : INIT_TIMEOUT_DEFAULT_US;
+}
+
+/* The trace record of a backend's outcome (no trace: nothing). */
+static void
+trace_outcome(P11muxRouter *router, const P11muxBackend *backend, const char *outcome,
+              const char *message)
+{
+    P11muxTraceEvent event = {.event = "backend",
+                              .function = "C_Initialize",
+                              .backend = backend->name,
+                              .outcome = outcome,
+                              .message = message,
+                              .duration_us = backend->open_us};
+
+    p11mux_trace_event(router->trace, &event);
+}
+
+static void
+trace_loaded(P11muxRouter *router, const P11muxBackend *backend, guint slots)
+{
+    g_autofree char *message =
+        g_strdup_printf("interface %u.%u, %u slots%s", backend->functions->version.major,
+                        backend->functions->version.minor, slots,
+                        backend->shared ? ", initialised already by the application" : "");
+
+    trace_outcome(router, backend, "loaded", message);
+}
+
+/* The outcome of one opening: loaded (its slots get their ids now) or
+ * skipped (reported; a critical one fails the whole). */
+static gboolean
+finish_backend(P11muxRouter *router, P11muxBackend *backend, P11muxBackendOpening *opening,
+               gint64 deadline, void (*report)(const char *message), GError **error)
+{
+    GArray *slots = NULL;
     GError *local = NULL;
+    guint i;
 
-    backend->index = router->backends->len + router->skipped->len;
-    if (p11mux_backend_open(backend, self, &local)) {
-        GPtrArray *slots = g_ptr_array_new();
-
+    if (p11mux_backend_open_finish(opening, deadline, &slots, &local)) {
         g_ptr_array_add(router->backends, backend);
-        /* give every slot its id now; a failure here leaves them to C_GetSlotList */
-        (void)backend_slot_list(router, backend, CK_FALSE, slots);
-        g_ptr_array_unref(slots);
+        for (i = 0; i < slots->len; i++) {
+            (void)p11mux_slotmap_intern(router->slots, backend,
+                                        g_array_index(slots, CK_SLOT_ID, i));
+        }
+        trace_loaded(router, backend, slots->len);
+        g_array_unref(slots);
         return TRUE;
     }
+    trace_outcome(router, backend, backend->timed_out ? "timed-out" : "skipped", local->message);
     g_ptr_array_add(router->skipped, backend);
-    if (cb->critical) {
-        g_propagate_prefixed_error(error, local, "critical ");
+    if (backend->critical) {
+        if (error != NULL && *error == NULL) {
+            g_propagate_prefixed_error(error, local, "critical ");
+        } else {
+            g_error_free(local);
+        }
         return FALSE;
     }
     if (report != NULL) {
@@ -73,29 +119,81 @@ open_backend(P11muxRouter *router, const P11muxConfBackend *cb, CK_FUNCTION_LIST
     return TRUE;
 }
 
+/*
+ * Every enabled backend is opened at once, each in a thread of its own
+ * (inline, one after the other, when the application forbids threads), and
+ * waited for until its own deadline; all are waited for (or abandoned)
+ * before a critical failure is reported.
+ */
+static gboolean
+open_backends(P11muxRouter *router, CK_FUNCTION_LIST_PTR self, gboolean threads,
+              void (*report)(const char *message), GError **error)
+{
+    const P11muxConf *conf = router->conf;
+    g_autoptr(GPtrArray) openings = g_ptr_array_new();
+    g_autoptr(GPtrArray) backends = g_ptr_array_new();
+    g_autoptr(GArray) deadlines = g_array_new(FALSE, FALSE, sizeof(gint64));
+    gboolean ok = TRUE;
+    guint i;
+
+    for (i = 0; i < conf->backends->len; i++) {
+        const P11muxConfBackend *cb = g_ptr_array_index(conf->backends, i);
+        P11muxBackend *backend;
+        gint64 deadline;
+
+        if (!cb->enabled) {
+            continue;
+        }
+        backend = p11mux_backend_new(cb->name, cb->module, cb->init_reserved, cb->critical);
+        backend->index = backends->len;
+        deadline = g_get_monotonic_time() + init_timeout(conf, cb);
+        g_ptr_array_add(backends, backend);
+        g_array_append_val(deadlines, deadline);
+        g_ptr_array_add(openings, p11mux_backend_open_start(backend, self, threads));
+    }
+    for (i = 0; i < openings->len; i++) {
+        ok &= finish_backend(router, g_ptr_array_index(backends, i), g_ptr_array_index(openings, i),
+                             g_array_index(deadlines, gint64, i), report, error);
+    }
+    return ok;
+}
+
 P11muxRouter *
 p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, void (*report)(const char *message),
                   GError **error)
 {
+    return p11mux_router_new_full(conf, self, TRUE, report, error);
+}
+
+P11muxRouter *
+p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean threads,
+                       void (*report)(const char *message), GError **error)
+{
     P11muxRouter *router = g_new0(P11muxRouter, 1);
-    guint i;
 
     router->conf = conf;
+    router->cant_create_threads = !threads;
+    router->report = report;
     router->backends = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_backend_free);
     router->skipped = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_backend_free);
     router->slots = p11mux_slotmap_new();
     router->sessions = p11mux_sessions_new();
-    for (i = 0; i < conf->backends->len; i++) {
-        const P11muxConfBackend *cb = g_ptr_array_index(conf->backends, i);
-
-        if (cb->enabled && !open_backend(router, cb, self, report, error)) {
-            p11mux_router_free(router);
-            return NULL;
-        }
+    /* the trace first, so that each backend's outcome and whatever fails
+     * C_Initialize are in it; then the policy engine.  Both attach their
+     * seams (router->check, after, end) before the router is published */
+    if (!p11mux_trace_attach(router, error)) {
+        p11mux_router_free(router);
+        return NULL;
     }
-    /* the policy engine and the trace attach their seams (router->check,
-     * after, end) here, from the configuration, before the router is published */
-    if (!p11mux_policy_attach(router, error) || !p11mux_trace_attach(router, error)) {
+    if (!open_backends(router, self, threads, report, error) ||
+        !p11mux_policy_attach(router, error)) {
+        P11muxTraceEvent event = {.event = "init-error",
+                                  .function = "C_Initialize",
+                                  .message =
+                                      error != NULL && *error != NULL ? (*error)->message : NULL,
+                                  .duration_us = -1};
+
+        p11mux_trace_event(router->trace, &event);
         p11mux_router_free(router);
         return NULL;
     }

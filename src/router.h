@@ -22,6 +22,8 @@ typedef struct P11muxCall P11muxCall;
  *          the application offers)
  *   check  after routing, before the backend; a code other than CKR_OK is
  *          returned to the application and the backend is not called
+ *   enter  after check allowed the call, before the backend sees it (the
+ *          trace's entry records and slow-call watch)
  *   after  after the backend (also when check refused): may rewrite
  *          outputs and the return value (filtered lists, token flags)
  *   end    last, sees the final return value (trace)
@@ -48,6 +50,8 @@ typedef struct {
     P11muxCallCheck check;    /* called after routing, before the backend */
     P11muxCallAfter after;    /* called after the backend */
     P11muxCallEnd end;        /* called last */
+    P11muxCallBegin enter;    /* the call goes ahead (check passed), before the backend */
+    void (*report)(const char *message); /* nullable: messages for the administrator */
     P11muxCallGone session_gone; /* a session the backend says is gone */
     const gboolean *skip_seams;  /* nullable: per P11muxFunctionId, TRUE: no check, no after */
     gpointer policy;          /* nullable: the policy engine's state */
@@ -65,10 +69,16 @@ p11mux_router_peek(void)
 }
 
 /*
- * Load every enabled backend of conf and enumerate its slots.  A backend that
- * fails is reported through report (a line naming it and why) and skipped,
- * unless it is critical: then this fails.  Takes ownership of conf.
+ * Load every enabled backend of conf and enumerate its slots, each in a
+ * thread of its own with its deadline (init-timeout), or inline with none
+ * when threads is FALSE (the application said
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS).  A backend that fails or misses its
+ * deadline is reported through report (a line naming it and why) and
+ * skipped, unless it is critical: then this fails.  Takes ownership of conf.
  */
+P11muxRouter *p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean threads,
+                                     void (*report)(const char *message), GError **error);
+/* p11mux_router_new_full() with threads */
 P11muxRouter *p11mux_router_new(P11muxConf *conf, CK_FUNCTION_LIST_PTR self,
                                 void (*report)(const char *message), GError **error);
 void p11mux_router_free(P11muxRouter *router);

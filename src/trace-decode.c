@@ -25,24 +25,25 @@
 
 /* ---------------------------------------------------------------- arguments */
 
+/* An entry record reads no output: nothing was written yet. */
 static gboolean
 outputs_written(const P11muxTraceDecoder *d)
 {
-    return d->rv == CKR_OK;
+    return !d->entry && d->rv == CKR_OK;
 }
 
 static gboolean
 lengths_written(const P11muxTraceDecoder *d)
 {
-    return d->rv == CKR_OK || d->rv == CKR_BUFFER_TOO_SMALL;
+    return !d->entry && (d->rv == CKR_OK || d->rv == CKR_BUFFER_TOO_SMALL);
 }
 
 /* C_GetAttributeValue fills what it can also when it answers these. */
 static gboolean
 attribute_values_written(const P11muxTraceDecoder *d)
 {
-    return d->rv == CKR_OK || d->rv == CKR_ATTRIBUTE_SENSITIVE ||
-           d->rv == CKR_ATTRIBUTE_TYPE_INVALID || d->rv == CKR_BUFFER_TOO_SMALL;
+    return !d->entry && (d->rv == CKR_OK || d->rv == CKR_ATTRIBUTE_SENSITIVE ||
+                         d->rv == CKR_ATTRIBUTE_TYPE_INVALID || d->rv == CKR_BUFFER_TOO_SMALL);
 }
 
 /* The value a length/count parameter gives now: the parameter itself (len,
@@ -455,8 +456,8 @@ p11mux_trace_size_param(const P11muxFunctionDesc *desc)
     return -1;
 }
 
-static guint64
-thread_id(void)
+guint64
+p11mux_trace_thread_id(void)
 {
 #ifdef __linux__
     return (guint64)syscall(SYS_gettid);
@@ -465,9 +466,9 @@ thread_id(void)
 #endif
 }
 
-void
-p11mux_trace_decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv,
-                    P11muxTraceData data)
+static void
+decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv, P11muxTraceData data,
+       gboolean entry)
 {
     P11muxTraceDecoder d = {0};
     guint i;
@@ -478,15 +479,17 @@ p11mux_trace_decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv,
     d.call = call;
     d.desc = &p11mux_functions[call->fn];
     d.rv = rv;
+    d.entry = entry;
     d.data = data;
     d.size_param = p11mux_trace_size_param(d.desc);
 
     record->function = d.desc->name;
+    record->entry = entry;
     record->rv = rv;
     record->time_us = call->started_wall;
     record->duration_us = g_get_monotonic_time() - call->started;
     record->pid = (guint64)getpid();
-    record->tid = thread_id();
+    record->tid = p11mux_trace_thread_id();
     if (call->backend != NULL) {
         record->backend = call->backend->name;
         record->has_slot = TRUE;
@@ -504,6 +507,19 @@ p11mux_trace_decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv,
             p11mux_trace_value_add(record->args, d.desc->params[i].name, decode_param(&d, i));
         }
     }
+}
+
+void
+p11mux_trace_decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv,
+                    P11muxTraceData data)
+{
+    decode(record, call, rv, data, FALSE);
+}
+
+void
+p11mux_trace_decode_entry(P11muxTraceRecord *record, const P11muxCall *call, P11muxTraceData data)
+{
+    decode(record, call, CKR_OK, data, TRUE);
 }
 
 void

@@ -70,6 +70,7 @@ typedef struct P11muxTraceArena P11muxTraceArena;
 
 typedef struct {
     const char *function;
+    gboolean entry; /* an entry record: inputs only, no rv or duration */
     CK_RV rv;
     gint64 time_us;     /* wall clock when the call began, µs since the epoch */
     gint64 duration_us; /* monotonic */
@@ -87,6 +88,14 @@ typedef struct {
 /* Decodes the finished call (rv: its final value) into record (uninitialised). */
 void p11mux_trace_decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv,
                          P11muxTraceData data);
+/* Decodes a call entering p11mux: its inputs only (no output is read). */
+void p11mux_trace_decode_entry(P11muxTraceRecord *record, const P11muxCall *call,
+                               P11muxTraceData data);
+/* The kernel's id of this thread (gettid), as records give it. */
+guint64 p11mux_trace_thread_id(void);
+/* Renderers of a P11muxTraceEvent (src/trace.h): one line each. */
+void p11mux_trace_render_event_json(GString *out, const P11muxTraceEvent *event);
+void p11mux_trace_render_event_text(GString *out, const P11muxTraceEvent *event);
 
 /* The index of the function's first len-io or count-out parameter, whose
  * value before the call p11mux_trace_begin keeps in call->size_in; -1 if none. */

@@ -21,6 +21,7 @@ typedef struct {
     const P11muxCall *call;
     const P11muxFunctionDesc *desc;
     CK_RV rv;
+    gboolean entry; /* before the call: no output is read */
     P11muxTraceData data;
     int size_param; /* the parameter whose value before the call is call->size_in */
 } P11muxTraceDecoder;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "constants.h"
 #include "trace-decode.h"
@@ -202,8 +203,12 @@ p11mux_trace_render_json(GString *out, const P11muxTraceRecord *record)
                            ",\"tid\":%" G_GUINT64_FORMAT ",\"function\":\"%s\"",
                            P11MUX_TRACE_SCHEMA_VERSION, time, record->pid, record->tid,
                            record->function);
-    g_string_append_printf(out, ",\"rv\":\"%s\",\"duration_us\":%" G_GINT64_FORMAT, rv,
-                           record->duration_us);
+    if (record->entry) {
+        g_string_append(out, ",\"event\":\"enter\"");
+    } else {
+        g_string_append_printf(out, ",\"rv\":\"%s\",\"duration_us\":%" G_GINT64_FORMAT, rv,
+                               record->duration_us);
+    }
     if (record->backend != NULL) {
         g_string_append(out, ",\"backend\":");
         append_string(out, record->backend, strlen(record->backend));
@@ -218,5 +223,38 @@ p11mux_trace_render_json(GString *out, const P11muxTraceRecord *record)
     }
     g_string_append(out, ",\"args\":");
     append_value(out, record->args);
+    g_string_append(out, "}\n");
+}
+
+static void
+append_member(GString *out, const char *key, const char *value)
+{
+    if (value != NULL) {
+        g_string_append_printf(out, ",\"%s\":", key);
+        append_string(out, value, strlen(value));
+    }
+}
+
+void
+p11mux_trace_render_event_json(GString *out, const P11muxTraceEvent *event)
+{
+    char time[40];
+
+    p11mux_trace_format_time(event->time_us != 0 ? event->time_us : g_get_real_time(), time,
+                             sizeof(time));
+    g_string_append_printf(
+        out, "{\"v\":%d,\"time\":\"%s\",\"pid\":%" G_GUINT64_FORMAT ",\"tid\":%" G_GUINT64_FORMAT,
+        P11MUX_TRACE_SCHEMA_VERSION, time, (guint64)getpid(),
+        event->tid != 0 ? event->tid : p11mux_trace_thread_id());
+    append_member(out, "event", event->event);
+    append_member(out, "function", event->function);
+    append_member(out, "backend", event->backend);
+    append_member(out, "outcome", event->outcome);
+    if (event->duration_us >= 0) {
+        g_string_append_printf(out, ",\"%s\":%" G_GINT64_FORMAT,
+                               g_strcmp0(event->event, "slow") == 0 ? "running_us" : "duration_us",
+                               event->duration_us);
+    }
+    append_member(out, "message", event->message);
     g_string_append(out, "}\n");
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "constants.h"
 #include "trace-decode.h"
@@ -238,15 +239,50 @@ p11mux_trace_render_text(GString *out, const P11muxTraceRecord *record)
     char time[40];
 
     p11mux_trace_format_time(record->time_us, time, sizeof(time));
-    g_string_append_printf(out,
-                           "%s pid %" G_GUINT64_FORMAT " tid %" G_GUINT64_FORMAT
-                           " %s -> %s (%" G_GINT64_FORMAT " us)\n",
-                           time, record->pid, record->tid, record->function, rv,
-                           record->duration_us);
+    if (record->entry) {
+        g_string_append_printf(
+            out, "%s pid %" G_GUINT64_FORMAT " tid %" G_GUINT64_FORMAT " %s entering\n", time,
+            record->pid, record->tid, record->function);
+    } else {
+        g_string_append_printf(out,
+                               "%s pid %" G_GUINT64_FORMAT " tid %" G_GUINT64_FORMAT
+                               " %s -> %s (%" G_GINT64_FORMAT " us)\n",
+                               time, record->pid, record->tid, record->function, rv,
+                               record->duration_us);
+    }
     append_route(out, record);
     for (arg = record->args->children; arg != NULL; arg = arg->next) {
         g_string_append_printf(out, "  %s: ", arg->key);
         append_value(out, arg, 2);
         g_string_append_c(out, '\n');
     }
+}
+
+void
+p11mux_trace_render_event_text(GString *out, const P11muxTraceEvent *event)
+{
+    char time[40];
+
+    p11mux_trace_format_time(event->time_us != 0 ? event->time_us : g_get_real_time(), time,
+                             sizeof(time));
+    g_string_append_printf(out, "%s pid %" G_GUINT64_FORMAT " tid %" G_GUINT64_FORMAT " %s", time,
+                           (guint64)getpid(),
+                           event->tid != 0 ? event->tid : p11mux_trace_thread_id(), event->event);
+    if (event->function != NULL) {
+        g_string_append_printf(out, " %s", event->function);
+    }
+    if (event->backend != NULL) {
+        g_string_append_printf(out, " backend %s", event->backend);
+    }
+    if (event->outcome != NULL) {
+        g_string_append_printf(out, " %s", event->outcome);
+    }
+    if (event->duration_us >= 0) {
+        g_string_append_printf(out, " (%" G_GINT64_FORMAT " us)", event->duration_us);
+    }
+    if (event->message != NULL) {
+        g_string_append(out, ": ");
+        append_quoted(out, event->message, strlen(event->message));
+    }
+    g_string_append_c(out, '\n');
 }

@@ -23,6 +23,7 @@ typedef enum {
     SINK_STDERR,
     SINK_SYSLOG,
     SINK_FILE,
+    SINK_NONE, /* trace = off with slow-call set: the watch without records */
 } Sink;
 
 struct P11muxTrace {
@@ -31,6 +32,8 @@ struct P11muxTrace {
     Sink sink;
     int fd; /* stderr: 2; a file: ours; syslog: -1 */
     GMutex lock;
+    gboolean entry;          /* trace-entry: a record when a call enters */
+    P11muxTraceWatch *watch; /* nullable: slow-call */
 };
 
 #define TRACE_ERROR (trace_error_quark())
@@ -145,6 +148,8 @@ p11mux_trace_free(P11muxTrace *trace)
     if (trace == NULL) {
         return;
     }
+    /* the watch first: its thread writes to the trace */
+    p11mux_trace_watch_free(trace->watch);
     if (trace->sink == SINK_FILE && trace->fd >= 0) {
         close(trace->fd);
     }
@@ -160,10 +165,18 @@ p11mux_trace_attach(P11muxRouter *router, GError **error)
     GError *local = NULL;
     P11muxTrace *trace;
 
-    if (conf->trace == NULL || strcmp(conf->trace, "off") == 0) {
+    if ((conf->trace == NULL || strcmp(conf->trace, "off") == 0) && conf->slow_call_us == 0) {
         return TRUE;
     }
-    trace = p11mux_trace_new(conf->trace, conf->trace_format, conf->trace_data, &local);
+    if (conf->trace == NULL || strcmp(conf->trace, "off") == 0) {
+        /* slow-call alone: the watch, no records */
+        trace = g_new0(P11muxTrace, 1);
+        trace->fd = -1;
+        trace->sink = SINK_NONE;
+        g_mutex_init(&trace->lock);
+    } else {
+        trace = p11mux_trace_new(conf->trace, conf->trace_format, conf->trace_data, &local);
+    }
     if (trace == NULL) {
         origin = p11mux_conf_lookup(conf, "global", "trace");
         if (origin != NULL && origin->origin.file != NULL) {
@@ -177,6 +190,14 @@ p11mux_trace_attach(P11muxRouter *router, GError **error)
     router->trace = trace;
     router->begin = p11mux_trace_begin;
     router->end = p11mux_trace_end;
+    trace->entry = conf->trace_entry && trace->sink != SINK_NONE;
+    /* one watchdog thread, none when the application forbids threads */
+    if (conf->slow_call_us > 0 && !router->cant_create_threads) {
+        trace->watch = p11mux_trace_watch_new(trace, conf->slow_call_us, router->report);
+    }
+    if (trace->entry || trace->watch != NULL) {
+        router->enter = p11mux_trace_enter;
+    }
     return TRUE;
 }
 
@@ -188,6 +209,7 @@ p11mux_trace_detach(P11muxRouter *router)
     }
     router->begin = NULL;
     router->end = NULL;
+    router->enter = NULL;
     p11mux_trace_free(router->trace);
     router->trace = NULL;
 }
@@ -247,6 +269,9 @@ write_all(int fd, const char *data, gsize length)
 void
 p11mux_trace_write(P11muxTrace *trace, const char *record, gsize length)
 {
+    if (trace->sink == SINK_NONE) {
+        return;
+    }
     if (trace->sink == SINK_SYSLOG) {
         /* one message per record; syslog(3) is thread-safe */
         while (length > 0 && record[length - 1] == '\n') {
@@ -269,7 +294,61 @@ p11mux_trace_end(P11muxCall *call, CK_RV rv)
     if (trace == NULL) {
         return;
     }
+    if (call->watched) {
+        p11mux_trace_watch_remove(trace->watch, call);
+    }
+    if (trace->sink == SINK_NONE) {
+        return;
+    }
     record = p11mux_trace_format(trace, call, rv);
     p11mux_trace_write(trace, record, strlen(record));
     g_free(record);
+}
+
+/* C_Initialize has its record when it returns: it enters before the trace exists. */
+void
+p11mux_trace_enter(P11muxCall *call)
+{
+    P11muxTrace *trace = call->router->trace;
+    P11muxTraceRecord record;
+    GString *out;
+
+    if (trace == NULL || call->fn == P11MUX_FN_C_Initialize) {
+        return;
+    }
+    if (trace->watch != NULL) {
+        p11mux_trace_watch_add(trace->watch, call);
+    }
+    if (!trace->entry) {
+        return;
+    }
+    out = g_string_sized_new(512);
+    p11mux_trace_decode_entry(&record, call, trace->data);
+    if (trace->format == P11MUX_TRACE_FORMAT_JSON) {
+        p11mux_trace_render_json(out, &record);
+    } else {
+        p11mux_trace_render_text(out, &record);
+    }
+    p11mux_trace_record_clear(&record);
+    /* one write(2): in the kernel before the backend sees the call */
+    p11mux_trace_write(trace, out->str, out->len);
+    g_string_free(out, TRUE);
+}
+
+void
+p11mux_trace_event(P11muxTrace *trace, const P11muxTraceEvent *event)
+{
+    GString *out;
+
+    if (trace == NULL || trace->sink == SINK_NONE) {
+        return;
+    }
+    out = g_string_sized_new(256);
+    if (trace->format == P11MUX_TRACE_FORMAT_JSON) {
+        p11mux_trace_render_event_json(out, event);
+    } else {
+        p11mux_trace_render_event_text(out, event);
+    }
+    p11mux_trace_write(trace, out->str, out->len);
+    g_string_free(out, TRUE);
 }

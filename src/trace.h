@@ -41,6 +41,7 @@ typedef enum {
 } P11muxTraceData;
 
 typedef struct P11muxTrace P11muxTrace;
+typedef struct P11muxTraceWatch P11muxTraceWatch;
 
 /*
  * A trace writing to destination ("stderr", "syslog", "file:/PATH"; the file
@@ -76,5 +77,40 @@ char *p11mux_trace_format(const P11muxTrace *trace, const P11muxCall *call, CK_R
 
 /* Writes one finished record (built by p11mux_trace_format) with one write(2). */
 void p11mux_trace_write(P11muxTrace *trace, const char *record, gsize length);
+
+/* The enter seam (router->enter): with trace-entry, the record of a call
+ * entering p11mux (its inputs decoded and redacted as in a return record,
+ * the backend it goes to), written before the backend sees it; with
+ * slow-call, the call is watched until p11mux_trace_end. */
+void p11mux_trace_enter(P11muxCall *call);
+
+/*
+ * A record that is not a call's: a backend's outcome in C_Initialize
+ * ("backend"), an error that fails C_Initialize ("init-error"), a call
+ * still running after slow-call ("slow").  Text: one line; JSON: one object
+ * with "event".  Fields are nullable / negative when they do not apply.
+ */
+typedef struct {
+    const char *event;    /* "backend", "init-error", "slow" */
+    const char *function; /* nullable: C_Xxx */
+    const char *backend;  /* nullable */
+    const char *outcome;  /* nullable: "loaded", "skipped", "timed-out" */
+    const char *message;  /* nullable: free text (why, interface, slots) */
+    guint64 tid;          /* 0: this thread */
+    gint64 duration_us;   /* < 0: none (how long it took, or has run so far) */
+    gint64 time_us;       /* 0: now (g_get_real_time) */
+} P11muxTraceEvent;
+
+/* Writes event (trace nullable: nothing) as one record. */
+void p11mux_trace_event(P11muxTrace *trace, const P11muxTraceEvent *event);
+
+/* src/trace-watch.c: one watchdog thread reporting calls that run longer
+ * than slow_us (a "slow" record and a message through report, nullable),
+ * once each, while they run. */
+P11muxTraceWatch *p11mux_trace_watch_new(P11muxTrace *trace, gint64 slow_us,
+                                         void (*report)(const char *message));
+void p11mux_trace_watch_free(P11muxTraceWatch *watch); /* stops and joins the thread */
+void p11mux_trace_watch_add(P11muxTraceWatch *watch, P11muxCall *call);
+void p11mux_trace_watch_remove(P11muxTraceWatch *watch, P11muxCall *call);
 
 #endif /* P11MUX_TRACE_H */

@@ -17,6 +17,7 @@ struct P11muxTraceReader {
     char *pending; /* a line read ahead (the header after a text block) */
     guint pending_number;
     GRegex *header; /* TIME pid P tid T FUNCTION -> RV (D us) */
+    GRegex *event;  /* the first line of any text record: entries and events too */
 };
 
 void
@@ -38,6 +39,7 @@ p11mux_trace_reader_new(FILE *in, const char *name)
     reader->name = g_strdup(name);
     reader->header = g_regex_new("^\\S+ pid (\\d+) tid \\d+ (C_\\w+) -> (\\S+) \\((\\d+) us\\)$",
                                  G_REGEX_OPTIMIZE, 0, NULL);
+    reader->event = g_regex_new("^\\S+ pid \\d+ tid \\d+ \\S", G_REGEX_OPTIMIZE, 0, NULL);
     return reader;
 }
 
@@ -50,6 +52,7 @@ p11mux_trace_reader_free(P11muxTraceReader *reader)
     g_free(reader->name);
     g_free(reader->pending);
     g_regex_unref(reader->header);
+    g_regex_unref(reader->event);
     g_free(reader);
 }
 
@@ -253,6 +256,33 @@ read_text(P11muxTraceReader *reader, GMatchInfo *match, P11muxTraceCall *record)
 
 /* ------------------------------------------------------------------ next */
 
+/* A record that is not a call's return: a JSON object with an "event"
+ * member, or a text record's first line that is not a return's ("pid N
+ * tid N C_X entering", "pid N tid N backend ..."), whose indented lines go
+ * with it. */
+static gboolean
+is_event(P11muxTraceReader *reader, const char *line)
+{
+    char *next;
+
+    if (line[0] == '{') {
+        g_autoptr(JsonNode) root = parse_json(line, -1, NULL);
+
+        return root != NULL && json_object_has_member(json_node_get_object(root), "event");
+    }
+    if (!g_regex_match(reader->event, line, 0, NULL) ||
+        g_regex_match(reader->header, line, 0, NULL)) {
+        return FALSE;
+    }
+    while ((next = read_line(reader)) != NULL && g_str_has_prefix(next, "  ")) {
+        free(next);
+    }
+    if (next != NULL) {
+        unread_line(reader, next);
+    }
+    return TRUE;
+}
+
 P11muxTraceRead
 p11mux_trace_reader_next(P11muxTraceReader *reader, P11muxTraceCall *record, char **why)
 {
@@ -265,6 +295,11 @@ p11mux_trace_reader_next(P11muxTraceReader *reader, P11muxTraceCall *record, cha
     }
     if (line == NULL) {
         return ferror(reader->in) ? P11MUX_TRACE_READ_ERROR : P11MUX_TRACE_READ_END;
+    }
+    if (is_event(reader, line)) {
+        /* an entry, a backend's outcome, a slow call: no call's return */
+        free(line);
+        return p11mux_trace_reader_next(reader, record, why);
     }
     if (line[0] == '{') {
         P11muxTraceRead result = read_json(reader, line, record, why);

@@ -45,6 +45,18 @@ expect_contains "$ERR" "$bad:6: not JSON: "
 expect_contains "$ERR" "$bad: 3 lines were not trace records"
 expect_line "$OUT" "C_Login                           2        1        0          5          7          7"
 
+# records that are not a call's return (trace-entry, a backend's outcome,
+# slow-call) count no call
+events=$TMP/events.json
+{
+    printf '%s\n' '{"v":1,"time":"2026-01-31T11:59:59.000001Z","pid":10,"tid":10,"event":"backend","function":"C_Initialize","backend":"softhsm","outcome":"loaded","duration_us":800,"message":"interface 2.40, 2 slots"}'
+    cat "$FIXTURES/trace.json"
+    printf '%s\n' '{"v":1,"time":"2026-01-31T12:00:09.000001Z","pid":10,"tid":10,"function":"C_Sign","event":"enter","backend":"softhsm","args":{"hSession":1048577}}'
+    printf '%s\n' '{"v":1,"time":"2026-01-31T12:00:19.000001Z","pid":10,"tid":11,"event":"slow","function":"C_Sign","backend":"softhsm","running_us":10000000}'
+} >"$events"
+check "trace-summary skips event records" "$P11MUX" trace-summary "$events"
+expect_equal "$OUT" "$FIXTURES/trace-summary.expected" "the same summary with event records"
+
 expect_status 3 "a missing file" "$P11MUX" trace-summary "$TMP/absent.json"
 expect_contains "$ERR" "p11mux: trace-summary: cannot open $TMP/absent.json"
 expect_status 2 "no FILE" "$P11MUX" trace-summary

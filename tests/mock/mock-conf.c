@@ -63,7 +63,7 @@ static const MockConstant object_booleans[] = {
 };
 
 static const char *const mock_keys[] = {
-    "interface", "manufacturer", "description", "fail", "null-functions", NULL,
+    "interface", "manufacturer", "description", "fail", "misbehave", "null-functions", NULL,
 };
 
 static const char *const slot_keys[] = {
@@ -259,6 +259,65 @@ mock_conf_parse_fail_rules(const char *text, GPtrArray *rules, GError **error)
     return TRUE;
 }
 
+static const struct {
+    const char *name;
+    MockMisbehaviourKind kind;
+    gboolean has_arg;
+} misbehaviour_kinds[] = {
+    {"hang", MOCK_MISBEHAVE_HANG, FALSE}, {"sleep", MOCK_MISBEHAVE_SLEEP, TRUE},
+    {"segv", MOCK_MISBEHAVE_SEGV, FALSE}, {"abort", MOCK_MISBEHAVE_ABORT, FALSE},
+    {"exit", MOCK_MISBEHAVE_EXIT, TRUE},  {"return", MOCK_MISBEHAVE_RETURN, TRUE},
+};
+
+/* ACTION[:ARG] of one misbehave item; FALSE when malformed. */
+static gboolean
+parse_misbehaviour(char **parts, MockMisbehaviour *rule)
+{
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS(misbehaviour_kinds); i++) {
+        if (strcmp(parts[1], misbehaviour_kinds[i].name) != 0) {
+            continue;
+        }
+        rule->kind = misbehaviour_kinds[i].kind;
+        if (!misbehaviour_kinds[i].has_arg) {
+            return parts[2] == NULL;
+        }
+        if (parts[2] == NULL) {
+            return FALSE;
+        }
+        return rule->kind == MOCK_MISBEHAVE_RETURN
+                   ? mock_constant_value("CKR_", parts[2], &rule->arg)
+                   : parse_ulong(parts[2], &rule->arg);
+    }
+    return FALSE;
+}
+
+gboolean
+mock_conf_parse_misbehaviours(const char *text, GArray *rules, GError **error)
+{
+    g_auto(GStrv) items = g_strsplit_set(text, " \t", -1);
+    guint i;
+
+    for (i = 0; items[i] != NULL; i++) {
+        g_auto(GStrv) parts = g_strsplit(items[i], ":", 3);
+        MockMisbehaviour rule = {0};
+
+        if (*items[i] == '\0') {
+            continue;
+        }
+        if (parts[1] == NULL || !mock_function_id(parts[0], &rule.fn) ||
+            !parse_misbehaviour(parts, &rule)) {
+            g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "bad rule '%s' (FUNCTION:hang|sleep:MS|segv|abort|exit:N|return:CKR_NAME)",
+                        items[i]);
+            return FALSE;
+        }
+        g_array_append_val(rules, rule);
+    }
+    return TRUE;
+}
+
 static gboolean
 parse_null_functions(GKeyFile *kf, MockConf *conf, GError **error)
 {
@@ -286,6 +345,7 @@ parse_mock_group(GKeyFile *kf, MockConf *conf, GError **error)
 {
     g_autofree char *interface = get_string(kf, "mock", "interface");
     g_autofree char *fail = get_string(kf, "mock", "fail");
+    g_autofree char *misbehave = get_string(kf, "mock", "misbehave");
     g_autoptr(GError) local = NULL;
 
     if (!check_keys(kf, conf->path, "mock", mock_keys, FALSE, error)) {
@@ -305,6 +365,9 @@ parse_mock_group(GKeyFile *kf, MockConf *conf, GError **error)
     }
     if (!mock_conf_parse_fail_rules(fail, conf->fail_rules, &local)) {
         return set_error(error, conf->path, "mock", "fail", local->message, NULL);
+    }
+    if (!mock_conf_parse_misbehaviours(misbehave, conf->misbehaviours, &local)) {
+        return set_error(error, conf->path, "mock", "misbehave", local->message, NULL);
     }
     return parse_null_functions(kf, conf, error);
 }
@@ -598,6 +661,7 @@ conf_new(const char *path)
     conf->manufacturer = g_strdup("Mock project");
     conf->description = g_strdup("p11mux mock backend");
     conf->fail_rules = g_ptr_array_new_with_free_func(g_free);
+    conf->misbehaviours = g_array_new(FALSE, FALSE, sizeof(MockMisbehaviour));
     conf->null_functions = g_array_new(FALSE, FALSE, sizeof(MockFunctionId));
     conf->slots = g_ptr_array_new_with_free_func((GDestroyNotify)mock_slot_free);
     conf->objects = g_ptr_array_new_with_free_func((GDestroyNotify)mock_object_free);
@@ -614,6 +678,7 @@ mock_conf_free(MockConf *conf)
     g_free(conf->manufacturer);
     g_free(conf->description);
     g_clear_pointer(&conf->fail_rules, g_ptr_array_unref);
+    g_clear_pointer(&conf->misbehaviours, g_array_unref);
     g_clear_pointer(&conf->null_functions, g_array_unref);
     g_clear_pointer(&conf->slots, g_ptr_array_unref);
     g_clear_pointer(&conf->objects, g_ptr_array_unref);

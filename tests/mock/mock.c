@@ -70,7 +70,10 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mock.h"
 #include "mock-control.h"
@@ -83,6 +86,7 @@ typedef struct {
     guint generation;      /* bumped by C_Initialize and C_Finalize */
     GPtrArray *fail_rules; /* MockFailRule, counters mutable */
     CK_ULONG calls[MOCK_FN_COUNT];
+    guint misbehaving; /* calls hanging or sleeping without the lock */
 } MockState;
 
 static MockState state;
@@ -312,11 +316,20 @@ mock_ensure_loaded(void)
 __attribute__((destructor)) static void
 unload(void)
 {
+    /* under the lock: at exit a thread may still be in a call that hangs
+     * or sleeps (misbehave), which released it; such a thread still holds
+     * the state, left to the process's end */
+    mock_lock();
+    if (state.misbehaving > 0) {
+        mock_unlock();
+        return;
+    }
     mock_sessions_unload();
     mock_slots_replace(NULL);
     mock_objects_replace(NULL);
     g_clear_pointer(&state.fail_rules, g_ptr_array_unref);
     g_clear_pointer(&state.conf, mock_conf_free);
+    mock_unlock();
 }
 
 /* ------------------------------------------------------ entry, failures */
@@ -350,13 +363,66 @@ fail_check(MockFunctionId fn)
     return rv;
 }
 
-/* Entry of every implemented function: load, count, scripted failure. */
+/* A misbehaviour of fn's, if any: hang, sleep, crash, exit (the lock is
+ * released while hanging or sleeping); CKR_OK to go on, else its code. */
+static CK_RV
+misbehave(MockFunctionId fn)
+{
+    const GArray *rules = state.conf->misbehaviours;
+    guint i;
+
+    for (i = 0; i < rules->len; i++) {
+        const MockMisbehaviour *rule = &g_array_index(rules, MockMisbehaviour, i);
+
+        if (rule->fn != fn) {
+            continue;
+        }
+        switch (rule->kind) {
+        case MOCK_MISBEHAVE_HANG:
+            state.misbehaving++;
+            mock_unlock();
+            for (;;) {
+                pause();
+            }
+        case MOCK_MISBEHAVE_SLEEP:
+            state.misbehaving++;
+            mock_unlock();
+            g_usleep((gulong)rule->arg * 1000);
+            mock_lock();
+            state.misbehaving--;
+            return CKR_OK;
+        case MOCK_MISBEHAVE_SEGV:
+            /* the default action, whatever a sanitizer installed: the
+             * process dies of the signal, as a real crash of a library
+             * that is not instrumented does */
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+            break;
+        case MOCK_MISBEHAVE_ABORT:
+            mock_unlock();
+            abort();
+        case MOCK_MISBEHAVE_EXIT:
+            /* the destructors run, ours takes the lock */
+            mock_unlock();
+            exit((int)rule->arg);
+        case MOCK_MISBEHAVE_RETURN:
+            return rule->arg;
+        }
+    }
+    return CKR_OK;
+}
+
+/* Entry of every implemented function: load, count, misbehaviour, scripted
+ * failure. */
 CK_RV
 mock_enter_any(MockFunctionId fn)
 {
+    CK_RV rv;
+
     mock_ensure_loaded();
     state.calls[fn]++;
-    return fail_check(fn);
+    rv = misbehave(fn);
+    return rv != CKR_OK ? rv : fail_check(fn);
 }
 
 /* As mock_enter_any(), then CKR_CRYPTOKI_NOT_INITIALIZED when it is so. */

@@ -121,12 +121,29 @@ typedef struct {
     CK_ULONG calls;  /* calls seen since the rule was installed */
 } MockFailRule;
 
+/* misbehave = FUNCTION:ACTION: what a call of FUNCTION does instead of its work. */
+typedef enum {
+    MOCK_MISBEHAVE_HANG,   /* block for ever (the mock's lock released) */
+    MOCK_MISBEHAVE_SLEEP,  /* sleep arg milliseconds (lock released), then work */
+    MOCK_MISBEHAVE_SEGV,   /* raise(SIGSEGV) */
+    MOCK_MISBEHAVE_ABORT,  /* abort() */
+    MOCK_MISBEHAVE_EXIT,   /* exit(arg) */
+    MOCK_MISBEHAVE_RETURN, /* return arg (a CK_RV) without doing anything */
+} MockMisbehaviourKind;
+
+typedef struct {
+    MockFunctionId fn;
+    MockMisbehaviourKind kind;
+    CK_ULONG arg;
+} MockMisbehaviour;
+
 typedef struct {
     char *path;  /* nullable: the built-in configuration */
     gboolean v3; /* interface = 3.0 */
     char *manufacturer;
     char *description;
     GPtrArray *fail_rules;  /* MockFailRule */
+    GArray *misbehaviours;  /* MockMisbehaviour */
     GArray *null_functions; /* MockFunctionId */
     GPtrArray *slots;       /* MockSlot, stolen when published */
     GPtrArray *objects;     /* MockObject (token objects), stolen when published */
@@ -151,6 +168,7 @@ CK_RV mock_output_prepare(CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_ULONG needed
 MockConf *mock_conf_load(const char *path, GError **error);
 void mock_conf_free(MockConf *conf);
 gboolean mock_conf_parse_fail_rules(const char *text, GPtrArray *rules, GError **error);
+gboolean mock_conf_parse_misbehaviours(const char *text, GArray *rules, GError **error);
 gboolean mock_constant_value(const char *prefix, const char *text, CK_ULONG *number);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MockConf, mock_conf_free)
 

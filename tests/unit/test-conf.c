@@ -221,6 +221,26 @@ check_bad_fixture(const char *path)
 
 /* ------------------------------------------------------------- fixtures */
 
+START_TEST(test_conf_init_timeout_is_global_or_per_backend)
+{
+    g_autofree char *path = fixture_path("good", "timeouts.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    g_autoptr(P11muxConf) defaults = NULL;
+    g_autofree char *minimal = fixture_path("good", "minimal.conf");
+
+    assert_no_error(error);
+    ck_assert_int_eq(conf->init_timeout_us, 3 * G_USEC_PER_SEC);
+    ck_assert_int_eq(backend_at(conf, 0)->init_timeout_us, 30 * G_USEC_PER_SEC);
+    ck_assert_int_eq(backend_at(conf, 1)->init_timeout_us, 500 * 1000);
+    /* none of its own: the router takes the global one */
+    ck_assert_int_eq(backend_at(conf, 2)->init_timeout_us, 0);
+    defaults = p11mux_conf_load_file(minimal, &error);
+    assert_no_error(error);
+    ck_assert_int_eq(defaults->init_timeout_us, 10 * G_USEC_PER_SEC);
+}
+END_TEST
+
 START_TEST(test_conf_good_fixtures_load)
 {
     g_autoptr(GPtrArray) names = list_fixtures("good");
@@ -1150,6 +1170,7 @@ conf_suite(void)
     tcase_add_unchecked_fixture(files, setup_case_dir, teardown_case_dir);
     tcase_add_checked_fixture(files, setup_tmpdir, teardown_tmpdir);
     tcase_add_test(files, test_conf_good_fixtures_load);
+    tcase_add_test(files, test_conf_init_timeout_is_global_or_per_backend);
     tcase_add_test(files, test_conf_bad_fixtures_fail_as_stated);
     tcase_add_test(files, test_conf_fixture_check_rejects_wrong_expectation);
     tcase_add_test(files, test_conf_full_fixture_values);

@@ -116,6 +116,18 @@ START_TEST(test_constants_known_values)
 }
 END_TEST
 
+START_TEST(test_constants_rv_is_described_by_name_and_value)
+{
+    g_autofree char *known = p11mux_rv_describe(CKR_DEVICE_ERROR);
+    g_autofree char *vendor = p11mux_rv_describe(CKR_VENDOR_DEFINED + 1);
+    g_autofree char *unknown = p11mux_rv_describe(0x7777);
+
+    ck_assert_str_eq(known, "CKR_DEVICE_ERROR (0x30)");
+    ck_assert_str_eq(vendor, "CKR_VENDOR_DEFINED+0x1 (0x80000001)");
+    ck_assert_str_eq(unknown, "0x7777");
+}
+END_TEST
+
 START_TEST(test_constants_aliases_parse)
 {
     CK_ULONG value = 0;
@@ -516,6 +528,7 @@ constants_suite(void)
     TCase *flags = tcase_create("flags");
 
     tcase_add_test(tables, test_constants_tables_sorted_by_value);
+    tcase_add_test(tables, test_constants_rv_is_described_by_name_and_value);
     tcase_add_test(tables, test_constants_index_sorted_by_name);
     tcase_add_test(tables, test_constants_table_holds_canonical_names_only);
     tcase_add_test(tables, test_constants_round_trip);

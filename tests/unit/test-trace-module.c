@@ -63,6 +63,9 @@ teardown(void)
     g_clear_pointer(&tmpdir, g_free);
 }
 
+/* Extra [global] lines for the next configure(). */
+static const char *extra_global = "";
+
 /* Writes the p11mux configuration and returns the trace file's path. */
 static char *
 configure(const char *format, const char *data)
@@ -75,9 +78,10 @@ configure(const char *format, const char *data)
                                             "trace = file:%s\n"
                                             "trace-format = %s\n"
                                             "trace-data = %s\n"
+                                            "%s"
                                             "[backend mock-t]\n"
                                             "module = %s\n",
-                                            trace, format, data, so);
+                                            trace, format, data, extra_global, so);
 
     ck_assert(g_file_set_contents(conf, text, -1, NULL));
     g_setenv("P11MUX_CONF", conf, TRUE);
@@ -170,30 +174,61 @@ START_TEST(test_trace_module_json_names_calls_and_hides_secrets)
     assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
     assert_secret_absent(contents, length, key_value, sizeof(key_value));
     lines = g_strsplit(contents, "\n", -1);
-    ck_assert_uint_eq(g_strv_length(lines), 12);
+    /* the backend's outcome in C_Initialize, then a record per call */
+    ck_assert_uint_eq(g_strv_length(lines), 13);
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
         ck_assert_msg(p11mux_trace_json_line_is_object(lines[i], strlen(lines[i]), &error),
                       "line %u: %s", i + 1, error->message);
     }
-    assert_contains(lines[0], "\"function\":\"C_Initialize\",\"rv\":\"CKR_OK\"");
-    assert_contains(lines[1], "\"function\":\"C_GetSlotList\"");
-    assert_contains(lines[2], "\"function\":\"C_OpenSession\"");
-    assert_contains(lines[2], "\"backend\":\"mock-t\",\"slot\":");
-    assert_contains(lines[2], ",\"backend_slot\":7,\"session\":");
-    assert_contains(lines[3], "\"function\":\"C_Login\"");
-    assert_contains(lines[3], "\"pPin\":{\"len\":12,\"redacted\":true}");
-    assert_contains(lines[4], "\"function\":\"C_CreateObject\"");
-    assert_contains(lines[4], "{\"type\":\"CKA_VALUE\",\"len\":16,\"redacted\":true}");
-    assert_contains(lines[4], "{\"type\":\"CKA_LABEL\",\"len\":10,\"value\":\"traced-aes\"}");
-    assert_contains(lines[5], "\"function\":\"C_GetAttributeValue\"");
+    assert_contains(lines[0], "\"event\":\"backend\",\"function\":\"C_Initialize\","
+                              "\"backend\":\"mock-t\",\"outcome\":\"loaded\"");
+    assert_contains(lines[1], "\"function\":\"C_Initialize\",\"rv\":\"CKR_OK\"");
+    assert_contains(lines[2], "\"function\":\"C_GetSlotList\"");
+    assert_contains(lines[3], "\"function\":\"C_OpenSession\"");
+    assert_contains(lines[3], "\"backend\":\"mock-t\",\"slot\":");
+    assert_contains(lines[3], ",\"backend_slot\":7,\"session\":");
+    assert_contains(lines[4], "\"function\":\"C_Login\"");
+    assert_contains(lines[4], "\"pPin\":{\"len\":12,\"redacted\":true}");
+    assert_contains(lines[5], "\"function\":\"C_CreateObject\"");
     assert_contains(lines[5], "{\"type\":\"CKA_VALUE\",\"len\":16,\"redacted\":true}");
-    assert_contains(lines[6], "\"pMechanism\":{\"mechanism\":\"CKM_SHA256\",\"param_len\":0}");
-    assert_contains(lines[7], "\"rv\":\"CKR_USER_ALREADY_LOGGED_IN\"");
-    assert_contains(lines[8],
+    assert_contains(lines[5], "{\"type\":\"CKA_LABEL\",\"len\":10,\"value\":\"traced-aes\"}");
+    assert_contains(lines[6], "\"function\":\"C_GetAttributeValue\"");
+    assert_contains(lines[6], "{\"type\":\"CKA_VALUE\",\"len\":16,\"redacted\":true}");
+    assert_contains(lines[7], "\"pMechanism\":{\"mechanism\":\"CKM_SHA256\",\"param_len\":0}");
+    assert_contains(lines[8], "\"rv\":\"CKR_USER_ALREADY_LOGGED_IN\"");
+    assert_contains(lines[9],
                     "\"function\":\"C_CloseSession\",\"rv\":\"CKR_SESSION_HANDLE_INVALID\"");
-    assert_contains(lines[10], "\"function\":\"C_Finalize\"");
+    assert_contains(lines[11], "\"function\":\"C_Finalize\"");
+}
+END_TEST
+
+/* trace-entry: the records of calls entering p11mux hold no secret either */
+START_TEST(test_trace_module_entry_records_hide_secrets)
+{
+    const char *formats[] = {"json", "text"};
+    g_autofree char *path = NULL;
+    g_autofree char *contents = NULL;
+    gsize length;
+
+    extra_global = "trace-entry = true\n";
+    path = configure(formats[_i], "hex");
+    run_calls();
+    extra_global = "";
+    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
+    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
+    assert_secret_absent(contents, length, key_value, sizeof(key_value));
+    if (_i == 0) {
+        assert_contains(contents, "\"function\":\"C_Login\",\"event\":\"enter\",\"backend\":"
+                                  "\"mock-t\"");
+        assert_contains(contents, "\"pPin\":{\"len\":12,\"redacted\":true}");
+        assert_contains(contents, "\"function\":\"C_CreateObject\",\"event\":\"enter\"");
+    } else {
+        assert_contains(contents, " C_Login entering\n  backend: mock-t slot 0x");
+        assert_contains(contents, "\n  pPin: <redacted, 12 bytes>\n");
+    }
+    assert_contains(contents, "CKA_VALUE");
 }
 END_TEST
 
@@ -280,8 +315,9 @@ START_TEST(test_trace_module_threads_write_whole_lines)
     ck_assert_rv_ok(p11->C_Finalize(NULL));
     ck_assert(g_file_get_contents(path, &contents, NULL, NULL));
     lines = g_strsplit(contents, "\n", -1);
-    /* C_Initialize, C_GetSlotList, 2 x (open, 2 x THREAD_CALLS, close), C_Finalize */
-    ck_assert_uint_eq(g_strv_length(lines), 3 + 2 * (2 + 2 * THREAD_CALLS) + 1);
+    /* the backend's outcome, C_Initialize, C_GetSlotList, 2 x (open, 2 x
+     * THREAD_CALLS, close), C_Finalize */
+    ck_assert_uint_eq(g_strv_length(lines), 1 + 3 + 2 * (2 + 2 * THREAD_CALLS) + 1);
     for (i = 0; lines[i + 1] != NULL; i++) {
         g_autoptr(GError) error = NULL;
 
@@ -317,6 +353,7 @@ trace_module_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_trace_module_json_names_calls_and_hides_secrets);
     tcase_add_test(tc, test_trace_module_text_hides_secrets);
+    tcase_add_loop_test(tc, test_trace_module_entry_records_hide_secrets, 0, 2);
     tcase_add_test(tc, test_trace_module_unwritable_trace_fails_initialize);
     tcase_add_test(tc, test_trace_module_threads_write_whole_lines);
     suite_add_tcase(s, tc);
