@@ -590,9 +590,8 @@ typedef struct {
     char *owned[4];
 } DefaultPaths;
 
-/* setuid/setgid, or ids changed since: no user file, no environment. */
-static gboolean
-is_secure_process(void)
+gboolean
+p11mux_conf_is_secure_process(void)
 {
 #ifdef HAVE_GETAUXVAL
     if (getauxval(AT_SECURE) != 0) {
@@ -616,7 +615,7 @@ P11muxConfPaths *
 p11mux_conf_paths_new_default(void)
 {
     DefaultPaths *defaults = g_new0(DefaultPaths, 1);
-    gboolean secure = is_secure_process();
+    gboolean secure = p11mux_conf_is_secure_process();
     const char *extra = secure ? NULL : getenv_secure("P11MUX_CONF");
     const char *sysconfdir = p11mux_site_get()->sysconfdir;
 

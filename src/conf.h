@@ -211,4 +211,8 @@ G_END_DECLS
  * (transfer full).  Two backends are the same library when these are equal. */
 char *p11mux_conf_canonical_path(const char *path);
 
+/* A setuid/setgid process, or one whose ids changed since it started:
+ * neither the user's file nor the environment is its to trust. */
+gboolean p11mux_conf_is_secure_process(void);
+
 #endif /* P11MUX_CONF_H */

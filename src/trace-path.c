@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef HAVE_GETAUXVAL
-#include <sys/auxv.h>
-#endif
 
+#include "conf.h"
 #include "trace-path.h"
 
 #define ESCAPES "ruUph%"
@@ -35,22 +33,10 @@ p11mux_trace_path_check(const char *pattern)
     return NULL;
 }
 
-/* setuid/setgid: the environment is not the user's to trust */
-static gboolean
-is_secure_process(void)
-{
-#ifdef HAVE_GETAUXVAL
-    if (getauxval(AT_SECURE) != 0) {
-        return TRUE;
-    }
-#endif
-    return geteuid() != getuid() || getegid() != getgid();
-}
-
 static char *
 runtime_dir(void)
 {
-    const char *dir = is_secure_process() ? NULL : getenv("XDG_RUNTIME_DIR");
+    const char *dir = p11mux_conf_is_secure_process() ? NULL : getenv("XDG_RUNTIME_DIR");
 
     if (dir != NULL && g_path_is_absolute(dir)) {
         return g_strdup(dir);

@@ -54,6 +54,10 @@ P11muxRouter *p11mux_cli_router_new(const char *file, GError **error);
 P11muxConf *p11mux_cli_load_router_conf(const char *file, GError **error);
 P11muxRouter *p11mux_cli_router_from_conf(P11muxConf *conf, GError **error);
 
+/* The backend called name in backends (router->backends or ->skipped);
+ * NULL when none (transfer none). */
+P11muxBackend *p11mux_cli_find_backend(GPtrArray *backends, const char *name);
+
 /* How long check-config --load and list give a backend to load and
  * initialise (in a child process) before they call it hung. */
 #define P11MUX_CLI_PROBE_TIMEOUT_MS 10000u

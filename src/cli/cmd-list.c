@@ -16,21 +16,6 @@
 #include "policy.h"
 #include "router.h"
 
-static P11muxBackend *
-find_backend(GPtrArray *backends, const char *name)
-{
-    guint i;
-
-    for (i = 0; i < backends->len; i++) {
-        P11muxBackend *backend = g_ptr_array_index(backends, i);
-
-        if (strcmp(backend->name, name) == 0) {
-            return backend;
-        }
-    }
-    return NULL;
-}
-
 static void
 print_policy(const P11muxConf *conf, const char *backend)
 {
@@ -48,8 +33,8 @@ static void
 print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBackend *cb,
               GHashTable *unloaded)
 {
-    P11muxBackend *loaded = find_backend(router->backends, cb->name);
-    P11muxBackend *failed = find_backend(router->skipped, cb->name);
+    P11muxBackend *loaded = p11mux_cli_find_backend(router->backends, cb->name);
+    P11muxBackend *failed = p11mux_cli_find_backend(router->skipped, cb->name);
     const char *probed = g_hash_table_lookup(unloaded, cb->name);
 
     printf("backend %s\n", cb->name);

@@ -194,6 +194,21 @@ p11mux_cli_router_from_conf(P11muxConf *conf, GError **error)
     return p11mux_router_new(conf, &p11mux_function_list, NULL, error);
 }
 
+P11muxBackend *
+p11mux_cli_find_backend(GPtrArray *backends, const char *name)
+{
+    guint i;
+
+    for (i = 0; i < backends->len; i++) {
+        P11muxBackend *backend = g_ptr_array_index(backends, i);
+
+        if (strcmp(backend->name, name) == 0) {
+            return backend;
+        }
+    }
+    return NULL;
+}
+
 P11muxRouter *
 p11mux_cli_router_new(const char *file, GError **error)
 {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "p11mux-functions.h"
 #include "router.h"
 
@@ -32,21 +33,6 @@ p11mux_probe_free(P11muxProbe *probe)
     g_free(probe->interface);
     g_free(probe->error);
     g_free(probe);
-}
-
-static P11muxBackend *
-find_backend(GPtrArray *backends, const char *name)
-{
-    guint i;
-
-    for (i = 0; i < backends->len; i++) {
-        P11muxBackend *backend = g_ptr_array_index(backends, i);
-
-        if (strcmp(backend->name, name) == 0) {
-            return backend;
-        }
-    }
-    return NULL;
 }
 
 static guint
@@ -84,13 +70,13 @@ child_answer(P11muxConf *conf, const char *name)
         escaped = g_strescape(error->message, NULL);
         return g_strdup_printf("failed\t%s\n", escaped);
     }
-    backend = find_backend(router->backends, name);
+    backend = p11mux_cli_find_backend(router->backends, name);
     if (backend != NULL) {
         return g_strdup_printf("loaded\t%s\t%u\t%u\n",
                                p11mux_backend_is_3_0(backend) ? "3.0" : "2.40",
                                count_slots(router, CK_FALSE), count_slots(router, CK_TRUE));
     }
-    backend = find_backend(router->skipped, name);
+    backend = p11mux_cli_find_backend(router->skipped, name);
     escaped = g_strescape(backend != NULL && backend->error != NULL ? backend->error
                                                                     : "not loaded",
                           NULL);
