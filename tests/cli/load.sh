@@ -13,6 +13,10 @@ set -eu
 . "$(dirname "$0")/cli-lib.sh"
 
 require softhsm2-util "$SOFTHSM_MODULE"
+# in a sanitizer build a SIGSEGV is the runtime's to report (and exit 1):
+# here the child must die of it, as it does in a plain build
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0
+export ASAN_OPTIONS
 setup_softhsm it-load
 
 # with RULE: the mock "bad" misbehaving so beside SoftHSM2, in $TMP/p11mux.conf
