@@ -84,6 +84,9 @@ struct P11muxLibrary {
     char *owner;       /* nullable: the backend holding it now */
     gboolean busy;     /* a thread of p11mux's is loading or initialising it */
     gboolean stranded; /* it was busy when the process forked: that thread is gone */
+    /* the opening whose thread holds it busy: in a child after fork, where
+     * that thread is gone, its memory stays reachable from here */
+    const P11muxBackendOpening *running;
 };
 
 static GMutex library_lock;
@@ -162,6 +165,15 @@ library_set_idle(P11muxLibrary *library)
 {
     g_mutex_lock(&library_lock);
     library->busy = FALSE;
+    library->running = NULL;
+    g_mutex_unlock(&library_lock);
+}
+
+static void
+library_set_running(P11muxLibrary *library, const P11muxBackendOpening *opening)
+{
+    g_mutex_lock(&library_lock);
+    library->running = opening;
     g_mutex_unlock(&library_lock);
 }
 
@@ -430,6 +442,7 @@ p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, gbo
         return opening;
     }
     backend->library = opening->library;
+    library_set_running(opening->library, opening);
     g_atomic_int_inc(&opening->refs);
     if (!threads) {
         run(opening);

@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <valgrind/valgrind.h>
+
 #include <check.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -190,6 +192,9 @@ check_misbehaviour(const char *fn, const char *action, Ending ending, int what, 
 
     g_strdelimit(name, ":", '_');
     so = copy_misbehaving_mock(name, rule);
+    /* nothing the child does not need is left to it (memcheck counts what
+     * a child that exits holds no pointer to) */
+    g_clear_pointer(&name, g_free);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -392,6 +397,13 @@ START_TEST(test_misbehave_child_after_fork_never_uses_an_abandoned_backend)
      * threads (p11mux's C_Initialize there does) */
     return;
 #endif
+    /* memcheck counts what the parent's initialisation thread held (its
+     * GThread, its stack) as lost in the child, where fork() left no such
+     * thread: the child is what this test is about, so it runs natively and
+     * under the sanitizers, not under valgrind */
+    if (RUNNING_ON_VALGRIND) {
+        return;
+    }
     use_p11mux_conf("500ms", backends);
     capture_stderr();
     p11 = load_p11mux();
@@ -407,6 +419,7 @@ START_TEST(test_misbehave_child_after_fork_never_uses_an_abandoned_backend)
         text = stderr_text();
         ok = ok && strstr(text, "when this process forked") != NULL;
         ok = ok && p11->C_Finalize(NULL) == CKR_OK;
+        g_clear_pointer(&text, g_free);
         _exit(ok ? 0 : 1);
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
