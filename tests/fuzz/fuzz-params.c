@@ -185,9 +185,20 @@ static void
 build_struct(Builder *b, const P11muxParamLayout *layout, guint8 *base, guint depth)
 {
     gsize i;
+    guint pass;
 
-    for (i = 0; i < layout->n_fields && depth < 8; i++) {
-        build_field(b, layout, base, &layout->fields[i], depth);
+    /* values first, then what points elsewhere: a pointer's field sets
+     * the length it names, which a length field after it must not undo
+     * (every length is a real buffer's) */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < layout->n_fields && depth < 8; i++) {
+            const P11muxParamField *field = &layout->fields[i];
+            gboolean value = field->role == P11MUX_FIELD_VALUE || field->role == P11MUX_FIELD_LEN;
+
+            if (value == (pass == 0)) {
+                build_field(b, layout, base, field, depth);
+            }
+        }
     }
 }
 
