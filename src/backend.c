@@ -286,7 +286,7 @@ take_list(void *dl, gboolean *is_3_0)
 /* dlopen the library, once for the life of the process, and take its list.
  * A library that is not a PKCS #11 module is closed again. */
 static gboolean
-load_library(P11muxBackendOpening *opening)
+open_library(P11muxBackendOpening *opening)
 {
     P11muxLibrary *library = opening->library;
     void *dl;
@@ -308,6 +308,19 @@ load_library(P11muxBackendOpening *opening)
     }
     library->dl = dl;
     return TRUE;
+}
+
+/* open_library, then glibc's record of a failed dlopen or dlsym read and
+ * dropped: it is kept per thread until the next dlerror(), and the thread
+ * that loads a library ends soon after (the record would be lost with it). */
+static gboolean
+load_library(P11muxBackendOpening *opening)
+{
+    gboolean ok = open_library(opening);
+
+    while (dlerror() != NULL) {
+    }
+    return ok;
 }
 
 /*
