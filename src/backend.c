@@ -505,9 +505,15 @@ wait_until(P11muxBackendOpening *opening, gint64 deadline)
     done = opening->done;
     opening->abandoned = !done;
     g_mutex_unlock(&opening->lock);
-    if (opening->thread != NULL && !done) {
-        /* an abandoned thread is left to run */
-        g_thread_unref(opening->thread);
+    if (opening->thread != NULL) {
+        /* a finished thread is joined, so that it has ended, its
+         * thread-local state freed (OpenSSL's, under SoftHSM2), before
+         * C_Initialize returns; an abandoned one is left to run */
+        if (done) {
+            g_thread_join(opening->thread);
+        } else {
+            g_thread_unref(opening->thread);
+        }
         opening->thread = NULL;
     }
     return done;
@@ -531,11 +537,9 @@ p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArra
              (double)backend->open_us / G_USEC_PER_SEC);
     } else if (opening->error != NULL) {
         backend->open_us = opening->elapsed_us;
-        backend->loader = g_steal_pointer(&opening->thread);
         fail(backend, error, "%s", opening->error);
     } else {
         backend->open_us = opening->elapsed_us;
-        backend->loader = g_steal_pointer(&opening->thread);
         backend->normalised = opening->normalised;
         backend->functions = &backend->normalised;
         backend->initialized = opening->initialized;
@@ -593,13 +597,6 @@ p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHAN
 void
 p11mux_backend_close(P11muxBackend *backend)
 {
-    /* a finished loading thread is joined, so that it has ended and its
-     * thread-local state is freed (OpenSSL's, under SoftHSM2) before the
-     * process can end: by now it has long returned */
-    if (backend->loader != NULL && !backend->loader_is_parents) {
-        g_thread_join(backend->loader);
-        backend->loader = NULL;
-    }
     if (backend->initialized && !backend->timed_out) {
         backend->functions->C_Finalize(NULL);
     }
@@ -616,8 +613,6 @@ p11mux_backend_forget(P11muxBackend *backend)
 {
     backend->initialized = FALSE;
     backend->functions = NULL;
-    /* the parent's thread: none to join here (kept, not joined) */
-    backend->loader_is_parents = backend->loader != NULL;
     if (backend->library != NULL) {
         library_release(backend->library);
         backend->library = NULL;

@@ -37,8 +37,6 @@ typedef struct {
     P11muxLibrary *library;                 /* nullable: the library it holds (claimed) */
     gboolean timed_out;                     /* it missed its deadline: its call may still run */
     gint64 open_us;                         /* how long loading and C_Initialize took */
-    GThread *loader; /* nullable: its finished loading thread, joined when it is closed */
-    gboolean loader_is_parents; /* after fork(): that thread is the parent's */
 } P11muxBackend;
 
 /* transfer full */
