@@ -212,6 +212,7 @@ struct P11muxBackendOpening {
     GArray *slots; /* CK_SLOT_ID */
     gint64 started;
     gint64 elapsed_us;
+    GThread *thread; /* the waiter's: joined when done, let go when abandoned */
 };
 
 static void
@@ -467,7 +468,7 @@ p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, gbo
         run(opening);
         return opening;
     }
-    g_thread_unref(thread);
+    opening->thread = thread;
     return opening;
 }
 
@@ -504,6 +505,17 @@ wait_until(P11muxBackendOpening *opening, gint64 deadline)
     done = opening->done;
     opening->abandoned = !done;
     g_mutex_unlock(&opening->lock);
+    if (opening->thread != NULL) {
+        /* a finished thread is joined, so that it has ended, its
+         * thread-local state freed (OpenSSL's, under SoftHSM2), before
+         * C_Initialize returns; an abandoned one is left to run */
+        if (done) {
+            g_thread_join(opening->thread);
+        } else {
+            g_thread_unref(opening->thread);
+        }
+        opening->thread = NULL;
+    }
     return done;
 }
 
