@@ -311,18 +311,6 @@ open_library(P11muxBackendOpening *opening)
     return TRUE;
 }
 
-/* open_library, then glibc's record of a failed dlopen or dlsym read and
- * dropped: it is kept per thread until the next dlerror(), and the thread
- * that loads a library ends soon after (the record would be lost with it). */
-static gboolean
-load_library(P11muxBackendOpening *opening)
-{
-    gboolean ok = open_library(opening);
-
-    while (dlerror() != NULL) {
-    }
-    return ok;
-}
 
 /*
  * The backend boundary: the backend's list is read here, once per opening,
@@ -397,15 +385,27 @@ list_slots(P11muxBackendOpening *opening)
     }
 }
 
+/* glibc keeps the record of a failed dlopen or dlsym per thread until the
+ * next dlerror(); p11mux's and the backend's own (NSS softoken probes for
+ * optional libraries in C_Initialize) are read and dropped before the
+ * loading thread ends, not left to its exit. */
+static void
+drop_dlerror(void)
+{
+    while (dlerror() != NULL) {
+    }
+}
+
 /* The work of an opening, in its thread (or inline); then done. */
 static void
 run(P11muxBackendOpening *opening)
 {
     gboolean abandoned;
 
-    if (load_library(opening) && take_functions(opening) && initialize(opening)) {
+    if (open_library(opening) && take_functions(opening) && initialize(opening)) {
         list_slots(opening);
     }
+    drop_dlerror();
     opening->elapsed_us = g_get_monotonic_time() - opening->started;
     g_mutex_lock(&opening->lock);
     opening->done = TRUE;
@@ -421,6 +421,7 @@ run(P11muxBackendOpening *opening)
          * then let a later initialisation have the library */
         if (opening->initialized) {
             opening->normalised.C_Finalize(NULL);
+            drop_dlerror();
         }
         library_set_idle(opening->library);
     }

@@ -25,7 +25,8 @@ memcheck() {
     name=$1
     shift
     log=$TMP/$name.valgrind
-    if ! valgrind -q --error-exitcode=3 --leak-check=full --show-leak-kinds=definite,indirect \
+    if ! valgrind -q --fair-sched=yes --error-exitcode=3 --leak-check=full \
+        --show-leak-kinds=definite,indirect \
         --keep-debuginfo=yes \
         --errors-for-leak-kinds=none --suppressions="$top_srcdir/tests/valgrind.supp" \
         --log-file="$log" pkcs11-tool --module "$so" "$@" >"$TMP/$name.out" 2>&1; then

@@ -66,7 +66,7 @@ fi
 memcheck() {
     name=$1
     shift
-    valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=none \
+    valgrind --fair-sched=yes --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=none \
         --log-file="$TMP/$name.valgrind" "$cycles" "$1" 20 10 ${2:+"$2"} >"$TMP/$name.out" 2>&1 ||
         fail "$name: cycles under valgrind exited $?"
     lost=$(definitely_lost "$TMP/$name.valgrind")

@@ -17,7 +17,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 for program in tests/unit/test-module tests/v3/test-events; do
-    if ! CK_FORK=no "$top_builddir/libtool" --mode=execute valgrind -q \
+    if ! CK_FORK=no "$top_builddir/libtool" --mode=execute valgrind -q --fair-sched=yes \
         --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect --child-silent-after-fork=yes \
         --suppressions="$top_srcdir/tests/valgrind.supp" \
