@@ -554,6 +554,100 @@ p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArra
     return ok;
 }
 
+/* ------------------------------------------------------- the calls p11mux makes */
+
+/* Through the normalised list: no entry is NULL (src/backend.h). */
+
+CK_RV
+p11mux_backend_finalize(const P11muxBackend *backend)
+{
+    return backend->functions->C_Finalize(NULL);
+}
+
+CK_RV
+p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo)
+{
+    return backend->functions->C_GetInfo(pInfo);
+}
+
+CK_RV
+p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
+                             CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+    return backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+}
+
+CK_RV
+p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                             CK_SLOT_INFO_PTR pInfo)
+{
+    return backend->functions->C_GetSlotInfo(slotID, pInfo);
+}
+
+CK_RV
+p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                              CK_TOKEN_INFO_PTR pInfo)
+{
+    return backend->functions->C_GetTokenInfo(slotID, pInfo);
+}
+
+CK_RV
+p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                  CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
+{
+    return backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount);
+}
+
+CK_RV
+p11mux_backend_wait_for_slot_event(const P11muxBackend *backend, CK_FLAGS flags,
+                                   CK_SLOT_ID_PTR pSlot)
+{
+    return backend->functions->C_WaitForSlotEvent(flags, pSlot, NULL);
+}
+
+CK_RV
+p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_FLAGS flags,
+                            CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+                            CK_SESSION_HANDLE_PTR phSession)
+{
+    return backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession);
+}
+
+CK_RV
+p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession)
+{
+    return backend->functions->C_CloseSession(hSession);
+}
+
+CK_RV
+p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID)
+{
+    return backend->functions->C_CloseAllSessions(slotID);
+}
+
+CK_RV
+p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                   CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                                   CK_ULONG ulCount)
+{
+    return backend->functions->C_GetAttributeValue(hSession, hObject, pTemplate, ulCount);
+}
+
+CK_RV
+p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                            CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
+                            CK_ULONG_PTR pulObjectCount)
+{
+    return backend->functions->C_FindObjects(hSession, phObject, ulMaxObjectCount, pulObjectCount);
+}
+
+CK_RV
+p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                              CK_OBJECT_HANDLE hObject)
+{
+    return backend->functions->C_DestroyObject(hSession, hObject);
+}
+
 /* Room for a list that grows between the two calls (a token inserted). */
 #define MECHANISM_LIST_SLACK 64
 
@@ -566,9 +660,9 @@ p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHAN
     CK_RV rv;
 
     if (list == NULL) {
-        return backend->functions->C_GetMechanismList(slot, NULL, count);
+        return p11mux_backend_get_mechanism_list(backend, slot, NULL, count);
     }
-    rv = backend->functions->C_GetMechanismList(slot, NULL, &needed);
+    rv = p11mux_backend_get_mechanism_list(backend, slot, NULL, &needed);
     if (rv != CKR_OK) {
         return rv;
     }
@@ -582,7 +676,7 @@ p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot, CK_MECHAN
         return CKR_HOST_MEMORY;
     }
     needed = room;
-    rv = backend->functions->C_GetMechanismList(slot, own, &needed);
+    rv = p11mux_backend_get_mechanism_list(backend, slot, own, &needed);
     if (rv == CKR_OK && needed > *count) {
         rv = CKR_BUFFER_TOO_SMALL;
     }
@@ -599,7 +693,7 @@ void
 p11mux_backend_close(P11muxBackend *backend)
 {
     if (backend->initialized && !backend->timed_out) {
-        backend->functions->C_Finalize(NULL);
+        p11mux_backend_finalize(backend);
     }
     backend->initialized = FALSE;
     if (backend->library != NULL) {

@@ -69,12 +69,75 @@ P11muxBackendOpening *p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCT
 gboolean p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArray **slots,
                                     GError **error);
 
-/* Whether the backend offers the 3.0 interface (loaded backends only). */
+/*
+ * Calls into a backend.  This header and src/backend.c are the one door:
+ * nothing else dereferences backend->functions (tests/unit/backend-door.sh
+ * checks src/, src/cli aside).  Every call goes through the backend's
+ * normalised list, in which no entry is NULL: an entry the backend left
+ * NULL (and every 3.0 entry of a 2.40 backend) was replaced at load by a
+ * stub answering CKR_FUNCTION_NOT_SUPPORTED (p11mux_functions_normalise),
+ * so no call checks again and none can reach a NULL pointer.  Loaded
+ * backends only.  Arguments pass unchanged, and so does the backend's
+ * answer.
+ */
+
+/* Whether the backend offers the 3.0 interface. */
 static inline gboolean
 p11mux_backend_is_3_0(const P11muxBackend *backend)
 {
     return backend->functions->version.major >= 3;
 }
+
+/* The interface version the backend offers. */
+static inline CK_VERSION
+p11mux_backend_version(const P11muxBackend *backend)
+{
+    return backend->functions->version;
+}
+
+/*
+ * The normalised list itself, for the generated forwarders only (the
+ * routed-call path, src/gen-functions.py): inline, so that a routed call
+ * costs what a direct one did.  Hand-written code calls the functions
+ * below.
+ */
+static inline const CK_FUNCTION_LIST_3_0 *
+p11mux_backend_routed(const P11muxBackend *backend)
+{
+    return backend->functions;
+}
+
+/* The calls p11mux's own code makes (src/module-*.c, src/router.c, the
+ * policy): one per function, the specification's parameters after backend. */
+CK_RV p11mux_backend_finalize(const P11muxBackend *backend);
+CK_RV p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo);
+CK_RV p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
+                                   CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount);
+CK_RV p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                   CK_SLOT_INFO_PTR pInfo);
+CK_RV p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                    CK_TOKEN_INFO_PTR pInfo);
+/* Raw: the caller sizes pMechanismList from the backend's own count; an
+ * application's buffer goes through p11mux_backend_mechanism_list. */
+CK_RV p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                        CK_MECHANISM_TYPE_PTR pMechanismList,
+                                        CK_ULONG_PTR pulCount);
+/* pReserved is NULL. */
+CK_RV p11mux_backend_wait_for_slot_event(const P11muxBackend *backend, CK_FLAGS flags,
+                                         CK_SLOT_ID_PTR pSlot);
+CK_RV p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_FLAGS flags,
+                                  CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+                                  CK_SESSION_HANDLE_PTR phSession);
+CK_RV p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession);
+CK_RV p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID);
+CK_RV p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                         CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                                         CK_ULONG ulCount);
+CK_RV p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                  CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
+                                  CK_ULONG_PTR pulObjectCount);
+CK_RV p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                    CK_OBJECT_HANDLE hObject);
 
 /*
  * C_GetMechanismList on backend, with the length protocol kept by p11mux:

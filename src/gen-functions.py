@@ -323,8 +323,10 @@ def emit_descriptors(functions):
 
 def emit_backend_call(fn, route, indent):
     """The backend call of a routed function and the fix-up of its outputs,
-    the same on both paths (route: "call" or "route").  The backend's list
-    is p11mux's normalised copy (src/backend.c): every entry is callable."""
+    the same on both paths (route: "call" or "route").  Through the
+    backend door (src/backend.h): p11mux_backend_routed is an inline read of
+    the backend's normalised list, in which every entry is callable, so the
+    routed path pays no more than a direct call."""
     w = sys.stdout.write
     pad = " " * indent
     bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
@@ -333,7 +335,7 @@ def emit_backend_call(fn, route, indent):
         w(f"{pad}rv = p11mux_backend_mechanism_list({route}.backend, {route}.real_slot, "
           f"{bounded.name}, {bounded.ref});\n")
     else:
-        w(f"{pad}rv = {route}.backend->functions->{fn.name}({c_args(fn, route)});\n")
+        w(f"{pad}rv = p11mux_backend_routed({route}.backend)->{fn.name}({c_args(fn, route)});\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")

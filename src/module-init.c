@@ -174,7 +174,7 @@ reset_after_fork(void)
         P11muxBackend *backend = g_ptr_array_index(forked_router->backends, i);
 
         if (backend->initialized) {
-            backend->functions->C_Finalize(NULL);
+            p11mux_backend_finalize(backend);
         }
         p11mux_backend_forget(backend);
     }

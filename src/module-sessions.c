@@ -18,13 +18,13 @@ p11mux_fwd_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplica
     if (rv == CKR_OK) {
         /* Notify is not passed on: it would see the backend's handle, and
          * surrender callbacks are obsolete; pApplication is kept for it. */
-        rv = call.backend->functions->C_OpenSession(call.real_slot, flags, pApplication, NULL,
-                                                    &real);
+        rv = p11mux_backend_open_session(call.backend, call.real_slot, flags, pApplication, NULL,
+                                         &real);
     }
     if (rv == CKR_OK) {
         handle = p11mux_sessions_add(call.router->sessions, call.slot_entry, real, flags);
         if (handle == 0) {
-            call.backend->functions->C_CloseSession(real);
+            p11mux_backend_close_session(call.backend, real);
             rv = CKR_SESSION_COUNT;
         } else {
             *phSession = handle;
@@ -43,7 +43,7 @@ p11mux_fwd_C_CloseSession(CK_SESSION_HANDLE hSession)
     CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CloseSession, hSession, args);
 
     if (rv == CKR_OK) {
-        rv = call.backend->functions->C_CloseSession(call.real_session);
+        rv = p11mux_backend_close_session(call.backend, call.real_session);
         /* p11mux_call_end drops the handle when the backend says it is gone */
         if (rv == CKR_OK) {
             p11mux_sessions_remove(call.router->sessions, hSession);
@@ -62,7 +62,7 @@ p11mux_fwd_C_CloseAllSessions(CK_SLOT_ID slotID)
     guint i;
 
     if (rv == CKR_OK) {
-        rv = call.backend->functions->C_CloseAllSessions(call.real_slot);
+        rv = p11mux_backend_close_all_sessions(call.backend, call.real_slot);
     }
     if (rv == CKR_OK || rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT) {
         handles = p11mux_sessions_on_slot(call.router->sessions, call.slot_entry);

@@ -49,7 +49,7 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
         CK_SLOT_ID real = 0;
         CK_RV rv;
 
-        rv = backend->functions->C_WaitForSlotEvent(CKF_DONT_BLOCK, &real, NULL);
+        rv = p11mux_backend_wait_for_slot_event(backend, CKF_DONT_BLOCK, &real);
         if (rv == CKR_OK) {
             const P11muxSlot *entry = p11mux_slotmap_intern(router->slots, backend, real);
 

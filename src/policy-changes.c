@@ -488,7 +488,7 @@ undo(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint n)
 
     for (i = 0; i < n; i++) {
         memcpy(&handle, made[i], sizeof handle);
-        (void)call->backend->functions->C_DestroyObject(call->real_session, handle);
+        (void)p11mux_backend_destroy_object(call->backend, call->real_session, handle);
         p11mux_policy_cache_forget_object(engine->cache, call->backend, handle);
         memcpy(made[i], &none, sizeof none);
     }

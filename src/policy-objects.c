@@ -92,7 +92,8 @@ read_bytes(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
             attrs[i].pValue = reading->bytes[i];
         }
     }
-    rv = call->backend->functions->C_GetAttributeValue(call->real_session, object, attrs, N_BYTES);
+    rv = p11mux_backend_get_attribute_value(call->backend, call->real_session, object, attrs,
+                                            N_BYTES);
     for (i = 0; i < N_BYTES; i++) {
         if (!partial_answer(rv) || (attrs[i].pValue == NULL && attrs[i].ulValueLen != 0)) {
             attrs[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
@@ -107,8 +108,8 @@ read_object(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
     CK_RV rv;
 
     reading_init(reading);
-    rv = call->backend->functions->C_GetAttributeValue(call->real_session, object, reading->attrs,
-                                                       N_READ);
+    rv = p11mux_backend_get_attribute_value(call->backend, call->real_session, object,
+                                            reading->attrs, N_READ);
     if (!partial_answer(rv)) {
         return rv;
     }

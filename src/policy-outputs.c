@@ -163,8 +163,8 @@ finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *
             break;
         }
         asked = MIN(data->scratch_capacity, data->capacity - kept);
-        rv = call->backend->functions->C_FindObjects(call->real_session, data->scratch, asked,
-                                                     &data->scratch_count);
+        rv = p11mux_backend_find_objects(call->backend, call->real_session, data->scratch, asked,
+                                         &data->scratch_count);
     }
     if (rv == CKR_OK) {
         *data->out_count = kept;
@@ -208,7 +208,7 @@ fetch_mechanisms(P11muxCall *call, CK_ULONG count, CK_MECHANISM_TYPE **list, CK_
         if (*list == NULL) {
             return CKR_HOST_MEMORY;
         }
-        rv = call->backend->functions->C_GetMechanismList(call->real_slot, *list, &count);
+        rv = p11mux_backend_get_mechanism_list(call->backend, call->real_slot, *list, &count);
         if (rv != CKR_BUFFER_TOO_SMALL) {
             break;
         }

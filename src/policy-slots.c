@@ -45,13 +45,14 @@ state_field(const P11muxSlot *slot)
 static P11muxSlotState *
 read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxSlot *slot)
 {
-    CK_FUNCTION_LIST_3_0_PTR functions = slot->backend->functions;
     P11muxSlotState *state = g_new0(P11muxSlotState, 1);
     P11muxUriPlace place;
 
-    state->has_slot = functions->C_GetSlotInfo(slot->real, &state->slot) == CKR_OK;
-    state->has_token = state->has_slot && (state->slot.flags & CKF_TOKEN_PRESENT) &&
-                       functions->C_GetTokenInfo(slot->real, &state->token) == CKR_OK;
+    state->has_slot =
+        p11mux_backend_get_slot_info(slot->backend, slot->real, &state->slot) == CKR_OK;
+    state->has_token =
+        state->has_slot && (state->slot.flags & CKF_TOKEN_PRESENT) &&
+        p11mux_backend_get_token_info(slot->backend, slot->real, &state->token) == CKR_OK;
     p11mux_policy_slot_place(engine, slot, state, &place);
     /* where tokens are filtered, a slot the backend cannot describe is not
      * shown, and an empty slot is (the rules judge tokens) */

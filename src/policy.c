@@ -568,7 +568,7 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
 
         engine->by_backend[backend->index] = p11mux_policy_set_lookup(set, backend->name);
         if (engine->by_backend[backend->index] != NULL) {
-            (void)backend->functions->C_GetInfo(&engine->modules[backend->index]);
+            (void)p11mux_backend_get_info(backend, &engine->modules[backend->index]);
             engine->vendors[backend->index] =
                 p11mux_param_vendor_of(engine->modules[backend->index].manufacturerID);
         }

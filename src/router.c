@@ -19,7 +19,7 @@ backend_slot_list(P11muxRouter *router, P11muxBackend *backend, CK_BBOOL token_p
     CK_RV rv;
 
     for (;;) {
-        rv = backend->functions->C_GetSlotList(token_present, NULL, &count);
+        rv = p11mux_backend_get_slot_list(backend, token_present, NULL, &count);
         if (rv != CKR_OK || count == 0) {
             break;
         }
@@ -28,7 +28,7 @@ backend_slot_list(P11muxRouter *router, P11muxBackend *backend, CK_BBOOL token_p
         if (ids == NULL) {
             return CKR_HOST_MEMORY;
         }
-        rv = backend->functions->C_GetSlotList(token_present, ids, &count);
+        rv = p11mux_backend_get_slot_list(backend, token_present, ids, &count);
         if (rv != CKR_BUFFER_TOO_SMALL) {
             break;
         }
@@ -71,9 +71,9 @@ trace_outcome(P11muxRouter *router, const P11muxBackend *backend, const char *ou
 static void
 trace_loaded(P11muxRouter *router, const P11muxBackend *backend, guint slots)
 {
+    CK_VERSION version = p11mux_backend_version(backend);
     g_autofree char *message =
-        g_strdup_printf("interface %u.%u, %u slots%s", backend->functions->version.major,
-                        backend->functions->version.minor, slots,
+        g_strdup_printf("interface %u.%u, %u slots%s", version.major, version.minor, slots,
                         backend->shared ? ", initialised already by the application" : "");
 
     trace_outcome(router, backend, "loaded", message);
