@@ -32,7 +32,7 @@
 static void *p11mux_dl;
 static CK_FUNCTION_LIST_3_0_PTR p11;
 static MockControlCallCount calls_a;
-static char *conf_plain, *conf_traced, *conf_policy, *conf_holes;
+static char *conf_plain, *conf_traced, *conf_policy, *conf_holes, *conf_blind;
 
 static const char *mock_a_conf = "[mock]\n"
                                  "interface = 3.0\n"
@@ -77,6 +77,28 @@ static const char *mock_old_conf = "[mock]\n"
                                    "private = false\n"
                                    "value-text = hi\n";
 
+/* a 3.0 backend without the functions p11mux's policy calls itself: it
+ * reads module, object and mechanism facts, and destroys what it refuses */
+static const char *mock_blind_conf = "[mock]\n"
+                                     "interface = 3.0\n"
+                                     "null-functions = C_GetInfo C_GetAttributeValue "
+                                     "C_GetMechanismList C_DestroyObject\n"
+                                     "[slot 6]\n"
+                                     "token-label = bd-blind\n"
+                                     "[object b]\n"
+                                     "slot = 6\n"
+                                     "class = CKO_DATA\n"
+                                     "label = b\n"
+                                     "private = false\n"
+                                     "value-text = hi\n";
+
+/* a backend that cannot describe its slot or token to the policy */
+static const char *mock_faceless_conf = "[mock]\n"
+                                        "interface = 2.40\n"
+                                        "null-functions = C_GetSlotInfo C_GetTokenInfo\n"
+                                        "[slot 7]\n"
+                                        "token-label = bd-faceless\n";
+
 static char *
 write_conf(const char *name, const char *extra, const char *const *mocks)
 {
@@ -100,6 +122,7 @@ setup_once(void)
 {
     const char *only_a[] = {"bd-a", NULL};
     const char *holes[] = {"bd-holes", "bd-old", "bd-closed", NULL};
+    const char *blind[] = {"bd-blind", "bd-faceless", NULL};
     g_autofree char *trace = NULL;
     g_autofree char *traced = NULL;
     g_autofree char *so = NULL;
@@ -111,6 +134,8 @@ setup_once(void)
     g_free(fixture_copy_mock("bd-holes", mock_holes_conf));
     g_free(fixture_copy_mock("bd-old", mock_old_conf));
     g_free(fixture_copy_mock("bd-closed", mock_closed_conf));
+    g_free(fixture_copy_mock("bd-blind", mock_blind_conf));
+    g_free(fixture_copy_mock("bd-faceless", mock_faceless_conf));
     trace = fixture_path("trace.txt");
     traced = g_strdup_printf("trace = file:%s\n", trace);
     conf_plain = write_conf("plain.conf", "", only_a);
@@ -124,6 +149,12 @@ setup_once(void)
                             "pkcs11:token=bd-old pkcs11:token=bd-closed\n"
                             "objects = pkcs11:type=data\n",
                             holes);
+    conf_blind = write_conf("blind.conf",
+                            "policy = p\n[policy p]\ntokens = pkcs11:token=bd-blind "
+                            "pkcs11:token=bd-faceless\n"
+                            "objects = pkcs11:type=data\n"
+                            "deny-mechanisms = CKM_MD5\n",
+                            blind);
     p11mux_dl = fixture_load_p11mux();
     get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
     ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
@@ -466,6 +497,57 @@ START_TEST(test_boundary_backend_holes_answer_not_supported)
 }
 END_TEST
 
+/* p11mux's own calls into a backend (src/backend.h) through its holes:
+ * each answers CKR_FUNCTION_NOT_SUPPORTED, and p11mux takes the fallback it
+ * documents for a backend that does not answer, without crashing. */
+START_TEST(test_boundary_own_calls_through_holes)
+{
+    CK_SLOT_ID slots[4], blind;
+    CK_ULONG count = G_N_ELEMENTS(slots);
+    CK_MECHANISM_TYPE mechanisms[8];
+    CK_SESSION_HANDLE session = 0;
+    CK_OBJECT_HANDLE found[4], made = 0x77;
+    CK_OBJECT_CLASS data_class = CKO_DATA;
+    CK_BBOOL no = CK_FALSE;
+    CK_BYTE label[8];
+    CK_ATTRIBUTE template[] = {
+        {CKA_CLASS, &data_class, sizeof data_class},
+        {CKA_TOKEN, &no, sizeof no},
+    };
+    CK_ATTRIBUTE attribute = {CKA_LABEL, label, sizeof label};
+
+    /* the policy engine's C_GetInfo of each module: a hole, no vendor known */
+    initialize_with(conf_blind);
+    /* the policy's C_GetSlotInfo and C_GetTokenInfo: holes, so the slot
+     * cannot be described and is not shown where tokens are filtered */
+    ck_assert_rv_ok(p11->C_GetSlotList(CK_FALSE, slots, &count));
+    ck_assert_uint_eq(count, 1);
+    blind = fixture_slot_by_label((CK_FUNCTION_LIST_PTR)p11, "bd-blind");
+    ck_assert_uint_eq(slots[0], blind);
+    /* the policy's own C_GetMechanismList (mechanism rules): a hole */
+    count = 0;
+    ck_assert_rv(p11->C_GetMechanismList(blind, NULL, &count), CKR_FUNCTION_NOT_SUPPORTED);
+    count = G_N_ELEMENTS(mechanisms);
+    ck_assert_rv(p11->C_GetMechanismList(blind, mechanisms, &count), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv_ok(
+        p11->C_OpenSession(blind, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session));
+    /* the object filter's C_GetAttributeValue: a hole, so the backend's
+     * object cannot be judged and is not shown */
+    ck_assert_rv_ok(p11->C_FindObjectsInit(session, NULL, 0));
+    count = G_N_ELEMENTS(found);
+    ck_assert_rv_ok(p11->C_FindObjects(session, found, G_N_ELEMENTS(found), &count));
+    ck_assert_uint_eq(count, 0);
+    ck_assert_rv_ok(p11->C_FindObjectsFinal(session));
+    ck_assert_rv(p11->C_GetAttributeValue(session, 1, &attribute, 1), CKR_FUNCTION_NOT_SUPPORTED);
+    /* a new object cannot be read back either: refused, the policy's
+     * C_DestroyObject of it is a hole too, and no handle is given out */
+    ck_assert_rv(p11->C_CreateObject(session, template, G_N_ELEMENTS(template), &made),
+                 CKR_FUNCTION_FAILED);
+    ck_assert_uint_eq(made, CK_INVALID_HANDLE);
+    ck_assert_rv_ok(p11->C_CloseSession(session));
+}
+END_TEST
+
 static Suite *
 boundary_suite(void)
 {
@@ -481,6 +563,7 @@ boundary_suite(void)
     tcase_add_test(tc, test_boundary_probe_both_ways);
     tcase_add_test(tc, test_boundary_normalise_reads_a_2_40_list_only);
     tcase_add_test(tc, test_boundary_backend_holes_answer_not_supported);
+    tcase_add_test(tc, test_boundary_own_calls_through_holes);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -1,0 +1,53 @@
+#!/bin/sh
+# One door to a backend (src/backend.h): outside src/backend.c and
+# src/backend.h no file of src/ calls through a backend's function list or
+# reads it (src/cli aside: it is being rewritten), and only the generated
+# forwarders use the inline p11mux_backend_routed().  The generated
+# p11mux-functions.c, where built, is checked too.
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+
+# a call through a list (an alias included), or the list itself
+direct='(functions|normalised)(->|\.)C_[A-Za-z]|->functions\b|->normalised\b'
+status=0
+
+fail() {
+    echo "FAIL: $1"
+    status=1
+}
+
+cd "$top_srcdir"
+# the pattern is alive: it finds the door's own calls
+if ! grep -qE "$direct" src/backend.c; then
+    fail "the pattern finds nothing in src/backend.c: the check is broken"
+fi
+
+found=$(find src -path src/cli -prune -o -type f \
+    ! -path src/backend.c ! -path src/backend.h ! -name p11mux-functions.c \
+    -exec grep -nHE "$direct" {} + || true)
+if [ -n "$found" ]; then
+    echo "$found"
+    fail "a backend is called past src/backend.c; add a p11mux_backend_* call there"
+fi
+
+found=$(find src -path src/cli -prune -o -type f \
+    ! -path src/backend.h ! -path src/gen-functions.py ! -name p11mux-functions.c \
+    -exec grep -nHF 'p11mux_backend_routed' {} + || true)
+if [ -n "$found" ]; then
+    echo "$found"
+    fail "p11mux_backend_routed is for the generated forwarders only"
+fi
+
+generated="$top_builddir/src/p11mux-functions.c"
+if [ -f "$generated" ]; then
+    if grep -nE "$direct" "$generated"; then
+        fail "the generated forwarders call a backend past the door"
+    fi
+    if ! grep -qF 'p11mux_backend_routed(' "$generated"; then
+        fail "the generated forwarders no longer use p11mux_backend_routed"
+    fi
+fi
+
+[ "$status" -eq 0 ] && echo "PASS: every backend call goes through src/backend.c"
+exit "$status"
