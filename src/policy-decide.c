@@ -170,8 +170,7 @@ judge_mechanism(const P11muxPolicy *layer, gconstpointer fact, P11muxPolicyVerdi
 
 /* The smallest key a mechanism may use, and the first layer's rule saying so. */
 static void
-note_min_key_bits(const P11muxPolicy *policy, CK_MECHANISM_TYPE type,
-                  P11muxPolicyVerdict *verdict)
+note_min_key_bits(const P11muxPolicy *policy, CK_MECHANISM_TYPE type, P11muxPolicyVerdict *verdict)
 {
     gboolean in_bytes;
     P11muxKeyFamily family = p11mux_key_family_of_mechanism(type, &in_bytes);
@@ -310,8 +309,7 @@ cite_uri(P11muxPolicyVerdict *verdict, const P11muxPolicy *layer, const P11muxUr
 /* A token the module shows (policy-slots.c read_state): with token rules,
  * a slot it cannot describe is hidden, an empty one shown. */
 static gboolean
-token_allowed(const P11muxPolicy *policy, const P11muxPolicyPlace *place,
-              P11muxUriRefusal *refusal)
+token_allowed(const P11muxPolicy *policy, const P11muxPolicyPlace *place, P11muxUriRefusal *refusal)
 {
     if (!policy->has_token_rules || (place->slot != NULL && place->token == NULL)) {
         return TRUE;
@@ -348,8 +346,8 @@ p11mux_policy_decide_token(const P11muxPolicy *policy, const P11muxPolicyPlace *
 
     g_return_if_fail(policy != NULL && place != NULL && verdict != NULL);
 
-    decide(policy, token_allowed(policy, place, &refusal), CKR_SLOT_ID_INVALID, judge_token,
-           place, verdict);
+    decide(policy, token_allowed(policy, place, &refusal), CKR_SLOT_ID_INVALID, judge_token, place,
+           verdict);
 }
 
 typedef struct {
@@ -371,8 +369,8 @@ object_allowed(const P11muxPolicy *policy, const ObjectFact *object, P11muxUriRe
         refusal->list = G_MAXUINT;
         return FALSE;
     }
-    return p11mux_uri_rules_judge_object(&policy->objects, object->place, object->attrs,
-                                         object->n, refusal);
+    return p11mux_uri_rules_judge_object(&policy->objects, object->place, object->attrs, object->n,
+                                         refusal);
 }
 
 static void

@@ -38,10 +38,10 @@ typedef enum {
 
 /* One key of a [policy NAME] group a policy was compiled from. */
 typedef struct {
-    const char *policy;     /* NAME */
+    const char *policy; /* NAME */
     P11muxPolicyLayer layer;
-    const char *key;        /* "deny-mechanisms", ... */
-    P11muxConfValue value;  /* its text and FILE:LINE */
+    const char *key;       /* "deny-mechanisms", ... */
+    P11muxConfValue value; /* its text and FILE:LINE */
 } P11muxPolicyRule;
 
 /* What a policy says about one thing. */
@@ -77,8 +77,8 @@ const P11muxPolicy *p11mux_policy_set_lookup(const P11muxPolicySet *set, const c
 
 /* The policy = NAME setting that selects backend's policy in layer
  * (transfer none); NULL when that layer selects none. */
-const P11muxConfValue *p11mux_policy_set_selection(const P11muxPolicySet *set,
-                                                   const char *backend, P11muxPolicyLayer layer);
+const P11muxConfValue *p11mux_policy_set_selection(const P11muxPolicySet *set, const char *backend,
+                                                   P11muxPolicyLayer layer);
 
 /* "NAME", or "SYSTEM+FINAL" for a combined policy (transfer none). */
 const char *p11mux_policy_get_name(const P11muxPolicy *policy);

@@ -162,7 +162,7 @@ struct P11muxPolicy {
     P11muxPolicyLayer layer;
     GPtrArray *rules; /* P11muxPolicyRuleData*, owned */
     const P11muxPolicy *layers[2];
-    guint n_layers; /* 0: a layer itself */
+    guint n_layers;     /* 0: a layer itself */
     GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
     GArray *mech_deny;  /* sorted CK_MECHANISM_TYPE */
     GArray *mech_opaque; /* allow-opaque-mechanisms: sorted CK_MECHANISM_TYPE */

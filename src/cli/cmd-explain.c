@@ -266,8 +266,7 @@ decide(const P11muxPolicy *policy, const Subject *subject, const P11muxPolicyPla
  * verdict (the layers combined, as the module enforces them) decides, and
  * is printed too should it differ from the layers'. */
 static gboolean
-explain_subject(const P11muxPolicy *policy, const Subject *subject,
-                const P11muxPolicyPlace *place)
+explain_subject(const P11muxPolicy *policy, const Subject *subject, const P11muxPolicyPlace *place)
 {
     P11muxPolicyVerdict verdict;
     gboolean layers_allow = TRUE;
@@ -288,8 +287,7 @@ explain_subject(const P11muxPolicy *policy, const Subject *subject,
 }
 
 static int
-explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *request,
-           CK_SLOT_ID id)
+explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *request, CK_SLOT_ID id)
 {
     const P11muxSlot *slot = find_slot(router, id);
     const P11muxPolicy *policy;

@@ -180,8 +180,7 @@ list(const char *config, guint timeout_ms)
                                         : "the configuration names none");
     }
     for (i = 0; i < router->conf->backends->len; i++) {
-        print_backend(set, router, g_ptr_array_index(router->conf->backends, i),
-                      unloaded);
+        print_backend(set, router, g_ptr_array_index(router->conf->backends, i), unloaded);
     }
     /* asking every backend again interns slots that appeared; the map then
      * holds every slot, those the policy hides included */
