@@ -19,6 +19,7 @@
 #include "p11mux-pkcs11.h"
 #include "mech-params.h"
 #include "policy.h"
+#include "policy-decide.h"
 
 G_BEGIN_DECLS
 
@@ -93,13 +94,8 @@ typedef enum {
  * (transfer full).  *uris: P11KitUri*, transfer full. */
 char *p11mux_uri_parse_list(const char *text, P11muxUriKind kind, GPtrArray **uris);
 
-/* What a token or object is matched against. */
-typedef struct {
-    const CK_INFO *module;      /* nullable */
-    const CK_SLOT_INFO *slot;   /* nullable */
-    const CK_TOKEN_INFO *token; /* nullable: no token */
-    CK_SLOT_ID slot_id;         /* p11mux's id */
-} P11muxUriPlace;
+/* What a token or object is matched against (policy-decide.h). */
+typedef P11muxPolicyPlace P11muxUriPlace;
 
 /* Allowed (every allow layer has a match, or there are none) and not denied. */
 gboolean p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxUriPlace *place);
@@ -108,6 +104,21 @@ gboolean p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxU
  * absent one is matched as empty); place says where it lives. */
 gboolean p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
                                        const CK_ATTRIBUTE *attrs, CK_ULONG n);
+
+/* Where rules decide: the list that refuses (deny: the first deny list with
+ * a match, and the index of the URI that matched; else the first allow list
+ * without one, uri -1).  TRUE (allowed) when none refuses. */
+typedef struct {
+    gboolean denied; /* by a deny list; else by an allow list */
+    guint list;      /* index in deny_sets or allow_sets */
+    int uri;         /* deny: the URI that matched; -1 otherwise */
+} P11muxUriRefusal;
+
+gboolean p11mux_uri_rules_judge_token(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                                      P11muxUriRefusal *refusal);
+gboolean p11mux_uri_rules_judge_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                                       const CK_ATTRIBUTE *attrs, CK_ULONG n,
+                                       P11muxUriRefusal *refusal);
 
 /* ------------------------------------------------------------- policies */
 
@@ -137,8 +148,21 @@ typedef enum {
 
 #define P11MUX_POLICY_COMPILED_MECHANISMS 0x5000u
 
+/* A P11muxPolicyRule and the items of its value (white-space separated,
+ * in order: the URI lists of a layer hold one URI per item). */
 typedef struct {
+    P11muxPolicyRule rule;
+    char **items; /* NULL-terminated, owned */
+} P11muxPolicyRuleData;
+
+struct P11muxPolicy {
     char *name;
+    /* provenance: a compiled layer keeps the keys it was compiled from; a
+     * combined policy has none of its own, and its layers (owned by its set) */
+    P11muxPolicyLayer layer;
+    GPtrArray *rules; /* P11muxPolicyRuleData*, owned */
+    const P11muxPolicy *layers[2];
+    guint n_layers;     /* 0: a layer itself */
     GArray *mech_allow; /* nullable (all); else sorted CK_MECHANISM_TYPE */
     GArray *mech_deny;  /* sorted CK_MECHANISM_TYPE */
     GArray *mech_opaque; /* allow-opaque-mechanisms: sorted CK_MECHANISM_TYPE */
@@ -159,19 +183,19 @@ typedef struct {
     gboolean has_key_rules; /* any min_bits */
     gboolean reads_objects; /* object rules, key rules, force-sensitive or read-only */
     guint16 steps[P11MUX_FN_COUNT]; /* P11muxPolicyStep bits: the plan */
-} P11muxPolicy;
+};
 
 struct P11muxPolicySet {
     GPtrArray *policies;  /* P11muxPolicy*, owned */
     GHashTable *by_name;  /* "NAME", "system NAME", "combined A\nB" -> P11muxPolicy* */
     GHashTable *backends; /* backend name -> P11muxPolicy* (transfer none) */
+    GHashTable *selections; /* backend name -> P11muxConfValue*[2] by P11muxPolicyLayer */
 };
 
 /* policy.c */
 P11muxPolicy *p11mux_policy_new(const char *name);
 void p11mux_policy_free(P11muxPolicy *policy);
 void p11mux_policy_finish(P11muxPolicy *policy);
-const P11muxPolicy *p11mux_policy_set_lookup(const P11muxPolicySet *set, const char *backend);
 
 /* policy-hooks.c: fill policy->steps from its rules and the function table. */
 void p11mux_policy_plan(P11muxPolicy *policy);

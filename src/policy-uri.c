@@ -209,34 +209,39 @@ uri_matches(P11KitUri *uri, const P11muxUriPlace *place, const CK_ATTRIBUTE *att
     return attrs == NULL || p11_kit_uri_match_attributes(uri, attrs, n);
 }
 
-static gboolean
-any_matches(const GPtrArray *uris, const P11muxUriPlace *place, const CK_ATTRIBUTE *attrs,
+/* The index of the first URI of uris that matches; -1 when none does. */
+static int
+first_match(const GPtrArray *uris, const P11muxUriPlace *place, const CK_ATTRIBUTE *attrs,
             CK_ULONG n)
 {
     guint i;
 
     for (i = 0; i < uris->len; i++) {
         if (uri_matches(g_ptr_array_index(uris, i), place, attrs, n)) {
-            return TRUE;
+            return (int)i;
         }
     }
-    return FALSE;
+    return -1;
 }
 
 /* Deny wins: a match in deny hides, whatever the allow-lists say. */
 static gboolean
-rules_allow(const P11muxUriRules *rules, const P11muxUriPlace *place, const CK_ATTRIBUTE *attrs,
-            CK_ULONG n)
+rules_judge(const P11muxUriRules *rules, const P11muxUriPlace *place, const CK_ATTRIBUTE *attrs,
+            CK_ULONG n, P11muxUriRefusal *refusal)
 {
     guint i;
+    int uri;
 
     for (i = 0; i < rules->deny_sets->len; i++) {
-        if (any_matches(g_ptr_array_index(rules->deny_sets, i), place, attrs, n)) {
+        uri = first_match(g_ptr_array_index(rules->deny_sets, i), place, attrs, n);
+        if (uri >= 0) {
+            *refusal = (P11muxUriRefusal){TRUE, i, uri};
             return FALSE;
         }
     }
     for (i = 0; i < rules->allow_sets->len; i++) {
-        if (!any_matches(g_ptr_array_index(rules->allow_sets, i), place, attrs, n)) {
+        if (first_match(g_ptr_array_index(rules->allow_sets, i), place, attrs, n) < 0) {
+            *refusal = (P11muxUriRefusal){FALSE, i, -1};
             return FALSE;
         }
     }
@@ -244,14 +249,23 @@ rules_allow(const P11muxUriRules *rules, const P11muxUriPlace *place, const CK_A
 }
 
 gboolean
-p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxUriPlace *place)
+p11mux_uri_rules_judge_token(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                             P11muxUriRefusal *refusal)
 {
-    return rules_allow(rules, place, NULL, 0);
+    return rules_judge(rules, place, NULL, 0, refusal);
 }
 
 gboolean
-p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
-                              const CK_ATTRIBUTE *attrs, CK_ULONG n)
+p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxUriPlace *place)
+{
+    P11muxUriRefusal refusal;
+
+    return rules_judge(rules, place, NULL, 0, &refusal);
+}
+
+gboolean
+p11mux_uri_rules_judge_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                              const CK_ATTRIBUTE *attrs, CK_ULONG n, P11muxUriRefusal *refusal)
 {
     static const CK_ATTRIBUTE_TYPE needed[] = {CKA_CLASS, CKA_LABEL, CKA_ID};
     CK_ATTRIBUTE complete[G_N_ELEMENTS(needed)];
@@ -264,5 +278,14 @@ p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace 
 
         complete[i] = found != NULL && found->pValue != NULL ? *found : empty;
     }
-    return rules_allow(rules, place, complete, G_N_ELEMENTS(complete));
+    return rules_judge(rules, place, complete, G_N_ELEMENTS(complete), refusal);
+}
+
+gboolean
+p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
+                              const CK_ATTRIBUTE *attrs, CK_ULONG n)
+{
+    P11muxUriRefusal refusal;
+
+    return p11mux_uri_rules_judge_object(rules, place, attrs, n, &refusal);
 }

@@ -26,12 +26,85 @@ G_DEFINE_QUARK(p11mux - policy - error - quark, p11mux_policy_error)
 
 /* ------------------------------------------------------------ policies */
 
+/* A copy of value that outlives the configuration (transfer full). */
+static P11muxConfValue *
+conf_value_dup(const P11muxConfValue *value)
+{
+    P11muxConfValue *copy = g_new0(P11muxConfValue, 1);
+
+    copy->value = g_strdup(value->value);
+    copy->origin.file = g_strdup(value->origin.file);
+    copy->origin.line = value->origin.line;
+    return copy;
+}
+
+static void
+conf_value_clear(P11muxConfValue *value)
+{
+    g_free(value->value);
+    g_free((char *)value->origin.file);
+}
+
+static void
+conf_value_free(gpointer value)
+{
+    if (value != NULL) {
+        conf_value_clear(value);
+        g_free(value);
+    }
+}
+
+static void
+rule_data_free(gpointer data)
+{
+    P11muxPolicyRuleData *rule = data;
+
+    conf_value_clear(&rule->rule.value);
+    g_strfreev(rule->items);
+    g_free(rule);
+}
+
+/* The items of a list value, as the parsers read them: split on blanks and
+ * tabs, empty ones dropped (transfer full). */
+static char **
+split_items(const char *text)
+{
+    g_auto(GStrv) all = g_strsplit_set(text, " \t", -1);
+    GPtrArray *items = g_ptr_array_new();
+    guint i;
+
+    for (i = 0; all[i] != NULL; i++) {
+        if (all[i][0] != '\0') {
+            g_ptr_array_add(items, g_strdup(all[i]));
+        }
+    }
+    g_ptr_array_add(items, NULL);
+    return (char **)g_ptr_array_free(items, FALSE);
+}
+
+/* Keep key = value as one of the rules policy is compiled from. */
+static void
+keep_rule(P11muxPolicy *policy, const char *key, const P11muxConfValue *value)
+{
+    P11muxPolicyRuleData *rule = g_new0(P11muxPolicyRuleData, 1);
+    P11muxConfValue *copy = conf_value_dup(value);
+
+    rule->rule.policy = policy->name;
+    rule->rule.layer = policy->layer;
+    rule->rule.key = key;
+    rule->rule.value = *copy;
+    g_free(copy);
+    rule->items = split_items(value->value);
+    g_ptr_array_add(policy->rules, rule);
+}
+
 P11muxPolicy *
 p11mux_policy_new(const char *name)
 {
     P11muxPolicy *policy = g_new0(P11muxPolicy, 1);
 
     policy->name = g_strdup(name);
+    policy->rules = g_ptr_array_new_with_free_func(rule_data_free);
     policy->mech_deny = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
     policy->mech_opaque = g_array_new(FALSE, FALSE, sizeof(CK_ULONG));
     p11mux_uri_rules_init(&policy->tokens);
@@ -46,6 +119,7 @@ p11mux_policy_free(P11muxPolicy *policy)
         return;
     }
     g_free(policy->name);
+    g_ptr_array_unref(policy->rules);
     if (policy->mech_allow != NULL) {
         g_array_unref(policy->mech_allow);
     }
@@ -298,6 +372,9 @@ compile(const P11muxConf *conf, Lookup lookup, const char *name, GError **error)
     P11muxPolicy *policy = p11mux_policy_new(name);
     gsize i;
 
+    policy->layer = lookup == p11mux_conf_lookup_system ? P11MUX_POLICY_LAYER_SYSTEM
+                                                        : P11MUX_POLICY_LAYER_FINAL;
+
     for (i = 0; i < G_N_ELEMENTS(value_keys); i++) {
         const P11muxConfValue *value = lookup(conf, group, value_keys[i].key);
         g_autofree char *problem = value != NULL ? value_keys[i].parse(policy, value->value) : NULL;
@@ -308,6 +385,9 @@ compile(const P11muxConf *conf, Lookup lookup, const char *name, GError **error)
                         value_keys[i].key, group, problem);
             p11mux_policy_free(policy);
             return NULL;
+        }
+        if (value != NULL) {
+            keep_rule(policy, value_keys[i].key, value);
         }
     }
     p11mux_policy_finish(policy);
@@ -322,6 +402,10 @@ combine(const P11muxPolicy *a, const P11muxPolicy *b)
     P11muxPolicy *policy = p11mux_policy_new(name);
     guint i;
 
+    policy->layer = a->layer;
+    policy->layers[0] = a;
+    policy->layers[1] = b;
+    policy->n_layers = 2;
     if (a->mech_allow != NULL && b->mech_allow != NULL) {
         policy->mech_allow = p11mux_mech_set_intersect(a->mech_allow, b->mech_allow);
     } else if (a->mech_allow != NULL || b->mech_allow != NULL) {
@@ -350,6 +434,17 @@ combine(const P11muxPolicy *a, const P11muxPolicy *b)
 
 /* ---------------------------------------------------------------- sets */
 
+/* P11muxConfValue*[2], indexed by P11muxPolicyLayer */
+static void
+selections_free(gpointer data)
+{
+    P11muxConfValue **chosen = data;
+
+    conf_value_free(chosen[P11MUX_POLICY_LAYER_FINAL]);
+    conf_value_free(chosen[P11MUX_POLICY_LAYER_SYSTEM]);
+    g_free(chosen);
+}
+
 static P11muxPolicySet *
 set_new(void)
 {
@@ -358,6 +453,7 @@ set_new(void)
     set->policies = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_policy_free);
     set->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     set->backends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    set->selections = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, selections_free);
     return set;
 }
 
@@ -367,6 +463,7 @@ p11mux_policy_set_free(P11muxPolicySet *set)
     if (set == NULL) {
         return;
     }
+    g_hash_table_unref(set->selections);
     g_hash_table_unref(set->backends);
     g_hash_table_unref(set->by_name);
     g_ptr_array_unref(set->policies);
@@ -386,6 +483,27 @@ const P11muxPolicy *
 p11mux_policy_set_lookup(const P11muxPolicySet *set, const char *backend)
 {
     return g_hash_table_lookup(set->backends, backend);
+}
+
+const P11muxConfValue *
+p11mux_policy_set_selection(const P11muxPolicySet *set, const char *backend,
+                            P11muxPolicyLayer layer)
+{
+    P11muxConfValue **chosen = g_hash_table_lookup(set->selections, backend);
+
+    return chosen != NULL ? chosen[layer] : NULL;
+}
+
+/* Remember which settings chose backend's policy (nullable each). */
+static void
+keep_selection(P11muxPolicySet *set, const char *backend, const P11muxConfValue *final,
+               const P11muxConfValue *system)
+{
+    P11muxConfValue **chosen = g_new0(P11muxConfValue *, 2);
+
+    chosen[P11MUX_POLICY_LAYER_FINAL] = final != NULL ? conf_value_dup(final) : NULL;
+    chosen[P11MUX_POLICY_LAYER_SYSTEM] = system != NULL ? conf_value_dup(system) : NULL;
+    g_hash_table_insert(set->selections, g_strdup(backend), chosen);
 }
 
 /* Every [policy NAME] group of the merged configuration, checked even when
@@ -491,6 +609,9 @@ choose(P11muxPolicySet *set, const P11muxConf *conf, const P11muxConfBackend *ba
     policy = combined(set, system, final);
     if (policy != NULL) {
         g_hash_table_insert(set->backends, g_strdup(backend->name), (gpointer)policy);
+        keep_selection(set, backend->name, final != NULL ? chosen : NULL,
+                       system != NULL ? selection(conf, p11mux_conf_lookup_system, backend->name)
+                                      : NULL);
     }
     return TRUE;
 }

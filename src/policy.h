@@ -13,7 +13,8 @@
  * policy-slots.c (token visibility), policy-hooks.c (the check and after
  * seams, driven by the roles of the function table), policy-objects.c
  * (object rules: handles, templates, created objects), policy-find.c
- * (filtered searches and lists).
+ * (filtered searches and lists), policy-decide.c (decisions as data, with
+ * the rule that makes them: src/policy-decide.h, for p11mux explain and list).
  */
 #ifndef P11MUX_POLICY_H
 #define P11MUX_POLICY_H

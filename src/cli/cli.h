@@ -71,9 +71,4 @@ void p11mux_cli_print_searched(const char *file, const P11muxConf *conf);
  * registered with p11-kit, naming the registration file and the fix. */
 void p11mux_cli_warn_registered(const P11muxConf *conf);
 
-/* The policy a backend runs under, as the configuration selects it: its own
- * policy = NAME, else [global] policy, else NULL; origin (nullable) says where. */
-const char *p11mux_cli_backend_policy(const P11muxConf *conf, const char *backend,
-                                      const P11muxConfValue **origin);
-
 #endif /* P11MUX_CLI_H */

@@ -3,9 +3,9 @@
  * CKM_X | --object URI | --function C_X): whether the policy that applies to
  * the slot allows it, and which rule decided, with the rule's FILE:LINE.
  *
- * Which policies apply and whether a token is visible come from the policy
- * engine; the deciding key is found by src/cli/explain-rules.c; for a
- * mechanism the engine's own check is asked too, and wins if they differ.
+ * The policies are compiled as the module compiles them
+ * (p11mux_policy_set_new) and every verdict, with its rule, is the policy
+ * engine's own (src/policy-decide.h); this file only prints them.
  */
 #include "config.h"
 
@@ -13,11 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "call.h"
 #include "cli.h"
 #include "constants.h"
-#include "explain-rules.h"
 #include "p11mux-functions.h"
+#include "policy-decide.h"
 #include "policy.h"
 #include "router.h"
 #include "suggest.h"
@@ -36,7 +35,8 @@ typedef struct {
     char *text; /* "mechanism CKM_X", ... */
     CK_MECHANISM_TYPE mechanism;
     const P11muxFunctionDesc *function; /* nullable */
-    CK_ATTRIBUTE *object;               /* nullable: CKA_CLASS, CKA_LABEL, CKA_ID */
+    CK_ATTRIBUTE *object;               /* nullable: CKA_CLASS, CKA_LABEL, CKA_ID as given */
+    CK_ULONG n_object;
     const CK_TOKEN_INFO *token;         /* nullable: the slot's token */
     P11KitUri *uri;
 } Subject;
@@ -96,6 +96,7 @@ subject_object(Subject *subject, const char *text)
         subject->object[i].pValue = given != NULL ? given->pValue : (void *)"";
         subject->object[i].ulValueLen = given != NULL ? given->ulValueLen : 0;
     }
+    subject->n_object = G_N_ELEMENTS(types);
     subject->text = g_strdup_printf("object %s", text);
     return TRUE;
 }
@@ -180,118 +181,118 @@ print_slot(const P11muxSlot *slot, const CK_TOKEN_INFO *token)
 }
 
 static void
-print_policies(GArray *policies)
+print_policies(const P11muxPolicySet *set, const char *backend, const P11muxPolicy *policy)
 {
-    guint i;
+    guint i, n = p11mux_policy_n_layers(policy);
 
-    for (i = 0; i < policies->len; i++) {
-        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
+    for (i = 0; i < n; i++) {
+        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
+        P11muxPolicyLayer kind = p11mux_policy_get_layer_kind(layer);
+        const P11muxConfValue *chosen = p11mux_policy_set_selection(set, backend, kind);
 
-        printf("policy: %s, selected at %s:%d%s\n", p->name, p->chosen->origin.file,
-               p->chosen->origin.line,
-               p->system ? " (system layers; policy-override = stricter-only)" : "");
+        printf("policy: %s", p11mux_policy_get_name(layer));
+        if (chosen != NULL) {
+            printf(", selected at %s:%d", chosen->origin.file, chosen->origin.line);
+        }
+        printf("%s\n", kind == P11MUX_POLICY_LAYER_SYSTEM
+                           ? " (system layers; policy-override = stricter-only)"
+                           : "");
     }
-    if (policies->len > 1) {
+    if (n > 1) {
         printf("each policy must allow\n");
     }
 }
 
 static void
-print_verdict(const char *subject, const P11muxExplainVerdict *v)
+print_rule(const P11muxPolicyRule *rule)
+{
+    printf("[policy %s] %s = %s (%s:%d)", rule->policy, rule->key, rule->value.value,
+           rule->value.origin.file, rule->value.origin.line);
+}
+
+static void
+print_verdict(const char *subject, const P11muxPolicy *layer, const P11muxPolicyVerdict *v)
 {
     printf("%s: %s", subject, v->allowed ? "allowed" : "refused");
+    if (v->rule == NULL) {
+        if (v->note != NULL) {
+            printf(": %s\n", v->note);
+        } else {
+            printf(": [policy %s] has no rule that decides it\n", p11mux_policy_get_name(layer));
+        }
+        return;
+    }
     if (v->note != NULL) {
         printf(" %s", v->note);
     }
-    if (v->key == NULL) {
-        printf(": [policy %s] has no rule that decides it\n", v->policy);
-        return;
+    printf(" by ");
+    print_rule(v->rule);
+    printf("\n");
+    if (v->min_key_rule != NULL) {
+        printf("  keys of at least %lu bits: ", v->min_key_bits);
+        print_rule(v->min_key_rule);
+        printf("\n");
     }
-    printf(" by [policy %s] %s = %s (%s:%d)\n", v->policy, v->key, v->value->value,
-           v->value->origin.file, v->value->origin.line);
 }
 
-/* The token rules, when the policy hides the slot's token. */
+/* The rule that hides the slot's token. */
 static void
-print_hidden(const P11muxConf *conf, GArray *policies)
+print_hidden(const P11muxPolicyVerdict *v)
 {
-    static const char *const keys[] = {"deny-tokens", "tokens"};
-    guint i, k;
-
     printf("refused: the policy hides this slot's token (CKR_SLOT_ID_INVALID)\n");
-    for (i = 0; i < policies->len; i++) {
-        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
-
-        for (k = 0; k < G_N_ELEMENTS(keys); k++) {
-            const P11muxConfValue *rule = p11mux_explain_rule(conf, p, keys[k]);
-
-            if (rule != NULL) {
-                printf("  [policy %s] %s = %s (%s:%d)\n", p->name, keys[k], rule->value,
-                       rule->origin.file, rule->origin.line);
-            }
-        }
+    if (v->rule != NULL) {
+        printf("  ");
+        print_rule(v->rule);
+        printf("\n");
+    } else if (v->note != NULL) {
+        printf("  %s\n", v->note);
     }
 }
 
-/* What the policy engine itself answers for the mechanism on the slot: the
- * check of C_GetMechanismInfo, which runs before any backend call. */
-static CK_RV
-engine_mechanism(P11muxRouter *router, const P11muxSlot *slot, CK_MECHANISM_TYPE type)
+static void
+decide(const P11muxPolicy *policy, const Subject *subject, const P11muxPolicyPlace *place,
+       P11muxPolicyVerdict *verdict)
 {
-    CK_SLOT_ID slot_id = slot->id;
-    CK_MECHANISM_INFO info = {0};
-    CK_MECHANISM_INFO_PTR pInfo = &info;
-    void *args[] = {&slot_id, &type, &pInfo};
-    P11muxCall call;
-    CK_RV rv;
-
-    g_atomic_pointer_set(&p11mux_router_current, router);
-    rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_GetMechanismInfo, slot_id, args);
-    rv = p11mux_call_end(&call, rv);
-    g_atomic_pointer_set(&p11mux_router_current, NULL);
-    return rv;
+    if (subject->function != NULL) {
+        p11mux_policy_decide_function(policy, subject->function, verdict);
+    } else if (subject->object != NULL) {
+        p11mux_policy_decide_object(policy, place, subject->object, subject->n_object, verdict);
+    } else {
+        p11mux_policy_decide_mechanism(policy, subject->mechanism, verdict);
+    }
 }
 
-/* Each policy's verdict in turn; the first refusal decides. */
+/* Each layer's verdict in turn, up to the first refusal; the policy's own
+ * verdict (the layers combined, as the module enforces them) decides, and
+ * is printed too should it differ from the layers'. */
 static gboolean
-explain_subject(P11muxRouter *router, const P11muxSlot *slot, const Subject *subject,
-                GArray *policies)
+explain_subject(const P11muxPolicy *policy, const Subject *subject, const P11muxPolicyPlace *place)
 {
-    const P11muxConf *conf = router->conf;
-    gboolean allowed = TRUE;
+    P11muxPolicyVerdict verdict;
+    gboolean layers_allow = TRUE;
     guint i;
 
-    for (i = 0; allowed && i < policies->len; i++) {
-        const P11muxExplainPolicy *p = &g_array_index(policies, P11muxExplainPolicy, i);
-        P11muxExplainVerdict verdict;
+    for (i = 0; layers_allow && i < p11mux_policy_n_layers(policy); i++) {
+        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
 
-        if (subject->function != NULL) {
-            p11mux_explain_function(conf, p, subject->function, &verdict);
-        } else if (subject->object != NULL) {
-            p11mux_explain_object(conf, p, subject->object, 3, subject->token, &verdict);
-        } else {
-            p11mux_explain_mechanism(conf, p, subject->mechanism, &verdict);
-        }
-        print_verdict(subject->text, &verdict);
-        allowed = verdict.allowed;
+        decide(layer, subject, place, &verdict);
+        print_verdict(subject->text, layer, &verdict);
+        layers_allow = verdict.allowed;
     }
-    if (subject->function == NULL && subject->object == NULL) {
-        CK_RV rv = engine_mechanism(router, slot, subject->mechanism);
-        gboolean engine_allows = rv != CKR_MECHANISM_INVALID && rv != CKR_SLOT_ID_INVALID;
-
-        if (engine_allows != allowed) {
-            printf("note: the policy engine answers %s\n", p11mux_rv_name(rv));
-            allowed = engine_allows;
-        }
+    decide(policy, subject, place, &verdict);
+    if (verdict.allowed != layers_allow) {
+        print_verdict(subject->text, policy, &verdict);
     }
-    return allowed;
+    return verdict.allowed;
 }
 
 static int
-explain_in(P11muxRouter *router, const Request *request, CK_SLOT_ID id)
+explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *request, CK_SLOT_ID id)
 {
     const P11muxSlot *slot = find_slot(router, id);
-    g_autoptr(GArray) policies = NULL;
+    const P11muxPolicy *policy;
+    P11muxPolicyFacts facts;
+    P11muxPolicyVerdict verdict;
     CK_TOKEN_INFO token;
     Subject subject = {0};
     int status;
@@ -308,19 +309,20 @@ explain_in(P11muxRouter *router, const Request *request, CK_SLOT_ID id)
         return P11MUX_EXIT_USAGE;
     }
     print_slot(slot, subject.token);
-    policies = p11mux_explain_policies(router->conf, slot->backend->name);
-    if (policies->len == 0) {
+    policy = p11mux_policy_set_lookup(set, slot->backend->name);
+    if (policy == NULL || !p11mux_policy_slot_facts(router, slot, &facts)) {
         printf("%s: allowed: no policy applies (no policy = in [backend %s] or [global])\n",
                subject.text, slot->backend->name);
-        status = P11MUX_EXIT_OK;
-    } else if (!p11mux_policy_allows_slot(router, slot)) {
-        print_policies(policies);
-        print_hidden(router->conf, policies);
+        subject_clear(&subject);
+        return P11MUX_EXIT_OK;
+    }
+    print_policies(set, slot->backend->name, policy);
+    p11mux_policy_decide_token(policy, &facts.place, &verdict);
+    if (!verdict.allowed) {
+        print_hidden(&verdict);
         status = P11MUX_EXIT_NO;
     } else {
-        print_policies(policies);
-        status =
-            explain_subject(router, slot, &subject, policies) ? P11MUX_EXIT_OK : P11MUX_EXIT_NO;
+        status = explain_subject(policy, &subject, &facts.place) ? P11MUX_EXIT_OK : P11MUX_EXIT_NO;
     }
     subject_clear(&subject);
     return status;
@@ -386,6 +388,7 @@ static int
 explain(const Request *request)
 {
     g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxPolicySet) set = NULL;
     P11muxRouter *router;
     CK_SLOT_ID id = 0;
     int status = P11MUX_EXIT_ERROR;
@@ -399,8 +402,11 @@ explain(const Request *request)
         p11mux_cli_error("%s", error->message);
         return P11MUX_EXIT_ERROR;
     }
-    if (request->token == NULL || slot_of_token(router, request->token, &id)) {
-        status = explain_in(router, request, id);
+    set = p11mux_policy_set_new(router->conf, &error);
+    if (set == NULL) {
+        p11mux_cli_error("%s", error->message);
+    } else if (request->token == NULL || slot_of_token(router, request->token, &id)) {
+        status = explain_in(router, set, request, id);
     }
     p11mux_router_free(router);
     return status;

@@ -13,24 +13,39 @@
 #include "cli.h"
 #include "probe.h"
 #include "constants.h"
+#include "policy-decide.h"
 #include "policy.h"
 #include "router.h"
 
+/* The policy the module enforces for backend: each of its layers, with the
+ * policy = NAME that selects it. */
 static void
-print_policy(const P11muxConf *conf, const char *backend)
+print_policy(const P11muxPolicySet *set, const char *backend)
 {
-    const P11muxConfValue *origin = NULL;
-    const char *policy = p11mux_cli_backend_policy(conf, backend, &origin);
+    const P11muxPolicy *policy = p11mux_policy_set_lookup(set, backend);
+    guint i;
 
     if (policy == NULL) {
         printf("  policy: none\n");
-    } else {
-        printf("  policy: %s (%s:%d)\n", policy, origin->origin.file, origin->origin.line);
+        return;
+    }
+    for (i = 0; i < p11mux_policy_n_layers(policy); i++) {
+        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
+        P11muxPolicyLayer kind = p11mux_policy_get_layer_kind(layer);
+        const P11muxConfValue *chosen = p11mux_policy_set_selection(set, backend, kind);
+
+        printf("  policy: %s", p11mux_policy_get_name(layer));
+        if (chosen != NULL) {
+            printf(" (%s:%d)", chosen->origin.file, chosen->origin.line);
+        }
+        printf("%s\n", kind == P11MUX_POLICY_LAYER_SYSTEM
+                           ? " (system layers; policy-override = stricter-only)"
+                           : "");
     }
 }
 
 static void
-print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBackend *cb,
+print_backend(const P11muxPolicySet *set, P11muxRouter *router, const P11muxConfBackend *cb,
               GHashTable *unloaded)
 {
     P11muxBackend *loaded = p11mux_cli_find_backend(router->backends, cb->name);
@@ -51,7 +66,7 @@ print_backend(const P11muxConf *conf, P11muxRouter *router, const P11muxConfBack
         printf("  error: %s\n",
                failed != NULL && failed->error != NULL ? failed->error : "not loaded");
     }
-    print_policy(conf, cb->name);
+    print_policy(set, cb->name);
 }
 
 /* A blank-padded field without its padding. */
@@ -84,9 +99,8 @@ print_token(P11muxBackend *backend, CK_SLOT_ID real)
 }
 
 static void
-print_slot(P11muxRouter *router, const P11muxSlot *slot)
+print_slot(const P11muxPolicySet *set, P11muxRouter *router, const P11muxSlot *slot)
 {
-    const P11muxConf *conf = router->conf;
     P11muxBackend *backend = slot->backend;
     CK_SLOT_INFO info;
     g_autofree char *flags = NULL;
@@ -100,7 +114,7 @@ print_slot(P11muxRouter *router, const P11muxSlot *slot)
         printf("  slot flags: %s\n", flags);
     }
     print_token(backend, slot->real);
-    print_policy(conf, backend->name);
+    print_policy(set, backend->name);
     printf("  visible: %s\n", p11mux_policy_allows_slot(router, slot) ? "yes" : "no (policy)");
 }
 
@@ -141,6 +155,7 @@ list(const char *config, guint timeout_ms)
     g_autoptr(GHashTable) unloaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     P11muxConf *conf = p11mux_cli_load_router_conf(config, &error);
     P11muxRouter *router = NULL;
+    g_autoptr(P11muxPolicySet) set = NULL;
     GPtrArray *slots = NULL;
     guint i;
 
@@ -148,9 +163,13 @@ list(const char *config, guint timeout_ms)
         set_aside_misbehaving(conf, unloaded, timeout_ms);
         router = p11mux_cli_router_from_conf(conf, &error);
     }
-    if (router == NULL) {
+    if (router != NULL) {
+        set = p11mux_policy_set_new(router->conf, &error);
+    }
+    if (set == NULL) {
         p11mux_cli_print_searched(config, NULL);
         p11mux_cli_error("%s", error->message);
+        p11mux_router_free(router);
         return P11MUX_EXIT_ERROR;
     }
     p11mux_cli_print_searched(config, router->conf);
@@ -161,8 +180,7 @@ list(const char *config, guint timeout_ms)
                                         : "the configuration names none");
     }
     for (i = 0; i < router->conf->backends->len; i++) {
-        print_backend(router->conf, router, g_ptr_array_index(router->conf->backends, i),
-                      unloaded);
+        print_backend(set, router, g_ptr_array_index(router->conf->backends, i), unloaded);
     }
     /* asking every backend again interns slots that appeared; the map then
      * holds every slot, those the policy hides included */
@@ -171,7 +189,7 @@ list(const char *config, guint timeout_ms)
     }
     slots = p11mux_slotmap_list(router->slots);
     for (i = 0; i < slots->len; i++) {
-        print_slot(router, g_ptr_array_index(slots, i));
+        print_slot(set, router, g_ptr_array_index(slots, i));
     }
     g_ptr_array_unref(slots);
     p11mux_router_free(router);

@@ -244,22 +244,6 @@ p11mux_cli_warn_registered(const P11muxConf *conf)
     }
 }
 
-const char *
-p11mux_cli_backend_policy(const P11muxConf *conf, const char *backend,
-                          const P11muxConfValue **origin)
-{
-    g_autofree char *group = g_strdup_printf("backend %s", backend);
-    const P11muxConfValue *value = p11mux_conf_lookup(conf, group, "policy");
-
-    if (value == NULL) {
-        value = p11mux_conf_lookup(conf, "global", "policy");
-    }
-    if (origin != NULL) {
-        *origin = value;
-    }
-    return value != NULL ? value->value : NULL;
-}
-
 int
 main(int argc, char **argv)
 {

@@ -3,7 +3,8 @@
  * (src/policy*.c): mechanism lists and globs, what mechanism parameters
  * name, key sizes from templates and key attributes, curves, URI matching
  * against object attributes and tokens, and the policy set (undefined
- * names, stricter-only combination).
+ * names, stricter-only combination), and the decisions with the rules they
+ * cite (src/policy-decide.c).
  */
 #include "config.h"
 
@@ -570,6 +571,113 @@ START_TEST(test_policy_stricter_only_combines_layers)
 }
 END_TEST
 
+/* The rule a verdict cites: key, layer, line and the item that matched. */
+static void
+assert_cites(const P11muxPolicyVerdict *v, const char *key, P11muxPolicyLayer layer, int line,
+             const char *item)
+{
+    ck_assert_ptr_nonnull(v->rule);
+    ck_assert_str_eq(v->rule->key, key);
+    ck_assert_int_eq(v->rule->layer, layer);
+    ck_assert_int_eq(v->rule->value.origin.line, line);
+    ck_assert_str_eq(v->item != NULL ? v->item : "(none)", item != NULL ? item : "(none)");
+}
+
+START_TEST(test_policy_decide_cites_the_refusing_layer)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *system = g_strdup_printf(system_policy, "policy-override = stricter-only");
+    g_autoptr(P11muxPolicySet) set = layered_set(system, user_loosens, &error);
+    CK_ATTRIBUTE backup[] = {{CKA_CLASS, &private_class, sizeof private_class},
+                             {CKA_LABEL, "backup-key", 10}};
+    P11muxPolicyPlace place = {0};
+    const P11muxPolicy *policy;
+    P11muxPolicyVerdict v;
+
+    assert_no_error(error);
+    policy = p11mux_policy_set_lookup(set, "b");
+    ck_assert_uint_eq(p11mux_policy_n_layers(policy), 2);
+    ck_assert_str_eq(p11mux_policy_get_name(p11mux_policy_get_layer(policy, 0)), "strict");
+    ck_assert_int_eq(p11mux_policy_get_layer_kind(p11mux_policy_get_layer(policy, 0)),
+                     P11MUX_POLICY_LAYER_SYSTEM);
+    ck_assert_str_eq(p11mux_policy_get_name(p11mux_policy_get_layer(policy, 1)), "mine");
+    ck_assert_int_eq(p11mux_policy_set_selection(set, "b", P11MUX_POLICY_LAYER_SYSTEM)->origin.line,
+                     2);
+    ck_assert_int_eq(p11mux_policy_set_selection(set, "b", P11MUX_POLICY_LAYER_FINAL)->origin.line,
+                     2);
+    /* the system's allow-list does not name MD5 (the user's does) */
+    p11mux_policy_decide_mechanism(policy, CKM_MD5, &v);
+    ck_assert(!v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_MECHANISM_INVALID);
+    assert_cites(&v, "mechanisms", P11MUX_POLICY_LAYER_SYSTEM, 7, NULL);
+    /* the system allows ECDSA, the user's deny-list refuses it */
+    p11mux_policy_decide_mechanism(policy, CKM_ECDSA, &v);
+    ck_assert(!v.allowed);
+    assert_cites(&v, "deny-mechanisms", P11MUX_POLICY_LAYER_FINAL, 9, "CKM_ECDSA");
+    p11mux_policy_decide_mechanism(policy, CKM_SHA256, &v);
+    ck_assert(v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_OK);
+    assert_cites(&v, "mechanisms", P11MUX_POLICY_LAYER_SYSTEM, 7, "CKM_SHA256");
+    /* read-only of the system layer, whatever the user's group says */
+    p11mux_policy_decide_function(policy, &p11mux_functions[P11MUX_FN_C_InitPIN], &v);
+    ck_assert(!v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_TOKEN_WRITE_PROTECTED);
+    assert_cites(&v, "read-only", P11MUX_POLICY_LAYER_SYSTEM, 10, NULL);
+    p11mux_policy_decide_function(policy, &p11mux_functions[P11MUX_FN_C_GetOperationState], &v);
+    ck_assert(!v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_STATE_UNSAVEABLE);
+    ck_assert_ptr_null(v.rule);
+    p11mux_policy_decide_object(policy, &place, backup, 2, &v);
+    ck_assert(!v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_OBJECT_HANDLE_INVALID);
+    assert_cites(&v, "deny-objects", P11MUX_POLICY_LAYER_SYSTEM, 8, "pkcs11:object=backup-key");
+}
+END_TEST
+
+/* A token hidden by the user's allow-list is not blamed on a system
+ * deny-tokens that does not match it. */
+START_TEST(test_policy_decide_token_cites_a_matching_rule)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxPolicySet) set = layered_set(
+        "[global]\npolicy-override = stricter-only\npolicy = sys\n"
+        "[backend b]\nmodule = /nonexistent/b.so\n"
+        "[policy sys]\ndeny-tokens = pkcs11:token=secret\n",
+        "[global]\npolicy = user\n[policy user]\ntokens = pkcs11:token=alpha pkcs11:token=secret\n",
+        &error);
+    CK_SLOT_INFO slot = {0};
+    CK_TOKEN_INFO token;
+    P11muxPolicyPlace place = {NULL, &slot, &token, 1};
+    const P11muxPolicy *policy;
+    P11muxPolicyVerdict v;
+
+    assert_no_error(error);
+    policy = p11mux_policy_set_lookup(set, "b");
+    memset(&token, ' ', sizeof token);
+    memcpy(token.label, "beta", 4);
+    p11mux_policy_decide_token(policy, &place, &v);
+    ck_assert(!v.allowed);
+    ck_assert_uint_eq(v.rv, CKR_SLOT_ID_INVALID);
+    assert_cites(&v, "tokens", P11MUX_POLICY_LAYER_FINAL, 4, NULL);
+    memcpy(token.label, "secret", 6);
+    p11mux_policy_decide_token(policy, &place, &v);
+    ck_assert(!v.allowed);
+    assert_cites(&v, "deny-tokens", P11MUX_POLICY_LAYER_SYSTEM, 7, "pkcs11:token=secret");
+    memset(&token, ' ', sizeof token);
+    memcpy(token.label, "alpha", 5);
+    p11mux_policy_decide_token(policy, &place, &v);
+    ck_assert(v.allowed);
+    /* an empty slot is shown; one the backend cannot describe is not */
+    place.token = NULL;
+    p11mux_policy_decide_token(policy, &place, &v);
+    ck_assert(v.allowed);
+    place.slot = NULL;
+    p11mux_policy_decide_token(policy, &place, &v);
+    ck_assert(!v.allowed);
+    ck_assert_ptr_null(v.rule);
+}
+END_TEST
+
 START_TEST(test_policy_override_only_in_system_layers)
 {
     g_autoptr(GError) error = NULL;
@@ -774,6 +882,8 @@ policy_suite(void)
     tcase_add_test(sets, test_policy_plan_token_rule);
     tcase_add_test(sets, test_policy_plan_read_only_and_denied_functions);
     tcase_add_test(sets, test_policy_plan_empty_policy);
+    tcase_add_test(sets, test_policy_decide_cites_the_refusing_layer);
+    tcase_add_test(sets, test_policy_decide_token_cites_a_matching_rule);
     suite_add_tcase(suite, sets);
     return suite;
 }
