@@ -1,6 +1,6 @@
 #!/bin/sh
-# Lint the man pages: mandoc -T lint at level warning must say nothing
-# (STYLE.md section 9).  Skips (77) when mandoc is not installed.
+# Lint the man pages: mandoc -T lint at level warning must say nothing.
+# Skips (77) when mandoc is not installed.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 if ! command -v mandoc >/dev/null 2>&1; then

@@ -149,13 +149,13 @@ p11mux_conf_is_valid_name(const char *name)
 }
 
 static char *
-check_string(const P11muxConfKey *key, const char *value)
+check_string(const P11muxConfKey *key G_GNUC_UNUSED, const char *value G_GNUC_UNUSED)
 {
     return NULL;
 }
 
 static char *
-check_bool(const P11muxConfKey *key, const char *value)
+check_bool(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
 {
     if (g_str_equal(value, "true") || g_str_equal(value, "false")) {
         return NULL;
@@ -189,7 +189,7 @@ check_enum(const P11muxConfKey *key, const char *value)
 }
 
 static char *
-check_path(const P11muxConfKey *key, const char *value)
+check_path(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
 {
     if (g_path_is_absolute(value)) {
         return NULL;
@@ -198,7 +198,7 @@ check_path(const P11muxConfKey *key, const char *value)
 }
 
 static char *
-check_name(const P11muxConfKey *key, const char *value)
+check_name(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
 {
     if (p11mux_conf_is_valid_name(value)) {
         return NULL;
@@ -256,7 +256,7 @@ check_duration_or_off(const P11muxConfKey *key, const char *value)
  * in src/trace-path.h): the process's working directory is the
  * application's, so a relative trace file is refused. */
 static char *
-check_trace(const P11muxConfKey *key, const char *value)
+check_trace(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
 {
     g_autofree char *why = NULL;
 

@@ -1,5 +1,5 @@
 /*
- * The layered configuration (DESIGN.md "Configuration"): reading, merging
+ * The layered configuration (p11mux.conf(5)): reading, merging
  * and checking p11mux.conf files. No backend is loaded here.
  *
  * The file rules, beyond GKeyFile's: a line is blank, a '#' comment, a

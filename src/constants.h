@@ -2,7 +2,7 @@
  * PKCS #11 constant names: CKA_, CKM_, CKR_, ... values to names and back.
  *
  * The name tables are generated at build time from the header p11mux
- * compiles against (src/gen-constants.py, STYLE.md section 2); the CKF_ flag
+ * compiles against (src/gen-constants.py: the compiler supplies the values); the CKF_ flag
  * lists are written by hand in constants.c, one per structure field, since
  * a CKF_ bit means different things in different fields.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate p11mux's PKCS #11 constant name tables (STYLE.md section 2).
+"""Generate p11mux's PKCS #11 constant name tables from the header it compiles against.
 
 Usage: gen-constants.py DEFINES-FILE > p11mux-constants-table.c
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Generate p11mux's forwarding layer from src/pkcs11-functions.tab.
 
-Usage: gen-functions.py header|source|mock-stubs TABLE > OUTPUT
+Usage: gen-functions.py header|source|mock-stubs|mock-header TABLE > OUTPUT
 
 header      function ids, descriptor types, prototypes of every entry point
 source      descriptor array, forwarders of routed functions, function lists
 mock-stubs  weak mock_C_* stubs answering CKR_FUNCTION_NOT_SUPPORTED and the
             mock's function lists (the mock defines the functions it implements)
+mock-header the prototypes of those stubs
 
 The table format is described at its top.  Errors name TABLE:LINE.
 """

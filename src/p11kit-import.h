@@ -1,5 +1,5 @@
 /*
- * import-p11-kit = true (DESIGN.md "Configuration"): every module registered
+ * import-p11-kit = true (p11mux.conf(5)): every module registered
  * with p11-kit becomes a backend named after its p11-kit name (the name of
  * its registration file without ".module"), with the module file p11-kit
  * resolved, its x-init-reserved as init-reserved and its `critical`.

@@ -1,7 +1,6 @@
 /*
- * Where this build of p11mux meets the machine it runs on (STYLE.md §10,
- * "tests never read the machine"): the directory of its system
- * configuration and p11-kit's module registry.
+ * Where this build of p11mux meets the machine it runs on: the directory
+ * of its system configuration and p11-kit's module registry.
  *
  * The installed p11mux.so and p11mux command use the site compiled in
  * (SYSCONFDIR; p11-kit's own registry).  The testable copies that `make

@@ -1,6 +1,6 @@
 /*
  * Decoding a finished call into a trace record, driven only by the function
- * table's parameter roles (STYLE.md §1): no function is named here.
+ * table's parameter roles (src/pkcs11-functions.tab): no function is named here.
  *
  * Redaction by construction: secret-in, secret-out, state-in and state-out
  * buffers are never read, only their length; an attribute's value is read

@@ -404,6 +404,7 @@ null_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR
 {
     CK_ULONG i;
 
+    (void)tokenPresent; /* every slot always holds its token */
     if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
@@ -548,6 +549,8 @@ null_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, 
 {
     unsigned int start, i;
 
+    (void)pApplication; /* no notifications */
+    (void)Notify;
     if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
@@ -640,6 +643,9 @@ CK_RV
 null_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
              CK_ULONG ulPinLen)
 {
+    (void)userType; /* any PIN logs in */
+    (void)pPin;
+    (void)ulPinLen;
     return session_get(hSession) == NULL ? CKR_SESSION_HANDLE_INVALID : CKR_OK;
 }
 

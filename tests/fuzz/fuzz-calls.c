@@ -129,7 +129,7 @@ init_once(void)
 
 /*
  * Answers of the mock that the specification's lists lack: p11mux passes
- * a backend's answer through unchanged (DESIGN.md), so they are tolerated
+ * a backend's answer through unchanged, so they are tolerated
  * when the backend was reached, and reported to the mock's owners.  A
  * single-part C_Encrypt (...) after an Update: CKR_OPERATION_ACTIVE
  * (SoftHSM2 says CKR_OPERATION_NOT_INITIALIZED).

@@ -75,7 +75,7 @@ static const Row rows[] = {
     { "C_GetSessionInfo", "CKR_ARGUMENTS_BAD @session @device" },
     { "C_GetOperationState", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL "
                              "CKR_OPERATION_NOT_INITIALIZED CKR_STATE_UNSAVEABLE @session @device" },
-    /* CKR_KEY_HANDLE_INVALID: not in the specification's list, but DESIGN.md's
+    /* CKR_KEY_HANDLE_INVALID: not in the specification's list, but the policy's
      * answer to a key an object policy hides (any use of a hidden handle) */
     { "C_SetOperationState", "CKR_ARGUMENTS_BAD CKR_KEY_CHANGED CKR_KEY_NEEDED "
                              "CKR_KEY_NOT_NEEDED CKR_SAVED_STATE_INVALID CKR_KEY_HANDLE_INVALID "
@@ -83,10 +83,10 @@ static const Row rows[] = {
     { "C_Login", "@login @session @device" },
     { "C_Logout", "CKR_USER_NOT_LOGGED_IN @session @device" },
     /* CKR_KEY_SIZE_RANGE: not in the specification's list; the policy's answer
-     * to a key below min-key-bits (DESIGN.md), reported to its owner */
+     * to a key below min-key-bits (p11mux.conf(5)), reported to its owner */
     { "C_CreateObject", "CKR_ARGUMENTS_BAD CKR_FUNCTION_CANCELED CKR_KEY_SIZE_RANGE @template "
                         "@write @session @device" },
-    /* CKR_ATTRIBUTE_READ_ONLY: also DESIGN.md's answer to an extractable
+    /* CKR_ATTRIBUTE_READ_ONLY: also the policy's answer to an extractable
      * copy of a non-extractable key with force-sensitive; CKR_KEY_SIZE_RANGE:
      * as for C_CreateObject */
     { "C_CopyObject", "CKR_ARGUMENTS_BAD CKR_OBJECT_HANDLE_INVALID CKR_KEY_SIZE_RANGE @template "
@@ -133,7 +133,7 @@ static const Row rows[] = {
     { "C_DecryptDigestUpdate", "@part @encrypted @session @device" },
     { "C_SignEncryptUpdate", "@part @data CKR_USER_NOT_LOGGED_IN @session @device" },
     { "C_DecryptVerifyUpdate", "@part @encrypted @data @session @device" },
-    /* CKR_KEY_SIZE_RANGE: DESIGN.md's answer to a key below min-key-bits */
+    /* CKR_KEY_SIZE_RANGE: the policy's answer to a key below min-key-bits */
     { "C_GenerateKey", "CKR_ARGUMENTS_BAD CKR_FUNCTION_CANCELED CKR_MECHANISM_INVALID "
                        "CKR_MECHANISM_PARAM_INVALID CKR_OPERATION_ACTIVE CKR_KEY_SIZE_RANGE "
                        "@template @write @session @device" },

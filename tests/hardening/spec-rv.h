@@ -8,9 +8,9 @@
  * CKR_GENERAL_ERROR, CKR_HOST_MEMORY, CKR_FUNCTION_FAILED (spec 5.1
  * "universal" values) and CKR_FUNCTION_NOT_SUPPORTED (spec 5.1: a stub for
  * every function; p11mux's answer to a 3.0 call on a 2.40 backend and to a
- * function a policy denies, DESIGN.md), and every function but C_Initialize,
+ * function a policy denies, p11mux.conf(5)), and every function but C_Initialize,
  * C_GetFunctionList and the C_GetInterface pair may answer
- * CKR_CRYPTOKI_NOT_INITIALIZED.  Where DESIGN.md makes the policy answer a
+ * CKR_CRYPTOKI_NOT_INITIALIZED.  Where p11mux.conf(5) makes the policy answer a
  * code the function's list lacks, the table says so in a comment.
  */
 #ifndef P11MUX_SPEC_RV_H

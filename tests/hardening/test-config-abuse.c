@@ -3,7 +3,7 @@
  * not what they should be.  Each case gives a clear "FILE:LINE: message",
  * "FILE: message" or backend message, and C_Initialize either fails with
  * CKR_GENERAL_ERROR (after writing the message to stderr) or skips the
- * backend and carries on, as DESIGN.md says; nothing crashes or hangs.
+ * backend and carries on, as p11mux.conf(5) says; nothing crashes or hangs.
  *
  * - unreadable file, a directory, /dev/zero, a huge file, invalid UTF-8,
  *   NUL bytes, a symbolic link loop, thousands of groups, a 900 KiB value;

@@ -170,7 +170,7 @@ op_open(Worker *worker)
 
 /* The session's slot, as p11mux reports it, is the one it was opened on. */
 static void
-op_info(Worker *worker, Session *session)
+op_info(Worker *worker G_GNUC_UNUSED, Session *session)
 {
     CK_SESSION_INFO info;
 

@@ -1,13 +1,14 @@
 #!/bin/sh
-# The closed world of a policy (issue 12), attacked over SoftHSM2 and NSS
-# softoken by tests/policy/closed-world.c: operation state, templates,
-# selectors and handles inside mechanism parameters, unknown mechanisms and
-# parameter lengths that lie.  In-process (the program loads the backends
-# directly too, to make keys and learn the hidden key's handle) under two
-# configurations, then through `p11-kit server` with a configuration made
-# from conf/sandbox.conf, the client having only p11-kit-client.so.
-# The program's PASS/FAIL lines are counted here; a program that dies (a
-# backend crashing on what p11mux let through) is a failure.
+# The closed world of a policy (p11mux.conf(5), WHAT A POLICY REFUSES),
+# attacked over SoftHSM2 and NSS softoken by tests/policy/closed-world.c:
+# operation state, templates, selectors and handles inside mechanism
+# parameters, unknown mechanisms and parameter lengths that lie.  In-process
+# (the program loads the backends directly too, to make keys and learn the
+# hidden key's handle) under two configurations, then through `p11-kit
+# server` with a configuration made from conf/sandbox.conf, the client
+# having only p11-kit-client.so. The program's PASS/FAIL lines are counted
+# here; a program that dies (a backend crashing on what p11mux let through)
+# is a failure.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=harness.sh
 . "$(dirname "$0")/harness.sh"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A restrictive policy over SoftHSM2 and NSS softoken, seen by pkcs11-tool
 # and p11tool through p11mux.so: only the allowed tokens, objects and
-# mechanisms show, and each refused action gives the code of DESIGN.md's
+# mechanisms show, and each refused action gives the code of p11mux.conf(5)'s
 # table ("What the application sees when policy says no").  Then the same
 # token under a read-only policy.
 set -eu

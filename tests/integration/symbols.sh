@@ -2,6 +2,10 @@
 # p11mux.so exports exactly the three PKCS #11 entry points: C_GetFunctionList,
 # C_GetInterfaceList and C_GetInterface.  Any other defined dynamic symbol
 # (a leaked core function, a GLib or p11-kit copy, a version node) fails.
+# And an optimised build is fortified: p11mux.so calls glibc's checked
+# functions (__snprintf_chk, __memcpy_chk, ...), which only
+# -D_FORTIFY_SOURCE brings in (configure.ac; P11MUX_FORTIFIED is what
+# configure found, exported by Makefile.am).
 set -eu
 # shellcheck source-path=SCRIPTDIR source=harness.sh
 . "$(dirname "$0")/harness.sh"
@@ -25,3 +29,15 @@ for name in C_GetFunctionList C_GetInterface C_GetInterfaceList; do
         sed 's/^/    /' "$OUT"
     fi
 done
+
+# fortified: a checked function other than the stack protector's
+if [ "${P11MUX_FORTIFIED:-no}" = yes ]; then
+    check "nm -D --undefined-only p11mux.so" nm -D --undefined-only "$so"
+    if awk '{ print $NF }' "$OUT" | sed 's/@.*//' | grep -v '^__stack_chk_fail$' | grep -q '^__.*_chk$'; then
+        pass "p11mux.so calls glibc's checked functions (_FORTIFY_SOURCE)"
+    else
+        fail "p11mux.so calls none of glibc's __*_chk functions: built without _FORTIFY_SOURCE"
+    fi
+else
+    echo "# not fortified (configure: CFLAGS do not optimise, or turned off): imports not checked"
+fi

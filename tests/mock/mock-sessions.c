@@ -272,7 +272,7 @@ open_session(CK_SLOT_ID slotID, CK_FLAGS flags, CK_SESSION_HANDLE_PTR phSession)
 
 /* Notify and pApplication are accepted and never used (no callbacks). */
 CK_RV
-mock_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+mock_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication G_GNUC_UNUSED, CK_NOTIFY Notify G_GNUC_UNUSED,
                    CK_SESSION_HANDLE_PTR phSession)
 {
     CK_RV rv;

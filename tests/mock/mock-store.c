@@ -445,7 +445,7 @@ mock_object_lookup(const MockSession *session, CK_OBJECT_HANDLE handle, MockObje
 }
 
 static gboolean
-made_by_session(gpointer key, gpointer object, gpointer session)
+made_by_session(gpointer key G_GNUC_UNUSED, gpointer object, gpointer session)
 {
     return ((MockObject *)object)->session == *(CK_SESSION_HANDLE *)session;
 }
@@ -458,7 +458,7 @@ mock_objects_destroy_session(CK_SESSION_HANDLE session)
 }
 
 static gboolean
-token_object_of(gpointer key, gpointer object, gpointer slotID)
+token_object_of(gpointer key G_GNUC_UNUSED, gpointer object, gpointer slotID)
 {
     const MockObject *o = object;
 

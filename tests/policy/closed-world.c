@@ -1,5 +1,6 @@
 /*
- * The closed world of a p11mux policy (issue 12) attacked over real
+ * The closed world of a p11mux policy (p11mux.conf(5), WHAT A POLICY
+ * REFUSES) attacked over real
  * backends, SoftHSM2 and NSS softoken: what p11mux cannot read must not
  * pass, and what it reads must be judged at every depth
  * (tests/integration/closed-world.sh makes the tokens, the configurations

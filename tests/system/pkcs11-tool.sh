@@ -6,7 +6,7 @@
 # the slot list, mechanism lists (the same through p11mux as from SoftHSM2
 # directly), and `pkcs11-tool --test --login` on a SoftHSM2 token holding an
 # EC key, where it passes directly too.  (With an RSA key SoftHSM2 itself
-# fails the test with CKR_ARGUMENTS_BAD, see DESIGN.md.)
+# fails the test with CKR_ARGUMENTS_BAD.)
 set -eu
 # shellcheck source=system.sh
 . "$(dirname "$0")/system.sh"

@@ -1,6 +1,6 @@
 /*
  * The policy engine end to end: p11mux.so over two copies of the mock
- * backend, each under its own policy, every rule of issue 3 tried through
+ * backend, each under its own policy, every policy rule tried through
  * the function list as an application would.  Where the mock would answer
  * the same as the policy, the mock's call counts show that p11mux decided
  * before the backend saw the call.
@@ -789,7 +789,7 @@ END_TEST
 
 /* Sessions in several threads share the engine: same answers, no crash. */
 static gpointer
-worker(gpointer data)
+worker(gpointer data G_GNUC_UNUSED)
 {
     CK_SESSION_HANDLE s = open_a();
     CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
