@@ -3,7 +3,7 @@
  * interfaces, and fork.
  *
  * Lock order: init_lock is taken only here, around building or tearing down
- * the router; backends' C_Initialize/C_Finalize run under it (STYLE.md §5),
+ * the router; backends' C_Initialize/C_Finalize run under it,
  * and so does C_Finalize's wait for the calls in flight (src/call.c), which
  * never take it.
  */

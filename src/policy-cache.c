@@ -538,7 +538,7 @@ p11mux_policy_cache_forget_session(P11muxPolicyCache *cache, CK_SESSION_HANDLE s
 }
 
 static gboolean
-is_on_slot(gpointer key, gpointer value, gpointer user_data)
+is_on_slot(G_GNUC_UNUSED gpointer key, gpointer value, gpointer user_data)
 {
     return ((const SessionCache *)value)->slot == user_data;
 }

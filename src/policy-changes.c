@@ -6,7 +6,7 @@
  * call made is read back and checked again, since a backend is not trusted
  * to have honoured the template (an object that fails is destroyed).
  *
- * Safe behaviour chosen for changes (issue 3, rule 4): p11mux computes what
+ * Safe behaviour chosen for changes (p11mux.conf(5), "What the application sees when policy says no"): p11mux computes what
  * an object would look like after C_SetAttributeValue or C_CopyObject (its
  * attributes with the template over them) and refuses the call with
  * CKR_ATTRIBUTE_READ_ONLY if the policy would hide the result; a hidden
@@ -546,7 +546,7 @@ p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV 
 }
 
 void
-p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+p11mux_policy_after_changed(P11muxCall *call, G_GNUC_UNUSED const P11muxPolicy *policy, CK_RV rv)
 {
     P11muxPolicyEngine *engine = call->router->policy;
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);

@@ -1,5 +1,5 @@
 /*
- * Policy decisions as data (STYLE.md §10, "Decide, then act"): pure
+ * Policy decisions as data ("decide, then act"): pure
  * functions of a compiled policy and the facts of a question, answering
  * what the module enforces and the rule that decides it, with the FILE:LINE
  * it was written at.  The module's checks and these functions read the same

@@ -368,7 +368,7 @@ plan_handles(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
 /* check_mechanisms: a mechanism or a type, under every policy (the
  * closed world). */
 static gboolean
-plan_mechanisms(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
+plan_mechanisms(G_GNUC_UNUSED const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
 {
     return has_role(desc, P11MUX_ROLE_MECHANISM) || has_role(desc, P11MUX_ROLE_MECHANISM_TYPE);
 }

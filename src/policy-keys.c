@@ -93,7 +93,7 @@ typedef struct {
 
 /* value: row + 1, so that no entry is NULL */
 static void
-add_mechanism(CK_ULONG value, const char *name, gpointer user_data)
+add_mechanism(CK_ULONG value, G_GNUC_UNUSED const char *name, gpointer user_data)
 {
     TableBuilder *builder = user_data;
     gpointer key = GSIZE_TO_POINTER((gsize)value);

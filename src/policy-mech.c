@@ -69,7 +69,7 @@ p11mux_mech_set_add_all(GArray *set, const GArray *more)
 }
 
 static void
-add_to_set(CK_ULONG value, const char *name, gpointer user_data)
+add_to_set(CK_ULONG value, G_GNUC_UNUSED const char *name, gpointer user_data)
 {
     g_array_append_val((GArray *)user_data, value);
 }

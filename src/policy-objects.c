@@ -3,7 +3,7 @@
  * application passes (role key and object), the templates of the calls
  * that create or change objects, and the objects they created.
  *
- * Safe behaviour chosen for changes (issue 3, rule 4): p11mux computes what
+ * Safe behaviour chosen for changes (p11mux.conf(5), "What the application sees when policy says no"): p11mux computes what
  * an object would look like after C_SetAttributeValue or C_CopyObject (its
  * attributes with the template over them) and refuses the call with
  * CKR_ATTRIBUTE_READ_ONLY if the policy would hide the result; a hidden

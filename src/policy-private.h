@@ -412,7 +412,7 @@ guint p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, 
 /* The vendor index of the call's backend (p11mux_param_vendor_of). */
 guint p11mux_policy_vendor_of_call(const P11muxCall *call);
 
-/* policy-find.c: outputs p11mux filters (object searches, mechanism lists,
+/* policy-outputs.c: outputs p11mux filters (object searches, mechanism lists,
  * attribute values); prepare before the backend, finish after it. */
 CK_RV p11mux_policy_prepare_outputs(P11muxCall *call, const P11muxPolicy *policy);
 CK_RV p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);

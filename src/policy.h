@@ -1,6 +1,6 @@
 /*
- * The policy engine (DESIGN.md "What the application sees when policy says
- * no"): the [policy NAME] groups of the configuration, compiled once when
+ * The policy engine (p11mux.conf(5), "What the application sees when
+ * policy says no"): the [policy NAME] groups of the configuration, compiled once when
  * the router is built, enforced through the router's check and after seams
  * before any backend sees a call.
  *
@@ -12,7 +12,7 @@
  * policy-cache.c (what p11mux read about objects, per session),
  * policy-slots.c (token visibility), policy-hooks.c (the check and after
  * seams, driven by the roles of the function table), policy-objects.c
- * (object rules: handles, templates, created objects), policy-find.c
+ * (object rules: handles, templates, created objects), policy-outputs.c
  * (filtered searches and lists), policy-decide.c (decisions as data, with
  * the rule that makes them: src/policy-decide.h, for p11mux explain and list).
  */

@@ -301,7 +301,7 @@ explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *requ
         p11mux_cli_error("explain: no slot 0x%lx (see p11mux list)", id);
         return P11MUX_EXIT_ERROR;
     }
-    if (slot->backend->functions->C_GetTokenInfo(slot->real, &token) == CKR_OK) {
+    if (p11mux_backend_get_token_info(slot->backend, slot->real, &token) == CKR_OK) {
         subject.token = &token;
     }
     if (!subject_parse(request, &subject)) {
@@ -335,7 +335,7 @@ token_label(const P11muxSlot *slot)
     CK_TOKEN_INFO token;
     gsize n = sizeof(token.label);
 
-    if (slot->backend->functions->C_GetTokenInfo(slot->real, &token) != CKR_OK) {
+    if (p11mux_backend_get_token_info(slot->backend, slot->real, &token) != CKR_OK) {
         return NULL;
     }
     while (n > 0 && (token.label[n - 1] == ' ' || token.label[n - 1] == '\0')) {

@@ -84,7 +84,7 @@ print_token(P11muxBackend *backend, CK_SLOT_ID real)
 {
     CK_TOKEN_INFO token;
     g_autofree char *flags = NULL;
-    CK_RV rv = backend->functions->C_GetTokenInfo(real, &token);
+    CK_RV rv = p11mux_backend_get_token_info(backend, real, &token);
 
     if (rv != CKR_OK) {
         printf("  token: none (%s)\n", p11mux_rv_name(rv) ? p11mux_rv_name(rv) : "error");
@@ -108,7 +108,7 @@ print_slot(const P11muxPolicySet *set, P11muxRouter *router, const P11muxSlot *s
     printf("slot 0x%lx\n", slot->id);
     printf("  backend: %s\n", backend->name);
     printf("  backend slot: 0x%lx\n", slot->real);
-    if (backend->functions->C_GetSlotInfo(slot->real, &info) == CKR_OK) {
+    if (p11mux_backend_get_slot_info(backend, slot->real, &info) == CKR_OK) {
         flags = p11mux_flags_format(P11MUX_FLAGS_SLOT_INFO, info.flags);
         print_field("description", info.slotDescription, sizeof(info.slotDescription));
         printf("  slot flags: %s\n", flags);

@@ -31,7 +31,7 @@ typedef struct {
 
 typedef struct {
     guint64 pid;
-    GHashTable *functions;  /* name -> FunctionStats* */
+    GHashTable *by_function;/* name -> FunctionStats* */
     GHashTable *errors;     /* "function\trv\tmechanism\tbackend" -> count */
     GHashTable *mechanisms; /* session -> the mechanism of its last *Init */
     guint calls;
@@ -58,7 +58,7 @@ process_free(gpointer data)
 {
     Process *process = data;
 
-    g_hash_table_unref(process->functions);
+    g_hash_table_unref(process->by_function);
     g_hash_table_unref(process->errors);
     g_hash_table_unref(process->mechanisms);
     g_free(process);
@@ -77,7 +77,7 @@ process_of(Summary *summary, guint64 pid)
     }
     process = g_new0(Process, 1);
     process->pid = pid;
-    process->functions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, function_stats_free);
+    process->by_function = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, function_stats_free);
     process->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     process->mechanisms = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     g_ptr_array_add(summary->processes, process);
@@ -87,13 +87,13 @@ process_of(Summary *summary, guint64 pid)
 static FunctionStats *
 function_of(Process *process, const char *name)
 {
-    FunctionStats *stats = g_hash_table_lookup(process->functions, name);
+    FunctionStats *stats = g_hash_table_lookup(process->by_function, name);
 
     if (stats == NULL) {
         stats = g_new0(FunctionStats, 1);
         stats->name = g_strdup(name);
         stats->durations = g_array_new(FALSE, FALSE, sizeof(gint64));
-        g_hash_table_insert(process->functions, stats->name, stats);
+        g_hash_table_insert(process->by_function, stats->name, stats);
     }
     return stats;
 }
@@ -216,7 +216,7 @@ values_of(GHashTable *table, gboolean keys)
 static void
 print_functions(Process *process)
 {
-    g_autoptr(GPtrArray) list = values_of(process->functions, FALSE);
+    g_autoptr(GPtrArray) list = values_of(process->by_function, FALSE);
     guint errors = 0, size_queries = 0;
 
     g_ptr_array_sort(list, compare_stats);

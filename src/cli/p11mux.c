@@ -218,7 +218,8 @@ p11mux_cli_router_new(const char *file, GError **error)
 }
 
 static void
-warn_registered(const P11muxConfBackend *backend, const P11muxP11kitModule *module, gpointer data)
+warn_registered(const P11muxConfBackend *backend, const P11muxP11kitModule *module,
+                G_GNUC_UNUSED gpointer data)
 {
     const char *const *dirs = p11mux_site_get()->p11kit_config_dirs;
     g_autofree char *override = g_strdup_printf(
