@@ -150,15 +150,6 @@ p11mux_call_drain(void)
 
 P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT];
 
-/* Whether no hook of router applies to fn. */
-static gboolean
-is_plain(const P11muxRouter *router, P11muxFunctionId fn)
-{
-    return router->begin == NULL && router->end == NULL && router->enter == NULL &&
-           ((router->check == NULL && router->after == NULL) ||
-            p11mux_router_skips_seams(router, fn));
-}
-
 void
 p11mux_call_publish(P11muxRouter *router)
 {
@@ -168,10 +159,13 @@ p11mux_call_publish(P11muxRouter *router)
      * p11mux_router_plain: a call sees one router, or none */
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         g_atomic_pointer_set(&p11mux_router_plain[fn], NULL);
+        if (router != NULL) {
+            router->steps[fn] = (guint8)p11mux_steps_of(router, fn);
+        }
     }
     g_atomic_pointer_set(&p11mux_router_current, router);
     for (fn = 0; router != NULL && fn < P11MUX_FN_COUNT; fn++) {
-        if (is_plain(router, fn)) {
+        if (router->steps[fn] == 0) {
             g_atomic_pointer_set(&p11mux_router_plain[fn], router);
         }
     }
@@ -196,6 +190,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
     call->fn = fn;
     call->args = args;
     call->router = hold_router(call);
+    call->steps = call->router != NULL ? call->router->steps[fn] : 0;
     call->slot_entry = NULL;
     call->backend = NULL;
     call->slot = call->real_slot = 0;
@@ -204,7 +199,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
     call->policy_data = NULL;
     call->watched = FALSE;
     /* trace off: this load and test is all a call pays */
-    if (G_UNLIKELY(call->router != NULL && call->router->begin != NULL)) {
+    if (G_UNLIKELY(call->steps & P11MUX_STEP_BEGIN)) {
         call->router->begin(call);
     }
 }
@@ -214,22 +209,23 @@ check(P11muxCall *call)
 {
     CK_RV rv = CKR_OK;
 
-    if (call->router->check != NULL && !p11mux_router_skips_seams(call->router, call->fn)) {
+    if (call->steps & P11MUX_STEP_CHECK) {
         rv = call->router->check(call);
     }
-    if (G_UNLIKELY(rv == CKR_OK && call->router->enter != NULL)) {
+    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_STEP_ENTER))) {
         call->router->enter(call);
     }
     return rv;
 }
 
 static void
-route_to(P11muxCall *call, const P11muxSlot *slot)
+route_to(P11muxCall *call, const P11muxRoute *route)
 {
-    call->slot_entry = slot;
-    call->backend = slot->backend;
-    call->slot = slot->id;
-    call->real_slot = slot->real;
+    call->slot_entry = route->entry;
+    call->backend = route->backend;
+    call->slot = route->slot;
+    call->real_slot = route->real_slot;
+    call->real_session = route->real_session;
 }
 
 CK_RV
@@ -248,7 +244,8 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
 CK_RV
 p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, void **args)
 {
-    const P11muxSlot *entry;
+    P11muxRoute route;
+    CK_RV rv;
 
     call_init(call, fn, args);
     if (call->router == NULL) {
@@ -257,11 +254,11 @@ p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, v
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    entry = p11mux_slotmap_lookup(call->router->slots, slot);
-    if (entry == NULL) {
-        return CKR_SLOT_ID_INVALID;
+    rv = p11mux_route_slot(call->router, slot, &route);
+    if (rv != CKR_OK) {
+        return rv;
     }
-    route_to(call, entry);
+    route_to(call, &route);
     return check(call);
 }
 
@@ -269,7 +266,8 @@ CK_RV
 p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                           void **args)
 {
-    const P11muxSlot *entry;
+    P11muxRoute route;
+    CK_RV rv;
 
     call_init(call, fn, args);
     if (call->router == NULL) {
@@ -278,13 +276,37 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (!p11mux_sessions_lookup(call->router->sessions, session, &entry, &call->real_session,
-                                &call->session_flags)) {
-        return CKR_SESSION_HANDLE_INVALID;
+    rv = p11mux_route_session_flags(call->router, session, &route, &call->session_flags);
+    if (rv != CKR_OK) {
+        return rv;
     }
-    route_to(call, entry);
+    route_to(call, &route);
     call->session = session;
     return check(call);
+}
+
+CK_RV
+p11mux_call_stepped(P11muxFunctionId fn, ...)
+{
+    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+    P11muxArgSlot slots[P11MUX_MAX_PARAMS];
+    void *args[P11MUX_MAX_PARAMS];
+    P11muxCall call;
+    va_list ap;
+    CK_RV rv;
+
+    va_start(ap, fn);
+    p11mux_args_unpack(fn, &ap, slots, args);
+    va_end(ap);
+    if (desc->handling == P11MUX_HANDLING_ROUTE_SESSION) {
+        rv = p11mux_call_begin_session(&call, fn, slots[desc->target].ulong, args);
+    } else {
+        rv = p11mux_call_begin_slot(&call, fn, slots[desc->target].ulong, args);
+    }
+    if (rv == CKR_OK) {
+        rv = p11mux_call_invoke(&call);
+    }
+    return p11mux_call_end(&call, rv);
 }
 
 void
@@ -300,19 +322,18 @@ void
 p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session)
 {
     P11muxCall call;
-    const P11muxSlot *entry;
+    P11muxRoute route;
 
     memset(&call, 0, sizeof call);
     call.fn = fn;
     call.router = router;
     /* routed again for the seam: the plain path keeps no P11muxCall */
     if (router->session_gone == NULL ||
-        !p11mux_sessions_lookup(router->sessions, session, &entry, &call.real_session,
-                                &call.session_flags)) {
+        p11mux_route_session_flags(router, session, &route, &call.session_flags) != CKR_OK) {
         p11mux_sessions_remove(router->sessions, session);
         return;
     }
-    route_to(&call, entry);
+    route_to(&call, &route);
     call.session = session;
     p11mux_call_session_lost(&call);
 }

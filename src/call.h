@@ -11,6 +11,8 @@
 #ifndef P11MUX_CALL_H
 #define P11MUX_CALL_H
 
+#include <stdarg.h>
+
 #include "backend.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
@@ -67,6 +69,7 @@ p11mux_call_plain_release(P11muxPlain *plain)
 
 struct P11muxCall {
     P11muxFunctionId fn;
+    guint steps;                  /* the steps this call runs (router->steps[fn]) */
     void **args;                  /* pointers to the parameters, in table order */
     P11muxRouter *router;         /* NULL when not initialised */
     const P11muxSlot *slot_entry; /* NULL until routed */
@@ -106,6 +109,21 @@ CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID s
 CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                                 void **args);
 
+/*
+ * The stepped pipeline of a routed function (a forwarder whose function has
+ * steps to run, or that found p11mux not initialised or itself inside a
+ * call): its arguments as the forwarder got them, in table order; begin ->
+ * route -> the steps of the mask -> p11mux_call_invoke -> end.
+ */
+CK_RV p11mux_call_stepped(P11muxFunctionId fn, ...);
+
+/* Generated: fn's arguments from ap into slots, args[i] = &slots[i]. */
+void p11mux_args_unpack(P11muxFunctionId fn, va_list *ap, P11muxArgSlot *slots, void **args);
+
+/* Generated: the backend call of a routed call, over call->args, through the
+ * backend's normalised list; CKR_FUNCTION_NOT_SUPPORTED for a special one. */
+CK_RV p11mux_call_invoke(P11muxCall *call);
+
 /* Wait until every call other threads are in has ended (C_Finalize, after
  * it unpublished the router and before it frees it). */
 void p11mux_call_drain(void);
@@ -134,12 +152,10 @@ p11mux_rv_means_session_lost(CK_RV rv)
            rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
 }
 
-/* Whether router's check and after seams have nothing to do for fn. */
-static inline gboolean
-p11mux_router_skips_seams(const P11muxRouter *router, P11muxFunctionId fn)
-{
-    return router->skip_seams != NULL && router->skip_seams[fn];
-}
+/* The steps (P11muxStep bits) a call of fn runs under router: one bit for
+ * each hook router has, unless the hook's owner left fn out (skip_seams).
+ * Generated from the list of steps (src/gen-functions.py). */
+guint p11mux_steps_of(const P11muxRouter *router, P11muxFunctionId fn);
 
 static inline CK_RV
 p11mux_call_end(P11muxCall *call, CK_RV rv)
@@ -150,10 +166,10 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
         p11mux_call_session_lost(call);
     }
-    if (call->router->after != NULL && !p11mux_router_skips_seams(call->router, call->fn)) {
+    if (call->steps & P11MUX_STEP_AFTER) {
         rv = call->router->after(call, rv);
     }
-    if (call->router->end != NULL) {
+    if (call->steps & P11MUX_STEP_END) {
         call->router->end(call, rv);
     }
     p11mux_call_release(call);
@@ -170,23 +186,24 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
  * else.
  */
 typedef struct {
+    const P11muxSlot *entry;
     P11muxBackend *backend;
     CK_SLOT_ID slot;              /* as the application sees it */
     CK_SLOT_ID real_slot;         /* as the backend sees it */
     CK_SESSION_HANDLE real_session;
 } P11muxRoute;
 
-/* Per function, the published router when no hook applies to that
- * function (trace off, and no policy or one with nothing to do for it:
+/* Per function, the published router when the function's step mask is
+ * empty (trace off, and no policy or one with nothing to do for it:
  * router->skip_seams), else NULL; set and cleared with
  * p11mux_router_current by p11mux_call_publish, so that the plain path
  * loads one pointer, as it would with one for all functions, and tests no
  * hook. */
 extern P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT] G_GNUC_INTERNAL;
 
-/* Publish router (NULL: unpublish) as p11mux_router_current and, for each
- * function no hook applies to, in p11mux_router_plain.  Under init_lock
- * (module-init.c). */
+/* Compute router's step masks, then publish it (NULL: unpublish) as
+ * p11mux_router_current and, for each function whose mask is empty, in
+ * p11mux_router_plain.  Under init_lock (module-init.c). */
 void p11mux_call_publish(P11muxRouter *router);
 
 /* The published router when no hook applies to fn, held in plain until
@@ -208,18 +225,29 @@ p11mux_call_plain_router(P11muxPlain *plain, P11muxFunctionId fn)
     return NULL;
 }
 
+/* Routing, the one place for both paths: a session's or slot's backend
+ * and ids, or CKR_SESSION_HANDLE_INVALID / CKR_SLOT_ID_INVALID.  flags
+ * (nullable): the flags the session was opened with. */
 G_ALWAYS_INLINE static inline CK_RV
-p11mux_route_session(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route)
+p11mux_route_session_flags(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route,
+                           CK_FLAGS *flags)
 {
     const P11muxSlot *entry;
 
-    if (!p11mux_sessions_lookup(router->sessions, session, &entry, &route->real_session, NULL)) {
+    if (!p11mux_sessions_lookup(router->sessions, session, &entry, &route->real_session, flags)) {
         return CKR_SESSION_HANDLE_INVALID;
     }
+    route->entry = entry;
     route->backend = entry->backend;
     route->slot = entry->id;
     route->real_slot = entry->real;
     return CKR_OK;
+}
+
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_session(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route)
+{
+    return p11mux_route_session_flags(router, session, route, NULL);
 }
 
 G_ALWAYS_INLINE static inline CK_RV
@@ -230,6 +258,7 @@ p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
     if (entry == NULL) {
         return CKR_SLOT_ID_INVALID;
     }
+    route->entry = entry;
     route->backend = entry->backend;
     route->slot = entry->id;
     route->real_slot = entry->real;

@@ -12,6 +12,7 @@ mock-header the prototypes of those stubs
 The table format is described at its top.  Errors name TABLE:LINE.
 """
 
+import os
 import re
 import sys
 
@@ -51,6 +52,89 @@ VALUE_ROLES = {
     "session", "slot", "bool", "flags", "mechanism-type", "key", "wrapping-key",
     "unwrapping-key", "exported-key", "object", "max", "count", "len", "user-type",
 }
+
+
+# The call pipeline's steps, in the order a call runs them.  Each hook of
+# P11muxRouter (src/router.h) that a call runs is one step with a bit in a
+# function's step mask (P11MUX_STEP_*, computed by p11mux_steps_of when the
+# router is published); per_function: the hook's owner may leave the step
+# out for a function (router->skip_seams).  A function whose mask is empty
+# takes the plain path.  Generation fails if router.h declares a hook that
+# is neither a step nor in EVERY_PATH: a call would skip it.
+STEPS = [
+    ("begin", False),
+    ("check", True),
+    ("enter", False),
+    ("after", True),
+    ("end", False),
+]
+# Hooks every path runs whatever the mask (the plain path too).
+EVERY_PATH = {"session_gone"}
+
+
+def check_router_hooks(router_h):
+    """Every hook member of P11muxRouter is a step or runs on every path."""
+    with open(router_h, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    text = "\n".join(lines)
+    hook_types = set(re.findall(r"typedef\s+[\w ]+?\s*\(\*\s*(P11muxCall\w+)\s*\)", text))
+    if not hook_types:
+        raise TableError(f"{router_h}: no P11muxCall* hook types found")
+    members, inside = {}, False
+    for number, line in enumerate(lines, 1):
+        if re.match(r"typedef struct\s*\{", line):
+            inside = True
+            members = {}
+            continue
+        if inside and re.match(r"\}\s*P11muxRouter;", line):
+            break
+        if inside and line.lstrip().startswith("}"):
+            inside = False
+            continue
+        m = re.match(r"\s*(P11muxCall\w+)\s+(\w+);", line)
+        if inside and m and m.group(1) in hook_types:
+            members[m.group(2)] = number
+    else:
+        raise TableError(f"{router_h}: struct P11muxRouter not found")
+    names = {name for name, _ in STEPS} | EVERY_PATH
+    for name, number in members.items():
+        if name not in names:
+            raise TableError(f"{router_h}:{number}: hook '{name}' is no step of the call "
+                             "pipeline (STEPS in src/gen-functions.py): a call would skip it")
+    for name in names:
+        if name not in members:
+            raise TableError(f"{router_h}: STEPS names hook '{name}', which P11muxRouter lacks")
+
+
+def step_enum(name):
+    return "P11MUX_STEP_" + name.upper()
+
+
+# The C types of routed functions' parameters, for the stepped path's
+# argument slots (P11muxArgSlot): the CK_ULONG typedefs share one member,
+# every pointer type has its own.  A type in neither set is refused: the
+# stepped path could not carry it.
+ULONG_TYPES = {
+    "CK_ULONG", "CK_FLAGS", "CK_MECHANISM_TYPE", "CK_OBJECT_HANDLE", "CK_SESSION_HANDLE",
+    "CK_SLOT_ID", "CK_USER_TYPE",
+}
+
+
+def is_pointer_type(ctype):
+    return ctype.endswith("_PTR")
+
+
+def slot_member(ctype):
+    return "ulong" if ctype in ULONG_TYPES else "p_" + ctype
+
+
+def arg_kind(ctype):
+    return "P11MUX_ARG_ULONG" if ctype in ULONG_TYPES else "P11MUX_ARG_" + ctype
+
+
+def routed_pointer_types(functions):
+    return sorted({p.ctype for fn in functions if fn.handling != "special" for p in fn.params
+                   if is_pointer_type(p.ctype)})
 
 
 def pointer_rule(role):
@@ -165,6 +249,10 @@ def check(functions, path):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-slot without a slot parameter")
         if fn.handling == "route-session" and (not fn.params or fn.params[0].role != "session"):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-session without a leading session")
+        for p in fn.params if fn.handling != "special" else []:
+            if p.ctype not in ULONG_TYPES and not is_pointer_type(p.ctype):
+                raise TableError(f"{path}:{p.line}: type {p.ctype} of a routed function is neither "
+                                 "a CK_ULONG typedef (ULONG_TYPES) nor a pointer")
 
 
 def bad_pointer_tests(fn):
@@ -190,17 +278,19 @@ def c_params(fn):
     return ", ".join(f"{p.ctype} {p.name}" for p in fn.params)
 
 
-def c_args(fn, route=None):
-    """The arguments of a call; with route (a P11muxCall or P11muxRoute
-    variable), the session and slot as the backend sees them."""
+def c_args(fn, route=None, prefix=""):
+    """The arguments of a call; with route (how to reach the fields of a
+    P11muxCall or P11muxRoute: "route." or "call->"), the session and slot
+    as the backend sees them; prefix names
+    the variables that hold the arguments (the stepped path's copies)."""
     out = []
     for p in fn.params:
         if route and p.role == "session":
-            out.append(f"{route}.real_session")
+            out.append(f"{route}real_session")
         elif route and p.role == "slot":
-            out.append(f"{route}.real_slot")
+            out.append(f"{route}real_slot")
         else:
-            out.append(p.name)
+            out.append(prefix + p.name)
     return ", ".join(out)
 
 
@@ -228,14 +318,34 @@ def emit_header(functions):
     w("static inline gboolean\np11mux_role_is_key(P11muxRole role)\n{\n")
     w("    return role == P11MUX_ROLE_KEY || role == P11MUX_ROLE_WRAPPING_KEY ||\n")
     w("           role == P11MUX_ROLE_UNWRAPPING_KEY || role == P11MUX_ROLE_EXPORTED_KEY;\n}\n\n")
+    w("/* The steps of the call pipeline, one bit each in a function's mask\n"
+      " * (src/router.h's hooks, src/call.h). */\n")
+    w("typedef enum {\n")
+    for i, (name, _) in enumerate(STEPS):
+        w(f"    {step_enum(name)} = 1 << {i},\n")
+    w("} P11muxStep;\n\n")
     w("typedef enum {\n    P11MUX_HANDLING_ROUTE_SLOT,\n    P11MUX_HANDLING_ROUTE_SESSION,\n"
       "    P11MUX_HANDLING_SPECIAL,\n} P11muxHandling;\n\n")
+    ptypes = routed_pointer_types(functions)
+    w("/* How the stepped path carries an argument of a routed function. */\n")
+    w("typedef enum {\n    P11MUX_ARG_NONE, /* a special function's */\n    P11MUX_ARG_ULONG,\n")
+    for t in ptypes:
+        w(f"    {arg_kind(t)},\n")
+    w("} P11muxArgKind;\n\n")
+    w("/* One argument, as the stepped path holds it: call->args[i] points at the\n"
+      " * member of its type. */\n")
+    w("typedef union {\n    CK_ULONG ulong;\n")
+    for t in ptypes:
+        w(f"    {t} {slot_member(t)};\n")
+    w("} P11muxArgSlot;\n\n")
+    w("#define P11MUX_MAX_PARAMS " + str(max(len(fn.params) for fn in functions)) + "\n\n")
     w("typedef struct {\n"
       "    const char *type;     /* C type as in the specification */\n"
       "    const char *name;     /* specification parameter name */\n"
       "    P11muxRole role;\n"
       "    int ref;              /* index of the related parameter (length, count), or -1 */\n"
       "    const char *ref_name; /* the related parameter's name or the flags kind, or NULL */\n"
+      "    P11muxArgKind kind;   /* how the stepped path carries it (P11MUX_ARG_NONE: not routed) */\n"
       "} P11muxParamDesc;\n\n")
     w("typedef struct {\n"
       "    const char *name;\n"
@@ -246,6 +356,7 @@ def emit_header(functions):
       "    gboolean writes;      /* may change a token */\n"
       "    guint n_params;\n"
       "    const P11muxParamDesc *params;\n"
+      "    int target;           /* a routed function's session or slot parameter, else -1 */\n"
       "} P11muxFunctionDesc;\n\n")
     w("/* Indexed by P11muxFunctionId. */\n")
     w("extern const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT];\n\n")
@@ -309,7 +420,8 @@ def emit_descriptors(functions):
         for p in fn.params:
             ref = names.index(p.ref) if p.ref in names else -1
             ref_name = f'"{p.ref}"' if p.ref else "NULL"
-            w(f'    {{ "{p.ctype}", "{p.name}", {role_enum(p.role)}, {ref}, {ref_name} }},\n')
+            kind = "P11MUX_ARG_NONE" if fn.handling == "special" else arg_kind(p.ctype)
+            w(f'    {{ "{p.ctype}", "{p.name}", {role_enum(p.role)}, {ref}, {ref_name}, {kind} }},\n')
         w("};\n\n")
     w("const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT] = {\n")
     for fn in functions:
@@ -317,63 +429,105 @@ def emit_descriptors(functions):
         handling = "P11MUX_HANDLING_" + fn.handling.upper().replace("-", "_")
         params = f"params_{fn.name}" if fn.params else "NULL"
         writes = "TRUE" if fn.writes else "FALSE"
+        target = -1
+        if fn.handling != "special":
+            role = "session" if fn.handling == "route-session" else "slot"
+            target = next(i for i, p in enumerate(fn.params) if p.role == role)
         w(f'    {{ "{fn.name}", P11MUX_FN_{fn.name}, {major}, {minor}, {handling}, {writes}, '
-          f"{len(fn.params)}, {params} }},\n")
+          f"{len(fn.params)}, {params}, {target} }},\n")
     w("};\n\n")
 
 
-def emit_backend_call(fn, route, indent):
+def emit_backend_call(fn, route, indent, prefix=""):
     """The backend call of a routed function and the fix-up of its outputs,
-    the same on both paths (route: "call" or "route").  Through the
-    backend door (src/backend.h): p11mux_backend_routed is an inline read of
-    the backend's normalised list, in which every entry is callable, so the
-    routed path pays no more than a direct call."""
+    the same on both paths (route: "route." or "call->"; prefix: the variables
+    holding the arguments).  Through the backend door (src/backend.h):
+    p11mux_backend_routed is an inline read of the backend's normalised
+    list, in which every entry is callable, so the routed path pays no more
+    than a direct call."""
     w = sys.stdout.write
     pad = " " * indent
     bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
     if bounded is not None:
         # the backend writes only into a list p11mux sized from its own count
-        w(f"{pad}rv = p11mux_backend_mechanism_list({route}.backend, {route}.real_slot, "
-          f"{bounded.name}, {bounded.ref});\n")
+        w(f"{pad}rv = p11mux_backend_mechanism_list({route}backend, {route}real_slot, "
+          f"{prefix}{bounded.name}, {prefix}{bounded.ref});\n")
     else:
-        w(f"{pad}rv = p11mux_backend_routed({route}.backend)->{fn.name}({c_args(fn, route)});\n")
+        w(f"{pad}rv = p11mux_backend_routed({route}backend)->{fn.name}({c_args(fn, route, prefix)});\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")
-            w(f"{pad}    {p.name}->slotID = {route}.slot;\n{pad}}}\n")
+            w(f"{pad}    {prefix}{p.name}->slotID = {route}slot;\n{pad}}}\n")
+
+
+def emit_steps_of():
+    """The step mask of a function under a router, from STEPS."""
+    w = sys.stdout.write
+    w("guint\np11mux_steps_of(const P11muxRouter *router, P11muxFunctionId fn)\n{\n")
+    w("    gboolean seams = router->skip_seams == NULL || !router->skip_seams[fn];\n")
+    w("    guint steps = 0;\n\n")
+    for name, per_function in STEPS:
+        cond = f"router->{name} != NULL" + (" && seams" if per_function else "")
+        w(f"    if ({cond}) {{\n        steps |= {step_enum(name)};\n    }}\n")
+    w("    return steps;\n}\n\n")
 
 
 def emit_forwarder(fn):
-    """Two paths, one pipeline.  Hooked (trace or policy attached, or not
-    initialised): begin -> route -> check -> backend -> after/end, on a
-    P11muxCall, out of line.  Plain (no hook): hold the router -> route ->
-    backend -> session lost? -> release, inline, no P11muxCall, no argument
-    array (src/call.h: C_Finalize waits for held routers)."""
+    """One body per routed function.  When the function's step mask is
+    empty (src/call.h), the plain path: hold the router, check the
+    arguments, route, call the backend, test for a lost session, inline,
+    with no P11muxCall and no argument array.  Otherwise (a step to run, not
+    initialised, a call inside a call) the call goes on to the stepped
+    pipeline, p11mux_call_stepped: begin -> route -> the steps of the mask
+    -> backend (p11mux_call_invoke) -> end, the same for every function."""
     w = sys.stdout.write
     route = "session" if fn.handling == "route-session" else "slot"
     target = next(p.name for p in fn.params if p.role == route)
-    args = ", ".join(f"&{p.name}" for p in fn.params)
-    w(f"static G_NO_INLINE CK_RV\nhooked_{fn.name}({c_params(fn)})\n{{\n")
-    w("    P11muxCall call;\n")
-    w(f"    void *args[] = {{ {args} }};\n")
-    w(f"    CK_RV rv = p11mux_call_begin_{route}(&call, P11MUX_FN_{fn.name}, {target}, args);\n\n")
-    w("    if (rv == CKR_OK) {\n")
-    emit_backend_call(fn, "call", 8)
-    w("    }\n    return p11mux_call_end(&call, rv);\n}\n\n")
+    names = [p.name for p in fn.params]
     w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
     w("    P11muxPlain plain;\n")
     w(f"    P11muxRouter *router = p11mux_call_plain_router(&plain, P11MUX_FN_{fn.name});\n")
     w("    P11muxRoute route;\n    CK_RV rv;\n\n")
     w("    if (G_UNLIKELY(router == NULL)) {\n")
-    w(f"        return hooked_{fn.name}({', '.join(p.name for p in fn.params)});\n    }}\n")
-    w(f"    rv = p11mux_args_check_{fn.name}({', '.join(p.name for p in fn.params)});\n")
+    w(f"        return p11mux_call_stepped(P11MUX_FN_{fn.name}, {', '.join(names)});\n    }}\n")
+    w(f"    rv = p11mux_args_check_{fn.name}({', '.join(names)});\n")
     w("    if (G_LIKELY(rv == CKR_OK)) {\n")
     w(f"        rv = p11mux_route_{route}(router, {target}, &route);\n    }}\n")
     w("    if (rv == CKR_OK) {\n")
-    emit_backend_call(fn, "route", 8)
+    emit_backend_call(fn, "route.", 8)
     if route == "session":
         w(f"        p11mux_route_end_session(router, P11MUX_FN_{fn.name}, {target}, rv);\n")
     w("    }\n    p11mux_call_plain_release(&plain);\n    return rv;\n}\n\n")
+
+
+def emit_stepped_support(functions):
+    """The stepped pipeline's two generated parts: the arguments taken from
+    a va_list into slots of their types, and the backend call of a routed
+    function over call->args."""
+    w = sys.stdout.write
+    w("void\np11mux_args_unpack(P11muxFunctionId fn, va_list *ap, P11muxArgSlot *slots, void **args)\n{\n")
+    w("    const P11muxFunctionDesc *desc = &p11mux_functions[fn];\n\n")
+    w("    for (guint i = 0; i < desc->n_params; i++) {\n")
+    w("        switch (desc->params[i].kind) {\n")
+    w("        case P11MUX_ARG_NONE:\n        case P11MUX_ARG_ULONG:\n")
+    w("            slots[i].ulong = va_arg(*ap, CK_ULONG);\n            break;\n")
+    for t in routed_pointer_types(functions):
+        w(f"        case {arg_kind(t)}:\n")
+        w(f"            slots[i].{slot_member(t)} = va_arg(*ap, {t});\n            break;\n")
+    w("        }\n        args[i] = &slots[i];\n    }\n}\n\n")
+    w("CK_RV\np11mux_call_invoke(P11muxCall *call)\n{\n    void **args = call->args;\n    CK_RV rv;\n\n")
+    w("    switch (call->fn) {\n")
+    for fn in functions:
+        if fn.handling == "special":
+            continue
+        w(f"    case P11MUX_FN_{fn.name}: {{\n")
+        for k, p in enumerate(fn.params):
+            if p.role not in ("session", "slot"):
+                w(f"        {p.ctype} a_{p.name} = *({p.ctype} *)args[{k}];\n")
+        w("\n")
+        emit_backend_call(fn, "call->", 8, "a_")
+        w("        return rv;\n    }\n")
+    w("    default:\n        break;\n    }\n    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
 
 
 def emit_list(functions, name, ctype, prefix, version, v3):
@@ -390,9 +544,11 @@ def emit_list(functions, name, ctype, prefix, version, v3):
 def emit_source(functions):
     w = sys.stdout.write
     w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
-    w('#include "config.h"\n\n#include <string.h>\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
+    w('#include "config.h"\n\n#include <stdarg.h>\n#include <string.h>\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
     emit_descriptors(functions)
     emit_args_dispatch(functions)
+    emit_steps_of()
+    emit_stepped_support(functions)
     for fn in functions:
         if fn.handling != "special":
             emit_forwarder(fn)
@@ -455,6 +611,8 @@ def main():
     try:
         check_roles_have_rules()
         functions = parse(sys.argv[2])
+        if sys.argv[1] in ("header", "source"):
+            check_router_hooks(os.path.join(os.path.dirname(sys.argv[2]), "router.h"))
     except (TableError, OSError) as e:
         sys.stderr.write(f"gen-functions.py: {e}\n")
         return 1

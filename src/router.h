@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "conf.h"
+#include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
 #include "sessions.h"
 #include "slotmap.h"
@@ -17,7 +18,9 @@
 typedef struct P11muxCall P11muxCall;
 
 /*
- * Seams for the policy engine and trace, NULL when unused:
+ * Seams for the policy engine and trace, NULL when unused; each one a call
+ * runs is a step of the pipeline (STEPS in src/gen-functions.py, which
+ * refuses to generate while a hook here is no step):
  *   begin  first, before routing (trace: the start time and the buffer sizes
  *          the application offers)
  *   check  after routing, before the backend; a code other than CKR_OK is
@@ -31,8 +34,10 @@ typedef struct P11muxCall P11muxCall;
  *          src/call.h), whichever path the call took, even one that skipped
  *          check and after; call->args may be NULL
  * skip_seams, when set, names the functions for which check and after have
- * nothing to do (their owner decides once, before the router is published):
- * with no begin or end either, such a function takes the plain path.
+ * nothing to do (their owner decides once, before the router is published).
+ * steps, per function, is the mask of the steps its calls run
+ * (p11mux_steps_of, when the router is published); a function whose mask is
+ * empty takes the plain path.
  */
 typedef void (*P11muxCallBegin)(P11muxCall *call);
 typedef CK_RV (*P11muxCallCheck)(P11muxCall *call);
@@ -57,6 +62,7 @@ typedef struct {
     gpointer policy;          /* nullable: the policy engine's state */
     gpointer trace;           /* nullable: the trace's state */
     gboolean cant_create_threads;
+    guint8 steps[P11MUX_FN_COUNT]; /* P11muxStep bits: set by p11mux_call_publish */
 } P11muxRouter;
 
 /* The published router; NULL when not initialised.  One atomic load. */
