@@ -155,7 +155,7 @@ p11mux_call_publish(P11muxRouter *router)
 {
     guint fn;
 
-    /* the hooked path reads p11mux_router_current, the plain one
+    /* the stepped path reads p11mux_router_current, the plain one
      * p11mux_router_plain: a call sees one router, or none */
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         g_atomic_pointer_set(&p11mux_router_plain[fn], NULL);
@@ -286,18 +286,12 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
 }
 
 CK_RV
-p11mux_call_stepped(P11muxFunctionId fn, ...)
+p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
 {
     const P11muxFunctionDesc *desc = &p11mux_functions[fn];
-    P11muxArgSlot slots[P11MUX_MAX_PARAMS];
-    void *args[P11MUX_MAX_PARAMS];
     P11muxCall call;
-    va_list ap;
     CK_RV rv;
 
-    va_start(ap, fn);
-    p11mux_args_unpack(fn, &ap, slots, args);
-    va_end(ap);
     if (desc->handling == P11MUX_HANDLING_ROUTE_SESSION) {
         rv = p11mux_call_begin_session(&call, fn, slots[desc->target].ulong, args);
     } else {

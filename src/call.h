@@ -11,8 +11,6 @@
 #ifndef P11MUX_CALL_H
 #define P11MUX_CALL_H
 
-#include <stdarg.h>
-
 #include "backend.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
@@ -49,7 +47,7 @@ typedef struct {
  * (both sides sequentially consistent; this read-modify-write is the one
  * fence a call pays).  FALSE for the slow cases, with nothing changed: the thread's
  * first call, a call made inside a call (the marker was busy already); the
- * hooked pipeline handles them.
+ * stepped pipeline handles them.
  */
 G_ALWAYS_INLINE static inline gboolean
 p11mux_call_enter(P11muxPlain *plain)
@@ -112,13 +110,12 @@ CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSIO
 /*
  * The stepped pipeline of a routed function (a forwarder whose function has
  * steps to run, or that found p11mux not initialised or itself inside a
- * call): its arguments as the forwarder got them, in table order; begin ->
- * route -> the steps of the mask -> p11mux_call_invoke -> end.
+ * call), over its arguments as the forwarder got them, args[i] pointing at
+ * slots[i]: begin -> route -> the steps of the mask -> p11mux_call_invoke
+ * -> end.  The forwarders reach it through the generated
+ * p11mux_call_stepped_N, by number of arguments.
  */
-CK_RV p11mux_call_stepped(P11muxFunctionId fn, ...);
-
-/* Generated: fn's arguments from ap into slots, args[i] = &slots[i]. */
-void p11mux_args_unpack(P11muxFunctionId fn, va_list *ap, P11muxArgSlot *slots, void **args);
+CK_RV p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args);
 
 /* Generated: the backend call of a routed call, over call->args, through the
  * backend's normalised list; CKR_FUNCTION_NOT_SUPPORTED for a special one. */
@@ -182,7 +179,7 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
  * thread-local load and an atomic or, and a release store at the end), one
  * atomic load (the router, published here only when it has no hook), the
  * lock-free route and, after the backend, the session-lost test --
- * everything the hooked pipeline does when its hooks are NULL, and nothing
+ * everything the stepped pipeline does when the mask is empty, and nothing
  * else.
  */
 typedef struct {
@@ -208,7 +205,7 @@ void p11mux_call_publish(P11muxRouter *router);
 
 /* The published router when no hook applies to fn, held in plain until
  * p11mux_call_plain_release; else NULL, nothing held (also when not
- * initialised): the caller then takes the hooked pipeline. */
+ * initialised): the caller then takes the stepped pipeline. */
 G_ALWAYS_INLINE static inline P11muxRouter *
 p11mux_call_plain_router(P11muxPlain *plain, P11muxFunctionId fn)
 {

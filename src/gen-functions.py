@@ -128,10 +128,6 @@ def slot_member(ctype):
     return "ulong" if ctype in ULONG_TYPES else "p_" + ctype
 
 
-def arg_kind(ctype):
-    return "P11MUX_ARG_ULONG" if ctype in ULONG_TYPES else "P11MUX_ARG_" + ctype
-
-
 def routed_pointer_types(functions):
     return sorted({p.ctype for fn in functions if fn.handling != "special" for p in fn.params
                    if is_pointer_type(p.ctype)})
@@ -327,12 +323,8 @@ def emit_header(functions):
     w("typedef enum {\n    P11MUX_HANDLING_ROUTE_SLOT,\n    P11MUX_HANDLING_ROUTE_SESSION,\n"
       "    P11MUX_HANDLING_SPECIAL,\n} P11muxHandling;\n\n")
     ptypes = routed_pointer_types(functions)
-    w("/* How the stepped path carries an argument of a routed function. */\n")
-    w("typedef enum {\n    P11MUX_ARG_NONE, /* a special function's */\n    P11MUX_ARG_ULONG,\n")
-    for t in ptypes:
-        w(f"    {arg_kind(t)},\n")
-    w("} P11muxArgKind;\n\n")
-    w("/* One argument, as the stepped path holds it: call->args[i] points at the\n"
+    w("/* One argument, as the stepped path holds it (passed by value, in the\n"
+      " * register the argument itself came in): call->args[i] points at the\n"
       " * member of its type. */\n")
     w("typedef union {\n    CK_ULONG ulong;\n")
     for t in ptypes:
@@ -345,7 +337,6 @@ def emit_header(functions):
       "    P11muxRole role;\n"
       "    int ref;              /* index of the related parameter (length, count), or -1 */\n"
       "    const char *ref_name; /* the related parameter's name or the flags kind, or NULL */\n"
-      "    P11muxArgKind kind;   /* how the stepped path carries it (P11MUX_ARG_NONE: not routed) */\n"
       "} P11muxParamDesc;\n\n")
     w("typedef struct {\n"
       "    const char *name;\n"
@@ -420,8 +411,7 @@ def emit_descriptors(functions):
         for p in fn.params:
             ref = names.index(p.ref) if p.ref in names else -1
             ref_name = f'"{p.ref}"' if p.ref else "NULL"
-            kind = "P11MUX_ARG_NONE" if fn.handling == "special" else arg_kind(p.ctype)
-            w(f'    {{ "{p.ctype}", "{p.name}", {role_enum(p.role)}, {ref}, {ref_name}, {kind} }},\n')
+            w(f'    {{ "{p.ctype}", "{p.name}", {role_enum(p.role)}, {ref}, {ref_name} }},\n')
         w("};\n\n")
     w("const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT] = {\n")
     for fn in functions:
@@ -489,7 +479,8 @@ def emit_forwarder(fn):
     w(f"    P11muxRouter *router = p11mux_call_plain_router(&plain, P11MUX_FN_{fn.name});\n")
     w("    P11muxRoute route;\n    CK_RV rv;\n\n")
     w("    if (G_UNLIKELY(router == NULL)) {\n")
-    w(f"        return p11mux_call_stepped(P11MUX_FN_{fn.name}, {', '.join(names)});\n    }}\n")
+    slots = ", ".join(f"(P11muxArgSlot){{.{slot_member(p.ctype)} = {p.name}}}" for p in fn.params)
+    w(f"        return p11mux_call_stepped_{len(fn.params)}(P11MUX_FN_{fn.name}, {slots});\n    }}\n")
     w(f"    rv = p11mux_args_check_{fn.name}({', '.join(names)});\n")
     w("    if (G_LIKELY(rv == CKR_OK)) {\n")
     w(f"        rv = p11mux_route_{route}(router, {target}, &route);\n    }}\n")
@@ -501,20 +492,17 @@ def emit_forwarder(fn):
 
 
 def emit_stepped_support(functions):
-    """The stepped pipeline's two generated parts: the arguments taken from
-    a va_list into slots of their types, and the backend call of a routed
-    function over call->args."""
+    """The stepped pipeline's two generated parts: its entries by number of
+    arguments (the forwarders pass each argument as a P11muxArgSlot, in the
+    register it came in), and the backend call of a routed function over
+    call->args."""
     w = sys.stdout.write
-    w("void\np11mux_args_unpack(P11muxFunctionId fn, va_list *ap, P11muxArgSlot *slots, void **args)\n{\n")
-    w("    const P11muxFunctionDesc *desc = &p11mux_functions[fn];\n\n")
-    w("    for (guint i = 0; i < desc->n_params; i++) {\n")
-    w("        switch (desc->params[i].kind) {\n")
-    w("        case P11MUX_ARG_NONE:\n        case P11MUX_ARG_ULONG:\n")
-    w("            slots[i].ulong = va_arg(*ap, CK_ULONG);\n            break;\n")
-    for t in routed_pointer_types(functions):
-        w(f"        case {arg_kind(t)}:\n")
-        w(f"            slots[i].{slot_member(t)} = va_arg(*ap, {t});\n            break;\n")
-    w("        }\n        args[i] = &slots[i];\n    }\n}\n\n")
+    for n in sorted({len(fn.params) for fn in functions if fn.handling != "special"}):
+        params = ", ".join(f"P11muxArgSlot a{i}" for i in range(n))
+        w(f"static G_NO_INLINE CK_RV\np11mux_call_stepped_{n}(P11muxFunctionId fn, {params})\n{{\n")
+        w(f"    P11muxArgSlot slots[] = {{ {', '.join(f'a{i}' for i in range(n))} }};\n")
+        w(f"    void *args[] = {{ {', '.join(f'&slots[{i}]' for i in range(n))} }};\n\n")
+        w("    return p11mux_call_stepped(fn, slots, args);\n}\n\n")
     w("CK_RV\np11mux_call_invoke(P11muxCall *call)\n{\n    void **args = call->args;\n    CK_RV rv;\n\n")
     w("    switch (call->fn) {\n")
     for fn in functions:
@@ -544,7 +532,7 @@ def emit_list(functions, name, ctype, prefix, version, v3):
 def emit_source(functions):
     w = sys.stdout.write
     w("/* Generated by src/gen-functions.py from src/pkcs11-functions.tab: do not edit. */\n")
-    w('#include "config.h"\n\n#include <stdarg.h>\n#include <string.h>\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
+    w('#include "config.h"\n\n#include <string.h>\n\n#include "p11mux-functions.h"\n#include "call.h"\n#include "backend.h"\n\n')
     emit_descriptors(functions)
     emit_args_dispatch(functions)
     emit_steps_of()
