@@ -306,6 +306,9 @@ def emit_header(functions):
     for fn in functions:
         w(f"    P11MUX_FN_{fn.name},\n")
     w("    P11MUX_FN_COUNT\n} P11muxFunctionId;\n\n")
+    w("/* X(C_Name) for every function, in id order (tables indexed by id). */\n")
+    w("#define P11MUX_FOR_EACH_FUNCTION(X) \\\n")
+    w(" \\\n".join(f"    X({fn.name})" for fn in functions) + "\n\n")
     w("typedef enum {\n")
     for role in ALL_ROLES:
         w(f"    {role_enum(role)},\n")

@@ -8,13 +8,11 @@
 #include <glib.h>
 #include <stddef.h>
 
-/* hardening-functions.h: one HARDENING_FUNCTION (C_Xxx) line per function
- * id, generated from src/p11mux-functions.h (tests/hardening/local.am). */
-static const size_t member_offsets[P11MUX_FN_COUNT] = {
-#define HARDENING_FUNCTION(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
-#include "hardening-functions.h"
-#undef HARDENING_FUNCTION
-};
+/* where each function's entry is in a 3.0 list, from the generator's list
+ * of functions (P11MUX_FOR_EACH_FUNCTION) */
+#define MEMBER_OFFSET(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
+static const size_t member_offsets[P11MUX_FN_COUNT] = {P11MUX_FOR_EACH_FUNCTION(MEMBER_OFFSET)};
+#undef MEMBER_OFFSET
 
 void *
 call_by_id_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn)
