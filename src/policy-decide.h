@@ -3,7 +3,7 @@
  * functions of a compiled policy and the facts of a question, answering
  * what the module enforces and the rule that decides it, with the FILE:LINE
  * it was written at.  The module's checks and these functions read the same
- * compiled sets (the closed world's admitted bitmap, the URI lists, the
+ * compiled sets (the closed world's verdict table, the URI lists, the
  * deny_fn table), so `p11mux explain` and `p11mux list` cannot disagree with
  * the module.
  *

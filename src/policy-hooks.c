@@ -198,8 +198,10 @@ check_session_flags(P11muxCall *call, const P11muxPolicy *policy)
                                                                 : CKR_OK;
 }
 
-/* Per function, the index of its one mechanism or mechanism-type argument
- * (-1: none), found once from the table's roles. */
+/* Per function, its one mechanism or mechanism-type argument, found once
+ * from the table's roles: the index, with MECHANISM_TYPE_ARG set for a
+ * type; -1: none. */
+#define MECHANISM_TYPE_ARG 0x40
 static gint8 mechanism_arg[P11MUX_FN_COUNT];
 
 static void
@@ -214,9 +216,11 @@ find_mechanism_args(void)
 
             mechanism_arg[fn] = -1;
             for (i = 0; i < desc->n_params; i++) {
-                if (desc->params[i].role == P11MUX_ROLE_MECHANISM ||
-                    desc->params[i].role == P11MUX_ROLE_MECHANISM_TYPE) {
+                g_assert(i < MECHANISM_TYPE_ARG);
+                if (desc->params[i].role == P11MUX_ROLE_MECHANISM) {
                     mechanism_arg[fn] = (gint8)i;
+                } else if (desc->params[i].role == P11MUX_ROLE_MECHANISM_TYPE) {
+                    mechanism_arg[fn] = (gint8)(i | MECHANISM_TYPE_ARG);
                 }
             }
         }
@@ -234,9 +238,10 @@ check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
     if (index < 0) {
         return CKR_OK;
     }
-    if (p11mux_policy_fn(call)->params[index].role == P11MUX_ROLE_MECHANISM) {
+    if (!(index & MECHANISM_TYPE_ARG)) {
         return p11mux_policy_check_mechanism_arg(call, policy, index);
     }
+    index &= ~MECHANISM_TYPE_ARG;
     return p11mux_policy_admits_mechanism(policy, p11mux_policy_vendor_of_call(call),
                                           P11MUX_ARG(call, index, CK_MECHANISM_TYPE))
                ? CKR_OK
@@ -258,23 +263,39 @@ static const CheckStep check_steps[] = {
 
 G_STATIC_ASSERT(P11MUX_CHECK_STEPS == (1u << G_N_ELEMENTS(check_steps)) - 1);
 
-CK_RV
-p11mux_policy_check(P11muxCall *call)
+/* Every step of the plan, in order, until one refuses (out of line: the
+ * seam's fast path saves no registers for it). */
+G_GNUC_NO_INLINE static CK_RV
+run_check_steps(P11muxCall *call, const P11muxPolicy *policy, guint steps)
 {
-    const P11muxPolicy *policy = policy_of_call(call);
     CK_RV rv = CKR_OK;
-    guint steps, i;
+    guint i;
 
-    if (policy == NULL) {
-        return CKR_OK;
-    }
-    steps = policy->steps[call->fn] & P11MUX_CHECK_STEPS;
     while (rv == CKR_OK && steps != 0) {
         i = (guint)__builtin_ctz(steps); /* the next step of the plan */
         steps &= steps - 1;
         rv = check_steps[i](call, policy);
     }
     return rv;
+}
+
+CK_RV
+p11mux_policy_check(P11muxCall *call)
+{
+    const P11muxPolicy *policy = policy_of_call(call);
+    guint steps;
+
+    if (policy == NULL) {
+        return CKR_OK;
+    }
+    steps = policy->steps[call->fn] & P11MUX_CHECK_STEPS;
+    /* the common plan of a *Init with no key: a mechanism argument alone,
+     * a lookup of its compiled verdict (policy-params.c) */
+    if (steps == P11MUX_STEP_MECHANISMS && mechanism_arg[call->fn] >= 0 &&
+        !(mechanism_arg[call->fn] & MECHANISM_TYPE_ARG)) {
+        return p11mux_policy_check_mechanism_arg(call, policy, mechanism_arg[call->fn]);
+    }
+    return run_check_steps(call, policy, steps);
 }
 
 /* ------------------------------------------------------------- after */
@@ -306,8 +327,9 @@ after_sessions(P11muxCall *call, CK_RV rv)
     }
 }
 
-CK_RV
-p11mux_policy_after(P11muxCall *call, CK_RV rv)
+/* Out of line, so that the seam's fast path saves no registers for it. */
+G_GNUC_NO_INLINE static CK_RV
+run_after_steps(P11muxCall *call, CK_RV rv)
 {
     const P11muxPolicy *policy = call->backend != NULL ? policy_of_call(call) : NULL;
     guint steps = policy != NULL ? policy->steps[call->fn] : 0;
@@ -326,6 +348,19 @@ p11mux_policy_after(P11muxCall *call, CK_RV rv)
     }
     call_data_finish(call);
     return rv;
+}
+
+/* Nothing to do when check kept no call data (no redirection, no memory)
+ * and no backend's plan has an after step for the function. */
+CK_RV
+p11mux_policy_after(P11muxCall *call, CK_RV rv)
+{
+    const P11muxPolicyEngine *engine = call->router->policy;
+
+    if (call->policy_data == NULL && !engine->after_planned[call->fn]) {
+        return rv;
+    }
+    return run_after_steps(call, rv);
 }
 
 /* The router's session_gone seam: the backend said the session is gone,

@@ -34,12 +34,36 @@ admits(const P11muxPolicy *policy, const P11muxMechParams *params, CK_MECHANISM_
     return p11mux_mech_set_contains(policy->mech_opaque, type);
 }
 
+/* The compiled verdict on a standard type (what p11mux_mech_params_lookup
+ * finds below CKM_VENDOR_DEFINED is every vendor's). */
+static guint8
+compiled_verdict(const P11muxPolicy *policy, CK_MECHANISM_TYPE type)
+{
+    const P11muxMechParams *params = p11mux_mech_params_lookup(type, 0);
+
+    if (!admits(policy, params, type)) {
+        return P11MUX_MECH_REFUSED;
+    }
+    if (params == NULL) {
+        return P11MUX_MECH_UNREAD;
+    }
+    switch (params->klass) {
+    case P11MUX_PARAM_NONE:
+        return P11MUX_MECH_NO_PARAMETER;
+    case P11MUX_PARAM_BYTES:
+        return P11MUX_MECH_BYTES;
+    case P11MUX_PARAM_OPAQUE:
+        return P11MUX_MECH_UNREAD;
+    default:
+        return P11MUX_MECH_WALKED;
+    }
+}
+
 static void
 admit_compiled(P11muxPolicy *policy, CK_MECHANISM_TYPE type)
 {
-    if (type < P11MUX_POLICY_COMPILED_MECHANISMS &&
-        admits(policy, p11mux_mech_params_lookup(type, 0), type)) {
-        policy->admitted[type / 8] |= (guint8)(1u << (type % 8));
+    if (type < P11MUX_POLICY_COMPILED_MECHANISMS) {
+        policy->mech_verdict[type] = compiled_verdict(policy, type);
     }
 }
 
@@ -48,7 +72,8 @@ p11mux_policy_compile_mechanisms(P11muxPolicy *policy)
 {
     gsize i;
 
-    memset(policy->admitted, 0, sizeof policy->admitted);
+    G_STATIC_ASSERT(P11MUX_POLICY_COMPILED_MECHANISMS <= CKM_VENDOR_DEFINED);
+    memset(policy->mech_verdict, P11MUX_MECH_REFUSED, sizeof policy->mech_verdict);
     /* what is not in the table, or opaque, is admitted only when named */
     for (i = 0; i < p11mux_n_mech_params; i++) {
         admit_compiled(policy, p11mux_mech_params[i].type);
@@ -62,7 +87,7 @@ gboolean
 p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor, CK_MECHANISM_TYPE type)
 {
     if (type < P11MUX_POLICY_COMPILED_MECHANISMS) {
-        return (policy->admitted[type / 8] >> (type % 8)) & 1;
+        return policy->mech_verdict[type] != P11MUX_MECH_REFUSED;
     }
     return admits(policy, p11mux_mech_params_lookup(type, vendor), type);
 }
@@ -189,18 +214,17 @@ judging_for(const P11muxPolicy *policy)
     return &judging[keys | (policy->reads_objects ? 2u : 0u)];
 }
 
-CK_RV
-p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
+/* A mechanism the compiled table does not settle: a vendor's or a large
+ * value, or a parameter walked by its layout (out of line: the fast path
+ * saves no registers for it). */
+G_GNUC_NO_INLINE static CK_RV
+check_walked(P11muxCall *call, const P11muxPolicy *policy, int index, const CK_MECHANISM *mechanism)
 {
-    const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
     ParamCheck check = {call, policy, G_MAXUINT, FALSE, FALSE, NULL, 0, 0};
     const P11muxMechParams *params;
     guint vendor;
     CK_RV rv;
 
-    if (mechanism == NULL) {
-        return CKR_ARGUMENTS_BAD;
-    }
     vendor = vendor_for(&check, mechanism->mechanism);
     if (!p11mux_policy_admits_mechanism(policy, vendor, mechanism->mechanism)) {
         return CKR_MECHANISM_INVALID;
@@ -214,6 +238,37 @@ p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, 
         return rv;
     }
     return redirect_completed(&check, params, index, mechanism);
+}
+
+/* A standard mechanism is one load of the compiled verdict; only a
+ * parameter with a structure is walked.  What the walk would answer for
+ * the others (mech-params.c) is answered here. */
+CK_RV
+p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
+{
+    const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
+    CK_MECHANISM_TYPE type;
+
+    if (mechanism == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    type = mechanism->mechanism;
+    if (type >= P11MUX_POLICY_COMPILED_MECHANISMS) {
+        return check_walked(call, policy, index, mechanism);
+    }
+    switch ((P11muxMechVerdict)policy->mech_verdict[type]) {
+    case P11MUX_MECH_REFUSED:
+        return CKR_MECHANISM_INVALID;
+    case P11MUX_MECH_UNREAD:
+        return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
+    case P11MUX_MECH_NO_PARAMETER:
+        return mechanism->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+    case P11MUX_MECH_BYTES:
+        return p11mux_param_data(mechanism->pParameter, mechanism->ulParameterLen);
+    case P11MUX_MECH_WALKED:
+    default:
+        return check_walked(call, policy, index, mechanism);
+    }
 }
 
 static CK_RV

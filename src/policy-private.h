@@ -148,6 +148,17 @@ typedef enum {
 
 #define P11MUX_POLICY_COMPILED_MECHANISMS 0x5000u
 
+/* A compiled verdict on a mechanism (P11muxPolicy.mech_verdict): refused,
+ * or admitted with what judging its parameter takes (the class of its entry
+ * in src/mechanism-params.tab). */
+typedef enum {
+    P11MUX_MECH_REFUSED = 0,  /* not allowed, or unknown/opaque and not named */
+    P11MUX_MECH_UNREAD,       /* opaque or unknown, named by allow-opaque-mechanisms */
+    P11MUX_MECH_NO_PARAMETER, /* P11MUX_PARAM_NONE: ulParameterLen 0 */
+    P11MUX_MECH_BYTES,        /* P11MUX_PARAM_BYTES: data, not NULL with a length */
+    P11MUX_MECH_WALKED,       /* a structure (or none): walked by its layout */
+} P11muxMechVerdict;
+
 /* A P11muxPolicyRule and the items of its value (white-space separated,
  * in order: the URI lists of a layer hold one URI per item). */
 typedef struct {
@@ -168,8 +179,9 @@ struct P11muxPolicy {
     GArray *mech_opaque; /* allow-opaque-mechanisms: sorted CK_MECHANISM_TYPE */
     /* compiled (p11mux_policy_compile_mechanisms): the closed world's
      * verdict on every standard value below P11MUX_POLICY_COMPILED_MECHANISMS,
-     * one bit each, so that judging one is a bit test */
-    guint8 admitted[P11MUX_POLICY_COMPILED_MECHANISMS / 8];
+     * with what its parameter asks (P11muxMechVerdict), so that judging a
+     * mechanism argument is one load */
+    guint8 mech_verdict[P11MUX_POLICY_COMPILED_MECHANISMS];
     P11muxUriRules tokens;
     P11muxUriRules objects;
     CK_ULONG min_bits[P11MUX_KEY_N_FAMILIES]; /* 0: no minimum */
@@ -220,7 +232,7 @@ gboolean p11mux_policy_allows_mechanism(const P11muxPolicy *policy, CK_MECHANISM
 gboolean p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor,
                                         CK_MECHANISM_TYPE type);
 
-/* Fill policy->admitted from its lists and the parameter table. */
+/* Fill policy->mech_verdict from its lists and the parameter table. */
 void p11mux_policy_compile_mechanisms(P11muxPolicy *policy);
 
 /* What a CK_MECHANISM's parameter names: other algorithms and key handles. */
@@ -346,6 +358,8 @@ typedef struct {
     GPtrArray *states; /* every P11muxSlotState published, freed at the end */
     /* per function: no step of any backend's plan (router->skip_seams) */
     gboolean skip_seams[P11MUX_FN_COUNT];
+    /* per function: a step of the after seam in some backend's plan */
+    gboolean after_planned[P11MUX_FN_COUNT];
 } P11muxPolicyEngine;
 
 static inline const P11muxPolicy *

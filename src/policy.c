@@ -653,7 +653,8 @@ engine_free(P11muxPolicyEngine *engine)
 }
 
 /* The functions no backend's policy plans a step for: both seams are
- * skipped for them (the plain path). */
+ * skipped for them (the plain path); and those with no after step in any
+ * plan, whose after seam has nothing to do unless check kept call data. */
 static void
 skip_unplanned(P11muxPolicyEngine *engine)
 {
@@ -661,10 +662,13 @@ skip_unplanned(P11muxPolicyEngine *engine)
 
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         engine->skip_seams[fn] = TRUE;
+        engine->after_planned[fn] = FALSE;
         for (i = 0; i < engine->n_backends; i++) {
-            if (engine->by_backend[i] != NULL && engine->by_backend[i]->steps[fn] != 0) {
-                engine->skip_seams[fn] = FALSE;
-            }
+            guint steps = engine->by_backend[i] != NULL ? engine->by_backend[i]->steps[fn] : 0;
+
+            engine->skip_seams[fn] = engine->skip_seams[fn] && steps == 0;
+            engine->after_planned[fn] =
+                engine->after_planned[fn] || (steps & ~P11MUX_CHECK_STEPS) != 0;
         }
     }
 }

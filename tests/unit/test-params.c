@@ -433,6 +433,68 @@ START_TEST(test_params_denied_hash_inside_parameters)
 }
 END_TEST
 
+/* What the walk answers for a mechanism argument, the way the module
+ * judged one before its verdicts were compiled: the reference for them. */
+static CK_RV
+walked_answer(const P11muxPolicy *policy, const CK_MECHANISM *mechanism)
+{
+    static const P11muxParamVisitor nothing = {0};
+    const P11muxMechParams *params = p11mux_mech_params_lookup(mechanism->mechanism, 0);
+
+    if (!p11mux_policy_admits_mechanism(policy, 0, mechanism->mechanism)) {
+        return CKR_MECHANISM_INVALID;
+    }
+    if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
+        return CKR_OK;
+    }
+    return p11mux_mech_params_walk(params, mechanism, &nothing, NULL, NULL);
+}
+
+/* A standard mechanism whose parameter has no structure is judged by one
+ * lookup of its compiled verdict: the same answer as the walk, for every
+ * value below P11MUX_POLICY_COMPILED_MECHANISMS and parameters that fit or
+ * not, and no call data kept. */
+START_TEST(test_params_compiled_verdicts_agree_with_the_walk)
+{
+    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicy *policy =
+        policy_of(&set, "deny-mechanisms = CKM_MD5* CKM_SHA_1\n"
+                        "allow-opaque-mechanisms = CKM_KIP_DERIVE 0x4ff0\n");
+    CK_BYTE data[8] = {0};
+    const CK_MECHANISM shapes[] = {{0, NULL, 0}, {0, NULL, sizeof data}, {0, data, sizeof data}};
+    CK_SESSION_HANDLE session = 1;
+    CK_MECHANISM mechanism;
+    CK_MECHANISM_PTR argument = &mechanism;
+    void *args[] = {&session, &argument};
+    P11muxCall call = {.fn = P11MUX_FN_C_DigestInit, .args = args};
+    CK_MECHANISM_TYPE type;
+    guint i, compiled = 0;
+
+    for (type = 0; type < P11MUX_POLICY_COMPILED_MECHANISMS; type++) {
+        if (policy->mech_verdict[type] == P11MUX_MECH_WALKED) {
+            continue; /* walked by check_mechanism_arg too */
+        }
+        compiled++;
+        for (i = 0; i < G_N_ELEMENTS(shapes); i++) {
+            mechanism = shapes[i];
+            mechanism.mechanism = type;
+            ck_assert_msg(p11mux_policy_check_mechanism_arg(&call, policy, 1) ==
+                              walked_answer(policy, &mechanism),
+                          "0x%lx, shape %u", (unsigned long)type, i);
+            ck_assert_ptr_null(call.policy_data);
+        }
+    }
+    ck_assert_uint_gt(compiled, 100);
+    ck_assert_uint_eq(policy->mech_verdict[CKM_SHA256], P11MUX_MECH_NO_PARAMETER);
+    ck_assert_uint_eq(policy->mech_verdict[CKM_MD5], P11MUX_MECH_REFUSED);
+    ck_assert_uint_eq(policy->mech_verdict[CKM_KIP_DERIVE], P11MUX_MECH_UNREAD);
+    ck_assert_uint_eq(policy->mech_verdict[0x4ff0], P11MUX_MECH_UNREAD);
+    ck_assert_uint_eq(policy->mech_verdict[0x4ff1], P11MUX_MECH_REFUSED);
+    argument = NULL;
+    ck_assert_rv(p11mux_policy_check_mechanism_arg(&call, policy, 1), CKR_ARGUMENTS_BAD);
+}
+END_TEST
+
 /* ------------------------------------------------------ the manual page */
 
 static void
@@ -487,6 +549,7 @@ params_suite(void)
     tcase_add_test(walking, test_params_copy_leaves_the_caller_alone);
     tcase_add_test(policies, test_params_closed_world_policy);
     tcase_add_test(policies, test_params_denied_hash_inside_parameters);
+    tcase_add_test(policies, test_params_compiled_verdicts_agree_with_the_walk);
     suite_add_tcase(suite, index);
     suite_add_tcase(suite, walking);
     suite_add_tcase(suite, policies);
