@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include "conf-private.h"
-#include "policy.h"
 #include "trace-path.h"
 
 #include <string.h>
@@ -66,31 +65,31 @@ static const P11muxConfKey known_keys[] = {
       .default_value = "true", .example = "false" },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
       .example = "strict" },
-    /* the policy engine's (src/policy.c checks the lists) */
+    /* the policy engine's: p11mux_policy_set_new (src/policy.c) parses the lists, and
+     * compiling them is their only check */
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy-override", .type = P11MUX_CONF_TYPE_ENUM,
       .choices = policy_override_choices, .default_value = "merge", .example = "stricter-only",
       .flags = P11MUX_CONF_KEY_SYSTEM_ONLY },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "tokens", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "pkcs11:manufacturer=SoftHSM%20project", .validate = p11mux_policy_check_value },
+      .example = "pkcs11:manufacturer=SoftHSM%20project" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-tokens", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "pkcs11:token=scratch", .validate = p11mux_policy_check_value },
+      .example = "pkcs11:token=scratch" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "mechanisms", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "CKM_ECDSA CKM_SHA256_RSA_PKCS CKM_AES_GCM", .validate = p11mux_policy_check_value },
+      .example = "CKM_ECDSA CKM_SHA256_RSA_PKCS CKM_AES_GCM" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-mechanisms", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "CKM_MD5* CKM_*DES* CKM_SHA1_RSA_PKCS", .validate = p11mux_policy_check_value },
+      .example = "CKM_MD5* CKM_*DES* CKM_SHA1_RSA_PKCS" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "allow-opaque-mechanisms",
-      .type = P11MUX_CONF_TYPE_STRING, .example = "CKM_VENDOR_DEFINED+0x4e534351",
-      .validate = p11mux_policy_check_value },
+      .type = P11MUX_CONF_TYPE_STRING, .example = "CKM_VENDOR_DEFINED+0x4e534351" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "min-key-bits", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "rsa:2048 ec:256 aes:128", .validate = p11mux_policy_check_value },
+      .example = "rsa:2048 ec:256 aes:128" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "objects", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "pkcs11:type=private pkcs11:type=cert", .validate = p11mux_policy_check_value },
+      .example = "pkcs11:type=private pkcs11:type=cert" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-objects", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "pkcs11:object=backup-key", .validate = p11mux_policy_check_value },
+      .example = "pkcs11:object=backup-key" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "read-only", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "deny-functions", .type = P11MUX_CONF_TYPE_STRING,
-      .example = "C_WrapKey C_InitToken C_SetPIN", .validate = p11mux_policy_check_value },
+      .example = "C_WrapKey C_InitToken C_SetPIN" },
     { .group = P11MUX_CONF_GROUP_POLICY, .name = "force-sensitive", .type = P11MUX_CONF_TYPE_BOOL,
       .default_value = "false", .example = "true" },
 };

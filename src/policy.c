@@ -152,8 +152,9 @@ p11mux_policy_finish(P11muxPolicy *policy)
 
 /* -------------------------------------------------------------- values */
 
-/* Each parses a value into policy, or only checks it when policy is NULL;
- * NULL on success, else why not (transfer full). */
+/* Each parses a value into policy: compiling is the values' only check
+ * (the configuration's key table leaves them to it); NULL on success, else
+ * why not (transfer full). */
 typedef char *(*ValueParser)(P11muxPolicy *policy, const char *value);
 
 static char *
@@ -162,7 +163,7 @@ parse_uris(GPtrArray *into, const char *value, P11muxUriKind kind)
     GPtrArray *uris = NULL;
     char *problem = p11mux_uri_parse_list(value, kind, &uris);
 
-    if (problem == NULL && into != NULL) {
+    if (problem == NULL) {
         g_ptr_array_add(into, uris);
     } else if (uris != NULL) {
         g_ptr_array_unref(uris);
@@ -173,25 +174,25 @@ parse_uris(GPtrArray *into, const char *value, P11muxUriKind kind)
 static char *
 parse_tokens(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->tokens.allow_sets : NULL, value, P11MUX_URI_TOKEN);
+    return parse_uris(policy->tokens.allow_sets, value, P11MUX_URI_TOKEN);
 }
 
 static char *
 parse_deny_tokens(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->tokens.deny_sets : NULL, value, P11MUX_URI_TOKEN);
+    return parse_uris(policy->tokens.deny_sets, value, P11MUX_URI_TOKEN);
 }
 
 static char *
 parse_objects(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->objects.allow_sets : NULL, value, P11MUX_URI_OBJECT);
+    return parse_uris(policy->objects.allow_sets, value, P11MUX_URI_OBJECT);
 }
 
 static char *
 parse_deny_objects(P11muxPolicy *policy, const char *value)
 {
-    return parse_uris(policy != NULL ? policy->objects.deny_sets : NULL, value, P11MUX_URI_OBJECT);
+    return parse_uris(policy->objects.deny_sets, value, P11MUX_URI_OBJECT);
 }
 
 static char *
@@ -200,7 +201,7 @@ parse_mechanisms(P11muxPolicy *policy, const char *value)
     GArray *set = NULL;
     char *problem = p11mux_mech_parse_list(value, &set);
 
-    if (problem == NULL && policy != NULL) {
+    if (problem == NULL) {
         policy->mech_allow = set;
     } else if (set != NULL) {
         g_array_unref(set);
@@ -208,14 +209,14 @@ parse_mechanisms(P11muxPolicy *policy, const char *value)
     return problem;
 }
 
-/* A mechanism list added to into (nullable: only checked). */
+/* A mechanism list added to into. */
 static char *
 parse_mechanisms_into(GArray *into, const char *value)
 {
     GArray *set = NULL;
     char *problem = p11mux_mech_parse_list(value, &set);
 
-    if (problem == NULL && into != NULL) {
+    if (problem == NULL) {
         p11mux_mech_set_add_all(into, set);
     }
     if (set != NULL) {
@@ -227,13 +228,13 @@ parse_mechanisms_into(GArray *into, const char *value)
 static char *
 parse_deny_mechanisms(P11muxPolicy *policy, const char *value)
 {
-    return parse_mechanisms_into(policy != NULL ? policy->mech_deny : NULL, value);
+    return parse_mechanisms_into(policy->mech_deny, value);
 }
 
 static char *
 parse_allow_opaque(P11muxPolicy *policy, const char *value)
 {
-    return parse_mechanisms_into(policy != NULL ? policy->mech_opaque : NULL, value);
+    return parse_mechanisms_into(policy->mech_opaque, value);
 }
 
 static char *
@@ -254,9 +255,7 @@ parse_min_key_bits(P11muxPolicy *policy, const char *value)
         if (problem != NULL) {
             return problem;
         }
-        if (policy != NULL) {
-            policy->min_bits[family] = MAX(policy->min_bits[family], bits);
-        }
+        policy->min_bits[family] = MAX(policy->min_bits[family], bits);
     }
     return NULL;
 }
@@ -287,9 +286,7 @@ deny_function(P11muxPolicy *policy, const char *name)
                 return g_strdup_printf("function '%s' cannot be denied: it concerns no token",
                                        name);
             }
-            if (policy != NULL) {
-                policy->deny_fn[i] = TRUE;
-            }
+            policy->deny_fn[i] = TRUE;
             return NULL;
         }
     }
@@ -314,18 +311,14 @@ parse_deny_functions(P11muxPolicy *policy, const char *value)
 static char *
 parse_read_only(P11muxPolicy *policy, const char *value)
 {
-    if (policy != NULL) {
-        policy->read_only = g_str_equal(value, "true");
-    }
+    policy->read_only = g_str_equal(value, "true");
     return NULL;
 }
 
 static char *
 parse_force_sensitive(P11muxPolicy *policy, const char *value)
 {
-    if (policy != NULL) {
-        policy->force_sensitive = g_str_equal(value, "true");
-    }
+    policy->force_sensitive = g_str_equal(value, "true");
     return NULL;
 }
 
@@ -345,19 +338,6 @@ static const struct {
     {"deny-functions", parse_deny_functions},
     {"force-sensitive", parse_force_sensitive},
 };
-
-char *
-p11mux_policy_check_value(const P11muxConfKey *key, const char *value)
-{
-    gsize i;
-
-    for (i = 0; i < G_N_ELEMENTS(value_keys); i++) {
-        if (g_str_equal(value_keys[i].key, key->name)) {
-            return value_keys[i].parse(NULL, value);
-        }
-    }
-    return NULL;
-}
 
 /* ----------------------------------------------------------- compiling */
 

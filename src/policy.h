@@ -36,23 +36,17 @@ typedef enum {
     P11MUX_POLICY_ERROR_VALUE,     /* a mechanism, URI, glob, function or min-key-bits item */
 } P11muxPolicyErrorCode;
 
-/*
- * The validator of the [policy NAME] list keys in the configuration's key
- * table (a P11muxConfValidator): NULL when value is acceptable for key, else
- * why not (transfer full) — an unknown mechanism, a glob matching nothing
- * known, a bad URI, a bad min-key-bits item, an unknown or unroutable
- * function.
- */
-char *p11mux_policy_check_value(const P11muxConfKey *key, const char *value);
-
 /* The compiled policies of a configuration: one per backend that has one. */
 typedef struct P11muxPolicySet P11muxPolicySet;
 
 /*
- * Compile every policy conf selects (policy = NAME in [global] and in each
- * [backend NAME]), combined with the system layers' selection when the
- * system file says policy-override = stricter-only.  transfer full; NULL with
- * error set on the first bad value.
+ * Compile every [policy NAME] group of conf, used or not, and the policy
+ * each backend selects (policy = NAME in [global] and in each [backend
+ * NAME]), combined with the system layers' selection when the system file
+ * says policy-override = stricter-only.  This is the only check of the
+ * policies' values (the loader takes them as text): C_Initialize (through
+ * p11mux_policy_attach) and p11mux check-config call it.  transfer full;
+ * NULL with error set on the first bad value.
  */
 P11muxPolicySet *p11mux_policy_set_new(const P11muxConf *conf, GError **error);
 void p11mux_policy_set_free(P11muxPolicySet *set);

@@ -125,7 +125,8 @@ check_config(const char *file, gboolean load, guint timeout_ms)
     g_autoptr(P11muxPolicySet) policies = NULL;
     guint i;
 
-    /* as C_Initialize: the files, then the policies they select */
+    /* as C_Initialize: the files, then every policy compiled (the only check
+     * of the policies' values, so the same message as C_Initialize's) */
     if (conf != NULL) {
         policies = p11mux_policy_set_new(conf, &error);
     }

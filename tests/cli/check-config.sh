@@ -135,3 +135,48 @@ expect_contains "$ERR" "warning: $TMP/comment.conf:5: the value of 'module' hold
 printf '[global]\ntrace = off\n' >"$TMP/plain.conf"
 check "check-config on a plain file" "$P11MUX" check-config "$TMP/plain.conf"
 expect_not_contains "$ERR" "warning:"
+
+# A policy value is checked in one place, the compiler (p11mux_policy_set_new):
+# check-config and C_Initialize of p11mux.so (tests/system/pkcs11-probe) both
+# compile the same layers, so they refuse each bad value with the same
+# message, byte for byte, naming the same file and line.  A policy no
+# backend uses is compiled too.
+PROBE=$top_builddir/tests/system/pkcs11-probe
+[ -x "$PROBE" ] || die "$PROBE is not built (make check builds it)"
+so=$(p11mux_so)
+P11MUX_TESTABLE_SYSCONFDIR=$TMP/no-etc
+export P11MUX_TESTABLE_SYSCONFDIR
+bad=$TMP/bad-policy.conf
+i=0
+while IFS='|' read -r key value problem; do
+    i=$((i + 1))
+    printf '[global]\ntrace = off\n[policy unused]\n%s = %s\n' "$key" "$value" >"$bad"
+    status=0
+    P11MUX_CONF=$bad run "$P11MUX" check-config || status=$?
+    if [ "$status" -eq 1 ]; then
+        pass "check-config refuses $key = $value (exit 1)"
+    else
+        fail "check-config $key = $value: exit $status, expected 1"
+        harness_show_output
+    fi
+    cp "$ERR" "$TMP/cli-$i.err"
+    expect_line "$TMP/cli-$i.err" "$bad:4: key '$key' in [policy unused]: $problem"
+    status=0
+    P11MUX_CONF=$bad run "$PROBE" "$so" info || status=$?
+    expect_line "$ERR" "pkcs11-probe: C_Initialize: CKR_GENERAL_ERROR" \
+        "C_Initialize refuses $key = $value (exit $status)"
+    sed -n 's/^p11mux: //p' "$ERR" >"$TMP/module-$i.err"
+    expect_equal "$TMP/cli-$i.err" "$TMP/module-$i.err" \
+        "check-config and C_Initialize say the same of $key = $value"
+done <<'CASES'
+tokens|pkcs11:token=a;bogus=1|URI 'pkcs11:token=a;bogus=1' holds an attribute or value p11-kit does not know
+deny-tokens|pkcs11:object=key|token URI 'pkcs11:object=key' names object attributes (object=, id=, type=)
+mechanisms|CKM_ECDSA CKM_NOPE|unknown mechanism 'CKM_NOPE'
+deny-mechanisms|CKM_*NOTHING*|mechanism glob 'CKM_*NOTHING*' matches no known mechanism
+allow-opaque-mechanisms|CKM_SHA256_HMCA|unknown mechanism 'CKM_SHA256_HMCA' (did you mean 'CKM_SHA256_HMAC'?)
+min-key-bits|rsa:lots|min-key-bits item 'rsa:lots': 'lots' is not a number of bits from 1 to 1048576
+objects|file:///etc/passwd|bad URI 'file:///etc/passwd': URI scheme must be 'pkcs11:'
+deny-functions|C_SignNope|unknown function 'C_SignNope'
+deny-functions|C_Initialize|function 'C_Initialize' cannot be denied: it concerns no token
+CASES
+unset P11MUX_TESTABLE_SYSCONFDIR

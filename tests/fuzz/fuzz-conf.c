@@ -6,9 +6,10 @@
  * (p11mux_conf_load_file) and as the extra layer.
  *
  * Invariants (abort on violation):
- * - a refused configuration says where: its message starts with one of the
- *   files' paths followed by ": " or ":LINE: " with 1 <= LINE <= the lines
- *   of that file;
+ * - a refused configuration says where: its message (from loading, or from
+ *   compiling the policies of an accepted one, their values' only check)
+ *   starts with one of the files' paths followed by ": " or ":LINE: " with
+ *   1 <= LINE <= the lines of that file;
  * - an accepted one is consistent: every value's origin is a file that was
  *   read and a line within it, every enabled backend has an absolute
  *   module path, every group's label is known to the lookups.
@@ -24,6 +25,7 @@
 
 #include "conf.h"
 #include "fuzz-input.h"
+#include "policy.h"
 
 #define SEPARATOR "\n----8<----\n"
 #define N_LAYERS 5
@@ -190,6 +192,19 @@ check_conf(const P11muxConf *conf, const Part *parts, guint n_parts)
     }
 }
 
+/* The policies compiled as C_Initialize and check-config compile them, the
+ * only check of their values: a refused value says where, as above. */
+static void
+check_policies(const P11muxConf *conf, const Part *parts, guint n_parts)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxPolicySet) policies = p11mux_policy_set_new(conf, &error);
+
+    if (policies == NULL) {
+        check_error(error, parts, n_parts);
+    }
+}
+
 static void
 write_part(guint layer, const Part *part)
 {
@@ -227,6 +242,7 @@ load_layers(const Part *parts, guint n_parts)
         check_error(error, parts, n_parts);
     } else {
         check_conf(conf, parts, n_parts);
+        check_policies(conf, parts, n_parts);
     }
     if (n_parts == 1) {
         g_autoptr(GError) error_file = NULL;
@@ -236,6 +252,7 @@ load_layers(const Part *parts, guint n_parts)
             check_error(error_file, parts, n_parts);
         } else {
             check_conf(alone, parts, n_parts);
+            check_policies(alone, parts, n_parts);
         }
     }
 }

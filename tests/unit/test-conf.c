@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "policy.h"
 #include "site.h"
 #include "scratch.h"
 
@@ -193,15 +194,18 @@ read_expectation(const char *path, GError **error)
     return g_strdup(text + strlen(prefix));
 }
 
-/* NULL if the fixture at path fails to load with exactly the error its first
- * line states, else what is wrong (transfer full). */
+/* NULL if the fixture at path fails to load, or (a policy value) to compile
+ * as C_Initialize and check-config compile it, with exactly the error its
+ * first line states, else what is wrong (transfer full). */
 static char *
 check_bad_fixture(const char *path)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(P11muxConf) conf = NULL;
+    g_autoptr(P11muxPolicySet) policies = NULL;
     g_autofree char *expectation = read_expectation(path, &error);
     g_autofree char *expected = NULL;
+    GQuark domain = P11MUX_CONF_ERROR;
 
     if (expectation == NULL) {
         return g_strdup_printf("%s: first line is not '# expect: LINE: message'", path);
@@ -209,10 +213,14 @@ check_bad_fixture(const char *path)
     expected = g_strdup_printf("%s:%s", path, expectation);
     conf = p11mux_conf_load_file(path, &error);
     if (conf != NULL) {
+        /* the policies' values are checked by compiling them, and only there */
+        domain = P11MUX_POLICY_ERROR;
+        policies = p11mux_policy_set_new(conf, &error);
+    }
+    if (policies != NULL) {
         return g_strdup_printf("%s: loaded, expected: %s", path, expected);
     }
-    if (error == NULL || error->domain != P11MUX_CONF_ERROR ||
-        !g_str_equal(error->message, expected)) {
+    if (error == NULL || error->domain != domain || !g_str_equal(error->message, expected)) {
         return g_strdup_printf("%s:\n  expected: %s\n  got:      %s", path, expected,
                                error != NULL ? error->message : "(no error)");
     }

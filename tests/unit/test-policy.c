@@ -489,6 +489,43 @@ START_TEST(test_policy_undefined_name_cites_line)
 }
 END_TEST
 
+/* The loader takes a policy's values as text; compiling them is their only
+ * check, so a bad value fails p11mux_policy_set_new, not the loader, and
+ * with its file and line (a policy no backend uses included). */
+START_TEST(test_policy_values_checked_only_by_compiling)
+{
+    static const char *const cases[][2] = {
+        {"mechanisms = CKM_ECDSA CKM_NOPE", "key 'mechanisms' in [policy unused]: unknown "
+                                            "mechanism 'CKM_NOPE'"},
+        {"deny-mechanisms = CKM_*NOTHING*", "key 'deny-mechanisms' in [policy unused]: mechanism "
+                                            "glob 'CKM_*NOTHING*' matches no known mechanism"},
+        {"objects = notauri",
+         "key 'objects' in [policy unused]: bad URI 'notauri': URI scheme must be 'pkcs11:'"},
+        {"min-key-bits = rsa2048",
+         "key 'min-key-bits' in [policy unused]: min-key-bits item 'rsa2048' is not FAMILY:BITS"},
+        {"deny-functions = C_Nothing",
+         "key 'deny-functions' in [policy unused]: unknown function 'C_Nothing'"},
+    };
+    gsize i;
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *text = g_strdup_printf("[global]\n[policy unused]\n%s\n", cases[i][0]);
+        g_autofree char *path = write_tmp("p11mux.conf", text);
+        g_autofree char *expected = g_strdup_printf("%s:3: %s", path, cases[i][1]);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+        g_autoptr(P11muxPolicySet) set = NULL;
+
+        ck_assert_msg(conf != NULL, "%s: the loader refused it: %s", cases[i][0],
+                      error != NULL ? error->message : "");
+        set = p11mux_policy_set_new(conf, &error);
+        ck_assert_msg(set == NULL, "%s compiled", cases[i][0]);
+        ck_assert(g_error_matches(error, P11MUX_POLICY_ERROR, P11MUX_POLICY_ERROR_VALUE));
+        ck_assert_str_eq(error->message, expected);
+    }
+}
+END_TEST
+
 START_TEST(test_policy_global_policy_for_every_backend)
 {
     g_autoptr(GError) error = NULL;
@@ -872,6 +909,7 @@ policy_suite(void)
 
     tcase_add_checked_fixture(sets, setup_tmpdir, teardown_tmpdir);
     tcase_add_test(sets, test_policy_undefined_name_cites_line);
+    tcase_add_test(sets, test_policy_values_checked_only_by_compiling);
     tcase_add_test(sets, test_policy_global_policy_for_every_backend);
     tcase_add_test(sets, test_policy_merge_lets_later_layers_change);
     tcase_add_test(sets, test_policy_stricter_only_combines_layers);
