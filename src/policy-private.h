@@ -348,7 +348,7 @@ typedef struct {
 } P11muxSlotState;
 
 typedef struct {
-    P11muxPolicySet *set;
+    const P11muxPolicySet *set; /* the router's (router->policies) */
     const P11muxPolicy **by_backend; /* indexed by P11muxBackend.index; NULL: none */
     CK_INFO *modules;                /* indexed the same way: each backend's C_GetInfo */
     guint *vendors;                  /* the same: p11mux_param_vendor_of its manufacturer */

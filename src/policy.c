@@ -622,7 +622,6 @@ p11mux_policy_set_new(const P11muxConf *conf, GError **error)
 static void
 engine_free(P11muxPolicyEngine *engine)
 {
-    p11mux_policy_set_free(engine->set);
     g_free(engine->by_backend);
     g_free(engine->modules);
     g_free(engine->vendors);
@@ -685,27 +684,21 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
     return engine;
 }
 
-gboolean
-p11mux_policy_attach(P11muxRouter *router, GError **error)
+void
+p11mux_policy_attach(P11muxRouter *router)
 {
-    P11muxPolicySet *set;
+    P11muxPolicySet *set = router->policies;
 
-    g_return_val_if_fail(router != NULL && router->conf != NULL, FALSE);
+    g_return_if_fail(set != NULL);
 
-    set = p11mux_policy_set_new(router->conf, error);
-    if (set == NULL) {
-        return FALSE;
-    }
     if (g_hash_table_size(set->backends) == 0) {
-        p11mux_policy_set_free(set);
-        return TRUE;
+        return;
     }
     router->policy = engine_new(set, router->backends);
     router->check = p11mux_policy_check;
     router->after = p11mux_policy_after;
     router->session_gone = p11mux_policy_session_gone;
     router->skip_seams = ((P11muxPolicyEngine *)router->policy)->skip_seams;
-    return TRUE;
 }
 
 void

@@ -44,8 +44,9 @@ typedef struct P11muxPolicySet P11muxPolicySet;
  * each backend selects (policy = NAME in [global] and in each [backend
  * NAME]), combined with the system layers' selection when the system file
  * says policy-override = stricter-only.  This is the only check of the
- * policies' values (the loader takes them as text): C_Initialize (through
- * p11mux_policy_attach) and p11mux check-config call it.  transfer full;
+ * policies' values (the loader takes them as text): the router calls it
+ * once, before it opens a backend (router->policies, which p11mux list and
+ * explain read), and p11mux check-config calls it.  transfer full;
  * NULL with error set on the first bad value.
  */
 P11muxPolicySet *p11mux_policy_set_new(const P11muxConf *conf, GError **error);
@@ -53,11 +54,11 @@ void p11mux_policy_set_free(P11muxPolicySet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxPolicySet, p11mux_policy_set_free)
 
 /*
- * Compile the policies of router->conf and attach them to router (its check
- * and after seams and router->policy); a router whose backends have no
- * policy is left untouched.  FALSE with error set on a bad policy.
+ * Attach the compiled router->policies to router's loaded backends (its
+ * check and after seams and router->policy); a router whose backends have
+ * no policy is left untouched.
  */
-gboolean p11mux_policy_attach(P11muxRouter *router, GError **error);
+void p11mux_policy_attach(P11muxRouter *router);
 
 /* Release what p11mux_policy_attach attached (p11mux_router_free). */
 void p11mux_policy_detach(P11muxRouter *router);

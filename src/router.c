@@ -179,14 +179,16 @@ p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean thr
     router->slots = p11mux_slotmap_new();
     router->sessions = p11mux_sessions_new();
     /* the trace first, so that each backend's outcome and whatever fails
-     * C_Initialize are in it; then the policy engine.  Both attach their
-     * seams (router->check, after, end) before the router is published */
+     * C_Initialize are in it; the policies compiled (and so checked) before
+     * any backend is opened, and attached to the backends that loaded.
+     * Both attach their seams (router->check, after, end) before the router
+     * is published */
     if (!p11mux_trace_attach(router, error)) {
         p11mux_router_free(router);
         return NULL;
     }
-    if (!open_backends(router, self, threads, report, error) ||
-        !p11mux_policy_attach(router, error)) {
+    router->policies = p11mux_policy_set_new(conf, error);
+    if (router->policies == NULL || !open_backends(router, self, threads, report, error)) {
         P11muxTraceEvent event = {.event = "init-error",
                                   .function = "C_Initialize",
                                   .message =
@@ -197,6 +199,7 @@ p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean thr
         p11mux_router_free(router);
         return NULL;
     }
+    p11mux_policy_attach(router);
     return router;
 }
 
@@ -211,6 +214,7 @@ p11mux_router_free(P11muxRouter *router)
     g_ptr_array_unref(router->skipped);
     p11mux_sessions_free(router->sessions);
     p11mux_policy_detach(router);
+    p11mux_policy_set_free(router->policies);
     p11mux_slotmap_free(router->slots);
     p11mux_trace_detach(router);
     p11mux_conf_free(router->conf);

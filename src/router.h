@@ -59,6 +59,7 @@ typedef struct {
     void (*report)(const char *message); /* nullable: messages for the administrator */
     P11muxCallGone session_gone; /* a session the backend says is gone */
     const gboolean *skip_seams;  /* nullable: per P11muxFunctionId, TRUE: no check, no after */
+    struct P11muxPolicySet *policies; /* owned: the compiled policies (src/policy.h) */
     gpointer policy;          /* nullable: the policy engine's state */
     gpointer trace;           /* nullable: the trace's state */
     gboolean cant_create_threads;

@@ -3,8 +3,8 @@
  * CKM_X | --object URI | --function C_X): whether the policy that applies to
  * the slot allows it, and which rule decided, with the rule's FILE:LINE.
  *
- * The policies are compiled as the module compiles them
- * (p11mux_policy_set_new) and every verdict, with its rule, is the policy
+ * The policies are the ones the router compiled, once, as the module does
+ * (router->policies), and every verdict, with its rule, is the policy
  * engine's own (src/policy-decide.h); this file only prints them.
  */
 #include "config.h"
@@ -388,7 +388,6 @@ static int
 explain(const Request *request)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(P11muxPolicySet) set = NULL;
     P11muxRouter *router;
     CK_SLOT_ID id = 0;
     int status = P11MUX_EXIT_ERROR;
@@ -402,11 +401,9 @@ explain(const Request *request)
         p11mux_cli_error("%s", error->message);
         return P11MUX_EXIT_ERROR;
     }
-    set = p11mux_policy_set_new(router->conf, &error);
-    if (set == NULL) {
-        p11mux_cli_error("%s", error->message);
-    } else if (request->token == NULL || slot_of_token(router, request->token, &id)) {
-        status = explain_in(router, set, request, id);
+    /* the policies the router compiled, as the module enforces them */
+    if (request->token == NULL || slot_of_token(router, request->token, &id)) {
+        status = explain_in(router, router->policies, request, id);
     }
     p11mux_router_free(router);
     return status;

@@ -155,7 +155,7 @@ list(const char *config, guint timeout_ms)
     g_autoptr(GHashTable) unloaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     P11muxConf *conf = p11mux_cli_load_router_conf(config, &error);
     P11muxRouter *router = NULL;
-    g_autoptr(P11muxPolicySet) set = NULL;
+    const P11muxPolicySet *set;
     GPtrArray *slots = NULL;
     guint i;
 
@@ -163,15 +163,13 @@ list(const char *config, guint timeout_ms)
         set_aside_misbehaving(conf, unloaded, timeout_ms);
         router = p11mux_cli_router_from_conf(conf, &error);
     }
-    if (router != NULL) {
-        set = p11mux_policy_set_new(router->conf, &error);
-    }
-    if (set == NULL) {
+    if (router == NULL) {
         p11mux_cli_print_searched(config, NULL);
         p11mux_cli_error("%s", error->message);
-        p11mux_router_free(router);
         return P11MUX_EXIT_ERROR;
     }
+    /* the policies the router compiled, as the module enforces them */
+    set = router->policies;
     p11mux_cli_print_searched(config, router->conf);
     p11mux_cli_warn_registered(router->conf);
     if (router->conf->backends->len == 0) {
