@@ -199,7 +199,7 @@ call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
     call->policy_data = NULL;
     call->watched = FALSE;
     /* trace off: this load and test is all a call pays */
-    if (G_UNLIKELY(call->steps & P11MUX_STEP_BEGIN)) {
+    if (G_UNLIKELY(call->steps & P11MUX_SEAM_BEGIN)) {
         call->router->begin(call);
     }
 }
@@ -209,10 +209,10 @@ check(P11muxCall *call)
 {
     CK_RV rv = CKR_OK;
 
-    if (call->steps & P11MUX_STEP_CHECK) {
+    if (call->steps & P11MUX_SEAM_CHECK) {
         rv = call->router->check(call);
     }
-    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_STEP_ENTER))) {
+    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_SEAM_ENTER))) {
         call->router->enter(call);
     }
     return rv;
@@ -241,8 +241,11 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
     return check(call);
 }
 
-CK_RV
-p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, void **args)
+/* begin for a routed function: route by the session or slot argument
+ * (handling), then the check and enter seams. */
+static G_ALWAYS_INLINE inline CK_RV
+begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_ULONG target,
+             void **args)
 {
     P11muxRoute route;
     CK_RV rv;
@@ -254,8 +257,14 @@ p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, v
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    rv = p11mux_route_slot(call->router, slot, &route);
+    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
+        rv = p11mux_route_session_flags(call->router, target, &route, &call->session_flags);
+        call->session = target;
+    } else {
+        rv = p11mux_route_slot(call->router, target, &route);
+    }
     if (rv != CKR_OK) {
+        call->session = 0;
         return rv;
     }
     route_to(call, &route);
@@ -263,26 +272,16 @@ p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, v
 }
 
 CK_RV
+p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, void **args)
+{
+    return begin_routed(call, fn, P11MUX_HANDLING_ROUTE_SLOT, slot, args);
+}
+
+CK_RV
 p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                           void **args)
 {
-    P11muxRoute route;
-    CK_RV rv;
-
-    call_init(call, fn, args);
-    if (call->router == NULL) {
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
-        return CKR_ARGUMENTS_BAD;
-    }
-    rv = p11mux_route_session_flags(call->router, session, &route, &call->session_flags);
-    if (rv != CKR_OK) {
-        return rv;
-    }
-    route_to(call, &route);
-    call->session = session;
-    return check(call);
+    return begin_routed(call, fn, P11MUX_HANDLING_ROUTE_SESSION, session, args);
 }
 
 CK_RV
@@ -290,13 +289,8 @@ p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
 {
     const P11muxFunctionDesc *desc = &p11mux_functions[fn];
     P11muxCall call;
-    CK_RV rv;
+    CK_RV rv = begin_routed(&call, fn, desc->handling, slots[desc->target].ulong, args);
 
-    if (desc->handling == P11MUX_HANDLING_ROUTE_SESSION) {
-        rv = p11mux_call_begin_session(&call, fn, slots[desc->target].ulong, args);
-    } else {
-        rv = p11mux_call_begin_slot(&call, fn, slots[desc->target].ulong, args);
-    }
     if (rv == CKR_OK) {
         rv = p11mux_call_invoke(&call);
     }

@@ -149,8 +149,8 @@ p11mux_rv_means_session_lost(CK_RV rv)
            rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
 }
 
-/* The steps (P11muxStep bits) a call of fn runs under router: one bit for
- * each hook router has, unless the hook's owner left fn out (skip_seams).
+/* The steps (P11muxSeam bits) a call of fn runs under router: one bit for
+ * each hook router has, unless the hook's owner left fn out (wanted_seams).
  * Generated from the list of steps (src/gen-functions.py). */
 guint p11mux_steps_of(const P11muxRouter *router, P11muxFunctionId fn);
 
@@ -163,10 +163,11 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
         p11mux_call_session_lost(call);
     }
-    if (call->steps & P11MUX_STEP_AFTER) {
+    if ((call->steps & P11MUX_SEAM_AFTER) ||
+        (G_UNLIKELY(call->policy_data != NULL) && call->router->after != NULL)) {
         rv = call->router->after(call, rv);
     }
-    if (call->steps & P11MUX_STEP_END) {
+    if (call->steps & P11MUX_SEAM_END) {
         call->router->end(call, rv);
     }
     p11mux_call_release(call);
@@ -192,7 +193,7 @@ typedef struct {
 
 /* Per function, the published router when the function's step mask is
  * empty (trace off, and no policy or one with nothing to do for it:
- * router->skip_seams), else NULL; set and cleared with
+ * router->wanted_seams), else NULL; set and cleared with
  * p11mux_router_current by p11mux_call_publish, so that the plain path
  * loads one pointer, as it would with one for all functions, and tests no
  * hook. */

@@ -56,9 +56,9 @@ VALUE_ROLES = {
 
 # The call pipeline's steps, in the order a call runs them.  Each hook of
 # P11muxRouter (src/router.h) that a call runs is one step with a bit in a
-# function's step mask (P11MUX_STEP_*, computed by p11mux_steps_of when the
+# function's step mask (P11MUX_SEAM_*, computed by p11mux_steps_of when the
 # router is published); per_function: the hook's owner may leave the step
-# out for a function (router->skip_seams).  A function whose mask is empty
+# out for a function (router->wanted_seams).  A function whose mask is empty
 # takes the plain path.  Generation fails if router.h declares a hook that
 # is neither a step nor in EVERY_PATH: a call would skip it.
 STEPS = [
@@ -107,7 +107,7 @@ def check_router_hooks(router_h):
 
 
 def step_enum(name):
-    return "P11MUX_STEP_" + name.upper()
+    return "P11MUX_SEAM_" + name.upper()
 
 
 # The C types of routed functions' parameters, for the stepped path's
@@ -322,7 +322,7 @@ def emit_header(functions):
     w("typedef enum {\n")
     for i, (name, _) in enumerate(STEPS):
         w(f"    {step_enum(name)} = 1 << {i},\n")
-    w("} P11muxStep;\n\n")
+    w("} P11muxSeam;\n\n")
     w("typedef enum {\n    P11MUX_HANDLING_ROUTE_SLOT,\n    P11MUX_HANDLING_ROUTE_SESSION,\n"
       "    P11MUX_HANDLING_SPECIAL,\n} P11muxHandling;\n\n")
     ptypes = routed_pointer_types(functions)
@@ -457,10 +457,10 @@ def emit_steps_of():
     """The step mask of a function under a router, from STEPS."""
     w = sys.stdout.write
     w("guint\np11mux_steps_of(const P11muxRouter *router, P11muxFunctionId fn)\n{\n")
-    w("    gboolean seams = router->skip_seams == NULL || !router->skip_seams[fn];\n")
+    w("    guint wanted = router->wanted_seams != NULL ? router->wanted_seams[fn] : ~0u;\n")
     w("    guint steps = 0;\n\n")
     for name, per_function in STEPS:
-        cond = f"router->{name} != NULL" + (" && seams" if per_function else "")
+        cond = f"router->{name} != NULL" + (f" && (wanted & {step_enum(name)})" if per_function else "")
         w(f"    if ({cond}) {{\n        steps |= {step_enum(name)};\n    }}\n")
     w("    return steps;\n}\n\n")
 

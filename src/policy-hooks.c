@@ -16,7 +16,7 @@
  * Which steps can do anything for a function under a policy is decided once,
  * when the policy is compiled, from the same roles and flags (the plan,
  * P11muxPolicy.steps): a call runs only its function's steps, and a function
- * no backend's plan touches skips both seams (router->skip_seams), so that
+ * no backend's plan touches skips both seams (router->wanted_seams), so that
  * it takes the plain path of the generated forwarder.  Each step still
  * tests its own rules: the plan may only leave out what would do nothing.
  */

@@ -356,8 +356,9 @@ typedef struct {
     P11muxPolicyCache *cache;
     GMutex states_lock;
     GPtrArray *states; /* every P11muxSlotState published, freed at the end */
-    /* per function: no step of any backend's plan (router->skip_seams) */
-    gboolean skip_seams[P11MUX_FN_COUNT];
+    /* per function: the seams any backend's plan needs (router->wanted_seams):
+     * check when it plans a step, after when it plans an after step */
+    guint8 wanted_seams[P11MUX_FN_COUNT];
     /* per function: a step of the after seam in some backend's plan */
     gboolean after_planned[P11MUX_FN_COUNT];
 } P11muxPolicyEngine;

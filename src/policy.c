@@ -640,15 +640,18 @@ skip_unplanned(P11muxPolicyEngine *engine)
     guint fn, i;
 
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
-        engine->skip_seams[fn] = TRUE;
+        gboolean planned = FALSE;
+
         engine->after_planned[fn] = FALSE;
         for (i = 0; i < engine->n_backends; i++) {
             guint steps = engine->by_backend[i] != NULL ? engine->by_backend[i]->steps[fn] : 0;
 
-            engine->skip_seams[fn] = engine->skip_seams[fn] && steps == 0;
+            planned = planned || steps != 0;
             engine->after_planned[fn] =
                 engine->after_planned[fn] || (steps & ~P11MUX_CHECK_STEPS) != 0;
         }
+        engine->wanted_seams[fn] = (planned ? P11MUX_SEAM_CHECK : 0) |
+                                   (engine->after_planned[fn] ? P11MUX_SEAM_AFTER : 0);
     }
 }
 
@@ -698,7 +701,7 @@ p11mux_policy_attach(P11muxRouter *router)
     router->check = p11mux_policy_check;
     router->after = p11mux_policy_after;
     router->session_gone = p11mux_policy_session_gone;
-    router->skip_seams = ((P11muxPolicyEngine *)router->policy)->skip_seams;
+    router->wanted_seams = ((P11muxPolicyEngine *)router->policy)->wanted_seams;
 }
 
 void
@@ -712,5 +715,5 @@ p11mux_policy_detach(P11muxRouter *router)
     router->check = NULL;
     router->after = NULL;
     router->session_gone = NULL;
-    router->skip_seams = NULL;
+    router->wanted_seams = NULL;
 }

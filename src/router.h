@@ -33,8 +33,10 @@ typedef struct P11muxCall P11muxCall;
  *   session_gone  the backend said a session is gone (a session-lost code,
  *          src/call.h), whichever path the call took, even one that skipped
  *          check and after; call->args may be NULL
- * skip_seams, when set, names the functions for which check and after have
- * nothing to do (their owner decides once, before the router is published).
+ * wanted_seams, when set, gives per function the seams among check and
+ * after that have something to do (their owner decides once, before the
+ * router is published); after also runs when check left state for it
+ * (call->policy_data).
  * steps, per function, is the mask of the steps its calls run
  * (p11mux_steps_of, when the router is published); a function whose mask is
  * empty takes the plain path.
@@ -58,12 +60,12 @@ typedef struct {
     P11muxCallBegin enter;    /* the call goes ahead (check passed), before the backend */
     void (*report)(const char *message); /* nullable: messages for the administrator */
     P11muxCallGone session_gone; /* a session the backend says is gone */
-    const gboolean *skip_seams;  /* nullable: per P11muxFunctionId, TRUE: no check, no after */
+    const guint8 *wanted_seams;  /* nullable (both): per P11muxFunctionId, P11MUX_SEAM_CHECK|AFTER */
     struct P11muxPolicySet *policies; /* owned: the compiled policies (src/policy.h) */
     gpointer policy;          /* nullable: the policy engine's state */
     gpointer trace;           /* nullable: the trace's state */
     gboolean cant_create_threads;
-    guint8 steps[P11MUX_FN_COUNT]; /* P11muxStep bits: set by p11mux_call_publish */
+    guint8 steps[P11MUX_FN_COUNT]; /* P11muxSeam bits: set by p11mux_call_publish */
 } P11muxRouter;
 
 /* The published router; NULL when not initialised.  One atomic load. */

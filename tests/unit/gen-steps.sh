@@ -29,7 +29,7 @@ if generate "$top_srcdir/src/router.h"; then
 else
     fail "the tree's router.h does not generate: $(cat "$TMP/err")"
 fi
-grep -q 'P11MUX_STEP_CHECK' "$TMP/out.c" || fail "the generated mask has no check step"
+grep -q 'P11MUX_SEAM_CHECK' "$TMP/out.c" || fail "the generated mask has no check step"
 
 # a new hook, in no step
 sed 's|^\(    P11muxCallAfter after;.*\)$|\1\n    P11muxCallCheck audit;|' \
