@@ -333,7 +333,6 @@ def emit_header(functions):
     for t in ptypes:
         w(f"    {t} {slot_member(t)};\n")
     w("} P11muxArgSlot;\n\n")
-    w("#define P11MUX_MAX_PARAMS " + str(max(len(fn.params) for fn in functions)) + "\n\n")
     w("typedef struct {\n"
       "    const char *type;     /* C type as in the specification */\n"
       "    const char *name;     /* specification parameter name */\n"
