@@ -131,9 +131,9 @@ echo "=== concurrency tests under ThreadSanitizer"
 tsan=$srcdir/_build/tsan
 if bash scripts/build.sh "$tsan" --enable-tsan; then
     # every test that runs threads (GLib's locks made visible to TSan by
-    # tests/hardening/tsan-glib.c, linked into each)
+    # tests/lib/tsan-glib.c, linked into each)
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        run_check "$tsan" TESTS="tests/hardening/test-threads tests/v3/test-events \
+        run_check "$tsan" TESTS="tests/hardening/test-threads tests/events/test-events \
             tests/unit/test-sessions tests/unit/test-policy-cache tests/unit/test-policy-module \
             tests/unit/test-trace tests/unit/test-trace-module tests/unit/test-mock \
             tests/unit/test-misbehave"

@@ -5,7 +5,7 @@
  *
  * The policies are the ones the router compiled, once, as the module does
  * (router->policies), and every verdict, with its rule, is the policy
- * engine's own (src/policy-decide.h); this file only prints them.
+ * engine's own (src/policy/policy-decide.h); this file only prints them.
  */
 #include "config.h"
 

@@ -68,7 +68,7 @@ if awk -v a="$added" -v l="$LIMIT" 'BEGIN { exit !(a <= l) }'; then
     echo "PASS: forwarding cost within the limit"
 else
     echo "FAIL: p11mux adds $added instructions per forwarded call, more than $LIMIT:"
-    echo "      the hot path (src/call.h, src/sessions.h, the generated forwarders) regressed;"
+    echo "      the hot path (src/core/call.h, src/core/sessions.h, the generated forwarders) regressed;"
     echo "      see tests/bench/README.md to find where with callgrind_annotate"
     exit 1
 fi

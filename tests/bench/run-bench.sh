@@ -463,7 +463,7 @@ fi # timing
 # with '?' and '*' made from every CKM_ name, fixed seed): wall time and the
 # RSS it adds, against the same backend with no policy
 if [ "$timing" = 1 ]; then
-    table_c=$top_builddir/src/p11mux-constants-table.c
+    table_c=$top_builddir/src/pkcs11/p11mux-constants-table.c
     awk 'BEGIN { srand(7) }
         /^_Static_assert\(CKM_/ && !/VENDOR_DEFINED/ {
             sub(/^_Static_assert\(/, ""); sub(/ .*/, ""); names[n++] = $0 }

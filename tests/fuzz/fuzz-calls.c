@@ -9,7 +9,7 @@
  *
  * Invariants (abort on violation):
  * - every return value is one the specification allows for the function
- *   (tests/hardening/spec-rv.h);
+ *   (tests/lib/spec-rv.h);
  * - handles never cross backends: a call routed by a session or slot of
  *   one backend never reaches the other (the mocks count calls), and
  *   C_GetSessionInfo reports the slot a session was opened on;

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the configuration loader (src/conf.c), whole files and all
+ * Fuzz target: the configuration loader (src/config/conf.c), whole files and all
  * layers.  The input is up to five files separated by a line "----8<----":
  * the system file, conf.d/10.conf, conf.d/20.conf, the user's file and the
  * extra file (P11MUX_CONF); one file alone is loaded both as the only file

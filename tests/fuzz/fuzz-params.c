@@ -1,6 +1,6 @@
 /*
- * Fuzz target: the mechanism parameter walker (src/mech-params.c) over the
- * layouts of src/mechanism-params.tab.  The input chooses a mechanism whose
+ * Fuzz target: the mechanism parameter walker (src/pkcs11/mech-params.c) over the
+ * layouts of src/pkcs11/mechanism-params.tab.  The input chooses a mechanism whose
  * parameter p11mux reads, then builds a parameter for it field by field as
  * its layout says: values, selectors (mostly known, sometimes not), key
  * handles, byte strings, templates, nested structures and arrays with

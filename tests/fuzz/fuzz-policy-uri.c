@@ -1,5 +1,5 @@
 /*
- * fuzz-policy's URIs (src/policy-uri.c): see fuzz-policy.c for the input
+ * fuzz-policy's URIs (src/policy/policy-uri.c): see fuzz-policy.c for the input
  * and the invariants.
  */
 #include "config.h"

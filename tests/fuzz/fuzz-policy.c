@@ -1,6 +1,6 @@
 /*
- * Fuzz target: the policy matchers (src/policy-mech.c, src/policy-keys.c,
- * src/policy-uri.c; the URIs in fuzz-policy-uri.c).  The input's first byte chooses a matcher, the
+ * Fuzz target: the policy matchers (src/policy/policy-mech.c, src/policy/policy-keys.c,
+ * src/policy/policy-uri.c; the URIs in fuzz-policy-uri.c).  The input's first byte chooses a matcher, the
  * rest is its input:
  *
  *   0 mechanism lists: a name from the CKM_ index made into a glob by the

@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the trace decoder and both renderers (src/trace*.c).  An
+ * Fuzz target: the trace decoder and both renderers (src/trace/).  An
  * input is a sequence of calls: a function from the table, arguments made
  * by parameter role (fuzz-args.h: random templates, mechanism parameters,
  * buffers; secrets filled with a canary), a return value, and whether the

@@ -1,6 +1,6 @@
 /*
  * The bad-input matrix, generated from the function table's descriptors
- * (p11mux_functions[], src/pkcs11-functions.tab): every function of p11mux.so
+ * (p11mux_functions[], src/core/pkcs11-functions.tab): every function of p11mux.so
  * (over two mock backends, harness.h) is called
  *
  * - with sound arguments built from each parameter's role ("valid"), after
@@ -350,7 +350,7 @@ static const struct {
     {"pInitArgs={pReserved=config=missing}", 0, FALSE, FALSE, "config=/nonexistent/p11mux.conf"},
     {"pInitArgs={pReserved=config= twice}", 0, FALSE, FALSE, "config=/a config=/b"},
     {"pInitArgs={pReserved=junk}", 0, FALSE, FALSE, "\x01\xff junk=\t\n"},
-    /* not a string at all: probed, never read (src/probe.h) */
+    /* not a string at all: probed, never read (src/core/probe.h) */
     {"pInitArgs={pReserved=(void *)1}", 0, FALSE, FALSE, (const char *)1},
 };
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every mechanism SoftHSM2, NSS softoken and p11-kit-trust offer is in
-# p11mux's parameter table (src/mechanism-params.tab), so that the closed
+# p11mux's parameter table (src/pkcs11/mechanism-params.tab), so that the closed
 # world of a policy refuses only what p11mux truly cannot read:
 # tests/policy/params-classified loads each module directly and looks up
 # every mechanism of every token.

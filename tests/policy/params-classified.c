@@ -1,6 +1,6 @@
 /*
  * params-classified: every mechanism a PKCS #11 module offers is in p11mux's
- * parameter table (src/mechanism-params.tab), as one of that module's vendor
+ * parameter table (src/pkcs11/mechanism-params.tab), as one of that module's vendor
  * (by its C_GetInfo manufacturerID) where the value is a vendor's own.
  *
  *     params-classified [--reserved STRING] MODULE

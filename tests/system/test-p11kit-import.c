@@ -1,5 +1,5 @@
 /*
- * Unit tests of import-p11-kit (src/p11kit-import.c): which registered
+ * Unit tests of import-p11-kit (src/config/p11kit-import.c): which registered
  * modules may become backends, and how they join a configuration.  The
  * registry itself is p11-kit's and is read in tests/system/registry.sh
  * (inside a private mount namespace); here the modules are made up.

@@ -1,5 +1,5 @@
 /*
- * The site of the testable copies (src/site.h): their system
+ * The site of the testable copies (src/config/site.h): their system
  * configuration directory and p11-kit registry are in the build tree, so
  * that `make check` never reads the machine's /etc or p11-kit registry.
  * Linked into tests/testable/p11mux.so and tests/testable/p11mux only; it

@@ -1,6 +1,6 @@
 #!/bin/sh
-# One door to a backend (src/backend.h): outside src/backend.c and
-# src/backend.h no file of src/ (the CLI's included) calls through a
+# One door to a backend (src/core/backend.h): outside src/core/backend.c and
+# src/core/backend.h no file of src/ (the CLI's included) calls through a
 # backend's function list or reads it, and only the generated
 # forwarders use the inline p11mux_backend_routed().  The generated
 # p11mux-functions.c, where built, is checked too.
@@ -19,27 +19,27 @@ fail() {
 
 cd "$top_srcdir"
 # the pattern is alive: it finds the door's own calls
-if ! grep -qE "$direct" src/backend.c; then
-    fail "the pattern finds nothing in src/backend.c: the check is broken"
+if ! grep -qE "$direct" src/core/backend.c; then
+    fail "the pattern finds nothing in src/core/backend.c: the check is broken"
 fi
 
 found=$(find src -type f \
-    ! -path src/backend.c ! -path src/backend.h ! -name p11mux-functions.c \
+    ! -path src/core/backend.c ! -path src/core/backend.h ! -name p11mux-functions.c \
     -exec grep -nHE "$direct" {} + || true)
 if [ -n "$found" ]; then
     echo "$found"
-    fail "a backend is called past src/backend.c; add a p11mux_backend_* call there"
+    fail "a backend is called past src/core/backend.c; add a p11mux_backend_* call there"
 fi
 
 found=$(find src -type f \
-    ! -path src/backend.h ! -path src/gen-functions.py ! -name p11mux-functions.c \
+    ! -path src/core/backend.h ! -path src/core/gen-functions.py ! -name p11mux-functions.c \
     -exec grep -nHF 'p11mux_backend_routed' {} + || true)
 if [ -n "$found" ]; then
     echo "$found"
     fail "p11mux_backend_routed is for the generated forwarders only"
 fi
 
-generated="$top_builddir/src/p11mux-functions.c"
+generated="$top_builddir/src/core/p11mux-functions.c"
 if [ -f "$generated" ]; then
     if grep -nE "$direct" "$generated"; then
         fail "the generated forwarders call a backend past the door"
@@ -49,5 +49,5 @@ if [ -f "$generated" ]; then
     fi
 fi
 
-[ "$status" -eq 0 ] && echo "PASS: every backend call goes through src/backend.c"
+[ "$status" -eq 0 ] && echo "PASS: every backend call goes through src/core/backend.c"
 exit "$status"

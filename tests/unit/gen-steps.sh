@@ -1,8 +1,8 @@
 #!/bin/sh
 # The call pipeline's steps and the router's hooks agree, or nothing is
-# generated: src/gen-functions.py refuses a P11muxRouter hook that is no
+# generated: src/core/gen-functions.py refuses a P11muxRouter hook that is no
 # step of the mask (a call would skip it: a policy bypass) and a step whose
-# hook router.h lacks.  Run over copies of src/router.h and the table.
+# hook router.h lacks.  Run over copies of src/core/router.h and the table.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 PYTHON=${PYTHON:-python3}
@@ -17,14 +17,14 @@ fail() {
 
 # generate ROUTER_H: exit status of the source generator over a copy
 generate() {
-    mkdir -p "$TMP/src"
-    cp "$top_srcdir/src/pkcs11-functions.tab" "$TMP/src/"
-    cp "$1" "$TMP/src/router.h"
-    "$PYTHON" "$top_srcdir/src/gen-functions.py" source "$TMP/src/pkcs11-functions.tab" \
+    mkdir -p "$TMP/src/core"
+    cp "$top_srcdir/src/core/pkcs11-functions.tab" "$TMP/src/core/"
+    cp "$1" "$TMP/src/core/router.h"
+    "$PYTHON" "$top_srcdir/src/core/gen-functions.py" source "$TMP/src/core/pkcs11-functions.tab" \
         >"$TMP/out.c" 2>"$TMP/err"
 }
 
-if generate "$top_srcdir/src/router.h"; then
+if generate "$top_srcdir/src/core/router.h"; then
     echo "PASS: the tree's router.h and steps generate"
 else
     fail "the tree's router.h does not generate: $(cat "$TMP/err")"
@@ -33,7 +33,7 @@ grep -q 'P11MUX_SEAM_CHECK' "$TMP/out.c" || fail "the generated mask has no chec
 
 # a new hook, in no step
 sed 's|^\(    P11muxCallAfter after;.*\)$|\1\n    P11muxCallCheck audit;|' \
-    "$top_srcdir/src/router.h" >"$TMP/router-new-hook.h"
+    "$top_srcdir/src/core/router.h" >"$TMP/router-new-hook.h"
 grep -q 'P11muxCallCheck audit;' "$TMP/router-new-hook.h" || fail "could not add a hook to the copy"
 if generate "$TMP/router-new-hook.h"; then
     fail "a hook that is no step was accepted"
@@ -44,7 +44,7 @@ else
 fi
 
 # a step whose hook is gone
-grep -v 'P11muxCallBegin enter;' "$top_srcdir/src/router.h" >"$TMP/router-no-enter.h"
+grep -v 'P11muxCallBegin enter;' "$top_srcdir/src/core/router.h" >"$TMP/router-no-enter.h"
 if generate "$TMP/router-no-enter.h"; then
     fail "a step without its hook was accepted"
 elif grep -q "STEPS names hook 'enter'" "$TMP/err"; then

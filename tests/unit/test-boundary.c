@@ -7,7 +7,7 @@
  *   the hooked path (trace on) and under a policy; NULL with a zero length
  *   still passes (C_Login with a NULL PIN: protected authentication path);
  *   C_Initialize reads pInitArgs and its pReserved only after the kernel
- *   found them readable (pReserved NUL-terminated, src/probe.h);
+ *   found them readable (pReserved NUL-terminated, src/core/probe.h);
  * - the backend boundary: a backend's function list is normalised once at
  *   load, so a NULL entry, a 3.0 entry of a 2.40 backend and a NULL 3.0
  *   entry of a 3.0 one answer CKR_FUNCTION_NOT_SUPPORTED, also for the
@@ -497,7 +497,7 @@ START_TEST(test_boundary_backend_holes_answer_not_supported)
 }
 END_TEST
 
-/* p11mux's own calls into a backend (src/backend.h) through its holes:
+/* p11mux's own calls into a backend (src/core/backend.h) through its holes:
  * each answers CKR_FUNCTION_NOT_SUPPORTED, and p11mux takes the fallback it
  * documents for a backend that does not answer, without crashing. */
 START_TEST(test_boundary_own_calls_through_holes)

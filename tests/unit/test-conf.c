@@ -1,5 +1,5 @@
 /*
- * Unit tests of the configuration loader (src/conf.c).
+ * Unit tests of the configuration loader (src/config/conf.c).
  *
  * Fixtures live in tests/fixtures/config/{good,bad}; every bad fixture names
  * its expected error on its first line ("# expect: LINE: message") and is
@@ -1150,7 +1150,7 @@ START_TEST(test_conf_standalone_only_in_the_extra_file)
 }
 END_TEST
 
-/* The system layer is where the site says (src/site.h): the testable
+/* The system layer is where the site says (src/config/site.h): the testable
  * copies of make check point it into the build tree. */
 START_TEST(test_conf_paths_default_follow_the_site)
 {

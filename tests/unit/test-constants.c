@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/constants.c and the generated constant tables.
+ * Unit tests for src/pkcs11/constants.c and the generated constant tables.
  */
 #include "config.h"
 
@@ -159,7 +159,7 @@ START_TEST(test_constants_aliases_print_current_name)
 END_TEST
 
 /*
- * PKCS #11 3.0 names (src/pkcs11-3.0.h; p11-kit's 2.40 header lacks them),
+ * PKCS #11 3.0 names (src/pkcs11/pkcs11-3.0.h; p11-kit's 2.40 header lacks them),
  * with their values from the OASIS 3.0 headers written out, so that a wrong
  * value in the supplement fails here too.
  */

@@ -1,5 +1,5 @@
 /*
- * Mechanism parameters as data (src/mechanism-params.tab, src/mech-params.c):
+ * Mechanism parameters as data (src/pkcs11/mechanism-params.tab, src/pkcs11/mech-params.c):
  * every mechanism p11mux names is classified, the layouts agree with the
  * specification's structures (written out here independently), and the
  * walker reports what a parameter names at every depth, refuses what does
@@ -107,7 +107,7 @@ START_TEST(test_params_every_known_mechanism_is_classified)
 
     ck_assert_uint_gt(p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_*", check_classified, missing),
                       400);
-    ck_assert_msg(missing->len == 0, "not in src/mechanism-params.tab:%s", missing->str);
+    ck_assert_msg(missing->len == 0, "not in src/pkcs11/mechanism-params.tab:%s", missing->str);
 }
 END_TEST
 

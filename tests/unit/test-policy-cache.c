@@ -1,6 +1,6 @@
 /*
  * Unit tests of what the policy engine remembers about objects
- * (src/policy-cache.c): the lock-free verdict tables a filtered
+ * (src/policy/policy-cache.c): the lock-free verdict tables a filtered
  * C_FindObjects reads, and every way they are invalidated — an object
  * changed or destroyed (in every session on its backend, not on another
  * backend), a session ended, the sessions of a slot closed, the session

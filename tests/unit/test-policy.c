@@ -1,10 +1,10 @@
 /*
  * Unit tests of the policy matchers and of compiling policies
- * (src/policy*.c): mechanism lists and globs, what mechanism parameters
+ * (src/policy/): mechanism lists and globs, what mechanism parameters
  * name, key sizes from templates and key attributes, curves, URI matching
  * against object attributes and tokens, and the policy set (undefined
  * names, stricter-only combination), and the decisions with the rules they
- * cite (src/policy-decide.c).
+ * cite (src/policy/policy-decide.c).
  */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /*
- * The trace (src/trace*.c): decoding by roles, redaction, both formats, the
+ * The trace (src/trace/): decoding by roles, redaction, both formats, the
  * file destination and whole records from concurrent threads.
  *
  * Calls are built by hand from the function table: every parameter gets a

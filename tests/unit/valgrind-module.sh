@@ -16,7 +16,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-for program in tests/unit/test-module tests/v3/test-events; do
+for program in tests/unit/test-module tests/events/test-events; do
     if ! CK_FORK=no "$top_builddir/libtool" --mode=execute valgrind -q --fair-sched=yes \
         --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect --child-silent-after-fork=yes \

@@ -1,0 +1,164 @@
+/*
+ * One loaded vendor PKCS #11 module: dlopen, interface, initialisation.
+ */
+#ifndef P11MUX_BACKEND_H
+#define P11MUX_BACKEND_H
+
+#include <glib.h>
+
+#include "p11mux-pkcs11.h"
+
+/* A library p11mux has loaded: process-wide, never unloaded (backend.c). */
+typedef struct P11muxLibrary P11muxLibrary;
+
+/* An opening in progress (p11mux_backend_open_start). */
+typedef struct P11muxBackendOpening P11muxBackendOpening;
+
+typedef struct {
+    char *name;          /* [backend NAME] */
+    char *path;          /* the library file */
+    char *init_reserved; /* nullable: CK_C_INITIALIZE_ARGS.pReserved */
+    gboolean critical;
+    void *dl; /* dlopen handle, NULL until loaded */
+    /*
+     * The one door to the backend: &normalised once loaded, else NULL.
+     * p11mux's own copy of the backend's list, made once at load
+     * (p11mux_functions_normalise): every entry is callable, a NULL entry
+     * of the backend's (and every 3.0 entry of a 2.40 backend) answering
+     * CKR_FUNCTION_NOT_SUPPORTED; version is the interface the backend
+     * offers.  Nothing dereferences the backend's own list after load.
+     */
+    CK_FUNCTION_LIST_3_0_PTR functions;
+    CK_FUNCTION_LIST_3_0 normalised;
+    gboolean initialized;                   /* we called its C_Initialize successfully */
+    gboolean shared;                        /* it was initialised by someone else: never finalise */
+    char *error;                            /* nullable: why it was skipped */
+    guint index;                            /* position in the router's list */
+    P11muxLibrary *library;                 /* nullable: the library it holds (claimed) */
+    gboolean timed_out;                     /* it missed its deadline: its call may still run */
+    gint64 open_us;                         /* how long loading and C_Initialize took */
+} P11muxBackend;
+
+/* transfer full */
+P11muxBackend *p11mux_backend_new(const char *name, const char *path, const char *init_reserved,
+                                  gboolean critical);
+void p11mux_backend_free(P11muxBackend *backend);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
+
+/*
+ * Opening a backend: claim its library in the process-wide table (by
+ * canonical path; a library stays loaded for the life of the process and
+ * is reused by later initialisations), dlopen it (RTLD_NOW | RTLD_LOCAL)
+ * if not yet loaded, take its "PKCS 11" interface (3.0 preferred, else
+ * C_GetFunctionList), call its C_Initialize with CKF_OS_LOCKING_OK and
+ * init_reserved, and list its slots.  self is p11mux's own 2.40 list: a
+ * module answering with it is p11mux itself and refused.
+ *
+ * start begins it in a thread of its own (inline, when threads is FALSE);
+ * finish waits for it until deadline (g_get_monotonic_time() units; ignored
+ * inline).  A backend that misses it is abandoned: backend->timed_out is set,
+ * its library stays marked busy until the thread's call returns (the thread
+ * then finalises what it initialised), and every later claim of that
+ * library fails at once.  On failure backend->error says why and error is
+ * set.  On success *slots (transfer full) holds the ids its C_GetSlotList
+ * gave (empty if it failed).  start never fails: a claim refused is
+ * reported by finish.
+ */
+P11muxBackendOpening *p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self,
+                                                gboolean threads);
+gboolean p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArray **slots,
+                                    GError **error);
+
+/*
+ * Calls into a backend.  This header and src/core/backend.c are the one door:
+ * nothing else dereferences backend->functions (tests/unit/backend-door.sh
+ * checks src/, src/cli aside).  Every call goes through the backend's
+ * normalised list, in which no entry is NULL: an entry the backend left
+ * NULL (and every 3.0 entry of a 2.40 backend) was replaced at load by a
+ * stub answering CKR_FUNCTION_NOT_SUPPORTED (p11mux_functions_normalise),
+ * so no call checks again and none can reach a NULL pointer.  Loaded
+ * backends only.  Arguments pass unchanged, and so does the backend's
+ * answer.
+ */
+
+/* Whether the backend offers the 3.0 interface. */
+static inline gboolean
+p11mux_backend_is_3_0(const P11muxBackend *backend)
+{
+    return backend->functions->version.major >= 3;
+}
+
+/* The interface version the backend offers. */
+static inline CK_VERSION
+p11mux_backend_version(const P11muxBackend *backend)
+{
+    return backend->functions->version;
+}
+
+/*
+ * The normalised list itself, for the generated forwarders only (the
+ * routed-call path, src/core/gen-functions.py): inline, so that a routed call
+ * costs what a direct one did.  Hand-written code calls the functions
+ * below.
+ */
+static inline const CK_FUNCTION_LIST_3_0 *
+p11mux_backend_routed(const P11muxBackend *backend)
+{
+    return backend->functions;
+}
+
+/* The calls p11mux's own code makes (src/core/module-*.c, src/core/router.c, the
+ * policy): one per function, the specification's parameters after backend. */
+CK_RV p11mux_backend_finalize(const P11muxBackend *backend);
+CK_RV p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo);
+CK_RV p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
+                                   CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount);
+CK_RV p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                   CK_SLOT_INFO_PTR pInfo);
+CK_RV p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                    CK_TOKEN_INFO_PTR pInfo);
+/* Raw: the caller sizes pMechanismList from the backend's own count; an
+ * application's buffer goes through p11mux_backend_mechanism_list. */
+CK_RV p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
+                                        CK_MECHANISM_TYPE_PTR pMechanismList,
+                                        CK_ULONG_PTR pulCount);
+/* pReserved is NULL. */
+CK_RV p11mux_backend_wait_for_slot_event(const P11muxBackend *backend, CK_FLAGS flags,
+                                         CK_SLOT_ID_PTR pSlot);
+CK_RV p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_FLAGS flags,
+                                  CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+                                  CK_SESSION_HANDLE_PTR phSession);
+CK_RV p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession);
+CK_RV p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID);
+CK_RV p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                         CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                                         CK_ULONG ulCount);
+CK_RV p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                  CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
+                                  CK_ULONG_PTR pulObjectCount);
+CK_RV p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
+                                    CK_OBJECT_HANDLE hObject);
+
+/*
+ * C_GetMechanismList on backend, with the length protocol kept by p11mux:
+ * the backend writes only into a list p11mux allocated from the count the
+ * backend itself gave; list (nullable) gets a copy when *count is large
+ * enough, else CKR_BUFFER_TOO_SMALL and the count needed.  NSS softoken
+ * 3.87 ignores *pulCount and writes its whole list into whatever buffer it
+ * is given.
+ */
+CK_RV p11mux_backend_mechanism_list(P11muxBackend *backend, CK_SLOT_ID slot,
+                                    CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
+
+/* C_Finalize (when we initialised it) and give the library back (it stays
+ * loaded).  A backend that timed out is never called.  Idempotent. */
+void p11mux_backend_close(P11muxBackend *backend);
+
+/* After fork(), in the child: forget the parent's initialisation and give
+ * the library back, keeping it mapped. */
+void p11mux_backend_forget(P11muxBackend *backend);
+
+#define P11MUX_BACKEND_ERROR (p11mux_backend_error_quark())
+GQuark p11mux_backend_error_quark(void);
+
+#endif /* P11MUX_BACKEND_H */

@@ -1,0 +1,282 @@
+/*
+ * The one choke point of every call: begin (initialised? route) → policy
+ * check → backend call → end (trace).  Generated forwarders and hand-written
+ * special functions use the same helpers, so they trace and enforce alike.
+ *
+ * Every p11mux_call_begin* is followed by exactly one p11mux_call_end on
+ * every path, whatever begin returned: between the two, the thread holds the
+ * router it saw (an in-flight marker, see call.c), and C_Finalize waits for
+ * every holder to leave before it frees the router and finalises backends.
+ */
+#ifndef P11MUX_CALL_H
+#define P11MUX_CALL_H
+
+#include "backend.h"
+#include "p11mux-functions.h"
+#include "p11mux-pkcs11.h"
+#include "router.h"
+
+/*
+ * One thread's in-flight marker (src/core/call.c): 1 while the thread is in a
+ * call, 0 between calls, written by its thread only.  Only call.[ch] touch
+ * it.
+ */
+typedef struct P11muxHold P11muxHold;
+struct P11muxHold {
+    gulong busy;                /* atomic */
+    P11muxHold *next;           /* the list of every marker; set once, before it is published */
+    gint in_use;                /* atomic: owned by a live thread */
+} __attribute__((aligned(64))); /* one cache line each: holders never share one */
+
+/* This thread's marker; a shared busy one until its first call, so that the
+ * fast path tests one thing.  initial-exec: a call pays one load for it,
+ * not a __tls_get_addr (8 bytes of the static TLS glibc keeps for modules
+ * loaded with dlopen). */
+#define P11MUX_TLS_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
+extern __thread P11muxHold *p11mux_call_this_hold P11MUX_TLS_INITIAL_EXEC G_GNUC_INTERNAL;
+
+/* What a call holds: its marker, NULL when it holds nothing. */
+typedef struct {
+    P11muxHold *hold;
+} P11muxPlain;
+
+/*
+ * Mark this thread busy, before it reads p11mux_router_current.  C_Finalize
+ * unpublishes the router, then waits until it has seen every marker idle:
+ * either a call saw the router unpublished, or C_Finalize sees its mark
+ * (both sides sequentially consistent; this read-modify-write is the one
+ * fence a call pays).  FALSE for the slow cases, with nothing changed: the thread's
+ * first call, a call made inside a call (the marker was busy already); the
+ * stepped pipeline handles them.
+ */
+G_ALWAYS_INLINE static inline gboolean
+p11mux_call_enter(P11muxPlain *plain)
+{
+    plain->hold = p11mux_call_this_hold;
+    /* a fetch-or of one bit tested: one "lock bts" on x86 */
+    return G_LIKELY((__atomic_fetch_or(&plain->hold->busy, 1, __ATOMIC_SEQ_CST) & 1) == 0);
+}
+
+/* The end of the call p11mux_call_enter marked: a release store, after
+ * every use of the router by this call. */
+G_ALWAYS_INLINE static inline void
+p11mux_call_plain_release(P11muxPlain *plain)
+{
+    __atomic_store_n(&plain->hold->busy, 0, __ATOMIC_RELEASE);
+}
+
+struct P11muxCall {
+    P11muxFunctionId fn;
+    guint steps;                  /* the steps this call runs (router->steps[fn]) */
+    void **args;                  /* pointers to the parameters, in table order */
+    P11muxRouter *router;         /* NULL when not initialised */
+    const P11muxSlot *slot_entry; /* NULL until routed */
+    P11muxBackend *backend;       /* NULL until routed */
+    CK_SLOT_ID slot;              /* as the application sees it */
+    CK_SLOT_ID real_slot;         /* as the backend sees it */
+    CK_SESSION_HANDLE session;
+    CK_SESSION_HANDLE real_session;
+    CK_FLAGS session_flags; /* the flags the session was opened with */
+    /* written by router->begin (the trace) only, before anything else; unset
+     * when trace is off */
+    gint64 started;      /* g_get_monotonic_time() when the call began */
+    gint64 started_wall; /* g_get_real_time() when the call began */
+    CK_ULONG size_in;    /* the value behind the first len-io or count-out
+                          * parameter before the call (the buffer size offered) */
+    gboolean size_in_set;
+    gpointer policy_data; /* nullable: the policy engine's state from check to after */
+    /* the slow-call watch (src/trace/trace-watch.c), under its lock once watched */
+    gboolean watched; /* in the watch's list from enter to end */
+    gboolean slow_reported;
+    guint64 tid;
+    GList watch_link;
+    P11muxPlain hold;     /* hold.hold NULL when nothing is held (not initialised, nested) */
+};
+
+/* Each begin answers CKR_CRYPTOKI_NOT_INITIALIZED first, then
+ * CKR_ARGUMENTS_BAD for a NULL pointer the specification requires
+ * (p11mux_args_check: the caller boundary, before routing and policy). */
+
+/* Not routed: CKR_CRYPTOKI_NOT_INITIALIZED, CKR_ARGUMENTS_BAD or CKR_OK. */
+CK_RV p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args);
+
+/* Routed by slot: also CKR_SLOT_ID_INVALID, and the policy's answer. */
+CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID slot, void **args);
+
+/* Routed by session: also CKR_SESSION_HANDLE_INVALID, and the policy's answer. */
+CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
+                                void **args);
+
+/*
+ * The stepped pipeline of a routed function (a forwarder whose function has
+ * steps to run, or that found p11mux not initialised or itself inside a
+ * call), over its arguments as the forwarder got them, args[i] pointing at
+ * slots[i]: begin -> route -> the steps of the mask -> p11mux_call_invoke
+ * -> end.  The forwarders reach it through the generated
+ * p11mux_call_stepped_N, by number of arguments.
+ */
+CK_RV p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args);
+
+/* Generated: the backend call of a routed call, over call->args, through the
+ * backend's normalised list; CKR_FUNCTION_NOT_SUPPORTED for a special one. */
+CK_RV p11mux_call_invoke(P11muxCall *call);
+
+/* Wait until every call other threads are in has ended (C_Finalize, after
+ * it unpublished the router and before it frees it). */
+void p11mux_call_drain(void);
+
+/* In a child after fork(): the other threads are gone, and so are their calls. */
+void p11mux_call_forget_other_threads(void);
+
+/* Release what begin held (p11mux_call_end does it). */
+static inline void
+p11mux_call_release(P11muxCall *call)
+{
+    if (call->hold.hold != NULL) {
+        p11mux_call_plain_release(&call->hold);
+        call->hold.hold = NULL;
+    }
+}
+
+/* The backend says the session is gone: the application's handle goes
+ * too, and router->session_gone hears of it. */
+void p11mux_call_session_lost(P11muxCall *call);
+
+G_ALWAYS_INLINE static inline gboolean
+p11mux_rv_means_session_lost(CK_RV rv)
+{
+    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+           rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT;
+}
+
+/* The steps (P11muxSeam bits) a call of fn runs under router: one bit for
+ * each hook router has, unless the hook's owner left fn out (wanted_seams).
+ * Generated from the list of steps (src/core/gen-functions.py). */
+guint p11mux_steps_of(const P11muxRouter *router, P11muxFunctionId fn);
+
+static inline CK_RV
+p11mux_call_end(P11muxCall *call, CK_RV rv)
+{
+    if (G_UNLIKELY(call->router == NULL)) {
+        return rv;
+    }
+    if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
+        p11mux_call_session_lost(call);
+    }
+    if ((call->steps & P11MUX_SEAM_AFTER) ||
+        (G_UNLIKELY(call->policy_data != NULL) && call->router->after != NULL)) {
+        rv = call->router->after(call, rv);
+    }
+    if (call->steps & P11MUX_SEAM_END) {
+        call->router->end(call, rv);
+    }
+    p11mux_call_release(call);
+    return rv;
+}
+
+/*
+ * The plain path.  With no hook attached (trace off, no policy), a generated
+ * forwarder builds no P11muxCall and no argument array: it pays the hold (a
+ * thread-local load and an atomic or, and a release store at the end), one
+ * atomic load (the router, published here only when it has no hook), the
+ * lock-free route and, after the backend, the session-lost test --
+ * everything the stepped pipeline does when the mask is empty, and nothing
+ * else.
+ */
+typedef struct {
+    const P11muxSlot *entry;
+    P11muxBackend *backend;
+    CK_SLOT_ID slot;              /* as the application sees it */
+    CK_SLOT_ID real_slot;         /* as the backend sees it */
+    CK_SESSION_HANDLE real_session;
+} P11muxRoute;
+
+/* Per function, the published router when the function's step mask is
+ * empty (trace off, and no policy or one with nothing to do for it:
+ * router->wanted_seams), else NULL; set and cleared with
+ * p11mux_router_current by p11mux_call_publish, so that the plain path
+ * loads one pointer, as it would with one for all functions, and tests no
+ * hook. */
+extern P11muxRouter *p11mux_router_plain[P11MUX_FN_COUNT] G_GNUC_INTERNAL;
+
+/* Compute router's step masks, then publish it (NULL: unpublish) as
+ * p11mux_router_current and, for each function whose mask is empty, in
+ * p11mux_router_plain.  Under init_lock (module-init.c). */
+void p11mux_call_publish(P11muxRouter *router);
+
+/* The published router when no hook applies to fn, held in plain until
+ * p11mux_call_plain_release; else NULL, nothing held (also when not
+ * initialised): the caller then takes the stepped pipeline. */
+G_ALWAYS_INLINE static inline P11muxRouter *
+p11mux_call_plain_router(P11muxPlain *plain, P11muxFunctionId fn)
+{
+    P11muxRouter *router;
+
+    if (G_UNLIKELY(!p11mux_call_enter(plain))) {
+        return NULL;
+    }
+    router = __atomic_load_n(&p11mux_router_plain[fn], __ATOMIC_SEQ_CST);
+    if (G_LIKELY(router != NULL)) {
+        return router;
+    }
+    p11mux_call_plain_release(plain);
+    return NULL;
+}
+
+/* Routing, the one place for both paths: a session's or slot's backend
+ * and ids, or CKR_SESSION_HANDLE_INVALID / CKR_SLOT_ID_INVALID.  flags
+ * (nullable): the flags the session was opened with. */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_session_flags(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route,
+                           CK_FLAGS *flags)
+{
+    const P11muxSlot *entry;
+
+    if (!p11mux_sessions_lookup(router->sessions, session, &entry, &route->real_session, flags)) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    route->entry = entry;
+    route->backend = entry->backend;
+    route->slot = entry->id;
+    route->real_slot = entry->real;
+    return CKR_OK;
+}
+
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_session(P11muxRouter *router, CK_SESSION_HANDLE session, P11muxRoute *route)
+{
+    return p11mux_route_session_flags(router, session, route, NULL);
+}
+
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
+{
+    const P11muxSlot *entry = p11mux_slotmap_lookup(router->slots, slot);
+
+    if (entry == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    route->entry = entry;
+    route->backend = entry->backend;
+    route->slot = entry->id;
+    route->real_slot = entry->real;
+    route->real_session = 0;
+    return CKR_OK;
+}
+
+/* A session lost on the plain path: it goes, and router->session_gone
+ * hears of it (out of line: the rare case). */
+void p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn,
+                                    CK_SESSION_HANDLE session);
+
+/* After the backend, as p11mux_call_end: a session the backend says is gone goes. */
+G_ALWAYS_INLINE static inline void
+p11mux_route_end_session(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session,
+                         CK_RV rv)
+{
+    if (G_UNLIKELY(p11mux_rv_means_session_lost(rv))) {
+        p11mux_call_plain_session_lost(router, fn, session);
+    }
+}
+
+#endif /* P11MUX_CALL_H */
