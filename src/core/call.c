@@ -101,19 +101,36 @@ take_hold(void)
     return hold;
 }
 
-/* The published router, held until p11mux_call_release (call->hold); NULL,
- * nothing held, when not initialised. */
-static P11muxRouter *
-hold_router(P11muxCall *call)
+/* Mark this thread busy for call (call->hold): FALSE, nothing held, for a
+ * call inside a call.  The thread's first call takes its marker first. */
+static G_NO_INLINE gboolean
+hold_router_slow(P11muxCall *call)
 {
-    P11muxRouter *router;
-
     if (p11mux_call_this_hold == &no_hold) {
         take_hold();
     }
     if (!p11mux_call_enter(&call->hold)) {
-        /* a call inside a call: the outer one holds the router */
         call->hold.hold = NULL;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The published router, held until p11mux_call_release (call->hold); NULL,
+ * nothing held, when not initialised. */
+static G_ALWAYS_INLINE inline P11muxRouter *
+hold_router(P11muxCall *call)
+{
+    P11muxHold *hold = p11mux_call_this_hold;
+    P11muxRouter *router;
+
+    if (G_LIKELY(__atomic_load_n(&hold->busy, __ATOMIC_RELAXED) == P11MUX_HOLD_HANDED)) {
+        /* a forwarder found no plain router and handed its mark on: ours
+         * now, marked as any call's (a call inside this one sees it busy) */
+        __atomic_store_n(&hold->busy, 1, __ATOMIC_RELAXED);
+        call->hold.hold = hold;
+    } else if (!hold_router_slow(call)) {
+        /* a call inside a call: the outer one holds the router */
         return p11mux_router_peek();
     }
     router = p11mux_router_peek();
@@ -184,27 +201,39 @@ p11mux_call_forget_other_threads(void)
     }
 }
 
-static void
-call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
+/* What every call sets before anything reads it: the router held, the
+ * steps, and what the seams and p11mux_call_end read before routing (the
+ * route itself is zeroed by call_init or where routing fails). */
+static G_ALWAYS_INLINE inline void
+call_start(P11muxCall *call, P11muxFunctionId fn, void **args)
 {
     call->fn = fn;
     call->args = args;
     call->router = hold_router(call);
     call->steps = call->router != NULL ? call->router->steps[fn] : 0;
-    call->slot_entry = NULL;
-    call->backend = NULL;
-    call->slot = call->real_slot = 0;
-    call->session = call->real_session = 0;
+    call->session = 0;
     call->session_flags = 0;
     call->policy_data = NULL;
-    call->watched = FALSE;
-    /* trace off: this load and test is all a call pays */
+}
+
+/* The begin seam: trace off, this test is all a call pays. */
+static G_ALWAYS_INLINE inline void
+call_begin_seam(P11muxCall *call)
+{
     if (G_UNLIKELY(call->steps & P11MUX_SEAM_BEGIN)) {
         call->router->begin(call);
     }
 }
 
-static CK_RV
+static void
+call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
+{
+    call_start(call, fn, args);
+    memset(&call->route, 0, sizeof call->route);
+    call_begin_seam(call);
+}
+
+static G_ALWAYS_INLINE inline CK_RV
 check(P11muxCall *call)
 {
     CK_RV rv = CKR_OK;
@@ -218,14 +247,27 @@ check(P11muxCall *call)
     return rv;
 }
 
-static void
-route_to(P11muxCall *call, const P11muxRoute *route)
+/* Route call by its session or slot (handling) into call->route; on
+ * failure the route stays empty. */
+static G_ALWAYS_INLINE inline CK_RV
+route(P11muxCall *call, P11muxHandling handling, CK_ULONG target)
 {
-    call->slot_entry = route->entry;
-    call->backend = route->backend;
-    call->slot = route->slot;
-    call->real_slot = route->real_slot;
-    call->real_session = route->real_session;
+    CK_RV rv;
+
+    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
+        rv = p11mux_route_session_flags(call->router, target, &call->route, &call->session_flags);
+        if (G_LIKELY(rv == CKR_OK)) {
+            call->session = target;
+            return CKR_OK;
+        }
+    } else {
+        rv = p11mux_route_slot(call->router, target, &call->route);
+        if (G_LIKELY(rv == CKR_OK)) {
+            return CKR_OK;
+        }
+    }
+    memset(&call->route, 0, sizeof call->route);
+    return rv;
 }
 
 CK_RV
@@ -243,11 +285,10 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
 
 /* begin for a routed function: route by the session or slot argument
  * (handling), then the check and enter seams. */
-static G_ALWAYS_INLINE inline CK_RV
+static CK_RV
 begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_ULONG target,
              void **args)
 {
-    P11muxRoute route;
     CK_RV rv;
 
     call_init(call, fn, args);
@@ -257,17 +298,10 @@ begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
-        rv = p11mux_route_session_flags(call->router, target, &route, &call->session_flags);
-        call->session = target;
-    } else {
-        rv = p11mux_route_slot(call->router, target, &route);
-    }
+    rv = route(call, handling, target);
     if (rv != CKR_OK) {
-        call->session = 0;
         return rv;
     }
-    route_to(call, &route);
     return check(call);
 }
 
@@ -284,15 +318,31 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
     return begin_routed(call, fn, P11MUX_HANDLING_ROUTE_SESSION, session, args);
 }
 
+/* begin_routed and the backend call, through the function's tail: its
+ * argument check, how it is routed, its backend call. */
 CK_RV
 p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
 {
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+    const P11muxCallTail *tail = &p11mux_call_tails[fn];
     P11muxCall call;
-    CK_RV rv = begin_routed(&call, fn, desc->handling, slots[desc->target].ulong, args);
+    CK_RV rv;
 
-    if (rv == CKR_OK) {
-        rv = p11mux_call_invoke(&call);
+    call_start(&call, fn, args);
+    if (G_UNLIKELY(call.router == NULL)) {
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    call_begin_seam(&call);
+    rv = tail->check_args(args);
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = route(&call, tail->handling, slots[tail->target].ulong);
+    } else {
+        memset(&call.route, 0, sizeof call.route);
+    }
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = check(&call);
+    }
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = tail->invoke(&call);
     }
     return p11mux_call_end(&call, rv);
 }
@@ -310,18 +360,16 @@ void
 p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session)
 {
     P11muxCall call;
-    P11muxRoute route;
 
     memset(&call, 0, sizeof call);
     call.fn = fn;
     call.router = router;
     /* routed again for the seam: the plain path keeps no P11muxCall */
     if (router->session_gone == NULL ||
-        p11mux_route_session_flags(router, session, &route, &call.session_flags) != CKR_OK) {
+        p11mux_route_session_flags(router, session, &call.route, &call.session_flags) != CKR_OK) {
         p11mux_sessions_remove(router->sessions, session);
         return;
     }
-    route_to(&call, &route);
     call.session = session;
     p11mux_call_session_lost(&call);
 }
