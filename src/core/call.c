@@ -101,10 +101,8 @@ take_hold(void)
     return hold;
 }
 
-/* Mark this thread busy for call (call->hold): FALSE, nothing held, for a
- * call inside a call.  The thread's first call takes its marker first. */
-static G_NO_INLINE gboolean
-hold_router_slow(P11muxCall *call)
+gboolean
+p11mux_call_hold_slow(P11muxCall *call)
 {
     if (p11mux_call_this_hold == &no_hold) {
         take_hold();
@@ -114,30 +112,6 @@ hold_router_slow(P11muxCall *call)
         return FALSE;
     }
     return TRUE;
-}
-
-/* The published router, held until p11mux_call_release (call->hold); NULL,
- * nothing held, when not initialised. */
-static G_ALWAYS_INLINE inline P11muxRouter *
-hold_router(P11muxCall *call)
-{
-    P11muxHold *hold = p11mux_call_this_hold;
-    P11muxRouter *router;
-
-    if (G_LIKELY(__atomic_load_n(&hold->busy, __ATOMIC_RELAXED) == P11MUX_HOLD_HANDED)) {
-        /* a forwarder found no plain router and handed its mark on: ours
-         * now, marked as any call's (a call inside this one sees it busy) */
-        __atomic_store_n(&hold->busy, 1, __ATOMIC_RELAXED);
-        call->hold.hold = hold;
-    } else if (!hold_router_slow(call)) {
-        /* a call inside a call: the outer one holds the router */
-        return p11mux_router_peek();
-    }
-    router = p11mux_router_peek();
-    if (router == NULL) {
-        p11mux_call_release(call);
-    }
-    return router;
 }
 
 /* Spin a little (a call is short), then sleep, longer and longer. */
@@ -201,73 +175,12 @@ p11mux_call_forget_other_threads(void)
     }
 }
 
-/* What every call sets before anything reads it: the router held, the
- * steps, and what the seams and p11mux_call_end read before routing (the
- * route itself is zeroed by call_init or where routing fails). */
-static G_ALWAYS_INLINE inline void
-call_start(P11muxCall *call, P11muxFunctionId fn, void **args)
-{
-    call->fn = fn;
-    call->args = args;
-    call->router = hold_router(call);
-    call->steps = call->router != NULL ? call->router->steps[fn] : 0;
-    call->session = 0;
-    call->session_flags = 0;
-    call->policy_data = NULL;
-}
-
-/* The begin seam: trace off, this test is all a call pays. */
-static G_ALWAYS_INLINE inline void
-call_begin_seam(P11muxCall *call)
-{
-    if (G_UNLIKELY(call->steps & P11MUX_SEAM_BEGIN)) {
-        call->router->begin(call);
-    }
-}
-
 static void
 call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
 {
-    call_start(call, fn, args);
+    p11mux_call_start(call, fn, args);
     memset(&call->route, 0, sizeof call->route);
-    call_begin_seam(call);
-}
-
-static G_ALWAYS_INLINE inline CK_RV
-check(P11muxCall *call)
-{
-    CK_RV rv = CKR_OK;
-
-    if (call->steps & P11MUX_SEAM_CHECK) {
-        rv = call->router->check(call);
-    }
-    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_SEAM_ENTER))) {
-        call->router->enter(call);
-    }
-    return rv;
-}
-
-/* Route call by its session or slot (handling) into call->route; on
- * failure the route stays empty. */
-static G_ALWAYS_INLINE inline CK_RV
-route(P11muxCall *call, P11muxHandling handling, CK_ULONG target)
-{
-    CK_RV rv;
-
-    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
-        rv = p11mux_route_session_flags(call->router, target, &call->route, &call->session_flags);
-        if (G_LIKELY(rv == CKR_OK)) {
-            call->session = target;
-            return CKR_OK;
-        }
-    } else {
-        rv = p11mux_route_slot(call->router, target, &call->route);
-        if (G_LIKELY(rv == CKR_OK)) {
-            return CKR_OK;
-        }
-    }
-    memset(&call->route, 0, sizeof call->route);
-    return rv;
+    p11mux_call_begin_seam(call);
 }
 
 CK_RV
@@ -280,7 +193,7 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    return check(call);
+    return p11mux_call_check(call);
 }
 
 /* begin for a routed function: route by the session or slot argument
@@ -298,11 +211,11 @@ begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    rv = route(call, handling, target);
+    rv = p11mux_call_route(call, handling, target);
     if (rv != CKR_OK) {
         return rv;
     }
-    return check(call);
+    return p11mux_call_check(call);
 }
 
 CK_RV
@@ -316,35 +229,6 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
                           void **args)
 {
     return begin_routed(call, fn, P11MUX_HANDLING_ROUTE_SESSION, session, args);
-}
-
-/* begin_routed and the backend call, through the function's tail: its
- * argument check, how it is routed, its backend call. */
-CK_RV
-p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
-{
-    const P11muxCallTail *tail = &p11mux_call_tails[fn];
-    P11muxCall call;
-    CK_RV rv;
-
-    call_start(&call, fn, args);
-    if (G_UNLIKELY(call.router == NULL)) {
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    call_begin_seam(&call);
-    rv = tail->check_args(args);
-    if (G_LIKELY(rv == CKR_OK)) {
-        rv = route(&call, tail->handling, slots[tail->target].ulong);
-    } else {
-        memset(&call.route, 0, sizeof call.route);
-    }
-    if (G_LIKELY(rv == CKR_OK)) {
-        rv = check(&call);
-    }
-    if (G_LIKELY(rv == CKR_OK)) {
-        rv = tail->invoke(&call);
-    }
-    return p11mux_call_end(&call, rv);
 }
 
 void

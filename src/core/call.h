@@ -11,6 +11,8 @@
 #ifndef P11MUX_CALL_H
 #define P11MUX_CALL_H
 
+#include <string.h>
+
 #include "backend.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
@@ -154,16 +156,6 @@ CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID s
 CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                                 void **args);
 
-/*
- * The stepped pipeline of a routed function (a forwarder whose function has
- * steps to run, or that found p11mux not initialised or itself inside a
- * call), over its arguments as the forwarder got them, args[i] pointing at
- * slots[i]: begin -> route -> the steps of the mask -> the backend call
- * (the function's tail, p11mux_call_tails) -> end.  The forwarders reach it through the generated
- * p11mux_call_stepped_N, by number of arguments.
- */
-CK_RV p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args);
-
 /* The backend call of a routed call, over call->args, through the
  * backend's normalised list; CKR_FUNCTION_NOT_SUPPORTED for a special one. */
 static inline CK_RV
@@ -211,7 +203,8 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
     if (G_UNLIKELY(call->router == NULL)) {
         return rv;
     }
-    if (G_UNLIKELY(call->session != 0 && p11mux_rv_means_session_lost(rv))) {
+    /* rv first: CKR_OK, the common answer, is one test */
+    if (G_UNLIKELY(rv != CKR_OK && call->session != 0 && p11mux_rv_means_session_lost(rv))) {
         p11mux_call_session_lost(call);
     }
     if ((call->steps & P11MUX_SEAM_AFTER) ||
@@ -325,6 +318,139 @@ p11mux_route_end_session(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_H
     if (G_UNLIKELY(p11mux_rv_means_session_lost(rv))) {
         p11mux_call_plain_session_lost(router, fn, session);
     }
+}
+
+/*
+ * The stepped pipeline's parts, inline so that each generated entry
+ * (p11mux_call_stepped_N) is one function: p11mux_call_begin* (call.c) are
+ * made of them too.
+ */
+
+/* The slow part of p11mux_call_hold_router: mark this thread busy for call
+ * (the thread's first call takes its marker first); FALSE, nothing held,
+ * in a call inside a call. */
+gboolean p11mux_call_hold_slow(P11muxCall *call);
+
+/* The published router, held until p11mux_call_release (call->hold); NULL,
+ * nothing held, when not initialised. */
+G_ALWAYS_INLINE static inline P11muxRouter *
+p11mux_call_hold_router(P11muxCall *call)
+{
+    P11muxHold *hold = p11mux_call_this_hold;
+    P11muxRouter *router;
+
+    if (G_LIKELY(__atomic_load_n(&hold->busy, __ATOMIC_RELAXED) == P11MUX_HOLD_HANDED)) {
+        /* a forwarder found no plain router and handed its mark on: ours
+         * now, marked as any call's (a call inside this one sees it busy) */
+        __atomic_store_n(&hold->busy, 1, __ATOMIC_RELAXED);
+        call->hold.hold = hold;
+    } else if (!p11mux_call_hold_slow(call)) {
+        /* a call inside a call: the outer one holds the router */
+        return p11mux_router_peek();
+    }
+    router = p11mux_router_peek();
+    if (router == NULL) {
+        p11mux_call_release(call);
+    }
+    return router;
+}
+
+/* What every call sets before anything reads it: the router held, the
+ * steps, and what the seams and p11mux_call_end read before routing (the
+ * route itself is zeroed by p11mux_call_begin* or where routing fails). */
+G_ALWAYS_INLINE static inline void
+p11mux_call_start(P11muxCall *call, P11muxFunctionId fn, void **args)
+{
+    call->fn = fn;
+    call->args = args;
+    call->router = p11mux_call_hold_router(call);
+    call->steps = call->router != NULL ? call->router->steps[fn] : 0;
+    call->session = 0;
+    call->session_flags = 0;
+    call->policy_data = NULL;
+}
+
+/* The begin seam: trace off, this test is all a call pays. */
+G_ALWAYS_INLINE static inline void
+p11mux_call_begin_seam(P11muxCall *call)
+{
+    if (G_UNLIKELY(call->steps & P11MUX_SEAM_BEGIN)) {
+        call->router->begin(call);
+    }
+}
+
+/* Route call by its session or slot (handling) into call->route; on
+ * failure the route stays empty. */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_call_route(P11muxCall *call, P11muxHandling handling, CK_ULONG target)
+{
+    CK_RV rv;
+
+    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
+        rv = p11mux_route_session_flags(call->router, target, &call->route, &call->session_flags);
+        if (G_LIKELY(rv == CKR_OK)) {
+            call->session = target;
+            return CKR_OK;
+        }
+    } else {
+        rv = p11mux_route_slot(call->router, target, &call->route);
+        if (G_LIKELY(rv == CKR_OK)) {
+            return CKR_OK;
+        }
+    }
+    memset(&call->route, 0, sizeof call->route);
+    return rv;
+}
+
+/* The check seam, then the enter seam when check allowed the call. */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_call_check(P11muxCall *call)
+{
+    CK_RV rv = CKR_OK;
+
+    if (call->steps & P11MUX_SEAM_CHECK) {
+        rv = call->router->check(call);
+    }
+    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_SEAM_ENTER))) {
+        call->router->enter(call);
+    }
+    return rv;
+}
+
+/*
+ * The stepped pipeline of a routed function (a forwarder whose function has
+ * steps to run, or that found p11mux not initialised or itself inside a
+ * call), over its arguments as the forwarder got them, args[i] pointing at
+ * slots[i]: begin -> route -> the steps of the mask -> the backend call
+ * (the function's tail, p11mux_call_tails) -> end.  Inlined in the
+ * generated p11mux_call_stepped_N, one per number of arguments, which the
+ * forwarders reach.
+ */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
+{
+    const P11muxCallTail *tail = &p11mux_call_tails[fn];
+    P11muxCall call;
+    CK_RV rv;
+
+    p11mux_call_start(&call, fn, args);
+    if (G_UNLIKELY(call.router == NULL)) {
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    p11mux_call_begin_seam(&call);
+    rv = tail->check_args(args);
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = p11mux_call_route(&call, tail->handling, slots[tail->target].ulong);
+    } else {
+        memset(&call.route, 0, sizeof call.route);
+    }
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = p11mux_call_check(&call);
+    }
+    if (G_LIKELY(rv == CKR_OK)) {
+        rv = tail->invoke(&call);
+    }
+    return p11mux_call_end(&call, rv);
 }
 
 #endif /* P11MUX_CALL_H */
