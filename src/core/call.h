@@ -156,14 +156,6 @@ CK_RV p11mux_call_begin_slot(P11muxCall *call, P11muxFunctionId fn, CK_SLOT_ID s
 CK_RV p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                                 void **args);
 
-/* The backend call of a routed call, over call->args, through the
- * backend's normalised list; CKR_FUNCTION_NOT_SUPPORTED for a special one. */
-static inline CK_RV
-p11mux_call_invoke(P11muxCall *call)
-{
-    return p11mux_call_tails[call->fn].invoke(call);
-}
-
 /* Wait until every call other threads are in has ended (C_Finalize, after
  * it unpublished the router and before it frees it). */
 void p11mux_call_drain(void);
