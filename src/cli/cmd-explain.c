@@ -296,7 +296,7 @@ explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *requ
     }
     print_slot(slot, subject.token);
     policy = p11mux_policy_set_lookup(set, slot->backend->name);
-    if (policy == NULL || !p11mux_policy_slot_facts(router, slot, &facts)) {
+    if (policy == NULL || !p11mux_policy_slot_facts(router->policy, slot, &facts)) {
         printf("%s: allowed: no policy applies (no policy = in [backend %s] or [global])\n",
                subject.text, slot->backend->name);
         subject_clear(&subject);

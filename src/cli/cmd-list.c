@@ -102,7 +102,7 @@ print_slot(const P11muxPolicySet *set, P11muxRouter *router, const P11muxSlot *s
     }
     print_token(backend, slot->real);
     print_policy(set, backend->name);
-    printf("  visible: %s\n", p11mux_policy_allows_slot(router, slot) ? "yes" : "no (policy)");
+    printf("  visible: %s\n", p11mux_policy_allows_slot(router->policy, slot) ? "yes" : "no (policy)");
 }
 
 /*

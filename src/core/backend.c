@@ -625,29 +625,6 @@ p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotI
     return backend->functions->C_CloseAllSessions(slotID);
 }
 
-CK_RV
-p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                                   CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
-                                   CK_ULONG ulCount)
-{
-    return backend->functions->C_GetAttributeValue(hSession, hObject, pTemplate, ulCount);
-}
-
-CK_RV
-p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                            CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
-                            CK_ULONG_PTR pulObjectCount)
-{
-    return backend->functions->C_FindObjects(hSession, phObject, ulMaxObjectCount, pulObjectCount);
-}
-
-CK_RV
-p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                              CK_OBJECT_HANDLE hObject)
-{
-    return backend->functions->C_DestroyObject(hSession, hObject);
-}
-
 /* Room for a list that grows between the two calls (a token inserted). */
 #define MECHANISM_LIST_SLACK 64
 

@@ -130,14 +130,6 @@ CK_RV p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotI
                                   CK_SESSION_HANDLE_PTR phSession);
 CK_RV p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession);
 CK_RV p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID);
-CK_RV p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                                         CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
-                                         CK_ULONG ulCount);
-CK_RV p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                                  CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
-                                  CK_ULONG_PTR pulObjectCount);
-CK_RV p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
-                                    CK_OBJECT_HANDLE hObject);
 
 /*
  * C_GetMechanismList on backend, with the length protocol kept by p11mux:

@@ -86,9 +86,13 @@ typedef struct {
  * last and are written by its own seams only (begin, enter), so that a call
  * without trace does not touch them.
  */
+/* In P11muxCall.steps, never a seam: a call p11mux makes itself (a sub-call
+ * the policy asked for, src/core/policy-adapter.c), not the application. */
+#define P11MUX_CALL_OWN (1u << 8)
+
 struct P11muxCall {
     P11muxFunctionId fn;
-    guint steps;          /* the steps this call runs (router->steps[fn]) */
+    guint steps;          /* the steps this call runs (router->steps[fn]); P11MUX_CALL_OWN */
     void **args;          /* pointers to the parameters, in table order */
     P11muxRouter *router; /* NULL when not initialised */
     /* routing writes route directly; the names below are its fields */
@@ -104,7 +108,8 @@ struct P11muxCall {
     };
     CK_SESSION_HANDLE session;
     CK_FLAGS session_flags; /* the flags the session was opened with */
-    gpointer policy_data;   /* nullable: the policy engine's state from check to after */
+    gpointer policy_data;   /* nullable: the policy's state from check to after
+                             * (P11muxPolicyRewrites *, src/core/policy-adapter.c) */
     P11muxPlain hold;       /* hold.hold NULL when nothing is held (not initialised, nested) */
     /* written by router->begin (the trace) only, before anything else; unset
      * when trace is off */

@@ -54,7 +54,7 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
             const P11muxSlot *entry = p11mux_slotmap_intern(router->slots, backend, real);
 
             /* an event on a slot whose token the policy hides is not reported */
-            if (p11mux_policy_allows_slot(router, entry)) {
+            if (p11mux_policy_allows_slot(router->policy, entry)) {
                 *slot = entry->id;
                 return CKR_OK;
             }

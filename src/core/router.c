@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "router.h"
+#include "policy-adapter.h"
 #include "policy.h"
 #include "trace.h"
 
@@ -199,7 +200,7 @@ p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean thr
         p11mux_router_free(router);
         return NULL;
     }
-    p11mux_policy_attach(router);
+    p11mux_adapter_attach(router);
     return router;
 }
 
@@ -213,7 +214,7 @@ p11mux_router_free(P11muxRouter *router)
     g_ptr_array_unref(router->backends);
     g_ptr_array_unref(router->skipped);
     p11mux_sessions_free(router->sessions);
-    p11mux_policy_detach(router);
+    p11mux_adapter_detach(router);
     p11mux_policy_set_free(router->policies);
     p11mux_slotmap_free(router->slots);
     p11mux_trace_detach(router);
@@ -238,7 +239,7 @@ p11mux_router_slot_list(P11muxRouter *router, CK_BBOOL token_present, GPtrArray 
     }
     /* a slot whose token the policy hides is not listed */
     for (i = list->len; i-- > 0;) {
-        if (!p11mux_policy_allows_slot(router, g_ptr_array_index(list, i))) {
+        if (!p11mux_policy_allows_slot(router->policy, g_ptr_array_index(list, i))) {
             g_ptr_array_remove_index(list, i);
         }
     }

@@ -18,7 +18,8 @@
 typedef struct P11muxCall P11muxCall;
 
 /*
- * Seams for the policy engine and trace, NULL when unused; each one a call
+ * Seams for the policy (through its adapter, src/core/policy-adapter.c)
+ * and the trace, NULL when unused; each one a call
  * runs is a step of the pipeline (STEPS in src/core/gen-functions.py, which
  * refuses to generate while a hook here is no step):
  *   begin  first, before routing (trace: the start time and the buffer sizes

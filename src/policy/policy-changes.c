@@ -55,7 +55,7 @@ p11mux_policy_changes_existing(const P11muxFunctionDesc *desc)
 
 /* One handle argument: visible, big enough, exportable, writable. */
 static CK_RV
-check_handle(P11muxCall *call, const P11muxPolicy *policy, const P11muxParamDesc *param,
+check_handle(P11muxPolicyCall *call, const P11muxPolicy *policy, const P11muxParamDesc *param,
              CK_OBJECT_HANDLE handle)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
@@ -94,7 +94,7 @@ p11mux_policy_decides_on(const P11muxPolicy *policy, const P11muxFunctionDesc *d
 }
 
 CK_RV
-p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
+p11mux_policy_check_handles(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     CK_RV rv = CKR_OK;
@@ -123,7 +123,7 @@ p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy)
 
 /* A key named inside a mechanism parameter (salt keys, MQV keys, ...). */
 CK_RV
-p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE key)
+p11mux_policy_check_param_key(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE key)
 {
     static const P11muxParamDesc param = {"CK_OBJECT_HANDLE", "pParameter", P11MUX_ROLE_KEY, -1,
                                           NULL};
@@ -162,7 +162,7 @@ typedef struct {
 } Made;
 
 static CK_OBJECT_CLASS
-made_class(const P11muxCall *call, const Made *made)
+made_class(const P11muxPolicyCall *call, const Made *made)
 {
     CK_ULONG klass;
     gsize i;
@@ -197,7 +197,7 @@ is_private_or_secret(CK_OBJECT_CLASS klass)
 }
 
 CK_RV
-p11mux_policy_complete_template(P11muxCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+p11mux_policy_complete_template(P11muxPolicyCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                                 CK_ATTRIBUTE **out, CK_ULONG *out_n)
 {
     gboolean has_sensitive = p11mux_template_find(tmpl, n, CKA_SENSITIVE) != NULL;
@@ -229,7 +229,7 @@ p11mux_policy_complete_template(P11muxCall *call, const CK_ATTRIBUTE *tmpl, CK_U
 /* The template completed as p11mux_policy_complete_template does; the
  * backend sees the new one. */
 static CK_RV
-complete_template(P11muxCall *call, const Made *made)
+complete_template(P11muxPolicyCall *call, const Made *made)
 {
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[made->index];
     CK_ATTRIBUTE_PTR tmpl;
@@ -267,7 +267,7 @@ would_be(const P11muxObjectInfo *base, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 }
 
 static P11muxKeyFamily
-made_family(P11muxCall *call, const Made *made)
+made_family(P11muxPolicyCall *call, const Made *made)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int mech = p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0);
@@ -294,7 +294,7 @@ made_family(P11muxCall *call, const Made *made)
 /* A size the template states, below the minimum (an unstated one is
  * checked on the object made). */
 static gboolean
-states_small_key(P11muxCall *call, const P11muxPolicy *policy, const Made *made)
+states_small_key(P11muxPolicyCall *call, const P11muxPolicy *policy, const Made *made)
 {
     P11muxKeyFamily family = made_family(call, made);
     CK_ULONG bits;
@@ -308,7 +308,7 @@ states_small_key(P11muxCall *call, const P11muxPolicy *policy, const Made *made)
 
 /* Everything check_made decides but completing the template. */
 static CK_RV
-judge_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
+judge_made(P11muxPolicyCall *call, const P11muxPolicy *policy, Made *made)
 {
     CK_RV refused = made->source != NULL ? CKR_ATTRIBUTE_READ_ONLY : CKR_TEMPLATE_INCONSISTENT;
     CK_BBOOL token = made->source != NULL && made->source->token != 0;
@@ -334,7 +334,7 @@ judge_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
 }
 
 static CK_RV
-check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
+check_made(P11muxPolicyCall *call, const P11muxPolicy *policy, Made *made)
 {
     CK_RV rv = judge_made(call, policy, made);
 
@@ -345,7 +345,7 @@ check_made(P11muxCall *call, const P11muxPolicy *policy, Made *made)
 }
 
 CK_RV
-p11mux_policy_judge_param_template(P11muxCall *call, const P11muxPolicy *policy,
+p11mux_policy_judge_param_template(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                    const CK_ATTRIBUTE *tmpl, CK_ULONG n, gboolean *complete)
 {
     /* a key the derivation makes beside the call's own: a secret key
@@ -358,7 +358,7 @@ p11mux_policy_judge_param_template(P11muxCall *call, const P11muxPolicy *policy,
 }
 
 static CK_RV
-check_creation(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *source)
+check_creation(P11muxPolicyCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *source)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     Made made = {-1};
@@ -381,7 +381,7 @@ check_creation(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectI
 
 /* C_SetAttributeValue: no token flag, no weakening, not into hiding. */
 static CK_RV
-check_change(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *info)
+check_change(P11muxPolicyCall *call, const P11muxPolicy *policy, const P11muxObjectInfo *info)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0);
@@ -407,7 +407,7 @@ check_change(P11muxCall *call, const P11muxPolicy *policy, const P11muxObjectInf
 }
 
 CK_RV
-p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy)
+p11mux_policy_check_templates(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int object = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0);
@@ -462,9 +462,9 @@ verdict(const P11muxPolicy *policy, const P11muxObjectInfo *info, gboolean copy)
 }
 
 static CK_RV
-check_made_object(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle)
+check_made_object(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     g_autoptr(P11muxObjectInfo) info = NULL;
     gboolean copy = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0) >= 0;
@@ -479,16 +479,16 @@ check_made_object(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE
 
 /* Destroy what the call made, and give the application no handle of it. */
 static void
-undo(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint n)
+undo(P11muxPolicyCall *call, CK_OBJECT_HANDLE *made[], guint n)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     static const CK_OBJECT_HANDLE none = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE handle;
     guint i;
 
     for (i = 0; i < n; i++) {
         memcpy(&handle, made[i], sizeof handle);
-        (void)p11mux_backend_destroy_object(call->backend, call->real_session, handle);
+        (void)p11mux_policy_ask_destroy(call, handle);
         p11mux_policy_cache_forget_object(engine->cache, call->backend, handle);
         memcpy(made[i], &none, sizeof none);
     }
@@ -497,7 +497,7 @@ undo(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint n)
 /* The top-level handles the call made, then those its mechanism parameter
  * made; each non-zero. */
 static guint
-collect_made(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint max)
+collect_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE *made[], guint max)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     CK_OBJECT_HANDLE *nested[P11MUX_PARAM_MAX_ARRAY + 4];
@@ -524,7 +524,7 @@ collect_made(P11muxCall *call, CK_OBJECT_HANDLE *made[], guint max)
 }
 
 CK_RV
-p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+p11mux_policy_after_created(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv)
 {
     CK_OBJECT_HANDLE *made[P11MUX_PARAM_MAX_ARRAY + 8];
     CK_OBJECT_HANDLE handle;
@@ -546,9 +546,9 @@ p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV 
 }
 
 void
-p11mux_policy_after_changed(P11muxCall *call, G_GNUC_UNUSED const P11muxPolicy *policy, CK_RV rv)
+p11mux_policy_after_changed(P11muxPolicyCall *call, G_GNUC_UNUSED const P11muxPolicy *policy, CK_RV rv)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int object = p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT, 0);
 

@@ -406,9 +406,9 @@ p11mux_policy_decide_object(const P11muxPolicy *policy, const P11muxPolicyPlace 
 /* ----------------------------------------------------------------- facts */
 
 gboolean
-p11mux_policy_slot_facts(P11muxRouter *router, const P11muxSlot *slot, P11muxPolicyFacts *facts)
+p11mux_policy_slot_facts(P11muxPolicyEngine *engine, const P11muxSlot *slot,
+                         P11muxPolicyFacts *facts)
 {
-    P11muxPolicyEngine *engine = router->policy;
     const P11muxPolicy *policy;
     const P11muxSlotState *state;
     P11muxUriPlace place;

@@ -23,7 +23,6 @@
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
 #include "policy.h"
-#include "router.h"
 #include "slotmap.h"
 
 G_BEGIN_DECLS
@@ -115,11 +114,12 @@ void p11mux_policy_decide_object(const P11muxPolicy *policy, const P11muxPolicyP
                                  P11muxPolicyVerdict *verdict);
 
 /*
- * What router's policy engine reads about slot now (the module's own
- * reading, refreshed), as its token and object rules are matched against.
- * FALSE when no policy applies to the slot's backend.
+ * What the policy engine (router->policy) reads about slot now (the
+ * module's own reading, refreshed), as its token and object rules are
+ * matched against.  FALSE when no policy applies to the slot's backend
+ * (engine NULL: none).
  */
-gboolean p11mux_policy_slot_facts(P11muxRouter *router, const P11muxSlot *slot,
+gboolean p11mux_policy_slot_facts(P11muxPolicyEngine *engine, const P11muxSlot *slot,
                                   P11muxPolicyFacts *facts);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /*
- * The router's check and after seams: every rule is driven by the roles
+ * The check and after seams' decisions: every rule is driven by the roles
  * and flags of the function table, not by function names —
  *   a slot or session argument    the token must be visible
  *   any function                  deny-functions; saved state refused
@@ -10,8 +10,9 @@
  *   the writes flag               read-only, force-sensitive, templates
  *   objects-out, mechanisms-out, info-out, template-io   filtered outputs
  * Check runs in that order and stops at the first refusal; the backend is
- * not called then.  After undoes check's redirections before the trace
- * sees the call.
+ * not called then.  The seams run in the adapter (src/core/policy-adapter.c),
+ * which hands the policy a call's facts, applies the rewrites check asks
+ * for and undoes them after the after seam, before the trace sees the call.
  *
  * Which steps can do anything for a function under a policy is decided once,
  * when the policy is compiled, from the same roles and flags (the plan,
@@ -75,35 +76,40 @@ call_data_give_back(P11muxPolicyCallData *data)
 }
 
 P11muxPolicyCallData *
-p11mux_policy_call_data(P11muxCall *call)
+p11mux_policy_call_data(P11muxPolicyCall *call)
 {
-    P11muxPolicyCallData *data = call->policy_data;
+    P11muxPolicyCallData *data = (P11muxPolicyCallData *)call->state;
 
     if (data == NULL) {
         data = call_data_take();
-        /* everything before the redirections and the batch buffer */
-        memset(data, 0, G_STRUCT_OFFSET(P11muxPolicyCallData, redirects));
-        call->policy_data = data;
+        data->rewrites.n = 0;
+        /* the rest before the batch buffer */
+        memset(&data->allocations, 0,
+               G_STRUCT_OFFSET(P11muxPolicyCallData, batch) -
+                   G_STRUCT_OFFSET(P11muxPolicyCallData, allocations));
+        call->state = &data->rewrites;
     }
     return data;
 }
 
 void
-p11mux_policy_redirect(P11muxCall *call, int index, const void *value)
+p11mux_policy_redirect(P11muxPolicyCall *call, int index, const void *value)
 {
-    P11muxPolicyCallData *data =
-        call->policy_data != NULL ? call->policy_data : p11mux_policy_call_data(call);
+    P11muxPolicyRewrites *rewrites = &p11mux_policy_call_data(call)->rewrites;
+    guint i;
 
-    g_return_if_fail(data->n_redirects < P11MUX_POLICY_MAX_REDIRECTS && index >= 0);
-
-    data->redirects[data->n_redirects].index = index;
-    memcpy(&data->redirects[data->n_redirects].saved, call->args[index], sizeof(CK_ULONG));
-    data->n_redirects++;
-    memcpy(call->args[index], value, sizeof(CK_ULONG));
+    g_return_if_fail(rewrites->n < P11MUX_POLICY_MAX_REWRITES && index >= 0 &&
+                     (guint)index < p11mux_policy_fn(call)->n_params);
+    for (i = 0; i < rewrites->n; i++) {
+        g_return_if_fail(rewrites->list[i].index != index);
+    }
+    rewrites->list[rewrites->n].index = index;
+    memcpy(&rewrites->list[rewrites->n].value, value, sizeof(CK_ULONG));
+    rewrites->n++;
 }
 
 gpointer
-p11mux_policy_call_alloc(P11muxCall *call, gsize n, gsize size)
+p11mux_policy_call_alloc(P11muxPolicyCall *call, gsize n, gsize size)
 {
     P11muxPolicyCallData *data = p11mux_policy_call_data(call);
     gpointer memory = g_try_malloc0_n(n, size);
@@ -117,47 +123,81 @@ p11mux_policy_call_alloc(P11muxCall *call, gsize n, gsize size)
     return memory;
 }
 
-/* Give the application's arguments back, and free what the call used. */
-static void
-call_data_finish(P11muxCall *call)
+/* Free what the call used (the adapter undid the rewrites). */
+void
+p11mux_policy_call_done(P11muxPolicyCall *call)
 {
-    P11muxPolicyCallData *data = call->policy_data;
+    P11muxPolicyCallData *data = (P11muxPolicyCallData *)call->state;
 
     if (data == NULL) {
         return;
     }
-    while (data->n_redirects > 0) {
-        data->n_redirects--;
-        memcpy(call->args[data->redirects[data->n_redirects].index],
-               &data->redirects[data->n_redirects].saved, sizeof(CK_ULONG));
-    }
     if (data->allocations != NULL) {
         g_ptr_array_unref(data->allocations);
     }
-    call->policy_data = NULL;
+    call->state = NULL;
     call_data_give_back(data);
+}
+
+/* ------------------------------------------------------------ sub-calls */
+
+CK_RV
+p11mux_policy_ask_attributes(const P11muxPolicyCall *call, CK_OBJECT_HANDLE object,
+                             CK_ATTRIBUTE_PTR attrs, CK_ULONG n)
+{
+    CK_SESSION_HANDLE session = call->session;
+    void *args[] = {&session, &object, &attrs, &n};
+
+    return call->ask(call, P11MUX_FN_C_GetAttributeValue, args);
+}
+
+CK_RV
+p11mux_policy_ask_find(const P11muxPolicyCall *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+                       CK_ULONG_PTR count)
+{
+    CK_SESSION_HANDLE session = call->session;
+    void *args[] = {&session, &out, &max, &count};
+
+    return call->ask(call, P11MUX_FN_C_FindObjects, args);
+}
+
+CK_RV
+p11mux_policy_ask_destroy(const P11muxPolicyCall *call, CK_OBJECT_HANDLE object)
+{
+    CK_SESSION_HANDLE session = call->session;
+    void *args[] = {&session, &object};
+
+    return call->ask(call, P11MUX_FN_C_DestroyObject, args);
+}
+
+CK_RV
+p11mux_policy_ask_mechanisms(const P11muxPolicyCall *call, CK_MECHANISM_TYPE_PTR list,
+                             CK_ULONG_PTR count)
+{
+    CK_SLOT_ID slot = call->slot_entry != NULL ? call->slot_entry->id : 0;
+    void *args[] = {&slot, &list, &count};
+
+    return call->ask(call, P11MUX_FN_C_GetMechanismList, args);
 }
 
 /* ------------------------------------------------------------ the checks */
 
 static const P11muxPolicy *
-policy_of_call(const P11muxCall *call)
+policy_of_call(const P11muxPolicyCall *call)
 {
-    const P11muxPolicyEngine *engine = call->router->policy;
-
-    return engine != NULL ? p11mux_policy_of_backend(engine, call->backend) : NULL;
+    return call->engine != NULL ? p11mux_policy_of_backend(call->engine, call->backend) : NULL;
 }
 
 /* Every slot-id function on a hidden token's slot: CKR_SLOT_ID_INVALID. */
 static CK_RV
-check_token(P11muxCall *call, const P11muxPolicy *policy)
+check_token(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     gboolean refresh = call->fn == P11MUX_FN_C_OpenSession || call->fn == P11MUX_FN_C_InitToken;
 
     if (!policy->has_token_rules || call->slot_entry == NULL) {
         return CKR_OK;
     }
-    if (p11mux_policy_slot_state(call->router->policy, policy, call->slot_entry, refresh)
+    if (p11mux_policy_slot_state(call->engine, policy, call->slot_entry, refresh)
             ->visible) {
         return CKR_OK;
     }
@@ -168,7 +208,7 @@ check_token(P11muxCall *call, const P11muxPolicy *policy)
  * state may hold raw pointers, unhashed input, key values), so refused
  * under every policy with the code the specification lists for each. */
 static CK_RV
-check_function(P11muxCall *call, const P11muxPolicy *policy)
+check_function(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
 
@@ -185,7 +225,7 @@ check_function(P11muxCall *call, const P11muxPolicy *policy)
 }
 
 static CK_RV
-check_session_flags(P11muxCall *call, const P11muxPolicy *policy)
+check_session_flags(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index = p11mux_policy_find_param(desc, P11MUX_ROLE_FLAGS, 0);
@@ -231,7 +271,7 @@ find_mechanism_args(void)
 /* The mechanism argument (and what its parameter names) or the mechanism
  * type asked about: the closed world of policy-params.c. */
 static CK_RV
-check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
+check_mechanisms(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     int index = mechanism_arg[call->fn];
 
@@ -248,7 +288,7 @@ check_mechanisms(P11muxCall *call, const P11muxPolicy *policy)
                : CKR_MECHANISM_INVALID;
 }
 
-typedef CK_RV (*CheckStep)(P11muxCall *call, const P11muxPolicy *policy);
+typedef CK_RV (*CheckStep)(P11muxPolicyCall *call, const P11muxPolicy *policy);
 
 /* Indexed by the bit of each P11MUX_STEP_* of the check seam. */
 static const CheckStep check_steps[] = {
@@ -266,7 +306,7 @@ G_STATIC_ASSERT(P11MUX_CHECK_STEPS == (1u << G_N_ELEMENTS(check_steps)) - 1);
 /* Every step of the plan, in order, until one refuses (out of line: the
  * seam's fast path saves no registers for it). */
 G_GNUC_NO_INLINE static CK_RV
-run_check_steps(P11muxCall *call, const P11muxPolicy *policy, guint steps)
+run_check_steps(P11muxPolicyCall *call, const P11muxPolicy *policy, guint steps)
 {
     CK_RV rv = CKR_OK;
     guint i;
@@ -280,7 +320,30 @@ run_check_steps(P11muxCall *call, const P11muxPolicy *policy, guint steps)
 }
 
 CK_RV
-p11mux_policy_check(P11muxCall *call)
+p11mux_policy_quick(const P11muxPolicyEngine *engine, const P11muxBackend *backend,
+                    P11muxFunctionId fn, void *const *args, gpointer call)
+{
+    const P11muxPolicy *policy = p11mux_policy_of_backend(engine, backend);
+    CK_RV rv;
+    int index;
+
+    if (policy == NULL) {
+        return CKR_OK;
+    }
+    /* the common plan of a *Init with no key: a mechanism argument alone,
+     * a lookup of its compiled verdict (policy-private.h) */
+    index = policy->mechanism_only[fn];
+    if (index >= 0) {
+        rv = p11mux_policy_mechanism_verdict(policy, *(const CK_MECHANISM_PTR *)args[index]);
+        if (G_LIKELY(rv != P11MUX_POLICY_UNDECIDED)) {
+            return rv;
+        }
+    }
+    return engine->check_facts(call);
+}
+
+CK_RV
+p11mux_policy_check(P11muxPolicyCall *call)
 {
     const P11muxPolicy *policy = policy_of_call(call);
     int index;
@@ -288,8 +351,6 @@ p11mux_policy_check(P11muxCall *call)
     if (policy == NULL) {
         return CKR_OK;
     }
-    /* the common plan of a *Init with no key: a mechanism argument alone,
-     * a lookup of its compiled verdict (policy-params.c) */
     index = policy->mechanism_only[call->fn];
     if (index >= 0) {
         return p11mux_policy_check_mechanism_arg(call, policy, index);
@@ -302,18 +363,18 @@ p11mux_policy_check(P11muxCall *call)
 /* A session that ended takes its cache with it, and session objects of its
  * backend may be gone (their handles reused). */
 static void
-forget_session(P11muxCall *call)
+forget_session(const P11muxPolicyCall *call)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
 
     p11mux_policy_cache_forget_session(engine->cache, call->session);
     p11mux_policy_cache_forget_session_objects(engine->cache, call->backend);
 }
 
 static void
-after_sessions(P11muxCall *call, CK_RV rv)
+after_sessions(const P11muxPolicyCall *call, CK_RV rv)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
 
     if (rv != CKR_OK) {
         return; /* a session the backend says is gone: p11mux_policy_session_gone */
@@ -326,9 +387,15 @@ after_sessions(P11muxCall *call, CK_RV rv)
     }
 }
 
-/* Out of line, so that the seam's fast path saves no registers for it. */
-G_GNUC_NO_INLINE static CK_RV
-run_after_steps(P11muxCall *call, CK_RV rv)
+gboolean
+p11mux_policy_after_wanted(const P11muxPolicyEngine *engine, P11muxFunctionId fn,
+                           const P11muxPolicyRewrites *state)
+{
+    return state != NULL || engine->after_planned[fn];
+}
+
+CK_RV
+p11mux_policy_after(P11muxPolicyCall *call, CK_RV rv)
 {
     const P11muxPolicy *policy = call->backend != NULL ? policy_of_call(call) : NULL;
     guint steps = policy != NULL ? policy->steps[call->fn] : 0;
@@ -345,27 +412,12 @@ run_after_steps(P11muxCall *call, CK_RV rv)
     if (steps & P11MUX_STEP_SESSIONS) {
         after_sessions(call, rv);
     }
-    call_data_finish(call);
     return rv;
 }
 
-/* Nothing to do when check kept no call data (no redirection, no memory)
- * and no backend's plan has an after step for the function. */
-CK_RV
-p11mux_policy_after(P11muxCall *call, CK_RV rv)
-{
-    const P11muxPolicyEngine *engine = call->router->policy;
-
-    if (call->policy_data == NULL && !engine->after_planned[call->fn]) {
-        return rv;
-    }
-    return run_after_steps(call, rv);
-}
-
-/* The router's session_gone seam: the backend said the session is gone,
- * on whichever path the call took. */
+/* The backend said the session is gone, on whichever path the call took. */
 void
-p11mux_policy_session_gone(P11muxCall *call)
+p11mux_policy_session_gone(const P11muxPolicyCall *call)
 {
     const P11muxPolicy *policy = call->backend != NULL ? policy_of_call(call) : NULL;
 

@@ -78,7 +78,7 @@ partial_answer(CK_RV rv)
 
 /* The variable-length values whose lengths the first call gave. */
 static void
-read_bytes(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
+read_bytes(P11muxPolicyCall *call, CK_OBJECT_HANDLE object, Reading *reading)
 {
     CK_ATTRIBUTE *attrs = reading->attrs + N_ULONG + N_BOOL;
     CK_RV rv;
@@ -92,8 +92,7 @@ read_bytes(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
             attrs[i].pValue = reading->bytes[i];
         }
     }
-    rv = p11mux_backend_get_attribute_value(call->backend, call->real_session, object, attrs,
-                                            N_BYTES);
+    rv = p11mux_policy_ask_attributes(call, object, attrs, N_BYTES);
     for (i = 0; i < N_BYTES; i++) {
         if (!partial_answer(rv) || (attrs[i].pValue == NULL && attrs[i].ulValueLen != 0)) {
             attrs[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
@@ -103,13 +102,12 @@ read_bytes(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
 
 /* Both calls: fixed-size values and lengths, then the variable values. */
 static CK_RV
-read_object(P11muxCall *call, CK_OBJECT_HANDLE object, Reading *reading)
+read_object(P11muxPolicyCall *call, CK_OBJECT_HANDLE object, Reading *reading)
 {
     CK_RV rv;
 
     reading_init(reading);
-    rv = p11mux_backend_get_attribute_value(call->backend, call->real_session, object,
-                                            reading->attrs, N_READ);
+    rv = p11mux_policy_ask_attributes(call, object, reading->attrs, N_READ);
     if (!partial_answer(rv)) {
         return rv;
     }
@@ -176,10 +174,10 @@ is_key_class(CK_OBJECT_CLASS klass)
 }
 
 gboolean
-p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *policy,
+p11mux_policy_object_visible(P11muxPolicyCall *call, const P11muxPolicy *policy,
                              const CK_ATTRIBUTE *attrs, CK_ULONG n)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     const P11muxSlotState *state;
     P11muxUriPlace place;
     CK_ULONG klass;
@@ -197,7 +195,7 @@ p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *policy,
 }
 
 static P11muxObjectInfo *
-info_from_reading(P11muxCall *call, const P11muxPolicy *policy, const Reading *reading)
+info_from_reading(P11muxPolicyCall *call, const P11muxPolicy *policy, const Reading *reading)
 {
     P11muxObjectInfo *info = info_new(reading);
     P11muxKeyFamily family = p11mux_key_family_of_type(info->key_type);
@@ -210,10 +208,10 @@ info_from_reading(P11muxCall *call, const P11muxPolicy *policy, const Reading *r
 }
 
 CK_RV
-p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE object,
+p11mux_policy_object_reread(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE object,
                             P11muxObjectInfo **info)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     guint epoch = p11mux_policy_cache_epoch(engine->cache);
     Reading reading;
     CK_RV rv = read_object(call, object, &reading);
@@ -228,10 +226,10 @@ p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy, CK_OBJ
 }
 
 CK_RV
-p11mux_policy_object_info(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE object,
+p11mux_policy_object_info(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE object,
                           P11muxObjectInfo **info)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
 
     *info = p11mux_policy_cache_get(engine->cache, call->session, object);
     if (*info != NULL) {

@@ -53,9 +53,9 @@ is_guarded_key(const P11muxObjectInfo *info)
 /* ------------------------------------------------------ C_FindObjectsInit */
 
 static CK_RV
-prepare_find_init(P11muxCall *call, const P11muxPolicy *policy)
+prepare_find_init(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0);
     CK_ATTRIBUTE_PTR tmpl;
@@ -77,9 +77,9 @@ prepare_find_init(P11muxCall *call, const P11muxPolicy *policy)
 /* ---------------------------------------------------------- C_FindObjects */
 
 static CK_RV
-prepare_find(P11muxCall *call, const P11muxPolicy *policy, int out)
+prepare_find(P11muxPolicyCall *call, const P11muxPolicy *policy, int out)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[out];
     int max = p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MAX, 0);
     P11muxPolicyCallData *data;
@@ -112,7 +112,7 @@ prepare_find(P11muxCall *call, const P11muxPolicy *policy, int out)
 
 /* The flags of an object p11mux has not read yet (it reads it now). */
 static guint
-read_flags(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle)
+read_flags(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle)
 {
     g_autoptr(P11muxObjectInfo) info = NULL;
 
@@ -126,10 +126,10 @@ read_flags(P11muxCall *call, const P11muxPolicy *policy, CK_OBJECT_HANDLE handle
  * whatever it says) to the caller's buffer: the cache judges every object
  * it knows without a lock; an object it does not know is read. */
 static CK_ULONG
-keep_visible(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data,
+keep_visible(P11muxPolicyCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data,
              CK_ULONG asked, CK_ULONG kept)
 {
-    P11muxPolicyCache *cache = ((P11muxPolicyEngine *)call->router->policy)->cache;
+    P11muxPolicyCache *cache = (call->engine)->cache;
     const CK_OBJECT_HANDLE *batch = data->scratch;
     CK_OBJECT_HANDLE *out = data->out;
     CK_ULONG n = MIN(data->scratch_count, asked), i = 0;
@@ -150,7 +150,7 @@ keep_visible(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData 
 }
 
 static CK_RV
-finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data, CK_RV rv)
+finish_find(P11muxPolicyCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data, CK_RV rv)
 {
     CK_ULONG kept = 0, asked = data->scratch_capacity;
 
@@ -163,8 +163,7 @@ finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *
             break;
         }
         asked = MIN(data->scratch_capacity, data->capacity - kept);
-        rv = p11mux_backend_find_objects(call->backend, call->real_session, data->scratch, asked,
-                                         &data->scratch_count);
+        rv = p11mux_policy_ask_find(call, data->scratch, asked, &data->scratch_count);
     }
     if (rv == CKR_OK) {
         *data->out_count = kept;
@@ -175,7 +174,7 @@ finish_find(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *
 /* ----------------------------------------------------- C_GetMechanismList */
 
 static CK_RV
-prepare_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, int out)
+prepare_mechanism_list(P11muxPolicyCall *call, const P11muxPolicy *policy, int out)
 {
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[out];
     CK_ULONG_PTR count = P11MUX_ARG(call, param->ref, CK_ULONG_PTR);
@@ -199,7 +198,7 @@ prepare_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, int out)
 
 /* The backend's whole list (transfer full in *list). */
 static CK_RV
-fetch_mechanisms(P11muxCall *call, CK_ULONG count, CK_MECHANISM_TYPE **list, CK_ULONG *n)
+fetch_mechanisms(P11muxPolicyCall *call, CK_ULONG count, CK_MECHANISM_TYPE **list, CK_ULONG *n)
 {
     CK_RV rv;
 
@@ -208,7 +207,7 @@ fetch_mechanisms(P11muxCall *call, CK_ULONG count, CK_MECHANISM_TYPE **list, CK_
         if (*list == NULL) {
             return CKR_HOST_MEMORY;
         }
-        rv = p11mux_backend_get_mechanism_list(call->backend, call->real_slot, *list, &count);
+        rv = p11mux_policy_ask_mechanisms(call, *list, &count);
         if (rv != CKR_BUFFER_TOO_SMALL) {
             break;
         }
@@ -222,7 +221,7 @@ fetch_mechanisms(P11muxCall *call, CK_ULONG count, CK_MECHANISM_TYPE **list, CK_
 }
 
 static CK_RV
-finish_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data,
+finish_mechanism_list(P11muxPolicyCall *call, const P11muxPolicy *policy, P11muxPolicyCallData *data,
                       CK_RV rv)
 {
     g_autofree CK_MECHANISM_TYPE *list = NULL;
@@ -256,7 +255,7 @@ finish_mechanism_list(P11muxCall *call, const P11muxPolicy *policy, P11muxPolicy
 /* Withhold the secret attributes of a guarded key: the backend sees the
  * template without them. */
 static CK_RV
-prepare_attributes(P11muxCall *call, const P11muxPolicy *policy, int index)
+prepare_attributes(P11muxPolicyCall *call, const P11muxPolicy *policy, int index)
 {
     const P11muxParamDesc *param = &p11mux_policy_fn(call)->params[index];
     CK_ATTRIBUTE_PTR tmpl = P11MUX_ARG(call, index, CK_ATTRIBUTE_PTR);
@@ -320,7 +319,7 @@ finish_attributes(P11muxPolicyCallData *data, CK_RV rv)
 /* ---------------------------------------------------------- info outputs */
 
 static void
-raise_min_key_size(P11muxCall *call, const P11muxPolicy *policy, CK_MECHANISM_INFO_PTR info)
+raise_min_key_size(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_MECHANISM_INFO_PTR info)
 {
     int type = p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MECHANISM_TYPE, 0);
     gboolean in_bytes;
@@ -338,9 +337,9 @@ raise_min_key_size(P11muxCall *call, const P11muxPolicy *policy, CK_MECHANISM_IN
 /* C_GetTokenInfo: read-only shows, and the token is judged again (it may
  * have been swapped for a hidden one since the slot list). */
 static CK_RV
-correct_token_info(P11muxCall *call, const P11muxPolicy *policy, CK_TOKEN_INFO_PTR info)
+correct_token_info(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_TOKEN_INFO_PTR info)
 {
-    P11muxPolicyEngine *engine = call->router->policy;
+    P11muxPolicyEngine *engine = call->engine;
 
     if (policy->has_token_rules &&
         !p11mux_policy_slot_state(engine, policy, call->slot_entry, TRUE)->visible) {
@@ -354,7 +353,7 @@ correct_token_info(P11muxCall *call, const P11muxPolicy *policy, CK_TOKEN_INFO_P
 }
 
 static CK_RV
-correct_info(P11muxCall *call, const P11muxPolicy *policy, int index, CK_RV rv)
+correct_info(P11muxPolicyCall *call, const P11muxPolicy *policy, int index, CK_RV rv)
 {
     gpointer info = p11mux_policy_arg_pointer(call, index);
 
@@ -373,7 +372,7 @@ correct_info(P11muxCall *call, const P11muxPolicy *policy, int index, CK_RV rv)
 /* --------------------------------------------------------------- dispatch */
 
 CK_RV
-p11mux_policy_prepare_outputs(P11muxCall *call, const P11muxPolicy *policy)
+p11mux_policy_prepare_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
     int index;
@@ -394,10 +393,10 @@ p11mux_policy_prepare_outputs(P11muxCall *call, const P11muxPolicy *policy)
 }
 
 CK_RV
-p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv)
+p11mux_policy_finish_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv)
 {
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
-    P11muxPolicyCallData *data = call->policy_data;
+    P11muxPolicyCallData *data = (P11muxPolicyCallData *)call->state;
     int index;
 
     if (data != NULL && data->filtering == P11MUX_FILTER_OBJECTS) {

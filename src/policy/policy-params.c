@@ -93,9 +93,9 @@ p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor, CK_MECH
 }
 
 guint
-p11mux_policy_vendor_of_call(const P11muxCall *call)
+p11mux_policy_vendor_of_call(const P11muxPolicyCall *call)
 {
-    const P11muxPolicyEngine *engine = call->router->policy;
+    const P11muxPolicyEngine *engine = call->engine;
 
     if (call->backend == NULL || call->backend->index >= engine->n_backends) {
         return 0;
@@ -104,7 +104,7 @@ p11mux_policy_vendor_of_call(const P11muxCall *call)
 }
 
 typedef struct {
-    P11muxCall *call;
+    P11muxPolicyCall *call;
     const P11muxPolicy *policy;
     guint vendor;
     gboolean complete;   /* a template inside wants force-sensitive's completion */
@@ -218,7 +218,7 @@ judging_for(const P11muxPolicy *policy)
  * value, or a parameter walked by its layout (out of line: the fast path
  * saves no registers for it). */
 G_GNUC_NO_INLINE static CK_RV
-check_walked(P11muxCall *call, const P11muxPolicy *policy, int index, const CK_MECHANISM *mechanism)
+check_walked(P11muxPolicyCall *call, const P11muxPolicy *policy, int index, const CK_MECHANISM *mechanism)
 {
     ParamCheck check = {call, policy, G_MAXUINT, FALSE, FALSE, NULL, 0, 0};
     const P11muxMechParams *params;
@@ -240,35 +240,19 @@ check_walked(P11muxCall *call, const P11muxPolicy *policy, int index, const CK_M
     return redirect_completed(&check, params, index, mechanism);
 }
 
-/* A standard mechanism is one load of the compiled verdict; only a
- * parameter with a structure is walked.  What the walk would answer for
- * the others (mech-params.c) is answered here. */
+/* A standard mechanism is one load of the compiled verdict
+ * (p11mux_policy_mechanism_verdict); only a parameter with a structure is
+ * walked. */
 CK_RV
-p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index)
+p11mux_policy_check_mechanism_arg(P11muxPolicyCall *call, const P11muxPolicy *policy, int index)
 {
     const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
-    CK_MECHANISM_TYPE type;
+    CK_RV rv = p11mux_policy_mechanism_verdict(policy, mechanism);
 
-    if (mechanism == NULL) {
-        return CKR_ARGUMENTS_BAD;
+    if (rv != P11MUX_POLICY_UNDECIDED) {
+        return rv;
     }
-    type = mechanism->mechanism;
-    if (type >= P11MUX_POLICY_COMPILED_MECHANISMS) {
-        return check_walked(call, policy, index, mechanism);
-    }
-    switch ((P11muxMechVerdict)policy->mech_verdict[type]) {
-    case P11MUX_MECH_REFUSED:
-        return CKR_MECHANISM_INVALID;
-    case P11MUX_MECH_UNREAD:
-        return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
-    case P11MUX_MECH_NO_PARAMETER:
-        return mechanism->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
-    case P11MUX_MECH_BYTES:
-        return p11mux_param_data(mechanism->pParameter, mechanism->ulParameterLen);
-    case P11MUX_MECH_WALKED:
-    default:
-        return check_walked(call, policy, index, mechanism);
-    }
+    return check_walked(call, policy, index, mechanism);
 }
 
 static CK_RV
@@ -283,7 +267,7 @@ on_key_out(gpointer ctx, CK_OBJECT_HANDLE *where)
 }
 
 guint
-p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, guint max)
+p11mux_policy_param_keys_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE **where, guint max)
 {
     static const P11muxParamVisitor outputs = {.key_out = on_key_out};
     const P11muxFunctionDesc *desc = p11mux_policy_fn(call);

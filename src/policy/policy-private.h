@@ -13,7 +13,6 @@
 #include <p11-kit/uri.h>
 #include <string.h>
 
-#include "call.h"
 #include "conf.h"
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
@@ -351,7 +350,7 @@ typedef struct {
     CK_TOKEN_INFO token;
 } P11muxSlotState;
 
-typedef struct {
+struct P11muxPolicyEngine {
     const P11muxPolicySet *set; /* the router's (router->policies) */
     const P11muxPolicy **by_backend; /* indexed by P11muxBackend.index; NULL: none */
     CK_INFO *modules;                /* indexed the same way: each backend's C_GetInfo */
@@ -365,7 +364,12 @@ typedef struct {
     guint8 wanted_seams[P11MUX_FN_COUNT];
     /* per function: a step of the after seam in some backend's plan */
     gboolean after_planned[P11MUX_FN_COUNT];
-} P11muxPolicyEngine;
+    /* the adapter's: the full check of a call p11mux_policy_quick does not
+     * settle, and the token reads of slot visibility */
+    P11muxPolicyCheckFacts check_facts;
+    P11muxPolicyAskSlot ask_slot;
+    gpointer pipeline;
+};
 
 static inline const P11muxPolicy *
 p11mux_policy_of_backend(const P11muxPolicyEngine *engine, const P11muxBackend *backend)
@@ -386,13 +390,13 @@ void p11mux_policy_slot_place(P11muxPolicyEngine *engine, const P11muxSlot *slot
 /* policy-objects.c */
 /* What the session's backend says about object (cached).  transfer full.
  * CKR_OBJECT_HANDLE_INVALID when the backend knows no such object. */
-CK_RV p11mux_policy_object_info(P11muxCall *call, const P11muxPolicy *policy,
+CK_RV p11mux_policy_object_info(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                 CK_OBJECT_HANDLE object, P11muxObjectInfo **info);
 /* Read afresh (created or changed objects), replacing the cached entry. */
-CK_RV p11mux_policy_object_reread(P11muxCall *call, const P11muxPolicy *policy,
+CK_RV p11mux_policy_object_reread(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                   CK_OBJECT_HANDLE object, P11muxObjectInfo **info);
 /* Whether an object with these CKA_CLASS/CKA_LABEL/CKA_ID would be visible. */
-gboolean p11mux_policy_object_visible(P11muxCall *call, const P11muxPolicy *policy,
+gboolean p11mux_policy_object_visible(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                       const CK_ATTRIBUTE *attrs, CK_ULONG n);
 
 /* Whether a rule needs what p11mux reads about the object param names. */
@@ -401,60 +405,98 @@ gboolean p11mux_policy_decides_on(const P11muxPolicy *policy, const P11muxFuncti
 /* A function that changes an existing object (writes, makes none). */
 gboolean p11mux_policy_changes_existing(const P11muxFunctionDesc *desc);
 
-CK_RV p11mux_policy_check_handles(P11muxCall *call, const P11muxPolicy *policy);
-CK_RV p11mux_policy_check_param_key(P11muxCall *call, const P11muxPolicy *policy,
+CK_RV p11mux_policy_check_handles(P11muxPolicyCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_check_param_key(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                     CK_OBJECT_HANDLE key);
-CK_RV p11mux_policy_check_templates(P11muxCall *call, const P11muxPolicy *policy);
-CK_RV p11mux_policy_after_created(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+CK_RV p11mux_policy_check_templates(P11muxPolicyCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_after_created(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv);
 /* A template for a key a mechanism parameter makes the backend create:
  * judged as a top-level template of the call is (read-only, force-sensitive,
  * object rules, key sizes); *complete says force-sensitive wants
  * CKA_SENSITIVE/CKA_EXTRACTABLE added. */
-CK_RV p11mux_policy_judge_param_template(P11muxCall *call, const P11muxPolicy *policy,
+CK_RV p11mux_policy_judge_param_template(P11muxPolicyCall *call, const P11muxPolicy *policy,
                                          const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                                          gboolean *complete);
 /* tmpl with CKA_SENSITIVE=TRUE and CKA_EXTRACTABLE=FALSE added where it does
  * not say, in memory freed after the call (*out = tmpl when nothing is added). */
-CK_RV p11mux_policy_complete_template(P11muxCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+CK_RV p11mux_policy_complete_template(P11muxPolicyCall *call, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                                       CK_ATTRIBUTE **out, CK_ULONG *out_n);
-void p11mux_policy_after_changed(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+void p11mux_policy_after_changed(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv);
 
 /* policy-params.c: a mechanism argument under the closed world (index: its
  * parameter in the call); the parameter is walked by its layout, what it
  * names judged, and the backend given a completed copy where
  * force-sensitive adds to a template inside it. */
-CK_RV p11mux_policy_check_mechanism_arg(P11muxCall *call, const P11muxPolicy *policy, int index);
+CK_RV p11mux_policy_check_mechanism_arg(P11muxPolicyCall *call, const P11muxPolicy *policy, int index);
+
+/* What p11mux_policy_mechanism_verdict answers when it does not settle a call. */
+#define P11MUX_POLICY_UNDECIDED ((CK_RV)-1)
+
+/* The compiled verdict on a mechanism argument, when it settles the call;
+ * P11MUX_POLICY_UNDECIDED when the parameter is walked by its layout or the
+ * value is above the compiled table.  What the walk would answer
+ * (mech-params.c) is answered here. */
+static inline CK_RV
+p11mux_policy_mechanism_verdict(const P11muxPolicy *policy, const CK_MECHANISM *mechanism)
+{
+    if (mechanism == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (mechanism->mechanism >= P11MUX_POLICY_COMPILED_MECHANISMS) {
+        return P11MUX_POLICY_UNDECIDED;
+    }
+    switch ((P11muxMechVerdict)policy->mech_verdict[mechanism->mechanism]) {
+    case P11MUX_MECH_REFUSED:
+        return CKR_MECHANISM_INVALID;
+    case P11MUX_MECH_UNREAD:
+        return CKR_OK; /* named by allow-opaque-mechanisms: forwarded unread */
+    case P11MUX_MECH_NO_PARAMETER:
+        return mechanism->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+    case P11MUX_MECH_BYTES:
+        return p11mux_param_data(mechanism->pParameter, mechanism->ulParameterLen);
+    case P11MUX_MECH_WALKED:
+    default:
+        return P11MUX_POLICY_UNDECIDED;
+    }
+}
+
 /* Where the backend wrote the keys the call's mechanism parameter made it
  * create (after a successful call): up to max pointers into the caller's
  * memory, in *where; how many. */
-guint p11mux_policy_param_keys_made(P11muxCall *call, CK_OBJECT_HANDLE **where, guint max);
+guint p11mux_policy_param_keys_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE **where, guint max);
 /* The vendor index of the call's backend (p11mux_param_vendor_of). */
-guint p11mux_policy_vendor_of_call(const P11muxCall *call);
+guint p11mux_policy_vendor_of_call(const P11muxPolicyCall *call);
 
 /* policy-outputs.c: outputs p11mux filters (object searches, mechanism lists,
  * attribute values); prepare before the backend, finish after it. */
-CK_RV p11mux_policy_prepare_outputs(P11muxCall *call, const P11muxPolicy *policy);
-CK_RV p11mux_policy_finish_outputs(P11muxCall *call, const P11muxPolicy *policy, CK_RV rv);
+CK_RV p11mux_policy_prepare_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy);
+CK_RV p11mux_policy_finish_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv);
 
-/* policy-hooks.c: the seams */
-CK_RV p11mux_policy_check(P11muxCall *call);
-CK_RV p11mux_policy_after(P11muxCall *call, CK_RV rv);
-void p11mux_policy_session_gone(P11muxCall *call);
+/* policy-hooks.c: sub-calls (P11muxPolicyAsk) on the call's route */
+CK_RV p11mux_policy_ask_attributes(const P11muxPolicyCall *call, CK_OBJECT_HANDLE object,
+                                   CK_ATTRIBUTE_PTR attrs, CK_ULONG n);
+CK_RV p11mux_policy_ask_find(const P11muxPolicyCall *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,
+                             CK_ULONG_PTR count);
+CK_RV p11mux_policy_ask_destroy(const P11muxPolicyCall *call, CK_OBJECT_HANDLE object);
+CK_RV p11mux_policy_ask_mechanisms(const P11muxPolicyCall *call, CK_MECHANISM_TYPE_PTR list,
+                                   CK_ULONG_PTR count);
 
 /*
- * Per-call state kept from check to after (P11muxCall.policy_data), made on
- * first use.  A redirect replaces an argument the backend will see (a
- * template p11mux completed, an output p11mux filters); after restores every
- * one before the trace sees the call, and frees what the call allocated.
+ * Per-call state kept from check to after (P11muxPolicyCall.state), made on
+ * first use.  It begins with the verdict's rewrites (P11muxPolicyRewrites):
+ * an argument the backend is to see instead of the caller's (a template
+ * p11mux completed, an output p11mux filters).  The adapter applies them
+ * and undoes them before the trace sees the call; p11mux_policy_call_done
+ * frees what the call allocated.
  */
-#define P11MUX_POLICY_MAX_REDIRECTS 8
 
 /* Handles asked of the backend at once while filtering a search. */
 #define P11MUX_POLICY_FIND_BATCH 1024
 
 typedef struct {
-    guint n_redirects;
-    GPtrArray *allocations; /* nullable: g_free'd by after */
+    P11muxPolicyRewrites rewrites; /* first: the adapter reads it */
+    /* cleared when the data is taken: from allocations to batch */
+    GPtrArray *allocations; /* nullable: g_free'd by p11mux_policy_call_done */
     /* an output p11mux filters: the caller's buffer, count and capacity */
     enum { P11MUX_FILTER_NONE, P11MUX_FILTER_OBJECTS, P11MUX_FILTER_MECHANISMS } filtering;
     gpointer out;
@@ -467,36 +509,35 @@ typedef struct {
     /* C_GetAttributeValue of a key whose secret attributes p11mux withholds */
     const guint8 *withheld; /* per caller template entry: TRUE if withheld */
     CK_ATTRIBUTE_PTR reduced;
-    /* not cleared between calls (n_redirects says what holds) */
-    struct {
-        int index;
-        CK_ULONG saved; /* the caller's value: a pointer or a CK_ULONG */
-    } redirects[P11MUX_POLICY_MAX_REDIRECTS];
     /* C_FindObjects: where the backend writes (no hidden handle ever
      * reaches the application's memory).  Not cleared between calls: the
      * data is kept per thread and reused, so a call allocates nothing. */
     CK_OBJECT_HANDLE batch[P11MUX_POLICY_FIND_BATCH];
 } P11muxPolicyCallData;
 
-P11muxPolicyCallData *p11mux_policy_call_data(P11muxCall *call);
-/* Argument index becomes value (sizeof(CK_ULONG) bytes: a pointer or a CK_ULONG). */
-void p11mux_policy_redirect(P11muxCall *call, int index, const void *value);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(P11muxPolicyCallData, rewrites) == 0);
+
+P11muxPolicyCallData *p11mux_policy_call_data(P11muxPolicyCall *call);
+/* The backend is to see value (sizeof(CK_ULONG) bytes: a pointer or a
+ * CK_ULONG) in argument index: a rewrite of the verdict, applied by the
+ * adapter once check allowed the call. */
+void p11mux_policy_redirect(P11muxPolicyCall *call, int index, const void *value);
 /* n elements of size bytes, freed after the call; NULL when out of memory. */
-gpointer p11mux_policy_call_alloc(P11muxCall *call, gsize n, gsize size);
+gpointer p11mux_policy_call_alloc(P11muxPolicyCall *call, gsize n, gsize size);
 
 /* Helpers over the function table. */
 static inline const P11muxFunctionDesc *
-p11mux_policy_fn(const P11muxCall *call)
+p11mux_policy_fn(const P11muxPolicyCall *call)
 {
     return &p11mux_functions[call->fn];
 }
 
-/* The value of parameter i, of a type the role implies. */
-#define P11MUX_ARG(call, i, type) (*(type *)(call)->args[(i)])
+/* The value of parameter i, of a type the role implies (read only). */
+#define P11MUX_ARG(call, i, type) (*(const type *)(call)->args[(i)])
 
 /* The value of a pointer parameter, whatever its pointer type. */
 static inline gpointer
-p11mux_policy_arg_pointer(const P11muxCall *call, int index)
+p11mux_policy_arg_pointer(const P11muxPolicyCall *call, int index)
 {
     gpointer value;
 

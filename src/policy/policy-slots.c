@@ -41,6 +41,16 @@ state_field(const P11muxSlot *slot)
     return (gpointer *)&((P11muxSlot *)slot)->policy;
 }
 
+/* C_GetSlotInfo or C_GetTokenInfo of slot, asked of the adapter. */
+static gboolean
+ask_info(P11muxPolicyEngine *engine, const P11muxSlot *slot, P11muxFunctionId fn, gpointer info)
+{
+    CK_SLOT_ID id = slot->id;
+    void *args[] = {&id, &info};
+
+    return engine->ask_slot(engine->pipeline, slot, fn, args) == CKR_OK;
+}
+
 /* A new state (transfer full): what the backend says now. */
 static P11muxSlotState *
 read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxSlot *slot)
@@ -48,11 +58,9 @@ read_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy, const P11muxS
     P11muxSlotState *state = g_new0(P11muxSlotState, 1);
     P11muxUriPlace place;
 
-    state->has_slot =
-        p11mux_backend_get_slot_info(slot->backend, slot->real, &state->slot) == CKR_OK;
-    state->has_token =
-        state->has_slot && (state->slot.flags & CKF_TOKEN_PRESENT) &&
-        p11mux_backend_get_token_info(slot->backend, slot->real, &state->token) == CKR_OK;
+    state->has_slot = ask_info(engine, slot, P11MUX_FN_C_GetSlotInfo, &state->slot);
+    state->has_token = state->has_slot && (state->slot.flags & CKF_TOKEN_PRESENT) &&
+                       ask_info(engine, slot, P11MUX_FN_C_GetTokenInfo, &state->token);
     p11mux_policy_slot_place(engine, slot, state, &place);
     /* where tokens are filtered, a slot the backend cannot describe is not
      * shown, and an empty slot is (the rules judge tokens) */
@@ -103,9 +111,8 @@ p11mux_policy_slot_state(P11muxPolicyEngine *engine, const P11muxPolicy *policy,
 }
 
 gboolean
-p11mux_policy_allows_slot(P11muxRouter *router, const P11muxSlot *slot)
+p11mux_policy_allows_slot(P11muxPolicyEngine *engine, const P11muxSlot *slot)
 {
-    P11muxPolicyEngine *engine = router->policy;
     const P11muxPolicy *policy;
 
     if (engine == NULL || slot == NULL) {

@@ -619,9 +619,12 @@ p11mux_policy_set_new(const P11muxConf *conf, GError **error)
 
 /* ------------------------------------------------------------- engine */
 
-static void
-engine_free(P11muxPolicyEngine *engine)
+void
+p11mux_policy_engine_free(P11muxPolicyEngine *engine)
 {
+    if (engine == NULL) {
+        return;
+    }
     g_free(engine->by_backend);
     g_free(engine->modules);
     g_free(engine->vendors);
@@ -655,13 +658,26 @@ skip_unplanned(P11muxPolicyEngine *engine)
     }
 }
 
-static P11muxPolicyEngine *
-engine_new(P11muxPolicySet *set, GPtrArray *backends)
+P11muxPolicyEngine *
+p11mux_policy_engine_new(const P11muxPolicySet *set, GPtrArray *backends, const CK_INFO *infos,
+                         P11muxPolicyCheckFacts check_facts, P11muxPolicyAskSlot ask_slot,
+                         gpointer pipeline)
 {
-    P11muxPolicyEngine *engine = g_new0(P11muxPolicyEngine, 1);
+    P11muxPolicyEngine *engine;
     guint i;
 
+    g_return_val_if_fail(set != NULL && backends != NULL && check_facts != NULL &&
+                             ask_slot != NULL,
+                         NULL);
+
+    if (g_hash_table_size(set->backends) == 0) {
+        return NULL;
+    }
+    engine = g_new0(P11muxPolicyEngine, 1);
     engine->set = set;
+    engine->check_facts = check_facts;
+    engine->ask_slot = ask_slot;
+    engine->pipeline = pipeline;
     for (i = 0; i < backends->len; i++) {
         const P11muxBackend *backend = g_ptr_array_index(backends, i);
 
@@ -671,11 +687,11 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
     engine->modules = g_new0(CK_INFO, MAX(engine->n_backends, 1));
     engine->vendors = g_new0(guint, MAX(engine->n_backends, 1));
     for (i = 0; i < backends->len; i++) {
-        P11muxBackend *backend = g_ptr_array_index(backends, i);
+        const P11muxBackend *backend = g_ptr_array_index(backends, i);
 
         engine->by_backend[backend->index] = p11mux_policy_set_lookup(set, backend->name);
         if (engine->by_backend[backend->index] != NULL) {
-            (void)p11mux_backend_get_info(backend, &engine->modules[backend->index]);
+            engine->modules[backend->index] = infos[backend->index];
             engine->vendors[backend->index] =
                 p11mux_param_vendor_of(engine->modules[backend->index].manufacturerID);
         }
@@ -687,33 +703,8 @@ engine_new(P11muxPolicySet *set, GPtrArray *backends)
     return engine;
 }
 
-void
-p11mux_policy_attach(P11muxRouter *router)
+const guint8 *
+p11mux_policy_engine_seams(const P11muxPolicyEngine *engine)
 {
-    P11muxPolicySet *set = router->policies;
-
-    g_return_if_fail(set != NULL);
-
-    if (g_hash_table_size(set->backends) == 0) {
-        return;
-    }
-    router->policy = engine_new(set, router->backends);
-    router->check = p11mux_policy_check;
-    router->after = p11mux_policy_after;
-    router->session_gone = p11mux_policy_session_gone;
-    router->wanted_seams = ((P11muxPolicyEngine *)router->policy)->wanted_seams;
-}
-
-void
-p11mux_policy_detach(P11muxRouter *router)
-{
-    if (router == NULL || router->policy == NULL) {
-        return;
-    }
-    engine_free(router->policy);
-    router->policy = NULL;
-    router->check = NULL;
-    router->after = NULL;
-    router->session_gone = NULL;
-    router->wanted_seams = NULL;
+    return engine->wanted_seams;
 }

@@ -485,6 +485,7 @@ decode(P11muxTraceRecord *record, const P11muxCall *call, CK_RV rv, P11muxTraceD
 
     record->function = d.desc->name;
     record->entry = entry;
+    record->own = (call->steps & P11MUX_CALL_OWN) != 0;
     record->rv = rv;
     record->time_us = call->started_wall;
     record->duration_us = g_get_monotonic_time() - call->started;

@@ -71,6 +71,7 @@ typedef struct P11muxTraceArena P11muxTraceArena;
 typedef struct {
     const char *function;
     gboolean entry; /* an entry record: inputs only, no rv or duration */
+    gboolean own;   /* a call p11mux made itself, for the policy (P11MUX_CALL_OWN) */
     CK_RV rv;
     gint64 time_us;     /* wall clock when the call began, µs since the epoch */
     gint64 duration_us; /* monotonic */

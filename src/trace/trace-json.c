@@ -209,6 +209,9 @@ p11mux_trace_render_json(GString *out, const P11muxTraceRecord *record)
         g_string_append_printf(out, ",\"rv\":\"%s\",\"duration_us\":%" G_GINT64_FORMAT, rv,
                                record->duration_us);
     }
+    if (record->own) {
+        g_string_append(out, ",\"by\":\"p11mux\"");
+    }
     if (record->backend != NULL) {
         g_string_append(out, ",\"backend\":");
         append_string(out, record->backend, strlen(record->backend));

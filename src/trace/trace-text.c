@@ -250,6 +250,9 @@ p11mux_trace_render_text(GString *out, const P11muxTraceRecord *record)
                                time, record->pid, record->tid, record->function, rv,
                                record->duration_us);
     }
+    if (record->own) {
+        g_string_append(out, "  by: p11mux (for the policy)\n");
+    }
     append_route(out, record);
     for (arg = record->args->children; arg != NULL; arg = arg->next) {
         g_string_append_printf(out, "  %s: ", arg->key);

@@ -3,7 +3,8 @@
 # src/core/backend.h no file of src/ (the CLI's included) calls through a
 # backend's function list or reads it, and only the generated
 # forwarders use the inline p11mux_backend_routed().  The generated
-# p11mux-functions.c, where built, is checked too.
+# p11mux-functions.c, where built, is checked too.  The policy reaches a
+# backend only through its adapter.
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
@@ -47,6 +48,19 @@ if [ -f "$generated" ]; then
     if ! grep -qF 'p11mux_backend_routed(' "$generated"; then
         fail "the generated forwarders no longer use p11mux_backend_routed"
     fi
+fi
+
+# The policy (src/policy) sees facts, not the pipeline's call, and calls no
+# backend: what it reads from one it asks the adapter
+# (src/core/policy-adapter.c) for, as a sub-call through the door above.
+found=$(grep -nHE 'P11muxCall\b|"call\.h"|p11mux_backend_[a-z_]+\(|->real_session|->real_slot' \
+    src/policy/* || true)
+if [ -n "$found" ]; then
+    echo "$found"
+    fail "the policy reaches past its adapter (src/core/policy-adapter.c)"
+fi
+if ! grep -qF 'p11mux_policy_check(&facts)' src/core/policy-adapter.c; then
+    fail "the adapter no longer asks the policy: the check above is broken"
 fi
 
 [ "$status" -eq 0 ] && echo "PASS: every backend call goes through src/core/backend.c"

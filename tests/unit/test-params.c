@@ -466,7 +466,7 @@ START_TEST(test_params_compiled_verdicts_agree_with_the_walk)
     CK_MECHANISM mechanism;
     CK_MECHANISM_PTR argument = &mechanism;
     void *args[] = {&session, &argument};
-    P11muxCall call = {.fn = P11MUX_FN_C_DigestInit, .args = args};
+    P11muxPolicyCall call = {.fn = P11MUX_FN_C_DigestInit, .args = args};
     CK_MECHANISM_TYPE type;
     guint i, compiled = 0;
 
@@ -481,7 +481,7 @@ START_TEST(test_params_compiled_verdicts_agree_with_the_walk)
             ck_assert_msg(p11mux_policy_check_mechanism_arg(&call, policy, 1) ==
                               walked_answer(policy, &mechanism),
                           "0x%lx, shape %u", (unsigned long)type, i);
-            ck_assert_ptr_null(call.policy_data);
+            ck_assert_ptr_null(call.state);
         }
     }
     ck_assert_uint_gt(compiled, 100);

@@ -204,6 +204,76 @@ START_TEST(test_trace_module_json_names_calls_and_hides_secrets)
 }
 END_TEST
 
+/* One string per record: a JSON line, or a text record's header line with
+ * the indented lines that follow it (each with its newline). */
+static GStrv
+records_of(const char *contents)
+{
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+    g_autoptr(GPtrArray) records = g_ptr_array_new();
+    GString *record = NULL;
+    guint i;
+
+    for (i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+        if (lines[i][0] != ' ' && record != NULL) {
+            g_ptr_array_add(records, g_string_free(record, FALSE));
+            record = NULL;
+        }
+        if (record == NULL) {
+            record = g_string_new(NULL);
+        }
+        g_string_append_printf(record, "%s\n", lines[i]);
+    }
+    if (record != NULL) {
+        g_ptr_array_add(records, g_string_free(record, FALSE));
+    }
+    g_ptr_array_add(records, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&records), FALSE);
+}
+
+/* What a policy reads from a backend it asks p11mux's pipeline for: the
+ * trace records those sub-calls as p11mux's own, beside the application's,
+ * and they show no secret either. */
+START_TEST(test_trace_module_policy_reads_are_p11mux_own_calls)
+{
+    const char *formats[] = {"json", "text"};
+    const char *marks[] = {"\"by\":\"p11mux\"", "  by: p11mux (for the policy)\n"};
+    g_autofree char *path = NULL;
+    g_autofree char *contents = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint i, own = 0, own_reads = 0, app_reads = 0, token_reads = 0;
+    gsize length;
+
+    extra_global = "policy = objects\n"
+                   "[policy objects]\n"
+                   "deny-objects = pkcs11:object=hidden\n";
+    path = configure(formats[_i], "hex");
+    run_calls();
+    extra_global = "";
+    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
+    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
+    assert_secret_absent(contents, length, key_value, sizeof(key_value));
+    lines = records_of(contents);
+    for (i = 0; lines[i] != NULL; i++) {
+        gboolean by_p11mux = strstr(lines[i], marks[_i]) != NULL;
+        gboolean reads = strstr(lines[i], "C_GetAttributeValue") != NULL;
+
+        own += by_p11mux;
+        own_reads += by_p11mux && reads;
+        app_reads += !by_p11mux && reads;
+        /* where the objects live: the token, once */
+        token_reads += by_p11mux && (strstr(lines[i], "C_GetSlotInfo") != NULL ||
+                                     strstr(lines[i], "C_GetTokenInfo") != NULL);
+    }
+    /* the key created is read back and judged (C_CreateObject's after
+     * seam); the application's own read stays one record */
+    ck_assert_uint_ge(own_reads, 1);
+    ck_assert_uint_eq(token_reads, 2);
+    ck_assert_uint_eq(own, own_reads + token_reads);
+    ck_assert_uint_eq(app_reads, 1);
+}
+END_TEST
+
 /* trace-entry: the records of calls entering p11mux hold no secret either */
 START_TEST(test_trace_module_entry_records_hide_secrets)
 {
@@ -353,6 +423,7 @@ trace_module_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_trace_module_json_names_calls_and_hides_secrets);
     tcase_add_test(tc, test_trace_module_text_hides_secrets);
+    tcase_add_loop_test(tc, test_trace_module_policy_reads_are_p11mux_own_calls, 0, 2);
     tcase_add_loop_test(tc, test_trace_module_entry_records_hide_secrets, 0, 2);
     tcase_add_test(tc, test_trace_module_unwritable_trace_fails_initialize);
     tcase_add_test(tc, test_trace_module_threads_write_whole_lines);
