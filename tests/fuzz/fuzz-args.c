@@ -426,11 +426,10 @@ fuzzed_flags(void *data, const char *kind)
 }
 
 static CK_ULONG
-fuzzed_mechanism(void *data, P11muxFunctionId fn)
+fuzzed_mechanism(void *data, P11muxFunctionId fn G_GNUC_UNUSED)
 {
     Fuzzed *f = data;
 
-    (void)fn;
     return fuzz_below(f->in, 10) == 0 ? 0 : (CK_ULONG)make_mechanism(f->call, f->in, f->pools);
 }
 
@@ -449,23 +448,21 @@ fuzzed_user_type(void *data)
 }
 
 static CK_ULONG
-fuzzed_template(void *data, P11muxFunctionId fn, guint i, gboolean io, CK_ULONG *count)
+fuzzed_template(void *data, P11muxFunctionId fn G_GNUC_UNUSED, guint i G_GNUC_UNUSED, gboolean io,
+                CK_ULONG *count)
 {
     Fuzzed *f = data;
 
-    (void)fn;
-    (void)i;
     return (CK_ULONG)make_template(f->call, f->in, count, io, f->pools);
 }
 
 static CK_ULONG
-fuzzed_input(void *data, guint i, P11muxRole role, CK_ULONG *length)
+fuzzed_input(void *data, guint i G_GNUC_UNUSED, P11muxRole role, CK_ULONG *length)
 {
     Fuzzed *f = data;
     gboolean secret = role == P11MUX_ROLE_SECRET_IN || role == P11MUX_ROLE_STATE_IN;
     gsize size = small_length(f->in, role == P11MUX_ROLE_SECRET_IN ? 16 : 256);
 
-    (void)i;
     if (fuzz_below(f->in, 8) == 0) {
         *length = fuzz_below(f->in, 2) ? size : 0; /* NULL, with whatever length */
         return 0;
@@ -480,14 +477,13 @@ fuzzed_input(void *data, guint i, P11muxRole role, CK_ULONG *length)
 
 /* A buffer for an output of capacity elements, and its length cell. */
 static void
-fuzzed_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role, gsize element,
-              gboolean plain_length)
+fuzzed_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role G_GNUC_UNUSED,
+              gsize element, gboolean plain_length)
 {
     Fuzzed *f = data;
     gsize capacity = small_length(f->in, plain_length ? MAX_BUFFER : MAX_LIST);
     CK_ULONG *cell;
 
-    (void)role;
     v[i] = fuzz_below(f->in, 4) == 0 ? 0 : (CK_ULONG)take(f->call, capacity * element);
     if (plain_length) {
         v[ref] = capacity * element; /* C_GenerateRandom: the length itself */
@@ -511,29 +507,26 @@ fuzzed_max(void *data, CK_ULONG room)
 }
 
 static CK_ULONG
-fuzzed_cell(void *data, guint i)
+fuzzed_cell(void *data, guint i G_GNUC_UNUSED)
 {
     Fuzzed *f = data;
 
-    (void)i;
     return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)take(f->call, sizeof(CK_ULONG));
 }
 
 static CK_ULONG
-fuzzed_out_pointer(void *data, guint i, gsize size)
+fuzzed_out_pointer(void *data, guint i G_GNUC_UNUSED, gsize size)
 {
     Fuzzed *f = data;
 
-    (void)i;
     return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)take(f->call, size);
 }
 
 static CK_ULONG
-fuzzed_label(void *data, guint i)
+fuzzed_label(void *data, guint i G_GNUC_UNUSED)
 {
     Fuzzed *f = data;
 
-    (void)i;
     return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)public_bytes(f->call, f->in, 32, f->pools);
 }
 

@@ -34,16 +34,14 @@ sound_handle(void *data, P11muxRole role)
 }
 
 static CK_ULONG
-sound_boolean(void *data)
+sound_boolean(void *data G_GNUC_UNUSED)
 {
-    (void)data;
     return CK_TRUE;
 }
 
 static CK_ULONG
-sound_flags(void *data, const char *kind)
+sound_flags(void *data G_GNUC_UNUSED, const char *kind)
 {
-    (void)data;
     if (strcmp(kind, "session") == 0) {
         return CKF_SERIAL_SESSION | CKF_RW_SESSION;
     }
@@ -64,25 +62,22 @@ sound_mechanism(void *data, P11muxFunctionId fn)
 }
 
 static CK_ULONG
-sound_mechanism_type(void *data)
+sound_mechanism_type(void *data G_GNUC_UNUSED)
 {
-    (void)data;
     return CKM_SHA256;
 }
 
 static CK_ULONG
-sound_user_type(void *data)
+sound_user_type(void *data G_GNUC_UNUSED)
 {
-    (void)data;
     return CKU_USER;
 }
 
 static CK_ULONG
-sound_template(void *data, P11muxFunctionId fn, guint i, gboolean io, CK_ULONG *count)
+sound_template(void *data, P11muxFunctionId fn, guint i, gboolean io G_GNUC_UNUSED, CK_ULONG *count)
 {
     Sound *sound = data;
 
-    (void)io;
     sound->world->template_for(sound->args, i, fn, count);
     return (CK_ULONG)sound->args->templates[i];
 }
@@ -105,12 +100,11 @@ sound_input(void *data, guint i, P11muxRole role, CK_ULONG *length)
 
 /* An output buffer and its length (a plain length for C_GenerateRandom). */
 static void
-sound_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role, gsize element,
-             gboolean plain_length)
+sound_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role,
+             gsize element G_GNUC_UNUSED, gboolean plain_length)
 {
     BadArgs *args = ((Sound *)data)->args;
 
-    (void)element;
     v[i] = (CK_ULONG)args->buffers[i];
     if (plain_length) {
         v[ref] = 32;
@@ -125,10 +119,8 @@ sound_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role, gsize
 }
 
 static CK_ULONG
-sound_max(void *data, CK_ULONG room)
+sound_max(void *data G_GNUC_UNUSED, CK_ULONG room G_GNUC_UNUSED)
 {
-    (void)data;
-    (void)room;
     return BAD_ARGS_BUFFER_SIZE / sizeof(CK_ULONG);
 }
 
@@ -139,9 +131,8 @@ sound_cell(void *data, guint i)
 }
 
 static CK_ULONG
-sound_out_pointer(void *data, guint i, gsize size)
+sound_out_pointer(void *data, guint i, gsize size G_GNUC_UNUSED)
 {
-    (void)size;
     return (CK_ULONG)((Sound *)data)->args->buffers[i];
 }
 
@@ -157,9 +148,8 @@ sound_label(void *data, guint i)
 }
 
 static CK_ULONG
-sound_interface_name(void *data)
+sound_interface_name(void *data G_GNUC_UNUSED)
 {
-    (void)data;
     return (CK_ULONG) "PKCS 11";
 }
 
