@@ -16,7 +16,7 @@ OPS=10000
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=$(cd "${top_builddir:-$here/../..}" && pwd)
 BENCH=$top_builddir/tests/bench/bench
-NULL_SO=$top_builddir/tests/bench/.libs/p11mux-null.so
+NULL_SO=$top_builddir/tests/mock/.libs/libp11mux-mock-null.so
 P11MUX_SO=$top_builddir/tests/testable/.libs/p11mux.so
 
 skip() {

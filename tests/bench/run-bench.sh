@@ -50,7 +50,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=$(cd "${top_builddir:-$here/../..}" && pwd)
 BENCH=$top_builddir/tests/bench/bench
-NULL_SO=$top_builddir/tests/bench/.libs/p11mux-null.so
+NULL_SO=$top_builddir/tests/mock/.libs/libp11mux-mock-null.so
 P11MUX_SO=$top_builddir/modules/.libs/p11mux.so
 CACHE=$top_builddir/tests/bench/cache
 PROXY_SO=${PROXY_SO:-$(pkg-config --variable=proxy_module p11-kit-1 2>/dev/null || true)}
@@ -376,7 +376,7 @@ else
     echo "   the inverse of the throughput of both); ratio and added ns against direct"
 fi
 echo
-echo "-- null backend (tests/bench/p11mux-null.so, $objects objects; p11mux-8x8: 8 copies"
+echo "-- null backend (tests/mock/libp11mux-mock-null.so, $objects objects; p11mux-8x8: 8 copies"
 echo "   x 8 slots, last slot; p11mux-policy: a deny-objects rule that hides nothing)"
 table null
 if [ "$softhsm" = 1 ]; then

@@ -1,10 +1,12 @@
 /*
- * Arguments from fuzzer bytes, by parameter role (fuzz-args.h).
+ * Arguments from fuzzer bytes, by parameter role (fuzz-args.h): the values
+ * of the shared builder (args.h).
  */
 #include "config.h"
 
 #include "fuzz-args.h"
 
+#include "args.h"
 #include "call-by-id.h"
 
 #include <string.h>
@@ -375,205 +377,186 @@ make_template(FuzzCall *call, FuzzInput *in, CK_ULONG *count, gboolean io, const
 
 /* --------------------------------------------------------- by role */
 
-static CK_FLAGS
-make_flags(FuzzInput *in, const char *kind, const FuzzPools *pools)
+/* What the callbacks of the fuzz source work on. */
+typedef struct {
+    FuzzCall *call;
+    FuzzInput *in;
+    const FuzzPools *pools;
+} Fuzzed;
+
+static CK_ULONG
+fuzzed_handle(void *data, P11muxRole role)
 {
+    Fuzzed *f = data;
+
+    switch (role) {
+    case P11MUX_ROLE_SESSION:
+        return pick(f->in, f->pools->sessions, f->pools->n_sessions);
+    case P11MUX_ROLE_SLOT:
+        return pick(f->in, f->pools->slots, f->pools->n_slots);
+    default:
+        return pick(f->in, f->pools->objects, f->pools->n_objects); /* objects and keys */
+    }
+}
+
+static CK_ULONG
+fuzzed_boolean(void *data)
+{
+    return fuzz_below(((Fuzzed *)data)->in, 2);
+}
+
+static CK_ULONG
+fuzzed_flags(void *data, const char *kind)
+{
+    Fuzzed *f = data;
     CK_FLAGS flags;
 
     if (strcmp(kind, "session") == 0) {
-        flags = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : CKF_SERIAL_SESSION;
-        if (fuzz_below(in, 2)) {
+        flags = fuzz_below(f->in, 8) == 0 ? fuzz_ulong(f->in) : CKF_SERIAL_SESSION;
+        if (fuzz_below(f->in, 2)) {
             flags |= CKF_RW_SESSION;
         }
         return flags;
     }
-    flags = fuzz_below(in, 4) == 0 ? fuzz_ulong(in) : fuzz_below(in, 4);
-    if (strcmp(kind, "wait") == 0 && pools->never_block) {
+    flags = fuzz_below(f->in, 4) == 0 ? fuzz_ulong(f->in) : fuzz_below(f->in, 4);
+    if (strcmp(kind, "wait") == 0 && f->pools->never_block) {
         flags |= CKF_DONT_BLOCK;
     }
     return flags;
 }
 
-/* A buffer for an output of capacity bytes, and its length cell. */
-static void
-output(FuzzCall *call, FuzzInput *in, guint i, guint ref, gsize element, gboolean plain_length)
+static CK_ULONG
+fuzzed_mechanism(void *data, P11muxFunctionId fn G_GNUC_UNUSED)
 {
-    gsize capacity = small_length(in, plain_length ? MAX_BUFFER : MAX_LIST);
-    CK_ULONG *cell;
+    Fuzzed *f = data;
 
-    call->v[i] = fuzz_below(in, 4) == 0 ? 0 : (CK_ULONG)take(call, capacity * element);
-    if (plain_length) {
-        call->v[ref] = capacity * element; /* C_GenerateRandom: the length itself */
-        if (call->v[i] == 0 && fuzz_below(in, 2)) {
-            call->v[ref] = 0;
-        }
-        return;
-    }
-    cell = fuzz_below(in, 10) == 0 ? NULL : take(call, sizeof *cell);
-    if (cell != NULL) {
-        *cell = capacity; /* elements, or bytes */
-    }
-    call->v[ref] = (CK_ULONG)cell;
-}
-
-static gsize
-element_size(P11muxRole role)
-{
-    switch (role) {
-    case P11MUX_ROLE_SLOTS_OUT:
-    case P11MUX_ROLE_MECHANISMS_OUT:
-    case P11MUX_ROLE_OBJECTS_OUT:
-        return sizeof(CK_ULONG);
-    case P11MUX_ROLE_INTERFACES_OUT:
-        return sizeof(CK_INTERFACE);
-    default:
-        return 1;
-    }
+    return fuzz_below(f->in, 10) == 0 ? 0 : (CK_ULONG)make_mechanism(f->call, f->in, f->pools);
 }
 
 static CK_ULONG
-make_pointer_to(FuzzCall *call, FuzzInput *in, gsize size)
+fuzzed_mechanism_type(void *data)
 {
-    return fuzz_below(in, 8) == 0 ? 0 : (CK_ULONG)take(call, size);
+    return pick_mechanism(((Fuzzed *)data)->in);
 }
 
-static void
-make_in(FuzzCall *call, FuzzInput *in, const P11muxParamDesc *p, guint i, const FuzzPools *pools)
+static CK_ULONG
+fuzzed_user_type(void *data)
 {
-    gboolean secret = p->role == P11MUX_ROLE_SECRET_IN || p->role == P11MUX_ROLE_STATE_IN;
-    gsize length = small_length(in, p->role == P11MUX_ROLE_SECRET_IN ? 16 : 256);
+    FuzzInput *in = ((Fuzzed *)data)->in;
 
-    if (fuzz_below(in, 8) == 0) {
-        call->v[i] = 0; /* NULL, with whatever length */
-        call->v[p->ref] = fuzz_below(in, 2) ? length : 0;
+    return fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
+}
+
+static CK_ULONG
+fuzzed_template(void *data, P11muxFunctionId fn G_GNUC_UNUSED, guint i G_GNUC_UNUSED, gboolean io,
+                CK_ULONG *count)
+{
+    Fuzzed *f = data;
+
+    return (CK_ULONG)make_template(f->call, f->in, count, io, f->pools);
+}
+
+static CK_ULONG
+fuzzed_input(void *data, guint i G_GNUC_UNUSED, P11muxRole role, CK_ULONG *length)
+{
+    Fuzzed *f = data;
+    gboolean secret = role == P11MUX_ROLE_SECRET_IN || role == P11MUX_ROLE_STATE_IN;
+    gsize size = small_length(f->in, role == P11MUX_ROLE_SECRET_IN ? 16 : 256);
+
+    if (fuzz_below(f->in, 8) == 0) {
+        *length = fuzz_below(f->in, 2) ? size : 0; /* NULL, with whatever length */
+        return 0;
+    }
+    if (secret && !f->pools->canary && fuzz_below(f->in, 2)) {
+        size = 4; /* "1234" is the mocks' PIN */
+    }
+    *length = size;
+    return (CK_ULONG)(secret ? secret_bytes(f->call, f->in, size, f->pools)
+                             : public_bytes(f->call, f->in, size, f->pools));
+}
+
+/* A buffer for an output of capacity elements, and its length cell. */
+static void
+fuzzed_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role G_GNUC_UNUSED,
+              gsize element, gboolean plain_length)
+{
+    Fuzzed *f = data;
+    gsize capacity = small_length(f->in, plain_length ? MAX_BUFFER : MAX_LIST);
+    CK_ULONG *cell;
+
+    v[i] = fuzz_below(f->in, 4) == 0 ? 0 : (CK_ULONG)take(f->call, capacity * element);
+    if (plain_length) {
+        v[ref] = capacity * element; /* C_GenerateRandom: the length itself */
+        if (v[i] == 0 && fuzz_below(f->in, 2)) {
+            v[ref] = 0;
+        }
         return;
     }
-    if (secret && !pools->canary && fuzz_below(in, 2)) {
-        length = 4; /* "1234" is the mocks' PIN */
+    cell = fuzz_below(f->in, 10) == 0 ? NULL : take(f->call, sizeof *cell);
+    if (cell != NULL) {
+        *cell = capacity; /* elements, or bytes */
     }
-    call->v[i] = (CK_ULONG)(secret ? secret_bytes(call, in, length, pools)
-                                   : public_bytes(call, in, length, pools));
-    call->v[p->ref] = length;
+    v[ref] = (CK_ULONG)cell;
 }
 
-static void
-build_param(FuzzCall *call, FuzzInput *in, const P11muxFunctionDesc *desc, guint i,
-            const FuzzPools *pools)
+/* ulMaxObjectCount: at most what the buffer holds */
+static CK_ULONG
+fuzzed_max(void *data, CK_ULONG room)
 {
-    const P11muxParamDesc *p = &desc->params[i];
-    CK_VERSION *version;
-
-    switch (p->role) {
-    case P11MUX_ROLE_SESSION:
-        call->v[i] = pick(in, pools->sessions, pools->n_sessions);
-        break;
-    case P11MUX_ROLE_SLOT:
-        call->v[i] = pick(in, pools->slots, pools->n_slots);
-        break;
-    case P11MUX_ROLE_KEY:
-    case P11MUX_ROLE_WRAPPING_KEY:
-    case P11MUX_ROLE_UNWRAPPING_KEY:
-    case P11MUX_ROLE_EXPORTED_KEY:
-    case P11MUX_ROLE_OBJECT:
-        call->v[i] = pick(in, pools->objects, pools->n_objects);
-        break;
-    case P11MUX_ROLE_BOOL:
-        call->v[i] = fuzz_below(in, 2);
-        break;
-    case P11MUX_ROLE_FLAGS:
-        call->v[i] = make_flags(in, p->ref_name, pools);
-        break;
-    case P11MUX_ROLE_MECHANISM:
-        call->v[i] = fuzz_below(in, 10) == 0 ? 0 : (CK_ULONG)make_mechanism(call, in, pools);
-        break;
-    case P11MUX_ROLE_MECHANISM_TYPE:
-        call->v[i] = pick_mechanism(in);
-        break;
-    case P11MUX_ROLE_USER_TYPE:
-        call->v[i] = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
-        break;
-    case P11MUX_ROLE_TEMPLATE:
-    case P11MUX_ROLE_TEMPLATE_IO:
-        call->v[i] = (CK_ULONG)make_template(call, in, &call->v[p->ref],
-                                             p->role == P11MUX_ROLE_TEMPLATE_IO, pools);
-        break;
-    case P11MUX_ROLE_IN:
-    case P11MUX_ROLE_SECRET_IN:
-    case P11MUX_ROLE_PARAM:
-    case P11MUX_ROLE_STATE_IN:
-        make_in(call, in, p, i, pools);
-        break;
-    case P11MUX_ROLE_OUT:
-    case P11MUX_ROLE_SECRET_OUT:
-    case P11MUX_ROLE_STATE_OUT:
-    case P11MUX_ROLE_SLOTS_OUT:
-    case P11MUX_ROLE_MECHANISMS_OUT:
-    case P11MUX_ROLE_OBJECTS_OUT:
-    case P11MUX_ROLE_INTERFACES_OUT:
-        output(call, in, i, (guint)p->ref, element_size(p->role),
-               desc->params[p->ref].role == P11MUX_ROLE_LEN);
-        if (p->role == P11MUX_ROLE_OBJECTS_OUT) {
-            /* ulMaxObjectCount: at most what the buffer holds */
-            for (guint k = 0; k < desc->n_params; k++) {
-                if (desc->params[k].role == P11MUX_ROLE_MAX) {
-                    CK_ULONG *cell = (CK_ULONG *)call->v[p->ref];
-                    CK_ULONG room = call->v[i] != 0 && cell != NULL ? *cell : 0;
-
-                    call->v[k] = room == 0 ? 0 : fuzz_below(in, (guint)room + 1);
-                }
-            }
-        }
-        break;
-    case P11MUX_ROLE_LEN_IO:
-    case P11MUX_ROLE_COUNT_OUT:
-        if (call->v[i] == 0 && fuzz_below(in, 8) != 0) {
-            /* nobody refers to it (C_GetObjectSize's pulSize) */
-            call->v[i] = (CK_ULONG)take(call, sizeof(CK_ULONG));
-        }
-        break;
-    case P11MUX_ROLE_SLOT_OUT:
-    case P11MUX_ROLE_OBJECT_OUT:
-    case P11MUX_ROLE_SESSION_OUT:
-    case P11MUX_ROLE_FUNCTION_LIST_OUT:
-    case P11MUX_ROLE_INTERFACE_OUT:
-        call->v[i] = make_pointer_to(call, in, sizeof(CK_ULONG));
-        break;
-    case P11MUX_ROLE_INFO_OUT:
-    case P11MUX_ROLE_SESSION_INFO_OUT:
-        call->v[i] = make_pointer_to(call, in, 512);
-        break;
-    case P11MUX_ROLE_LABEL:
-        call->v[i] = fuzz_below(in, 8) == 0 ? 0 : (CK_ULONG)public_bytes(call, in, 32, pools);
-        break;
-    case P11MUX_ROLE_INTERFACE_NAME:
-        call->v[i] = fuzz_below(in, 3) == 0   ? 0
-                     : fuzz_below(in, 2) == 0 ? (CK_ULONG) "PKCS 11"
-                                              : (CK_ULONG) "Vendor";
-        break;
-    case P11MUX_ROLE_VERSION:
-        version = take(call, sizeof *version);
-        version->major = fuzz_below(in, 4);
-        version->minor = fuzz_below(in, 2) ? 0 : 40;
-        call->v[i] = fuzz_below(in, 3) == 0 ? 0 : (CK_ULONG)version;
-        break;
-    case P11MUX_ROLE_MAX:
-    case P11MUX_ROLE_LEN:
-    case P11MUX_ROLE_COUNT:
-        /* set with the buffer, list or template they describe */
-        break;
-    case P11MUX_ROLE_NOTIFY:
-    case P11MUX_ROLE_APP:
-    case P11MUX_ROLE_INIT_ARGS:
-    case P11MUX_ROLE_RESERVED:
-        call->v[i] = 0;
-        break;
-    }
+    return room == 0 ? 0 : fuzz_below(((Fuzzed *)data)->in, (guint)room + 1);
 }
+
+static CK_ULONG
+fuzzed_cell(void *data, guint i G_GNUC_UNUSED)
+{
+    Fuzzed *f = data;
+
+    return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)take(f->call, sizeof(CK_ULONG));
+}
+
+static CK_ULONG
+fuzzed_out_pointer(void *data, guint i G_GNUC_UNUSED, gsize size)
+{
+    Fuzzed *f = data;
+
+    return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)take(f->call, size);
+}
+
+static CK_ULONG
+fuzzed_label(void *data, guint i G_GNUC_UNUSED)
+{
+    Fuzzed *f = data;
+
+    return fuzz_below(f->in, 8) == 0 ? 0 : (CK_ULONG)public_bytes(f->call, f->in, 32, f->pools);
+}
+
+static CK_ULONG
+fuzzed_interface_name(void *data)
+{
+    FuzzInput *in = ((Fuzzed *)data)->in;
+
+    return fuzz_below(in, 3) == 0   ? 0
+           : fuzz_below(in, 2) == 0 ? (CK_ULONG) "PKCS 11"
+                                    : (CK_ULONG) "Vendor";
+}
+
+static CK_ULONG
+fuzzed_version(void *data)
+{
+    Fuzzed *f = data;
+    CK_VERSION *version = take(f->call, sizeof *version);
+
+    version->major = fuzz_below(f->in, 4);
+    version->minor = fuzz_below(f->in, 2) ? 0 : 40;
+    return fuzz_below(f->in, 3) == 0 ? 0 : (CK_ULONG)version;
+}
+
+static const ArgsSource fuzzed_source = ARGS_SOURCE_OF(fuzzed);
 
 void
 fuzz_call_build(FuzzCall *call, P11muxFunctionId fn, FuzzInput *in, const FuzzPools *pools)
 {
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+    Fuzzed fuzzed = {call, in, pools};
 
     memset(call, 0, sizeof *call);
     call->fn = fn;
@@ -582,9 +565,7 @@ fuzz_call_build(FuzzCall *call, P11muxFunctionId fn, FuzzInput *in, const FuzzPo
     for (guint i = 0; i < FUZZ_MAX_PARAMS; i++) {
         call->args[i] = &call->v[i];
     }
-    for (guint i = 0; i < desc->n_params && i < FUZZ_MAX_PARAMS; i++) {
-        build_param(call, in, desc, i, pools);
-    }
+    args_build(call->v, fn, &fuzzed_source, &fuzzed);
 }
 
 void

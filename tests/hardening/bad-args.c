@@ -1,14 +1,46 @@
 /*
- * Sound arguments by parameter role (bad-args.h).
+ * Sound arguments by parameter role (bad-args.h): the values of the shared
+ * builder (args.h).
  */
 #include "config.h"
 
 #include "bad-args.h"
 
+#include "args.h"
+
 #include <string.h>
 
-static CK_FLAGS
-sound_flags(const char *kind)
+/* What the callbacks of the sound source work on. */
+typedef struct {
+    BadArgs *args;
+    const BadArgsWorld *world;
+} Sound;
+
+static CK_ULONG
+sound_handle(void *data, P11muxRole role)
+{
+    const BadArgsWorld *world = ((Sound *)data)->world;
+
+    switch (role) {
+    case P11MUX_ROLE_SESSION:
+        return world->session;
+    case P11MUX_ROLE_SLOT:
+        return world->slot;
+    case P11MUX_ROLE_OBJECT:
+        return world->object;
+    default:
+        return world->key; /* every key role */
+    }
+}
+
+static CK_ULONG
+sound_boolean(void *data G_GNUC_UNUSED)
+{
+    return CK_TRUE;
+}
+
+static CK_ULONG
+sound_flags(void *data G_GNUC_UNUSED, const char *kind)
 {
     if (strcmp(kind, "session") == 0) {
         return CKF_SERIAL_SESSION | CKF_RW_SESSION;
@@ -19,149 +51,127 @@ sound_flags(const char *kind)
     return 0;
 }
 
-/* An output buffer and its length (a plain length for C_GenerateRandom). */
-static void
-sound_output(BadArgs *args, const P11muxFunctionDesc *desc, guint i)
+static CK_ULONG
+sound_mechanism(void *data, P11muxFunctionId fn)
 {
-    const P11muxParamDesc *p = &desc->params[i];
+    Sound *sound = data;
 
-    args->v[i] = (CK_ULONG)args->buffers[i];
-    if (desc->params[p->ref].role == P11MUX_ROLE_LEN) {
-        args->v[p->ref] = 32;
-        return;
-    }
-    args->cells[p->ref] = BAD_ARGS_BUFFER_SIZE / 32; /* fits any element size */
-    if (p->role == P11MUX_ROLE_OUT || p->role == P11MUX_ROLE_SECRET_OUT ||
-        p->role == P11MUX_ROLE_STATE_OUT) {
-        args->cells[p->ref] = BAD_ARGS_BUFFER_SIZE;
-    }
-    args->v[p->ref] = (CK_ULONG)&args->cells[p->ref];
+    sound->args->mechanism.mechanism =
+        sound->world->mechanism_for != NULL ? sound->world->mechanism_for(fn) : CKM_SHA256;
+    return (CK_ULONG)&sound->args->mechanism;
 }
 
-/* Parameter i of fn.  Every role is named, so that a new one fails the
- * build until it has a sound value here. */
-static void
-sound_param(BadArgs *args, P11muxFunctionId fn, guint i, const BadArgsWorld *world)
+static CK_ULONG
+sound_mechanism_type(void *data G_GNUC_UNUSED)
 {
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
-    const P11muxParamDesc *p = &desc->params[i];
-    CK_ULONG *v = &args->v[i];
-    guint8 *buffer = args->buffers[i];
+    return CKM_SHA256;
+}
 
-    switch (p->role) {
-    case P11MUX_ROLE_SESSION:
-        *v = world->session;
-        break;
-    case P11MUX_ROLE_SLOT:
-        *v = world->slot;
-        break;
-    case P11MUX_ROLE_BOOL:
-        *v = CK_TRUE;
-        break;
-    case P11MUX_ROLE_FLAGS:
-        *v = sound_flags(p->ref_name);
-        break;
-    case P11MUX_ROLE_MECHANISM:
-        args->mechanism.mechanism =
-            world->mechanism_for != NULL ? world->mechanism_for(fn) : CKM_SHA256;
-        *v = (CK_ULONG)&args->mechanism;
-        break;
-    case P11MUX_ROLE_MECHANISM_TYPE:
-        *v = CKM_SHA256;
-        break;
-    case P11MUX_ROLE_KEY:
-    case P11MUX_ROLE_WRAPPING_KEY:
-    case P11MUX_ROLE_UNWRAPPING_KEY:
-    case P11MUX_ROLE_EXPORTED_KEY:
-        *v = world->key;
-        break;
-    case P11MUX_ROLE_OBJECT:
-        *v = world->object;
-        break;
-    case P11MUX_ROLE_USER_TYPE:
-        *v = CKU_USER;
-        break;
-    case P11MUX_ROLE_MAX:
-        *v = BAD_ARGS_BUFFER_SIZE / sizeof(CK_ULONG);
-        break;
-    case P11MUX_ROLE_TEMPLATE:
-    case P11MUX_ROLE_TEMPLATE_IO:
-        world->template_for(args, i, fn, &args->v[p->ref]);
-        *v = (CK_ULONG)args->templates[i];
-        break;
-    case P11MUX_ROLE_SECRET_IN:
+static CK_ULONG
+sound_user_type(void *data G_GNUC_UNUSED)
+{
+    return CKU_USER;
+}
+
+static CK_ULONG
+sound_template(void *data, P11muxFunctionId fn, guint i, gboolean io G_GNUC_UNUSED, CK_ULONG *count)
+{
+    Sound *sound = data;
+
+    sound->world->template_for(sound->args, i, fn, count);
+    return (CK_ULONG)sound->args->templates[i];
+}
+
+static CK_ULONG
+sound_input(void *data, guint i, P11muxRole role, CK_ULONG *length)
+{
+    guint8 *buffer = ((Sound *)data)->args->buffers[i];
+
+    if (role == P11MUX_ROLE_SECRET_IN) {
         /* a PIN that is wrong: no case changes the tokens' PINs */
         memcpy(buffer, "9999", 4);
-        args->v[p->ref] = 4;
-        *v = (CK_ULONG)buffer;
-        break;
-    case P11MUX_ROLE_IN:
-    case P11MUX_ROLE_PARAM:
-    case P11MUX_ROLE_STATE_IN:
-        memset(buffer, 0x5a, 64);
-        args->v[p->ref] = 64;
-        *v = (CK_ULONG)buffer;
-        break;
-    case P11MUX_ROLE_OUT:
-    case P11MUX_ROLE_SECRET_OUT:
-    case P11MUX_ROLE_STATE_OUT:
-    case P11MUX_ROLE_SLOTS_OUT:
-    case P11MUX_ROLE_MECHANISMS_OUT:
-    case P11MUX_ROLE_OBJECTS_OUT:
-    case P11MUX_ROLE_INTERFACES_OUT:
-        sound_output(args, desc, i);
-        break;
-    case P11MUX_ROLE_LEN_IO:
-    case P11MUX_ROLE_COUNT_OUT:
-        if (*v == 0) {
-            /* a length nobody refers to: C_GetObjectSize's pulSize */
-            *v = (CK_ULONG)&args->cells[i];
-        }
-        break;
-    case P11MUX_ROLE_SLOT_OUT:
-    case P11MUX_ROLE_OBJECT_OUT:
-    case P11MUX_ROLE_SESSION_OUT:
-    case P11MUX_ROLE_INFO_OUT:
-    case P11MUX_ROLE_SESSION_INFO_OUT:
-    case P11MUX_ROLE_FUNCTION_LIST_OUT:
-    case P11MUX_ROLE_INTERFACE_OUT:
-        *v = (CK_ULONG)buffer;
-        break;
-    case P11MUX_ROLE_LABEL:
-        memset(buffer, ' ', 32);
-        memcpy(buffer, world->label, strlen(world->label));
-        *v = (CK_ULONG)buffer;
-        break;
-    case P11MUX_ROLE_INTERFACE_NAME:
-        *v = (CK_ULONG) "PKCS 11";
-        break;
-    case P11MUX_ROLE_VERSION:
-        args->version = (CK_VERSION){3, 0};
-        *v = (CK_ULONG)&args->version;
-        break;
-    case P11MUX_ROLE_LEN:
-    case P11MUX_ROLE_COUNT:
-        /* set by the buffer or template that refers to it */
-        break;
-    case P11MUX_ROLE_NOTIFY:
-    case P11MUX_ROLE_APP:
-    case P11MUX_ROLE_INIT_ARGS:
-    case P11MUX_ROLE_RESERVED:
-        *v = 0;
-        break;
+        *length = 4;
+        return (CK_ULONG)buffer;
     }
+    memset(buffer, 0x5a, 64);
+    *length = 64;
+    return (CK_ULONG)buffer;
 }
+
+/* An output buffer and its length (a plain length for C_GenerateRandom). */
+static void
+sound_output(void *data, CK_ULONG *v, guint i, guint ref, P11muxRole role,
+             gsize element G_GNUC_UNUSED, gboolean plain_length)
+{
+    BadArgs *args = ((Sound *)data)->args;
+
+    v[i] = (CK_ULONG)args->buffers[i];
+    if (plain_length) {
+        v[ref] = 32;
+        return;
+    }
+    args->cells[ref] = BAD_ARGS_BUFFER_SIZE / 32; /* fits any element size */
+    if (role == P11MUX_ROLE_OUT || role == P11MUX_ROLE_SECRET_OUT ||
+        role == P11MUX_ROLE_STATE_OUT) {
+        args->cells[ref] = BAD_ARGS_BUFFER_SIZE;
+    }
+    v[ref] = (CK_ULONG)&args->cells[ref];
+}
+
+static CK_ULONG
+sound_max(void *data G_GNUC_UNUSED, CK_ULONG room G_GNUC_UNUSED)
+{
+    return BAD_ARGS_BUFFER_SIZE / sizeof(CK_ULONG);
+}
+
+static CK_ULONG
+sound_cell(void *data, guint i)
+{
+    return (CK_ULONG) & ((Sound *)data)->args->cells[i];
+}
+
+static CK_ULONG
+sound_out_pointer(void *data, guint i, gsize size G_GNUC_UNUSED)
+{
+    return (CK_ULONG)((Sound *)data)->args->buffers[i];
+}
+
+static CK_ULONG
+sound_label(void *data, guint i)
+{
+    Sound *sound = data;
+    guint8 *buffer = sound->args->buffers[i];
+
+    memset(buffer, ' ', 32);
+    memcpy(buffer, sound->world->label, strlen(sound->world->label));
+    return (CK_ULONG)buffer;
+}
+
+static CK_ULONG
+sound_interface_name(void *data G_GNUC_UNUSED)
+{
+    return (CK_ULONG) "PKCS 11";
+}
+
+static CK_ULONG
+sound_version(void *data)
+{
+    BadArgs *args = ((Sound *)data)->args;
+
+    args->version = (CK_VERSION){3, 0};
+    return (CK_ULONG)&args->version;
+}
+
+static const ArgsSource sound_source = ARGS_SOURCE_OF(sound);
 
 void
 bad_args_build(BadArgs *args, P11muxFunctionId fn, const BadArgsWorld *world)
 {
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
+    Sound sound = {args, world};
 
     memset(args, 0, sizeof *args);
     memset(args->buffers, world->fill, sizeof args->buffers);
-    for (guint i = 0; i < desc->n_params; i++) {
-        sound_param(args, fn, i, world);
-    }
+    args_build(args->v, fn, &sound_source, &sound);
 }
 
 void

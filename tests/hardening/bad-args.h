@@ -1,6 +1,7 @@
 /*
  * Sound arguments for any function of the function table
- * (p11mux_functions[]), built from each parameter's role: shared by the
+ * (p11mux_functions[]), built from each parameter's role by the shared
+ * builder (tests/lib/args.h) with the values below: used by the
  * bad-input matrix over the mock backends (test-bad-input.c) and over real
  * modules (bad-input-real.c), which then spoil one argument per case.
  *

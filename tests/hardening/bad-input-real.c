@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "bad-args.h"
 #include "call-by-id.h"
 #include "p11mux-functions.h"
@@ -315,34 +316,13 @@ verdict(P11muxFunctionId fn, CK_SLOT_ID slot, const char *what, CK_RV rv)
     n_violations += ok || quirk ? 0 : 1;
 }
 
-/* The size in bytes of one element of an output buffer of this role; 0: not
- * a buffer with an offered size. */
-static gsize
-element_size(P11muxRole role)
-{
-    switch (role) {
-    case P11MUX_ROLE_OUT:
-    case P11MUX_ROLE_SECRET_OUT:
-    case P11MUX_ROLE_STATE_OUT:
-        return 1;
-    case P11MUX_ROLE_SLOTS_OUT:
-    case P11MUX_ROLE_MECHANISMS_OUT:
-    case P11MUX_ROLE_OBJECTS_OUT:
-        return sizeof(CK_ULONG);
-    case P11MUX_ROLE_INTERFACES_OUT:
-        return sizeof(CK_INTERFACE);
-    default:
-        return 0;
-    }
-}
-
 /* The bytes offered in each output buffer of args (G_MAXSIZE: not checked). */
 static void
 offered_sizes(const BadArgs *args, const P11muxFunctionDesc *desc, gsize *offered)
 {
     for (guint i = 0; i < desc->n_params; i++) {
         const P11muxParamDesc *p = &desc->params[i];
-        gsize size = element_size(p->role);
+        gsize size = args_element_size(p->role);
         CK_ULONG n;
 
         offered[i] = G_MAXSIZE;

@@ -1,7 +1,9 @@
 /*
- * The null backend: a PKCS #11 module that does (almost) nothing, so that a
- * benchmark through p11mux or p11-kit-proxy measures the layer on top and
- * not the token underneath.
+ * The mock's null mode (libp11mux-mock-null.so): a PKCS #11 module that does
+ * (almost) nothing, so that a benchmark through p11mux or p11-kit-proxy
+ * measures the layer on top and not the token underneath.  It is the mock's
+ * generated stubs (mock-stubs.[ch]) with the functions below in place of
+ * the mock's own, without GLib, locks or a configuration file.
  *
  * It offers only the 2.40 interface (C_GetFunctionList, like SoftHSM2).
  * Every instance has `slots` slots (ids 10, 11, ...), each holding an
@@ -36,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "null-stubs.h"
+#include "mock-stubs.h"
 #include "p11mux-pkcs11.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -329,7 +331,7 @@ get_attribute(CK_OBJECT_HANDLE handle, CK_ATTRIBUTE *attr)
 /* ------------------------------------------------------------ general */
 
 CK_RV
-null_C_Initialize(CK_VOID_PTR pInitArgs)
+mock_C_Initialize(CK_VOID_PTR pInitArgs)
 {
     CK_C_INITIALIZE_ARGS *args = pInitArgs;
     CK_RV rv;
@@ -346,7 +348,7 @@ null_C_Initialize(CK_VOID_PTR pInitArgs)
 }
 
 CK_RV
-null_C_Finalize(CK_VOID_PTR pReserved)
+mock_C_Finalize(CK_VOID_PTR pReserved)
 {
     if (pReserved != NULL) {
         return CKR_ARGUMENTS_BAD;
@@ -365,7 +367,7 @@ null_C_Finalize(CK_VOID_PTR pReserved)
 }
 
 CK_RV
-null_C_GetInfo(CK_INFO_PTR pInfo)
+mock_C_GetInfo(CK_INFO_PTR pInfo)
 {
     if (pInfo == NULL) {
         return CKR_ARGUMENTS_BAD;
@@ -387,12 +389,12 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
     if (ppFunctionList == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    *ppFunctionList = &null_function_list;
+    *ppFunctionList = &mock_function_list;
     return CKR_OK;
 }
 
 CK_RV
-null_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
+mock_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     return C_GetFunctionList(ppFunctionList);
 }
@@ -400,7 +402,7 @@ null_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 /* ------------------------------------------------------------ slots and tokens */
 
 CK_RV
-null_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+mock_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
     CK_ULONG i;
 
@@ -427,7 +429,7 @@ null_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR
 }
 
 CK_RV
-null_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+mock_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
     if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
@@ -446,7 +448,7 @@ null_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 }
 
 CK_RV
-null_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+mock_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
     char label[LABEL_SIZE + 16];
 
@@ -482,7 +484,7 @@ null_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 }
 
 CK_RV
-null_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+mock_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                         CK_ULONG_PTR pulCount)
 {
     CK_ULONG n = sizeof(mechanisms) / sizeof(mechanisms[0]);
@@ -508,7 +510,7 @@ null_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
 }
 
 CK_RV
-null_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+mock_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
     if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)) {
         return CKR_CRYPTOKI_NOT_INITIALIZED;
@@ -544,7 +546,7 @@ null_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_
 /* ------------------------------------------------------------ sessions */
 
 CK_RV
-null_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+mock_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                    CK_SESSION_HANDLE_PTR phSession)
 {
     unsigned int start, i;
@@ -590,7 +592,7 @@ null_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, 
 }
 
 CK_RV
-null_C_CloseSession(CK_SESSION_HANDLE hSession)
+mock_C_CloseSession(CK_SESSION_HANDLE hSession)
 {
     Session *session = session_get(hSession);
 
@@ -603,7 +605,7 @@ null_C_CloseSession(CK_SESSION_HANDLE hSession)
 }
 
 CK_RV
-null_C_CloseAllSessions(CK_SLOT_ID slotID)
+mock_C_CloseAllSessions(CK_SLOT_ID slotID)
 {
     CK_ULONG i;
 
@@ -622,7 +624,7 @@ null_C_CloseAllSessions(CK_SLOT_ID slotID)
 }
 
 CK_RV
-null_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+mock_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
     Session *session = session_get(hSession);
 
@@ -640,7 +642,7 @@ null_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 }
 
 CK_RV
-null_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+mock_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
              CK_ULONG ulPinLen)
 {
     (void)userType; /* any PIN logs in */
@@ -650,7 +652,7 @@ null_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR 
 }
 
 CK_RV
-null_C_Logout(CK_SESSION_HANDLE hSession)
+mock_C_Logout(CK_SESSION_HANDLE hSession)
 {
     return session_get(hSession) == NULL ? CKR_SESSION_HANDLE_INVALID : CKR_OK;
 }
@@ -658,7 +660,7 @@ null_C_Logout(CK_SESSION_HANDLE hSession)
 /* ------------------------------------------------------------ objects */
 
 CK_RV
-null_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+mock_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
     CK_RV rv = CKR_OK;
@@ -685,7 +687,7 @@ null_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 }
 
 CK_RV
-null_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+mock_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
     Session *session = session_get(hSession);
     CK_ULONG lo = 1, hi = n_handles() + 1, i;
@@ -709,7 +711,7 @@ null_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, C
 }
 
 CK_RV
-null_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+mock_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
                    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
     Session *session = session_get(hSession);
@@ -732,7 +734,7 @@ null_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 }
 
 CK_RV
-null_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+mock_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
     Session *session = session_get(hSession);
 
@@ -845,46 +847,46 @@ op_final(CK_SESSION_HANDLE hSession, int op, const CK_BYTE *pData, CK_ULONG ulDa
 }
 
 CK_RV
-null_C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
+mock_C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
     return op_init(hSession, OP_DIGEST, pMechanism, CK_INVALID_HANDLE);
 }
 
 CK_RV
-null_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+mock_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
               CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
     return op_final(hSession, OP_DIGEST, pData, ulDataLen, pDigest, pulDigestLen);
 }
 
 CK_RV
-null_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+mock_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     return op_init(hSession, OP_SIGN, pMechanism, hKey);
 }
 
 CK_RV
-null_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+mock_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
             CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     return op_final(hSession, OP_SIGN, pData, ulDataLen, pSignature, pulSignatureLen);
 }
 
 CK_RV
-null_C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+mock_C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     return op_init(hSession, OP_ENCRYPT, pMechanism, hKey);
 }
 
 CK_RV
-null_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+mock_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
     return op_final(hSession, OP_ENCRYPT, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen);
 }
 
 CK_RV
-null_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
+mock_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
 {
     Session *session = session_get(hSession);
     CK_ULONG x, i;
