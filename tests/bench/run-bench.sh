@@ -165,6 +165,11 @@ fi
 if [ "$softhsm" = 1 ]; then
     p11mux_conf "$TMP/softhsm-mechanisms.conf" "policy = mechanisms" -- softhsm "$SOFTHSM_SO" ""
     printf '[policy mechanisms]\ndeny-mechanisms = CKM_MD5*\n' >>"$TMP/softhsm-mechanisms.conf"
+    # every kind of rule at once: mechanisms, key sizes, objects, force-sensitive
+    p11mux_conf "$TMP/softhsm-strict.conf" "policy = strict" -- softhsm "$SOFTHSM_SO" ""
+    printf '[policy strict]\n%s\n%s\n%s\n%s\n' 'deny-mechanisms = CKM_MD5*' \
+        'min-key-bits = rsa:2048' 'deny-objects = pkcs11:object=no-such-object' \
+        'force-sensitive = true' >>"$TMP/softhsm-strict.conf"
 fi
 if [ "$nss" = 1 ]; then
     mkdir -p "$TMP/nssdb"
@@ -207,7 +212,7 @@ suite_targets() {
     case $1 in
     null) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-policy" ;;
     objects) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-policy" ;;
-    softhsm) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-mechanisms" ;;
+    softhsm) echo "direct p11mux ${PROXY_SO:+proxy} p11mux-mechanisms p11mux-strict" ;;
     nss) echo "direct p11mux p11mux-mechanisms" ;;
     *) echo "direct p11mux ${PROXY_SO:+proxy}" ;;
     esac
@@ -248,6 +253,8 @@ run_target() {
     p11mux-policy) P11MUX_CONF=${conf%.conf}-policy.conf "${runner[@]}" "$BENCH" "$@" \
         --scale 0.2 "$P11MUX_SO" ;;
     p11mux-mechanisms) P11MUX_CONF=${conf%.conf}-mechanisms.conf "${runner[@]}" "$BENCH" "$@" \
+        "$P11MUX_SO" ;;
+    p11mux-strict) P11MUX_CONF=${conf%.conf}-strict.conf "${runner[@]}" "$BENCH" "$@" \
         "$P11MUX_SO" ;;
     p11mux-trace) P11MUX_CONF=$TMP/null-trace.conf "${runner[@]}" "$BENCH" "$@" "$P11MUX_SO" ;;
     proxy) "${runner[@]}" "$BENCH" --p11-kit-dir "$pk" "$@" "$PROXY_SO" ;;
@@ -345,6 +352,36 @@ table() {
     }' "$RESULTS"
 }
 
+# policy_ratio SUITE TARGET: per workload, median(TARGET) / median(p11mux):
+# what the policy costs a call, measured in the same run
+policy_ratio() {
+    local col=6
+    if [ "$clock" = cpu ]; then
+        col=7
+    fi
+    awk -v suite="$1" -v target="$2" -v col="$col" '
+    function median(list,   n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    $1 == suite && ($2 == "p11mux" || $2 == target) {
+        key = $4 SUBSEP $5
+        if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+        values[key, $2] = values[key, $2] " " $col
+    }
+    END {
+        printf "%-12s %3s %12s %12s %8s\n", "workload", "thr", "no policy", target, "ratio"
+        for (k = 1; k <= n; k++) {
+            split(order[k], w, SUBSEP)
+            if (values[order[k], "p11mux"] == "" || values[order[k], target] == "") continue
+            a = median(values[order[k], "p11mux"]); b = median(values[order[k], target])
+            printf "%-12s %3s %12.1f %12.1f %8.3f\n", w[1], w[2], a, b, b / a
+        }
+    }' "$RESULTS"
+}
+
 init_table() {
     awk '
     function median(list,   n, v, i, j, t) {
@@ -382,8 +419,13 @@ table null
 if [ "$softhsm" = 1 ]; then
     echo
     echo "-- SoftHSM2 ($SOFTHSM_SO), session keys (p11mux-mechanisms: deny-mechanisms ="
-    echo "   CKM_MD5*, so every mechanism parameter is walked and judged)"
+    echo "   CKM_MD5*, so every mechanism parameter is walked and judged; p11mux-strict: also"
+    echo "   min-key-bits = rsa:2048, deny-objects, force-sensitive = true)"
     table softhsm
+    echo
+    echo "-- SoftHSM2: what a policy of every kind of rule costs a call (p11mux-strict over"
+    echo "   p11mux with no policy, same run)"
+    policy_ratio softhsm p11mux-strict
     if [ "$clock" = wall ]; then
         echo
         echo "-- the same in the thread's CPU time per operation (what other processes take"
