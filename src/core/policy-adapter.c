@@ -45,6 +45,17 @@ run_own(P11muxCall *own)
     return rv;
 }
 
+/* own: a call of fn over args by p11mux itself, on router, not yet routed. */
+static void
+own_call(P11muxCall *own, P11muxRouter *router, P11muxFunctionId fn, void **args)
+{
+    memset(own, 0, sizeof *own);
+    own->fn = fn;
+    own->steps = P11MUX_CALL_OWN;
+    own->args = args;
+    own->router = router;
+}
+
 /* P11muxPolicyAsk: fn on the route of the call the policy judges. */
 static CK_RV
 ask(const P11muxPolicyCall *facts, P11muxFunctionId fn, void **args)
@@ -58,11 +69,7 @@ ask(const P11muxPolicyCall *facts, P11muxFunctionId fn, void **args)
                              (handling == P11MUX_HANDLING_ROUTE_SESSION && call->session != 0),
                          CKR_GENERAL_ERROR);
 
-    memset(&own, 0, sizeof own);
-    own.fn = fn;
-    own.steps = P11MUX_CALL_OWN;
-    own.args = args;
-    own.router = call->router;
+    own_call(&own, call->router, fn, args);
     own.route = call->route;
     own.session = call->session;
     own.session_flags = call->session_flags;
@@ -78,11 +85,7 @@ ask_slot(gpointer pipeline, const P11muxSlot *slot, P11muxFunctionId fn, void **
     g_return_val_if_fail(p11mux_call_tails[fn].handling == P11MUX_HANDLING_ROUTE_SLOT,
                          CKR_GENERAL_ERROR);
 
-    memset(&own, 0, sizeof own);
-    own.fn = fn;
-    own.steps = P11MUX_CALL_OWN;
-    own.args = args;
-    own.router = pipeline;
+    own_call(&own, pipeline, fn, args);
     own.slot_entry = slot;
     own.backend = slot->backend;
     own.slot = slot->id;

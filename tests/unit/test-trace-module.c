@@ -204,6 +204,25 @@ START_TEST(test_trace_module_json_names_calls_and_hides_secrets)
 }
 END_TEST
 
+/* The trace of run_calls() in format with the extra [global] lines, which
+ * holds neither the PIN nor the key's value (transfer full). */
+static char *
+run_traced(const char *format, const char *extra)
+{
+    g_autofree char *path = NULL;
+    char *contents = NULL;
+    gsize length;
+
+    extra_global = extra;
+    path = configure(format, "hex");
+    run_calls();
+    extra_global = "";
+    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
+    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
+    assert_secret_absent(contents, length, key_value, sizeof(key_value));
+    return contents;
+}
+
 /* One string per record: a JSON line, or a text record's header line with
  * the indented lines that follow it (each with its newline). */
 static GStrv
@@ -238,22 +257,13 @@ START_TEST(test_trace_module_policy_reads_are_p11mux_own_calls)
 {
     const char *formats[] = {"json", "text"};
     const char *marks[] = {"\"by\":\"p11mux\"", "  by: p11mux (for the policy)\n"};
-    g_autofree char *path = NULL;
-    g_autofree char *contents = NULL;
-    g_auto(GStrv) lines = NULL;
+    g_autofree char *contents = run_traced(formats[_i],
+                                           "policy = objects\n"
+                                           "[policy objects]\n"
+                                           "deny-objects = pkcs11:object=hidden\n");
+    g_auto(GStrv) lines = records_of(contents);
     guint i, own = 0, own_reads = 0, app_reads = 0, token_reads = 0;
-    gsize length;
 
-    extra_global = "policy = objects\n"
-                   "[policy objects]\n"
-                   "deny-objects = pkcs11:object=hidden\n";
-    path = configure(formats[_i], "hex");
-    run_calls();
-    extra_global = "";
-    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
-    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
-    assert_secret_absent(contents, length, key_value, sizeof(key_value));
-    lines = records_of(contents);
     for (i = 0; lines[i] != NULL; i++) {
         gboolean by_p11mux = strstr(lines[i], marks[_i]) != NULL;
         gboolean reads = strstr(lines[i], "C_GetAttributeValue") != NULL;
@@ -278,17 +288,8 @@ END_TEST
 START_TEST(test_trace_module_entry_records_hide_secrets)
 {
     const char *formats[] = {"json", "text"};
-    g_autofree char *path = NULL;
-    g_autofree char *contents = NULL;
-    gsize length;
+    g_autofree char *contents = run_traced(formats[_i], "trace-entry = true\n");
 
-    extra_global = "trace-entry = true\n";
-    path = configure(formats[_i], "hex");
-    run_calls();
-    extra_global = "";
-    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
-    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
-    assert_secret_absent(contents, length, key_value, sizeof(key_value));
     if (_i == 0) {
         assert_contains(contents, "\"function\":\"C_Login\",\"event\":\"enter\",\"backend\":"
                                   "\"mock-t\"");
@@ -304,14 +305,8 @@ END_TEST
 
 START_TEST(test_trace_module_text_hides_secrets)
 {
-    g_autofree char *path = configure("text", "hex");
-    g_autofree char *contents = NULL;
-    gsize length;
+    g_autofree char *contents = run_traced("text", "");
 
-    run_calls();
-    ck_assert(g_file_get_contents(path, &contents, &length, NULL));
-    assert_secret_absent(contents, length, (const guchar *)PIN, strlen(PIN));
-    assert_secret_absent(contents, length, key_value, sizeof(key_value));
     assert_contains(contents, " C_Login -> CKR_OK (");
     assert_contains(contents, "\n  pPin: <redacted, 12 bytes>\n");
     assert_contains(contents, "\n    CKA_VALUE = <redacted, 16 bytes>\n");
