@@ -209,10 +209,11 @@ def parse_function(words, where, number):
         raise TableError(f"{where}: unknown handling '{handling}'")
     flags = words[3].split(",") if len(words) == 4 else []
     for flag in flags:
-        if flag not in ("writes", "v3-variant"):
+        if flag not in ("writes", "v3-variant", "closes"):
             raise TableError(f"{where}: unknown flag '{flag}'")
     fn = Function(name, since, handling, "writes" in flags, number)
     fn.v3_variant = "v3-variant" in flags
+    fn.closes = "closes" in flags
     if fn.v3_variant and handling != "special":
         raise TableError(f"{where}: v3-variant is for special functions")
     return fn
@@ -350,6 +351,7 @@ def emit_header(functions):
       "    guint n_params;\n"
       "    const P11muxParamDesc *params;\n"
       "    int target;           /* a routed function's session or slot parameter, else -1 */\n"
+      "    gboolean closes;      /* ends the session, or every session of the slot, it names */\n"
       "} P11muxFunctionDesc;\n\n")
     w("/* Indexed by P11muxFunctionId. */\n")
     w("extern const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT];\n\n")
@@ -419,8 +421,9 @@ def emit_descriptors(functions):
         if fn.handling != "special":
             role = "session" if fn.handling == "route-session" else "slot"
             target = next(i for i, p in enumerate(fn.params) if p.role == role)
+        closes = "TRUE" if fn.closes else "FALSE"
         w(f'    {{ "{fn.name}", P11MUX_FN_{fn.name}, {major}, {minor}, {handling}, {writes}, '
-          f"{len(fn.params)}, {params}, {target} }},\n")
+          f"{len(fn.params)}, {params}, {target}, {closes} }},\n")
     w("};\n\n")
 
 

@@ -111,11 +111,9 @@ p11mux_policy_check_handles(P11muxPolicyCall *call, const P11muxPolicy *policy)
             !p11mux_policy_decides_on(policy, desc, param)) {
             continue;
         }
+        /* (C_SetOperationState's keys, where 0 says "no key", never get
+         * here: saved state is refused under every policy) */
         handle = P11MUX_ARG(call, i, CK_OBJECT_HANDLE);
-        /* C_SetOperationState: 0 says "no key" */
-        if (handle == CK_INVALID_HANDLE && call->fn == P11MUX_FN_C_SetOperationState) {
-            continue;
-        }
         rv = check_handle(call, policy, param, handle);
     }
     return rv;
@@ -139,17 +137,47 @@ p11mux_policy_check_param_key(P11muxPolicyCall *call, const P11muxPolicy *policy
 static CK_BBOOL true_value = CK_TRUE;
 static CK_BBOOL false_value = CK_FALSE;
 
-/* What a template of a creating function makes when it does not say. */
-static const struct {
-    P11muxFunctionId fn;
-    CK_OBJECT_CLASS classes[2]; /* by the template's position among the templates */
-    gboolean generates;         /* the mechanism says the key type */
-} creations[] = {
-    {P11MUX_FN_C_GenerateKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, TRUE},
-    {P11MUX_FN_C_GenerateKeyPair, {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY}, TRUE},
-    {P11MUX_FN_C_UnwrapKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, FALSE},
-    {P11MUX_FN_C_DeriveKey, {CKO_SECRET_KEY, CKO_SECRET_KEY}, FALSE},
-};
+/*
+ * What a template of a key-making function makes when it does not say,
+ * from the roles: a function with a mechanism and an object out makes keys
+ * (generate, unwrap, derive, encapsulate, decapsulate); with two templates a
+ * public and a private key, with one a secret key.  One that takes no key
+ * generates: its mechanism says the key's type.
+ */
+static gboolean
+makes_keys(const P11muxFunctionDesc *desc)
+{
+    return p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0) >= 0 &&
+           p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, 0) >= 0;
+}
+
+static gboolean
+generates(const P11muxFunctionDesc *desc)
+{
+    guint i;
+
+    for (i = 0; i < desc->n_params; i++) {
+        if (p11mux_role_is_key(desc->params[i].role)) {
+            return FALSE;
+        }
+    }
+    return makes_keys(desc);
+}
+
+static CK_OBJECT_CLASS
+default_class(const P11muxFunctionDesc *desc, guint position)
+{
+    int first = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0);
+    gboolean pair = first >= 0 && p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, first + 1) >= 0;
+
+    if (!makes_keys(desc) || position > 1) {
+        return CK_UNAVAILABLE_INFORMATION;
+    }
+    if (pair) {
+        return position == 0 ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+    }
+    return CKO_SECRET_KEY;
+}
 
 /* What one template describes, with what the call and its source add. */
 typedef struct {
@@ -165,7 +193,6 @@ static CK_OBJECT_CLASS
 made_class(const P11muxPolicyCall *call, const Made *made)
 {
     CK_ULONG klass;
-    gsize i;
 
     if (p11mux_template_ulong(made->tmpl, made->n, CKA_CLASS, &klass)) {
         return klass;
@@ -173,12 +200,7 @@ made_class(const P11muxPolicyCall *call, const Made *made)
     if (made->source != NULL) {
         return made->source->klass;
     }
-    for (i = 0; i < G_N_ELEMENTS(creations); i++) {
-        if (creations[i].fn == call->fn && made->position < 2) {
-            return creations[i].classes[made->position];
-        }
-    }
-    return CK_UNAVAILABLE_INFORMATION;
+    return default_class(p11mux_policy_fn(call), made->position);
 }
 
 static gboolean
@@ -274,7 +296,6 @@ made_family(P11muxPolicyCall *call, const Made *made)
     CK_MECHANISM_PTR mechanism;
     CK_ULONG type;
     gboolean in_bytes;
-    gsize i;
 
     if (p11mux_template_ulong(made->tmpl, made->n, CKA_KEY_TYPE, &type)) {
         return p11mux_key_family_of_type(type);
@@ -283,10 +304,8 @@ made_family(P11muxPolicyCall *call, const Made *made)
         return p11mux_key_family_of_type(made->source->key_type);
     }
     mechanism = mech >= 0 ? P11MUX_ARG(call, mech, CK_MECHANISM_PTR) : NULL;
-    for (i = 0; mechanism != NULL && i < G_N_ELEMENTS(creations); i++) {
-        if (creations[i].fn == call->fn && creations[i].generates) {
-            return p11mux_key_family_of_mechanism(mechanism->mechanism, &in_bytes);
-        }
+    if (mechanism != NULL && generates(desc)) {
+        return p11mux_key_family_of_mechanism(mechanism->mechanism, &in_bytes);
     }
     return P11MUX_KEY_NONE;
 }

@@ -40,6 +40,21 @@ p11mux_policy_find_param(const P11muxFunctionDesc *desc, P11muxRole role, int st
     return -1;
 }
 
+gboolean
+p11mux_policy_is_search(const P11muxFunctionDesc *desc)
+{
+    return !desc->writes && p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE, 0) >= 0 &&
+           p11mux_policy_find_param(desc, P11MUX_ROLE_OBJECT_OUT, 0) < 0;
+}
+
+int
+p11mux_policy_token_info_out(const P11muxFunctionDesc *desc)
+{
+    int index = p11mux_policy_find_param(desc, P11MUX_ROLE_INFO_OUT, 0);
+
+    return index >= 0 && strcmp(desc->params[index].type, "CK_TOKEN_INFO_PTR") == 0 ? index : -1;
+}
+
 /* ------------------------------------------------------------ call data */
 
 /*
@@ -188,11 +203,15 @@ policy_of_call(const P11muxPolicyCall *call)
     return call->engine != NULL ? p11mux_policy_of_backend(call->engine, call->backend) : NULL;
 }
 
-/* Every slot-id function on a hidden token's slot: CKR_SLOT_ID_INVALID. */
+/* Every slot-id function on a hidden token's slot: CKR_SLOT_ID_INVALID.
+ * A call that opens a session on the slot or writes its token judges the
+ * token as it is now (it may have been swapped for a hidden one). */
 static CK_RV
 check_token(P11muxPolicyCall *call, const P11muxPolicy *policy)
 {
-    gboolean refresh = call->fn == P11MUX_FN_C_OpenSession || call->fn == P11MUX_FN_C_InitToken;
+    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
+    gboolean refresh = p11mux_policy_find_param(desc, P11MUX_ROLE_SLOT, 0) >= 0 &&
+                       (desc->writes || p11mux_policy_find_param(desc, P11MUX_ROLE_SESSION_OUT, 0) >= 0);
 
     if (!policy->has_token_rules || call->slot_entry == NULL) {
         return CKR_OK;
@@ -376,14 +395,15 @@ after_sessions(const P11muxPolicyCall *call, CK_RV rv)
 {
     P11muxPolicyEngine *engine = call->engine;
 
-    if (rv != CKR_OK) {
+    if (rv != CKR_OK || !p11mux_policy_fn(call)->closes) {
         return; /* a session the backend says is gone: p11mux_policy_session_gone */
     }
-    if (call->fn == P11MUX_FN_C_CloseAllSessions) {
+    if (call->session != 0) {
+        forget_session(call); /* the session it names */
+    } else if (call->slot_entry != NULL) {
+        /* every session of the slot */
         p11mux_policy_cache_forget_slot(engine->cache, call->slot_entry);
         p11mux_policy_cache_forget_session_objects(engine->cache, call->backend);
-    } else if (call->fn == P11MUX_FN_C_CloseSession && call->session != 0) {
-        forget_session(call);
     }
 }
 
@@ -499,7 +519,7 @@ plan_prepare_outputs(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
     if (has_role(desc, P11MUX_ROLE_TEMPLATE_IO)) {
         return policy->force_sensitive;
     }
-    return desc->id == P11MUX_FN_C_FindObjectsInit && policy->force_sensitive;
+    return p11mux_policy_is_search(desc) && policy->force_sensitive;
 }
 
 /* finish_outputs: what prepare started, and the info-out corrections. */
@@ -512,7 +532,7 @@ plan_finish_outputs(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
     if (!has_role(desc, P11MUX_ROLE_INFO_OUT)) {
         return FALSE;
     }
-    if (desc->id == P11MUX_FN_C_GetTokenInfo) {
+    if (p11mux_policy_token_info_out(desc) >= 0) {
         return policy->has_token_rules || policy->read_only;
     }
     return has_role(desc, P11MUX_ROLE_MECHANISM_TYPE) && policy->has_key_rules;
@@ -522,8 +542,6 @@ static guint
 plan_function(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
 {
     gboolean routed = has_role(desc, P11MUX_ROLE_SLOT) || has_role(desc, P11MUX_ROLE_SESSION);
-    gboolean closes =
-        desc->id == P11MUX_FN_C_CloseSession || desc->id == P11MUX_FN_C_CloseAllSessions;
     guint steps = 0;
 
     steps |= policy->has_token_rules && routed ? P11MUX_STEP_TOKEN : 0;
@@ -540,7 +558,7 @@ plan_function(const P11muxPolicy *policy, const P11muxFunctionDesc *desc)
                      p11mux_policy_changes_existing(desc)
                  ? P11MUX_STEP_CHANGED
                  : 0;
-    steps |= policy->reads_objects && closes ? P11MUX_STEP_SESSIONS : 0;
+    steps |= policy->reads_objects && desc->closes ? P11MUX_STEP_SESSIONS : 0;
     return steps;
 }
 

@@ -360,7 +360,7 @@ correct_info(P11muxPolicyCall *call, const P11muxPolicy *policy, int index, CK_R
     if (rv != CKR_OK || info == NULL) {
         return rv;
     }
-    if (call->fn == P11MUX_FN_C_GetTokenInfo) {
+    if (index == p11mux_policy_token_info_out(p11mux_policy_fn(call))) {
         return correct_token_info(call, policy, info);
     }
     if (p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MECHANISM_TYPE, 0) >= 0) {
@@ -386,7 +386,7 @@ p11mux_policy_prepare_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy
     if ((index = p11mux_policy_find_param(desc, P11MUX_ROLE_TEMPLATE_IO, 0)) >= 0) {
         return prepare_attributes(call, policy, index);
     }
-    if (call->fn == P11MUX_FN_C_FindObjectsInit) {
+    if (p11mux_policy_is_search(desc)) {
         return prepare_find_init(call, policy);
     }
     return CKR_OK;

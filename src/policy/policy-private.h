@@ -548,6 +548,13 @@ p11mux_policy_arg_pointer(const P11muxPolicyCall *call, int index)
 /* The index of the first parameter with role at or after start; -1 if none. */
 int p11mux_policy_find_param(const P11muxFunctionDesc *desc, P11muxRole role, int start);
 
+/* A search: a template that writes nothing and makes nothing (its objects
+ * are found, C_FindObjectsInit). */
+gboolean p11mux_policy_is_search(const P11muxFunctionDesc *desc);
+
+/* The info-out parameter that is a CK_TOKEN_INFO; -1 if none. */
+int p11mux_policy_token_info_out(const P11muxFunctionDesc *desc);
+
 /* The value of attribute type in a template: TRUE and *out when present with
  * a value of sizeof(CK_ULONG) (or CK_BBOOL for booleans). */
 gboolean p11mux_template_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,

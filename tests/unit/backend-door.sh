@@ -59,6 +59,13 @@ if [ -n "$found" ]; then
     echo "$found"
     fail "the policy reaches past its adapter (src/core/policy-adapter.c)"
 fi
+# ... and is driven by the roles and flags of the function table: a
+# function is named only as the one a sub-call asks for
+found=$(grep -nHE 'P11MUX_FN_C_[A-Za-z]+' src/policy/* | grep -v 'ask' || true)
+if [ -n "$found" ]; then
+    echo "$found"
+    fail "the policy tests a function by name: give the table a role or flag for it"
+fi
 if ! grep -qF 'p11mux_policy_check(&facts)' src/core/policy-adapter.c; then
     fail "the adapter no longer asks the policy: the check above is broken"
 fi
