@@ -39,7 +39,7 @@
 
 #include <string.h>
 
-#include "policy-private.h"
+#include "policy-cache.h"
 
 /* A session that has read more than this starts again: bounded memory. */
 #define MAX_OBJECTS_PER_SESSION 65536

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "constants.h"
-#include "policy-private.h"
+#include "policy-keys.h"
 
 typedef enum {
     SIZE_MODULUS, /* CKA_MODULUS_BITS, else 8 * length of CKA_MODULUS */

@@ -1,6 +1,9 @@
 /*
- * What the policy files share (see policy.h for the file list).  Nothing
- * outside src/policy/ and the policy tests includes this header.
+ * What the policy's enforcing files share: the compiled policy, the
+ * engine, the per-call state and the steps (see policy.h for the file
+ * list); key sizes, URI rules and the object cache have their own headers
+ * (policy-keys.h, policy-uri.h, policy-cache.h).  Nothing outside
+ * src/policy/ and the policy tests includes these headers.
  *
  * Lock order (policy-cache.c, policy-slots.c): cache->lock (read or write)
  * before a session entry's lock; states_lock is a leaf.  No policy lock is
@@ -17,107 +20,13 @@
 #include "p11mux-functions.h"
 #include "p11mux-pkcs11.h"
 #include "mech-params.h"
-#include "policy.h"
+#include "policy-cache.h"
 #include "policy-decide.h"
+#include "policy-keys.h"
+#include "policy-uri.h"
+#include "policy.h"
 
 G_BEGIN_DECLS
-
-/* ------------------------------------------------------------ key sizes */
-
-typedef enum {
-    P11MUX_KEY_RSA,
-    P11MUX_KEY_DSA,
-    P11MUX_KEY_DH,
-    P11MUX_KEY_EC,
-    P11MUX_KEY_EC_EDWARDS,
-    P11MUX_KEY_EC_MONTGOMERY,
-    P11MUX_KEY_AES,
-    P11MUX_KEY_AES_XTS,
-    P11MUX_KEY_GENERIC,
-    P11MUX_KEY_CAMELLIA,
-    P11MUX_KEY_ARIA,
-    P11MUX_KEY_N_FAMILIES,
-    P11MUX_KEY_NONE = P11MUX_KEY_N_FAMILIES
-} P11muxKeyFamily;
-
-/* "rsa", ... (transfer none) */
-const char *p11mux_key_family_name(P11muxKeyFamily family);
-
-/* The family of a CKK_ key type; P11MUX_KEY_NONE when none has a size rule. */
-P11muxKeyFamily p11mux_key_family_of_type(CK_KEY_TYPE type);
-
-/* The family a mechanism's keys belong to, and whether its
- * CK_MECHANISM_INFO key sizes are in bytes (AES) rather than bits. */
-P11muxKeyFamily p11mux_key_family_of_mechanism(CK_MECHANISM_TYPE type, gboolean *in_bytes);
-
-/* One min-key-bits item ("rsa:2048"); NULL on success, else why not (transfer full). */
-char *p11mux_key_parse_min(const char *item, P11muxKeyFamily *family, CK_ULONG *bits);
-
-/* Bits of the curve named by DER CKA_EC_PARAMS (an OID or, for the Edwards
- * and Montgomery curves, a PrintableString); 0 when not known. */
-CK_ULONG p11mux_key_curve_bits(const guint8 *der, gsize len);
-
-/*
- * The size in bits of a key of family described by attrs (a template, or
- * attributes read from a key): CKA_MODULUS_BITS or CKA_MODULUS (RSA),
- * CKA_PRIME_BITS or CKA_PRIME (DSA, DH), CKA_EC_PARAMS (curves),
- * CKA_VALUE_LEN or CKA_VALUE (secret keys).  0 when attrs do not say.
- * Entries whose ulValueLen is CK_UNAVAILABLE_INFORMATION are absent.
- */
-CK_ULONG p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_ULONG n);
-
-/* ------------------------------------------------------------ URI rules */
-
-/*
- * URI lists (GPtrArray of P11KitUri*, shared by reference between combined
- * policies): allowed when every allow-list has a match (a policy combined
- * from two layers has two), and denied when any deny-list has one.
- */
-typedef struct {
-    GPtrArray *allow_sets; /* GPtrArray* of P11KitUri* */
-    GPtrArray *deny_sets;  /* GPtrArray* of P11KitUri* */
-} P11muxUriRules;
-
-void p11mux_uri_rules_init(P11muxUriRules *rules);
-void p11mux_uri_rules_clear(P11muxUriRules *rules);
-gboolean p11mux_uri_rules_empty(const P11muxUriRules *rules);
-/* Add more's lists to rules (by reference). */
-void p11mux_uri_rules_add(P11muxUriRules *rules, const P11muxUriRules *more);
-
-typedef enum {
-    P11MUX_URI_TOKEN,  /* tokens, deny-tokens: no object attributes */
-    P11MUX_URI_OBJECT, /* objects, deny-objects */
-} P11muxUriKind;
-
-/* Parse a white-space separated list; NULL on success, else why not
- * (transfer full).  *uris: P11KitUri*, transfer full. */
-char *p11mux_uri_parse_list(const char *text, P11muxUriKind kind, GPtrArray **uris);
-
-/* What a token or object is matched against (policy-decide.h). */
-typedef P11muxPolicyPlace P11muxUriPlace;
-
-/* Allowed (every allow layer has a match, or there are none) and not denied. */
-gboolean p11mux_uri_rules_allow_token(const P11muxUriRules *rules, const P11muxUriPlace *place);
-
-/* The same for an object: attrs hold CKA_CLASS, CKA_LABEL and CKA_ID (an
- * absent one is matched as empty); place says where it lives. */
-gboolean p11mux_uri_rules_allow_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
-                                       const CK_ATTRIBUTE *attrs, CK_ULONG n);
-
-/* Where rules decide: the list that refuses (deny: the first deny list with
- * a match, and the index of the URI that matched; else the first allow list
- * without one, uri -1).  TRUE (allowed) when none refuses. */
-typedef struct {
-    gboolean denied; /* by a deny list; else by an allow list */
-    guint list;      /* index in deny_sets or allow_sets */
-    int uri;         /* deny: the URI that matched; -1 otherwise */
-} P11muxUriRefusal;
-
-gboolean p11mux_uri_rules_judge_token(const P11muxUriRules *rules, const P11muxUriPlace *place,
-                                      P11muxUriRefusal *refusal);
-gboolean p11mux_uri_rules_judge_object(const P11muxUriRules *rules, const P11muxUriPlace *place,
-                                       const CK_ATTRIBUTE *attrs, CK_ULONG n,
-                                       P11muxUriRefusal *refusal);
 
 /* ------------------------------------------------------------- policies */
 
@@ -255,89 +164,6 @@ CK_RV p11mux_mech_inspect(const CK_MECHANISM *mechanism, P11muxMechUse *use);
  * parameter names is not allowed) or CKR_MECHANISM_PARAM_INVALID. */
 CK_RV p11mux_policy_check_mechanism(const P11muxPolicy *policy, const CK_MECHANISM *mechanism,
                                     P11muxMechUse *use);
-
-/* ------------------------------------------------------ objects and cache */
-
-/* What p11mux read about one object (an atomic rc box). */
-typedef struct {
-    CK_OBJECT_CLASS klass; /* CK_UNAVAILABLE_INFORMATION: unknown */
-    CK_KEY_TYPE key_type;  /* CK_UNAVAILABLE_INFORMATION: unknown or none */
-    gint8 token;           /* -1 unknown, 0, 1 */
-    gint8 sensitive;
-    gint8 extractable;
-    CK_ULONG bits;         /* key size, 0 when unknown or not a key */
-    gboolean visible;      /* under the session's policy */
-    CK_ATTRIBUTE match[3]; /* CKA_CLASS, CKA_LABEL, CKA_ID (values point into the box) */
-} P11muxObjectInfo;
-
-P11muxObjectInfo *p11mux_object_info_ref(P11muxObjectInfo *info);
-void p11mux_object_info_unref(P11muxObjectInfo *info);
-
-/* Whether info describes a private or secret key. */
-gboolean p11mux_object_info_is_key(const P11muxObjectInfo *info);
-
-typedef struct P11muxPolicyCache P11muxPolicyCache;
-
-P11muxPolicyCache *p11mux_policy_cache_new(void);
-void p11mux_policy_cache_free(P11muxPolicyCache *cache);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxPolicyCache, p11mux_policy_cache_free)
-
-/* What a search needs of an object, without touching its info. */
-#define P11MUX_OBJECT_CACHED (1u << 0)
-#define P11MUX_OBJECT_VISIBLE (1u << 1)
-#define P11MUX_OBJECT_GUARDED (1u << 2) /* a key whose secret attributes are not revealed */
-#define P11MUX_OBJECT_OPEN (1u << 3)    /* VISIBLE and not GUARDED */
-guint p11mux_object_info_flags(const P11muxObjectInfo *info);
-
-/* The flag that lets a search show an object: VISIBLE, or OPEN for a search
- * that must not find guarded keys (a template naming secret values). */
-static inline guint
-p11mux_object_shown_by(gboolean guard)
-{
-    return guard ? P11MUX_OBJECT_OPEN : P11MUX_OBJECT_VISIBLE;
-}
-
-/*
- * The hot loop of a filtered C_FindObjects, without a lock: append to
- * out[*kept...] every handle of batch[0..n) the session's cache knows to be
- * shown (p11mux_object_shown_by(guard)), in order, and stop at the first
- * handle it does not know.  Returns how many of batch it judged (n when it
- * knew them all); *kept is updated.
- */
-CK_ULONG p11mux_policy_cache_filter(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                                    const CK_OBJECT_HANDLE *batch, CK_ULONG n, gboolean guard,
-                                    CK_OBJECT_HANDLE *out, CK_ULONG *kept);
-
-/* transfer full (unref), NULL when not cached. */
-P11muxObjectInfo *p11mux_policy_cache_get(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                                          CK_OBJECT_HANDLE object);
-
-/* Moved by every forget: take it before reading an object from the backend,
- * and give it to put, which caches nothing if a forget ran in between. */
-guint p11mux_policy_cache_epoch(P11muxPolicyCache *cache);
-
-/* info: transfer none (a reference is taken).  FALSE when not stored
- * (a forget ran since epoch; info is still right for the caller's call). */
-gboolean p11mux_policy_cache_put(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                                 const P11muxSlot *slot, CK_OBJECT_HANDLE object,
-                                 P11muxObjectInfo *info, guint epoch);
-/* Forget object in every session on backend (changed or destroyed). */
-void p11mux_policy_cache_forget_object(P11muxPolicyCache *cache, const P11muxBackend *backend,
-                                       CK_OBJECT_HANDLE object);
-void p11mux_policy_cache_forget_session(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
-/* Forget every session on slot (C_CloseAllSessions), or every session on the
- * slot's backend's other sessions' session objects (a session closed). */
-void p11mux_policy_cache_forget_slot(P11muxPolicyCache *cache, const P11muxSlot *slot);
-void p11mux_policy_cache_forget_session_objects(P11muxPolicyCache *cache,
-                                                const P11muxBackend *backend);
-
-/* A search excluding sensitive keys (FindObjectsInit matched on secret values). */
-void p11mux_policy_cache_set_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session,
-                                        const P11muxSlot *slot, gboolean on);
-gboolean p11mux_policy_cache_find_guard(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
-
-/* For tests: verdict tables of session replaced but not yet freed. */
-gsize p11mux_policy_cache_retired_tables(P11muxPolicyCache *cache, CK_SESSION_HANDLE session);
 
 /* ---------------------------------------------------------------- engine */
 
@@ -555,14 +381,6 @@ gboolean p11mux_policy_is_search(const P11muxFunctionDesc *desc);
 /* The info-out parameter that is a CK_TOKEN_INFO; -1 if none. */
 int p11mux_policy_token_info_out(const P11muxFunctionDesc *desc);
 
-/* The value of attribute type in a template: TRUE and *out when present with
- * a value of sizeof(CK_ULONG) (or CK_BBOOL for booleans). */
-gboolean p11mux_template_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
-                               CK_ULONG *out);
-gboolean p11mux_template_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
-                              CK_BBOOL *out);
-const CK_ATTRIBUTE *p11mux_template_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                                         CK_ATTRIBUTE_TYPE type);
 
 G_END_DECLS
 

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy-private.h"
+#include "policy-keys.h"
+#include "policy-uri.h"
 
 static void
 uri_free(gpointer uri)
