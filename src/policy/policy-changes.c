@@ -513,6 +513,48 @@ undo(P11muxPolicyCall *call, CK_OBJECT_HANDLE *made[], guint n)
     }
 }
 
+typedef struct {
+    CK_OBJECT_HANDLE **where;
+    guint n, max;
+} KeysMade;
+
+static CK_RV
+on_key_out(gpointer ctx, CK_OBJECT_HANDLE *where)
+{
+    KeysMade *made = ctx;
+
+    if (made->n < made->max) {
+        made->where[made->n++] = where;
+    }
+    return CKR_OK;
+}
+
+/* Where the backend wrote the keys the call's mechanism parameter made it
+ * create (after a successful call): up to max pointers into the caller's
+ * memory, in *where; how many. */
+static guint
+param_keys_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE **where, guint max)
+{
+    static const P11muxParamVisitor outputs = {.key_out = on_key_out};
+    int index = p11mux_policy_find_param(p11mux_policy_fn(call), P11MUX_ROLE_MECHANISM, 0);
+    KeysMade made = {where, 0, max};
+    const CK_MECHANISM *mechanism;
+    const P11muxMechParams *params;
+
+    if (index < 0 || (mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR)) == NULL) {
+        return 0;
+    }
+    params = p11mux_mech_params_lookup(mechanism->mechanism,
+                                       mechanism->mechanism >= CKM_VENDOR_DEFINED
+                                           ? p11mux_policy_vendor_of_call(call)
+                                           : 0);
+    if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
+        return 0;
+    }
+    (void)p11mux_mech_params_walk(params, mechanism, &outputs, &made, NULL);
+    return made.n;
+}
+
 /* The top-level handles the call made, then those its mechanism parameter
  * made; each non-zero. */
 static guint
@@ -532,7 +574,7 @@ collect_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE *made[], guint max)
             made[n++] = out;
         }
     }
-    n_nested = p11mux_policy_param_keys_made(call, nested, G_N_ELEMENTS(nested));
+    n_nested = param_keys_made(call, nested, G_N_ELEMENTS(nested));
     for (i = 0; i < n_nested && n < max; i++) {
         memcpy(&handle, nested[i], sizeof handle);
         if (handle != CK_INVALID_HANDLE) {

@@ -92,25 +92,12 @@ p11mux_policy_admits_mechanism(const P11muxPolicy *policy, guint vendor, CK_MECH
     return admits(policy, p11mux_mech_params_lookup(type, vendor), type);
 }
 
-guint
-p11mux_policy_vendor_of_call(const P11muxPolicyCall *call)
-{
-    const P11muxPolicyEngine *engine = call->engine;
-
-    if (call->backend == NULL || call->backend->index >= engine->n_backends) {
-        return 0;
-    }
-    return engine->vendors[call->backend->index];
-}
-
 typedef struct {
     P11muxPolicyCall *call;
     const P11muxPolicy *policy;
     guint vendor;
     gboolean complete;   /* a template inside wants force-sensitive's completion */
     gboolean completing; /* the copying walk that completes them */
-    CK_OBJECT_HANDLE **made;
-    guint n_made, max_made;
 } ParamCheck;
 
 /* The vendor of the call's module matters only for a vendor's own values:
@@ -220,7 +207,7 @@ judging_for(const P11muxPolicy *policy)
 G_GNUC_NO_INLINE static CK_RV
 check_walked(P11muxPolicyCall *call, const P11muxPolicy *policy, int index, const CK_MECHANISM *mechanism)
 {
-    ParamCheck check = {call, policy, G_MAXUINT, FALSE, FALSE, NULL, 0, 0};
+    ParamCheck check = {call, policy, G_MAXUINT, FALSE, FALSE};
     const P11muxMechParams *params;
     guint vendor;
     CK_RV rv;
@@ -253,36 +240,4 @@ p11mux_policy_check_mechanism_arg(P11muxPolicyCall *call, const P11muxPolicy *po
         return rv;
     }
     return check_walked(call, policy, index, mechanism);
-}
-
-static CK_RV
-on_key_out(gpointer ctx, CK_OBJECT_HANDLE *where)
-{
-    ParamCheck *check = ctx;
-
-    if (check->n_made < check->max_made) {
-        check->made[check->n_made++] = where;
-    }
-    return CKR_OK;
-}
-
-guint
-p11mux_policy_param_keys_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE **where, guint max)
-{
-    static const P11muxParamVisitor outputs = {.key_out = on_key_out};
-    const P11muxFunctionDesc *desc = p11mux_policy_fn(call);
-    int index = p11mux_policy_find_param(desc, P11MUX_ROLE_MECHANISM, 0);
-    ParamCheck check = {call, NULL, p11mux_policy_vendor_of_call(call), FALSE, FALSE, where, 0, max};
-    const CK_MECHANISM *mechanism;
-    const P11muxMechParams *params;
-
-    if (index < 0 || (mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR)) == NULL) {
-        return 0;
-    }
-    params = p11mux_mech_params_lookup(mechanism->mechanism, check.vendor);
-    if (params == NULL || params->klass == P11MUX_PARAM_OPAQUE) {
-        return 0;
-    }
-    (void)p11mux_mech_params_walk(params, mechanism, &outputs, &check, NULL);
-    return check.n_made;
 }

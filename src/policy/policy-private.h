@@ -206,6 +206,18 @@ p11mux_policy_of_backend(const P11muxPolicyEngine *engine, const P11muxBackend *
     return engine->by_backend[backend->index];
 }
 
+/* The vendor index of the call's backend (p11mux_param_vendor_of). */
+static inline guint
+p11mux_policy_vendor_of_call(const P11muxPolicyCall *call)
+{
+    const P11muxPolicyEngine *engine = call->engine;
+
+    if (call->backend == NULL || call->backend->index >= engine->n_backends) {
+        return 0;
+    }
+    return engine->vendors[call->backend->index];
+}
+
 /* policy-slots.c: the slot's token state; refresh asks the backend again. */
 const P11muxSlotState *p11mux_policy_slot_state(P11muxPolicyEngine *engine,
                                                 const P11muxPolicy *policy, const P11muxSlot *slot,
@@ -286,12 +298,6 @@ p11mux_policy_mechanism_verdict(const P11muxPolicy *policy, const CK_MECHANISM *
     }
 }
 
-/* Where the backend wrote the keys the call's mechanism parameter made it
- * create (after a successful call): up to max pointers into the caller's
- * memory, in *where; how many. */
-guint p11mux_policy_param_keys_made(P11muxPolicyCall *call, CK_OBJECT_HANDLE **where, guint max);
-/* The vendor index of the call's backend (p11mux_param_vendor_of). */
-guint p11mux_policy_vendor_of_call(const P11muxPolicyCall *call);
 
 /* policy-outputs.c: outputs p11mux filters (object searches, mechanism lists,
  * attribute values); prepare before the backend, finish after it. */
