@@ -304,7 +304,7 @@ p11mux_policy_mechanism_verdict(const P11muxPolicy *policy, const CK_MECHANISM *
 CK_RV p11mux_policy_prepare_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy);
 CK_RV p11mux_policy_finish_outputs(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_RV rv);
 
-/* policy-hooks.c: sub-calls (P11muxPolicyAsk) on the call's route */
+/* policy-call.c: sub-calls (P11muxPolicyAsk) on the call's route */
 CK_RV p11mux_policy_ask_attributes(const P11muxPolicyCall *call, CK_OBJECT_HANDLE object,
                                    CK_ATTRIBUTE_PTR attrs, CK_ULONG n);
 CK_RV p11mux_policy_ask_find(const P11muxPolicyCall *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max,

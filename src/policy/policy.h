@@ -6,17 +6,19 @@
  * (src/core/policy-adapter.c): the policy decides on facts of a call
  * (P11muxPolicyCall, below), never on the pipeline's call itself.
  *
- * The files: policy.c (compiling and combining policies, attaching them),
+ * The files: policy.c (compiling and combining policies, the engine),
  * policy-mech.c (mechanisms and the algorithms their parameters name),
  * policy-params.c (the closed world: mechanism arguments walked by their
  * layouts, src/pkcs11/mech-params.c),
  * policy-keys.c (key sizes), policy-uri.c (token and object URIs),
  * policy-cache.c (what p11mux read about objects, per session),
  * policy-slots.c (token visibility), policy-hooks.c (the check and after
- * seams, driven by the roles of the function table), policy-objects.c
- * (object rules: handles, templates, created objects), policy-outputs.c
- * (filtered searches and lists), policy-decide.c (decisions as data, with
- * the rule that makes them: src/policy/policy-decide.h, for p11mux explain and list).
+ * seams and their plans, driven by the roles of the function table),
+ * policy-call.c (a call's state, rewrites and sub-calls), policy-objects.c
+ * (what p11mux reads about an object), policy-changes.c (handles, templates,
+ * created objects), policy-outputs.c (filtered searches and lists),
+ * policy-decide.c (decisions as data, with the rule that makes them:
+ * src/policy/policy-decide.h, for p11mux explain and list).
  */
 #ifndef P11MUX_POLICY_H
 #define P11MUX_POLICY_H
