@@ -305,11 +305,14 @@ static const P11muxConstant token_info_flags[] = {
     FLAG(CKF_SO_PIN_LOCKED),
     FLAG(CKF_SO_PIN_TO_BE_CHANGED),
     FLAG(CKF_ERROR_STATE),
+    FLAG(CKF_SEED_RANDOM_REQUIRED),    /* 3.2 */
+    FLAG(CKF_ASYNC_SESSION_SUPPORTED), /* 3.2 */
 };
 
 static const P11muxConstant session_info_flags[] = {
     FLAG(CKF_RW_SESSION),
     FLAG(CKF_SERIAL_SESSION),
+    FLAG(CKF_ASYNC_SESSION), /* 3.2 */
 };
 
 static const P11muxConstant mechanism_info_flags[] = {
@@ -339,6 +342,8 @@ static const P11muxConstant mechanism_info_flags[] = {
     FLAG(CKF_EC_UNCOMPRESS),
     FLAG(CKF_EC_COMPRESS),
     FLAG(CKF_EC_CURVENAME),
+    FLAG(CKF_ENCAPSULATE), /* 3.2 */
+    FLAG(CKF_DECAPSULATE), /* 3.2 */
     FLAG(CKF_EXTENSION),
 };
 

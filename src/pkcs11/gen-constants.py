@@ -66,8 +66,14 @@ KINDS = [
 EXCLUDED = {
     # 3.0 IV generators (CK_GENERATOR_FUNCTION), not MGFs
     "CKG_": re.compile(r"CKG_(NO_GENERATE|GENERATE\w*)$"),
-    # PBKDF2 PRFs (CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE), not profiles
-    "CKP_": re.compile(r"CKP_PKCS5_\w+$"),
+    # PBKDF2 PRFs (CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE) and 3.2
+    # parameter sets (CKA_PARAMETER_SET of ML-KEM, ML-DSA, SLH-DSA keys),
+    # not profiles
+    "CKP_": re.compile(r"CKP_(PKCS5_\w+|ML_KEM_\w+|ML_DSA_\w+|SLH_DSA_\w+)$"),
+    # 3.2 CK_HEDGE_TYPE, not hardware features
+    "CKH_": re.compile(r"CKH_(HEDGE_\w+|DETERMINISTIC_REQUIRED)$"),
+    # 3.2 CK_SESSION_VALIDATION_FLAGS_TYPE, not session states
+    "CKS_": re.compile(r"CKS_LAST_VALIDATION_OK$"),
     # PBKDF2 salt source, not the OAEP source
     "CKZ_": re.compile(r"CKZ_SALT_\w+$"),
 }

@@ -147,6 +147,10 @@ START_TEST(test_params_layouts_are_consistent)
                       sizeof(SpecHkdfParams));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_RSA_PKCS_OAEP, 0)->layout->size,
                       sizeof(CK_RSA_PKCS_OAEP_PARAMS));
+    ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_ML_DSA, 0)->layout->size,
+                      sizeof(CK_SIGN_ADDITIONAL_CONTEXT));
+    ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_HASH_SLH_DSA, 0)->layout->size,
+                      sizeof(CK_HASH_SIGN_ADDITIONAL_CONTEXT));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_ECDH1_DERIVE, 0)->layout->size,
                       sizeof(CK_ECDH1_DERIVE_PARAMS));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_AES_GCM, 0)->layout->size,
