@@ -361,6 +361,7 @@ decode_param(P11muxTraceDecoder *d, guint i)
     case P11MUX_ROLE_MAX:
     case P11MUX_ROLE_COUNT:
     case P11MUX_ROLE_LEN:
+    case P11MUX_ROLE_VALUE:
         return p11mux_trace_value_number(d, P11MUX_TRACE_NUMBER, ARG(d, i, CK_ULONG));
     case P11MUX_ROLE_SLOT_OUT:
     case P11MUX_ROLE_OBJECT_OUT:
@@ -414,12 +415,14 @@ decode_param(P11muxTraceDecoder *d, guint i)
     case P11MUX_ROLE_RESERVED:
     case P11MUX_ROLE_FUNCTION_LIST_OUT:
     case P11MUX_ROLE_INTERFACE_OUT:
+    case P11MUX_ROLE_ASYNC_OUT: /* 3.2: CK_ASYNC_DATA not decoded yet */
         return decode_pointer(d, ARG(d, i, const void *));
     case P11MUX_ROLE_INIT_ARGS:
         return decode_init_args(d, i);
     case P11MUX_ROLE_INTERFACES_OUT:
         return decode_interfaces_out(d, i);
     case P11MUX_ROLE_INTERFACE_NAME:
+    case P11MUX_ROLE_FUNCTION_NAME:
         return decode_interface_name(d, i);
     case P11MUX_ROLE_VERSION:
         return decode_version(d, i);

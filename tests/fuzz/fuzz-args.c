@@ -492,6 +492,9 @@ build_param(FuzzCall *call, FuzzInput *in, const P11muxFunctionDesc *desc, guint
     case P11MUX_ROLE_USER_TYPE:
         call->v[i] = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
         break;
+    case P11MUX_ROLE_VALUE:
+        call->v[i] = fuzz_below(in, 4) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
+        break;
     case P11MUX_ROLE_TEMPLATE:
     case P11MUX_ROLE_TEMPLATE_IO:
         call->v[i] = (CK_ULONG)make_template(call, in, &call->v[p->ref],
@@ -540,7 +543,13 @@ build_param(FuzzCall *call, FuzzInput *in, const P11muxFunctionDesc *desc, guint
         break;
     case P11MUX_ROLE_INFO_OUT:
     case P11MUX_ROLE_SESSION_INFO_OUT:
+    case P11MUX_ROLE_ASYNC_OUT:
         call->v[i] = make_pointer_to(call, in, 512);
+        break;
+    case P11MUX_ROLE_FUNCTION_NAME:
+        call->v[i] = fuzz_below(in, 3) == 0   ? 0
+                     : fuzz_below(in, 2) == 0 ? (CK_ULONG) "C_EncapsulateKey"
+                                              : (CK_ULONG) "C_Nothing";
         break;
     case P11MUX_ROLE_LABEL:
         call->v[i] = fuzz_below(in, 8) == 0 ? 0 : (CK_ULONG)public_bytes(call, in, 32, pools);
@@ -597,7 +606,7 @@ fuzz_call_clear(FuzzCall *call)
 /* ------------------------------------------------------------ calling */
 
 CK_RV
-fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list)
+fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_2_PTR list)
 {
     return call_by_id(list, call->fn, call->v);
 }

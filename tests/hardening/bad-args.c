@@ -81,6 +81,9 @@ sound_param(BadArgs *args, P11muxFunctionId fn, guint i, const BadArgsWorld *wor
     case P11MUX_ROLE_USER_TYPE:
         *v = CKU_USER;
         break;
+    case P11MUX_ROLE_VALUE:
+        *v = 1;
+        break;
     case P11MUX_ROLE_MAX:
         *v = BAD_ARGS_BUFFER_SIZE / sizeof(CK_ULONG);
         break;
@@ -125,7 +128,11 @@ sound_param(BadArgs *args, P11muxFunctionId fn, guint i, const BadArgsWorld *wor
     case P11MUX_ROLE_SESSION_INFO_OUT:
     case P11MUX_ROLE_FUNCTION_LIST_OUT:
     case P11MUX_ROLE_INTERFACE_OUT:
+    case P11MUX_ROLE_ASYNC_OUT:
         *v = (CK_ULONG)buffer;
+        break;
+    case P11MUX_ROLE_FUNCTION_NAME:
+        *v = (CK_ULONG) "C_EncapsulateKey";
         break;
     case P11MUX_ROLE_LABEL:
         memset(buffer, ' ', 32);

@@ -351,10 +351,13 @@ parse_mock_group(GKeyFile *kf, MockConf *conf, GError **error)
     if (!check_keys(kf, conf->path, "mock", mock_keys, FALSE, error)) {
         return FALSE;
     }
-    if (*interface != '\0' && strcmp(interface, "3.0") != 0 && strcmp(interface, "2.40") != 0) {
-        return set_error(error, conf->path, "mock", "interface", "expected 3.0 or 2.40", interface);
+    if (*interface != '\0' && strcmp(interface, "3.2") != 0 && strcmp(interface, "3.0") != 0 &&
+        strcmp(interface, "2.40") != 0) {
+        return set_error(error, conf->path, "mock", "interface", "expected 3.2, 3.0 or 2.40",
+                         interface);
     }
     conf->v3 = strcmp(interface, "2.40") != 0;
+    conf->v32 = strcmp(interface, "3.2") == 0;
     if (g_key_file_has_key(kf, "mock", "manufacturer", NULL)) {
         g_free(conf->manufacturer);
         conf->manufacturer = get_string(kf, "mock", "manufacturer");

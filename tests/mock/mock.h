@@ -139,7 +139,8 @@ typedef struct {
 
 typedef struct {
     char *path;  /* nullable: the built-in configuration */
-    gboolean v3; /* interface = 3.0 */
+    gboolean v3;  /* interface = 3.0 or 3.2 */
+    gboolean v32; /* interface = 3.2: the 3.2 list is offered first */
     char *manufacturer;
     char *description;
     GPtrArray *fail_rules;  /* MockFailRule */

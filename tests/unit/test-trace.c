@@ -109,6 +109,9 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
     case P11MUX_ROLE_INTERFACE_NAME:
         f->pointers[i] = (void *)"PKCS 11";
         break;
+    case P11MUX_ROLE_FUNCTION_NAME:
+        f->pointers[i] = (void *)"C_Sign";
+        break;
     case P11MUX_ROLE_LEN_IO:
     case P11MUX_ROLE_SLOT_OUT:
     case P11MUX_ROLE_OBJECT_OUT:
@@ -131,6 +134,7 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
         break;
     case P11MUX_ROLE_INFO_OUT:
     case P11MUX_ROLE_SESSION_INFO_OUT:
+    case P11MUX_ROLE_ASYNC_OUT:
         memset(&f->info, ' ', sizeof(f->info));
         f->pointers[i] = &f->info;
         break;
@@ -151,7 +155,7 @@ is_value_role(P11muxRole role)
     return role == P11MUX_ROLE_SESSION || role == P11MUX_ROLE_SLOT || p11mux_role_is_key(role) ||
            role == P11MUX_ROLE_OBJECT || role == P11MUX_ROLE_MAX || role == P11MUX_ROLE_COUNT ||
            role == P11MUX_ROLE_LEN || role == P11MUX_ROLE_FLAGS || role == P11MUX_ROLE_USER_TYPE ||
-           role == P11MUX_ROLE_MECHANISM_TYPE;
+           role == P11MUX_ROLE_MECHANISM_TYPE || role == P11MUX_ROLE_VALUE;
 }
 
 static void
