@@ -31,6 +31,7 @@ typedef CK_RV (*Fn6)(A, A, A, A, A, A);
 typedef CK_RV (*Fn7)(A, A, A, A, A, A, A);
 typedef CK_RV (*Fn8)(A, A, A, A, A, A, A, A);
 typedef CK_RV (*Fn9)(A, A, A, A, A, A, A, A, A);
+typedef CK_RV (*Fn10)(A, A, A, A, A, A, A, A, A, A);
 
 CK_RV
 call_by_id(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn, const CK_ULONG *v)
@@ -58,6 +59,8 @@ call_by_id(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn, const CK_ULONG *v
         return ((Fn8)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
     case 9:
         return ((Fn9)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    case 10: /* 3.2's C_UnwrapKeyAuthenticated */
+        return ((Fn10)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
     default:
         g_return_val_if_reached(CKR_GENERAL_ERROR);
     }

@@ -14,7 +14,7 @@
 #include "p11mux-pkcs11.h"
 
 /* The most parameters a function of the table has. */
-#define CALL_BY_ID_MAX_PARAMS 9
+#define CALL_BY_ID_MAX_PARAMS 10
 
 /* The pointer to fn in list (transfer none). */
 void *call_by_id_pointer(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn);

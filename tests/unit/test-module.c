@@ -387,7 +387,7 @@ START_TEST(test_module_interfaces_follow_the_3_0_rules)
 
     ck_assert_rv(get_interface_list(list, NULL), CKR_ARGUMENTS_BAD);
     ck_assert_rv_ok(get_interface_list(NULL, &count));
-    ck_assert_uint_eq(count, 2);
+    ck_assert_uint_eq(count, 3);
     count = 1;
     ck_assert_rv(get_interface_list(list, &count), CKR_BUFFER_TOO_SMALL);
     count = G_N_ELEMENTS(list);
@@ -412,6 +412,50 @@ START_TEST(test_module_interfaces_follow_the_3_0_rules)
     /* a 3.0 call reaches the 3.0 mock; the 2.40 mock cannot take it */
     ck_assert_rv_ok(f3->C_SessionCancel(a, 0));
     ck_assert_rv(f3->C_SessionCancel(b, 0), CKR_FUNCTION_NOT_SUPPORTED);
+}
+END_TEST
+
+/* 3.2: offered by default with every entry set, 3.0 on request; a 3.2
+ * function routed to a backend that offers 3.0 (mock a) or 2.40 (mock b)
+ * answers CKR_FUNCTION_NOT_SUPPORTED from p11mux's stub. */
+START_TEST(test_module_interfaces_3_2)
+{
+    CK_INTERFACE_PTR interface = NULL;
+    CK_VERSION v30 = {3, 0}, v32 = {3, 2};
+    CK_FUNCTION_LIST_3_2_PTR f32;
+    CK_MECHANISM kem = {CKM_ML_KEM, NULL, 0};
+    CK_BYTE ciphertext[64];
+    CK_ULONG len = sizeof ciphertext;
+    CK_OBJECT_HANDLE key = 0;
+    CK_INFO info;
+    CK_SESSION_HANDLE a, b;
+    void *const *entry;
+
+    ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
+    f32 = interface->pFunctionList;
+    ck_assert_uint_eq(f32->version.major, 3);
+    ck_assert_uint_eq(f32->version.minor, 2);
+    entry = (void *const *)&f32->C_Initialize;
+    for (gsize i = 0; i < (sizeof *f32 - G_STRUCT_OFFSET(CK_FUNCTION_LIST_3_2, C_Initialize)) /
+                             sizeof(void *);
+         i++) {
+        ck_assert_msg(entry[i] != NULL, "entry %zu of the 3.2 list is NULL", i);
+    }
+    ck_assert_ptr_nonnull(f32->C_UnwrapKeyAuthenticated);
+    ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v32, &interface, 0));
+    ck_assert_ptr_eq(interface->pFunctionList, f32);
+    ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &interface, 0));
+    ck_assert_uint_eq(((CK_FUNCTION_LIST_3_0 *)interface->pFunctionList)->version.major, 3);
+    ck_assert_uint_eq(((CK_FUNCTION_LIST_3_0 *)interface->pFunctionList)->version.minor, 0);
+    ck_assert_rv_ok(f32->C_Initialize(NULL));
+    ck_assert_rv_ok(f32->C_GetInfo(&info));
+    ck_assert_uint_eq(info.cryptokiVersion.minor, 2);
+    a = open_session(slot_by_label("mock-a-1"));
+    b = open_session(slot_by_label("mock-b-1"));
+    ck_assert_rv(f32->C_EncapsulateKey(a, &kem, 1, NULL, 0, ciphertext, &len, &key),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_VerifySignatureFinal(a), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_VerifySignatureFinal(b), CKR_FUNCTION_NOT_SUPPORTED);
 }
 END_TEST
 
@@ -518,6 +562,7 @@ module_suite(void)
     tcase_add_test(tc, test_module_digest_keeps_the_length_protocol);
     tcase_add_test(tc, test_module_missing_backend_function_is_not_supported);
     tcase_add_test(tc, test_module_interfaces_follow_the_3_0_rules);
+    tcase_add_test(tc, test_module_interfaces_3_2);
     tcase_add_test(tc, test_module_failing_backend_is_skipped_unless_critical);
     tcase_add_test(tc, test_module_malformed_config_is_refused_whole);
     tcase_add_test(tc, test_module_survives_initialize_finalize_cycles);
