@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "conf.h"
+#include "policy-decide.h"
 #include "router.h"
 
 /* Exit codes (p11mux(1), EXIT STATUS). */
@@ -70,5 +71,13 @@ void p11mux_cli_print_searched(const char *file, const P11muxConf *conf);
 /* A warning on stderr for every enabled backend whose library is also
  * registered with p11-kit, naming the registration file and the fix. */
 void p11mux_cli_warn_registered(const P11muxConf *conf);
+
+/* One line per layer of policy, the policy backend runs under:
+ * "PREFIXpolicy: NAME", where the policy = NAME that selects it was written
+ * between open and close ("OPENFILE:LINECLOSE"), and a mark on the system
+ * layers' policy under policy-override = stricter-only. */
+void p11mux_cli_print_policy_layers(const P11muxPolicySet *set, const char *backend,
+                                    const P11muxPolicy *policy, const char *prefix,
+                                    const char *open, const char *close);
 
 #endif /* P11MUX_CLI_H */

@@ -183,22 +183,8 @@ print_slot(const P11muxSlot *slot, const CK_TOKEN_INFO *token)
 static void
 print_policies(const P11muxPolicySet *set, const char *backend, const P11muxPolicy *policy)
 {
-    guint i, n = p11mux_policy_n_layers(policy);
-
-    for (i = 0; i < n; i++) {
-        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
-        P11muxPolicyLayer kind = p11mux_policy_get_layer_kind(layer);
-        const P11muxConfValue *chosen = p11mux_policy_set_selection(set, backend, kind);
-
-        printf("policy: %s", p11mux_policy_get_name(layer));
-        if (chosen != NULL) {
-            printf(", selected at %s:%d", chosen->origin.file, chosen->origin.line);
-        }
-        printf("%s\n", kind == P11MUX_POLICY_LAYER_SYSTEM
-                           ? " (system layers; policy-override = stricter-only)"
-                           : "");
-    }
-    if (n > 1) {
+    p11mux_cli_print_policy_layers(set, backend, policy, "", ", selected at ", "");
+    if (p11mux_policy_n_layers(policy) > 1) {
         printf("each policy must allow\n");
     }
 }

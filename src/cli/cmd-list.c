@@ -23,25 +23,12 @@ static void
 print_policy(const P11muxPolicySet *set, const char *backend)
 {
     const P11muxPolicy *policy = p11mux_policy_set_lookup(set, backend);
-    guint i;
 
     if (policy == NULL) {
         printf("  policy: none\n");
         return;
     }
-    for (i = 0; i < p11mux_policy_n_layers(policy); i++) {
-        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
-        P11muxPolicyLayer kind = p11mux_policy_get_layer_kind(layer);
-        const P11muxConfValue *chosen = p11mux_policy_set_selection(set, backend, kind);
-
-        printf("  policy: %s", p11mux_policy_get_name(layer));
-        if (chosen != NULL) {
-            printf(" (%s:%d)", chosen->origin.file, chosen->origin.line);
-        }
-        printf("%s\n", kind == P11MUX_POLICY_LAYER_SYSTEM
-                           ? " (system layers; policy-override = stricter-only)"
-                           : "");
-    }
+    p11mux_cli_print_policy_layers(set, backend, policy, "  ", " (", ")");
 }
 
 static void

@@ -236,6 +236,28 @@ warn_registered(const P11muxConfBackend *backend, const P11muxP11kitModule *modu
 }
 
 void
+p11mux_cli_print_policy_layers(const P11muxPolicySet *set, const char *backend,
+                               const P11muxPolicy *policy, const char *prefix, const char *open,
+                               const char *close)
+{
+    guint i;
+
+    for (i = 0; i < p11mux_policy_n_layers(policy); i++) {
+        const P11muxPolicy *layer = p11mux_policy_get_layer(policy, i);
+        P11muxPolicyLayer kind = p11mux_policy_get_layer_kind(layer);
+        const P11muxConfValue *chosen = p11mux_policy_set_selection(set, backend, kind);
+
+        printf("%spolicy: %s", prefix, p11mux_policy_get_name(layer));
+        if (chosen != NULL) {
+            printf("%s%s:%d%s", open, chosen->origin.file, chosen->origin.line, close);
+        }
+        printf("%s\n", kind == P11MUX_POLICY_LAYER_SYSTEM
+                           ? " (system layers; policy-override = stricter-only)"
+                           : "");
+    }
+}
+
+void
 p11mux_cli_warn_registered(const P11muxConf *conf)
 {
     g_autoptr(GError) error = NULL;

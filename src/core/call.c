@@ -101,26 +101,17 @@ take_hold(void)
     return hold;
 }
 
-/* The published router, held until p11mux_call_release (call->hold); NULL,
- * nothing held, when not initialised. */
-static P11muxRouter *
-hold_router(P11muxCall *call)
+gboolean
+p11mux_call_hold_slow(P11muxCall *call)
 {
-    P11muxRouter *router;
-
     if (p11mux_call_this_hold == &no_hold) {
         take_hold();
     }
     if (!p11mux_call_enter(&call->hold)) {
-        /* a call inside a call: the outer one holds the router */
         call->hold.hold = NULL;
-        return p11mux_router_peek();
+        return FALSE;
     }
-    router = p11mux_router_peek();
-    if (router == NULL) {
-        p11mux_call_release(call);
-    }
-    return router;
+    return TRUE;
 }
 
 /* Spin a little (a call is short), then sleep, longer and longer. */
@@ -187,45 +178,9 @@ p11mux_call_forget_other_threads(void)
 static void
 call_init(P11muxCall *call, P11muxFunctionId fn, void **args)
 {
-    call->fn = fn;
-    call->args = args;
-    call->router = hold_router(call);
-    call->steps = call->router != NULL ? call->router->steps[fn] : 0;
-    call->slot_entry = NULL;
-    call->backend = NULL;
-    call->slot = call->real_slot = 0;
-    call->session = call->real_session = 0;
-    call->session_flags = 0;
-    call->policy_data = NULL;
-    call->watched = FALSE;
-    /* trace off: this load and test is all a call pays */
-    if (G_UNLIKELY(call->steps & P11MUX_SEAM_BEGIN)) {
-        call->router->begin(call);
-    }
-}
-
-static CK_RV
-check(P11muxCall *call)
-{
-    CK_RV rv = CKR_OK;
-
-    if (call->steps & P11MUX_SEAM_CHECK) {
-        rv = call->router->check(call);
-    }
-    if (G_UNLIKELY(rv == CKR_OK && (call->steps & P11MUX_SEAM_ENTER))) {
-        call->router->enter(call);
-    }
-    return rv;
-}
-
-static void
-route_to(P11muxCall *call, const P11muxRoute *route)
-{
-    call->slot_entry = route->entry;
-    call->backend = route->backend;
-    call->slot = route->slot;
-    call->real_slot = route->real_slot;
-    call->real_session = route->real_session;
+    p11mux_call_start(call, fn, args);
+    memset(&call->route, 0, sizeof call->route);
+    p11mux_call_begin_seam(call);
 }
 
 CK_RV
@@ -238,16 +193,15 @@ p11mux_call_begin(P11muxCall *call, P11muxFunctionId fn, void **args)
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    return check(call);
+    return p11mux_call_check(call);
 }
 
 /* begin for a routed function: route by the session or slot argument
  * (handling), then the check and enter seams. */
-static G_ALWAYS_INLINE inline CK_RV
+static CK_RV
 begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_ULONG target,
              void **args)
 {
-    P11muxRoute route;
     CK_RV rv;
 
     call_init(call, fn, args);
@@ -257,18 +211,11 @@ begin_routed(P11muxCall *call, P11muxFunctionId fn, P11muxHandling handling, CK_
     if (G_UNLIKELY(p11mux_args_check(fn, args) != CKR_OK)) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (handling == P11MUX_HANDLING_ROUTE_SESSION) {
-        rv = p11mux_route_session_flags(call->router, target, &route, &call->session_flags);
-        call->session = target;
-    } else {
-        rv = p11mux_route_slot(call->router, target, &route);
-    }
+    rv = p11mux_call_route(call, handling, target);
     if (rv != CKR_OK) {
-        call->session = 0;
         return rv;
     }
-    route_to(call, &route);
-    return check(call);
+    return p11mux_call_check(call);
 }
 
 CK_RV
@@ -284,19 +231,6 @@ p11mux_call_begin_session(P11muxCall *call, P11muxFunctionId fn, CK_SESSION_HAND
     return begin_routed(call, fn, P11MUX_HANDLING_ROUTE_SESSION, session, args);
 }
 
-CK_RV
-p11mux_call_stepped(P11muxFunctionId fn, P11muxArgSlot *slots, void **args)
-{
-    const P11muxFunctionDesc *desc = &p11mux_functions[fn];
-    P11muxCall call;
-    CK_RV rv = begin_routed(&call, fn, desc->handling, slots[desc->target].ulong, args);
-
-    if (rv == CKR_OK) {
-        rv = p11mux_call_invoke(&call);
-    }
-    return p11mux_call_end(&call, rv);
-}
-
 void
 p11mux_call_session_lost(P11muxCall *call)
 {
@@ -310,18 +244,16 @@ void
 p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session)
 {
     P11muxCall call;
-    P11muxRoute route;
 
     memset(&call, 0, sizeof call);
     call.fn = fn;
     call.router = router;
     /* routed again for the seam: the plain path keeps no P11muxCall */
     if (router->session_gone == NULL ||
-        p11mux_route_session_flags(router, session, &route, &call.session_flags) != CKR_OK) {
+        p11mux_route_session_flags(router, session, &call.route, &call.session_flags) != CKR_OK) {
         p11mux_sessions_remove(router->sessions, session);
         return;
     }
-    route_to(&call, &route);
     call.session = session;
     p11mux_call_session_lost(&call);
 }

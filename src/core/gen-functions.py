@@ -393,7 +393,8 @@ def emit_arg_checks(functions):
     w("\n/* The caller boundary (src/core/pkcs11-functions.tab): CKR_ARGUMENTS_BAD when\n"
       " * a pointer the specification requires is NULL, else CKR_OK.  Pure: no\n"
       " * pointer is read.  Inline for the plain path; p11mux_args_check runs\n"
-      " * the same test on a call's argument array (p11mux_call_begin*). */\n")
+      " * the same test on a call's argument array (p11mux_call_begin*,\n"
+      " * through the function's tail, p11mux_call_tails in src/core/call.h). */\n")
     for fn in functions:
         tests = bad_pointer_tests(fn)
         w(f"G_ALWAYS_INLINE static inline CK_RV\np11mux_args_check_{fn.name}({c_params(fn)})\n{{\n")
@@ -408,17 +409,10 @@ def emit_arg_checks(functions):
 
 
 def emit_args_dispatch(functions):
+    """p11mux_args_check over the tails' table (emit_call_tails)."""
     w = sys.stdout.write
     w("CK_RV\np11mux_args_check(P11muxFunctionId fn, void *const *args)\n{\n")
-    w("    switch (fn) {\n")
-    for fn in functions:
-        w(f"    case P11MUX_FN_{fn.name}:\n")
-        if not bad_pointer_tests(fn):
-            w("        return CKR_OK;\n")
-            continue
-        unpacked = ", ".join(f"*({p.ctype} *)args[{i}]" for i, p in enumerate(fn.params))
-        w(f"        return p11mux_args_check_{fn.name}({unpacked});\n")
-    w("    case P11MUX_FN_COUNT:\n        break;\n    }\n    return CKR_OK;\n}\n\n")
+    w("    return p11mux_call_tails[fn].check_args(args);\n}\n\n")
 
 
 def emit_descriptors(functions):
@@ -489,7 +483,8 @@ def emit_forwarder(fn):
     with no P11muxCall and no argument array.  Otherwise (a step to run, not
     initialised, a call inside a call) the call goes on to the stepped
     pipeline, p11mux_call_stepped: begin -> route -> the steps of the mask
-    -> backend (p11mux_call_invoke) -> end, the same for every function."""
+    -> backend (the function's tail, p11mux_call_tails) -> end, the same
+    for every function."""
     w = sys.stdout.write
     route = "session" if fn.handling == "route-session" else "slot"
     target = next(p.name for p in fn.params if p.role == route)
@@ -512,10 +507,12 @@ def emit_forwarder(fn):
 
 
 def emit_stepped_support(functions):
-    """The stepped pipeline's two generated parts: its entries by number of
+    """The stepped pipeline's generated parts: its entries by number of
     arguments (the forwarders pass each argument as a P11muxArgSlot, in the
-    register it came in), and the backend call of a routed function over
-    call->args."""
+    register it came in), and per function its tail (P11muxCallTail,
+    src/core/call.h): the argument check over an argument array, and for a
+    routed function the backend call over call->args, which
+    p11mux_call_stepped reaches by the function's id, through one table."""
     w = sys.stdout.write
     for n in sorted({len(fn.params) for fn in functions if fn.handling != "special"}):
         params = ", ".join(f"P11muxArgSlot a{i}" for i in range(n))
@@ -523,19 +520,36 @@ def emit_stepped_support(functions):
         w(f"    P11muxArgSlot slots[] = {{ {', '.join(f'a{i}' for i in range(n))} }};\n")
         w(f"    void *args[] = {{ {', '.join(f'&slots[{i}]' for i in range(n))} }};\n\n")
         w("    return p11mux_call_stepped(fn, slots, args);\n}\n\n")
-    w("CK_RV\np11mux_call_invoke(P11muxCall *call)\n{\n    void **args = call->args;\n    CK_RV rv;\n\n")
-    w("    switch (call->fn) {\n")
+    w("static CK_RV\nargs_none(void *const *args)\n{\n    (void)args;\n    return CKR_OK;\n}\n\n")
+    w("static CK_RV\ninvoke_special(P11muxCall *call)\n{\n    (void)call;\n"
+      "    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
     for fn in functions:
+        if bad_pointer_tests(fn):
+            unpacked = ", ".join(f"*({p.ctype} *)args[{i}]" for i, p in enumerate(fn.params))
+            w(f"static CK_RV\nargs_{fn.name}(void *const *args)\n{{\n")
+            w(f"    return p11mux_args_check_{fn.name}({unpacked});\n}}\n\n")
         if fn.handling == "special":
             continue
-        w(f"    case P11MUX_FN_{fn.name}: {{\n")
+        w(f"static CK_RV\ninvoke_{fn.name}(P11muxCall *call)\n{{\n")
+        if any(p.role not in ("session", "slot") for p in fn.params):
+            w("    void **args = call->args;\n")
         for k, p in enumerate(fn.params):
             if p.role not in ("session", "slot"):
-                w(f"        {p.ctype} a_{p.name} = *({p.ctype} *)args[{k}];\n")
-        w("\n")
-        emit_backend_call(fn, "call->", 8, "a_")
-        w("        return rv;\n    }\n")
-    w("    default:\n        break;\n    }\n    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
+                w(f"    {p.ctype} a_{p.name} = *({p.ctype} *)args[{k}];\n")
+        w("    CK_RV rv;\n\n")
+        emit_backend_call(fn, "call->", 4, "a_")
+        w("    return rv;\n}\n\n")
+    w("const P11muxCallTail p11mux_call_tails[P11MUX_FN_COUNT] = {\n")
+    for fn in functions:
+        check = f"args_{fn.name}" if bad_pointer_tests(fn) else "args_none"
+        if fn.handling == "special":
+            w(f"    {{ {check}, invoke_special, P11MUX_HANDLING_SPECIAL, 0 }},\n")
+            continue
+        role = "session" if fn.handling == "route-session" else "slot"
+        target = next(i for i, p in enumerate(fn.params) if p.role == role)
+        handling = "P11MUX_HANDLING_" + fn.handling.upper().replace("-", "_")
+        w(f"    {{ {check}, invoke_{fn.name}, {handling}, {target} }},\n")
+    w("};\n\n")
 
 
 def emit_list(functions, name, ctype, prefix, version):

@@ -283,19 +283,18 @@ CK_RV
 p11mux_policy_check(P11muxCall *call)
 {
     const P11muxPolicy *policy = policy_of_call(call);
-    guint steps;
+    int index;
 
     if (policy == NULL) {
         return CKR_OK;
     }
-    steps = policy->steps[call->fn] & P11MUX_CHECK_STEPS;
     /* the common plan of a *Init with no key: a mechanism argument alone,
      * a lookup of its compiled verdict (policy-params.c) */
-    if (steps == P11MUX_STEP_MECHANISMS && mechanism_arg[call->fn] >= 0 &&
-        !(mechanism_arg[call->fn] & MECHANISM_TYPE_ARG)) {
-        return p11mux_policy_check_mechanism_arg(call, policy, mechanism_arg[call->fn]);
+    index = policy->mechanism_only[call->fn];
+    if (index >= 0) {
+        return p11mux_policy_check_mechanism_arg(call, policy, index);
     }
-    return run_check_steps(call, policy, steps);
+    return run_check_steps(call, policy, policy->steps[call->fn] & P11MUX_CHECK_STEPS);
 }
 
 /* ------------------------------------------------------------- after */
@@ -501,5 +500,10 @@ p11mux_policy_plan(P11muxPolicy *policy)
     find_mechanism_args();
     for (fn = 0; fn < P11MUX_FN_COUNT; fn++) {
         policy->steps[fn] = (guint16)plan_function(policy, &p11mux_functions[fn]);
+        policy->mechanism_only[fn] = -1;
+        if ((policy->steps[fn] & P11MUX_CHECK_STEPS) == P11MUX_STEP_MECHANISMS &&
+            mechanism_arg[fn] >= 0 && !(mechanism_arg[fn] & MECHANISM_TYPE_ARG)) {
+            policy->mechanism_only[fn] = mechanism_arg[fn];
+        }
     }
 }

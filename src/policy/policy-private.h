@@ -195,6 +195,10 @@ struct P11muxPolicy {
     gboolean has_key_rules; /* any min_bits */
     gboolean reads_objects; /* object rules, key rules, force-sensitive or read-only */
     guint16 steps[P11MUX_FN_COUNT]; /* P11muxPolicyStep bits: the plan */
+    /* per function, when the plan's check is its mechanism argument alone
+     * (the common plan of a *Init with no key): that argument's index;
+     * else -1 */
+    gint8 mechanism_only[P11MUX_FN_COUNT];
 };
 
 struct P11muxPolicySet {

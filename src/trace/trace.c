@@ -223,6 +223,7 @@ p11mux_trace_begin(P11muxCall *call)
     call->started_wall = g_get_real_time();
     call->started = g_get_monotonic_time();
     call->size_in_set = FALSE;
+    call->watched = FALSE; /* the enter seam may watch it */
     if (size_param >= 0) {
         size = *(CK_ULONG_PTR *)call->args[size_param];
         if (size != NULL) {
