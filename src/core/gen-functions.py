@@ -25,7 +25,7 @@ PLAIN_ROLES = {
     "info-out", "session-info-out", "session-out", "label", "user-type",
     "notify", "app", "init-args", "reserved", "function-list-out",
     "interface-name", "version", "interface-out", "count-out",
-    "value", "function-name", "async-out",
+    "value", "validation-type", "function-name", "async-out",
 }
 REF_ROLES = {
     "slots-out", "mechanisms-out", "objects-out", "template", "template-io",
@@ -52,7 +52,7 @@ POINTER_RULES = {
 VALUE_ROLES = {
     "session", "slot", "bool", "flags", "mechanism-type", "key", "wrapping-key",
     "unwrapping-key", "exported-key", "object", "max", "count", "len", "user-type",
-    "value",
+    "value", "validation-type",
 }
 
 

@@ -409,6 +409,8 @@ decode_param(P11muxTraceDecoder *d, guint i)
         return decode_label(d, i);
     case P11MUX_ROLE_USER_TYPE:
         return p11mux_trace_value_constant(d, P11MUX_CONST_CKU, ARG(d, i, CK_USER_TYPE));
+    case P11MUX_ROLE_VALIDATION_TYPE:
+        return p11mux_trace_value_constant(d, P11MUX_CONST_CKS_VALIDATION, ARG(d, i, CK_ULONG));
     case P11MUX_ROLE_NOTIFY:
         return decode_pointer(d, (const void *)(gsize)ARG(d, i, CK_NOTIFY));
     case P11MUX_ROLE_APP:

@@ -493,6 +493,7 @@ build_param(FuzzCall *call, FuzzInput *in, const P11muxFunctionDesc *desc, guint
         call->v[i] = fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
         break;
     case P11MUX_ROLE_VALUE:
+    case P11MUX_ROLE_VALIDATION_TYPE:
         call->v[i] = fuzz_below(in, 4) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
         break;
     case P11MUX_ROLE_TEMPLATE:

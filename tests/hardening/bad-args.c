@@ -82,6 +82,7 @@ sound_param(BadArgs *args, P11muxFunctionId fn, guint i, const BadArgsWorld *wor
         *v = CKU_USER;
         break;
     case P11MUX_ROLE_VALUE:
+    case P11MUX_ROLE_VALIDATION_TYPE:
         *v = 1;
         break;
     case P11MUX_ROLE_MAX:

@@ -360,6 +360,10 @@ START_TEST(test_constants_3_2_other_fields_stay_out)
     ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKP, 1), "CKP_BASELINE_PROVIDER");
     ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKH, 1), "CKH_MONOTONIC_COUNTER");
     ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKS, 1), "CKS_RO_USER_FUNCTIONS");
+    /* ... and have their own kind where p11mux prints them */
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKS_VALIDATION, 1),
+                     "CKS_LAST_VALIDATION_OK");
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKS_VALIDATION, "CKS_RW_SO_FUNCTIONS", &value));
 }
 END_TEST
 
