@@ -577,7 +577,8 @@ p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArra
 
 /* ------------------------------------------------------- the calls p11mux makes */
 
-/* Through the normalised list: no entry is NULL (src/core/backend.h). */
+/* Through the normalised list: no entry is NULL (src/core/backend.h); every
+ * answer through p11mux_backend_answer. */
 
 CK_RV
 p11mux_backend_finalize(const P11muxBackend *backend)
@@ -588,42 +589,44 @@ p11mux_backend_finalize(const P11muxBackend *backend)
 CK_RV
 p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetInfo(pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetInfo(pInfo));
 }
 
 CK_RV
 p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
                              CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
-    return backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+    return p11mux_backend_answer(
+        backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount));
 }
 
 CK_RV
 p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                              CK_SLOT_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetSlotInfo(slotID, pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetSlotInfo(slotID, pInfo));
 }
 
 CK_RV
 p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                               CK_TOKEN_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetTokenInfo(slotID, pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetTokenInfo(slotID, pInfo));
 }
 
 CK_RV
 p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
                                   CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
 {
-    return backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount);
+    return p11mux_backend_answer(
+        backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount));
 }
 
 CK_RV
 p11mux_backend_wait_for_slot_event(const P11muxBackend *backend, CK_FLAGS flags,
                                    CK_SLOT_ID_PTR pSlot)
 {
-    return backend->functions->C_WaitForSlotEvent(flags, pSlot, NULL);
+    return p11mux_backend_answer(backend->functions->C_WaitForSlotEvent(flags, pSlot, NULL));
 }
 
 CK_RV
@@ -631,19 +634,20 @@ p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_
                             CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                             CK_SESSION_HANDLE_PTR phSession)
 {
-    return backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession);
+    return p11mux_backend_answer(
+        backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession));
 }
 
 CK_RV
 p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession)
 {
-    return backend->functions->C_CloseSession(hSession);
+    return p11mux_backend_answer(backend->functions->C_CloseSession(hSession));
 }
 
 CK_RV
 p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID)
 {
-    return backend->functions->C_CloseAllSessions(slotID);
+    return p11mux_backend_answer(backend->functions->C_CloseAllSessions(slotID));
 }
 
 CK_RV
@@ -651,7 +655,8 @@ p11mux_backend_get_attribute_value(const P11muxBackend *backend, CK_SESSION_HAND
                                    CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
                                    CK_ULONG ulCount)
 {
-    return backend->functions->C_GetAttributeValue(hSession, hObject, pTemplate, ulCount);
+    return p11mux_backend_answer(
+        backend->functions->C_GetAttributeValue(hSession, hObject, pTemplate, ulCount));
 }
 
 CK_RV
@@ -659,14 +664,15 @@ p11mux_backend_find_objects(const P11muxBackend *backend, CK_SESSION_HANDLE hSes
                             CK_OBJECT_HANDLE_PTR phObject, CK_ULONG ulMaxObjectCount,
                             CK_ULONG_PTR pulObjectCount)
 {
-    return backend->functions->C_FindObjects(hSession, phObject, ulMaxObjectCount, pulObjectCount);
+    return p11mux_backend_answer(
+        backend->functions->C_FindObjects(hSession, phObject, ulMaxObjectCount, pulObjectCount));
 }
 
 CK_RV
 p11mux_backend_destroy_object(const P11muxBackend *backend, CK_SESSION_HANDLE hSession,
                               CK_OBJECT_HANDLE hObject)
 {
-    return backend->functions->C_DestroyObject(hSession, hObject);
+    return p11mux_backend_answer(backend->functions->C_DestroyObject(hSession, hObject));
 }
 
 /* Room for a list that grows between the two calls (a token inserted). */

@@ -117,6 +117,22 @@ p11mux_backend_routed(const P11muxBackend *backend)
     return backend->functions;
 }
 
+/*
+ * A backend's answer as p11mux passes it on.  CKR_PENDING belongs to
+ * asynchronous sessions (PKCS #11 3.2), which p11mux never opens: its
+ * C_OpenSession refuses CKF_ASYNC_SESSION before any backend sees it.  A
+ * backend answering CKR_PENDING on one of p11mux's sessions leaves a call
+ * that nobody can finish (C_AsyncComplete is not forwarded), with its goals
+ * perhaps partly achieved: the specification's CKR_GENERAL_ERROR.  Every
+ * backend call goes through here: the generated forwarders' (gen-functions.py,
+ * emit_backend_call) and the typed calls below.
+ */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_backend_answer(CK_RV rv)
+{
+    return G_UNLIKELY(rv == CKR_PENDING) ? CKR_GENERAL_ERROR : rv;
+}
+
 /* The calls p11mux's own code makes (src/core/module-*.c, src/core/router.c, the
  * policy): one per function, the specification's parameters after backend. */
 CK_RV p11mux_backend_finalize(const P11muxBackend *backend);

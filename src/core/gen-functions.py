@@ -448,7 +448,7 @@ def emit_backend_call(fn, route, indent, prefix=""):
     holding the arguments).  Through the backend door (src/core/backend.h):
     p11mux_backend_routed is an inline read of the backend's normalised
     list, in which every entry is callable, so the routed path pays no more
-    than a direct call."""
+    than a direct call (and a compare: p11mux_backend_answer, CKR_PENDING)."""
     w = sys.stdout.write
     pad = " " * indent
     bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
@@ -457,7 +457,8 @@ def emit_backend_call(fn, route, indent, prefix=""):
         w(f"{pad}rv = p11mux_backend_mechanism_list({route}backend, {route}real_slot, "
           f"{prefix}{bounded.name}, {prefix}{bounded.ref});\n")
     else:
-        w(f"{pad}rv = p11mux_backend_routed({route}backend)->{fn.name}({c_args(fn, route, prefix)});\n")
+        w(f"{pad}rv = p11mux_backend_answer(p11mux_backend_routed({route}backend)->{fn.name}"
+          f"({c_args(fn, route, prefix)}));\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")

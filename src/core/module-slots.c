@@ -34,6 +34,24 @@ p11mux_fwd_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULO
     return p11mux_call_end(&call, rv);
 }
 
+/* The backend's token information, without CKF_ASYNC_SESSION_SUPPORTED:
+ * p11mux opens no asynchronous session (module-sessions.c). */
+CK_RV
+p11mux_fwd_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+    P11muxCall call;
+    void *args[] = {&slotID, &pInfo};
+    CK_RV rv = p11mux_call_begin_slot(&call, P11MUX_FN_C_GetTokenInfo, slotID, args);
+
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_get_token_info(call.backend, call.real_slot, pInfo);
+    }
+    if (rv == CKR_OK) {
+        pInfo->flags &= ~(CK_FLAGS)CKF_ASYNC_SESSION_SUPPORTED;
+    }
+    return p11mux_call_end(&call, rv);
+}
+
 #define WAIT_POLL_MS 50
 
 /* One round over every backend with CKF_DONT_BLOCK.  CKR_NO_EVENT when nothing

@@ -67,9 +67,10 @@ static const Row rows[] = {
                    "@write @session @device" },
     { "C_SetPIN", "CKR_ARGUMENTS_BAD CKR_FUNCTION_CANCELED CKR_PIN_INCORRECT CKR_PIN_INVALID "
                   "CKR_PIN_LEN_RANGE CKR_PIN_LOCKED @write @session @device" },
+    /* CKR_SESSION_ASYNC_NOT_SUPPORTED: 3.2, for CKF_ASYNC_SESSION */
     { "C_OpenSession", "CKR_ARGUMENTS_BAD CKR_SESSION_COUNT CKR_SESSION_PARALLEL_NOT_SUPPORTED "
                        "CKR_SESSION_READ_WRITE_SO_EXISTS CKR_TOKEN_WRITE_PROTECTED "
-                       "@device @token" },
+                       "CKR_SESSION_ASYNC_NOT_SUPPORTED @device @token" },
     { "C_CloseSession", "@session @device" },
     { "C_CloseAllSessions", "@device @token" },
     { "C_GetSessionInfo", "CKR_ARGUMENTS_BAD @session @device" },
@@ -208,10 +209,10 @@ static const Row rows[] = {
     { "C_AsyncComplete", "CKR_ARGUMENTS_BAD CKR_PENDING CKR_SESSION_ASYNC_NOT_SUPPORTED "
                          "CKR_OPERATION_NOT_INITIALIZED @session @device" },
     { "C_AsyncGetID", "CKR_ARGUMENTS_BAD CKR_SESSION_ASYNC_NOT_SUPPORTED "
-                      "CKR_OPERATION_NOT_INITIALIZED @session @device" },
+                      "CKR_OPERATION_NOT_INITIALIZED CKR_STATE_UNSAVEABLE @session @device" },
     { "C_AsyncJoin", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_PENDING "
                      "CKR_SESSION_ASYNC_NOT_SUPPORTED CKR_OPERATION_NOT_INITIALIZED "
-                     "@session @device" },
+                     "CKR_SAVED_STATE_INVALID @session @device" },
     { "C_WrapKeyAuthenticated", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_FUNCTION_CANCELED "
                                 "CKR_KEY_HANDLE_INVALID CKR_KEY_NOT_WRAPPABLE CKR_KEY_SIZE_RANGE "
                                 "CKR_KEY_UNEXTRACTABLE CKR_MECHANISM_INVALID "

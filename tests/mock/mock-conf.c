@@ -67,8 +67,9 @@ static const char *const mock_keys[] = {
 };
 
 static const char *const slot_keys[] = {
-    "description", "removable", "token-present", "token-initialized", "token-label", "token-serial",
-    "token-model", "pin",       "so-pin",        "mechanisms",        NULL,
+    "description", "removable",    "token-present",  "token-initialized",
+    "token-label", "token-serial", "token-model",    "pin",
+    "so-pin",      "mechanisms",   "async-sessions", NULL,
 };
 
 /* Besides these, the names of object_booleans and CKA_ names. */
@@ -462,7 +463,8 @@ parse_slot_flags(GKeyFile *kf, const char *group, MockSlot *slot, GError **error
 {
     return get_boolean(kf, group, "removable", &slot->removable, error) &&
            get_boolean(kf, group, "token-present", &slot->token_present, error) &&
-           get_boolean(kf, group, "token-initialized", &slot->token_initialized, error);
+           get_boolean(kf, group, "token-initialized", &slot->token_initialized, error) &&
+           get_boolean(kf, group, "async-sessions", &slot->async_sessions, error);
 }
 
 static MockSlot *

@@ -70,6 +70,7 @@ typedef struct {
     gboolean removable;
     gboolean token_present;
     gboolean token_initialized;
+    gboolean async_sessions; /* CKF_ASYNC_SESSION_SUPPORTED; opens CKF_ASYNC_SESSION */
     char *label;
     char *serial;
     char *model;
