@@ -211,10 +211,11 @@ def parse_function(words, where, number):
         raise TableError(f"{where}: unknown handling '{handling}'")
     flags = words[3].split(",") if len(words) == 4 else []
     for flag in flags:
-        if flag not in ("writes", "v3-variant"):
+        if flag not in ("writes", "v3-variant", "message-params"):
             raise TableError(f"{where}: unknown flag '{flag}'")
     fn = Function(name, since, handling, "writes" in flags, number)
     fn.v3_variant = "v3-variant" in flags
+    fn.message_params = "message-params" in flags
     if fn.v3_variant and handling != "special":
         raise TableError(f"{where}: v3-variant is for special functions")
     return fn
@@ -247,6 +248,8 @@ def check(functions, path):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-slot without a slot parameter")
         if fn.handling == "route-session" and (not fn.params or fn.params[0].role != "session"):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-session without a leading session")
+        if fn.message_params and not any(p.role == "mechanism" for p in fn.params):
+            raise TableError(f"{path}:{fn.line}: message-params on {fn.name}, which takes no mechanism")
         for p in fn.params if fn.handling != "special" else []:
             if p.ctype not in ULONG_TYPES and not is_pointer_type(p.ctype):
                 raise TableError(f"{path}:{p.line}: type {p.ctype} of a routed function is neither "
@@ -362,6 +365,8 @@ def emit_header(functions):
       "    guint n_params;\n"
       "    const P11muxParamDesc *params;\n"
       "    int target;           /* a routed function's session or slot parameter, else -1 */\n"
+      "    gboolean message_params; /* its mechanism's parameter is the per-message one\n"
+      "                                (CK_GCM_MESSAGE_PARAMS, ...), not the mechanism's own */\n"
       "} P11muxFunctionDesc;\n\n")
     w("/* Indexed by P11muxFunctionId. */\n")
     w("extern const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT];\n\n")
@@ -437,8 +442,9 @@ def emit_descriptors(functions):
         if fn.handling != "special":
             role = "session" if fn.handling == "route-session" else "slot"
             target = next(i for i, p in enumerate(fn.params) if p.role == role)
+        message = "TRUE" if fn.message_params else "FALSE"
         w(f'    {{ "{fn.name}", P11MUX_FN_{fn.name}, {major}, {minor}, {handling}, {writes}, '
-          f"{len(fn.params)}, {params}, {target} }},\n")
+          f"{len(fn.params)}, {params}, {target}, {message} }},\n")
     w("};\n\n")
 
 

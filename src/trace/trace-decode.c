@@ -279,7 +279,8 @@ decode_label(P11muxTraceDecoder *d, guint i)
 static P11muxTraceValue *
 decode_mechanism(P11muxTraceDecoder *d, guint i)
 {
-    return p11mux_trace_decode_mechanism(d, ARG(d, i, const CK_MECHANISM *));
+    return p11mux_trace_decode_mechanism(d, ARG(d, i, const CK_MECHANISM *),
+                                         !d->desc->message_params);
 }
 
 static P11muxTraceValue *

@@ -703,6 +703,21 @@ START_TEST(test_trace_3_2_functions)
     assert_contains(unwrap, "\"pWrappedKey\":{\"len\":24,\"redacted\":true}");
     assert_contains(unwrap, "\"pAssociatedData\":{\"len\":24,\"hex\":\"5055424c4943");
 
+    /* the authenticated wrap's CKM_AES_GCM carries a CK_GCM_MESSAGE_PARAMS:
+     * read as a CK_GCM_PARAMS (the same size), ivGenerator would be pAAD */
+    {
+        guchar iv[12] = {0}, tag[16] = {0};
+        CK_GCM_MESSAGE_PARAMS gcm = {iv, sizeof iv, 0, CKG_GENERATE, tag, 128};
+        CK_MECHANISM aes_gcm = {CKM_AES_GCM, &gcm, sizeof gcm};
+        g_autofree char *message = NULL;
+
+        G_STATIC_ASSERT(sizeof(CK_GCM_MESSAGE_PARAMS) == sizeof(CK_GCM_PARAMS));
+        fake_call_init(&call, P11MUX_FN_C_WrapKeyAuthenticated);
+        call.pointers[1] = &aes_gcm;
+        message = record_of(&call, "json", "hex", CKR_OK);
+        assert_contains(message, "\"pMechanism\":{\"mechanism\":\"CKM_AES_GCM\",\"param_len\":48}");
+    }
+
     /* C_GetSessionValidationFlags(hSession, type, pFlags) */
     fake_call_init(&call, P11MUX_FN_C_GetSessionValidationFlags);
     call.ulongs[1] = CKS_LAST_VALIDATION_OK;
