@@ -47,7 +47,7 @@ print_backend(const P11muxPolicySet *set, P11muxRouter *router, const P11muxConf
         printf("  state: disabled\n");
     } else if (loaded != NULL) {
         printf("  state: loaded\n");
-        printf("  interface: %s\n", p11mux_backend_is_3_0(loaded) ? "3.0" : "2.40");
+        printf("  interface: %s\n", p11mux_backend_is_3_2(loaded) ? "3.2" : p11mux_backend_is_3_0(loaded) ? "3.0" : "2.40");
     } else {
         printf("  state: failed\n");
         printf("  error: %s\n",

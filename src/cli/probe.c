@@ -73,7 +73,7 @@ child_answer(P11muxConf *conf, const char *name)
     backend = p11mux_cli_find_backend(router->backends, name);
     if (backend != NULL) {
         return g_strdup_printf("loaded\t%s\t%u\t%u\n",
-                               p11mux_backend_is_3_0(backend) ? "3.0" : "2.40",
+                               p11mux_backend_is_3_2(backend) ? "3.2" : p11mux_backend_is_3_0(backend) ? "3.0" : "2.40",
                                count_slots(router, CK_FALSE), count_slots(router, CK_TRUE));
     }
     backend = p11mux_cli_find_backend(router->skipped, name);

@@ -20,7 +20,7 @@ typedef enum {
 
 typedef struct {
     P11muxProbeOutcome outcome;
-    char *interface; /* loaded: "3.0" or "2.40" */
+    char *interface; /* loaded: "3.2", "3.0" or "2.40" */
     guint slots;     /* loaded: slots, and slots with a token */
     guint tokens;
     gint64 elapsed_ms;

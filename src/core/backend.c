@@ -79,7 +79,7 @@ struct P11muxLibrary {
     char *path;                /* canonical */
     void *dl;                  /* NULL until loaded */
     CK_FUNCTION_LIST_PTR list; /* the backend's own list, read once per opening */
-    gboolean is_3_0;
+    P11muxInterface interface; /* the layout of list */
     /* under library_lock: */
     char *owner;       /* nullable: the backend holding it now */
     gboolean busy;     /* a thread of p11mux's is loading or initialising it */
@@ -206,7 +206,7 @@ struct P11muxBackendOpening {
     char *claim_error; /* nullable: why the library could not be claimed */
     /* results */
     char *error; /* nullable: what failed */
-    CK_FUNCTION_LIST_3_0 normalised;
+    CK_FUNCTION_LIST_3_2 normalised;
     gboolean initialized;
     gboolean shared;
     GArray *slots; /* CK_SLOT_ID */
@@ -250,31 +250,51 @@ opening_fail(P11muxBackendOpening *opening, const char *format, ...)
 static CK_FUNCTION_LIST_PTR
 take_interface(void *dl)
 {
+    static const CK_VERSION wanted[] = {{3, 2}, {3, 0}, {0, 0}}; /* the last: no version */
     CK_C_GetInterface get_interface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
     CK_INTERFACE_PTR interface = NULL;
 
     if (get_interface == NULL) {
         return NULL;
     }
-    /* never pass a NULL ppInterface: NSS softoken 3.87 crashes on it */
-    if (get_interface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &interface, 0) != CKR_OK ||
-        interface == NULL) {
-        return NULL;
+    /* the newest first: 3.2, 3.0, then whatever it offers by default;
+     * never pass a NULL ppInterface: NSS softoken 3.87 crashes on it */
+    for (gsize i = 0; i < G_N_ELEMENTS(wanted); i++) {
+        CK_VERSION version = wanted[i];
+
+        interface = NULL;
+        if (get_interface((CK_UTF8CHAR_PTR) "PKCS 11", i + 1 < G_N_ELEMENTS(wanted) ? &version : NULL,
+                          &interface, 0) == CKR_OK &&
+            interface != NULL && interface->pFunctionList != NULL) {
+            return interface->pFunctionList;
+        }
     }
-    return interface->pFunctionList;
+    return NULL;
 }
 
-/* The backend's own list, from C_GetInterface (*is_3_0: it is a 3.0 one)
- * or else C_GetFunctionList (a 2.40 list, whatever version it says: a
- * module may well put 3.0 there and still give the 2.40 layout). */
+/* The layout of a list C_GetInterface gave, by its version: 3.2 and later
+ * add to the 3.0 list, 3.1 added no function. */
+static P11muxInterface
+interface_of(const CK_FUNCTION_LIST *list)
+{
+    if (list->version.major > 3 || (list->version.major == 3 && list->version.minor >= 2)) {
+        return P11MUX_INTERFACE_3_2;
+    }
+    return list->version.major == 3 ? P11MUX_INTERFACE_3_0 : P11MUX_INTERFACE_2_40;
+}
+
+/* The backend's own list, from C_GetInterface (*interface: its layout) or
+ * else C_GetFunctionList (a 2.40 list, whatever version it says: a module
+ * may well put 3.0 there and still give the 2.40 layout). */
 static CK_FUNCTION_LIST_PTR
-take_list(void *dl, gboolean *is_3_0)
+take_list(void *dl, P11muxInterface *interface)
 {
     CK_C_GetFunctionList get_function_list;
     CK_FUNCTION_LIST_PTR list = take_interface(dl);
 
-    *is_3_0 = list != NULL && list->version.major >= 3;
+    *interface = P11MUX_INTERFACE_2_40;
     if (list != NULL) {
+        *interface = interface_of(list);
         return list;
     }
     get_function_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
@@ -299,7 +319,7 @@ open_library(P11muxBackendOpening *opening)
     if (dl == NULL) {
         return opening_fail(opening, "cannot load: %s", dlerror());
     }
-    library->list = take_list(dl, &library->is_3_0);
+    library->list = take_list(dl, &library->interface);
     if (library->list == NULL) {
         gboolean has_list = dlsym(dl, "C_GetFunctionList") != NULL;
 
@@ -314,15 +334,16 @@ open_library(P11muxBackendOpening *opening)
 
 /*
  * The backend boundary: the backend's list is read here, once per opening,
- * into opening->normalised.  A 3.0 list (version 3.x) is read for the 3.0
- * entries it fills; a 2.40 one only as far as it goes.
+ * into opening->normalised.  A 3.2 list (version 3.2 or later) is read for
+ * the 3.0 and 3.2 entries it fills, a 3.0 one (3.0, 3.1) for the 3.0
+ * entries; a 2.40 one only as far as it goes.
  */
 static gboolean
 take_functions(P11muxBackendOpening *opening)
 {
     CK_FUNCTION_LIST_PTR list = opening->library->list;
     CK_FUNCTION_LIST_PTR self = opening->self;
-    gboolean is_3_0 = opening->library->is_3_0;
+    P11muxInterface interface = opening->library->interface;
 
     /* either of p11mux's own lists (both start with its C_Initialize) */
     if (list == self || list->C_Initialize == self->C_Initialize) {
@@ -331,9 +352,9 @@ take_functions(P11muxBackendOpening *opening)
     if (list->C_Initialize == NULL || list->C_Finalize == NULL) {
         return opening_fail(opening, "its function list has no C_Initialize or C_Finalize");
     }
-    p11mux_functions_normalise(&opening->normalised, list, is_3_0);
-    if (!is_3_0 && opening->normalised.version.major >= 3) {
-        /* what the interface offered, for p11mux_backend_is_3_0 */
+    p11mux_functions_normalise(&opening->normalised, list, interface);
+    /* the version is what the interface offered, for p11mux_backend_version */
+    if (interface == P11MUX_INTERFACE_2_40 && opening->normalised.version.major >= 3) {
         opening->normalised.version = (CK_VERSION){2, 40};
     }
     return TRUE;
@@ -366,7 +387,7 @@ initialize(P11muxBackendOpening *opening)
 static void
 list_slots(P11muxBackendOpening *opening)
 {
-    CK_FUNCTION_LIST_3_0_PTR functions = &opening->normalised;
+    CK_FUNCTION_LIST_3_2_PTR functions = &opening->normalised;
     CK_ULONG count = 0;
     CK_RV rv;
 
@@ -556,7 +577,8 @@ p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadline, GArra
 
 /* ------------------------------------------------------- the calls p11mux makes */
 
-/* Through the normalised list: no entry is NULL (src/core/backend.h). */
+/* Through the normalised list: no entry is NULL (src/core/backend.h); every
+ * answer through p11mux_backend_answer. */
 
 CK_RV
 p11mux_backend_finalize(const P11muxBackend *backend)
@@ -567,42 +589,44 @@ p11mux_backend_finalize(const P11muxBackend *backend)
 CK_RV
 p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetInfo(pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetInfo(pInfo));
 }
 
 CK_RV
 p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
                              CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
-    return backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount);
+    return p11mux_backend_answer(
+        backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount));
 }
 
 CK_RV
 p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                              CK_SLOT_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetSlotInfo(slotID, pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetSlotInfo(slotID, pInfo));
 }
 
 CK_RV
 p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                               CK_TOKEN_INFO_PTR pInfo)
 {
-    return backend->functions->C_GetTokenInfo(slotID, pInfo);
+    return p11mux_backend_answer(backend->functions->C_GetTokenInfo(slotID, pInfo));
 }
 
 CK_RV
 p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
                                   CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
 {
-    return backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount);
+    return p11mux_backend_answer(
+        backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount));
 }
 
 CK_RV
 p11mux_backend_wait_for_slot_event(const P11muxBackend *backend, CK_FLAGS flags,
                                    CK_SLOT_ID_PTR pSlot)
 {
-    return backend->functions->C_WaitForSlotEvent(flags, pSlot, NULL);
+    return p11mux_backend_answer(backend->functions->C_WaitForSlotEvent(flags, pSlot, NULL));
 }
 
 CK_RV
@@ -610,19 +634,20 @@ p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_
                             CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                             CK_SESSION_HANDLE_PTR phSession)
 {
-    return backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession);
+    return p11mux_backend_answer(
+        backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession));
 }
 
 CK_RV
 p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession)
 {
-    return backend->functions->C_CloseSession(hSession);
+    return p11mux_backend_answer(backend->functions->C_CloseSession(hSession));
 }
 
 CK_RV
 p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID)
 {
-    return backend->functions->C_CloseAllSessions(slotID);
+    return p11mux_backend_answer(backend->functions->C_CloseAllSessions(slotID));
 }
 
 /* Room for a list that grows between the two calls (a token inserted). */

@@ -24,12 +24,13 @@ typedef struct {
      * The one door to the backend: &normalised once loaded, else NULL.
      * p11mux's own copy of the backend's list, made once at load
      * (p11mux_functions_normalise): every entry is callable, a NULL entry
-     * of the backend's (and every 3.0 entry of a 2.40 backend) answering
+     * of the backend's (and every entry newer than the interface the
+     * backend offers: 3.0 ones of a 2.40 backend, 3.2 ones of a 3.0) answering
      * CKR_FUNCTION_NOT_SUPPORTED; version is the interface the backend
      * offers.  Nothing dereferences the backend's own list after load.
      */
-    CK_FUNCTION_LIST_3_0_PTR functions;
-    CK_FUNCTION_LIST_3_0 normalised;
+    CK_FUNCTION_LIST_3_2_PTR functions;
+    CK_FUNCTION_LIST_3_2 normalised;
     gboolean initialized;                   /* we called its C_Initialize successfully */
     gboolean shared;                        /* it was initialised by someone else: never finalise */
     char *error;                            /* nullable: why it was skipped */
@@ -74,7 +75,7 @@ gboolean p11mux_backend_open_finish(P11muxBackendOpening *opening, gint64 deadli
  * nothing else dereferences backend->functions (tests/unit/backend-door.sh
  * checks src/, src/cli aside).  Every call goes through the backend's
  * normalised list, in which no entry is NULL: an entry the backend left
- * NULL (and every 3.0 entry of a 2.40 backend) was replaced at load by a
+ * NULL (and every entry newer than its interface) was replaced at load by a
  * stub answering CKR_FUNCTION_NOT_SUPPORTED (p11mux_functions_normalise),
  * so no call checks again and none can reach a NULL pointer.  Loaded
  * backends only.  Arguments pass unchanged, and so does the backend's
@@ -86,6 +87,15 @@ static inline gboolean
 p11mux_backend_is_3_0(const P11muxBackend *backend)
 {
     return backend->functions->version.major >= 3;
+}
+
+/* Whether the backend offers the 3.2 interface. */
+static inline gboolean
+p11mux_backend_is_3_2(const P11muxBackend *backend)
+{
+    CK_VERSION version = backend->functions->version;
+
+    return version.major > 3 || (version.major == 3 && version.minor >= 2);
 }
 
 /* The interface version the backend offers. */
@@ -101,10 +111,26 @@ p11mux_backend_version(const P11muxBackend *backend)
  * costs what a direct one did.  Hand-written code calls the functions
  * below.
  */
-static inline const CK_FUNCTION_LIST_3_0 *
+static inline const CK_FUNCTION_LIST_3_2 *
 p11mux_backend_routed(const P11muxBackend *backend)
 {
     return backend->functions;
+}
+
+/*
+ * A backend's answer as p11mux passes it on.  CKR_PENDING belongs to
+ * asynchronous sessions (PKCS #11 3.2), which p11mux never opens: its
+ * C_OpenSession refuses CKF_ASYNC_SESSION before any backend sees it.  A
+ * backend answering CKR_PENDING on one of p11mux's sessions leaves a call
+ * that nobody can finish (C_AsyncComplete is not forwarded), with its goals
+ * perhaps partly achieved: the specification's CKR_GENERAL_ERROR.  Every
+ * backend call goes through here: the generated forwarders' (gen-functions.py,
+ * emit_backend_call) and the typed calls below.
+ */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_backend_answer(CK_RV rv)
+{
+    return G_UNLIKELY(rv == CKR_PENDING) ? CKR_GENERAL_ERROR : rv;
 }
 
 /* The calls p11mux's own code makes (src/core/module-*.c, src/core/router.c, the

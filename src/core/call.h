@@ -136,7 +136,9 @@ G_STATIC_ASSERT(G_STRUCT_OFFSET(P11muxCall, real_session) ==
  * src/core/gen-functions.py), indexed by P11muxFunctionId: the argument
  * check over an argument array (p11mux_args_check), and for a routed
  * function how it is routed and the backend call over call->args
- * (CKR_FUNCTION_NOT_SUPPORTED for a special one).
+ * (CKR_FUNCTION_NOT_SUPPORTED for a special one).  invoke returns the
+ * backend's own value: its caller maps it (p11mux_backend_answer, as
+ * p11mux_call_end does).
  */
 typedef struct {
     CK_RV (*check_args)(void *const *args);
@@ -201,8 +203,11 @@ p11mux_call_end(P11muxCall *call, CK_RV rv)
         return rv;
     }
     /* rv first: CKR_OK, the common answer, is one test */
-    if (G_UNLIKELY(rv != CKR_OK && call->session != 0 && p11mux_rv_means_session_lost(rv))) {
-        p11mux_call_session_lost(call);
+    if (G_UNLIKELY(rv != CKR_OK)) {
+        rv = p11mux_backend_answer(rv); /* the generated tails' backend calls */
+        if (call->session != 0 && p11mux_rv_means_session_lost(rv)) {
+            p11mux_call_session_lost(call);
+        }
     }
     if ((call->steps & P11MUX_SEAM_AFTER) ||
         (G_UNLIKELY(call->policy_data != NULL) && call->router->after != NULL)) {

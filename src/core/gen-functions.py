@@ -25,6 +25,7 @@ PLAIN_ROLES = {
     "info-out", "session-info-out", "session-out", "label", "user-type",
     "notify", "app", "init-args", "reserved", "function-list-out",
     "interface-name", "version", "interface-out", "count-out",
+    "value", "validation-type", "function-name", "async-out",
 }
 REF_ROLES = {
     "slots-out", "mechanisms-out", "objects-out", "template", "template-io",
@@ -38,7 +39,7 @@ POINTER_RULES = {
     "required": {
         "mechanism", "info-out", "session-info-out", "session-out", "object-out",
         "objects-out", "count-out", "len-io", "function-list-out", "interface-out",
-        "label", "slot-out",
+        "label", "slot-out", "function-name", "async-out",
     },
     "with-length": {"template", "template-io", "in", "secret-in", "param", "state-in"},
     "optional": {
@@ -51,6 +52,7 @@ POINTER_RULES = {
 VALUE_ROLES = {
     "session", "slot", "bool", "flags", "mechanism-type", "key", "wrapping-key",
     "unwrapping-key", "exported-key", "object", "max", "count", "len", "user-type",
+    "value", "validation-type",
 }
 
 
@@ -116,7 +118,7 @@ def step_enum(name):
 # stepped path could not carry it.
 ULONG_TYPES = {
     "CK_ULONG", "CK_FLAGS", "CK_MECHANISM_TYPE", "CK_OBJECT_HANDLE", "CK_SESSION_HANDLE",
-    "CK_SLOT_ID", "CK_USER_TYPE",
+    "CK_SLOT_ID", "CK_USER_TYPE", "CK_SESSION_VALIDATION_FLAGS_TYPE",
 }
 
 
@@ -203,17 +205,18 @@ def parse_function(words, where, number):
     if len(words) not in (3, 4) or not words[0].startswith("C_"):
         raise TableError(f"{where}: expected 'C_NAME SINCE HANDLING [FLAG,...]'")
     name, since, handling = words[:3]
-    if since not in ("2.40", "3.0"):
+    if since not in VERSIONS:
         raise TableError(f"{where}: unknown version '{since}'")
     if handling not in HANDLINGS:
         raise TableError(f"{where}: unknown handling '{handling}'")
     flags = words[3].split(",") if len(words) == 4 else []
     for flag in flags:
-        if flag not in ("writes", "v3-variant", "closes"):
+        if flag not in ("writes", "v3-variant", "closes", "message-params"):
             raise TableError(f"{where}: unknown flag '{flag}'")
     fn = Function(name, since, handling, "writes" in flags, number)
     fn.v3_variant = "v3-variant" in flags
     fn.closes = "closes" in flags
+    fn.message_params = "message-params" in flags
     if fn.v3_variant and handling != "special":
         raise TableError(f"{where}: v3-variant is for special functions")
     return fn
@@ -246,6 +249,8 @@ def check(functions, path):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-slot without a slot parameter")
         if fn.handling == "route-session" and (not fn.params or fn.params[0].role != "session"):
             raise TableError(f"{path}:{fn.line}: {fn.name} is route-session without a leading session")
+        if fn.message_params and not any(p.role == "mechanism" for p in fn.params):
+            raise TableError(f"{path}:{fn.line}: message-params on {fn.name}, which takes no mechanism")
         for p in fn.params if fn.handling != "special" else []:
             if p.ctype not in ULONG_TYPES and not is_pointer_type(p.ctype):
                 raise TableError(f"{path}:{p.line}: type {p.ctype} of a routed function is neither "
@@ -296,6 +301,16 @@ def role_enum(role):
 
 
 ALL_ROLES = sorted(PLAIN_ROLES | REF_ROLES)
+
+
+# The interface versions a function may be introduced in, oldest first; each
+# has its function list (CK_FUNCTION_LIST, _3_0, _3_2).
+VERSIONS = ("2.40", "3.0", "3.2")
+
+
+def in_version(fn, version):
+    """Whether fn is a member of the function list of interface version."""
+    return VERSIONS.index(fn.since) <= VERSIONS.index(version)
 
 
 def emit_header(functions):
@@ -352,6 +367,8 @@ def emit_header(functions):
       "    const P11muxParamDesc *params;\n"
       "    int target;           /* a routed function's session or slot parameter, else -1 */\n"
       "    gboolean closes;      /* ends the session, or every session of the slot, it names */\n"
+      "    gboolean message_params; /* its mechanism's parameter is the per-message one\n"
+      "                                (CK_GCM_MESSAGE_PARAMS, ...), not the mechanism's own */\n"
       "} P11muxFunctionDesc;\n\n")
     w("/* Indexed by P11muxFunctionId. */\n")
     w("extern const P11muxFunctionDesc p11mux_functions[P11MUX_FN_COUNT];\n\n")
@@ -360,15 +377,21 @@ def emit_header(functions):
         w(f"CK_RV p11mux_fwd_{fn.name}({c_params(fn)});\n")
         if fn.v3_variant:
             w(f"CK_RV p11mux_fwd_{fn.name}_3_0({c_params(fn)});\n")
+            w(f"CK_RV p11mux_fwd_{fn.name}_3_2({c_params(fn)});\n")
     emit_arg_checks(functions)
+    w("\n/* The interface versions p11mux offers and takes from a backend. */\n")
+    w("typedef enum {\n    P11MUX_INTERFACE_2_40,\n    P11MUX_INTERFACE_3_0,\n"
+      "    P11MUX_INTERFACE_3_2,\n} P11muxInterface;\n")
     w("\n/* The backend boundary: out becomes p11mux's copy of a backend's list, in\n"
-      " * which every entry is callable: a NULL entry of list, and every 3.0 entry\n"
-      " * unless is_3_0 (list is then a CK_FUNCTION_LIST_3_0), answers\n"
+      " * which every entry is callable: a NULL entry of list, every 3.0 entry\n"
+      " * unless interface is 3.0 or later (list is then a CK_FUNCTION_LIST_3_0)\n"
+      " * and every 3.2 entry unless it is 3.2 (a CK_FUNCTION_LIST_3_2) answers\n"
       " * CKR_FUNCTION_NOT_SUPPORTED.  out->version is list's. */\n")
-    w("void p11mux_functions_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list,\n"
-      "                               gboolean is_3_0);\n")
+    w("void p11mux_functions_normalise(CK_FUNCTION_LIST_3_2 *out, const CK_FUNCTION_LIST *list,\n"
+      "                               P11muxInterface interface);\n")
     w("\nextern CK_FUNCTION_LIST p11mux_function_list;\n")
     w("extern CK_FUNCTION_LIST_3_0 p11mux_function_list_3_0;\n")
+    w("extern CK_FUNCTION_LIST_3_2 p11mux_function_list_3_2;\n")
     w("\n#endif /* P11MUX_FUNCTIONS_H */\n")
 
 
@@ -422,8 +445,9 @@ def emit_descriptors(functions):
             role = "session" if fn.handling == "route-session" else "slot"
             target = next(i for i, p in enumerate(fn.params) if p.role == role)
         closes = "TRUE" if fn.closes else "FALSE"
+        message = "TRUE" if fn.message_params else "FALSE"
         w(f'    {{ "{fn.name}", P11MUX_FN_{fn.name}, {major}, {minor}, {handling}, {writes}, '
-          f"{len(fn.params)}, {params}, {target}, {closes} }},\n")
+          f"{len(fn.params)}, {params}, {target}, {closes}, {message} }},\n")
     w("};\n\n")
 
 
@@ -433,7 +457,8 @@ def emit_backend_call(fn, route, indent, prefix=""):
     holding the arguments).  Through the backend door (src/core/backend.h):
     p11mux_backend_routed is an inline read of the backend's normalised
     list, in which every entry is callable, so the routed path pays no more
-    than a direct call."""
+    than a direct call (and a compare: p11mux_backend_answer, CKR_PENDING;
+    on the stepped path p11mux_call_end makes it)."""
     w = sys.stdout.write
     pad = " " * indent
     bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
@@ -441,12 +466,23 @@ def emit_backend_call(fn, route, indent, prefix=""):
         # the backend writes only into a list p11mux sized from its own count
         w(f"{pad}rv = p11mux_backend_mechanism_list({route}backend, {route}real_slot, "
           f"{prefix}{bounded.name}, {prefix}{bounded.ref});\n")
+    elif route == "call->":
+        # the stepped path: p11mux_call_end maps what is no answer (CKR_PENDING)
+        # where it tests rv anyway, off the path of CKR_OK
+        w(f"{pad}rv = p11mux_backend_routed({route}backend)->{fn.name}"
+          f"({c_args(fn, route, prefix)});\n")
     else:
-        w(f"{pad}rv = p11mux_backend_routed({route}backend)->{fn.name}({c_args(fn, route, prefix)});\n")
+        w(f"{pad}rv = p11mux_backend_answer(p11mux_backend_routed({route}backend)->{fn.name}"
+          f"({c_args(fn, route, prefix)}));\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")
             w(f"{pad}    {prefix}{p.name}->slotID = {route}slot;\n{pad}}}\n")
+        if p.role == "info-out" and p.ctype == "CK_TOKEN_INFO_PTR":
+            # p11mux opens no asynchronous session (src/core/module-sessions.c)
+            w(f"{pad}if (rv == CKR_OK) {{\n")
+            w(f"{pad}    {prefix}{p.name}->flags &= ~(CK_FLAGS)CKF_ASYNC_SESSION_SUPPORTED;\n"
+              f"{pad}}}\n")
 
 
 def emit_steps_of():
@@ -537,13 +573,18 @@ def emit_stepped_support(functions):
     w("};\n\n")
 
 
-def emit_list(functions, name, ctype, prefix, version, v3):
+def emit_list(functions, name, ctype, prefix, version):
+    """The function list of interface version ("2.40", "3.0", "3.2"); a
+    v3-variant's entry in a 3.x list is its own p11mux_fwd_NAME_3_x."""
     w = sys.stdout.write
-    w(f"{ctype} {name} = {{\n    {{ {version[0]}, {version[1]} }},\n")
+    major, minor = version.split(".")
+    w(f"{ctype} {name} = {{\n    {{ {major}, {minor} }},\n")
     for fn in functions:
-        if fn.since == "3.0" and not v3:
+        if not in_version(fn, version):
             continue
-        suffix = "_3_0" if v3 and prefix == "p11mux_fwd_" and fn.v3_variant else ""
+        suffix = ""
+        if version != "2.40" and prefix == "p11mux_fwd_" and fn.v3_variant:
+            suffix = "_" + version.replace(".", "_")
         w(f"    .{fn.name} = {prefix}{fn.name}{suffix},\n")
     w("};\n\n")
 
@@ -559,15 +600,16 @@ def emit_source(functions):
     for fn in functions:
         if fn.handling != "special":
             emit_forwarder(fn)
-    emit_list(functions, "p11mux_function_list", "CK_FUNCTION_LIST", "p11mux_fwd_", (2, 40), False)
-    emit_list(functions, "p11mux_function_list_3_0", "CK_FUNCTION_LIST_3_0", "p11mux_fwd_", (3, 0), True)
+    emit_list(functions, "p11mux_function_list", "CK_FUNCTION_LIST", "p11mux_fwd_", "2.40")
+    emit_list(functions, "p11mux_function_list_3_0", "CK_FUNCTION_LIST_3_0", "p11mux_fwd_", "3.0")
+    emit_list(functions, "p11mux_function_list_3_2", "CK_FUNCTION_LIST_3_2", "p11mux_fwd_", "3.2")
     emit_normalise(functions)
 
 
 def emit_normalise(functions):
     """The backend boundary: a stub for every function, and the copy of a
-    backend's list in which each NULL entry (and, for a 2.40 list, each 3.0
-    one) is the stub."""
+    backend's list in which each NULL entry (and each entry newer than the
+    backend's interface) is the stub."""
     w = sys.stdout.write
     w("/* The backend boundary: what a backend's missing entry answers. */\n")
     for fn in functions:
@@ -575,14 +617,17 @@ def emit_normalise(functions):
         for p in fn.params:
             w(f"    (void){p.name};\n")
         w("    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
-    w("void\np11mux_functions_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list,\n"
-      "                           gboolean is_3_0)\n{\n")
-    w("    const CK_FUNCTION_LIST_3_0 *list_3_0 = is_3_0 ? (const CK_FUNCTION_LIST_3_0 *)list : NULL;\n\n")
+    w("void\np11mux_functions_normalise(CK_FUNCTION_LIST_3_2 *out, const CK_FUNCTION_LIST *list,\n"
+      "                           P11muxInterface interface)\n{\n")
+    w("    const CK_FUNCTION_LIST_3_0 *list_3_0 =\n"
+      "        interface >= P11MUX_INTERFACE_3_0 ? (const CK_FUNCTION_LIST_3_0 *)list : NULL;\n")
+    w("    const CK_FUNCTION_LIST_3_2 *list_3_2 =\n"
+      "        interface >= P11MUX_INTERFACE_3_2 ? (const CK_FUNCTION_LIST_3_2 *)list : NULL;\n\n")
     w("    memset(out, 0, sizeof *out);\n")
     w("    out->version = list->version;\n")
     for fn in functions:
-        src = "list" if fn.since == "2.40" else "list_3_0"
-        guard = "" if fn.since == "2.40" else "list_3_0 != NULL && "
+        src = {"2.40": "list", "3.0": "list_3_0", "3.2": "list_3_2"}[fn.since]
+        guard = "" if fn.since == "2.40" else f"{src} != NULL && "
         w(f"    out->{fn.name} = {guard}{src}->{fn.name} != NULL ? {src}->{fn.name} : missing_{fn.name};\n")
     w("}\n")
 
@@ -597,8 +642,9 @@ def emit_mock_stubs(functions):
         for p in fn.params:
             w(f"    (void){p.name};\n")
         w("    return CKR_FUNCTION_NOT_SUPPORTED;\n}\n\n")
-    emit_list(functions, "mock_function_list", "CK_FUNCTION_LIST", "mock_", (2, 40), False)
-    emit_list(functions, "mock_function_list_3_0", "CK_FUNCTION_LIST_3_0", "mock_", (3, 0), True)
+    emit_list(functions, "mock_function_list", "CK_FUNCTION_LIST", "mock_", "2.40")
+    emit_list(functions, "mock_function_list_3_0", "CK_FUNCTION_LIST_3_0", "mock_", "3.0")
+    emit_list(functions, "mock_function_list_3_2", "CK_FUNCTION_LIST_3_2", "mock_", "3.2")
 
 
 def emit_mock_header(functions):
@@ -608,7 +654,8 @@ def emit_mock_header(functions):
     for fn in functions:
         w(f"CK_RV mock_{fn.name}({c_params(fn)});\n")
     w("\nextern CK_FUNCTION_LIST mock_function_list;\n")
-    w("extern CK_FUNCTION_LIST_3_0 mock_function_list_3_0;\n\n#endif\n")
+    w("extern CK_FUNCTION_LIST_3_0 mock_function_list_3_0;\n")
+    w("extern CK_FUNCTION_LIST_3_2 mock_function_list_3_2;\n\n#endif\n")
 
 
 def main():

@@ -23,7 +23,9 @@
 
 static GMutex init_lock;
 
+/* Newest first: C_GetInterface without a version gives the first. */
 static CK_INTERFACE interfaces[] = {
+    {(CK_CHAR *)"PKCS 11", &p11mux_function_list_3_2, 0},
     {(CK_CHAR *)"PKCS 11", &p11mux_function_list_3_0, 0},
     {(CK_CHAR *)"PKCS 11", &p11mux_function_list, 0},
 };
@@ -292,6 +294,12 @@ CK_RV
 p11mux_fwd_C_GetInfo_3_0(CK_INFO_PTR pInfo)
 {
     return get_info(pInfo, 3, 0);
+}
+
+CK_RV
+p11mux_fwd_C_GetInfo_3_2(CK_INFO_PTR pInfo)
+{
+    return get_info(pInfo, 3, 2);
 }
 
 CK_RV

@@ -37,7 +37,7 @@ run_own(P11muxCall *own)
     }
     rv = tail->check_args(own->args);
     if (rv == CKR_OK) {
-        rv = tail->invoke(own);
+        rv = p11mux_backend_answer(tail->invoke(own)); /* as p11mux_call_end would */
     }
     if (router->end != NULL) {
         router->end(own, rv);

@@ -15,11 +15,21 @@ G_STATIC_ASSERT(CKM_VENDOR_DEFINED == P11MUX_VENDOR_BASE);
 G_STATIC_ASSERT(CKR_VENDOR_DEFINED == P11MUX_VENDOR_BASE);
 
 static const char *const prefixes[] = {
-    [P11MUX_CONST_CKA] = "CKA_", [P11MUX_CONST_CKM] = "CKM_", [P11MUX_CONST_CKR] = "CKR_",
-    [P11MUX_CONST_CKO] = "CKO_", [P11MUX_CONST_CKK] = "CKK_", [P11MUX_CONST_CKC] = "CKC_",
-    [P11MUX_CONST_CKU] = "CKU_", [P11MUX_CONST_CKS] = "CKS_", [P11MUX_CONST_CKD] = "CKD_",
-    [P11MUX_CONST_CKG] = "CKG_", [P11MUX_CONST_CKZ] = "CKZ_", [P11MUX_CONST_CKH] = "CKH_",
-    [P11MUX_CONST_CKN] = "CKN_", [P11MUX_CONST_CKP] = "CKP_",
+    [P11MUX_CONST_CKA] = "CKA_",
+    [P11MUX_CONST_CKM] = "CKM_",
+    [P11MUX_CONST_CKR] = "CKR_",
+    [P11MUX_CONST_CKO] = "CKO_",
+    [P11MUX_CONST_CKK] = "CKK_",
+    [P11MUX_CONST_CKC] = "CKC_",
+    [P11MUX_CONST_CKU] = "CKU_",
+    [P11MUX_CONST_CKS] = "CKS_",
+    [P11MUX_CONST_CKD] = "CKD_",
+    [P11MUX_CONST_CKG] = "CKG_",
+    [P11MUX_CONST_CKZ] = "CKZ_",
+    [P11MUX_CONST_CKH] = "CKH_",
+    [P11MUX_CONST_CKN] = "CKN_",
+    [P11MUX_CONST_CKP] = "CKP_",
+    [P11MUX_CONST_CKS_VALIDATION] = "CKS_",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(prefixes) == P11MUX_CONST_N_KINDS);
 
@@ -305,11 +315,14 @@ static const P11muxConstant token_info_flags[] = {
     FLAG(CKF_SO_PIN_LOCKED),
     FLAG(CKF_SO_PIN_TO_BE_CHANGED),
     FLAG(CKF_ERROR_STATE),
+    FLAG(CKF_SEED_RANDOM_REQUIRED),    /* 3.2 */
+    FLAG(CKF_ASYNC_SESSION_SUPPORTED), /* 3.2 */
 };
 
 static const P11muxConstant session_info_flags[] = {
     FLAG(CKF_RW_SESSION),
     FLAG(CKF_SERIAL_SESSION),
+    FLAG(CKF_ASYNC_SESSION), /* 3.2 */
 };
 
 static const P11muxConstant mechanism_info_flags[] = {
@@ -339,6 +352,8 @@ static const P11muxConstant mechanism_info_flags[] = {
     FLAG(CKF_EC_UNCOMPRESS),
     FLAG(CKF_EC_COMPRESS),
     FLAG(CKF_EC_CURVENAME),
+    FLAG(CKF_ENCAPSULATE), /* 3.2 */
+    FLAG(CKF_DECAPSULATE), /* 3.2 */
     FLAG(CKF_EXTENSION),
 };
 

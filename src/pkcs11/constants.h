@@ -28,6 +28,7 @@ typedef enum {
     P11MUX_CONST_CKH, /* hardware feature types */
     P11MUX_CONST_CKN, /* notifications */
     P11MUX_CONST_CKP, /* 3.0 profile ids (empty with a 2.40 header; not the PBKDF2 PRFs) */
+    P11MUX_CONST_CKS_VALIDATION, /* 3.2 session validation flags types (CKS_LAST_VALIDATION_OK) */
     P11MUX_CONST_N_KINDS
 } P11muxConstantKind;
 

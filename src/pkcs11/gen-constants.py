@@ -60,16 +60,30 @@ KINDS = [
     ("CKH", "CKH_"),
     ("CKN", "CKN_"),
     ("CKP", "CKP_"),
+    ("CKS_VALIDATION", "CKS_"),
 ]
 
-# Names that share a kind's prefix but belong to another field.
+# Kinds that share their prefix with an older kind and hold only the names
+# that match (the older kind excludes them, EXCLUDED).
+ONLY = {
+    # 3.2 CK_SESSION_VALIDATION_FLAGS_TYPE (C_GetSessionValidationFlags)
+    "CKS_VALIDATION": re.compile(r"CKS_LAST_VALIDATION_OK$"),
+}
+
+# Names that share a kind's prefix but belong to another field, by kind.
 EXCLUDED = {
     # 3.0 IV generators (CK_GENERATOR_FUNCTION), not MGFs
-    "CKG_": re.compile(r"CKG_(NO_GENERATE|GENERATE\w*)$"),
-    # PBKDF2 PRFs (CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE), not profiles
-    "CKP_": re.compile(r"CKP_PKCS5_\w+$"),
+    "CKG": re.compile(r"CKG_(NO_GENERATE|GENERATE\w*)$"),
+    # PBKDF2 PRFs (CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE) and 3.2
+    # parameter sets (CKA_PARAMETER_SET of ML-KEM, ML-DSA, SLH-DSA keys),
+    # not profiles
+    "CKP": re.compile(r"CKP_(PKCS5_\w+|ML_KEM_\w+|ML_DSA_\w+|SLH_DSA_\w+)$"),
+    # 3.2 CK_HEDGE_TYPE, not hardware features
+    "CKH": re.compile(r"CKH_(HEDGE_\w+|DETERMINISTIC_REQUIRED)$"),
+    # 3.2 CK_SESSION_VALIDATION_FLAGS_TYPE, not session states
+    "CKS": re.compile(r"CKS_LAST_VALIDATION_OK$"),
     # PBKDF2 salt source, not the OAEP source
-    "CKZ_": re.compile(r"CKZ_SALT_\w+$"),
+    "CKZ": re.compile(r"CKZ_SALT_\w+$"),
 }
 
 FLAG_ALIAS = "P11MUX_CONSTANT_ALIAS"
@@ -291,11 +305,15 @@ class Constant:
 
 def kind_of(name):
     for suffix, prefix in KINDS:
-        if name.startswith(prefix) and len(name) > len(prefix):
-            excluded = EXCLUDED.get(prefix)
-            if excluded is not None and excluded.match(name):
-                return None
-            return suffix
+        if not name.startswith(prefix) or len(name) <= len(prefix):
+            continue
+        only = ONLY.get(suffix)
+        if only is not None and not only.match(name):
+            continue
+        excluded = EXCLUDED.get(suffix)
+        if excluded is not None and excluded.match(name):
+            continue
+        return suffix
     return None
 
 

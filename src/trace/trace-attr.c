@@ -40,6 +40,8 @@ p11mux_trace_attr_kind(CK_ATTRIBUTE_TYPE type)
     case CKA_WRAP_WITH_TRUSTED:
     case CKA_RESET_ON_INIT:
     case CKA_HAS_RESET:
+    case CKA_ENCAPSULATE: /* 3.2 */
+    case CKA_DECAPSULATE: /* 3.2 */
         return P11MUX_TRACE_ATTR_BOOL;
     case CKA_CERTIFICATE_CATEGORY:
     case CKA_JAVA_MIDP_SECURITY_DOMAIN:
@@ -48,6 +50,7 @@ p11mux_trace_attr_kind(CK_ATTRIBUTE_TYPE type)
     case CKA_SUB_PRIME_BITS:
     case CKA_VALUE_BITS:
     case CKA_VALUE_LEN:
+    case CKA_PARAMETER_SET: /* 3.2: CKP_ML_KEM_768, ... */
         return P11MUX_TRACE_ATTR_ULONG;
     case CKA_CLASS:
         return P11MUX_TRACE_ATTR_CLASS;
@@ -91,9 +94,12 @@ p11mux_trace_attr_kind(CK_ATTRIBUTE_TYPE type)
     case CKA_WRAP_TEMPLATE:
     case CKA_UNWRAP_TEMPLATE:
     case CKA_DERIVE_TEMPLATE:
+    case CKA_ENCAPSULATE_TEMPLATE: /* 3.2 */
+    case CKA_DECAPSULATE_TEMPLATE: /* 3.2 */
         return P11MUX_TRACE_ATTR_TEMPLATE;
     default:
         /* default-deny: CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_CHECK_VALUE,
+         * 3.2's CKA_SEED (an ML-DSA, ML-KEM or SLH-DSA private key's seed),
          * vendor attributes, and whatever a later version adds */
         return P11MUX_TRACE_ATTR_SECRET;
     }

@@ -279,7 +279,8 @@ decode_label(P11muxTraceDecoder *d, guint i)
 static P11muxTraceValue *
 decode_mechanism(P11muxTraceDecoder *d, guint i)
 {
-    return p11mux_trace_decode_mechanism(d, ARG(d, i, const CK_MECHANISM *));
+    return p11mux_trace_decode_mechanism(d, ARG(d, i, const CK_MECHANISM *),
+                                         !d->desc->message_params);
 }
 
 static P11muxTraceValue *
@@ -361,6 +362,7 @@ decode_param(P11muxTraceDecoder *d, guint i)
     case P11MUX_ROLE_MAX:
     case P11MUX_ROLE_COUNT:
     case P11MUX_ROLE_LEN:
+    case P11MUX_ROLE_VALUE:
         return p11mux_trace_value_number(d, P11MUX_TRACE_NUMBER, ARG(d, i, CK_ULONG));
     case P11MUX_ROLE_SLOT_OUT:
     case P11MUX_ROLE_OBJECT_OUT:
@@ -408,18 +410,22 @@ decode_param(P11muxTraceDecoder *d, guint i)
         return decode_label(d, i);
     case P11MUX_ROLE_USER_TYPE:
         return p11mux_trace_value_constant(d, P11MUX_CONST_CKU, ARG(d, i, CK_USER_TYPE));
+    case P11MUX_ROLE_VALIDATION_TYPE:
+        return p11mux_trace_value_constant(d, P11MUX_CONST_CKS_VALIDATION, ARG(d, i, CK_ULONG));
     case P11MUX_ROLE_NOTIFY:
         return decode_pointer(d, (const void *)(gsize)ARG(d, i, CK_NOTIFY));
     case P11MUX_ROLE_APP:
     case P11MUX_ROLE_RESERVED:
     case P11MUX_ROLE_FUNCTION_LIST_OUT:
     case P11MUX_ROLE_INTERFACE_OUT:
+    case P11MUX_ROLE_ASYNC_OUT: /* 3.2: CK_ASYNC_DATA not decoded yet */
         return decode_pointer(d, ARG(d, i, const void *));
     case P11MUX_ROLE_INIT_ARGS:
         return decode_init_args(d, i);
     case P11MUX_ROLE_INTERFACES_OUT:
         return decode_interfaces_out(d, i);
     case P11MUX_ROLE_INTERFACE_NAME:
+    case P11MUX_ROLE_FUNCTION_NAME:
         return decode_interface_name(d, i);
     case P11MUX_ROLE_VERSION:
         return decode_version(d, i);

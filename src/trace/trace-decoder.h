@@ -72,8 +72,10 @@ P11muxTraceValue *p11mux_trace_value_ulong_list(P11muxTraceDecoder *d, const CK_
                                                 CK_ULONG count, P11muxTraceItemFunc item);
 
 /* trace-mech.c: a CK_MECHANISM (nullable), parameters decoded for the
- * mechanisms it knows */
-P11muxTraceValue *p11mux_trace_decode_mechanism(P11muxTraceDecoder *d, const CK_MECHANISM *m);
+ * mechanisms it knows unless !with_param (a per-message parameter, whose
+ * layout is another than the mechanism's own: only its length is written) */
+P11muxTraceValue *p11mux_trace_decode_mechanism(P11muxTraceDecoder *d, const CK_MECHANISM *m,
+                                                gboolean with_param);
 
 /* trace-attr.c: a template; values: its values may be read (an input, or an
  * output the call wrote); depth: 0, or 1 inside CKA_WRAP_TEMPLATE & co. */

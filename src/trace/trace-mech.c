@@ -152,7 +152,7 @@ decode_mechanism_param(P11muxTraceDecoder *d, P11muxTraceValue *s, const CK_MECH
 }
 
 P11muxTraceValue *
-p11mux_trace_decode_mechanism(P11muxTraceDecoder *d, const CK_MECHANISM *m)
+p11mux_trace_decode_mechanism(P11muxTraceDecoder *d, const CK_MECHANISM *m, gboolean with_param)
 {
     P11muxTraceValue *s;
 
@@ -164,6 +164,8 @@ p11mux_trace_decode_mechanism(P11muxTraceDecoder *d, const CK_MECHANISM *m)
                            p11mux_trace_value_constant(d, P11MUX_CONST_CKM, m->mechanism));
     p11mux_trace_value_add(s, "param_len",
                            p11mux_trace_value_number(d, P11MUX_TRACE_NUMBER, m->ulParameterLen));
-    decode_mechanism_param(d, s, m);
+    if (with_param) {
+        decode_mechanism_param(d, s, m);
+    }
     return s;
 }

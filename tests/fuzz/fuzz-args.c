@@ -440,11 +440,13 @@ fuzzed_mechanism_type(void *data)
 }
 
 static CK_ULONG
-fuzzed_user_type(void *data)
+fuzzed_number(void *data, P11muxRole role)
 {
     FuzzInput *in = ((Fuzzed *)data)->in;
 
-    return fuzz_below(in, 8) == 0 ? fuzz_ulong(in) : fuzz_below(in, 3);
+    /* a user type is rarely out of range; other numbers more often */
+    return fuzz_below(in, role == P11MUX_ROLE_USER_TYPE ? 8 : 4) == 0 ? fuzz_ulong(in)
+                                                                       : fuzz_below(in, 3);
 }
 
 static CK_ULONG
@@ -531,13 +533,18 @@ fuzzed_label(void *data, guint i G_GNUC_UNUSED)
 }
 
 static CK_ULONG
-fuzzed_interface_name(void *data)
+fuzzed_name(void *data, P11muxRole role)
 {
     FuzzInput *in = ((Fuzzed *)data)->in;
+    gboolean interface = role == P11MUX_ROLE_INTERFACE_NAME;
 
-    return fuzz_below(in, 3) == 0   ? 0
-           : fuzz_below(in, 2) == 0 ? (CK_ULONG) "PKCS 11"
-                                    : (CK_ULONG) "Vendor";
+    if (fuzz_below(in, 3) == 0) {
+        return 0;
+    }
+    if (fuzz_below(in, 2) == 0) {
+        return interface ? (CK_ULONG) "PKCS 11" : (CK_ULONG) "C_EncapsulateKey";
+    }
+    return interface ? (CK_ULONG) "Vendor" : (CK_ULONG) "C_Nothing";
 }
 
 static CK_ULONG
@@ -578,7 +585,7 @@ fuzz_call_clear(FuzzCall *call)
 /* ------------------------------------------------------------ calling */
 
 CK_RV
-fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list)
+fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_2_PTR list)
 {
     return call_by_id(list, call->fn, call->v);
 }

@@ -60,6 +60,6 @@ void fuzz_call_build(FuzzCall *call, P11muxFunctionId fn, FuzzInput *in, const F
 void fuzz_call_clear(FuzzCall *call);
 
 /* Calls call->fn of list with its arguments (call-by-id.h). */
-CK_RV fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_0_PTR list);
+CK_RV fuzz_call_invoke(const FuzzCall *call, CK_FUNCTION_LIST_3_2_PTR list);
 
 #endif /* P11MUX_FUZZ_ARGS_H */

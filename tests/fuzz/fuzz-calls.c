@@ -164,7 +164,7 @@ checked(P11muxFunctionId fn, CK_RV rv)
     return rv;
 }
 
-#define CALL(name, ...) checked(P11MUX_FN_##name, p11mux_function_list_3_0.name(__VA_ARGS__))
+#define CALL(name, ...) checked(P11MUX_FN_##name, p11mux_function_list_3_2.name(__VA_ARGS__))
 
 static void
 initialize(void)
@@ -314,7 +314,7 @@ one_call(FuzzInput *in, P11muxFunctionId fn)
         own_before = mocks[backend].call_count(name);
         other_before = mocks[!backend].call_count(name);
     }
-    rv = fuzz_call_invoke(&call, &p11mux_function_list_3_0);
+    rv = fuzz_call_invoke(&call, &p11mux_function_list_3_2);
     if (!(backend >= 0 && mocks[backend].call_count(name) != own_before &&
           is_mock_deviation(fn, rv))) {
         checked(fn, rv);

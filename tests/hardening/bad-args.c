@@ -68,9 +68,9 @@ sound_mechanism_type(void *data G_GNUC_UNUSED)
 }
 
 static CK_ULONG
-sound_user_type(void *data G_GNUC_UNUSED)
+sound_number(void *data G_GNUC_UNUSED, P11muxRole role)
 {
-    return CKU_USER;
+    return role == P11MUX_ROLE_USER_TYPE ? CKU_USER : 1;
 }
 
 static CK_ULONG
@@ -148,9 +148,9 @@ sound_label(void *data, guint i)
 }
 
 static CK_ULONG
-sound_interface_name(void *data G_GNUC_UNUSED)
+sound_name(void *data G_GNUC_UNUSED, P11muxRole role)
 {
-    return (CK_ULONG) "PKCS 11";
+    return role == P11MUX_ROLE_INTERFACE_NAME ? (CK_ULONG) "PKCS 11" : (CK_ULONG) "C_EncapsulateKey";
 }
 
 static CK_ULONG

@@ -54,7 +54,7 @@ static CK_ULONG huge_length;
 /* ------------------------------------------------ functions by their id */
 
 static Harness *harness;
-static CK_FUNCTION_LIST_3_0_PTR p11;
+static CK_FUNCTION_LIST_3_2_PTR p11;
 
 static CK_RV
 call_fn(P11muxFunctionId fn, const CK_ULONG *v)

@@ -82,7 +82,9 @@ build_param(CK_ULONG *v, P11muxFunctionId fn, guint i, const ArgsSource *source,
         v[i] = source->input(data, i, p->role, &v[p->ref]);
         break;
     case P11MUX_ROLE_USER_TYPE:
-        v[i] = source->user_type(data);
+    case P11MUX_ROLE_VALUE:
+    case P11MUX_ROLE_VALIDATION_TYPE:
+        v[i] = source->number(data, p->role);
         break;
     case P11MUX_ROLE_OUT:
     case P11MUX_ROLE_SECRET_OUT:
@@ -116,10 +118,12 @@ build_param(CK_ULONG *v, P11muxFunctionId fn, guint i, const ArgsSource *source,
         break;
     case P11MUX_ROLE_INFO_OUT:
     case P11MUX_ROLE_SESSION_INFO_OUT:
+    case P11MUX_ROLE_ASYNC_OUT:
         v[i] = source->out_pointer(data, i, 512);
         break;
     case P11MUX_ROLE_INTERFACE_NAME:
-        v[i] = source->interface_name(data);
+    case P11MUX_ROLE_FUNCTION_NAME:
+        v[i] = source->name(data, p->role);
         break;
     case P11MUX_ROLE_LEN:
     case P11MUX_ROLE_COUNT:

@@ -35,8 +35,9 @@ typedef struct {
     CK_ULONG (*mechanism)(void *data, P11muxFunctionId fn);
     /* A CK_MECHANISM_TYPE. */
     CK_ULONG (*mechanism_type)(void *data);
-    /* A CK_USER_TYPE. */
-    CK_ULONG (*user_type)(void *data);
+    /* A number of role: a CK_USER_TYPE, a value the table gives no meaning,
+     * a validation flags type. */
+    CK_ULONG (*number)(void *data, P11muxRole role);
     /* A template for parameter i of fn, its count into *count; io: one
      * whose values are written (C_GetAttributeValue). */
     CK_ULONG (*template_for)
@@ -60,8 +61,9 @@ typedef struct {
     CK_ULONG (*out_pointer)(void *data, guint i, gsize size);
     /* A 32-byte token label for parameter i. */
     CK_ULONG (*label)(void *data, guint i);
-    /* An interface name (C_GetInterface). */
-    CK_ULONG (*interface_name)(void *data);
+    /* A string of role: an interface name (C_GetInterface), a function
+     * name (the 3.2 C_Async* functions). */
+    CK_ULONG (*name)(void *data, P11muxRole role);
     /* A CK_VERSION pointer. */
     CK_ULONG (*version)(void *data);
 } ArgsSource;
@@ -75,9 +77,9 @@ gsize args_element_size(P11muxRole role);
 #define ARGS_SOURCE_OF(prefix)                                                                     \
     {                                                                                              \
         prefix##_handle, prefix##_boolean, prefix##_flags, prefix##_mechanism,                     \
-            prefix##_mechanism_type, prefix##_user_type, prefix##_template, prefix##_input,        \
+            prefix##_mechanism_type, prefix##_number, prefix##_template, prefix##_input,           \
             prefix##_output, prefix##_max, prefix##_cell, prefix##_out_pointer, prefix##_label,    \
-            prefix##_interface_name, prefix##_version                                              \
+            prefix##_name, prefix##_version                                                        \
     }
 
 /* Arguments for fn into v[0 .. n_params-1] (v zeroed by the caller). */

@@ -1,5 +1,5 @@
 /*
- * Any function of a 3.0 function list by its id (call-by-id.h).
+ * Any function of a 3.2 function list by its id (call-by-id.h).
  */
 #include "config.h"
 
@@ -8,14 +8,14 @@
 #include <glib.h>
 #include <stddef.h>
 
-/* where each function's entry is in a 3.0 list, from the generator's list
+/* where each function's entry is in a 3.2 list, from the generator's list
  * of functions (P11MUX_FOR_EACH_FUNCTION) */
-#define MEMBER_OFFSET(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_0, name),
+#define MEMBER_OFFSET(name) [P11MUX_FN_##name] = offsetof(CK_FUNCTION_LIST_3_2, name),
 static const size_t member_offsets[P11MUX_FN_COUNT] = {P11MUX_FOR_EACH_FUNCTION(MEMBER_OFFSET)};
 #undef MEMBER_OFFSET
 
 void *
-call_by_id_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn)
+call_by_id_pointer(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn)
 {
     return *(void **)((char *)list + member_offsets[fn]);
 }
@@ -31,9 +31,10 @@ typedef CK_RV (*Fn6)(A, A, A, A, A, A);
 typedef CK_RV (*Fn7)(A, A, A, A, A, A, A);
 typedef CK_RV (*Fn8)(A, A, A, A, A, A, A, A);
 typedef CK_RV (*Fn9)(A, A, A, A, A, A, A, A, A);
+typedef CK_RV (*Fn10)(A, A, A, A, A, A, A, A, A, A);
 
 CK_RV
-call_by_id(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn, const CK_ULONG *v)
+call_by_id(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn, const CK_ULONG *v)
 {
     void *f = call_by_id_pointer(list, fn);
 
@@ -58,6 +59,8 @@ call_by_id(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn, const CK_ULONG *v
         return ((Fn8)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
     case 9:
         return ((Fn9)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    case 10: /* 3.2's C_UnwrapKeyAuthenticated */
+        return ((Fn10)f)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
     default:
         g_return_val_if_reached(CKR_GENERAL_ERROR);
     }

@@ -14,12 +14,12 @@
 #include "p11mux-pkcs11.h"
 
 /* The most parameters a function of the table has. */
-#define CALL_BY_ID_MAX_PARAMS 9
+#define CALL_BY_ID_MAX_PARAMS 10
 
 /* The pointer to fn in list (transfer none). */
-void *call_by_id_pointer(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn);
+void *call_by_id_pointer(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn);
 
 /* Calls fn of list with v[0 .. n_params-1]. */
-CK_RV call_by_id(CK_FUNCTION_LIST_3_0_PTR list, P11muxFunctionId fn, const CK_ULONG *v);
+CK_RV call_by_id(CK_FUNCTION_LIST_3_2_PTR list, P11muxFunctionId fn, const CK_ULONG *v);
 
 #endif /* P11MUX_CALL_BY_ID_H */

@@ -38,7 +38,7 @@ typedef struct {
     char *conf;                     /* the p11mux configuration (P11MUX_CONF) */
     void *dl;                       /* p11mux.so */
     CK_FUNCTION_LIST_PTR p11;       /* its 2.40 list */
-    CK_FUNCTION_LIST_3_0_PTR p11_3; /* its 3.0 list */
+    CK_FUNCTION_LIST_3_2_PTR p11_3; /* its newest (3.2) list */
     HarnessMock a, b;
 } Harness;
 

@@ -67,9 +67,10 @@ static const Row rows[] = {
                    "@write @session @device" },
     { "C_SetPIN", "CKR_ARGUMENTS_BAD CKR_FUNCTION_CANCELED CKR_PIN_INCORRECT CKR_PIN_INVALID "
                   "CKR_PIN_LEN_RANGE CKR_PIN_LOCKED @write @session @device" },
+    /* CKR_SESSION_ASYNC_NOT_SUPPORTED: 3.2, for CKF_ASYNC_SESSION */
     { "C_OpenSession", "CKR_ARGUMENTS_BAD CKR_SESSION_COUNT CKR_SESSION_PARALLEL_NOT_SUPPORTED "
                        "CKR_SESSION_READ_WRITE_SO_EXISTS CKR_TOKEN_WRITE_PROTECTED "
-                       "@device @token" },
+                       "CKR_SESSION_ASYNC_NOT_SUPPORTED @device @token" },
     { "C_CloseSession", "@session @device" },
     { "C_CloseAllSessions", "@device @token" },
     { "C_GetSessionInfo", "CKR_ARGUMENTS_BAD @session @device" },
@@ -188,6 +189,44 @@ static const Row rows[] = {
     { "C_VerifyMessageBegin", "@message @session @device" },
     { "C_VerifyMessageNext", "@message @data @signature @session @device" },
     { "C_MessageVerifyFinal", "@message @signature @session @device" },
+    /* 3.2 (3.2 spec 5.16, 5.18, 5.19, 5.21): a first reading, by analogy
+     * with C_GenerateKey, C_Verify* and C_WrapKey / C_UnwrapKey */
+    { "C_EncapsulateKey", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_FUNCTION_CANCELED "
+                          "CKR_KEY_HANDLE_INVALID CKR_KEY_SIZE_RANGE CKR_KEY_TYPE_INCONSISTENT "
+                          "CKR_KEY_FUNCTION_NOT_PERMITTED CKR_MECHANISM_INVALID "
+                          "CKR_MECHANISM_PARAM_INVALID CKR_OPERATION_ACTIVE "
+                          "@template @write @session @device" },
+    { "C_DecapsulateKey", "CKR_ARGUMENTS_BAD CKR_FUNCTION_CANCELED "
+                          "CKR_KEY_HANDLE_INVALID CKR_KEY_SIZE_RANGE CKR_KEY_TYPE_INCONSISTENT "
+                          "CKR_KEY_FUNCTION_NOT_PERMITTED CKR_MECHANISM_INVALID "
+                          "CKR_MECHANISM_PARAM_INVALID CKR_OPERATION_ACTIVE "
+                          "@encrypted @template @write @session @device" },
+    { "C_VerifySignatureInit", "@init @signature @session @device" },
+    { "C_VerifySignature", "@part @data @signature @session @device" },
+    { "C_VerifySignatureUpdate", "@part CKR_DATA_LEN_RANGE @session @device" },
+    { "C_VerifySignatureFinal", "@part CKR_DATA_LEN_RANGE @signature @session @device" },
+    { "C_GetSessionValidationFlags", "CKR_ARGUMENTS_BAD @session @device" },
+    { "C_AsyncComplete", "CKR_ARGUMENTS_BAD CKR_PENDING CKR_SESSION_ASYNC_NOT_SUPPORTED "
+                         "CKR_OPERATION_NOT_INITIALIZED @session @device" },
+    { "C_AsyncGetID", "CKR_ARGUMENTS_BAD CKR_SESSION_ASYNC_NOT_SUPPORTED "
+                      "CKR_OPERATION_NOT_INITIALIZED CKR_STATE_UNSAVEABLE @session @device" },
+    { "C_AsyncJoin", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_PENDING "
+                     "CKR_SESSION_ASYNC_NOT_SUPPORTED CKR_OPERATION_NOT_INITIALIZED "
+                     "CKR_SAVED_STATE_INVALID @session @device" },
+    { "C_WrapKeyAuthenticated", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_FUNCTION_CANCELED "
+                                "CKR_KEY_HANDLE_INVALID CKR_KEY_NOT_WRAPPABLE CKR_KEY_SIZE_RANGE "
+                                "CKR_KEY_UNEXTRACTABLE CKR_MECHANISM_INVALID "
+                                "CKR_MECHANISM_PARAM_INVALID CKR_OPERATION_ACTIVE CKR_PIN_EXPIRED "
+                                "CKR_USER_NOT_LOGGED_IN CKR_WRAPPING_KEY_HANDLE_INVALID "
+                                "CKR_WRAPPING_KEY_SIZE_RANGE CKR_WRAPPING_KEY_TYPE_INCONSISTENT "
+                                "@data @session @device" },
+    { "C_UnwrapKeyAuthenticated", "CKR_ARGUMENTS_BAD CKR_BUFFER_TOO_SMALL CKR_FUNCTION_CANCELED "
+                                  "CKR_MECHANISM_INVALID CKR_MECHANISM_PARAM_INVALID "
+                                  "CKR_OPERATION_ACTIVE CKR_UNWRAPPING_KEY_HANDLE_INVALID "
+                                  "CKR_UNWRAPPING_KEY_SIZE_RANGE "
+                                  "CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT CKR_WRAPPED_KEY_INVALID "
+                                  "CKR_WRAPPED_KEY_LEN_RANGE CKR_KEY_SIZE_RANGE "
+                                  "@data @template @write @session @device" },
 };
 /* clang-format on */
 

@@ -67,8 +67,9 @@ static const char *const mock_keys[] = {
 };
 
 static const char *const slot_keys[] = {
-    "description", "removable", "token-present", "token-initialized", "token-label", "token-serial",
-    "token-model", "pin",       "so-pin",        "mechanisms",        NULL,
+    "description", "removable",    "token-present",  "token-initialized",
+    "token-label", "token-serial", "token-model",    "pin",
+    "so-pin",      "mechanisms",   "async-sessions", NULL,
 };
 
 /* Besides these, the names of object_booleans and CKA_ names. */
@@ -351,10 +352,13 @@ parse_mock_group(GKeyFile *kf, MockConf *conf, GError **error)
     if (!check_keys(kf, conf->path, "mock", mock_keys, FALSE, error)) {
         return FALSE;
     }
-    if (*interface != '\0' && strcmp(interface, "3.0") != 0 && strcmp(interface, "2.40") != 0) {
-        return set_error(error, conf->path, "mock", "interface", "expected 3.0 or 2.40", interface);
+    if (*interface != '\0' && strcmp(interface, "3.2") != 0 && strcmp(interface, "3.0") != 0 &&
+        strcmp(interface, "2.40") != 0) {
+        return set_error(error, conf->path, "mock", "interface", "expected 3.2, 3.0 or 2.40",
+                         interface);
     }
     conf->v3 = strcmp(interface, "2.40") != 0;
+    conf->v32 = strcmp(interface, "3.2") == 0;
     if (g_key_file_has_key(kf, "mock", "manufacturer", NULL)) {
         g_free(conf->manufacturer);
         conf->manufacturer = get_string(kf, "mock", "manufacturer");
@@ -459,7 +463,8 @@ parse_slot_flags(GKeyFile *kf, const char *group, MockSlot *slot, GError **error
 {
     return get_boolean(kf, group, "removable", &slot->removable, error) &&
            get_boolean(kf, group, "token-present", &slot->token_present, error) &&
-           get_boolean(kf, group, "token-initialized", &slot->token_initialized, error);
+           get_boolean(kf, group, "token-initialized", &slot->token_initialized, error) &&
+           get_boolean(kf, group, "async-sessions", &slot->async_sessions, error);
 }
 
 static MockSlot *

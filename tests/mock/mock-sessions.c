@@ -254,6 +254,9 @@ open_session(CK_SLOT_ID slotID, CK_FLAGS flags, CK_SESSION_HANDLE_PTR phSession)
     if (!(flags & CKF_SERIAL_SESSION)) {
         return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     }
+    if ((flags & CKF_ASYNC_SESSION) && !slot->async_sessions) {
+        return CKR_SESSION_ASYNC_NOT_SUPPORTED;
+    }
     if (phSession == NULL) {
         return CKR_ARGUMENTS_BAD;
     }

@@ -251,6 +251,9 @@ token_flags(const MockSlot *slot)
     if (slot->pin != NULL) {
         flags |= CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
     }
+    if (slot->async_sessions) {
+        flags |= CKF_ASYNC_SESSION_SUPPORTED;
+    }
     return flags;
 }
 

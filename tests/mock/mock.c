@@ -98,7 +98,7 @@ static const char *const function_names[MOCK_FN_COUNT] = {
 };
 
 static const gsize function_offsets[MOCK_FN_COUNT] = {
-#define MOCK_FUNCTION(name) G_STRUCT_OFFSET(CK_FUNCTION_LIST_3_0, name),
+#define MOCK_FUNCTION(name) G_STRUCT_OFFSET(CK_FUNCTION_LIST_3_2, name),
 #include "mock-functions.h"
 #undef MOCK_FUNCTION
 };
@@ -112,8 +112,10 @@ G_STATIC_ASSERT(sizeof(CK_FUNCTION_LIST) ==
 /* The lists handed out: copies of the generated ones, null-functions applied. */
 static CK_FUNCTION_LIST list_2_40;
 static CK_FUNCTION_LIST_3_0 list_3_0;
+static CK_FUNCTION_LIST_3_2 list_3_2;
 static CK_CHAR interface_name[] = "PKCS 11";
-static CK_INTERFACE interfaces[2];
+static CK_INTERFACE interfaces[3];
+static gsize n_interfaces; /* 3 with interface = 3.2 (newest first), else 2 */
 
 MOCK_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount);
 MOCK_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
@@ -244,7 +246,10 @@ null_function(MockFunctionId fn)
     gsize offset = function_offsets[fn];
     CK_VOID_PTR none = NULL;
 
-    memcpy((char *)&list_3_0 + offset, &none, sizeof none);
+    memcpy((char *)&list_3_2 + offset, &none, sizeof none);
+    if (offset + sizeof none <= sizeof list_3_0) {
+        memcpy((char *)&list_3_0 + offset, &none, sizeof none);
+    }
     if (offset + sizeof none <= sizeof list_2_40) {
         memcpy((char *)&list_2_40 + offset, &none, sizeof none);
     }
@@ -257,11 +262,16 @@ reset_function_lists(const MockConf *conf)
 
     list_2_40 = mock_function_list;
     list_3_0 = mock_function_list_3_0;
+    list_3_2 = mock_function_list_3_2;
     for (i = 0; i < conf->null_functions->len; i++) {
         null_function(g_array_index(conf->null_functions, MockFunctionId, i));
     }
-    interfaces[0] = (CK_INTERFACE){interface_name, &list_3_0, 0};
-    interfaces[1] = (CK_INTERFACE){interface_name, &list_2_40, 0};
+    n_interfaces = 0;
+    if (conf->v32) {
+        interfaces[n_interfaces++] = (CK_INTERFACE){interface_name, &list_3_2, 0};
+    }
+    interfaces[n_interfaces++] = (CK_INTERFACE){interface_name, &list_3_0, 0};
+    interfaces[n_interfaces++] = (CK_INTERFACE){interface_name, &list_2_40, 0};
 }
 
 /* Replace the configuration and the device state; transfer full. */
@@ -557,7 +567,7 @@ get_info(CK_INFO_PTR pInfo)
     }
     memset(pInfo, 0, sizeof *pInfo);
     pInfo->cryptokiVersion.major = state.conf->v3 ? 3 : 2;
-    pInfo->cryptokiVersion.minor = state.conf->v3 ? 0 : 40;
+    pInfo->cryptokiVersion.minor = state.conf->v32 ? 2 : state.conf->v3 ? 0 : 40;
     mock_pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, state.conf->manufacturer);
     mock_pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription, state.conf->description);
     pInfo->libraryVersion.major = 1;
@@ -608,15 +618,15 @@ get_interface_list(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
         return CKR_ARGUMENTS_BAD;
     }
     if (pInterfacesList == NULL) {
-        *pulCount = G_N_ELEMENTS(interfaces);
+        *pulCount = n_interfaces;
         return CKR_OK;
     }
-    if (*pulCount < G_N_ELEMENTS(interfaces)) {
-        *pulCount = G_N_ELEMENTS(interfaces);
+    if (*pulCount < n_interfaces) {
+        *pulCount = n_interfaces;
         return CKR_BUFFER_TOO_SMALL;
     }
-    memcpy(pInterfacesList, interfaces, sizeof interfaces);
-    *pulCount = G_N_ELEMENTS(interfaces);
+    memcpy(pInterfacesList, interfaces, n_interfaces * sizeof interfaces[0]);
+    *pulCount = n_interfaces;
     return CKR_OK;
 }
 
@@ -663,8 +673,8 @@ get_interface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
     if (ppInterface == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    /* interfaces[0], the 3.0 one, is the default. */
-    for (i = 0; i < G_N_ELEMENTS(interfaces); i++) {
+    /* interfaces[0], the newest, is the default. */
+    for (i = 0; i < n_interfaces; i++) {
         if (interface_matches(&interfaces[i], pInterfaceName, pVersion, flags)) {
             *ppInterface = &interfaces[i];
             return CKR_OK;

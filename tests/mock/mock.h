@@ -70,6 +70,7 @@ typedef struct {
     gboolean removable;
     gboolean token_present;
     gboolean token_initialized;
+    gboolean async_sessions; /* CKF_ASYNC_SESSION_SUPPORTED; opens CKF_ASYNC_SESSION */
     char *label;
     char *serial;
     char *model;
@@ -139,7 +140,8 @@ typedef struct {
 
 typedef struct {
     char *path;  /* nullable: the built-in configuration */
-    gboolean v3; /* interface = 3.0 */
+    gboolean v3;  /* interface = 3.0 or 3.2 */
+    gboolean v32; /* interface = 3.2: the 3.2 list is offered first */
     char *manufacturer;
     char *description;
     GPtrArray *fail_rules;  /* MockFailRule */

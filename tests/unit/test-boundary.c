@@ -30,7 +30,7 @@
 #include "probe.h"
 
 static void *p11mux_dl;
-static CK_FUNCTION_LIST_3_0_PTR p11;
+static CK_FUNCTION_LIST_3_2_PTR p11;
 static MockControlCallCount calls_a;
 static char *conf_plain, *conf_traced, *conf_policy, *conf_holes, *conf_blind;
 
@@ -423,18 +423,65 @@ START_TEST(test_boundary_normalise_reads_a_2_40_list_only)
     gsize page = (gsize)sysconf(_SC_PAGESIZE), mapped;
     char *end = readable_end(FALSE, &mapped);
     CK_FUNCTION_LIST *list = (CK_FUNCTION_LIST *)(end - sizeof(CK_FUNCTION_LIST));
-    CK_FUNCTION_LIST_3_0 out;
+    CK_FUNCTION_LIST_3_2 out;
     CK_SLOT_INFO info;
 
     memset(list, 0, sizeof *list);
     list->version = (CK_VERSION){2, 40};
     list->C_GetInfo = (CK_C_GetInfo)p11->C_GetInfo;
-    p11mux_functions_normalise(&out, list, FALSE);
+    p11mux_functions_normalise(&out, list, P11MUX_INTERFACE_2_40);
     ck_assert_uint_eq(out.version.major, 2);
     ck_assert_ptr_eq(out.C_GetInfo, p11->C_GetInfo);
     ck_assert_rv(out.C_GetSlotInfo(1, &info), CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(out.C_LoginUser(1, CKU_USER, NULL, 0, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(out.C_MessageVerifyFinal(1), CKR_FUNCTION_NOT_SUPPORTED);
+    munmap(end - page, mapped);
+}
+END_TEST
+
+/* The same for a 3.0 list: nothing past its end is read, and every 3.2
+ * entry is a stub. */
+START_TEST(test_boundary_normalise_reads_a_3_0_list_only)
+{
+    gsize page = (gsize)sysconf(_SC_PAGESIZE), mapped;
+    char *end = readable_end(FALSE, &mapped);
+    CK_FUNCTION_LIST_3_0 *list = (CK_FUNCTION_LIST_3_0 *)(end - sizeof(CK_FUNCTION_LIST_3_0));
+    CK_FUNCTION_LIST_3_2 out;
+
+    memset(list, 0, sizeof *list);
+    list->version = (CK_VERSION){3, 0};
+    list->C_GetInfo = (CK_C_GetInfo)p11->C_GetInfo;
+    list->C_MessageVerifyFinal = p11->C_MessageVerifyFinal;
+    p11mux_functions_normalise(&out, (CK_FUNCTION_LIST *)list, P11MUX_INTERFACE_3_0);
+    ck_assert_uint_eq(out.version.major, 3);
+    ck_assert_ptr_eq(out.C_MessageVerifyFinal, p11->C_MessageVerifyFinal);
+    ck_assert_rv(out.C_VerifySignatureFinal(1), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(out.C_EncapsulateKey(1, NULL, 0, NULL, 0, NULL, NULL, NULL),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(out.C_AsyncJoin(1, NULL, 0, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
+    munmap(end - page, mapped);
+}
+END_TEST
+
+/* A list that says 3.2 but came as a 2.40 one (C_GetFunctionList: the
+ * version overstates what the structure holds) is read as 2.40: nothing
+ * past a 2.40 list, every 3.0 and 3.2 entry a stub. */
+START_TEST(test_boundary_normalise_believes_the_layout_not_the_version)
+{
+    gsize page = (gsize)sysconf(_SC_PAGESIZE), mapped;
+    char *end = readable_end(FALSE, &mapped);
+    CK_FUNCTION_LIST *list = (CK_FUNCTION_LIST *)(end - sizeof(CK_FUNCTION_LIST));
+    CK_FUNCTION_LIST_3_2 out;
+
+    memset(list, 0, sizeof *list);
+    list->version = (CK_VERSION){3, 2};
+    list->C_GetInfo = (CK_C_GetInfo)p11->C_GetInfo;
+    p11mux_functions_normalise(&out, list, P11MUX_INTERFACE_2_40);
+    ck_assert_ptr_eq(out.C_GetInfo, p11->C_GetInfo);
+    ck_assert_rv(out.C_MessageVerifyFinal(1), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(out.C_VerifySignatureFinal(1), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(out.C_UnwrapKeyAuthenticated(1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL),
+                 CKR_FUNCTION_NOT_SUPPORTED);
     munmap(end - page, mapped);
 }
 END_TEST
@@ -562,6 +609,8 @@ boundary_suite(void)
     tcase_add_test(tc, test_boundary_initialize_reserved_is_probed);
     tcase_add_test(tc, test_boundary_probe_both_ways);
     tcase_add_test(tc, test_boundary_normalise_reads_a_2_40_list_only);
+    tcase_add_test(tc, test_boundary_normalise_reads_a_3_0_list_only);
+    tcase_add_test(tc, test_boundary_normalise_believes_the_layout_not_the_version);
     tcase_add_test(tc, test_boundary_backend_holes_answer_not_supported);
     tcase_add_test(tc, test_boundary_own_calls_through_holes);
     suite_add_tcase(suite, tc);

@@ -233,6 +233,156 @@ START_TEST(test_constants_3_0_other_fields_stay_out)
 }
 END_TEST
 
+/*
+ * Every CKA_, CKO_, CKK_, CKM_ and CKR_ name PKCS #11 3.1 and 3.2 add
+ * (src/pkcs11/pkcs11-3.2.h), with its value from the OASIS 3.2 header.
+ */
+static const struct {
+    P11muxConstantKind kind;
+    const char *name;
+    CK_ULONG value;
+} names_3_2[] = {
+    {P11MUX_CONST_CKA, "CKA_HSS_LEVELS", 0x617},
+    {P11MUX_CONST_CKA, "CKA_HSS_LMS_TYPE", 0x618},
+    {P11MUX_CONST_CKA, "CKA_HSS_LMOTS_TYPE", 0x619},
+    {P11MUX_CONST_CKA, "CKA_HSS_LMS_TYPES", 0x61a},
+    {P11MUX_CONST_CKA, "CKA_HSS_LMOTS_TYPES", 0x61b},
+    {P11MUX_CONST_CKA, "CKA_HSS_KEYS_REMAINING", 0x61c},
+    {P11MUX_CONST_CKA, "CKA_PARAMETER_SET", 0x61d},
+    {P11MUX_CONST_CKA, "CKA_OBJECT_VALIDATION_FLAGS", 0x61e},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_TYPE", 0x61f},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_VERSION", 0x620},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_LEVEL", 0x621},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_MODULE_ID", 0x622},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_FLAG", 0x623},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_AUTHORITY_TYPE", 0x624},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_COUNTRY", 0x625},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_CERTIFICATE_IDENTIFIER", 0x626},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_CERTIFICATE_URI", 0x627},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_VENDOR_URI", 0x628},
+    {P11MUX_CONST_CKA, "CKA_VALIDATION_PROFILE", 0x629},
+    {P11MUX_CONST_CKA, "CKA_ENCAPSULATE_TEMPLATE", 0x62a},
+    {P11MUX_CONST_CKA, "CKA_DECAPSULATE_TEMPLATE", 0x62b},
+    {P11MUX_CONST_CKA, "CKA_TRUST_SERVER_AUTH", 0x62c},
+    {P11MUX_CONST_CKA, "CKA_TRUST_CLIENT_AUTH", 0x62d},
+    {P11MUX_CONST_CKA, "CKA_TRUST_CODE_SIGNING", 0x62e},
+    {P11MUX_CONST_CKA, "CKA_TRUST_EMAIL_PROTECTION", 0x62f},
+    {P11MUX_CONST_CKA, "CKA_TRUST_IPSEC_IKE", 0x630},
+    {P11MUX_CONST_CKA, "CKA_TRUST_TIME_STAMPING", 0x631},
+    {P11MUX_CONST_CKA, "CKA_TRUST_OCSP_SIGNING", 0x632},
+    {P11MUX_CONST_CKA, "CKA_ENCAPSULATE", 0x633},
+    {P11MUX_CONST_CKA, "CKA_DECAPSULATE", 0x634},
+    {P11MUX_CONST_CKA, "CKA_HASH_OF_CERTIFICATE", 0x635},
+    {P11MUX_CONST_CKA, "CKA_PUBLIC_CRC64_VALUE", 0x636},
+    {P11MUX_CONST_CKA, "CKA_SEED", 0x637},
+    {P11MUX_CONST_CKO, "CKO_VALIDATION", 0xa},
+    {P11MUX_CONST_CKO, "CKO_TRUST", 0xb},
+    {P11MUX_CONST_CKK, "CKK_HSS", 0x46},
+    {P11MUX_CONST_CKK, "CKK_XMSS", 0x47},
+    {P11MUX_CONST_CKK, "CKK_XMSSMT", 0x48},
+    {P11MUX_CONST_CKK, "CKK_ML_KEM", 0x49},
+    {P11MUX_CONST_CKK, "CKK_ML_DSA", 0x4a},
+    {P11MUX_CONST_CKK, "CKK_SLH_DSA", 0x4b},
+    {P11MUX_CONST_CKM, "CKM_ML_KEM_KEY_PAIR_GEN", 0xf},
+    {P11MUX_CONST_CKM, "CKM_ML_KEM", 0x17},
+    {P11MUX_CONST_CKM, "CKM_ML_DSA_KEY_PAIR_GEN", 0x1c},
+    {P11MUX_CONST_CKM, "CKM_ML_DSA", 0x1d},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA", 0x1f},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA224", 0x23},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA256", 0x24},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA384", 0x25},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA512", 0x26},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA3_224", 0x27},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA3_256", 0x28},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA3_384", 0x29},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHA3_512", 0x2a},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHAKE128", 0x2b},
+    {P11MUX_CONST_CKM, "CKM_HASH_ML_DSA_SHAKE256", 0x2c},
+    {P11MUX_CONST_CKM, "CKM_SLH_DSA_KEY_PAIR_GEN", 0x2d},
+    {P11MUX_CONST_CKM, "CKM_SLH_DSA", 0x2e},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA", 0x34},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA224", 0x36},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA256", 0x37},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA384", 0x38},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA512", 0x39},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA3_224", 0x3a},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA3_256", 0x3b},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA3_384", 0x3c},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHA3_512", 0x3d},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHAKE128", 0x3e},
+    {P11MUX_CONST_CKM, "CKM_HASH_SLH_DSA_SHAKE256", 0x3f},
+    {P11MUX_CONST_CKM, "CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE", 0x56},
+    {P11MUX_CONST_CKM, "CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH", 0x57},
+    {P11MUX_CONST_CKM, "CKM_AES_KEY_WRAP_PKCS7", 0x210c},
+    {P11MUX_CONST_CKM, "CKM_HSS_KEY_PAIR_GEN", 0x4032},
+    {P11MUX_CONST_CKM, "CKM_HSS", 0x4033},
+    {P11MUX_CONST_CKM, "CKM_XMSS_KEY_PAIR_GEN", 0x4034},
+    {P11MUX_CONST_CKM, "CKM_XMSSMT_KEY_PAIR_GEN", 0x4035},
+    {P11MUX_CONST_CKM, "CKM_XMSS", 0x4036},
+    {P11MUX_CONST_CKM, "CKM_XMSSMT", 0x4037},
+    {P11MUX_CONST_CKM, "CKM_ECDH_X_AES_KEY_WRAP", 0x4038},
+    {P11MUX_CONST_CKM, "CKM_ECDH_COF_AES_KEY_WRAP", 0x4039},
+    {P11MUX_CONST_CKM, "CKM_PUB_KEY_FROM_PRIV_KEY", 0x403a},
+    {P11MUX_CONST_CKR, "CKR_KEY_EXHAUSTED", 0x203},
+    {P11MUX_CONST_CKR, "CKR_PENDING", 0x204},
+    {P11MUX_CONST_CKR, "CKR_SESSION_ASYNC_NOT_SUPPORTED", 0x205},
+    {P11MUX_CONST_CKR, "CKR_SEED_RANDOM_REQUIRED", 0x206},
+    {P11MUX_CONST_CKR, "CKR_OPERATION_NOT_VALIDATED", 0x207},
+    {P11MUX_CONST_CKR, "CKR_TOKEN_NOT_INITIALIZED", 0x208},
+    {P11MUX_CONST_CKR, "CKR_PARAMETER_SET_NOT_SUPPORTED", 0x209},
+};
+
+START_TEST(test_constants_3_2_names_and_values)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(names_3_2); i++) {
+        CK_ULONG value = 0;
+        g_autofree char *text = p11mux_constant_format(names_3_2[i].kind, names_3_2[i].value);
+
+        ck_assert_msg(p11mux_constant_value(names_3_2[i].kind, names_3_2[i].name, &value),
+                      "%s is unknown", names_3_2[i].name);
+        ck_assert_uint_eq(value, names_3_2[i].value);
+        ck_assert_str_eq(text, names_3_2[i].name);
+    }
+}
+END_TEST
+
+/* The 3.2 value names of other types that share a kind's prefix stay out. */
+START_TEST(test_constants_3_2_other_fields_stay_out)
+{
+    CK_ULONG value = 0;
+
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKP, "CKP_ML_KEM_768", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKP, "CKP_ML_DSA_65", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKP, "CKP_SLH_DSA_SHA2_128S", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKH, "CKH_HEDGE_REQUIRED", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKH, "CKH_DETERMINISTIC_REQUIRED", &value));
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKS, "CKS_LAST_VALIDATION_OK", &value));
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKP, 1), "CKP_BASELINE_PROVIDER");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKH, 1), "CKH_MONOTONIC_COUNTER");
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKS, 1), "CKS_RO_USER_FUNCTIONS");
+    /* ... and have their own kind where p11mux prints them */
+    ck_assert_str_eq(p11mux_constant_name(P11MUX_CONST_CKS_VALIDATION, 1),
+                     "CKS_LAST_VALIDATION_OK");
+    ck_assert(!p11mux_constant_value(P11MUX_CONST_CKS_VALIDATION, "CKS_RW_SO_FUNCTIONS", &value));
+}
+END_TEST
+
+/* The 3.2 flags print in their fields. */
+START_TEST(test_constants_flags_3_2)
+{
+    g_autofree char *mech = p11mux_flags_format(P11MUX_FLAGS_MECHANISM_INFO,
+                                                CKF_ENCAPSULATE | CKF_DECAPSULATE);
+    g_autofree char *session = p11mux_flags_format(P11MUX_FLAGS_SESSION_INFO,
+                                                   CKF_SERIAL_SESSION | CKF_ASYNC_SESSION);
+    g_autofree char *token = p11mux_flags_format(
+        P11MUX_FLAGS_TOKEN_INFO, CKF_SEED_RANDOM_REQUIRED | CKF_ASYNC_SESSION_SUPPORTED);
+
+    ck_assert_str_eq(mech, "CKF_ENCAPSULATE|CKF_DECAPSULATE");
+    ck_assert_str_eq(session, "CKF_SERIAL_SESSION|CKF_ASYNC_SESSION");
+    ck_assert_str_eq(token, "CKF_SEED_RANDOM_REQUIRED|CKF_ASYNC_SESSION_SUPPORTED");
+}
+END_TEST
+
 /* Second names of a 3.0 value parse; which one prints is pinned below. */
 START_TEST(test_constants_3_0_aliases)
 {
@@ -351,7 +501,9 @@ START_TEST(test_constants_glob)
     ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKM, "CKM_NOTHING*", collect_name, names),
                       0);
     ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKM, "ckm_aes*", NULL, NULL), 0);
-    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKA, "*VENDOR*", NULL, NULL), 0);
+    /* the vendor base is never globbed; 3.2's CKA_VALIDATION_VENDOR_URI is */
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKA, "*VENDOR_DEFINED*", NULL, NULL), 0);
+    ck_assert_uint_eq(p11mux_constant_glob(P11MUX_CONST_CKA, "*VENDOR*", NULL, NULL), 1);
 }
 END_TEST
 
@@ -538,6 +690,8 @@ constants_suite(void)
     tcase_add_test(tables, test_constants_3_0_names_and_values);
     tcase_add_test(tables, test_constants_3_0_other_fields_stay_out);
     tcase_add_test(tables, test_constants_3_0_aliases);
+    tcase_add_test(tables, test_constants_3_2_names_and_values);
+    tcase_add_test(tables, test_constants_3_2_other_fields_stay_out);
     tcase_add_test(tables, test_constants_unknown_value_prints_hex);
     tcase_add_test(tables, test_constants_vendor_range_says_vendor);
     tcase_add_test(tables, test_constants_rv_name);
@@ -548,6 +702,7 @@ constants_suite(void)
     suite_add_tcase(suite, tables);
     tcase_add_test(flags, test_constants_flags_format);
     tcase_add_test(flags, test_constants_flags_3_0_ec_names);
+    tcase_add_test(flags, test_constants_flags_3_2);
     tcase_add_test(flags, test_constants_flags_depend_on_field);
     tcase_add_test(flags, test_constants_flags_unknown_bits_appended);
     tcase_add_test(flags, test_constants_no_ckf_forgotten);

@@ -3,7 +3,9 @@
  * session routing, forwarding of buffers, interfaces and failing backends.
  *
  * Two copies of the mock are configured: mock-a (3.0, slots 1 and 2, slot 2
- * without a token) and mock-b (2.40, slot 1234567890).
+ * without a token) and mock-b (2.40, slot 1234567890).  Two 3.2 copies join
+ * them for the 3.2 tests (v32.conf): mock-d (a token offering asynchronous
+ * sessions) and mock-e (a 3.2 list with holes).
  */
 #include "config.h"
 
@@ -16,11 +18,14 @@
 #include <unistd.h>
 
 #include "check-helpers.h"
+#include "mock-control.h"
 #include "module-fixture.h"
 #include "p11mux-pkcs11.h"
 
 static char *good_conf;
+static char *v32_conf;
 static void *p11mux_dl;
+static void *mock_d_dl;
 static CK_FUNCTION_LIST_PTR p11;
 static CK_C_GetInterface get_interface;
 static CK_C_GetInterfaceList get_interface_list;
@@ -48,6 +53,23 @@ static const char *mock_c_conf = "[mock]\n"
                                  "fail = C_Initialize:CKR_DEVICE_ERROR\n"
                                  "[slot 5]\n"
                                  "token-label = mock-c-1\n"
+                                 "token-present = true\n";
+
+static const char *mock_d_conf = "[mock]\n"
+                                 "interface = 3.2\n"
+                                 "[slot 7]\n"
+                                 "token-label = mock-d-1\n"
+                                 "token-present = true\n"
+                                 "async-sessions = true\n";
+
+/* a 3.2 list with holes, 3.2 entries among them */
+static const char *mock_e_conf = "[mock]\n"
+                                 "interface = 3.2\n"
+                                 "null-functions = C_EncapsulateKey C_VerifySignature "
+                                 "C_GetSessionValidationFlags C_UnwrapKeyAuthenticated "
+                                 "C_MessageSignInit\n"
+                                 "[slot 8]\n"
+                                 "token-label = mock-e-1\n"
                                  "token-present = true\n";
 
 static char *
@@ -88,18 +110,26 @@ static void
 setup_once(void)
 {
     const char *names[] = {"a", "b", NULL};
+    const char *names_v32[] = {"a", "d", "e", NULL};
+    g_autofree char *mock_d = NULL;
     CK_C_GetFunctionList get_function_list;
 
     g_free(fixture_copy_mock("mock-a", mock_a_conf));
     g_free(fixture_copy_mock("mock-b", mock_b_conf));
     g_free(fixture_copy_mock("mock-c", mock_c_conf));
+    mock_d = fixture_copy_mock("mock-d", mock_d_conf);
+    g_free(fixture_copy_mock("mock-e", mock_e_conf));
     good_conf = write_p11mux_conf("good.conf", names);
+    v32_conf = write_p11mux_conf("v32.conf", names_v32);
     g_setenv("P11MUX_CONF", good_conf, TRUE);
     p11mux_dl = fixture_load_p11mux();
     get_function_list = (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
     get_interface = (CK_C_GetInterface)dlsym(p11mux_dl, "C_GetInterface");
     get_interface_list = (CK_C_GetInterfaceList)dlsym(p11mux_dl, "C_GetInterfaceList");
     ck_assert_rv_ok(get_function_list(&p11));
+    /* the instance p11mux loads (the same file, so the same handle) */
+    mock_d_dl = dlopen(mock_d, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(mock_d_dl != NULL, "%s", dlerror());
 }
 
 static void
@@ -387,7 +417,7 @@ START_TEST(test_module_interfaces_follow_the_3_0_rules)
 
     ck_assert_rv(get_interface_list(list, NULL), CKR_ARGUMENTS_BAD);
     ck_assert_rv_ok(get_interface_list(NULL, &count));
-    ck_assert_uint_eq(count, 2);
+    ck_assert_uint_eq(count, 3);
     count = 1;
     ck_assert_rv(get_interface_list(list, &count), CKR_BUFFER_TOO_SMALL);
     count = G_N_ELEMENTS(list);
@@ -412,6 +442,277 @@ START_TEST(test_module_interfaces_follow_the_3_0_rules)
     /* a 3.0 call reaches the 3.0 mock; the 2.40 mock cannot take it */
     ck_assert_rv_ok(f3->C_SessionCancel(a, 0));
     ck_assert_rv(f3->C_SessionCancel(b, 0), CKR_FUNCTION_NOT_SUPPORTED);
+}
+END_TEST
+
+/* 3.2: offered by default with every entry set, 3.0 on request; a 3.2
+ * function routed to a backend that offers 3.0 (mock a) or 2.40 (mock b)
+ * answers CKR_FUNCTION_NOT_SUPPORTED from p11mux's stub. */
+START_TEST(test_module_interfaces_3_2)
+{
+    CK_INTERFACE_PTR interface = NULL;
+    CK_VERSION v30 = {3, 0}, v32 = {3, 2};
+    CK_FUNCTION_LIST_3_2_PTR f32;
+    CK_MECHANISM kem = {CKM_ML_KEM, NULL, 0};
+    CK_BYTE ciphertext[64];
+    CK_ULONG len = sizeof ciphertext;
+    CK_OBJECT_HANDLE key = 0;
+    CK_INFO info;
+    CK_SESSION_HANDLE a, b;
+    void *const *entry;
+
+    ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
+    f32 = interface->pFunctionList;
+    ck_assert_uint_eq(f32->version.major, 3);
+    ck_assert_uint_eq(f32->version.minor, 2);
+    entry = (void *const *)&f32->C_Initialize;
+    for (gsize i = 0; i < (sizeof *f32 - G_STRUCT_OFFSET(CK_FUNCTION_LIST_3_2, C_Initialize)) /
+                             sizeof(void *);
+         i++) {
+        ck_assert_msg(entry[i] != NULL, "entry %zu of the 3.2 list is NULL", i);
+    }
+    ck_assert_ptr_nonnull(f32->C_UnwrapKeyAuthenticated);
+    ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v32, &interface, 0));
+    ck_assert_ptr_eq(interface->pFunctionList, f32);
+    ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &interface, 0));
+    ck_assert_uint_eq(((CK_FUNCTION_LIST_3_0 *)interface->pFunctionList)->version.major, 3);
+    ck_assert_uint_eq(((CK_FUNCTION_LIST_3_0 *)interface->pFunctionList)->version.minor, 0);
+    ck_assert_rv_ok(f32->C_Initialize(NULL));
+    ck_assert_rv_ok(f32->C_GetInfo(&info));
+    ck_assert_uint_eq(info.cryptokiVersion.minor, 2);
+    a = open_session(slot_by_label("mock-a-1"));
+    b = open_session(slot_by_label("mock-b-1"));
+    ck_assert_rv(f32->C_EncapsulateKey(a, &kem, 1, NULL, 0, ciphertext, &len, &key),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_VerifySignatureFinal(a), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_VerifySignatureFinal(b), CKR_FUNCTION_NOT_SUPPORTED);
+}
+END_TEST
+
+/* Every entry of a list p11mux hands out is set, as far as its version goes. */
+static void
+assert_list_complete(const CK_FUNCTION_LIST *list, const char *where)
+{
+    void *const *entry = (void *const *)&list->C_Initialize;
+    gsize size = sizeof(CK_FUNCTION_LIST);
+
+    if (list->version.major == 3 && list->version.minor == 0) {
+        size = sizeof(CK_FUNCTION_LIST_3_0);
+    } else if (list->version.major == 3 && list->version.minor == 2) {
+        size = sizeof(CK_FUNCTION_LIST_3_2);
+    } else {
+        ck_assert_msg(list->version.major == 2 && list->version.minor == 40, "%s: version %u.%u",
+                      where, list->version.major, list->version.minor);
+    }
+    for (gsize i = 0; i < (size - G_STRUCT_OFFSET(CK_FUNCTION_LIST, C_Initialize)) / sizeof(void *);
+         i++) {
+        ck_assert_msg(entry[i] != NULL, "%s: entry %zu of the %u.%u list is NULL", where, i,
+                      list->version.major, list->version.minor);
+    }
+}
+
+START_TEST(test_module_every_list_is_complete)
+{
+    static const CK_VERSION versions[] = {{2, 40}, {3, 0}, {3, 2}};
+    CK_INTERFACE list[4];
+    CK_ULONG count = G_N_ELEMENTS(list);
+    CK_INTERFACE_PTR interface = NULL;
+    CK_FUNCTION_LIST_PTR plain = NULL;
+    CK_C_GetFunctionList get_function_list =
+        (CK_C_GetFunctionList)dlsym(p11mux_dl, "C_GetFunctionList");
+
+    ck_assert_rv_ok(get_function_list(&plain));
+    assert_list_complete(plain, "C_GetFunctionList");
+    ck_assert_uint_eq(plain->version.minor, 40);
+    ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
+    assert_list_complete(interface->pFunctionList, "C_GetInterface default");
+    for (gsize i = 0; i < G_N_ELEMENTS(versions); i++) {
+        CK_VERSION v = versions[i];
+        const CK_FUNCTION_LIST *got;
+
+        ck_assert_rv_ok(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v, &interface, 0));
+        got = interface->pFunctionList;
+        ck_assert_uint_eq(got->version.major, v.major);
+        ck_assert_uint_eq(got->version.minor, v.minor);
+        assert_list_complete(got, "C_GetInterface");
+    }
+    ck_assert_rv_ok(get_interface_list(list, &count));
+    ck_assert_uint_eq(count, 3);
+    for (gsize i = 0; i < count; i++) {
+        assert_list_complete(list[i].pFunctionList, "C_GetInterfaceList");
+    }
+}
+END_TEST
+
+static CK_FUNCTION_LIST_3_2_PTR
+initialize_v32(void)
+{
+    CK_INTERFACE_PTR interface = NULL;
+    CK_FUNCTION_LIST_3_2_PTR f32;
+
+    g_setenv("P11MUX_CONF", v32_conf, TRUE);
+    ck_assert_rv_ok(get_interface(NULL, NULL, &interface, 0));
+    f32 = interface->pFunctionList;
+    ck_assert_uint_eq(f32->version.minor, 2);
+    ck_assert_rv_ok(f32->C_Initialize(NULL));
+    return f32;
+}
+
+static CK_ULONG
+mock_d_calls(const char *function)
+{
+    MockControlCallCount count = (MockControlCallCount)dlsym(mock_d_dl, "mock_control_call_count");
+
+    ck_assert_ptr_nonnull(count);
+    return count(function);
+}
+
+static void
+mock_d_fail(const char *rules)
+{
+    MockControlSetFailures set =
+        (MockControlSetFailures)dlsym(mock_d_dl, "mock_control_set_failures");
+
+    ck_assert_ptr_nonnull(set);
+    ck_assert_rv_ok(set(rules));
+}
+
+/* A KEM round trip and a signature-first verification through p11mux reach
+ * the 3.2 backend, with its answers and outputs. */
+START_TEST(test_module_3_2_calls_reach_a_3_2_backend)
+{
+    CK_FUNCTION_LIST_3_2_PTR f32 = initialize_v32();
+    CK_MECHANISM kem = {CKM_ML_KEM, NULL, 0}, sha = {CKM_SHA256, NULL, 0};
+    CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, NULL, 0}};
+    CK_BYTE ciphertext[64], expected[32], signature[16] = {0};
+    CK_ULONG len = 0;
+    CK_OBJECT_HANDLE key = 1;
+    CK_SESSION_HANDLE s = open_session(slot_by_label("mock-d-1"));
+    CK_ULONG before = mock_d_calls("C_VerifySignature");
+
+    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, NULL, &len, &key));
+    ck_assert_uint_eq(len, 32);
+    len = 8;
+    ck_assert_rv(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, ciphertext, &len, &key),
+                 CKR_BUFFER_TOO_SMALL);
+    ck_assert_uint_eq(len, 32);
+    len = sizeof ciphertext;
+    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, ciphertext, &len, &key));
+    memset(expected, 0x4b, sizeof expected);
+    ck_assert_uint_eq(len, 32);
+    ck_assert_mem_eq(ciphertext, expected, 32);
+    ck_assert_rv(f32->C_EncapsulateKey(s, &sha, 1, tmpl, 0, ciphertext, &len, &key),
+                 CKR_MECHANISM_INVALID);
+    key = 1;
+    ck_assert_rv_ok(f32->C_DecapsulateKey(s, &kem, 2, tmpl, 0, ciphertext, len, &key));
+    ck_assert_uint_eq(key, CK_INVALID_HANDLE);
+    ck_assert_rv(f32->C_DecapsulateKey(s, &kem, 2, tmpl, 0, ciphertext, len - 1, &key),
+                 CKR_ENCRYPTED_DATA_LEN_RANGE);
+    ck_assert_rv_ok(f32->C_VerifySignatureInit(s, &sha, 3, signature, sizeof signature));
+    ck_assert_rv_ok(f32->C_VerifySignature(s, (CK_BYTE_PTR) "abc", 3));
+    ck_assert_uint_eq(mock_d_calls("C_VerifySignature"), before + 1);
+    ck_assert_rv_ok(f32->C_VerifySignatureUpdate(s, (CK_BYTE_PTR) "abc", 3));
+    ck_assert_rv_ok(f32->C_VerifySignatureFinal(s));
+}
+END_TEST
+
+/* A 3.2 backend is used for what its list fills: a hole answers
+ * CKR_FUNCTION_NOT_SUPPORTED, the entries around it work. */
+START_TEST(test_module_3_2_holes_answer_not_supported)
+{
+    CK_FUNCTION_LIST_3_2_PTR f32 = initialize_v32();
+    CK_MECHANISM kem = {CKM_ML_KEM, NULL, 0};
+    CK_BYTE buffer[32] = {0};
+    CK_ULONG len = sizeof buffer;
+    CK_FLAGS flags = 0;
+    CK_OBJECT_HANDLE key = 0;
+    CK_SESSION_HANDLE e = open_session(slot_by_label("mock-e-1"));
+
+    ck_assert_rv(f32->C_EncapsulateKey(e, &kem, 1, NULL, 0, buffer, &len, &key),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_VerifySignature(e, buffer, 3), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_GetSessionValidationFlags(e, CKS_LAST_VALIDATION_OK, &flags),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_UnwrapKeyAuthenticated(e, &kem, 1, buffer, 16, NULL, 0, buffer, 4, &key),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_MessageSignInit(e, &kem, 1), CKR_FUNCTION_NOT_SUPPORTED);
+    /* filled entries of the same list */
+    ck_assert_rv_ok(f32->C_DecapsulateKey(e, &kem, 2, NULL, 0, buffer, 32, &key));
+    ck_assert_rv_ok(f32->C_VerifySignatureFinal(e));
+}
+END_TEST
+
+/* Asynchronous sessions are not forwarded: refused at C_OpenSession before
+ * the backend, not advertised by C_GetTokenInfo, the C_Async* functions not
+ * supported, and a backend's CKR_PENDING on a session p11mux opened is
+ * CKR_GENERAL_ERROR. */
+START_TEST(test_module_async_sessions_are_not_forwarded)
+{
+    CK_FUNCTION_LIST_3_2_PTR f32 = initialize_v32();
+    CK_FUNCTION_LIST_PTR mock = NULL;
+    CK_C_GetFunctionList mock_list = (CK_C_GetFunctionList)dlsym(mock_d_dl, "C_GetFunctionList");
+    CK_SLOT_ID d = slot_by_label("mock-d-1");
+    CK_TOKEN_INFO info;
+    CK_SESSION_HANDLE s = 0;
+    CK_ASYNC_DATA result = {0};
+    CK_ULONG id = 0, opened;
+    CK_BYTE data[8];
+
+    /* the backend offers them ... */
+    ck_assert_rv_ok(mock_list(&mock));
+    ck_assert_rv_ok(mock->C_GetTokenInfo(7, &info));
+    ck_assert_uint_ne(info.flags & CKF_ASYNC_SESSION_SUPPORTED, 0);
+    /* ... p11mux does not */
+    ck_assert_rv_ok(f32->C_GetTokenInfo(d, &info));
+    ck_assert_uint_eq(info.flags & CKF_ASYNC_SESSION_SUPPORTED, 0);
+    ck_assert_uint_ne(info.flags & CKF_TOKEN_INITIALIZED, 0);
+    opened = mock_d_calls("C_OpenSession");
+    ck_assert_rv(f32->C_OpenSession(d, CKF_SERIAL_SESSION | CKF_ASYNC_SESSION, NULL, NULL, &s),
+                 CKR_SESSION_ASYNC_NOT_SUPPORTED);
+    ck_assert_uint_eq(s, 0);
+    ck_assert_uint_eq(mock_d_calls("C_OpenSession"), opened);
+
+    s = open_session(d);
+    ck_assert_rv(f32->C_AsyncComplete(s, (CK_UTF8CHAR_PTR) "C_Sign", &result),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_AsyncGetID(s, (CK_UTF8CHAR_PTR) "C_Sign", &id), CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_AsyncJoin(s, (CK_UTF8CHAR_PTR) "C_Sign", 1, data, sizeof data),
+                 CKR_FUNCTION_NOT_SUPPORTED);
+    ck_assert_rv(f32->C_AsyncComplete(0, (CK_UTF8CHAR_PTR) "C_Sign", &result),
+                 CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(f32->C_AsyncGetID(s, NULL, &id), CKR_ARGUMENTS_BAD);
+    ck_assert_uint_eq(mock_d_calls("C_AsyncComplete") + mock_d_calls("C_AsyncGetID") +
+                          mock_d_calls("C_AsyncJoin"),
+                      0);
+
+    /* a backend answering CKR_PENDING anyway: generated and hand-written paths */
+    mock_d_fail("C_VerifySignatureUpdate:CKR_PENDING C_CloseSession:CKR_PENDING:1");
+    ck_assert_rv(f32->C_VerifySignatureUpdate(s, data, 3), CKR_GENERAL_ERROR);
+    ck_assert_rv(f32->C_CloseSession(s), CKR_GENERAL_ERROR);
+    mock_d_fail("");
+    ck_assert_rv_ok(f32->C_CloseSession(s));
+    ck_assert_rv_ok(f32->C_Finalize(NULL));
+
+    /* the same on the stepped path (a trace on takes every call there) */
+    {
+        g_autofree char *text = NULL;
+        g_autofree char *with_trace = NULL;
+        g_autofree char *traced = path_in_tmp("v32-traced.conf");
+
+        ck_assert(g_file_get_contents(v32_conf, &text, NULL, NULL));
+        ck_assert(g_str_has_prefix(text, "[global]\n"));
+        with_trace = g_strdup_printf("[global]\ntrace = file:/dev/null\n%s",
+                                     text + strlen("[global]\n"));
+        write_file("v32-traced.conf", with_trace);
+        g_setenv("P11MUX_CONF", traced, TRUE);
+        ck_assert_rv_ok(f32->C_Initialize(NULL));
+        d = slot_by_label("mock-d-1");
+        s = open_session(d);
+        mock_d_fail("C_VerifySignatureUpdate:CKR_PENDING");
+        ck_assert_rv(f32->C_VerifySignatureUpdate(s, data, 3), CKR_GENERAL_ERROR);
+        mock_d_fail("");
+        ck_assert_rv_ok(f32->C_CloseSession(s));
+    }
 }
 END_TEST
 
@@ -518,6 +819,11 @@ module_suite(void)
     tcase_add_test(tc, test_module_digest_keeps_the_length_protocol);
     tcase_add_test(tc, test_module_missing_backend_function_is_not_supported);
     tcase_add_test(tc, test_module_interfaces_follow_the_3_0_rules);
+    tcase_add_test(tc, test_module_interfaces_3_2);
+    tcase_add_test(tc, test_module_every_list_is_complete);
+    tcase_add_test(tc, test_module_3_2_calls_reach_a_3_2_backend);
+    tcase_add_test(tc, test_module_3_2_holes_answer_not_supported);
+    tcase_add_test(tc, test_module_async_sessions_are_not_forwarded);
     tcase_add_test(tc, test_module_failing_backend_is_skipped_unless_critical);
     tcase_add_test(tc, test_module_malformed_config_is_refused_whole);
     tcase_add_test(tc, test_module_survives_initialize_finalize_cycles);

@@ -147,12 +147,128 @@ START_TEST(test_params_layouts_are_consistent)
                       sizeof(SpecHkdfParams));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_RSA_PKCS_OAEP, 0)->layout->size,
                       sizeof(CK_RSA_PKCS_OAEP_PARAMS));
+    ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_ML_DSA, 0)->layout->size,
+                      sizeof(CK_SIGN_ADDITIONAL_CONTEXT));
+    ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_HASH_SLH_DSA, 0)->layout->size,
+                      sizeof(CK_HASH_SIGN_ADDITIONAL_CONTEXT));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_ECDH1_DERIVE, 0)->layout->size,
                       sizeof(CK_ECDH1_DERIVE_PARAMS));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_AES_GCM, 0)->layout->size,
                       sizeof(CK_GCM_PARAMS));
     ck_assert_uint_eq(p11mux_mech_params_lookup(CKM_AES_CTR, 0)->layout->size,
                       sizeof(CK_AES_CTR_PARAMS));
+}
+END_TEST
+
+/* The 3.2 mechanisms as the 3.2 specification classifies them (6.x: ML-KEM,
+ * ML-DSA, SLH-DSA, HSS, XMSS, ECDH AES key wrap, TLS 1.2 extended master
+ * secret, public key from private key). */
+typedef struct {
+    CK_MECHANISM_TYPE prfHashMechanism;
+    CK_BYTE_PTR pSessionHash;
+    CK_ULONG ulSessionHashLen;
+    CK_VERSION_PTR pVersion;
+} SpecTls12ExtendedMasterKeyDeriveParams;
+
+typedef struct {
+    CK_ULONG ulAESKeyBits;
+    CK_ULONG kdf; /* CK_EC_KDF_TYPE */
+    CK_ULONG ulSharedDataLen;
+    CK_BYTE_PTR pSharedData;
+} SpecEcdhAesKeyWrapParams;
+
+static void
+assert_class(CK_MECHANISM_TYPE type, P11muxParamClass klass, gsize size, const char *what)
+{
+    const P11muxMechParams *params = p11mux_mech_params_lookup(type, 0);
+
+    ck_assert_msg(params != NULL, "%s is not classified", what);
+    ck_assert_msg(params->klass == klass, "%s: class %d, not %d", what, params->klass, klass);
+    if (size != 0) {
+        ck_assert_msg(params->layout->size == size, "%s: %zu bytes, not %zu", what,
+                      params->layout->size, size);
+    }
+}
+
+#define ASSERT_CLASS(type, klass, size) assert_class(type, klass, size, #type)
+
+/* the offset and role of field name in a layout */
+static void
+assert_field(const P11muxParamLayout *layout, const char *name, gsize offset, P11muxFieldRole role)
+{
+    for (gsize i = 0; i < layout->n_fields; i++) {
+        if (strcmp(layout->fields[i].name, name) == 0) {
+            ck_assert_uint_eq(layout->fields[i].offset, offset);
+            ck_assert_int_eq(layout->fields[i].role, role);
+            return;
+        }
+    }
+    ck_abort_msg("%s has no field %s", layout->name, name);
+}
+
+START_TEST(test_params_3_2_mechanisms_per_specification)
+{
+    static const CK_MECHANISM_TYPE none[] = {
+        CKM_ML_KEM_KEY_PAIR_GEN, CKM_ML_KEM, CKM_ML_DSA_KEY_PAIR_GEN,   CKM_SLH_DSA_KEY_PAIR_GEN,
+        CKM_HSS_KEY_PAIR_GEN,    CKM_HSS,    CKM_XMSS_KEY_PAIR_GEN,     CKM_XMSS,
+        CKM_XMSSMT_KEY_PAIR_GEN, CKM_XMSSMT, CKM_PUB_KEY_FROM_PRIV_KEY,
+    };
+    static const CK_MECHANISM_TYPE context[] = {
+        CKM_ML_DSA,
+        CKM_SLH_DSA,
+        CKM_HASH_ML_DSA_SHA224,
+        CKM_HASH_ML_DSA_SHA256,
+        CKM_HASH_ML_DSA_SHA384,
+        CKM_HASH_ML_DSA_SHA512,
+        CKM_HASH_ML_DSA_SHA3_224,
+        CKM_HASH_ML_DSA_SHA3_256,
+        CKM_HASH_ML_DSA_SHA3_384,
+        CKM_HASH_ML_DSA_SHA3_512,
+        CKM_HASH_ML_DSA_SHAKE128,
+        CKM_HASH_ML_DSA_SHAKE256,
+        CKM_HASH_SLH_DSA_SHA224,
+        CKM_HASH_SLH_DSA_SHA256,
+        CKM_HASH_SLH_DSA_SHA384,
+        CKM_HASH_SLH_DSA_SHA512,
+        CKM_HASH_SLH_DSA_SHA3_224,
+        CKM_HASH_SLH_DSA_SHA3_256,
+        CKM_HASH_SLH_DSA_SHA3_384,
+        CKM_HASH_SLH_DSA_SHA3_512,
+        CKM_HASH_SLH_DSA_SHAKE128,
+        CKM_HASH_SLH_DSA_SHAKE256,
+    };
+    const P11muxParamLayout *hash_context;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(none); i++) {
+        g_autofree char *what = g_strdup_printf("0x%lx", none[i]);
+
+        assert_class(none[i], P11MUX_PARAM_NONE, 0, what);
+    }
+    /* "an optional parameter CK_SIGN_ADDITIONAL_CONTEXT" */
+    for (gsize i = 0; i < G_N_ELEMENTS(context); i++) {
+        g_autofree char *what = g_strdup_printf("0x%lx", context[i]);
+
+        assert_class(context[i], P11MUX_PARAM_STRUCT_OR_NONE, sizeof(CK_SIGN_ADDITIONAL_CONTEXT),
+                     what);
+    }
+    /* "a parameter CK_HASH_SIGN_ADDITIONAL_CONTEXT": required, the hash judged */
+    ASSERT_CLASS(CKM_HASH_ML_DSA, P11MUX_PARAM_STRUCT, sizeof(CK_HASH_SIGN_ADDITIONAL_CONTEXT));
+    ASSERT_CLASS(CKM_HASH_SLH_DSA, P11MUX_PARAM_STRUCT, sizeof(CK_HASH_SIGN_ADDITIONAL_CONTEXT));
+    hash_context = p11mux_mech_params_lookup(CKM_HASH_ML_DSA, 0)->layout;
+    assert_field(hash_context, "pContext",
+                 G_STRUCT_OFFSET(CK_HASH_SIGN_ADDITIONAL_CONTEXT, pContext), P11MUX_FIELD_BYTES);
+    assert_field(hash_context, "hash", G_STRUCT_OFFSET(CK_HASH_SIGN_ADDITIONAL_CONTEXT, hash),
+                 P11MUX_FIELD_HASH);
+    ASSERT_CLASS(CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE, P11MUX_PARAM_STRUCT,
+                 sizeof(SpecTls12ExtendedMasterKeyDeriveParams));
+    ASSERT_CLASS(CKM_TLS12_EXTENDED_MASTER_KEY_DERIVE_DH, P11MUX_PARAM_STRUCT,
+                 sizeof(SpecTls12ExtendedMasterKeyDeriveParams));
+    ASSERT_CLASS(CKM_ECDH_X_AES_KEY_WRAP, P11MUX_PARAM_STRUCT, sizeof(SpecEcdhAesKeyWrapParams));
+    ASSERT_CLASS(CKM_ECDH_COF_AES_KEY_WRAP, P11MUX_PARAM_STRUCT, sizeof(SpecEcdhAesKeyWrapParams));
+    assert_field(p11mux_mech_params_lookup(CKM_ECDH_X_AES_KEY_WRAP, 0)->layout, "kdf",
+                 G_STRUCT_OFFSET(SpecEcdhAesKeyWrapParams, kdf), P11MUX_FIELD_KDF);
+    /* an optional IV, as CKM_AES_KEY_WRAP */
+    ASSERT_CLASS(CKM_AES_KEY_WRAP_PKCS7, P11MUX_PARAM_BYTES, 0);
 }
 END_TEST
 
@@ -539,6 +655,7 @@ params_suite(void)
 
     tcase_add_test(index, test_params_every_known_mechanism_is_classified);
     tcase_add_test(index, test_params_layouts_are_consistent);
+    tcase_add_test(index, test_params_3_2_mechanisms_per_specification);
     tcase_add_test(index, test_params_vendor_mechanisms_are_per_module);
     tcase_add_test(index, test_params_opaque_mechanisms_are_documented);
     tcase_add_test(walking, test_params_lengths_that_lie);

@@ -28,7 +28,7 @@ static char *tmpdir;
 static void *p11mux_dl;
 static void *mock_a_dl;
 static CK_FUNCTION_LIST_PTR p11;
-static CK_FUNCTION_LIST_3_0_PTR p11_3;
+static CK_FUNCTION_LIST_3_2_PTR p11_3; /* the default interface: 3.2 */
 static MockControlCallCount mock_a_calls;
 static void *mock_c_dl;
 static MockControlCallCount mock_c_calls;
@@ -393,8 +393,18 @@ call_every_mechanism_function(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_RV exp
     ck_assert_rv(p11_3->C_MessageDecryptInit(s, m, APP_KEY), expected);
     ck_assert_rv(p11_3->C_MessageSignInit(s, m, APP_KEY), expected);
     ck_assert_rv(p11_3->C_MessageVerifyInit(s, m, APP_KEY), expected);
+    ck_assert_rv(p11_3->C_EncapsulateKey(s, m, APP_KEY, tmpl, 0, wrapped, &wrapped_len, &out),
+                 expected);
+    ck_assert_rv(p11_3->C_DecapsulateKey(s, m, APP_KEY, tmpl, 0, wrapped, 16, &out), expected);
+    ck_assert_rv(p11_3->C_VerifySignatureInit(s, m, APP_KEY, wrapped, 16), expected);
+    ck_assert_rv(
+        p11_3->C_WrapKeyAuthenticated(s, m, APP_KEY, APP_KEY, wrapped, 4, wrapped, &wrapped_len),
+        expected);
+    ck_assert_rv(
+        p11_3->C_UnwrapKeyAuthenticated(s, m, APP_KEY, wrapped, 16, tmpl, 0, wrapped, 4, &out),
+        expected);
     ck_assert_uint_eq(out, 0);
-    return 16;
+    return 21;
 }
 
 static guint

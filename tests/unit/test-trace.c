@@ -109,6 +109,9 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
     case P11MUX_ROLE_INTERFACE_NAME:
         f->pointers[i] = (void *)"PKCS 11";
         break;
+    case P11MUX_ROLE_FUNCTION_NAME:
+        f->pointers[i] = (void *)"C_Sign";
+        break;
     case P11MUX_ROLE_LEN_IO:
     case P11MUX_ROLE_SLOT_OUT:
     case P11MUX_ROLE_OBJECT_OUT:
@@ -131,6 +134,7 @@ fake_pointer_param(FakeCall *f, guint i, P11muxRole role)
         break;
     case P11MUX_ROLE_INFO_OUT:
     case P11MUX_ROLE_SESSION_INFO_OUT:
+    case P11MUX_ROLE_ASYNC_OUT:
         memset(&f->info, ' ', sizeof(f->info));
         f->pointers[i] = &f->info;
         break;
@@ -151,7 +155,8 @@ is_value_role(P11muxRole role)
     return role == P11MUX_ROLE_SESSION || role == P11MUX_ROLE_SLOT || p11mux_role_is_key(role) ||
            role == P11MUX_ROLE_OBJECT || role == P11MUX_ROLE_MAX || role == P11MUX_ROLE_COUNT ||
            role == P11MUX_ROLE_LEN || role == P11MUX_ROLE_FLAGS || role == P11MUX_ROLE_USER_TYPE ||
-           role == P11MUX_ROLE_MECHANISM_TYPE;
+           role == P11MUX_ROLE_MECHANISM_TYPE || role == P11MUX_ROLE_VALUE ||
+           role == P11MUX_ROLE_VALIDATION_TYPE;
 }
 
 static void
@@ -640,6 +645,93 @@ START_TEST(test_trace_3_0_names)
 }
 END_TEST
 
+/* The 3.2 functions by their roles: a KEM ciphertext is public both ways, the
+ * new key's template keeps its secrets, an authenticated wrap's key stays
+ * redacted while its associated data is public, value names print as names. */
+START_TEST(test_trace_3_2_functions)
+{
+    static const guchar seed[] = "SEED-fedcba9876";
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &ulong_values[0], sizeof(CK_ULONG)},
+        {CKA_VALUE, (void *)SECRET, strlen(SECRET)},
+        {CKA_SEED, (void *)seed, sizeof(seed)},
+        {CKA_PARAMETER_SET, &ulong_values[1], sizeof(CK_ULONG)},
+        {CKA_ENCAPSULATE, &bool_true, 1},
+        {CKA_DECAPSULATE_TEMPLATE, NULL, 0},
+    };
+    FakeCall call;
+    g_autofree char *enc = NULL;
+    g_autofree char *dec = NULL;
+    g_autofree char *wrap = NULL;
+    g_autofree char *unwrap = NULL;
+    g_autofree char *flags = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *pending = NULL;
+
+    ulong_values[0] = CKO_PRIVATE_KEY;
+    ulong_values[1] = CKP_ML_KEM_768;
+    /* C_EncapsulateKey(hSession, pMechanism, hPublicKey, pTemplate,
+     *                  ulAttributeCount, pCiphertext, pulCiphertextLen, phKey) */
+    fake_call_init(&call, P11MUX_FN_C_EncapsulateKey);
+    call.pointers[3] = tmpl;
+    call.ulongs[4] = G_N_ELEMENTS(tmpl);
+    enc = record_of(&call, "json", "hex", CKR_OK);
+    assert_contains(enc, "\"pCiphertext\":{\"len\":24,\"size\":24,\"hex\":\"5055424c4943");
+    assert_contains(enc, "{\"type\":\"CKA_SEED\",\"len\":16,\"redacted\":true}");
+    assert_contains(enc, "{\"type\":\"CKA_PARAMETER_SET\",\"len\":8,\"value\":2}");
+    assert_contains(enc, "{\"type\":\"CKA_ENCAPSULATE\",\"len\":1,\"value\":true}");
+    assert_contains(enc, "\"phKey\":24");
+    assert_absent(enc, SECRET, "C_EncapsulateKey CKA_VALUE");
+    assert_absent(enc, (const char *)seed, "C_EncapsulateKey CKA_SEED");
+
+    fake_call_init(&call, P11MUX_FN_C_DecapsulateKey);
+    call.pointers[3] = tmpl;
+    call.ulongs[4] = G_N_ELEMENTS(tmpl);
+    dec = record_of(&call, "json", "hex", CKR_OK);
+    assert_contains(dec, "\"pCiphertext\":{\"len\":24,\"hex\":\"5055424c4943");
+    assert_absent(dec, SECRET, "C_DecapsulateKey CKA_VALUE");
+    assert_absent(dec, (const char *)seed, "C_DecapsulateKey CKA_SEED");
+
+    /* C_WrapKeyAuthenticated(..., pAssociatedData, ulAssociatedDataLen,
+     *                        pWrappedKey, pulWrappedKeyLen) */
+    fake_call_init(&call, P11MUX_FN_C_WrapKeyAuthenticated);
+    wrap = record_of(&call, "json", "hex", CKR_OK);
+    assert_contains(wrap, "\"pAssociatedData\":{\"len\":24,\"hex\":\"5055424c4943");
+    assert_contains(wrap, "\"pWrappedKey\":{\"len\":24,\"size\":24,\"redacted\":true}");
+    fake_call_init(&call, P11MUX_FN_C_UnwrapKeyAuthenticated);
+    unwrap = record_of(&call, "json", "hex", CKR_OK);
+    assert_contains(unwrap, "\"pWrappedKey\":{\"len\":24,\"redacted\":true}");
+    assert_contains(unwrap, "\"pAssociatedData\":{\"len\":24,\"hex\":\"5055424c4943");
+
+    /* the authenticated wrap's CKM_AES_GCM carries a CK_GCM_MESSAGE_PARAMS:
+     * read as a CK_GCM_PARAMS (the same size), ivGenerator would be pAAD */
+    {
+        guchar iv[12] = {0}, tag[16] = {0};
+        CK_GCM_MESSAGE_PARAMS gcm = {iv, sizeof iv, 0, CKG_GENERATE, tag, 128};
+        CK_MECHANISM aes_gcm = {CKM_AES_GCM, &gcm, sizeof gcm};
+        g_autofree char *message = NULL;
+
+        G_STATIC_ASSERT(sizeof(CK_GCM_MESSAGE_PARAMS) == sizeof(CK_GCM_PARAMS));
+        fake_call_init(&call, P11MUX_FN_C_WrapKeyAuthenticated);
+        call.pointers[1] = &aes_gcm;
+        message = record_of(&call, "json", "hex", CKR_OK);
+        assert_contains(message, "\"pMechanism\":{\"mechanism\":\"CKM_AES_GCM\",\"param_len\":48}");
+    }
+
+    /* C_GetSessionValidationFlags(hSession, type, pFlags) */
+    fake_call_init(&call, P11MUX_FN_C_GetSessionValidationFlags);
+    call.ulongs[1] = CKS_LAST_VALIDATION_OK;
+    flags = record_of(&call, "json", "length", CKR_OK);
+    assert_contains(flags, "\"type\":\"CKS_LAST_VALIDATION_OK\"");
+    text = record_of(&call, "text", "length", CKR_OK);
+    assert_contains(text, "\n  type: CKS_LAST_VALIDATION_OK\n");
+
+    fake_call_init(&call, P11MUX_FN_C_VerifySignatureFinal);
+    pending = record_of(&call, "json", "length", CKR_PENDING);
+    assert_contains(pending, "\"rv\":\"CKR_PENDING\"");
+}
+END_TEST
+
 START_TEST(test_trace_flags_by_structure)
 {
     FakeCall open, info;
@@ -1033,6 +1125,7 @@ trace_suite(void)
     tcase_add_test(decode, test_trace_attribute_values_by_type);
     tcase_add_test(decode, test_trace_mechanism_parameters);
     tcase_add_test(decode, test_trace_3_0_names);
+    tcase_add_test(decode, test_trace_3_2_functions);
     tcase_add_test(decode, test_trace_flags_by_structure);
     tcase_add_test(decode, test_trace_outputs_and_lengths);
     tcase_add_test(decode, test_trace_lists);
