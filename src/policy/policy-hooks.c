@@ -130,7 +130,9 @@ check_mechanisms(P11muxPolicyCall *call, const P11muxPolicy *policy)
         return CKR_OK;
     }
     if (!(index & MECHANISM_TYPE_ARG)) {
-        return p11mux_policy_check_mechanism_arg(call, policy, index);
+        return p11mux_policy_fn(call)->message_params
+                   ? p11mux_policy_check_message_mechanism(call, policy, index)
+                   : p11mux_policy_check_mechanism_arg(call, policy, index);
     }
     index &= ~MECHANISM_TYPE_ARG;
     return p11mux_policy_admits_mechanism(policy, p11mux_policy_vendor_of_call(call),
@@ -404,7 +406,8 @@ p11mux_policy_plan(P11muxPolicy *policy)
         policy->steps[fn] = (guint16)plan_function(policy, &p11mux_functions[fn]);
         policy->mechanism_only[fn] = -1;
         if ((policy->steps[fn] & P11MUX_CHECK_STEPS) == P11MUX_STEP_MECHANISMS &&
-            mechanism_arg[fn] >= 0 && !(mechanism_arg[fn] & MECHANISM_TYPE_ARG)) {
+            mechanism_arg[fn] >= 0 && !(mechanism_arg[fn] & MECHANISM_TYPE_ARG) &&
+            !p11mux_functions[fn].message_params) {
             policy->mechanism_only[fn] = mechanism_arg[fn];
         }
     }

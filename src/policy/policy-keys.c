@@ -14,13 +14,27 @@ typedef enum {
     SIZE_PRIME,   /* CKA_PRIME_BITS, else 8 * length of CKA_PRIME */
     SIZE_CURVE,   /* the curve CKA_EC_PARAMS names */
     SIZE_VALUE,   /* 8 * CKA_VALUE_LEN, else 8 * length of CKA_VALUE */
+    SIZE_PARAMETER_SET, /* the number in the name of CKA_PARAMETER_SET's set */
 } SizeSource;
+
+/* A family sized by parameter set: the number in each set's name, indexed
+ * by the CKP_ value (0 for none: the values start at 1). */
+#define MAX_PARAMETER_SETS 13
 
 typedef struct {
     const char *name;
     CK_KEY_TYPE type;
     SizeSource source;
+    const CK_ULONG *sets; /* SIZE_PARAMETER_SET: MAX_PARAMETER_SETS entries */
 } Family;
+
+/* CKP_ML_KEM_512 (1), CKP_ML_KEM_768, CKP_ML_KEM_1024 */
+static const CK_ULONG ml_kem_sets[MAX_PARAMETER_SETS] = {0, 512, 768, 1024};
+/* CKP_ML_DSA_44 (1), CKP_ML_DSA_65, CKP_ML_DSA_87 */
+static const CK_ULONG ml_dsa_sets[MAX_PARAMETER_SETS] = {0, 44, 65, 87};
+/* CKP_SLH_DSA_SHA2_128S (1) ... CKP_SLH_DSA_SHAKE_256F (12): four of each size */
+static const CK_ULONG slh_dsa_sets[MAX_PARAMETER_SETS] = {0,   128, 128, 128, 128, 192, 192,
+                                                          192, 192, 256, 256, 256, 256};
 
 /* Indexed by P11muxKeyFamily. */
 static const Family families[P11MUX_KEY_N_FAMILIES] = {
@@ -36,6 +50,9 @@ static const Family families[P11MUX_KEY_N_FAMILIES] = {
     [P11MUX_KEY_GENERIC] = {"generic", CKK_GENERIC_SECRET, SIZE_VALUE},
     [P11MUX_KEY_CAMELLIA] = {"camellia", CKK_CAMELLIA, SIZE_VALUE},
     [P11MUX_KEY_ARIA] = {"aria", CKK_ARIA, SIZE_VALUE},
+    [P11MUX_KEY_ML_KEM] = {"ml-kem", CKK_ML_KEM, SIZE_PARAMETER_SET, ml_kem_sets},
+    [P11MUX_KEY_ML_DSA] = {"ml-dsa", CKK_ML_DSA, SIZE_PARAMETER_SET, ml_dsa_sets},
+    [P11MUX_KEY_SLH_DSA] = {"slh-dsa", CKK_SLH_DSA, SIZE_PARAMETER_SET, slh_dsa_sets},
 };
 
 /* Mechanisms whose keys belong to a family, by glob over the CKM_ names;
@@ -64,6 +81,11 @@ static const MechanismFamily mechanism_families[] = {
     {"CKM_GENERIC_SECRET_KEY_GEN", P11MUX_KEY_GENERIC, FALSE},
     {"CKM_CAMELLIA_*", P11MUX_KEY_CAMELLIA, TRUE},
     {"CKM_ARIA_*", P11MUX_KEY_ARIA, TRUE},
+    {"CKM_ML_KEM*", P11MUX_KEY_ML_KEM, FALSE},
+    {"CKM_ML_DSA*", P11MUX_KEY_ML_DSA, FALSE},
+    {"CKM_HASH_ML_DSA*", P11MUX_KEY_ML_DSA, FALSE},
+    {"CKM_SLH_DSA*", P11MUX_KEY_SLH_DSA, FALSE},
+    {"CKM_HASH_SLH_DSA*", P11MUX_KEY_SLH_DSA, FALSE},
 };
 
 const char *
@@ -163,6 +185,47 @@ family_names(void)
     return g_string_free(text, FALSE);
 }
 
+gboolean
+p11mux_key_family_by_parameter_set(P11muxKeyFamily family)
+{
+    g_return_val_if_fail(family < P11MUX_KEY_N_FAMILIES, FALSE);
+    return families[family].source == SIZE_PARAMETER_SET;
+}
+
+/* "512, 768 or 1024": the sizes of family's parameter sets (transfer full). */
+static char *
+set_sizes(const Family *family)
+{
+    CK_ULONG sizes[MAX_PARAMETER_SETS];
+    GString *text = g_string_new(NULL);
+    guint i, n = 0;
+
+    for (i = 1; i < MAX_PARAMETER_SETS; i++) {
+        if (family->sets[i] != 0 && (n == 0 || sizes[n - 1] != family->sets[i])) {
+            sizes[n++] = family->sets[i];
+        }
+    }
+    for (i = 0; i < n; i++) {
+        g_string_append_printf(text, "%s%lu", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                               (unsigned long)sizes[i]);
+    }
+    return g_string_free(text, FALSE);
+}
+
+/* Whether number names one of family's parameter sets. */
+static gboolean
+names_a_set(const Family *family, CK_ULONG number)
+{
+    guint i;
+
+    for (i = 1; i < MAX_PARAMETER_SETS; i++) {
+        if (family->sets[i] == number) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 char *
 p11mux_key_parse_min(const char *item, P11muxKeyFamily *family, CK_ULONG *bits)
 {
@@ -177,6 +240,16 @@ p11mux_key_parse_min(const char *item, P11muxKeyFamily *family, CK_ULONG *bits)
         known = family_names();
         return g_strdup_printf("min-key-bits item '%s': unknown key family '%s' (known: %s)", item,
                                parts[0], known);
+    }
+    if (families[*family].source == SIZE_PARAMETER_SET) {
+        if (!g_ascii_string_to_unsigned(parts[1], 10, 1, 1u << 20, &number, NULL) ||
+            !names_a_set(&families[*family], (CK_ULONG)number)) {
+            known = set_sizes(&families[*family]);
+            return g_strdup_printf("min-key-bits item '%s': the %s parameter sets are %s", item,
+                                   parts[0], known);
+        }
+        *bits = (CK_ULONG)number;
+        return NULL;
     }
     if (!g_ascii_string_to_unsigned(parts[1], 10, 1, 1u << 20, &number, NULL)) {
         return g_strdup_printf("min-key-bits item '%s': '%s' is not a number of bits from 1 to %u",
@@ -298,6 +371,7 @@ CK_ULONG
 p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_ULONG n)
 {
     const CK_ATTRIBUTE *attr;
+    CK_ULONG set;
 
     g_return_val_if_fail(family < P11MUX_KEY_N_FAMILIES, 0);
 
@@ -311,6 +385,11 @@ p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_ULONG n)
     case SIZE_CURVE:
         attr = p11mux_template_find(attrs, n, CKA_EC_PARAMS);
         return attr != NULL ? p11mux_key_curve_bits(attr->pValue, attr->ulValueLen) : 0;
+    case SIZE_PARAMETER_SET:
+        if (p11mux_template_ulong(attrs, n, CKA_PARAMETER_SET, &set) && set < MAX_PARAMETER_SETS) {
+            return families[family].sets[set];
+        }
+        return 0;
     }
     return 0;
 }

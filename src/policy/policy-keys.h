@@ -24,6 +24,9 @@ typedef enum {
     P11MUX_KEY_GENERIC,
     P11MUX_KEY_CAMELLIA,
     P11MUX_KEY_ARIA,
+    P11MUX_KEY_ML_KEM,  /* sized by parameter set: 512, 768, 1024 */
+    P11MUX_KEY_ML_DSA,  /* 44, 65, 87 */
+    P11MUX_KEY_SLH_DSA, /* 128, 192, 256 */
     P11MUX_KEY_N_FAMILIES,
     P11MUX_KEY_NONE = P11MUX_KEY_N_FAMILIES
 } P11muxKeyFamily;
@@ -38,7 +41,12 @@ P11muxKeyFamily p11mux_key_family_of_type(CK_KEY_TYPE type);
  * CK_MECHANISM_INFO key sizes are in bytes (AES) rather than bits. */
 P11muxKeyFamily p11mux_key_family_of_mechanism(CK_MECHANISM_TYPE type, gboolean *in_bytes);
 
-/* One min-key-bits item ("rsa:2048"); NULL on success, else why not (transfer full). */
+/* Whether family's size is the number in its parameter set's name
+ * (ML-KEM-768: 768), read from CKA_PARAMETER_SET, rather than bits. */
+gboolean p11mux_key_family_by_parameter_set(P11muxKeyFamily family);
+
+/* One min-key-bits item ("rsa:2048", "ml-kem:768"); NULL on success, else
+ * why not (transfer full). */
 char *p11mux_key_parse_min(const char *item, P11muxKeyFamily *family, CK_ULONG *bits);
 
 /* Bits of the curve named by DER CKA_EC_PARAMS (an OID or, for the Edwards
@@ -49,7 +57,8 @@ CK_ULONG p11mux_key_curve_bits(const guint8 *der, gsize len);
  * The size in bits of a key of family described by attrs (a template, or
  * attributes read from a key): CKA_MODULUS_BITS or CKA_MODULUS (RSA),
  * CKA_PRIME_BITS or CKA_PRIME (DSA, DH), CKA_EC_PARAMS (curves),
- * CKA_VALUE_LEN or CKA_VALUE (secret keys).  0 when attrs do not say.
+ * CKA_VALUE_LEN or CKA_VALUE (secret keys), CKA_PARAMETER_SET (ML-KEM,
+ * ML-DSA, SLH-DSA: the number in the set's name).  0 when attrs do not say.
  * Entries whose ulValueLen is CK_UNAVAILABLE_INFORMATION are absent.
  */
 CK_ULONG p11mux_key_bits(P11muxKeyFamily family, const CK_ATTRIBUTE *attrs, CK_ULONG n);

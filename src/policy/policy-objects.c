@@ -18,7 +18,7 @@
 
 /* Attributes read from every object p11mux decides about. */
 static const CK_ATTRIBUTE_TYPE ulong_types[] = {
-    CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_VALUE_LEN, CKA_PRIME_BITS,
+    CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_VALUE_LEN, CKA_PRIME_BITS, CKA_PARAMETER_SET,
 };
 static const CK_ATTRIBUTE_TYPE bool_types[] = {CKA_TOKEN, CKA_SENSITIVE, CKA_EXTRACTABLE};
 static const CK_ATTRIBUTE_TYPE bytes_types[] = {CKA_LABEL, CKA_ID, CKA_EC_PARAMS};

@@ -327,7 +327,9 @@ raise_min_key_size(P11muxPolicyCall *call, const P11muxPolicy *policy, CK_MECHAN
         p11mux_key_family_of_mechanism(P11MUX_ARG(call, type, CK_MECHANISM_TYPE), &in_bytes);
     CK_ULONG min;
 
-    if (family == P11MUX_KEY_NONE || policy->min_bits[family] == 0) {
+    /* a parameter set's number is no key size in CK_MECHANISM_INFO's units */
+    if (family == P11MUX_KEY_NONE || policy->min_bits[family] == 0 ||
+        p11mux_key_family_by_parameter_set(family)) {
         return;
     }
     min = in_bytes ? (policy->min_bits[family] + 7) / 8 : policy->min_bits[family];

@@ -241,3 +241,32 @@ p11mux_policy_check_mechanism_arg(P11muxPolicyCall *call, const P11muxPolicy *po
     }
     return check_walked(call, policy, index, mechanism);
 }
+
+CK_RV
+p11mux_policy_check_message_mechanism(P11muxPolicyCall *call, const P11muxPolicy *policy,
+                                      int index)
+{
+    const CK_MECHANISM *mechanism = P11MUX_ARG(call, index, CK_MECHANISM_PTR);
+    guint vendor;
+
+    if (mechanism == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    vendor = mechanism->mechanism >= CKM_VENDOR_DEFINED ? p11mux_policy_vendor_of_call(call) : 0;
+    if (!p11mux_policy_admits_mechanism(policy, vendor, mechanism->mechanism)) {
+        return CKR_MECHANISM_INVALID;
+    }
+    if (mechanism->mechanism == CKM_AES_GCM) {
+        const CK_GCM_MESSAGE_PARAMS *gcm = mechanism->pParameter;
+
+        if (gcm == NULL || mechanism->ulParameterLen != sizeof *gcm) {
+            return CKR_MECHANISM_PARAM_INVALID;
+        }
+        return p11mux_param_data(gcm->pIv, gcm->ulIvLen);
+    }
+    /* a per-message layout p11mux does not read (CCM, ChaCha20-Poly1305,
+     * or a mechanism that has none): the closed world's answer */
+    return p11mux_mech_set_contains(policy->mech_opaque, mechanism->mechanism)
+               ? CKR_OK
+               : CKR_MECHANISM_INVALID;
+}

@@ -266,6 +266,13 @@ void p11mux_policy_after_changed(P11muxPolicyCall *call, const P11muxPolicy *pol
  * names judged, and the backend given a completed copy where
  * force-sensitive adds to a template inside it. */
 CK_RV p11mux_policy_check_mechanism_arg(P11muxPolicyCall *call, const P11muxPolicy *policy, int index);
+/* The same for a function whose mechanism carries its per-message parameter
+ * (the table's message-params: 3.2's authenticated wrap and unwrap): the
+ * mechanism is judged, and its CK_GCM_MESSAGE_PARAMS (which names no key,
+ * template or hash) checked for its size and IV; any other mechanism is
+ * refused unless allow-opaque-mechanisms names it. */
+CK_RV p11mux_policy_check_message_mechanism(P11muxPolicyCall *call, const P11muxPolicy *policy,
+                                            int index);
 
 /* What p11mux_policy_mechanism_verdict answers when it does not settle a call. */
 #define P11MUX_POLICY_UNDECIDED ((CK_RV)-1)

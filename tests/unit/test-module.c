@@ -55,12 +55,21 @@ static const char *mock_c_conf = "[mock]\n"
                                  "token-label = mock-c-1\n"
                                  "token-present = true\n";
 
+/* ML-KEM keys of a slot: handles KEM_PUBLIC, KEM_PRIVATE (the mock numbers
+ * objects from 0x500 in file order) */
+#define KEM_KEYS(slot)                                                                             \
+    "[object kem-public]\nslot = " slot "\nclass = CKO_PUBLIC_KEY\nkey-type = CKK_ML_KEM\n"       \
+    "label = kem\nprivate = false\n"                                                             \
+    "[object kem-private]\nslot = " slot "\nclass = CKO_PRIVATE_KEY\nkey-type = CKK_ML_KEM\n"     \
+    "label = kem\nprivate = false\n"
+enum { KEM_PUBLIC = 0x500, KEM_PRIVATE };
+
 static const char *mock_d_conf = "[mock]\n"
                                  "interface = 3.2\n"
                                  "[slot 7]\n"
                                  "token-label = mock-d-1\n"
                                  "token-present = true\n"
-                                 "async-sessions = true\n";
+                                 "async-sessions = true\n" KEM_KEYS("7");
 
 /* a 3.2 list with holes, 3.2 entries among them */
 static const char *mock_e_conf = "[mock]\n"
@@ -70,7 +79,7 @@ static const char *mock_e_conf = "[mock]\n"
                                  "C_MessageSignInit\n"
                                  "[slot 8]\n"
                                  "token-label = mock-e-1\n"
-                                 "token-present = true\n";
+                                 "token-present = true\n" KEM_KEYS("8");
 
 static char *
 path_in_tmp(const char *name)
@@ -584,29 +593,37 @@ START_TEST(test_module_3_2_calls_reach_a_3_2_backend)
     CK_FUNCTION_LIST_3_2_PTR f32 = initialize_v32();
     CK_MECHANISM kem = {CKM_ML_KEM, NULL, 0}, sha = {CKM_SHA256, NULL, 0};
     CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, NULL, 0}};
-    CK_BYTE ciphertext[64], expected[32], signature[16] = {0};
+    CK_BYTE ciphertext[64], expected[32], signature[16] = {0}, sent[32], received[32];
+    CK_ATTRIBUTE value[] = {{CKA_VALUE, sent, sizeof sent}};
     CK_ULONG len = 0;
-    CK_OBJECT_HANDLE key = 1;
+    CK_OBJECT_HANDLE key = 0, other = 0;
     CK_SESSION_HANDLE s = open_session(slot_by_label("mock-d-1"));
     CK_ULONG before = mock_d_calls("C_VerifySignature");
 
-    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, NULL, &len, &key));
+    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, KEM_PUBLIC, tmpl, 0, NULL, &len, &key));
     ck_assert_uint_eq(len, 32);
     len = 8;
-    ck_assert_rv(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, ciphertext, &len, &key),
+    ck_assert_rv(f32->C_EncapsulateKey(s, &kem, KEM_PUBLIC, tmpl, 0, ciphertext, &len, &key),
                  CKR_BUFFER_TOO_SMALL);
     ck_assert_uint_eq(len, 32);
     len = sizeof ciphertext;
-    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, 1, tmpl, 0, ciphertext, &len, &key));
+    ck_assert_rv_ok(f32->C_EncapsulateKey(s, &kem, KEM_PUBLIC, tmpl, 0, ciphertext, &len, &key));
     memset(expected, 0x4b, sizeof expected);
     ck_assert_uint_eq(len, 32);
     ck_assert_mem_eq(ciphertext, expected, 32);
-    ck_assert_rv(f32->C_EncapsulateKey(s, &sha, 1, tmpl, 0, ciphertext, &len, &key),
+    ck_assert_rv(f32->C_EncapsulateKey(s, &sha, KEM_PUBLIC, tmpl, 0, ciphertext, &len, &other),
                  CKR_MECHANISM_INVALID);
-    key = 1;
-    ck_assert_rv_ok(f32->C_DecapsulateKey(s, &kem, 2, tmpl, 0, ciphertext, len, &key));
-    ck_assert_uint_eq(key, CK_INVALID_HANDLE);
-    ck_assert_rv(f32->C_DecapsulateKey(s, &kem, 2, tmpl, 0, ciphertext, len - 1, &key),
+    ck_assert_rv(f32->C_EncapsulateKey(s, &kem, KEM_PRIVATE, tmpl, 0, ciphertext, &len, &other),
+                 CKR_KEY_TYPE_INCONSISTENT);
+    ck_assert_rv_ok(f32->C_DecapsulateKey(s, &kem, KEM_PRIVATE, tmpl, 0, ciphertext, len, &other));
+    ck_assert_uint_ne(other, CK_INVALID_HANDLE);
+    ck_assert_uint_ne(other, key);
+    /* both sides hold the same secret */
+    ck_assert_rv_ok(f32->C_GetAttributeValue(s, key, value, 1));
+    value[0].pValue = received;
+    ck_assert_rv_ok(f32->C_GetAttributeValue(s, other, value, 1));
+    ck_assert_mem_eq(sent, received, sizeof sent);
+    ck_assert_rv(f32->C_DecapsulateKey(s, &kem, KEM_PRIVATE, tmpl, 0, ciphertext, len - 1, &other),
                  CKR_ENCRYPTED_DATA_LEN_RANGE);
     ck_assert_rv_ok(f32->C_VerifySignatureInit(s, &sha, 3, signature, sizeof signature));
     ck_assert_rv_ok(f32->C_VerifySignature(s, (CK_BYTE_PTR) "abc", 3));
@@ -628,7 +645,7 @@ START_TEST(test_module_3_2_holes_answer_not_supported)
     CK_OBJECT_HANDLE key = 0;
     CK_SESSION_HANDLE e = open_session(slot_by_label("mock-e-1"));
 
-    ck_assert_rv(f32->C_EncapsulateKey(e, &kem, 1, NULL, 0, buffer, &len, &key),
+    ck_assert_rv(f32->C_EncapsulateKey(e, &kem, KEM_PUBLIC, NULL, 0, buffer, &len, &key),
                  CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(f32->C_VerifySignature(e, buffer, 3), CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(f32->C_GetSessionValidationFlags(e, CKS_LAST_VALIDATION_OK, &flags),
@@ -637,7 +654,7 @@ START_TEST(test_module_3_2_holes_answer_not_supported)
                  CKR_FUNCTION_NOT_SUPPORTED);
     ck_assert_rv(f32->C_MessageSignInit(e, &kem, 1), CKR_FUNCTION_NOT_SUPPORTED);
     /* filled entries of the same list */
-    ck_assert_rv_ok(f32->C_DecapsulateKey(e, &kem, 2, NULL, 0, buffer, 32, &key));
+    ck_assert_rv_ok(f32->C_DecapsulateKey(e, &kem, KEM_PRIVATE, NULL, 0, buffer, 32, &key));
     ck_assert_rv_ok(f32->C_VerifySignatureFinal(e));
 }
 END_TEST

@@ -339,6 +339,41 @@ START_TEST(test_policy_min_key_bits_items)
 }
 END_TEST
 
+/* The post-quantum families are sized by parameter set: the number in the
+ * set's name, and only those numbers. */
+START_TEST(test_policy_min_key_bits_parameter_sets)
+{
+    P11muxKeyFamily family;
+    CK_ULONG bits, set = CKP_SLH_DSA_SHAKE_192F;
+    CK_ATTRIBUTE slh[] = {{CKA_PARAMETER_SET, &set, sizeof set}};
+    g_autofree char *kem = p11mux_key_parse_min("ml-kem:700", &family, &bits);
+    g_autofree char *dsa = p11mux_key_parse_min("ml-dsa:2048", &family, &bits);
+    g_autofree char *slh_bad = p11mux_key_parse_min("slh-dsa:129", &family, &bits);
+
+    ck_assert_ptr_null(p11mux_key_parse_min("ml-kem:768", &family, &bits));
+    ck_assert_int_eq(family, P11MUX_KEY_ML_KEM);
+    ck_assert_uint_eq(bits, 768);
+    ck_assert(p11mux_key_family_by_parameter_set(P11MUX_KEY_ML_KEM));
+    ck_assert(!p11mux_key_family_by_parameter_set(P11MUX_KEY_RSA));
+    ck_assert_str_eq(kem, "min-key-bits item 'ml-kem:700': the ml-kem parameter sets are 512, "
+                          "768 or 1024");
+    ck_assert_str_eq(dsa, "min-key-bits item 'ml-dsa:2048': the ml-dsa parameter sets are 44, "
+                          "65 or 87");
+    ck_assert_str_eq(slh_bad, "min-key-bits item 'slh-dsa:129': the slh-dsa parameter sets are "
+                              "128, 192 or 256");
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_SLH_DSA, slh, 1), 192);
+    set = CKP_ML_DSA_87;
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_ML_DSA, slh, 1), 87);
+    set = 99; /* no such set */
+    ck_assert_uint_eq(p11mux_key_bits(P11MUX_KEY_ML_KEM, slh, 1), 0);
+    ck_assert_int_eq(p11mux_key_family_of_type(CKK_ML_KEM), P11MUX_KEY_ML_KEM);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_HASH_ML_DSA_SHA256, &(gboolean){0}),
+                     P11MUX_KEY_ML_DSA);
+    ck_assert_int_eq(p11mux_key_family_of_mechanism(CKM_SLH_DSA_KEY_PAIR_GEN, &(gboolean){0}),
+                     P11MUX_KEY_SLH_DSA);
+}
+END_TEST
+
 START_TEST(test_policy_mechanism_families)
 {
     gboolean in_bytes;
@@ -900,6 +935,7 @@ policy_suite(void)
     tcase_add_test(matchers, test_policy_key_bits_from_templates);
     tcase_add_test(matchers, test_policy_key_bits_from_attributes_read);
     tcase_add_test(matchers, test_policy_min_key_bits_items);
+    tcase_add_test(matchers, test_policy_min_key_bits_parameter_sets);
     tcase_add_test(matchers, test_policy_aes_xts_sizes);
     tcase_add_test(matchers, test_policy_mechanism_families);
     tcase_add_test(matchers, test_policy_object_uris_match_attributes);
