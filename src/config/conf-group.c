@@ -23,8 +23,8 @@
 
 /* ----------------------------------------------------------------- words */
 
-/* The words of text, split at spaces and tabs (transfer full; the strings
- * point into the array's own copy of text, freed with it). */
+/* The words of text, split at spaces and tabs (transfer full: the array
+ * frees its strings). */
 static GPtrArray *
 words_of(const char *text)
 {
