@@ -8,6 +8,7 @@
 #include "conf-private.h"
 #include "trace-path.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ tables */
@@ -15,18 +16,34 @@
 static char *check_trace(const P11muxConfKey *key, const char *value);
 static char *check_duration(const P11muxConfKey *key, const char *value);
 static char *check_duration_or_off(const P11muxConfKey *key, const char *value);
+static char *check_members(const P11muxConfKey *key, const char *value);
+static char *check_failover_on(const P11muxConfKey *key, const char *value);
+static char *check_verify(const P11muxConfKey *key, const char *value);
+static char *check_backoff(const P11muxConfKey *key, const char *value);
+static char *check_label(const P11muxConfKey *key, const char *value);
+static char *check_serial(const P11muxConfKey *key, const char *value);
 
 /* Order matches P11muxUserConfig. */
 static const char *const user_config_choices[] = {"merge", "none", "only", NULL};
 static const char *const trace_format_choices[] = {"text", "json", NULL};
 static const char *const trace_data_choices[] = {"length", "hex", NULL};
 static const char *const policy_override_choices[] = {"merge", "stricter-only", NULL};
+/* [group NAME]: each in the order of its enum in conf.h */
+static const char *const dispatch_choices[] = {"round-robin", "least-busy", "primary", NULL};
+static const char *const identity_choices[] = {"class id", "class label", "class id label", NULL};
+static const char *const divergence_choices[] = {"exclude-object", "quarantine-member", "fail",
+                                                 NULL};
+static const char *const writes_choices[] = {"refuse", "primary", NULL};
+static const char *const pin_retention_choices[] = {"memory", "none", NULL};
+static const char *const all_down_choices[] = {"keep-sessions", "close-sessions", NULL};
+static const char *const find_fanout_choices[] = {"all", "one", NULL};
 
 /* The rows are indexed by P11muxConfGroupKind. */
 static const P11muxConfGroupInfo known_groups[] = {
     {P11MUX_CONF_GROUP_GLOBAL, "global", FALSE},
     {P11MUX_CONF_GROUP_BACKEND, "backend", TRUE},
     {P11MUX_CONF_GROUP_POLICY, "policy", TRUE},
+    {P11MUX_CONF_GROUP_HA, "group", TRUE},
 };
 
 /* To accept a new key, add its row (and give it a line in p11mux.conf(5)). */
@@ -65,6 +82,63 @@ static const P11muxConfKey known_keys[] = {
       .default_value = "true", .example = "false" },
     { .group = P11MUX_CONF_GROUP_BACKEND, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
       .example = "strict" },
+    { .group = P11MUX_CONF_GROUP_BACKEND, .name = "failover-on", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "CKR_DEVICE_ERROR CKR_FUNCTION_FAILED", .validate = check_failover_on },
+    /* [group NAME]: conf-group.c builds P11muxConfHaGroup from them and checks what
+     * spans keys, groups and backends */
+    { .group = P11MUX_CONF_GROUP_HA, .name = "members", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "sample:pkcs11:token=part1 sample:pkcs11:token=part2",
+      .validate = check_members },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "standby", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "sample:pkcs11:token=part3", .validate = check_members },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "label", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "signing", .validate = check_label },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "serial", .type = P11MUX_CONF_TYPE_STRING,
+      .example = "0123456789abcdef", .validate = check_serial },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "dispatch", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = dispatch_choices, .default_value = "least-busy", .example = "round-robin" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "identity", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = identity_choices, .default_value = "class id", .example = "class id label" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "verify", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "pubkey cert kcv", .example = "pubkey probe", .validate = check_verify },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "on-divergence", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = divergence_choices, .default_value = "exclude-object",
+      .example = "quarantine-member" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "min-replicas", .type = P11MUX_CONF_TYPE_UINT,
+      .default_value = "1", .example = "2", .min = 1, .max = 64 },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "writes", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = writes_choices, .default_value = "refuse", .example = "primary" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "failover-on", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "CKR_DEVICE_ERROR CKR_DEVICE_REMOVED CKR_TOKEN_NOT_PRESENT "
+                       "CKR_GENERAL_ERROR",
+      .example = "CKR_DEVICE_ERROR CKR_DEVICE_REMOVED", .validate = check_failover_on },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "error-threshold", .type = P11MUX_CONF_TYPE_UINT,
+      .default_value = "3", .example = "5", .min = 1, .max = 1000 },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "replay-buffer", .type = P11MUX_CONF_TYPE_UINT,
+      .default_value = "65536", .example = "0", .min = 0, .max = 64 * 1024 * 1024 },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "call-timeout", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "20s", .example = "2min", .validate = check_duration },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "probe-interval", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "5s", .example = "500ms", .validate = check_duration },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "recover-backoff", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "1s 60s", .example = "2s 5min", .validate = check_backoff },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "keepalive", .type = P11MUX_CONF_TYPE_STRING,
+      .default_value = "300s", .example = "0", .validate = check_duration_or_off },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "pin-retention", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = pin_retention_choices, .default_value = "memory", .example = "none" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "max-member-sessions",
+      .type = P11MUX_CONF_TYPE_UINT, .example = "16", .min = 1, .max = 64 },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "min-active", .type = P11MUX_CONF_TYPE_UINT,
+      .default_value = "1", .example = "2", .min = 1, .max = 64 },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "all-down", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = all_down_choices, .default_value = "keep-sessions",
+      .example = "close-sessions" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "hide-members", .type = P11MUX_CONF_TYPE_BOOL,
+      .default_value = "true", .example = "false" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "find-fanout", .type = P11MUX_CONF_TYPE_ENUM,
+      .choices = find_fanout_choices, .default_value = "all", .example = "one" },
+    { .group = P11MUX_CONF_GROUP_HA, .name = "policy", .type = P11MUX_CONF_TYPE_NAME,
+      .example = "sample" },
     /* the policy engine's: p11mux_policy_set_new (src/policy/policy.c) parses the lists, and
      * compiling them is their only check */
     { .group = P11MUX_CONF_GROUP_GLOBAL, .name = "policy-override", .type = P11MUX_CONF_TYPE_ENUM,
@@ -221,6 +295,8 @@ p11mux_conf_parse_duration(const char *text, gint64 *microseconds)
     number = g_ascii_strtoull(text, &end, 10);
     if (g_str_equal(end, "ms")) {
         unit = 1000;
+    } else if (g_str_equal(end, "min")) {
+        unit = 60 * G_USEC_PER_SEC;
     } else if (!g_str_equal(end, "s") && *end != '\0') {
         return FALSE;
     }
@@ -240,8 +316,8 @@ check_duration(const P11muxConfKey *key, const char *value)
     if (p11mux_conf_parse_duration(value, &us)) {
         return NULL;
     }
-    return g_strdup_printf("expected a duration from 1ms to 3600s (\"10s\", \"500ms\", or bare "
-                           "seconds), got '%s'",
+    return g_strdup_printf("expected a duration from 1ms to 3600s (\"10s\", \"500ms\", \"5min\", "
+                           "or bare seconds), got '%s'",
                            value);
 }
 
@@ -273,10 +349,120 @@ check_trace(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
     return NULL;
 }
 
+gboolean
+p11mux_conf_parse_uint(const char *text, guint64 min, guint64 max, guint64 *number)
+{
+    char *end;
+
+    if (!g_ascii_isdigit(*text)) {
+        return FALSE;
+    }
+    errno = 0;
+    *number = g_ascii_strtoull(text, &end, 10);
+    return errno == 0 && *end == '\0' && *number >= min && *number <= max;
+}
+
+static char *
+check_uint(const P11muxConfKey *key, const char *value)
+{
+    guint64 number;
+
+    if (p11mux_conf_parse_uint(value, key->min, key->max, &number)) {
+        return NULL;
+    }
+    return g_strdup_printf("expected a whole number from %" G_GUINT64_FORMAT
+                           " to %" G_GUINT64_FORMAT ", got '%s'",
+                           key->min, key->max, value);
+}
+
+/* recover-backoff: two durations, the first no longer than the second. */
+static char *
+check_backoff(const P11muxConfKey *key, const char *value)
+{
+    g_auto(GStrv) words = g_strsplit_set(value, " \t", -1);
+    g_autoptr(GPtrArray) parts = g_ptr_array_new();
+    gint64 first, second;
+
+    for (guint i = 0; words[i] != NULL; i++) {
+        if (*words[i] != '\0') {
+            g_ptr_array_add(parts, words[i]);
+        }
+    }
+    if (parts->len != 2) {
+        return g_strdup_printf("expected two durations, the shortest and the longest wait "
+                               "(\"1s 60s\"), got '%s'",
+                               value);
+    }
+    for (guint i = 0; i < 2; i++) {
+        char *problem = check_duration(key, g_ptr_array_index(parts, i));
+
+        if (problem != NULL) {
+            return problem;
+        }
+    }
+    (void)p11mux_conf_parse_duration(g_ptr_array_index(parts, 0), &first);
+    (void)p11mux_conf_parse_duration(g_ptr_array_index(parts, 1), &second);
+    if (first > second) {
+        return g_strdup_printf("the first duration (%s) is longer than the second (%s)",
+                               (const char *)g_ptr_array_index(parts, 0),
+                               (const char *)g_ptr_array_index(parts, 1));
+    }
+    return NULL;
+}
+
+static char *
+check_members(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
+{
+    return p11mux_conf_parse_members(value, FALSE, NULL, (P11muxConfOrigin){NULL, 0});
+}
+
+static char *
+check_failover_on(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
+{
+    return p11mux_conf_parse_failover_on(value, NULL);
+}
+
+static char *
+check_verify(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
+{
+    guint flags;
+
+    return p11mux_conf_parse_verify(value, &flags);
+}
+
+/* CK_TOKEN_INFO.label: 32 bytes, blank padded. */
+static char *
+check_label(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
+{
+    if (*value != '\0' && strlen(value) <= 32) {
+        return NULL;
+    }
+    return g_strdup_printf("expected 1 to 32 bytes (CK_TOKEN_INFO.label), got %zu", strlen(value));
+}
+
+/* CK_TOKEN_INFO.serialNumber: 16 characters, blank padded. */
+static char *
+check_serial(const P11muxConfKey *key G_GNUC_UNUSED, const char *value)
+{
+    gsize length = strlen(value);
+
+    for (const char *p = value; *p != '\0'; p++) {
+        if (!g_ascii_isgraph(*p)) {
+            length = 0;
+        }
+    }
+    if (length >= 1 && length <= 16) {
+        return NULL;
+    }
+    return g_strdup_printf("expected 1 to 16 printable ASCII characters without spaces "
+                           "(CK_TOKEN_INFO.serialNumber), got '%s'",
+                           value);
+}
+
 static P11muxConfValidator const type_validators[] = {
     [P11MUX_CONF_TYPE_STRING] = check_string, [P11MUX_CONF_TYPE_BOOL] = check_bool,
     [P11MUX_CONF_TYPE_ENUM] = check_enum,     [P11MUX_CONF_TYPE_PATH] = check_path,
-    [P11MUX_CONF_TYPE_NAME] = check_name,
+    [P11MUX_CONF_TYPE_NAME] = check_name,     [P11MUX_CONF_TYPE_UINT] = check_uint,
 };
 
 char *

@@ -27,6 +27,28 @@ const P11muxConfKey *p11mux_conf_find_key(P11muxConfGroupKind kind, const char *
 /* [A-Za-z0-9_.-]+ */
 gboolean p11mux_conf_is_valid_name(const char *name);
 
+/* TRUE and *number when text is a decimal number from min to max. */
+gboolean p11mux_conf_parse_uint(const char *text, guint64 min, guint64 max, guint64 *number);
+
+/* ------------------------------------------ conf-group.c: [group NAME] */
+
+/* Each returns NULL when text is acceptable, else why not, without a
+ * "FILE:LINE: " prefix (transfer full). */
+
+/* members (standby FALSE: at least one) or standby: BACKEND:TOKEN-URI
+ * items; each parsed is appended to members (nullable: only checked) as a
+ * P11muxConfMember with standby and origin. */
+char *p11mux_conf_parse_members(const char *text, gboolean standby, GPtrArray *members,
+                                P11muxConfOrigin origin);
+/* failover-on: CKR_ names (or numbers), appended to values (nullable: CK_RV). */
+char *p11mux_conf_parse_failover_on(const char *text, GArray *values);
+/* verify: *flags set to its P11muxHaVerify bits. */
+char *p11mux_conf_parse_verify(const char *text, guint *flags);
+
+/* Builds conf->ha_groups from the merged [group NAME] groups and checks them
+ * (their backends too, unless conf->import_p11_kit). */
+gboolean p11mux_conf_finish_ha_groups(P11muxConf *conf, GError **error);
+
 /* ------------------------------------------------- conf.c: errors, layers */
 
 /* "FILE:LINE: message" */

@@ -85,6 +85,7 @@ backend_free(gpointer data)
     g_free(backend->module);
     g_free(backend->init_reserved);
     g_free(backend->policy);
+    g_clear_pointer(&backend->failover_on, g_array_unref);
     g_free(backend);
 }
 
@@ -94,6 +95,7 @@ p11mux_conf_new(void)
     P11muxConf *conf = g_new0(P11muxConf, 1);
 
     conf->backends = g_ptr_array_new_with_free_func(backend_free);
+    conf->ha_groups = g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_conf_ha_group_free);
     conf->files = g_ptr_array_new_with_free_func(g_free);
     conf->groups = g_ptr_array_new_with_free_func(group_free);
     conf->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
@@ -110,6 +112,7 @@ p11mux_conf_free(P11muxConf *conf)
     g_free(conf->trace);
     g_free(conf->trace_format);
     g_free(conf->trace_data);
+    g_ptr_array_unref(conf->ha_groups);
     g_ptr_array_unref(conf->backends);
     g_ptr_array_unref(conf->groups);
     g_hash_table_unref(conf->values);
@@ -361,6 +364,7 @@ backend_new(const P11muxConf *conf, const P11muxConfGroup *group)
     const P11muxConfGroupKind kind = P11MUX_CONF_GROUP_BACKEND;
     const P11muxConfValue *module = p11mux_conf_lookup(conf, group->name, "module");
     const P11muxConfValue *timeout;
+    const P11muxConfValue *failover_on;
 
     backend->name = g_strdup(group->label);
     if (module != NULL) {
@@ -375,6 +379,14 @@ backend_new(const P11muxConf *conf, const P11muxConfGroup *group)
         g_return_val_if_reached(backend); /* the value was checked when read */
     }
     backend->policy = g_strdup(setting(conf, group->name, kind, "policy"));
+    failover_on = p11mux_conf_lookup(conf, group->name, "failover-on");
+    if (failover_on != NULL) {
+        g_autofree char *problem = NULL;
+
+        backend->failover_on = g_array_new(FALSE, FALSE, sizeof(CK_RV));
+        problem = p11mux_conf_parse_failover_on(failover_on->value, backend->failover_on);
+        g_warn_if_fail(problem == NULL); /* the value was checked when read */
+    }
     backend->origin = group->origin;
     return backend;
 }
@@ -485,7 +497,7 @@ static P11muxConf *
 finish(P11muxConf *conf, GError **error)
 {
     finish_fields(conf);
-    if (!check_backends(conf, error)) {
+    if (!check_backends(conf, error) || !p11mux_conf_finish_ha_groups(conf, error)) {
         p11mux_conf_free(conf);
         return NULL;
     }

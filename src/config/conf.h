@@ -19,6 +19,10 @@
 
 #include <glib.h>
 
+#include "p11mux-pkcs11.h"
+
+#include <p11-kit/uri.h>
+
 G_BEGIN_DECLS
 
 #define P11MUX_CONF_ERROR (p11mux_conf_error_quark())
@@ -39,6 +43,7 @@ typedef enum {
     P11MUX_CONF_GROUP_GLOBAL,  /* [global] */
     P11MUX_CONF_GROUP_BACKEND, /* [backend NAME] */
     P11MUX_CONF_GROUP_POLICY,  /* [policy NAME]: its values are checked by src/policy/policy.c */
+    P11MUX_CONF_GROUP_HA,      /* [group NAME]: an HA group (conf-group.c, P11muxConfHaGroup) */
 } P11muxConfGroupKind;
 
 typedef enum {
@@ -47,6 +52,7 @@ typedef enum {
     P11MUX_CONF_TYPE_ENUM,   /* one of P11muxConfKey.choices */
     P11MUX_CONF_TYPE_PATH,   /* an absolute path */
     P11MUX_CONF_TYPE_NAME,   /* [A-Za-z0-9_.-]+ */
+    P11MUX_CONF_TYPE_UINT,   /* a decimal number from P11muxConfKey.min to .max */
 } P11muxConfType;
 
 typedef enum {
@@ -71,6 +77,7 @@ struct P11muxConfKey {
     const char *example;          /* a value it accepts, for tests and documentation */
     P11muxConfValidator validate; /* nullable: the type's own check */
     P11muxConfKeyFlags flags;
+    guint64 min, max; /* UINT: the range accepted; otherwise 0 */
 };
 
 /* One row of the table of accepted groups, indexed by kind. */
@@ -109,7 +116,7 @@ P11muxConfPaths *p11mux_conf_paths_new_default(void);
 void p11mux_conf_paths_free(P11muxConfPaths *paths);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConfPaths, p11mux_conf_paths_free)
 
-/* A duration: "10s", "500ms" or bare seconds, from 1 ms to one hour. */
+/* A duration: "10s", "500ms", "5min" or bare seconds, from 1 ms to one hour. */
 gboolean p11mux_conf_parse_duration(const char *text, gint64 *microseconds);
 
 /* ------------------------------------------------------------------ result */
@@ -149,7 +156,117 @@ typedef struct {
     char *policy;            /* nullable */
     P11muxConfOrigin origin; /* the group header of its first appearance */
     P11muxConfOrigin module_origin;
+    /* failover-on: CK_RV, as written; NULL when not set (the members of HA
+     * groups in this backend then follow their group's list) */
+    GArray *failover_on;
 } P11muxConfBackend;
+
+/* ------------------------------------------------------------ HA groups */
+
+/* [group NAME] (p11mux.conf(5)): one virtual token served by the member
+ * tokens of one or more backends. Checked here as far as the text goes;
+ * what needs loaded backends (a URI matching no or several tokens,
+ * CKF_LOGIN_REQUIRED) is the runtime's. Enum values follow the order of
+ * the key's choices. */
+
+typedef enum {
+    P11MUX_HA_DISPATCH_ROUND_ROBIN,
+    P11MUX_HA_DISPATCH_LEAST_BUSY,
+    P11MUX_HA_DISPATCH_PRIMARY,
+} P11muxHaDispatch;
+
+/* identity: the attributes an object is known by across members, beside
+ * CKA_CLASS (always part of it). */
+typedef enum {
+    P11MUX_HA_IDENTITY_ID = 1 << 0,    /* CKA_ID */
+    P11MUX_HA_IDENTITY_LABEL = 1 << 1, /* CKA_LABEL */
+} P11muxHaIdentity;
+
+/* verify: how replicas are proven identical; any combination but none. */
+typedef enum {
+    P11MUX_HA_VERIFY_PUBKEY = 1 << 0,
+    P11MUX_HA_VERIFY_CERT = 1 << 1,
+    P11MUX_HA_VERIFY_KCV = 1 << 2,
+    P11MUX_HA_VERIFY_PROBE = 1 << 3,
+} P11muxHaVerify;
+
+typedef enum {
+    P11MUX_HA_DIVERGENCE_EXCLUDE_OBJECT,
+    P11MUX_HA_DIVERGENCE_QUARANTINE_MEMBER,
+    P11MUX_HA_DIVERGENCE_FAIL,
+} P11muxHaDivergence;
+
+typedef enum {
+    P11MUX_HA_WRITES_REFUSE,
+    P11MUX_HA_WRITES_PRIMARY,
+} P11muxHaWrites;
+
+typedef enum {
+    P11MUX_HA_PIN_RETENTION_MEMORY,
+    P11MUX_HA_PIN_RETENTION_NONE,
+} P11muxHaPinRetention;
+
+typedef enum {
+    P11MUX_HA_ALL_DOWN_KEEP_SESSIONS,
+    P11MUX_HA_ALL_DOWN_CLOSE_SESSIONS,
+} P11muxHaAllDown;
+
+typedef enum {
+    P11MUX_HA_FIND_FANOUT_ALL,
+    P11MUX_HA_FIND_FANOUT_ONE,
+} P11muxHaFindFanout;
+
+/* One item of members or standby: BACKEND:TOKEN-URI. */
+typedef struct {
+    char *backend;           /* the backend's name: the item up to its first ':' */
+    P11KitUri *token;        /* the rest, parsed with P11_KIT_URI_FOR_TOKEN: token
+                              * attributes only (no PIN, module, slot, object or query part) */
+    char *text;              /* the item as written */
+    gboolean standby;        /* listed in standby, not in members */
+    P11muxConfOrigin origin; /* the members or standby line */
+} P11muxConfMember;
+
+typedef struct {
+    char *name; /* NAME of [group NAME] */
+    /* P11muxConfMember*: members in the order written, then standby in the
+     * order written; n_members of them are from members (at least one) */
+    GPtrArray *members;
+    guint n_members;
+    char *label;                      /* label, 1 to 32 bytes; default: NAME (its first 32 bytes) */
+    char *serial;                     /* serial, 1 to 16 printable ASCII characters; default:
+                                       * 16 hex digits of SHA-256("p11mux-group:" NAME) */
+    P11muxHaDispatch dispatch;        /* dispatch; default least-busy */
+    guint identity;                   /* identity, P11muxHaIdentity bits; default class id */
+    guint verify;                     /* verify, P11muxHaVerify bits; default pubkey cert kcv */
+    P11muxHaDivergence on_divergence; /* on-divergence; default exclude-object */
+    guint min_replicas;               /* min-replicas, 1 to n_members; default 1 */
+    P11muxHaWrites writes;            /* writes; default refuse */
+    GArray *failover_on;              /* failover-on: CK_RV, as written; default
+                                       * CKR_DEVICE_ERROR CKR_DEVICE_REMOVED
+                                       * CKR_TOKEN_NOT_PRESENT CKR_GENERAL_ERROR. A member's
+                                       * backend may replace it: p11mux_conf_member_failover_on */
+    guint error_threshold;            /* error-threshold, 1 to 1000; default 3 */
+    gsize replay_buffer;              /* replay-buffer, bytes, 0 (no mid-stream failover) to
+                                       * 64 MiB; default 65536 */
+    gint64 call_timeout_us;           /* call-timeout; default 20 s */
+    gint64 probe_interval_us;         /* probe-interval; default 5 s */
+    gint64 recover_backoff_min_us;    /* recover-backoff, first duration; default 1 s */
+    gint64 recover_backoff_max_us;    /* recover-backoff, second, >= the first; default 60 s */
+    gint64 keepalive_us;              /* keepalive; 0: off; default 300 s */
+    P11muxHaPinRetention pin_retention; /* pin-retention; default memory */
+    guint max_member_sessions;          /* max-member-sessions, 1 to 64; 0 when not set: each
+                                         * member's ulMaxSessionCount, at most 64 */
+    guint min_active;                   /* min-active, 1 to n_members; default 1 */
+    P11muxHaAllDown all_down;           /* all-down; default keep-sessions */
+    gboolean hide_members;              /* hide-members; default true */
+    P11muxHaFindFanout find_fanout;     /* find-fanout; default all */
+    char *policy;                       /* policy, a [policy NAME] of the configuration; nullable:
+                                         * the [global] policy */
+    P11muxConfOrigin origin;            /* the group header of its first appearance */
+} P11muxConfHaGroup;
+
+void p11mux_conf_ha_group_free(P11muxConfHaGroup *group);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxConfHaGroup, p11mux_conf_ha_group_free)
 
 typedef struct {
     P11muxUserConfig user_config; /* as decided (see p11mux_conf_load) */
@@ -162,6 +279,7 @@ typedef struct {
     gboolean trace_entry;   /* a record when a call enters, too */
     gint64 slow_call_us;    /* report a call running this long (0: off) */
     GPtrArray *backends; /* P11muxConfBackend*, enabled or not, by first appearance */
+    GPtrArray *ha_groups; /* P11muxConfHaGroup*, [group NAME], by first appearance */
     GPtrArray *files;    /* char*, every file read, in the order read */
     GPtrArray *groups;   /* P11muxConfGroup*, in order of first appearance */
     GHashTable *values;  /* "group\nkey" -> P11muxConfValue*, the merged explicit settings */
@@ -200,6 +318,21 @@ const P11muxConfValue *p11mux_conf_lookup_system(const P11muxConf *conf, const c
 
 /* The backend called name, or NULL (transfer none). */
 const P11muxConfBackend *p11mux_conf_find_backend(const P11muxConf *conf, const char *name);
+
+/* The HA group called name, or NULL (transfer none). */
+const P11muxConfHaGroup *p11mux_conf_find_ha_group(const P11muxConf *conf, const char *name);
+
+/* The failover-on list that applies to member: its backend's when that
+ * backend sets one, else its group's (transfer none: CK_RV). */
+const GArray *p11mux_conf_member_failover_on(const P11muxConf *conf, const P11muxConfHaGroup *group,
+                                             const P11muxConfMember *member);
+
+/* Every member of every HA group names an enabled backend of conf.
+ * p11mux_conf_load checks this itself unless import-p11-kit = true; then
+ * the import (p11kit-import.h), which adds the registry's backends, does.
+ * FALSE with error set ("FILE:LINE: ...", at the members or standby line)
+ * otherwise. */
+gboolean p11mux_conf_check_ha_backends(const P11muxConf *conf, GError **error);
 
 /* The labels of the groups of a kind ("softhsm", "nss"), in order of first
  * appearance (transfer full). */

@@ -513,7 +513,8 @@ import(P11muxConf *conf, void (*report)(const char *message), gboolean quiet_cop
         return FALSE;
     }
     import_modules(conf, modules, report, quiet_copies);
-    return TRUE;
+    /* the members of HA groups may name the backends just imported */
+    return p11mux_conf_check_ha_backends(conf, error);
 }
 
 gboolean

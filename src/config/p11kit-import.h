@@ -92,7 +92,10 @@ void p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
 /*
  * The whole import, between p11mux_conf_load and p11mux_router_new: nothing
  * to do (TRUE) unless conf->import_p11_kit; else read the registry and
- * import its modules.  FALSE with error set when the registry cannot be read.
+ * import its modules.  FALSE with error set when the registry cannot be read,
+ * or (P11MUX_CONF_ERROR, "FILE:LINE: ...") when a member of an HA group
+ * names a backend neither configured nor imported (p11mux_conf_load leaves
+ * that check to the import when import-p11-kit = true).
  */
 gboolean p11mux_p11kit_import(P11muxConf *conf, void (*report)(const char *message),
                               GError **error);

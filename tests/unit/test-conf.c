@@ -1168,12 +1168,396 @@ START_TEST(test_conf_paths_default_follow_the_site)
 }
 END_TEST
 
+/* ------------------------------------------------------------ HA groups */
+
+static const P11muxConfHaGroup *
+ha_group_at(const P11muxConf *conf, guint i)
+{
+    ck_assert_uint_lt(i, conf->ha_groups->len);
+    return g_ptr_array_index(conf->ha_groups, i);
+}
+
+static const P11muxConfMember *
+member_at(const P11muxConfHaGroup *group, guint i)
+{
+    ck_assert_uint_lt(i, group->members->len);
+    return g_ptr_array_index(group->members, i);
+}
+
+/* The token URI of a member in p11-kit's normal form (transfer full). */
+static char *
+member_uri(const P11muxConfMember *member)
+{
+    char *formatted = NULL;
+    char *uri;
+
+    ck_assert_int_eq(p11_kit_uri_format(member->token, P11_KIT_URI_FOR_TOKEN, &formatted),
+                     P11_KIT_URI_OK);
+    uri = g_strdup(formatted);
+    free(formatted);
+    return uri;
+}
+
+static void
+assert_member(const P11muxConfMember *member, const char *backend, const char *uri,
+              gboolean standby, const char *file, int line)
+{
+    g_autofree char *formatted = member_uri(member);
+    g_autofree char *text = g_strconcat(backend, ":", uri, NULL);
+
+    ck_assert_str_eq(member->backend, backend);
+    ck_assert_str_eq(formatted, uri);
+    ck_assert_str_eq(member->text, text);
+    ck_assert_int_eq(member->standby, standby);
+    ck_assert_str_eq(member->origin.file, file);
+    ck_assert_int_eq(member->origin.line, line);
+}
+
+static void
+assert_rvs(const GArray *rvs, const CK_RV *expected, guint n)
+{
+    ck_assert_ptr_nonnull(rvs);
+    ck_assert_uint_eq(rvs->len, n);
+    for (guint i = 0; i < n; i++) {
+        ck_assert_uint_eq(g_array_index(rvs, CK_RV, i), expected[i]);
+    }
+}
+
+START_TEST(test_conf_ha_group_every_key)
+{
+    g_autofree char *path = fixture_path("good", "ha-group.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    static const CK_RV group_rvs[] = {CKR_DEVICE_ERROR, 0x80000010UL, CKR_SESSION_HANDLE_INVALID};
+    static const CK_RV luna_a_rvs[] = {CKR_DEVICE_ERROR, CKR_FUNCTION_FAILED};
+    const P11muxConfHaGroup *group;
+
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->ha_groups->len, 2);
+    group = ha_group_at(conf, 0);
+    ck_assert_ptr_eq(p11mux_conf_find_ha_group(conf, "signing"), group);
+    ck_assert_ptr_null(p11mux_conf_find_ha_group(conf, "luna-a"));
+    ck_assert_str_eq(group->name, "signing");
+    ck_assert_str_eq(group->origin.file, path);
+    ck_assert_int_eq(group->origin.line, 12);
+    /* members in order (a tab separates too), then standby */
+    ck_assert_uint_eq(group->members->len, 4);
+    ck_assert_uint_eq(group->n_members, 3);
+    assert_member(member_at(group, 0), "luna-a", "pkcs11:token=part1", FALSE, path, 13);
+    ck_assert_str_eq(member_at(group, 1)->text, "luna-b:pkcs11:token=part%202;manufacturer=Thales");
+    ck_assert_str_eq(member_at(group, 1)->backend, "luna-b");
+    {
+        g_autofree char *uri = member_uri(member_at(group, 1));
+
+        ck_assert_str_eq(uri, "pkcs11:manufacturer=Thales;token=part%202");
+    }
+    assert_member(member_at(group, 2), "luna-a", "pkcs11:token=part3", FALSE, path, 13);
+    assert_member(member_at(group, 3), "luna-b", "pkcs11:token=dr", TRUE, path, 14);
+    ck_assert_str_eq(group->label, "Signing group");
+    ck_assert_str_eq(group->serial, "SIG-0001");
+    ck_assert_int_eq(group->dispatch, P11MUX_HA_DISPATCH_ROUND_ROBIN);
+    ck_assert_uint_eq(group->identity, P11MUX_HA_IDENTITY_ID | P11MUX_HA_IDENTITY_LABEL);
+    ck_assert_uint_eq(group->verify,
+                      P11MUX_HA_VERIFY_KCV | P11MUX_HA_VERIFY_PROBE | P11MUX_HA_VERIFY_CERT);
+    ck_assert_int_eq(group->on_divergence, P11MUX_HA_DIVERGENCE_QUARANTINE_MEMBER);
+    ck_assert_uint_eq(group->min_replicas, 2);
+    ck_assert_int_eq(group->writes, P11MUX_HA_WRITES_PRIMARY);
+    assert_rvs(group->failover_on, group_rvs, G_N_ELEMENTS(group_rvs));
+    ck_assert_uint_eq(group->error_threshold, 7);
+    ck_assert_uint_eq(group->replay_buffer, 0);
+    ck_assert_int_eq(group->call_timeout_us, 1500 * 1000);
+    ck_assert_int_eq(group->probe_interval_us, 2 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->recover_backoff_min_us, 500 * 1000);
+    ck_assert_int_eq(group->recover_backoff_max_us, 120 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->keepalive_us, 0);
+    ck_assert_int_eq(group->pin_retention, P11MUX_HA_PIN_RETENTION_NONE);
+    ck_assert_uint_eq(group->max_member_sessions, 64);
+    ck_assert_uint_eq(group->min_active, 3);
+    ck_assert_int_eq(group->all_down, P11MUX_HA_ALL_DOWN_CLOSE_SESSIONS);
+    ck_assert(!group->hide_members);
+    ck_assert_int_eq(group->find_fanout, P11MUX_HA_FIND_FANOUT_ONE);
+    ck_assert_str_eq(group->policy, "signers");
+
+    /* [backend luna-a] failover-on replaces the group's list for its members only */
+    assert_rvs(p11mux_conf_find_backend(conf, "luna-a")->failover_on, luna_a_rvs,
+               G_N_ELEMENTS(luna_a_rvs));
+    ck_assert_ptr_null(p11mux_conf_find_backend(conf, "luna-b")->failover_on);
+    assert_rvs(p11mux_conf_member_failover_on(conf, group, member_at(group, 0)), luna_a_rvs,
+               G_N_ELEMENTS(luna_a_rvs));
+    ck_assert_ptr_eq(p11mux_conf_member_failover_on(conf, group, member_at(group, 1)),
+                     group->failover_on);
+    ck_assert_ptr_eq(p11mux_conf_member_failover_on(conf, group, member_at(group, 3)),
+                     group->failover_on);
+}
+END_TEST
+
+START_TEST(test_conf_ha_group_defaults)
+{
+    g_autofree char *path = fixture_path("good", "ha-group.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    static const CK_RV default_rvs[] = {CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
+                                        CKR_GENERAL_ERROR};
+    const P11muxConfHaGroup *group;
+
+    assert_no_error(error);
+    group = ha_group_at(conf, 1);
+    ck_assert_str_eq(group->name, "minimal");
+    ck_assert_uint_eq(group->members->len, 1);
+    ck_assert_uint_eq(group->n_members, 1);
+    assert_member(member_at(group, 0), "luna-b", "pkcs11:", FALSE, path, 39);
+    ck_assert_str_eq(group->label, "minimal");
+    /* the first 16 hex digits of SHA-256("p11mux-group:minimal") */
+    ck_assert_str_eq(group->serial, "64f304293a22bd72");
+    ck_assert_int_eq(group->dispatch, P11MUX_HA_DISPATCH_LEAST_BUSY);
+    ck_assert_uint_eq(group->identity, P11MUX_HA_IDENTITY_ID);
+    ck_assert_uint_eq(group->verify,
+                      P11MUX_HA_VERIFY_PUBKEY | P11MUX_HA_VERIFY_CERT | P11MUX_HA_VERIFY_KCV);
+    ck_assert_int_eq(group->on_divergence, P11MUX_HA_DIVERGENCE_EXCLUDE_OBJECT);
+    ck_assert_uint_eq(group->min_replicas, 1);
+    ck_assert_int_eq(group->writes, P11MUX_HA_WRITES_REFUSE);
+    assert_rvs(group->failover_on, default_rvs, G_N_ELEMENTS(default_rvs));
+    ck_assert_uint_eq(group->error_threshold, 3);
+    ck_assert_uint_eq(group->replay_buffer, 65536);
+    ck_assert_int_eq(group->call_timeout_us, 20 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->probe_interval_us, 5 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->recover_backoff_min_us, 1 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->recover_backoff_max_us, 60 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->keepalive_us, 300 * G_USEC_PER_SEC);
+    ck_assert_int_eq(group->pin_retention, P11MUX_HA_PIN_RETENTION_MEMORY);
+    ck_assert_uint_eq(group->max_member_sessions, 0);
+    ck_assert_uint_eq(group->min_active, 1);
+    ck_assert_int_eq(group->all_down, P11MUX_HA_ALL_DOWN_KEEP_SESSIONS);
+    ck_assert(group->hide_members);
+    ck_assert_int_eq(group->find_fanout, P11MUX_HA_FIND_FANOUT_ALL);
+    ck_assert_ptr_null(group->policy);
+}
+END_TEST
+
+/* The default label is the name, cut to the 32 bytes of CK_TOKEN_INFO.label;
+ * a configuration without groups has none. */
+START_TEST(test_conf_ha_group_long_name_label)
+{
+    g_autofree char *path = write_tmp(
+        "long.conf", "[backend a]\nmodule = /lib/a.so\n"
+                     "[group a-very-long-group-name-of-forty-bytes]\nmembers = a:pkcs11:\n");
+    g_autofree char *none = fixture_path("good", "minimal.conf");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    g_autoptr(P11muxConf) empty = NULL;
+
+    assert_no_error(error);
+    ck_assert_str_eq(ha_group_at(conf, 0)->name, "a-very-long-group-name-of-forty-bytes");
+    ck_assert_str_eq(ha_group_at(conf, 0)->label, "a-very-long-group-name-of-forty-");
+    empty = p11mux_conf_load_file(none, &error);
+    assert_no_error(error);
+    ck_assert_uint_eq(empty->ha_groups->len, 0);
+}
+END_TEST
+
+/* Every refusal of a [group NAME], each at its file:line, as its fixture
+ * states (tests/fixtures/config/bad/ha-*.conf). */
+START_TEST(test_conf_ha_group_refusals)
+{
+    static const struct {
+        const char *fixture;
+        P11muxConfErrorCode code;
+    } cases[] = {
+        {"ha-missing-members.conf", P11MUX_CONF_ERROR_MISSING},
+        {"ha-empty-members.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-no-colon.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-no-backend.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-bad-uri.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-object-uri.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-pin.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-member-query.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-unknown-backend.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-disabled-backend.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-unknown-rv.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-backend-unknown-rv.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-rv-ok.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-dispatch.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-identity.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-verify.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-on-divergence.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-writes.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-pin-retention.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-all-down.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-find-fanout.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-duration-unit.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-keepalive.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-backoff-order.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-backoff-one.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-count.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-min-replicas-above-members.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-min-active-above-members.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-duplicate-in-group.conf", P11MUX_CONF_ERROR_CONFLICT},
+        {"ha-duplicate-across-groups.conf", P11MUX_CONF_ERROR_CONFLICT},
+        {"ha-duplicate-group.conf", P11MUX_CONF_ERROR_SYNTAX},
+        {"ha-undefined-policy.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-name.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-label-too-long.conf", P11MUX_CONF_ERROR_VALUE},
+        {"ha-bad-serial.conf", P11MUX_CONF_ERROR_VALUE},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = fixture_path("bad", cases[i].fixture);
+        g_autofree char *problem = check_bad_fixture(path);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+
+        ck_assert_msg(problem == NULL, "%s", problem);
+        ck_assert_ptr_null(conf);
+        ck_assert_msg(g_error_matches(error, P11MUX_CONF_ERROR, (gint)cases[i].code),
+                      "%s: error code %d, expected %d", cases[i].fixture, error->code,
+                      cases[i].code);
+    }
+}
+END_TEST
+
+/* The same URI spelt differently is the same token. */
+START_TEST(test_conf_ha_group_duplicate_in_another_spelling)
+{
+    g_autofree char *path = write_tmp(
+        "spelling.conf", "[backend a]\nmodule = /lib/a.so\n[group g]\n"
+                         "members = a:pkcs11:token=x;model=m a:pkcs11:model=m;token=%78\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:4: member 'a:pkcs11:model=m;token=%%78' of [group g] is the token already listed as "
+        "'a:pkcs11:token=x;model=m' in [group g] (line 4)",
+        path);
+    g_autofree char *other_backend = write_tmp(
+        "other.conf", "[backend a]\nmodule = /lib/a.so\n[backend b]\nmodule = "
+                      "/lib/b.so\n[group g]\nmembers = a:pkcs11:token=x b:pkcs11:token=x\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    g_autoptr(P11muxConf) two = NULL;
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_CONFLICT, expected);
+    g_clear_error(&error);
+    two = p11mux_conf_load_file(other_backend, &error);
+    assert_no_error(error);
+    ck_assert_uint_eq(ha_group_at(two, 0)->members->len, 2);
+}
+END_TEST
+
+/* Keys merge key by key across layers; each member keeps the file:line of
+ * the layer that listed it. */
+START_TEST(test_conf_ha_group_merges_across_layers)
+{
+    g_autofree char *system = write_tmp(
+        "p11mux.conf", "[backend a]\nmodule = /lib/a.so\n[backend b]\nmodule = /lib/b.so\n\n"
+                       "[group g]\nmembers = a:pkcs11:token=x b:pkcs11:token=x\n"
+                       "dispatch = primary\ncall-timeout = 5s\n");
+    g_autofree char *user = write_tmp("user.conf", "[group g]\ndispatch = round-robin\n"
+                                                   "standby = b:pkcs11:token=y\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+    const P11muxConfHaGroup *group;
+
+    assert_no_error(error);
+    ck_assert_uint_eq(conf->ha_groups->len, 1);
+    group = ha_group_at(conf, 0);
+    ck_assert_str_eq(group->origin.file, system);
+    ck_assert_int_eq(group->origin.line, 6);
+    ck_assert_int_eq(group->dispatch, P11MUX_HA_DISPATCH_ROUND_ROBIN);
+    ck_assert_str_eq(p11mux_conf_lookup(conf, "group g", "dispatch")->origin.file, user);
+    ck_assert_int_eq(group->call_timeout_us, 5 * G_USEC_PER_SEC);
+    ck_assert_uint_eq(group->n_members, 2);
+    assert_member(member_at(group, 0), "a", "pkcs11:token=x", FALSE, system, 7);
+    assert_member(member_at(group, 1), "b", "pkcs11:token=x", FALSE, system, 7);
+    assert_member(member_at(group, 2), "b", "pkcs11:token=y", TRUE, user, 3);
+}
+END_TEST
+
+/* A later layer's members replaces the earlier list as a whole, and the
+ * checks judge the merged result, citing the file of each line. */
+START_TEST(test_conf_ha_group_checked_after_merging)
+{
+    g_autofree char *system = write_tmp(
+        "p11mux.conf", "[backend a]\nmodule = /lib/a.so\n\n"
+                       "[group g]\nmembers = a:pkcs11:token=x a:pkcs11:token=y\nmin-active = 2\n");
+    g_autofree char *user = write_tmp("user.conf", "# one member left\n[group g]\n"
+                                                   "members = a:pkcs11:token=x\n");
+    g_autofree char *other = write_tmp("other.conf", "[group h]\nmembers = a:pkcs11:token=z\n"
+                                                     "[group i]\nmembers = a:pkcs11:token=y\n");
+    g_autofree char *expected =
+        g_strdup_printf("%s:6: min-active = 2 in [group g], which has 1 member in members", system);
+    g_autofree char *duplicate = g_strdup_printf(
+        "%s:4: member 'a:pkcs11:token=y' of [group i] is the token already listed as "
+        "'a:pkcs11:token=y' in [group g] (%s:5)",
+        other, system);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = load_tmp("p11mux.conf", NULL, "user.conf", NULL, &error);
+
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+    g_clear_error(&error);
+    conf = load_tmp("p11mux.conf", NULL, "other.conf", NULL, &error);
+    ck_assert_ptr_null(conf);
+    assert_error(error, P11MUX_CONF_ERROR_CONFLICT, duplicate);
+}
+END_TEST
+
+/* A member may name a backend defined in another layer, and with
+ * import-p11-kit one the import will add: checked once backends are known. */
+START_TEST(test_conf_ha_group_backend_checked_after_import)
+{
+    g_autofree char *path = write_tmp("import.conf", "[global]\nimport-p11-kit = true\n"
+                                                     "[backend a]\nmodule = /lib/a.so\n"
+                                                     "[group g]\n"
+                                                     "members = a:pkcs11:token=x "
+                                                     "registered:pkcs11:token=y\n");
+    g_autofree char *expected = g_strdup_printf(
+        "%s:6: member 'registered:pkcs11:token=y' of [group g]: no backend 'registered' (no "
+        "[backend registered] group, nor a module of that name registered with p11-kit)",
+        path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(P11muxConf) conf = p11mux_conf_load_file(path, &error);
+    P11muxConfBackend *imported;
+
+    assert_no_error(error);
+    ck_assert(!p11mux_conf_check_ha_backends(conf, &error));
+    assert_error(error, P11MUX_CONF_ERROR_VALUE, expected);
+    g_clear_error(&error);
+    /* as p11mux_p11kit_import adds a registered module */
+    imported = g_new0(P11muxConfBackend, 1);
+    imported->name = g_strdup("registered");
+    imported->module = g_strdup("/lib/registered.so");
+    imported->enabled = TRUE;
+    g_ptr_array_add(conf->backends, imported);
+    ck_assert(p11mux_conf_check_ha_backends(conf, &error));
+    assert_no_error(error);
+}
+END_TEST
+
+START_TEST(test_conf_duration_units)
+{
+    gint64 us = 0;
+
+    ck_assert(p11mux_conf_parse_duration("2min", &us));
+    ck_assert_int_eq(us, 120 * G_USEC_PER_SEC);
+    ck_assert(p11mux_conf_parse_duration("60min", &us));
+    ck_assert_int_eq(us, G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC);
+    ck_assert(p11mux_conf_parse_duration("7", &us));
+    ck_assert_int_eq(us, 7 * G_USEC_PER_SEC);
+    ck_assert(p11mux_conf_parse_duration("250ms", &us));
+    ck_assert_int_eq(us, 250 * 1000);
+    ck_assert(!p11mux_conf_parse_duration("61min", &us));
+    ck_assert(!p11mux_conf_parse_duration("1h", &us));
+    ck_assert(!p11mux_conf_parse_duration("5m", &us));
+    ck_assert(!p11mux_conf_parse_duration("0min", &us));
+    ck_assert(!p11mux_conf_parse_duration("min", &us));
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
     Suite *suite = suite_create("conf");
     TCase *files = tcase_create("files");
     TCase *layers = tcase_create("layers");
+    TCase *ha = tcase_create("ha-groups");
 
     tcase_add_unchecked_fixture(files, setup_case_dir, teardown_case_dir);
     tcase_add_checked_fixture(files, setup_tmpdir, teardown_tmpdir);
@@ -1228,6 +1612,19 @@ conf_suite(void)
     tcase_add_test(layers, test_conf_standalone_refused_under_stricter_only);
     tcase_add_test(layers, test_conf_standalone_only_in_the_extra_file);
     suite_add_tcase(suite, layers);
+
+    tcase_add_unchecked_fixture(ha, setup_case_dir, teardown_case_dir);
+    tcase_add_checked_fixture(ha, setup_tmpdir, teardown_tmpdir);
+    tcase_add_test(ha, test_conf_ha_group_every_key);
+    tcase_add_test(ha, test_conf_ha_group_defaults);
+    tcase_add_test(ha, test_conf_ha_group_long_name_label);
+    tcase_add_test(ha, test_conf_ha_group_refusals);
+    tcase_add_test(ha, test_conf_ha_group_duplicate_in_another_spelling);
+    tcase_add_test(ha, test_conf_ha_group_merges_across_layers);
+    tcase_add_test(ha, test_conf_ha_group_checked_after_merging);
+    tcase_add_test(ha, test_conf_ha_group_backend_checked_after_import);
+    tcase_add_test(ha, test_conf_duration_units);
+    suite_add_tcase(suite, ha);
     return suite;
 }
 
