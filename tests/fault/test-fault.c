@@ -438,6 +438,55 @@ START_TEST(test_fault_unknown_rv)
 }
 END_TEST
 
+#define THREADS 4
+#define SIGNS_PER_THREAD 25
+
+static gpointer
+sign_many(gpointer data)
+{
+    CK_SLOT_ID slot = *(const CK_SLOT_ID *)data;
+    guint failed = 0;
+    int i;
+
+    for (i = 0; i < SIGNS_PER_THREAD; i++) {
+        CK_RV rv = sign_with(fault, slot);
+
+        if (rv != CKR_OK) {
+            ck_assert_rv(rv, CKR_DEVICE_ERROR);
+            failed++;
+        }
+    }
+    return GUINT_TO_POINTER(failed);
+}
+
+/* Threads signing at once: the rule fires exactly count times, every
+ * call is counted. */
+START_TEST(test_fault_threads)
+{
+    g_autofree char *end = NULL;
+    g_autofree char *expected = NULL;
+    GThread *threads[THREADS];
+    CK_SLOT_ID slot;
+    guint i, failed = 0;
+
+    write_rules("token=fault-a fn=C_Sign rv=CKR_DEVICE_ERROR after=7 count=10\n");
+    start(TRUE);
+    login("fault-a");
+    slot = slot_of("fault-a");
+    for (i = 0; i < THREADS; i++) {
+        threads[i] = g_thread_new("signer", sign_many, &slot);
+    }
+    for (i = 0; i < THREADS; i++) {
+        failed += GPOINTER_TO_UINT(g_thread_join(threads[i]));
+    }
+    ck_assert_uint_eq(failed, 10);
+    end = read_counts();
+    expected = g_strdup_printf("fault-a C_Sign %d", THREADS * SIGNS_PER_THREAD);
+    ck_assert_msg(has_line(end, expected), "counts:\n%s", end);
+    stop();
+}
+END_TEST
+
 /* p11mux with two backends on one SoftHSM2: directly, and through
  * p11fault.so named with init-reserved (either may initialise SoftHSM2
  * first; the other finds it initialised).  Each token shows twice; a rule
@@ -505,6 +554,7 @@ fault_suite(void)
     tcase_add_test(tc, test_fault_rules_reread);
     tcase_add_test(tc, test_fault_counts);
     tcase_add_test(tc, test_fault_unknown_rv);
+    tcase_add_test(tc, test_fault_threads);
     tcase_add_test(tc, test_fault_through_p11mux);
     suite_add_tcase(suite, tc);
     return suite;
