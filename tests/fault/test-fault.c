@@ -430,8 +430,10 @@ START_TEST(test_fault_unknown_rv)
     ck_assert(g_file_get_contents(err_path, &err, NULL, NULL));
     expected = g_strdup_printf("%s:1: unknown return value 'CKR_NO_SUCH_THING'; rule ignored", rules);
     ck_assert_msg(strstr(err, expected) != NULL, "stderr:\n%s", err);
+    g_free(expected);
     expected = g_strdup_printf("%s:2: a rule needs token=, fn= and rv=; rule ignored", rules);
     ck_assert_msg(strstr(err, expected) != NULL, "stderr:\n%s", err);
+    g_free(expected);
     expected = g_strdup_printf("%s:4: ", rules);
     ck_assert_msg(strstr(err, expected) != NULL, "stderr:\n%s", err);
     ck_assert_msg(strstr(err, ":3:") == NULL && strstr(err, ":5:") == NULL, "stderr:\n%s", err);
@@ -488,9 +490,13 @@ START_TEST(test_fault_threads)
 END_TEST
 
 /* p11mux with two backends on one SoftHSM2: directly, and through
- * p11fault.so named with init-reserved (either may initialise SoftHSM2
- * first; the other finds it initialised).  Each token shows twice; a rule
- * fails the calls through p11fault only. */
+ * p11fault.so named with init-reserved.  p11mux opens its backends in
+ * threads of their own, and SoftHSM2's C_Initialize is not safe against a
+ * concurrent one (both may initialise it, and both then finalise it): a
+ * delay on p11fault's C_Initialize lets the direct backend initialise
+ * SoftHSM2 first, so that p11fault finds it initialised (the case under
+ * test) and leaves it to the direct backend to finalise.  Each token shows
+ * twice; a rule fails the calls through p11fault only. */
 START_TEST(test_fault_through_p11mux)
 {
     g_autofree char *conf_path = tmp_path("p11mux.conf");
@@ -508,7 +514,8 @@ START_TEST(test_fault_through_p11mux)
                            env("SOFTHSM_MODULE"), env("P11FAULT_SO"), env("SOFTHSM_MODULE"));
     ck_assert(g_file_set_contents(conf_path, conf, -1, NULL));
     g_setenv("P11MUX_CONF", conf_path, TRUE);
-    write_rules("token=fault-a fn=C_Sign rv=CKR_DEVICE_ERROR count=always\n");
+    write_rules("token=- fn=C_Initialize rv=CKR_OK delay=500\n"
+                "token=fault-a fn=C_Sign rv=CKR_DEVICE_ERROR count=always\n");
     {
         g_autofree char *counts = tmp_path("counts");
         g_autofree char *rules = tmp_path("rules");
