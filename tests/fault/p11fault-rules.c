@@ -57,7 +57,8 @@ parse_word(Rule *rule, const char *word, GError **error)
     guint64 number = 0;
 
     if (eq == NULL) {
-        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "'%s' is not key=value", word);
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "'%s' is not key=value", word);
         return FALSE;
     }
     key = g_strndup(word, eq - word);

@@ -53,9 +53,9 @@ typedef struct {
 
 static State state;
 static GMutex init_lock;
-static gint initialized;           /* atomic: C_Initialize succeeded */
-static gboolean owns_module;       /* we initialised the wrapped module */
-static void *module_handle;        /* never closed (as p11mux's backends) */
+static gint initialized;     /* atomic: C_Initialize succeeded */
+static gboolean owns_module; /* we initialised the wrapped module */
+static void *module_handle;  /* never closed (as p11mux's backends) */
 CK_FUNCTION_LIST_3_0 p11fault_wrapped;
 
 /* ------------------------------------------------------------ state */
@@ -294,8 +294,8 @@ p11fault_enter(const char *function, P11faultTarget target, CK_ULONG handle)
 
 void
 p11fault_after_C_OpenSession(CK_RV rv, CK_SLOT_ID slotID, CK_FLAGS flags G_GNUC_UNUSED,
-                             CK_VOID_PTR pApplication G_GNUC_UNUSED,
-                             CK_NOTIFY Notify G_GNUC_UNUSED, CK_SESSION_HANDLE_PTR phSession)
+                             CK_VOID_PTR pApplication G_GNUC_UNUSED, CK_NOTIFY Notify G_GNUC_UNUSED,
+                             CK_SESSION_HANDLE_PTR phSession)
 {
     if (rv != CKR_OK) {
         return;

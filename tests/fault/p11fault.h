@@ -30,8 +30,7 @@ extern CK_FUNCTION_LIST_3_0 p11fault_wrapped;
 
 /* Generated: the copy of a module's list in which each NULL entry (and,
  * for a 2.40 list, each 3.0 one) is a stub. */
-void p11fault_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list,
-                        gboolean is_3_0);
+void p11fault_normalise(CK_FUNCTION_LIST_3_0 *out, const CK_FUNCTION_LIST *list, gboolean is_3_0);
 
 /* Generated: p11fault's own lists. */
 extern CK_FUNCTION_LIST p11fault_function_list;

@@ -133,8 +133,8 @@ open_session(CK_FUNCTION_LIST_3_0_PTR list, CK_SLOT_ID slot)
 {
     CK_SESSION_HANDLE session;
 
-    ck_assert_rv_ok(list->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                        &session));
+    ck_assert_rv_ok(
+        list->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &session));
     return session;
 }
 
@@ -225,7 +225,8 @@ START_TEST(test_fault_forwards)
     if (dlsym(softhsm, "C_GetInterface") == NULL) {
         ck_assert_rv(fault->C_SessionCancel(1, 0), CKR_FUNCTION_NOT_SUPPORTED);
     }
-    get_list = (CK_C_GetInterfaceList)dlsym(dlopen(env("P11FAULT_SO"), RTLD_NOW), "C_GetInterfaceList");
+    get_list =
+        (CK_C_GetInterfaceList)dlsym(dlopen(env("P11FAULT_SO"), RTLD_NOW), "C_GetInterfaceList");
     ck_assert_rv_ok(get_list(interfaces, &count));
     ck_assert_uint_eq(count, 2);
     ck_assert_uint_eq(((CK_VERSION *)interfaces[0].pFunctionList)->major, 3);
@@ -428,7 +429,8 @@ START_TEST(test_fault_unknown_rv)
     ck_assert_rv_ok(sign("fault-a"));
     stop();
     ck_assert(g_file_get_contents(err_path, &err, NULL, NULL));
-    expected = g_strdup_printf("%s:1: unknown return value 'CKR_NO_SUCH_THING'; rule ignored", rules);
+    expected =
+        g_strdup_printf("%s:1: unknown return value 'CKR_NO_SUCH_THING'; rule ignored", rules);
     ck_assert_msg(strstr(err, expected) != NULL, "stderr:\n%s", err);
     g_free(expected);
     expected = g_strdup_printf("%s:2: a rule needs token=, fn= and rv=; rule ignored", rules);
