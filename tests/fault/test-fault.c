@@ -442,6 +442,45 @@ START_TEST(test_fault_unknown_rv)
 }
 END_TEST
 
+static CK_FUNCTION_LIST_3_0_PTR
+load_softhsm(void)
+{
+    void *handle = dlopen(env("SOFTHSM_MODULE"), RTLD_NOW | RTLD_LOCAL);
+    CK_C_GetFunctionList get_list;
+    CK_FUNCTION_LIST_PTR list = NULL;
+
+    ck_assert_msg(handle != NULL, "%s", dlerror());
+    get_list = (CK_C_GetFunctionList)dlsym(handle, "C_GetFunctionList");
+    ck_assert(get_list != NULL);
+    ck_assert_rv_ok(get_list(&list));
+    /* only 2.40 members are used */
+    return (CK_FUNCTION_LIST_3_0_PTR)list;
+}
+
+/* SoftHSM2 initialised by someone else: p11fault's C_Initialize succeeds
+ * on CKR_CRYPTOKI_ALREADY_INITIALIZED and its C_Finalize leaves SoftHSM2
+ * initialised; initialised by p11fault, SoftHSM2 is finalised with it. */
+START_TEST(test_fault_shares_initialised_module)
+{
+    CK_FUNCTION_LIST_3_0_PTR softhsm = load_softhsm();
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+    CK_INFO info;
+
+    ck_assert_rv_ok(softhsm->C_Initialize(&args));
+    start(FALSE);
+    login("fault-a");
+    ck_assert_rv_ok(sign("fault-a"));
+    stop();
+    ck_assert_rv_ok(softhsm->C_GetInfo(&info));
+    ck_assert_rv_ok(softhsm->C_Finalize(NULL));
+
+    start(FALSE);
+    ck_assert_rv_ok(softhsm->C_GetInfo(&info));
+    stop();
+    ck_assert_rv(softhsm->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+END_TEST
+
 #define THREADS 4
 #define SIGNS_PER_THREAD 25
 
@@ -564,6 +603,7 @@ fault_suite(void)
     tcase_add_test(tc, test_fault_counts);
     tcase_add_test(tc, test_fault_unknown_rv);
     tcase_add_test(tc, test_fault_threads);
+    tcase_add_test(tc, test_fault_shares_initialised_module);
     tcase_add_test(tc, test_fault_through_p11mux);
     suite_add_tcase(suite, tc);
     return suite;
