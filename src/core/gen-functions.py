@@ -665,6 +665,9 @@ def emit_fault(functions):
     function lists.  Each wrapper asks p11fault_enter (rules, counts) with the
     slot or session the call names, then calls the wrapped module; the
     functions that change the session or label maps tell p11fault_after_*."""
+    # the wrapper offers the 2.40 and 3.0 lists: the modules it wraps in the
+    # tests (SoftHSM2, NSS softoken) stop at 3.0
+    functions = [fn for fn in functions if fn.since in ("2.40", "3.0")]
     hand = {"C_Initialize", "C_Finalize", "C_GetFunctionList", "C_GetInterfaceList",
             "C_GetInterface"}
     after = {"C_OpenSession", "C_CloseSession", "C_CloseAllSessions", "C_InitToken",
