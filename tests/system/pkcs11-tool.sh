@@ -23,8 +23,9 @@ export P11MUX_CONF
 
 check "pkcs11-tool -I through p11mux" pkcs11-tool --module "$so" -I
 expect_contains "$OUT" "Manufacturer     p11mux" "the library is p11mux"
-expect_contains "$OUT" "Cryptoki version 3.0" "p11mux offers PKCS #11 3.0"
+expect_contains "$OUT" "Cryptoki version 3.2" "p11mux offers PKCS #11 3.2 by default"
 check "pkcs11-tool --list-interfaces" pkcs11-tool --module "$so" --list-interfaces
+expect_contains "$OUT" "  version: 3.2" "the 3.2 interface is listed"
 expect_contains "$OUT" "  version: 3.0" "the 3.0 interface is listed"
 expect_contains "$OUT" "  version: 2.40" "the 2.40 interface is listed"
 
