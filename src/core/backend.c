@@ -50,6 +50,17 @@ p11mux_backend_new(const char *name, const char *path, const char *init_reserved
     return backend;
 }
 
+P11muxBackend *
+p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list)
+{
+    P11muxBackend *backend = p11mux_backend_new(name, "", NULL, FALSE);
+
+    p11mux_functions_normalise(&backend->normalised, (const CK_FUNCTION_LIST *)list,
+                               P11MUX_INTERFACE_3_0);
+    backend->functions = &backend->normalised;
+    return backend;
+}
+
 void
 p11mux_backend_free(P11muxBackend *backend)
 {

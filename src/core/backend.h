@@ -44,6 +44,11 @@ typedef struct {
 P11muxBackend *p11mux_backend_new(const char *name, const char *path, const char *init_reserved,
                                   gboolean critical);
 void p11mux_backend_free(P11muxBackend *backend);
+
+/* A backend p11mux implements itself (the HA groups: src/group/): list,
+ * normalised like a loaded backend's, answers its calls; nothing is loaded,
+ * initialised or finalised.  transfer full. */
+P11muxBackend *p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
 
 /*
@@ -178,5 +183,9 @@ void p11mux_backend_forget(P11muxBackend *backend);
 
 #define P11MUX_BACKEND_ERROR (p11mux_backend_error_quark())
 GQuark p11mux_backend_error_quark(void);
+
+/* p11mux_backend_C_Name(backend, ...) for every function of the table
+ * (generated: the HA groups' calls into their members). */
+#include "p11mux-backend-calls.h"
 
 #endif /* P11MUX_BACKEND_H */

@@ -1,0 +1,288 @@
+/*
+ * Object identity across members (HA-GROUPS.md §4): handles differ per
+ * replica, so an object is known by its identity, (CKA_CLASS, its key or
+ * certificate type, CKA_ID) by default (identity = class label and class id
+ * label use CKA_LABEL).  Each member has an index, identity -> its handle,
+ * read on its anchor session; each identity gets one virtual handle, stable
+ * for the process and valid in every virtual session.  An identity a member
+ * holds twice is not served from that member; under the default identity an
+ * object with an empty CKA_ID is not served.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "group-private.h"
+
+/* Objects read from a member per C_FindObjects. */
+#define FIND_BATCH 64
+/* A CKA_ID or CKA_LABEL longer than this is not an identity p11mux keeps. */
+#define MAX_NAME 1024
+
+/* The identity of an object, from its attributes: class, type, then the
+ * chosen names, each length-prefixed; NULL when not served. */
+static GBytes *
+identity_of(const P11muxConfHaGroup *conf, CK_OBJECT_CLASS klass, CK_ULONG type,
+            const CK_ATTRIBUTE *id, const CK_ATTRIBUTE *label)
+{
+    GByteArray *key = g_byte_array_new();
+    const CK_ATTRIBUTE *names[2] = {
+        (conf->identity & P11MUX_HA_IDENTITY_ID) ? id : NULL,
+        (conf->identity & P11MUX_HA_IDENTITY_LABEL) ? label : NULL,
+    };
+    guint i;
+
+    if ((conf->identity & P11MUX_HA_IDENTITY_ID) && (id->ulValueLen == 0 || id->ulValueLen > MAX_NAME)) {
+        g_byte_array_unref(key);
+        return NULL; /* no CKA_ID: not served under an identity of ids */
+    }
+    g_byte_array_append(key, (const guint8 *)&klass, sizeof klass);
+    g_byte_array_append(key, (const guint8 *)&type, sizeof type);
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        CK_ULONG len;
+
+        if (names[i] == NULL) {
+            continue;
+        }
+        len = names[i]->ulValueLen <= MAX_NAME ? names[i]->ulValueLen : 0;
+        g_byte_array_append(key, (const guint8 *)&len, sizeof len);
+        if (len > 0) {
+            g_byte_array_append(key, names[i]->pValue, (guint)len);
+        }
+    }
+    return g_byte_array_free_to_bytes(key);
+}
+
+/* The identity of member's object handle, read on session. */
+static GBytes *
+read_identity(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle)
+{
+    CK_OBJECT_CLASS klass = CK_UNAVAILABLE_INFORMATION;
+    CK_ULONG key_type = CK_UNAVAILABLE_INFORMATION, cert_type = CK_UNAVAILABLE_INFORMATION;
+    guint8 id[MAX_NAME], label[MAX_NAME];
+    CK_ATTRIBUTE attrs[] = {
+        {CKA_CLASS, &klass, sizeof klass},
+        {CKA_KEY_TYPE, &key_type, sizeof key_type},
+        {CKA_CERTIFICATE_TYPE, &cert_type, sizeof cert_type},
+        {CKA_ID, id, sizeof id},
+        {CKA_LABEL, label, sizeof label},
+    };
+    CK_RV rv = p11mux_backend_C_GetAttributeValue(member->backend, session, handle, attrs,
+                                                  G_N_ELEMENTS(attrs));
+    guint i;
+
+    if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE &&
+        rv != CKR_BUFFER_TOO_SMALL) {
+        return NULL;
+    }
+    for (i = 0; i < G_N_ELEMENTS(attrs); i++) {
+        if (attrs[i].ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+            attrs[i].ulValueLen = 0;
+        }
+    }
+    if (klass == CK_UNAVAILABLE_INFORMATION || attrs[0].ulValueLen != sizeof klass) {
+        return NULL;
+    }
+    return identity_of(member->group->conf, klass,
+                       attrs[1].ulValueLen == sizeof key_type    ? key_type
+                       : attrs[2].ulValueLen == sizeof cert_type ? cert_type
+                                                                 : CK_UNAVAILABLE_INFORMATION,
+                       &attrs[3], &attrs[4]);
+}
+
+/* Every object handle of member's token its anchor sees. */
+static CK_RV
+find_all(P11muxMember *member, CK_SESSION_HANDLE session, GArray *handles)
+{
+    CK_OBJECT_HANDLE batch[FIND_BATCH];
+    CK_ULONG n = 0;
+    CK_RV rv = p11mux_backend_C_FindObjectsInit(member->backend, session, NULL, 0);
+
+    while (rv == CKR_OK) {
+        rv = p11mux_backend_C_FindObjects(member->backend, session, batch, FIND_BATCH, &n);
+        if (rv != CKR_OK || n == 0) {
+            break;
+        }
+        g_array_append_vals(handles, batch, (guint)n);
+    }
+    (void)p11mux_backend_C_FindObjectsFinal(member->backend, session);
+    return rv;
+}
+
+/* A virtual handle for every identity of index the group does not know yet
+ * (the group's lock held). */
+static void
+name_identities(P11muxGroup *group, GHashTable *index)
+{
+    GHashTableIter iter;
+    gpointer identity;
+
+    g_hash_table_iter_init(&iter, index);
+    while (g_hash_table_iter_next(&iter, &identity, NULL)) {
+        if (!g_hash_table_contains(group->handles, identity)) {
+            GBytes *kept = g_bytes_ref(identity);
+            CK_OBJECT_HANDLE handle = P11MUX_GROUP_OBJECT_BASE + group->identities->len;
+
+            g_ptr_array_add(group->identities, kept);
+            g_hash_table_insert(group->handles, kept, GSIZE_TO_POINTER((gsize)handle));
+        }
+    }
+}
+
+CK_RV
+p11mux_group_anchor(P11muxMember *member, CK_SESSION_HANDLE *session)
+{
+    P11muxGroup *group = member->group;
+    CK_SESSION_HANDLE opened = 0;
+    CK_RV rv = CKR_OK;
+
+    g_mutex_lock(&group->lock);
+    *session = member->anchor;
+    g_mutex_unlock(&group->lock);
+    if (*session != 0) {
+        return CKR_OK;
+    }
+    rv = p11mux_backend_C_OpenSession(member->backend, member->slot, CKF_SERIAL_SESSION, NULL,
+                                      NULL, &opened);
+    if (rv != CKR_OK) {
+        return rv;
+    }
+    g_mutex_lock(&group->lock);
+    if (member->anchor == 0) {
+        member->anchor = opened;
+        opened = 0;
+    }
+    *session = member->anchor;
+    g_mutex_unlock(&group->lock);
+    if (opened != 0) {
+        (void)p11mux_backend_C_CloseSession(member->backend, opened);
+    }
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_group_index_member(P11muxMember *member)
+{
+    P11muxGroup *group = member->group;
+    g_autoptr(GArray) handles = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+    GHashTable *index, *reverse, *ambiguous;
+    CK_SESSION_HANDLE session;
+    CK_RV rv;
+    guint i;
+
+    if (!member->found) {
+        return CKR_TOKEN_NOT_PRESENT;
+    }
+    g_mutex_lock(&member->index_lock);
+    rv = p11mux_group_anchor(member, &session);
+    if (rv == CKR_OK) {
+        rv = find_all(member, session, handles);
+    }
+    if (rv != CKR_OK) {
+        g_mutex_unlock(&member->index_lock);
+        return rv;
+    }
+    index = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
+    reverse = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                    (GDestroyNotify)g_bytes_unref);
+    ambiguous = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
+                                      NULL);
+    for (i = 0; i < handles->len; i++) {
+        CK_OBJECT_HANDLE handle = g_array_index(handles, CK_OBJECT_HANDLE, i);
+        GBytes *identity = read_identity(member, session, handle);
+
+        if (identity == NULL) {
+            continue;
+        }
+        if (g_hash_table_contains(index, identity) || g_hash_table_contains(ambiguous, identity)) {
+            /* two objects of one identity on one member: served from neither */
+            g_hash_table_remove(index, identity);
+            g_hash_table_add(ambiguous, g_bytes_ref(identity));
+        } else {
+            g_hash_table_insert(index, g_bytes_ref(identity), GSIZE_TO_POINTER((gsize)handle));
+        }
+        g_hash_table_insert(reverse, GSIZE_TO_POINTER((gsize)handle), identity);
+    }
+    g_mutex_lock(&group->lock);
+    p11mux_group_index_clear(member);
+    member->index = index;
+    member->reverse = reverse;
+    member->ambiguous = ambiguous;
+    member->indexed_us = g_get_monotonic_time();
+    name_identities(group, index);
+    g_mutex_unlock(&group->lock);
+    g_mutex_unlock(&member->index_lock);
+    return CKR_OK;
+}
+
+/* The group's lock held, or the member no longer shared. */
+void
+p11mux_group_index_clear(P11muxMember *member)
+{
+    g_clear_pointer(&member->index, g_hash_table_unref);
+    g_clear_pointer(&member->reverse, g_hash_table_unref);
+    g_clear_pointer(&member->ambiguous, g_hash_table_unref);
+}
+
+/* The identity of a virtual handle (the group's lock held); NULL if none. */
+static GBytes *
+identity_of_handle(P11muxGroup *group, CK_OBJECT_HANDLE handle)
+{
+    if (handle < P11MUX_GROUP_OBJECT_BASE ||
+        handle - P11MUX_GROUP_OBJECT_BASE >= group->identities->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(group->identities, handle - P11MUX_GROUP_OBJECT_BASE);
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_member_handle(P11muxMember *member, CK_OBJECT_HANDLE handle)
+{
+    P11muxGroup *group = member->group;
+    CK_OBJECT_HANDLE found = 0;
+    GBytes *identity;
+
+    g_mutex_lock(&group->lock);
+    identity = identity_of_handle(group, handle);
+    if (identity != NULL && member->index != NULL) {
+        found = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(member->index, identity));
+    }
+    g_mutex_unlock(&group->lock);
+    return found;
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_virtual_handle(P11muxMember *member, CK_OBJECT_HANDLE member_handle)
+{
+    P11muxGroup *group = member->group;
+    CK_OBJECT_HANDLE handle = 0;
+    GBytes *identity;
+
+    g_mutex_lock(&group->lock);
+    identity = member->reverse != NULL
+                   ? g_hash_table_lookup(member->reverse, GSIZE_TO_POINTER((gsize)member_handle))
+                   : NULL;
+    if (identity != NULL && member->index != NULL && g_hash_table_contains(member->index, identity)) {
+        handle = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(group->handles, identity));
+    }
+    g_mutex_unlock(&group->lock);
+    return handle;
+}
+
+gboolean
+p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle)
+{
+    guint i, holders = 0;
+    GBytes *identity;
+
+    g_mutex_lock(&group->lock);
+    identity = identity_of_handle(group, handle);
+    for (i = 0; identity != NULL && i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+
+        holders += member->index != NULL && p11mux_health_usable(&member->health) &&
+                   g_hash_table_contains(member->index, identity);
+    }
+    g_mutex_unlock(&group->lock);
+    return identity != NULL && holders >= group->conf->min_replicas;
+}
