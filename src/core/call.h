@@ -312,14 +312,26 @@ p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
 void p11mux_call_plain_session_lost(P11muxRouter *router, P11muxFunctionId fn,
                                     CK_SESSION_HANDLE session);
 
-/* After the backend, as p11mux_call_end: a session the backend says is gone goes. */
-G_ALWAYS_INLINE static inline void
+/* After the backend, as p11mux_call_end: what is no answer mapped
+ * (p11mux_backend_answer), and a session the backend says is gone goes. */
+G_ALWAYS_INLINE static inline CK_RV
 p11mux_route_end_session(P11muxRouter *router, P11muxFunctionId fn, CK_SESSION_HANDLE session,
                          CK_RV rv)
 {
-    if (G_UNLIKELY(p11mux_rv_means_session_lost(rv))) {
-        p11mux_call_plain_session_lost(router, fn, session);
+    if (G_UNLIKELY(rv != CKR_OK)) {
+        rv = p11mux_backend_answer(rv);
+        if (p11mux_rv_means_session_lost(rv)) {
+            p11mux_call_plain_session_lost(router, fn, session);
+        }
     }
+    return rv;
+}
+
+/* The same for a function routed by slot: the answer mapped. */
+G_ALWAYS_INLINE static inline CK_RV
+p11mux_route_end_slot(CK_RV rv)
+{
+    return G_UNLIKELY(rv != CKR_OK) ? p11mux_backend_answer(rv) : rv;
 }
 
 /*

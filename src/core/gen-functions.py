@@ -460,8 +460,8 @@ def emit_backend_call(fn, route, indent, prefix=""):
     holding the arguments).  Through the backend door (src/core/backend.h):
     p11mux_backend_routed is an inline read of the backend's normalised
     list, in which every entry is callable, so the routed path pays no more
-    than a direct call (and a compare: p11mux_backend_answer, CKR_PENDING;
-    on the stepped path p11mux_call_end makes it)."""
+    than a direct call; what is no answer (CKR_PENDING) is mapped after it,
+    off the path of CKR_OK (p11mux_backend_answer)."""
     w = sys.stdout.write
     pad = " " * indent
     bounded = next((p for p in fn.params if p.role == "mechanisms-out"), None)
@@ -469,14 +469,12 @@ def emit_backend_call(fn, route, indent, prefix=""):
         # the backend writes only into a list p11mux sized from its own count
         w(f"{pad}rv = p11mux_backend_mechanism_list({route}backend, {route}real_slot, "
           f"{prefix}{bounded.name}, {prefix}{bounded.ref});\n")
-    elif route == "call->":
-        # the stepped path: p11mux_call_end maps what is no answer (CKR_PENDING)
-        # where it tests rv anyway, off the path of CKR_OK
+    else:
+        # p11mux_call_end (stepped) and p11mux_route_end_* (plain) map what is
+        # no answer (CKR_PENDING) where they test rv anyway, off the path of
+        # CKR_OK
         w(f"{pad}rv = p11mux_backend_routed({route}backend)->{fn.name}"
           f"({c_args(fn, route, prefix)});\n")
-    else:
-        w(f"{pad}rv = p11mux_backend_answer(p11mux_backend_routed({route}backend)->{fn.name}"
-          f"({c_args(fn, route, prefix)}));\n")
     for p in fn.params:
         if p.role == "session-info-out":
             w(f"{pad}if (rv == CKR_OK) {{\n")
@@ -526,7 +524,9 @@ def emit_forwarder(fn):
     w("    if (rv == CKR_OK) {\n")
     emit_backend_call(fn, "route.", 8)
     if route == "session":
-        w(f"        p11mux_route_end_session(router, P11MUX_FN_{fn.name}, {target}, rv);\n")
+        w(f"        rv = p11mux_route_end_session(router, P11MUX_FN_{fn.name}, {target}, rv);\n")
+    else:
+        w("        rv = p11mux_route_end_slot(rv);\n")
     w("    }\n    p11mux_call_plain_release(&plain);\n    return rv;\n}\n\n")
 
 

@@ -683,6 +683,8 @@ p11mux_policy_engine_new(const P11muxPolicySet *set, GPtrArray *backends, const 
 
         engine->n_backends = MAX(engine->n_backends, backend->index + 1);
     }
+    /* the router adds no backend after this: p11mux_policy_quick indexes
+     * by_backend without a bounds test */
     engine->by_backend = g_new0(const P11muxPolicy *, MAX(engine->n_backends, 1));
     engine->modules = g_new0(CK_INFO, MAX(engine->n_backends, 1));
     engine->vendors = g_new0(guint, MAX(engine->n_backends, 1));

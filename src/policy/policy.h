@@ -145,9 +145,10 @@ const guint8 *p11mux_policy_engine_seams(const P11muxPolicyEngine *engine);
  * table settles it (one lookup, no state).  Any other call is handed back
  * to the adapter, check_facts(call) (p11mux_policy_engine_new), which
  * gives p11mux_policy_check its facts: call is the adapter's, opaque here.
+ * fn is a P11muxFunctionId, passed as the index it is used as.
  */
 CK_RV p11mux_policy_quick(const P11muxPolicyEngine *engine, const P11muxBackend *backend,
-                          P11muxFunctionId fn, void *const *args, gpointer call);
+                          gsize fn, void *const *args, gpointer call);
 
 
 /* The check seam: CKR_OK, or the refusal the application gets.  May leave
