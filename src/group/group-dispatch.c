@@ -131,6 +131,23 @@ p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried)
  * absent, bytes, or a structure without pointers p11mux knows (PSS, OAEP
  * without a label); else the caller's parameter is used for the first
  * *Init only and the operation does not fail over. */
+/* Mechanisms whose parameter is a CK_RSA_PKCS_PSS_PARAMS: three numbers. */
+static gboolean
+is_pss(CK_MECHANISM_TYPE type)
+{
+    switch (type) {
+    case CKM_RSA_PKCS_PSS:
+    case CKM_SHA1_RSA_PKCS_PSS:
+    case CKM_SHA224_RSA_PKCS_PSS:
+    case CKM_SHA256_RSA_PKCS_PSS:
+    case CKM_SHA384_RSA_PKCS_PSS:
+    case CKM_SHA512_RSA_PKCS_PSS:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
 static void
 snapshot(Operation *op, const CK_MECHANISM *mechanism)
 {
@@ -138,17 +155,15 @@ snapshot(Operation *op, const CK_MECHANISM *mechanism)
     gboolean flat = mechanism->ulParameterLen == 0 ||
                     (params != NULL && params->klass == P11MUX_PARAM_BYTES);
 
-    if (!flat && mechanism->ulParameterLen == sizeof(CK_RSA_PKCS_PSS_PARAMS) &&
-        mechanism->pParameter != NULL && params != NULL && params->klass != P11MUX_PARAM_OPAQUE &&
-        mechanism->mechanism != CKM_RSA_PKCS_OAEP) {
-        /* every PSS parameter is three numbers */
-        flat = strstr(params->name != NULL ? params->name : "", "PSS") != NULL;
+    if (!flat && is_pss(mechanism->mechanism) && mechanism->pParameter != NULL &&
+        mechanism->ulParameterLen == sizeof(CK_RSA_PKCS_PSS_PARAMS)) {
+        flat = TRUE;
     }
     if (!flat && mechanism->mechanism == CKM_RSA_PKCS_OAEP && mechanism->pParameter != NULL &&
         mechanism->ulParameterLen == sizeof(CK_RSA_PKCS_OAEP_PARAMS)) {
         const CK_RSA_PKCS_OAEP_PARAMS *oaep = mechanism->pParameter;
 
-        flat = oaep->pSourceData == NULL;
+        flat = oaep->pSourceData == NULL; /* no label: the structure is all */
     }
     op->mechanism = *mechanism;
     op->replayable = flat;
@@ -222,12 +237,6 @@ pin(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 
     return rv;
 }
 
-static P11muxGroupOpKind
-kind_of_session_op(P11muxGroupOpKind kind)
-{
-    return kind;
-}
-
 /* C_*Init through the group. */
 static CK_RV
 start(CK_SESSION_HANDLE hSession, P11muxGroupOpKind kind, CK_MECHANISM_PTR pMechanism,
@@ -241,7 +250,7 @@ start(CK_SESSION_HANDLE hSession, P11muxGroupOpKind kind, CK_MECHANISM_PTR pMech
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    op = &p11mux_group_session_ops(session)->op[kind_of_session_op(kind)];
+    op = &p11mux_group_session_ops(session)->op[kind];
     if (pMechanism == NULL) {
         p11mux_group_session_unlock(session);
         return CKR_ARGUMENTS_BAD;

@@ -205,7 +205,7 @@ p11mux_group_index_member(P11muxMember *member)
     }
     g_mutex_lock(&group->lock);
     p11mux_group_index_clear(member);
-    member->index = index;
+    member->objects = index;
     member->reverse = reverse;
     member->ambiguous = ambiguous;
     member->indexed_us = g_get_monotonic_time();
@@ -219,7 +219,7 @@ p11mux_group_index_member(P11muxMember *member)
 void
 p11mux_group_index_clear(P11muxMember *member)
 {
-    g_clear_pointer(&member->index, g_hash_table_unref);
+    g_clear_pointer(&member->objects, g_hash_table_unref);
     g_clear_pointer(&member->reverse, g_hash_table_unref);
     g_clear_pointer(&member->ambiguous, g_hash_table_unref);
 }
@@ -244,8 +244,8 @@ p11mux_group_member_handle(P11muxMember *member, CK_OBJECT_HANDLE handle)
 
     g_mutex_lock(&group->lock);
     identity = identity_of_handle(group, handle);
-    if (identity != NULL && member->index != NULL) {
-        found = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(member->index, identity));
+    if (identity != NULL && member->objects != NULL) {
+        found = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(member->objects, identity));
     }
     g_mutex_unlock(&group->lock);
     return found;
@@ -262,7 +262,7 @@ p11mux_group_virtual_handle(P11muxMember *member, CK_OBJECT_HANDLE member_handle
     identity = member->reverse != NULL
                    ? g_hash_table_lookup(member->reverse, GSIZE_TO_POINTER((gsize)member_handle))
                    : NULL;
-    if (identity != NULL && member->index != NULL && g_hash_table_contains(member->index, identity)) {
+    if (identity != NULL && member->objects != NULL && g_hash_table_contains(member->objects, identity)) {
         handle = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(group->handles, identity));
     }
     g_mutex_unlock(&group->lock);
@@ -280,8 +280,8 @@ p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle)
     for (i = 0; identity != NULL && i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
 
-        holders += member->index != NULL && p11mux_health_usable(&member->health) &&
-                   g_hash_table_contains(member->index, identity);
+        holders += member->objects != NULL && p11mux_health_usable(&member->health) &&
+                   g_hash_table_contains(member->objects, identity);
     }
     g_mutex_unlock(&group->lock);
     return identity != NULL && holders >= group->conf->min_replicas;

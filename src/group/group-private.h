@@ -54,7 +54,7 @@ typedef struct {
     /* under the group's lock */
     CK_SESSION_HANDLE anchor;      /* 0: none open */
     gboolean logged_in;            /* the anchor's token is logged in */
-    GHashTable *index;             /* identity (GBytes*) -> member handle (GSIZE) */
+    GHashTable *objects;           /* identity (GBytes*) -> member handle (GSIZE) */
     GHashTable *reverse;           /* member handle (GSIZE) -> identity (GBytes*) */
     GHashTable *ambiguous;         /* identities held twice on this member (GBytes* set) */
     gint64 indexed_us;             /* when the index was last built */
@@ -127,6 +127,9 @@ CK_RV p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *mem
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);
 
+/* In a child after fork(): the parent's sessions are forgotten. */
+void p11mux_group_sessions_after_fork(void);
+
 /* Close every virtual session of group (C_Finalize, all-down =
  * close-sessions). */
 void p11mux_group_sessions_close_all(P11muxGroup *group);
@@ -153,7 +156,8 @@ typedef struct P11muxGroupOp P11muxGroupOp;
  * operation, not among tried (a bit per member); NULL when none is left. */
 P11muxMember *p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried);
 
-/* The session's operations (group-dispatch.c owns them). */
+/* The session's operations (group-dispatch.c owns them; the session lock held). */
+P11muxGroupOp *p11mux_group_session_ops(P11muxGroupSession *session);
 P11muxGroupOp *p11mux_group_ops_new(void);
 void p11mux_group_ops_free(P11muxGroupOp *ops);
 /* The member an operation of the session is pinned to, or NULL (a session

@@ -89,6 +89,12 @@ p11mux_group_session_group(P11muxGroupSession *session)
     return session->group;
 }
 
+P11muxGroupOp *
+p11mux_group_session_ops(P11muxGroupSession *session)
+{
+    return session->ops;
+}
+
 CK_RV
 p11mux_group_member_login(P11muxMember *member)
 {
@@ -249,6 +255,13 @@ sessions_of(P11muxGroup *group)
     }
     g_mutex_unlock(&sessions_lock);
     return list;
+}
+
+void
+p11mux_group_sessions_after_fork(void)
+{
+    g_mutex_init(&sessions_lock);
+    sessions = NULL;
 }
 
 void

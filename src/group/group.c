@@ -137,7 +137,7 @@ static gboolean
 locate(P11muxMember *member, CK_FLAGS *flags, GError **error)
 {
     const P11muxConfMember *conf = member->conf;
-    CK_TOKEN_INFO token;
+    CK_TOKEN_INFO token = {0};
     guint matches = 0;
 
     member->found = FALSE;
@@ -460,9 +460,11 @@ void
 p11mux_groups_after_fork(void)
 {
     p11mux_pin_vaults_wipe_after_fork();
-    g_mutex_lock(&registry_lock);
-    g_clear_pointer(&registry, g_hash_table_unref);
-    g_mutex_unlock(&registry_lock);
+    /* the parent's groups stay with its router, which the child leaks; a
+     * lock another thread held at fork() would never be released here */
+    g_mutex_init(&registry_lock);
+    registry = NULL;
+    p11mux_group_sessions_after_fork();
 }
 
 /* ---------------------------------------------------- slot and token */
