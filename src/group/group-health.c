@@ -219,11 +219,15 @@ count_fault(P11muxHealth *health, gint64 now_us, P11muxMemberState *from, P11mux
     }
     switch (state) {
     case P11MUX_MEMBER_ACTIVE:
+        if (errors >= health->error_threshold) {
+            return enter_down(health, now_us, from, to);
+        }
+        return enter(health, P11MUX_MEMBER_SUSPECT, now_us, 0, from, to); /* probed at once */
     case P11MUX_MEMBER_SUSPECT:
         if (errors >= health->error_threshold) {
             return enter_down(health, now_us, from, to);
         }
-        return enter(health, P11MUX_MEMBER_SUSPECT, now_us, 0, from, to);
+        break; /* its probes keep their back-off */
     case P11MUX_MEMBER_RECOVERING:
         return enter_down(health, now_us, from, to);
     case P11MUX_MEMBER_DOWN:

@@ -384,6 +384,9 @@ START_TEST(test_group_health_suspect_backs_off_after_a_failed_probe)
     assert_record(&health, P11MUX_MEMBER_RV_FAULT, 0, P11MUX_MEMBER_ACTIVE, P11MUX_MEMBER_SUSPECT);
     assert_due_at(&health, 0);
     assert_probe(&health, FALSE, 0, P11MUX_MEMBER_SUSPECT, P11MUX_MEMBER_SUSPECT);
+    /* a pinned operation failing meanwhile does not cut the back-off short */
+    assert_record(&health, P11MUX_MEMBER_RV_FAULT, 1 * S, P11MUX_MEMBER_SUSPECT,
+                  P11MUX_MEMBER_SUSPECT);
     assert_due_at(&health, 5 * S);
     assert_probe(&health, FALSE, 5 * S, P11MUX_MEMBER_SUSPECT, P11MUX_MEMBER_SUSPECT);
     assert_due_at(&health, 15 * S);
