@@ -133,8 +133,9 @@ gboolean p11mux_health_record(P11muxHealth *health, P11muxMemberRv klass, gint64
 gboolean p11mux_health_usable(P11muxHealth *health);
 
 /*
- * A probe is due at now_us: a SUSPECT member at once; DOWN and RECOVERING
- * members at the current back-off after the last probe or state change
+ * A probe is due at now_us: a member that just became SUSPECT at once;
+ * otherwise a non-ACTIVE member at the current back-off after the last
+ * probe or state change
  * (probe_interval_us, doubled by each failed probe within the bounds,
  * never giving up); an ACTIVE member when keepalive_us is not 0, no call is
  * running and none has ended (nor a probe run) for keepalive_us;
