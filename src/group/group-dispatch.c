@@ -14,9 +14,11 @@
 
 #include "group-private.h"
 #include "mech-params.h"
+#include "trace.h"
 
 typedef struct {
     gboolean active;
+    P11muxGroupOpKind kind;
     P11muxMember *member;     /* pinned */
     CK_SESSION_HANDLE s;      /* its member session */
     CK_MECHANISM mechanism;   /* the snapshot: pParameter is ours */
@@ -264,6 +266,7 @@ start(CK_SESSION_HANDLE hSession, P11muxGroupOpKind kind, CK_MECHANISM_PTR pMech
         return CKR_KEY_HANDLE_INVALID;
     }
     snapshot(op, pMechanism);
+    op->kind = kind;
     op->key = hKey;
     op->input = g_byte_array_new();
     rv = pin(session, kind, op, &tried);
@@ -279,9 +282,29 @@ start(CK_SESSION_HANDLE hSession, P11muxGroupOpKind kind, CK_MECHANISM_PTR pMech
 
 /* Move op to another member after its member failed: the *Init again from
  * the snapshot, and the input so far; CKR_OK when it moved. */
+/* The trace's group.failover record: op moved from one member to another. */
+static void
+trace_failover(P11muxGroup *group, const P11muxMember *from, const Operation *op)
+{
+    static const char *const kinds[] = {"sign", "verify", "encrypt", "decrypt", "digest"};
+    g_autofree char *message = NULL;
+    P11muxTraceEvent event = {.event = "group.failover", .duration_us = -1};
+
+    message = g_strdup_printf("group %s: %s operation moved from member %u (%s) to member %u (%s), "
+                              "%u bytes replayed",
+                              group->conf->name, kinds[op->kind], from->index, from->conf->text,
+                              op->member->index, op->member->conf->text,
+                              op->input != NULL ? op->input->len : 0);
+    event.backend = op->member->conf->backend;
+    event.outcome = "moved";
+    event.message = message;
+    p11mux_trace_event(group->router->trace, &event);
+}
+
 static CK_RV
 fail_over(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 *tried)
 {
+    P11muxMember *from = op->member;
     CK_RV rv;
 
     if (!op->replayable || (op->multi && op->input == NULL)) {
@@ -290,6 +313,9 @@ fail_over(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, gu
     p11mux_group_member_session_drop(session, op->member);
     op->active = FALSE;
     rv = pin(session, kind, op, tried);
+    if (rv == CKR_OK) {
+        trace_failover(p11mux_group_session_group(session), from, op);
+    }
     if (rv != CKR_OK || !op->multi || op->input->len == 0) {
         return rv;
     }

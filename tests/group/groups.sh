@@ -19,7 +19,7 @@ printf 'data signed through the group' >"$TMP/data"
 
 conf() {
     {
-        printf '[global]\nuser-config = none\n'
+        printf '[global]\nuser-config = none\ntrace = file:%s\n' "$TMP/trace"
         fault_module_conf fault
         printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b\n'
         printf 'dispatch = %s\nerror-threshold = 1\nprobe-interval = 1s\n' "$1"
@@ -81,6 +81,9 @@ expect_equal "$TMP/over.sig" "$TMP/group.sig" "the same PKCS #1 v1.5 signature f
     fail "replica-a was not asked"
 [ "$(fault_count replica-b C_Sign)" -ge 1 ] && pass "replica-b took the signature over" ||
     fail "replica-b did not sign"
+expect_contains "$TMP/trace" "group.failover" "the trace records the failover"
+expect_contains "$TMP/trace" "group.member.state" "the trace records replica-a's state change"
+expect_not_contains "$TMP/trace" "$PIN" "the trace holds no PIN"
 fault_rules ""
 
 fault_rules "token=replica-a fn=C_SignInit rv=CKR_DEVICE_ERROR count=always"

@@ -12,10 +12,12 @@
 #include <check.h>
 #include <glib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check-helpers.h"
+#include "backend.h"
 #include "group-health.h"
 
 #define S ((gint64)G_USEC_PER_SEC)
@@ -792,6 +794,52 @@ vault_is_wiped(P11muxPinVault *vault)
     return TRUE;
 }
 
+/* A write to a closed pipe in a child whose SIGPIPE is the default (death):
+ * guarded (p11mux_sigpipe_block, restore) or not; the child's wait status. */
+static int
+write_to_closed_pipe(gboolean guarded)
+{
+    pid_t pid = fork();
+    int status = 0;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        P11muxSigpipe guard;
+        int fds[2];
+        ssize_t written;
+
+        signal(SIGPIPE, SIG_DFL);
+        if (pipe(fds) != 0) {
+            _exit(3);
+        }
+        close(fds[0]);
+        if (guarded) {
+            p11mux_sigpipe_block(&guard);
+        }
+        written = write(fds[1], "x", 1);
+        if (guarded) {
+            p11mux_sigpipe_restore(&guard);
+        }
+        _exit(written == -1 ? 0 : 4);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+/* A member whose server died must not take the application with it: the
+ * SIGPIPE a member call raises is dropped, the application's handling of
+ * SIGPIPE (here the default, which kills) untouched. */
+START_TEST(test_group_health_member_calls_keep_sigpipe)
+{
+    int unguarded = write_to_closed_pipe(FALSE);
+    int guarded = write_to_closed_pipe(TRUE);
+
+    ck_assert(WIFSIGNALED(unguarded) && WTERMSIG(unguarded) == SIGPIPE);
+    ck_assert(WIFEXITED(guarded));
+    ck_assert_int_eq(WEXITSTATUS(guarded), 0);
+}
+END_TEST
+
 START_TEST(test_group_health_pin_vault_keeps_and_clears)
 {
     g_autoptr(P11muxPinVault) vault = p11mux_pin_vault_new();
@@ -939,6 +987,7 @@ group_health_suite(void)
     tcase_add_test(classes, test_group_health_classify_custom_list);
     tcase_add_test(classes, test_group_health_classify_empty_list);
     tcase_add_test(classes, test_group_health_state_names);
+    tcase_add_test(classes, test_group_health_member_calls_keep_sigpipe);
     suite_add_tcase(suite, classes);
 
     tcase_add_test(states, test_group_health_threshold_takes_consecutive_faults);
