@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "group-private.h"
+#include "trace.h"
 
 /* Objects read from a member per C_FindObjects. */
 #define FIND_BATCH 64
@@ -53,9 +54,16 @@ identity_of(const P11muxConfHaGroup *conf, CK_OBJECT_CLASS klass, CK_ULONG type,
     return g_byte_array_free_to_bytes(key);
 }
 
-/* The identity of member's object handle, read on session. */
+/* What an object is, as far as its fingerprint goes. */
+typedef struct {
+    CK_OBJECT_CLASS klass;
+    CK_ULONG type; /* key or certificate type */
+} Kind;
+
+/* The identity of member's object handle, read on session (*kind set). */
 static GBytes *
-read_identity(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle)
+read_identity(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+              Kind *kind)
 {
     CK_OBJECT_CLASS klass = CK_UNAVAILABLE_INFORMATION;
     CK_ULONG key_type = CK_UNAVAILABLE_INFORMATION, cert_type = CK_UNAVAILABLE_INFORMATION;
@@ -83,11 +91,108 @@ read_identity(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE 
     if (klass == CK_UNAVAILABLE_INFORMATION || attrs[0].ulValueLen != sizeof klass) {
         return NULL;
     }
-    return identity_of(member->group->conf, klass,
-                       attrs[1].ulValueLen == sizeof key_type    ? key_type
-                       : attrs[2].ulValueLen == sizeof cert_type ? cert_type
-                                                                 : CK_UNAVAILABLE_INFORMATION,
-                       &attrs[3], &attrs[4]);
+    kind->klass = klass;
+    kind->type = attrs[1].ulValueLen == sizeof key_type    ? key_type
+                 : attrs[2].ulValueLen == sizeof cert_type ? cert_type
+                                                           : CK_UNAVAILABLE_INFORMATION;
+    return identity_of(member->group->conf, klass, kind->type, &attrs[3], &attrs[4]);
+}
+
+/* ---------------------------------------------------------- fingerprints */
+
+/* One attribute's value (NULL when absent, sensitive or too large). */
+static GBytes *
+read_value(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+           CK_ATTRIBUTE_TYPE type)
+{
+    CK_ATTRIBUTE attr = {type, NULL, 0};
+    guint8 *value;
+
+    if (p11mux_backend_C_GetAttributeValue(member->backend, session, handle, &attr, 1) != CKR_OK ||
+        attr.ulValueLen == CK_UNAVAILABLE_INFORMATION || attr.ulValueLen > 65536) {
+        return NULL;
+    }
+    value = g_malloc(MAX(attr.ulValueLen, 1));
+    attr.pValue = value;
+    if (p11mux_backend_C_GetAttributeValue(member->backend, session, handle, &attr, 1) != CKR_OK) {
+        g_free(value);
+        return NULL;
+    }
+    return g_bytes_new_take(value, attr.ulValueLen);
+}
+
+/* SHA-256 over the values of types (HA-GROUPS.md §4.4); NULL when one is
+ * missing. */
+static GBytes *
+fingerprint_of(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+               const CK_ATTRIBUTE_TYPE *types, guint n)
+{
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    guint8 digest[32];
+    gsize len = sizeof digest;
+    guint i;
+
+    for (i = 0; i < n; i++) {
+        g_autoptr(GBytes) value = read_value(member, session, handle, types[i]);
+        gsize size;
+        const guint8 *data;
+
+        if (value == NULL) {
+            return NULL;
+        }
+        data = g_bytes_get_data(value, &size);
+        g_checksum_update(sum, (const guchar *)&size, sizeof size);
+        g_checksum_update(sum, data, (gssize)size);
+    }
+    g_checksum_get_digest(sum, digest, &len);
+    return g_bytes_new(digest, len);
+}
+
+/* The fingerprint of an object by what verify asks: the public part of a
+ * key pair (an RSA modulus and exponent, an EC point; a private EC key's is
+ * its public key's, found by identity after), a certificate's value, a
+ * secret key's check value.  NULL when not fingerprinted. */
+static GBytes *
+fingerprint(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+            const Kind *kind)
+{
+    static const CK_ATTRIBUTE_TYPE rsa[] = {CKA_MODULUS, CKA_PUBLIC_EXPONENT};
+    static const CK_ATTRIBUTE_TYPE ec[] = {CKA_EC_PARAMS, CKA_EC_POINT};
+    static const CK_ATTRIBUTE_TYPE cert[] = {CKA_VALUE};
+    static const CK_ATTRIBUTE_TYPE kcv[] = {CKA_CHECK_VALUE};
+    guint verify = member->group->conf->verify;
+    gboolean pair = kind->klass == CKO_PUBLIC_KEY || kind->klass == CKO_PRIVATE_KEY;
+
+    if (pair && (verify & P11MUX_HA_VERIFY_PUBKEY) && kind->type == CKK_RSA) {
+        return fingerprint_of(member, session, handle, rsa, G_N_ELEMENTS(rsa));
+    }
+    if (pair && (verify & P11MUX_HA_VERIFY_PUBKEY) && kind->klass == CKO_PUBLIC_KEY &&
+        (kind->type == CKK_EC || kind->type == CKK_EC_EDWARDS || kind->type == CKK_EC_MONTGOMERY)) {
+        return fingerprint_of(member, session, handle, ec, G_N_ELEMENTS(ec));
+    }
+    if (kind->klass == CKO_CERTIFICATE && (verify & P11MUX_HA_VERIFY_CERT)) {
+        return fingerprint_of(member, session, handle, cert, G_N_ELEMENTS(cert));
+    }
+    if (kind->klass == CKO_SECRET_KEY && (verify & P11MUX_HA_VERIFY_KCV)) {
+        return fingerprint_of(member, session, handle, kcv, G_N_ELEMENTS(kcv));
+    }
+    return NULL;
+}
+
+static void judge_divergence(P11muxGroup *group);
+
+/* The identity of the public key of a private key's identity (same type
+ * and names, class CKO_PUBLIC_KEY). */
+static GBytes *
+public_twin(GBytes *identity)
+{
+    gsize size;
+    const guint8 *data = g_bytes_get_data(identity, &size);
+    guint8 *copy = g_memdup2(data, size);
+    CK_OBJECT_CLASS klass = CKO_PUBLIC_KEY;
+
+    memcpy(copy, &klass, sizeof klass);
+    return g_bytes_new_take(copy, size);
 }
 
 /* Every object handle of member's token its anchor sees. */
@@ -165,7 +270,9 @@ p11mux_group_index_member(P11muxMember *member)
 {
     P11muxGroup *group = member->group;
     g_autoptr(GArray) handles = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
-    GHashTable *index, *reverse, *ambiguous;
+    GHashTable *index, *reverse, *ambiguous, *fingerprints;
+    GHashTableIter iter;
+    gpointer key;
     CK_SESSION_HANDLE session;
     CK_RV rv;
     guint i;
@@ -182,6 +289,9 @@ p11mux_group_index_member(P11muxMember *member)
         g_mutex_unlock(&member->index_lock);
         return rv;
     }
+    fingerprints = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                         (GDestroyNotify)g_bytes_unref,
+                                         (GDestroyNotify)g_bytes_unref);
     index = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
     reverse = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                     (GDestroyNotify)g_bytes_unref);
@@ -189,10 +299,16 @@ p11mux_group_index_member(P11muxMember *member)
                                       NULL);
     for (i = 0; i < handles->len; i++) {
         CK_OBJECT_HANDLE handle = g_array_index(handles, CK_OBJECT_HANDLE, i);
-        GBytes *identity = read_identity(member, session, handle);
+        Kind kind = {0, 0};
+        GBytes *identity = read_identity(member, session, handle, &kind);
+        GBytes *print;
 
         if (identity == NULL) {
             continue;
+        }
+        print = fingerprint(member, session, handle, &kind);
+        if (print != NULL) {
+            g_hash_table_replace(fingerprints, g_bytes_ref(identity), print);
         }
         if (g_hash_table_contains(index, identity) || g_hash_table_contains(ambiguous, identity)) {
             /* two objects of one identity on one member: served from neither */
@@ -203,13 +319,33 @@ p11mux_group_index_member(P11muxMember *member)
         }
         g_hash_table_insert(reverse, GSIZE_TO_POINTER((gsize)handle), identity);
     }
+    /* a private key's fingerprint is its public key's, where the pair's
+     * public half carries it (EC) */
+    g_hash_table_iter_init(&iter, index);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        g_autoptr(GBytes) twin = NULL;
+        GBytes *print;
+        CK_OBJECT_CLASS klass;
+
+        memcpy(&klass, g_bytes_get_data(key, NULL), sizeof klass);
+        if (klass != CKO_PRIVATE_KEY || g_hash_table_contains(fingerprints, key)) {
+            continue;
+        }
+        twin = public_twin(key);
+        print = g_hash_table_lookup(fingerprints, twin);
+        if (print != NULL) {
+            g_hash_table_insert(fingerprints, g_bytes_ref(key), g_bytes_ref(print));
+        }
+    }
     g_mutex_lock(&group->lock);
     p11mux_group_index_clear(member);
     member->objects = index;
     member->reverse = reverse;
     member->ambiguous = ambiguous;
+    member->fingerprints = fingerprints;
     member->indexed_us = g_get_monotonic_time();
     name_identities(group, index);
+    judge_divergence(group);
     g_mutex_unlock(&group->lock);
     g_mutex_unlock(&member->index_lock);
     return CKR_OK;
@@ -222,6 +358,116 @@ p11mux_group_index_clear(P11muxMember *member)
     g_clear_pointer(&member->objects, g_hash_table_unref);
     g_clear_pointer(&member->reverse, g_hash_table_unref);
     g_clear_pointer(&member->ambiguous, g_hash_table_unref);
+    g_clear_pointer(&member->fingerprints, g_hash_table_unref);
+    g_clear_pointer(&member->divergent, g_hash_table_unref);
+}
+
+/* ------------------------------------------------------------ divergence */
+
+static void
+trace_divergence(P11muxGroup *group, P11muxMember *member, GBytes *identity)
+{
+    g_autofree char *hex = NULL;
+    g_autofree char *message = NULL;
+    gsize size;
+    const guint8 *data = g_bytes_get_data(identity, &size);
+    GString *text = g_string_new(NULL);
+    P11muxTraceEvent event = {.event = "group.divergence", .duration_us = -1};
+    gsize k;
+
+    for (k = 2 * sizeof(CK_ULONG); k < size && k < 2 * sizeof(CK_ULONG) + 24; k++) {
+        g_string_append_printf(text, "%02x", data[k]);
+    }
+    hex = g_string_free(text, FALSE);
+    message = g_strdup_printf("group %s: member %u (%s) holds another object under identity %s "
+                              "(class 0x%lx); not served from it",
+                              group->conf->name, member->index, member->conf->text, hex,
+                              (unsigned long)*(const CK_ULONG *)data);
+    event.backend = member->conf->backend;
+    event.outcome = group->conf->on_divergence == P11MUX_HA_DIVERGENCE_QUARANTINE_MEMBER
+                        ? "quarantined"
+                        : "excluded";
+    event.message = message;
+    p11mux_trace_event(group->router->trace, &event);
+}
+
+/* The fingerprint most members hold for identity; on a tie the first
+ * member's (configured order).  NULL when none has one. */
+static GBytes *
+majority(P11muxGroup *group, GBytes *identity)
+{
+    GBytes *best = NULL;
+    guint best_votes = 0, i, j;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *a = g_ptr_array_index(group->members, i);
+        GBytes *print = a->fingerprints != NULL ? g_hash_table_lookup(a->fingerprints, identity)
+                                                : NULL;
+        guint votes = 0;
+
+        if (print == NULL || a->objects == NULL || !g_hash_table_contains(a->objects, identity)) {
+            continue;
+        }
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *b = g_ptr_array_index(group->members, j);
+            GBytes *other = b->fingerprints != NULL ? g_hash_table_lookup(b->fingerprints, identity)
+                                                    : NULL;
+
+            votes += other != NULL && g_bytes_equal(print, other);
+        }
+        if (votes > best_votes) {
+            best = print;
+            best_votes = votes;
+        }
+    }
+    return best;
+}
+
+/* Which member holds which identity differently from the others (the
+ * group's lock held): such an identity is not served from it, and, as
+ * on-divergence says, the member is quarantined or the token made absent. */
+static void
+judge_divergence(P11muxGroup *group)
+{
+    guint i;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        g_autoptr(GHashTable) before = member->divergent;
+        GHashTableIter iter;
+        gpointer identity, print;
+
+        member->divergent = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                                  (GDestroyNotify)g_bytes_unref, NULL);
+        if (member->fingerprints == NULL) {
+            continue;
+        }
+        g_hash_table_iter_init(&iter, member->fingerprints);
+        while (g_hash_table_iter_next(&iter, &identity, &print)) {
+            GBytes *agreed = majority(group, identity);
+
+            if (agreed == NULL || g_bytes_equal(agreed, print)) {
+                continue;
+            }
+            g_hash_table_add(member->divergent, g_bytes_ref(identity));
+            if (before == NULL || !g_hash_table_contains(before, identity)) {
+                trace_divergence(group, member, identity);
+            }
+            if (group->conf->on_divergence == P11MUX_HA_DIVERGENCE_QUARANTINE_MEMBER) {
+                p11mux_health_quarantine(&member->health);
+            } else if (group->conf->on_divergence == P11MUX_HA_DIVERGENCE_FAIL) {
+                group->diverged = TRUE;
+            }
+        }
+    }
+}
+
+/* Whether member serves identity (the group's lock held). */
+static gboolean
+serves(P11muxMember *member, GBytes *identity)
+{
+    return member->objects != NULL && g_hash_table_contains(member->objects, identity) &&
+           (member->divergent == NULL || !g_hash_table_contains(member->divergent, identity));
 }
 
 /* The identity of a virtual handle (the group's lock held); NULL if none. */
@@ -244,7 +490,7 @@ p11mux_group_member_handle(P11muxMember *member, CK_OBJECT_HANDLE handle)
 
     g_mutex_lock(&group->lock);
     identity = identity_of_handle(group, handle);
-    if (identity != NULL && member->objects != NULL) {
+    if (identity != NULL && serves(member, identity)) {
         found = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(member->objects, identity));
     }
     g_mutex_unlock(&group->lock);
@@ -262,7 +508,7 @@ p11mux_group_virtual_handle(P11muxMember *member, CK_OBJECT_HANDLE member_handle
     identity = member->reverse != NULL
                    ? g_hash_table_lookup(member->reverse, GSIZE_TO_POINTER((gsize)member_handle))
                    : NULL;
-    if (identity != NULL && member->objects != NULL && g_hash_table_contains(member->objects, identity)) {
+    if (identity != NULL && serves(member, identity)) {
         handle = (CK_OBJECT_HANDLE)GPOINTER_TO_SIZE(g_hash_table_lookup(group->handles, identity));
     }
     g_mutex_unlock(&group->lock);
@@ -280,8 +526,7 @@ p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle)
     for (i = 0; identity != NULL && i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
 
-        holders += member->objects != NULL && p11mux_health_usable(&member->health) &&
-                   g_hash_table_contains(member->objects, identity);
+        holders += p11mux_health_usable(&member->health) && serves(member, identity);
     }
     g_mutex_unlock(&group->lock);
     return identity != NULL && holders >= group->conf->min_replicas;

@@ -57,6 +57,8 @@ typedef struct {
     GHashTable *objects;           /* identity (GBytes*) -> member handle (GSIZE) */
     GHashTable *reverse;           /* member handle (GSIZE) -> identity (GBytes*) */
     GHashTable *ambiguous;         /* identities held twice on this member (GBytes* set) */
+    GHashTable *fingerprints;      /* identity -> SHA-256 of what verify compares (GBytes*) */
+    GHashTable *divergent;         /* identities whose fingerprint here is not the group's */
     gint64 indexed_us;             /* when the index was last built */
 } P11muxMember;
 
@@ -72,6 +74,7 @@ struct P11muxGroup {
     P11muxPinVault *pin;    /* nullable: pin-retention = none, or no locked memory */
     gint next;              /* atomic: round-robin position */
     CK_FLAGS login_flags;   /* CKF_LOGIN_REQUIRED as the members say */
+    gboolean diverged;      /* on-divergence = fail and a replica differs: no token */
 };
 
 /* ---------------------------------------------------------- group.c */

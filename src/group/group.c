@@ -81,6 +81,9 @@ p11mux_group_present(P11muxGroup *group)
 
         active += p11mux_health_state(&member->health) == P11MUX_MEMBER_ACTIVE;
     }
+    if (group->diverged) {
+        return FALSE; /* on-divergence = fail */
+    }
     return active >= group->conf->min_active ||
            group->conf->all_down == P11MUX_HA_ALL_DOWN_KEEP_SESSIONS;
 }

@@ -15,14 +15,21 @@ require pkcs11-tool softhsm2-util openssl "$SOFTHSM_MODULE"
 
 so=$(p11mux_so)
 setup_replicas replica-a replica-b
+setup_divergent replica-c
+setup_ambiguous replica-d
 printf 'data signed through the group' >"$TMP/data"
 
+# conf DISPATCH [EXTRA-MEMBER [ON-DIVERGENCE]]
 conf() {
     {
         printf '[global]\nuser-config = none\ntrace = file:%s\n' "$TMP/trace"
         fault_module_conf fault
-        printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b\n'
-        printf 'dispatch = %s\nerror-threshold = 1\nprobe-interval = 1s\n' "$1"
+        printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b'
+        if [ -n "${2:-}" ]; then
+            printf ' fault:pkcs11:token=%s' "$2"
+        fi
+        printf '\ndispatch = %s\nerror-threshold = 1\nprobe-interval = 1s\n' "$1"
+        printf 'on-divergence = %s\n' "${3:-exclude-object}"
     } >"$TMP/p11mux.conf"
 }
 conf primary
@@ -125,4 +132,35 @@ for i in 1 2 3 4; do
     check "round-robin signature $i" mux --token-label signing --login --pin "$PIN" --sign \
         --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/rr$i.sig"
     expect_equal "$TMP/rr$i.sig" "$TMP/group.sig" "round-robin signature $i is the same"
+done
+
+# ------------------------------------------------------------ divergence
+
+# replica-c holds another RSA key under id 01: never used for it; the
+# majority's key signs
+conf round-robin replica-c
+: >"$TMP/trace"
+for i in 1 2 3; do
+    check "signature $i with a divergent member" mux --token-label signing --login --pin "$PIN" \
+        --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/div$i.sig"
+    expect_equal "$TMP/div$i.sig" "$TMP/group.sig" "signature $i is the majority's key's"
+    [ "$(fault_count replica-c C_Sign)" -eq 0 ] && pass "replica-c did not sign $i" ||
+        fail "replica-c signed with its other key"
+done
+expect_contains "$TMP/trace" "group.divergence" "the trace records the divergence"
+check "the EC key (03) still signs with replica-c in the group" mux --token-label signing \
+    --login --pin "$PIN" --sign --id 03 -m ECDSA --input-file "$TMP/data" \
+    --output-file "$TMP/div-ec.sig"
+
+conf round-robin replica-c fail
+check "the slot list with on-divergence = fail" mux -L
+token_labels "$OUT" >"$TMP/labels-fail"
+expect_not_contains "$TMP/labels-fail" "signing" "on-divergence = fail: the token is absent"
+
+# replica-d holds two private keys of identity 01: not served from it
+conf round-robin replica-d
+for i in 1 2 3; do
+    check "signature $i with an ambiguous member" mux --token-label signing --login --pin "$PIN" \
+        --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/amb$i.sig"
+    expect_equal "$TMP/amb$i.sig" "$TMP/group.sig" "ambiguous: signature $i is the replicas' key's"
 done
