@@ -90,7 +90,12 @@ expect_equal "$TMP/over.sig" "$TMP/group.sig" "the same PKCS #1 v1.5 signature f
     fail "replica-b did not sign"
 expect_contains "$TMP/trace" "group.failover" "the trace records the failover"
 expect_contains "$TMP/trace" "group.member.state" "the trace records replica-a's state change"
-expect_not_contains "$TMP/trace" "$PIN" "the trace holds no PIN"
+expect_contains "$TMP/trace" "pPin: <redacted" "the trace redacts the PIN of C_Login"
+if grep -A1 -e 'pPin' "$TMP/trace" | grep -q -F -e "$PIN"; then
+    fail "the trace holds the PIN"
+else
+    pass "the trace holds no PIN"
+fi
 fault_rules ""
 
 fault_rules "token=replica-a fn=C_SignInit rv=CKR_DEVICE_ERROR count=always"
