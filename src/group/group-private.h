@@ -26,6 +26,7 @@
 #include "group-health.h"
 #include "group.h"
 #include "p11mux-pkcs11.h"
+#include "policy.h"
 #include "router.h"
 
 G_BEGIN_DECLS
@@ -33,7 +34,7 @@ G_BEGIN_DECLS
 /* The virtual backend holding every group's slot: a name no [backend NAME]
  * can have (names hold no ':'), so that its slot ids are in a namespace of
  * their own. */
-#define P11MUX_GROUP_BACKEND_NAME "group:"
+#define P11MUX_GROUP_BACKEND_NAME P11MUX_POLICY_GROUPS_BACKEND
 
 /* Virtual session and object handles. */
 #define P11MUX_GROUP_SESSION_BASE ((CK_SESSION_HANDLE)0x47000001UL)

@@ -22,7 +22,7 @@ printf 'data signed through the group' >"$TMP/data"
 # conf DISPATCH [EXTRA-MEMBER [ON-DIVERGENCE]]
 conf() {
     {
-        printf '[global]\nuser-config = none\ntrace = file:%s\n' "$TMP/trace"
+        printf '[global]\nuser-config = none\ntrace = file:%s\n%s' "$TMP/trace" "${GLOBAL_EXTRA:-}"
         fault_module_conf fault
         printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b'
         if [ -n "${2:-}" ]; then
@@ -169,3 +169,24 @@ for i in 1 2 3; do
         --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/amb$i.sig"
     expect_equal "$TMP/amb$i.sig" "$TMP/group.sig" "ambiguous: signature $i is the replicas' key's"
 done
+
+# ------------------------------------------------------------ policy
+
+# the [global] policy applies to the group's token as to any backend's
+GLOBAL_EXTRA='policy = strict
+[policy strict]
+deny-mechanisms = CKM_SHA256_RSA_PKCS
+deny-objects = pkcs11:id=%03
+'
+conf round-robin
+check_fails "a denied mechanism is refused on the group's token" mux --token-label signing \
+    --login --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
+    --output-file "$TMP/denied.sig"
+expect_contains "$ERR" "CKR_MECHANISM_INVALID" "the policy's answer"
+[ "$(fault_count replica-a C_SignInit)" -eq 0 ] && [ "$(fault_count replica-b C_SignInit)" -eq 0 ] &&
+    pass "no member saw the denied mechanism" || fail "a member saw the denied mechanism"
+check "the objects under the policy" mux --token-label signing --login --pin "$PIN" -O
+object_ids "$OUT" >"$TMP/ids-policy"
+expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
+expect_not_contains "$TMP/ids-policy" "03" "the hidden EC key (03) is not found"
+GLOBAL_EXTRA=
