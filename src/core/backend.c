@@ -14,6 +14,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <pthread.h>
+
 #include "backend.h"
 
 #include <dlfcn.h>
@@ -47,6 +50,46 @@ p11mux_backend_new(const char *name, const char *path, const char *init_reserved
     backend->path = g_strdup(path);
     backend->init_reserved = g_strdup(init_reserved);
     backend->critical = critical;
+    return backend;
+}
+
+void
+p11mux_sigpipe_block(P11muxSigpipe *guard)
+{
+    sigset_t pipe, pending;
+
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    guard->pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &guard->old);
+}
+
+void
+p11mux_sigpipe_restore(P11muxSigpipe *guard)
+{
+    sigset_t pipe, pending;
+    const struct timespec now = {0, 0};
+
+    sigpending(&pending);
+    if (!guard->pending && sigismember(&pending, SIGPIPE)) {
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        /* the call's own: taken off this thread before the mask opens */
+        while (sigtimedwait(&pipe, NULL, &now) == -1 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &guard->old, NULL);
+}
+
+P11muxBackend *
+p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list)
+{
+    P11muxBackend *backend = p11mux_backend_new(name, "", NULL, FALSE);
+
+    p11mux_functions_normalise(&backend->normalised, (const CK_FUNCTION_LIST *)list,
+                               P11MUX_INTERFACE_3_0);
+    backend->functions = &backend->normalised;
     return backend;
 }
 

@@ -5,6 +5,7 @@
 #define P11MUX_BACKEND_H
 
 #include <glib.h>
+#include <signal.h>
 
 #include "p11mux-pkcs11.h"
 
@@ -44,6 +45,11 @@ typedef struct {
 P11muxBackend *p11mux_backend_new(const char *name, const char *path, const char *init_reserved,
                                   gboolean critical);
 void p11mux_backend_free(P11muxBackend *backend);
+
+/* A backend p11mux implements itself (the HA groups: src/group/): list,
+ * normalised like a loaded backend's, answers its calls; nothing is loaded,
+ * initialised or finalised.  transfer full. */
+P11muxBackend *p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
 
 /*
@@ -178,5 +184,23 @@ void p11mux_backend_forget(P11muxBackend *backend);
 
 #define P11MUX_BACKEND_ERROR (p11mux_backend_error_quark())
 GQuark p11mux_backend_error_quark(void);
+
+/*
+ * A SIGPIPE raised in this thread between block and restore (a backend
+ * writing to a connection its server closed: p11-kit's RPC client uses a
+ * plain write) is taken off the thread and dropped; the thread's signal
+ * mask is as it was after restore, and a SIGPIPE pending before block
+ * stays pending.  The application's own handling of SIGPIPE is untouched.
+ */
+typedef struct {
+    sigset_t old;    /* the thread's mask before block */
+    gboolean pending; /* a SIGPIPE was pending before block */
+} P11muxSigpipe;
+void p11mux_sigpipe_block(P11muxSigpipe *guard);
+void p11mux_sigpipe_restore(P11muxSigpipe *guard);
+
+/* p11mux_backend_C_Name(backend, ...) for every function of the table
+ * (generated: the HA groups' calls into their members). */
+#include "p11mux-backend-calls.h"
 
 #endif /* P11MUX_BACKEND_H */

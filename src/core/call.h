@@ -296,7 +296,7 @@ p11mux_route_slot(P11muxRouter *router, CK_SLOT_ID slot, P11muxRoute *route)
 {
     const P11muxSlot *entry = p11mux_slotmap_lookup(router->slots, slot);
 
-    if (entry == NULL) {
+    if (entry == NULL || entry->hidden) {
         return CKR_SLOT_ID_INVALID;
     }
     route->entry = entry;

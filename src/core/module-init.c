@@ -15,6 +15,7 @@
 
 #include "call.h"
 #include "conf.h"
+#include "group.h"
 #include "module.h"
 #include "p11kit-import.h"
 #include "p11mux-functions.h"
@@ -152,6 +153,7 @@ forget_after_fork(void)
     if (router != NULL) {
         forked_router = router;
     }
+    p11mux_groups_after_fork(); /* the retained PIN wiped, the groups forgotten */
     /* calls other threads were in when the parent forked never end here */
     p11mux_call_forget_other_threads();
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "router.h"
+#include "group.h"
 #include "policy-adapter.h"
 #include "policy.h"
 #include "trace.h"
@@ -189,7 +190,10 @@ p11mux_router_new_full(P11muxConf *conf, CK_FUNCTION_LIST_PTR self, gboolean thr
         return NULL;
     }
     router->policies = p11mux_policy_set_new(conf, error);
-    if (router->policies == NULL || !open_backends(router, self, threads, report, error)) {
+    /* the HA groups over the loaded backends, before the policy: their
+     * virtual backend gets the policy of any backend */
+    if (router->policies == NULL || !open_backends(router, self, threads, report, error) ||
+        !p11mux_groups_attach(router, error)) {
         P11muxTraceEvent event = {.event = "init-error",
                                   .function = "C_Initialize",
                                   .message =
@@ -210,7 +214,9 @@ p11mux_router_free(P11muxRouter *router)
     if (router == NULL) {
         return;
     }
-    /* backends first: their C_Finalize closes every backend session */
+    /* the groups first (their probes and member sessions), then the
+     * backends: their C_Finalize closes every backend session */
+    p11mux_groups_detach(router);
     g_ptr_array_unref(router->backends);
     g_ptr_array_unref(router->skipped);
     p11mux_sessions_free(router->sessions);
@@ -237,9 +243,11 @@ p11mux_router_slot_list(P11muxRouter *router, CK_BBOOL token_present, GPtrArray 
         g_ptr_array_unref(list);
         return rv;
     }
-    /* a slot whose token the policy hides is not listed */
+    /* a slot whose token the policy hides, or an HA group's member, is not listed */
     for (i = list->len; i-- > 0;) {
-        if (!p11mux_policy_allows_slot(router->policy, g_ptr_array_index(list, i))) {
+        const P11muxSlot *slot = g_ptr_array_index(list, i);
+
+        if (slot->hidden || !p11mux_policy_allows_slot(router->policy, slot)) {
             g_ptr_array_remove_index(list, i);
         }
     }

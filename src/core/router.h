@@ -65,6 +65,7 @@ typedef struct {
     struct P11muxPolicySet *policies; /* owned: the compiled policies (src/policy/policy.h) */
     gpointer policy;          /* nullable: the policy engine's state */
     gpointer trace;           /* nullable: the trace's state */
+    gpointer groups;          /* nullable: the HA groups (src/group/group.h) */
     gboolean cant_create_threads;
     guint8 steps[P11MUX_FN_COUNT]; /* P11muxSeam bits: set by p11mux_call_publish */
 } P11muxRouter;

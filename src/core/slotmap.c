@@ -189,6 +189,17 @@ p11mux_slotmap_intern(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID rea
     return slot;
 }
 
+void
+p11mux_slotmap_hide(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID real)
+{
+    /* slots are allocated writable here; the map hands them out const */
+    P11muxSlot *slot = (P11muxSlot *)p11mux_slotmap_intern(map, backend, real);
+
+    if (slot != NULL) {
+        slot->hidden = TRUE;
+    }
+}
+
 GPtrArray *
 p11mux_slotmap_list(P11muxSlotMap *map)
 {

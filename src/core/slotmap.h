@@ -23,6 +23,7 @@ typedef struct {
     CK_SLOT_ID real;        /* the backend's id */
     P11muxBackend *backend; /* transfer none */
     gconstpointer policy;   /* nullable: the policy that applies (policy engine) */
+    gboolean hidden;        /* an HA group's member token: not listed, not routed to */
 } P11muxSlot;
 
 typedef struct P11muxSlotMap P11muxSlotMap;
@@ -38,6 +39,10 @@ const P11muxSlot *p11mux_slotmap_lookup(P11muxSlotMap *map, CK_SLOT_ID id);
  */
 const P11muxSlot *p11mux_slotmap_intern(P11muxSlotMap *map, P11muxBackend *backend,
                                         CK_SLOT_ID real);
+
+/* Keep (backend, real) out of the slot list and routing (an HA group's
+ * member token, src/group/group.c); before the router is published. */
+void p11mux_slotmap_hide(P11muxSlotMap *map, P11muxBackend *backend, CK_SLOT_ID real);
 
 /* The stable id of round `attempt` (0 first) for a backend name and backend slot id. */
 CK_SLOT_ID p11mux_slotmap_hash_id(const char *backend_name, CK_SLOT_ID real, guint attempt);

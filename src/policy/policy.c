@@ -614,6 +614,16 @@ p11mux_policy_set_new(const P11muxConf *conf, GError **error)
             return NULL;
         }
     }
+    /* the HA groups' virtual backend (src/group/group.h), named so that no
+     * [backend] group can select for it: the [global] policy, and the
+     * system layers' under stricter-only, as any backend without its own */
+    if (conf->ha_groups != NULL && conf->ha_groups->len > 0) {
+        P11muxConfBackend groups = {.name = (char *)P11MUX_POLICY_GROUPS_BACKEND};
+
+        if (!choose(set, conf, &groups, error)) {
+            return NULL;
+        }
+    }
     return g_steal_pointer(&set);
 }
 

@@ -41,6 +41,10 @@ typedef enum {
     P11MUX_POLICY_ERROR_VALUE,     /* a mechanism, URI, glob, function or min-key-bits item */
 } P11muxPolicyErrorCode;
 
+/* The name under which the HA groups' virtual backend gets its policy
+ * (src/group/group-private.h names the backend so). */
+#define P11MUX_POLICY_GROUPS_BACKEND "group:"
+
 /* The compiled policies of a configuration: one per backend that has one. */
 typedef struct P11muxPolicySet P11muxPolicySet;
 

@@ -1,0 +1,208 @@
+/*
+ * What the HA group files share (src/group/group.h for the whole).
+ *
+ *   group.c           the groups of a router: members found by URI, the one
+ *                     virtual backend, slot and token, mechanisms, health
+ *   group-index.c     object identity across members, virtual handles
+ *   group-session.c   virtual sessions, member sessions, login, searches,
+ *                     attributes, writes refused
+ *   group-dispatch.c  member choice, operations pinned from *Init to their
+ *                     end, failover and replay
+ *   group-health.c    member states, probes, the retained PIN
+ *
+ * Locks: a group's lock guards its members' anchors, logins and indexes and
+ * the identity table, and is never held while a member is called; a
+ * virtual session's lock is taken first (one call at a time per session,
+ * as PKCS #11 expects of an application) and may be held across member
+ * calls.  Lock order: session lock, then group lock.
+ */
+#ifndef P11MUX_GROUP_PRIVATE_H
+#define P11MUX_GROUP_PRIVATE_H
+
+#include <glib.h>
+
+#include "backend.h"
+#include "conf.h"
+#include "group-health.h"
+#include "group.h"
+#include "p11mux-pkcs11.h"
+#include "policy.h"
+#include "router.h"
+
+G_BEGIN_DECLS
+
+/* The virtual backend holding every group's slot: a name no [backend NAME]
+ * can have (names hold no ':'), so that its slot ids are in a namespace of
+ * their own. */
+#define P11MUX_GROUP_BACKEND_NAME P11MUX_POLICY_GROUPS_BACKEND
+
+/* Virtual session and object handles. */
+#define P11MUX_GROUP_SESSION_BASE ((CK_SESSION_HANDLE)0x47000001UL)
+#define P11MUX_GROUP_OBJECT_BASE ((CK_OBJECT_HANDLE)0x4f000001UL)
+
+typedef struct P11muxGroup P11muxGroup;
+
+typedef struct {
+    guint index;                   /* in group->members */
+    P11muxGroup *group;            /* its group */
+    const P11muxConfMember *conf;  /* backend and token URI */
+    P11muxBackend *backend;        /* NULL: its backend did not load */
+    CK_SLOT_ID slot;               /* the member token's slot in backend, when found */
+    gboolean found;                /* a token of backend matched the URI */
+    const GArray *failover_on;     /* the group's, or its backend's own */
+    P11muxHealth health;
+    GMutex index_lock; /* one search of the anchor at a time (indexing) */
+    /* under the group's lock */
+    CK_SESSION_HANDLE anchor;      /* 0: none open */
+    gboolean logged_in;            /* the anchor's token is logged in */
+    GHashTable *objects;           /* identity (GBytes*) -> member handle (GSIZE) */
+    GHashTable *reverse;           /* member handle (GSIZE) -> identity (GBytes*) */
+    GHashTable *ambiguous;         /* identities held twice on this member (GBytes* set) */
+    GHashTable *fingerprints;      /* identity -> SHA-256 of what verify compares (GBytes*) */
+    GHashTable *divergent;         /* identities whose fingerprint here is not the group's */
+    gint64 indexed_us;             /* when the index was last built */
+} P11muxMember;
+
+struct P11muxGroup {
+    const P11muxConfHaGroup *conf;
+    P11muxRouter *router;
+    CK_SLOT_ID slot;        /* the virtual slot's id in the virtual backend */
+    GPtrArray *members;     /* P11muxMember*, members then standby, in configured order */
+    GMutex lock;
+    GPtrArray *identities;  /* GBytes*, owned: virtual handle - BASE -> identity */
+    GHashTable *handles;    /* identity -> virtual handle (GSIZE) */
+    gboolean logged_in;     /* the application logged in (CKU_USER) */
+    P11muxPinVault *pin;    /* nullable: pin-retention = none, or no locked memory */
+    gint next;              /* atomic: round-robin position */
+    CK_FLAGS login_flags;   /* CKF_LOGIN_REQUIRED as the members say */
+    gboolean diverged;      /* on-divergence = fail and a replica differs: no token */
+};
+
+/* ---------------------------------------------------------- group.c */
+
+/* The group of a virtual slot id; NULL if none. */
+P11muxGroup *p11mux_group_of_slot(CK_SLOT_ID slot);
+
+/* Whether the virtual token is present (min-active members ACTIVE, or
+ * all-down = keep-sessions and a session or login to keep). */
+gboolean p11mux_group_present(P11muxGroup *group);
+
+/* A member call returned rv: record it in the member's health (tracing a
+ * change) and say what it means. */
+P11muxMemberRv p11mux_group_record(P11muxMember *member, CK_RV rv);
+
+/* ---------------------------------------------------- group-index.c */
+
+/* Read member's objects into its index on its anchor (public ones, and
+ * private ones once logged in), and give each identity a virtual handle.
+ * Called without the group's lock. */
+CK_RV p11mux_group_index_member(P11muxMember *member);
+
+/* member's handle for a virtual handle; 0 when member does not hold it (or
+ * holds it twice). */
+CK_OBJECT_HANDLE p11mux_group_member_handle(P11muxMember *member, CK_OBJECT_HANDLE handle);
+
+/* The virtual handle of member's handle (found by a search on member), or 0
+ * when member's index does not know it; indexes member again first when
+ * refresh. */
+CK_OBJECT_HANDLE p11mux_group_virtual_handle(P11muxMember *member, CK_OBJECT_HANDLE member_handle);
+
+/* Whether handle names an identity at least min-replicas members hold. */
+gboolean p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle);
+
+void p11mux_group_index_clear(P11muxMember *member);
+
+/* member's anchor session, opened on first need. */
+CK_RV p11mux_group_anchor(P11muxMember *member, CK_SESSION_HANDLE *session);
+
+/* -------------------------------------------------- group-session.c */
+
+typedef struct P11muxGroupSession P11muxGroupSession;
+
+/* The virtual session, locked; NULL (and CKR_SESSION_HANDLE_INVALID) if none. */
+P11muxGroupSession *p11mux_group_session_lock(CK_SESSION_HANDLE handle);
+void p11mux_group_session_unlock(P11muxGroupSession *session);
+P11muxGroup *p11mux_group_session_group(P11muxGroupSession *session);
+
+/* The session's member session on member, opened (and, when the group is
+ * logged in, on a token that needs it, logged in) on first use. */
+CK_RV p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
+                                  CK_SESSION_HANDLE *out);
+/* Forget (close) the session's member session on member: it failed. */
+void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);
+
+/* In a child after fork(): the parent's sessions are forgotten. */
+void p11mux_group_sessions_after_fork(void);
+
+/* Close every virtual session of group (C_Finalize, all-down =
+ * close-sessions). */
+void p11mux_group_sessions_close_all(P11muxGroup *group);
+
+/* Log member in with the retained PIN when the group is logged in; CKR_OK
+ * when nothing is needed. */
+CK_RV p11mux_group_member_login(P11muxMember *member);
+
+/* ------------------------------------------------- group-dispatch.c */
+
+/* The operation a session holds, per kind. */
+typedef enum {
+    P11MUX_GROUP_OP_SIGN,
+    P11MUX_GROUP_OP_VERIFY,
+    P11MUX_GROUP_OP_ENCRYPT,
+    P11MUX_GROUP_OP_DECRYPT,
+    P11MUX_GROUP_OP_DIGEST,
+    P11MUX_GROUP_OP_COUNT
+} P11muxGroupOpKind;
+
+typedef struct P11muxGroupOp P11muxGroupOp;
+
+/* The next usable member holding handle (0: any member) for a new
+ * operation, not among tried (a bit per member); NULL when none is left. */
+P11muxMember *p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried);
+
+/* The session's operations (group-dispatch.c owns them; the session lock held). */
+P11muxGroupOp *p11mux_group_session_ops(P11muxGroupSession *session);
+P11muxGroupOp *p11mux_group_ops_new(void);
+void p11mux_group_ops_free(P11muxGroupOp *ops);
+/* The member an operation of the session is pinned to, or NULL (a session
+ * object's home, C_Login of CKU_CONTEXT_SPECIFIC). */
+P11muxMember *p11mux_group_ops_pinned(P11muxGroupOp *ops);
+
+/* The group's function list (group-dispatch.c and group-session.c provide
+ * the entries; group.c assembles it). */
+extern const CK_FUNCTION_LIST_3_0 p11mux_group_functions;
+
+/* Entries of the list, by file: group.c */
+CK_RV p11mux_group_C_GetInfo(CK_INFO_PTR pInfo);
+CK_RV p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+                                 CK_ULONG_PTR pulCount);
+CK_RV p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo);
+CK_RV p11mux_group_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo);
+CK_RV p11mux_group_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+                                      CK_ULONG_PTR pulCount);
+CK_RV p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+                                      CK_MECHANISM_INFO_PTR pInfo);
+CK_RV p11mux_group_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+                               CK_UTF8CHAR_PTR pLabel);
+/* group-session.c */
+CK_RV p11mux_group_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+                                 CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession);
+CK_RV p11mux_group_C_CloseSession(CK_SESSION_HANDLE hSession);
+CK_RV p11mux_group_C_CloseAllSessions(CK_SLOT_ID slotID);
+CK_RV p11mux_group_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo);
+CK_RV p11mux_group_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+                           CK_ULONG ulPinLen);
+CK_RV p11mux_group_C_Logout(CK_SESSION_HANDLE hSession);
+CK_RV p11mux_group_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                                     CK_ULONG ulCount);
+CK_RV p11mux_group_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+                                 CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount);
+CK_RV p11mux_group_C_FindObjectsFinal(CK_SESSION_HANDLE hSession);
+CK_RV p11mux_group_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV p11mux_group_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                   CK_ULONG_PTR pulSize);
+
+G_END_DECLS
+
+#endif /* P11MUX_GROUP_PRIVATE_H */

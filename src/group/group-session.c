@@ -1,0 +1,673 @@
+/*
+ * Virtual sessions (HA-GROUPS.md §5, §6): the application's sessions on a
+ * group's slot, each with a session of its own on every member it has
+ * used, opened on first use; the group's login, fanned out so that no
+ * member ever sees a wrong PIN; searches united by identity; attribute
+ * reads from any member holding the object; token writes refused.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "group-private.h"
+
+struct P11muxGroupSession {
+    CK_SESSION_HANDLE handle;
+    P11muxGroup *group;
+    CK_FLAGS flags;
+    GMutex lock;
+    gint refs;                          /* atomic */
+    gboolean closed;                    /* under lock */
+    CK_SESSION_HANDLE *member_sessions; /* per member; 0: none */
+    P11muxGroupOp *ops;
+    GArray *found;                      /* CK_OBJECT_HANDLE: a search's results */
+    guint found_next;
+    gboolean finding;
+};
+
+static GMutex sessions_lock;
+static GHashTable *sessions; /* handle -> P11muxGroupSession* */
+static CK_SESSION_HANDLE next_handle = P11MUX_GROUP_SESSION_BASE;
+
+static void
+session_unref(P11muxGroupSession *session)
+{
+    guint i;
+
+    if (!g_atomic_int_dec_and_test(&session->refs)) {
+        return;
+    }
+    for (i = 0; i < session->group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(session->group->members, i);
+
+        if (session->member_sessions[i] != 0) {
+            (void)p11mux_backend_C_CloseSession(member->backend, session->member_sessions[i]);
+        }
+    }
+    p11mux_group_ops_free(session->ops);
+    g_clear_pointer(&session->found, g_array_unref);
+    g_free(session->member_sessions);
+    g_mutex_clear(&session->lock);
+    g_free(session);
+}
+
+P11muxGroupSession *
+p11mux_group_session_lock(CK_SESSION_HANDLE handle)
+{
+    P11muxGroupSession *session = NULL;
+
+    g_mutex_lock(&sessions_lock);
+    if (sessions != NULL) {
+        session = g_hash_table_lookup(sessions, GSIZE_TO_POINTER((gsize)handle));
+    }
+    if (session != NULL) {
+        g_atomic_int_inc(&session->refs);
+    }
+    g_mutex_unlock(&sessions_lock);
+    if (session == NULL) {
+        return NULL;
+    }
+    g_mutex_lock(&session->lock);
+    if (session->closed) {
+        g_mutex_unlock(&session->lock);
+        session_unref(session);
+        return NULL;
+    }
+    return session;
+}
+
+void
+p11mux_group_session_unlock(P11muxGroupSession *session)
+{
+    g_mutex_unlock(&session->lock);
+    session_unref(session);
+}
+
+P11muxGroup *
+p11mux_group_session_group(P11muxGroupSession *session)
+{
+    return session->group;
+}
+
+P11muxGroupOp *
+p11mux_group_session_ops(P11muxGroupSession *session)
+{
+    return session->ops;
+}
+
+CK_RV
+p11mux_group_member_login(P11muxMember *member)
+{
+    P11muxGroup *group = member->group;
+    CK_UTF8CHAR pin[256];
+    CK_ULONG len = 0;
+    CK_SESSION_HANDLE anchor;
+    gboolean needed;
+    CK_RV rv;
+
+    g_mutex_lock(&group->lock);
+    needed = group->logged_in && !member->logged_in;
+    g_mutex_unlock(&group->lock);
+    if (!needed) {
+        return CKR_OK;
+    }
+    if (group->pin == NULL || !p11mux_pin_vault_get(group->pin, pin, sizeof pin, &len)) {
+        return CKR_USER_NOT_LOGGED_IN; /* pin-retention = none: until the next C_Login */
+    }
+    rv = p11mux_group_anchor(member, &anchor);
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_C_Login(member->backend, anchor, CKU_USER, pin, len);
+    }
+    explicit_bzero(pin, sizeof pin);
+    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+        g_mutex_lock(&group->lock);
+        member->logged_in = TRUE;
+        g_mutex_unlock(&group->lock);
+        return CKR_OK;
+    }
+    return rv;
+}
+
+CK_RV
+p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
+                            CK_SESSION_HANDLE *out)
+{
+    CK_RV rv;
+
+    if (session->member_sessions[member->index] != 0) {
+        *out = session->member_sessions[member->index];
+        return CKR_OK;
+    }
+    if (!member->found) {
+        return CKR_TOKEN_NOT_PRESENT;
+    }
+    rv = p11mux_group_member_login(member);
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_C_OpenSession(member->backend, member->slot,
+                                          CKF_SERIAL_SESSION | (session->flags & CKF_RW_SESSION),
+                                          NULL, NULL, out);
+    }
+    if (rv == CKR_OK) {
+        session->member_sessions[member->index] = *out;
+    }
+    return rv;
+}
+
+void
+p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member)
+{
+    if (session->member_sessions[member->index] != 0) {
+        (void)p11mux_backend_C_CloseSession(member->backend,
+                                            session->member_sessions[member->index]);
+        session->member_sessions[member->index] = 0;
+    }
+}
+
+/* ------------------------------------------------------------- sessions */
+
+CK_RV
+p11mux_group_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+                           CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    P11muxGroupSession *session;
+
+    (void)pApplication;
+    (void)Notify;
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    if (phSession == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (!(flags & CKF_SERIAL_SESSION)) {
+        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+    }
+    if (!p11mux_group_present(group)) {
+        return CKR_TOKEN_NOT_PRESENT;
+    }
+    session = g_new0(P11muxGroupSession, 1);
+    session->group = group;
+    session->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    session->refs = 1;
+    g_mutex_init(&session->lock);
+    session->member_sessions = g_new0(CK_SESSION_HANDLE, group->members->len);
+    session->ops = p11mux_group_ops_new();
+    g_mutex_lock(&sessions_lock);
+    if (sessions == NULL) {
+        sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+    }
+    session->handle = next_handle++;
+    g_hash_table_insert(sessions, GSIZE_TO_POINTER((gsize)session->handle), session);
+    g_mutex_unlock(&sessions_lock);
+    *phSession = session->handle;
+    return CKR_OK;
+}
+
+/* Take session out of the table; its last holder frees it. */
+static void
+close_session(P11muxGroupSession *session)
+{
+    gboolean removed;
+
+    g_mutex_lock(&sessions_lock);
+    removed = sessions != NULL &&
+              g_hash_table_remove(sessions, GSIZE_TO_POINTER((gsize)session->handle));
+    g_mutex_unlock(&sessions_lock);
+    session->closed = TRUE;
+    if (removed) {
+        g_atomic_int_add(&session->refs, -1); /* the table's reference; the caller holds one */
+    }
+}
+
+CK_RV
+p11mux_group_C_CloseSession(CK_SESSION_HANDLE hSession)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    close_session(session);
+    p11mux_group_session_unlock(session);
+    return CKR_OK;
+}
+
+/* Every session of group (NULL: of every group), held. */
+static GPtrArray *
+sessions_of(P11muxGroup *group)
+{
+    GPtrArray *list = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer value;
+
+    g_mutex_lock(&sessions_lock);
+    if (sessions != NULL) {
+        g_hash_table_iter_init(&iter, sessions);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+            P11muxGroupSession *session = value;
+
+            if (group == NULL || session->group == group) {
+                g_atomic_int_inc(&session->refs);
+                g_ptr_array_add(list, session);
+            }
+        }
+    }
+    g_mutex_unlock(&sessions_lock);
+    return list;
+}
+
+void
+p11mux_group_sessions_after_fork(void)
+{
+    g_mutex_init(&sessions_lock);
+    sessions = NULL;
+}
+
+void
+p11mux_group_sessions_close_all(P11muxGroup *group)
+{
+    g_autoptr(GPtrArray) list = sessions_of(group);
+    guint i;
+
+    for (i = 0; i < list->len; i++) {
+        P11muxGroupSession *session = g_ptr_array_index(list, i);
+
+        g_mutex_lock(&session->lock);
+        if (!session->closed) {
+            close_session(session);
+        }
+        g_mutex_unlock(&session->lock);
+        session_unref(session);
+    }
+}
+
+CK_RV
+p11mux_group_C_CloseAllSessions(CK_SLOT_ID slotID)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    p11mux_group_sessions_close_all(group);
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_group_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    gboolean rw, user;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (pInfo == NULL) {
+        p11mux_group_session_unlock(session);
+        return CKR_ARGUMENTS_BAD;
+    }
+    rw = (session->flags & CKF_RW_SESSION) != 0;
+    user = g_atomic_int_get(&session->group->logged_in);
+    pInfo->slotID = session->group->slot;
+    pInfo->state = user ? (rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS)
+                        : (rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION);
+    pInfo->flags = session->flags;
+    pInfo->ulDeviceError = 0;
+    p11mux_group_session_unlock(session);
+    return CKR_OK;
+}
+
+/* ----------------------------------------------------------------- login */
+
+/* The first usable member in configured order logs in; no other member sees
+ * a PIN it refused. */
+static CK_RV
+first_login(P11muxGroup *group, CK_UTF8CHAR_PTR pin, CK_ULONG len, P11muxMember **first)
+{
+    CK_RV rv = CKR_DEVICE_ERROR;
+    guint i;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        CK_SESSION_HANDLE anchor;
+        P11muxMemberRv klass;
+
+        if (!member->found || !p11mux_health_usable(&member->health)) {
+            continue;
+        }
+        rv = p11mux_group_anchor(member, &anchor);
+        if (rv == CKR_OK) {
+            rv = p11mux_backend_C_Login(member->backend, anchor, CKU_USER, pin, len);
+        }
+        if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+            rv = CKR_OK;
+        }
+        klass = p11mux_group_record(member, rv);
+        if (rv == CKR_OK) {
+            *first = member;
+            return rv;
+        }
+        if (klass == P11MUX_MEMBER_RV_REQUEST) {
+            return rv; /* a wrong PIN: said once, to one member */
+        }
+    }
+    return rv;
+}
+
+/* Every other member logs in with the PIN the first accepted. */
+static void
+fan_out(P11muxGroup *group, P11muxMember *first)
+{
+    guint i;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        CK_RV rv;
+
+        if (member == first || !member->found ||
+            p11mux_health_state(&member->health) == P11MUX_MEMBER_QUARANTINED) {
+            continue;
+        }
+        rv = p11mux_group_member_login(member);
+        if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED) {
+            p11mux_health_quarantine(&member->health); /* its PIN differs: never tried again */
+        } else if (rv != CKR_OK) {
+            (void)p11mux_group_record(member, rv);
+        }
+        if (rv == CKR_OK) {
+            (void)p11mux_group_index_member(member);
+        }
+    }
+}
+
+CK_RV
+p11mux_group_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+                     CK_ULONG ulPinLen)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    P11muxMember *first = NULL;
+    P11muxGroup *group;
+    CK_RV rv;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    group = session->group;
+    if (userType != CKU_USER) {
+        /* no SO role: members are administered directly; a context-specific
+         * login goes with the operation it is for, which the group does not
+         * replay */
+        p11mux_group_session_unlock(session);
+        return userType == CKU_SO ? CKR_USER_TYPE_INVALID : CKR_OPERATION_NOT_INITIALIZED;
+    }
+    if (g_atomic_int_get(&group->logged_in)) {
+        p11mux_group_session_unlock(session);
+        return CKR_USER_ALREADY_LOGGED_IN;
+    }
+    rv = first_login(group, pPin, ulPinLen, &first);
+    if (rv == CKR_OK) {
+        if (group->pin != NULL) {
+            (void)p11mux_pin_vault_set(group->pin, pPin, ulPinLen);
+        }
+        g_mutex_lock(&group->lock);
+        first->logged_in = TRUE;
+        g_atomic_int_set(&group->logged_in, TRUE);
+        g_mutex_unlock(&group->lock);
+        (void)p11mux_group_index_member(first); /* its private objects */
+        fan_out(group, first);
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
+}
+
+CK_RV
+p11mux_group_C_Logout(CK_SESSION_HANDLE hSession)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    P11muxGroup *group;
+    guint i;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    group = session->group;
+    if (!g_atomic_int_get(&group->logged_in)) {
+        p11mux_group_session_unlock(session);
+        return CKR_USER_NOT_LOGGED_IN;
+    }
+    g_atomic_int_set(&group->logged_in, FALSE);
+    if (group->pin != NULL) {
+        p11mux_pin_vault_clear(group->pin);
+    }
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        CK_SESSION_HANDLE anchor = 0;
+        gboolean was;
+
+        g_mutex_lock(&group->lock);
+        was = member->logged_in;
+        member->logged_in = FALSE;
+        anchor = member->anchor;
+        g_mutex_unlock(&group->lock);
+        if (was && anchor != 0) {
+            (void)p11mux_backend_C_Logout(member->backend, anchor);
+            (void)p11mux_group_index_member(member); /* public objects only */
+        }
+    }
+    p11mux_group_session_unlock(session);
+    return CKR_OK;
+}
+
+/* -------------------------------------------------------------- searches */
+
+/* Add the virtual handles of what member finds for tmpl to found. */
+static CK_RV
+search_member(P11muxGroupSession *session, P11muxMember *member, CK_ATTRIBUTE_PTR tmpl,
+              CK_ULONG count, GHashTable *seen)
+{
+    CK_OBJECT_HANDLE batch[64];
+    CK_SESSION_HANDLE s;
+    CK_ULONG n = 0, i;
+    gboolean refreshed = FALSE;
+    CK_RV rv = p11mux_group_member_session(session, member, &s);
+
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_C_FindObjectsInit(member->backend, s, tmpl, count);
+    }
+    while (rv == CKR_OK) {
+        rv = p11mux_backend_C_FindObjects(member->backend, s, batch, G_N_ELEMENTS(batch), &n);
+        if (rv != CKR_OK || n == 0) {
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            CK_OBJECT_HANDLE handle = p11mux_group_virtual_handle(member, batch[i]);
+
+            if (handle == 0 && !refreshed) {
+                /* replicated out of band since the index was read */
+                refreshed = TRUE;
+                (void)p11mux_group_index_member(member);
+                handle = p11mux_group_virtual_handle(member, batch[i]);
+            }
+            if (handle != 0 && !g_hash_table_contains(seen, GSIZE_TO_POINTER((gsize)handle)) &&
+                p11mux_group_handle_served(session->group, handle)) {
+                g_hash_table_add(seen, GSIZE_TO_POINTER((gsize)handle));
+                g_array_append_val(session->found, handle);
+            }
+        }
+    }
+    if (s != 0 && rv != CKR_SESSION_HANDLE_INVALID) {
+        (void)p11mux_backend_C_FindObjectsFinal(member->backend, s);
+    }
+    return rv;
+}
+
+CK_RV
+p11mux_group_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                               CK_ULONG ulCount)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    P11muxGroup *group;
+    gboolean answered = FALSE;
+    CK_RV rv = CKR_DEVICE_ERROR;
+    guint i;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (session->finding) {
+        p11mux_group_session_unlock(session);
+        return CKR_OPERATION_ACTIVE;
+    }
+    group = session->group;
+    g_clear_pointer(&session->found, g_array_unref);
+    session->found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+    session->found_next = 0;
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        P11muxMemberRv klass;
+
+        if (!member->found || !p11mux_health_usable(&member->health)) {
+            continue;
+        }
+        rv = search_member(session, member, pTemplate, ulCount, seen);
+        klass = p11mux_group_record(member, rv);
+        if (rv == CKR_OK) {
+            answered = TRUE;
+            if (group->conf->find_fanout == P11MUX_HA_FIND_FANOUT_ONE) {
+                break;
+            }
+        } else if (klass == P11MUX_MEMBER_RV_REQUEST) {
+            break; /* a bad template: the member's answer */
+        } else {
+            p11mux_group_member_session_drop(session, member);
+        }
+    }
+    if (answered) {
+        rv = CKR_OK;
+        session->finding = TRUE;
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
+}
+
+CK_RV
+p11mux_group_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+                           CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_ULONG n = 0;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (!session->finding) {
+        p11mux_group_session_unlock(session);
+        return CKR_OPERATION_NOT_INITIALIZED;
+    }
+    if (phObject == NULL || pulObjectCount == NULL) {
+        p11mux_group_session_unlock(session);
+        return CKR_ARGUMENTS_BAD;
+    }
+    while (n < ulMaxObjectCount && session->found_next < session->found->len) {
+        phObject[n++] = g_array_index(session->found, CK_OBJECT_HANDLE, session->found_next++);
+    }
+    *pulObjectCount = n;
+    p11mux_group_session_unlock(session);
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_group_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (!session->finding) {
+        p11mux_group_session_unlock(session);
+        return CKR_OPERATION_NOT_INITIALIZED;
+    }
+    session->finding = FALSE;
+    g_clear_pointer(&session->found, g_array_unref);
+    p11mux_group_session_unlock(session);
+    return CKR_OK;
+}
+
+/* ------------------------------------------------------------ attributes */
+
+typedef CK_RV (*ObjectCall)(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object,
+                            gpointer data);
+
+/* call on a member holding hObject, the next one when a member fails. */
+static CK_RV
+on_holder(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, ObjectCall call, gpointer data)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_RV rv = CKR_OBJECT_HANDLE_INVALID;
+    guint64 tried = 0;
+    P11muxMember *member;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (!p11mux_group_handle_served(session->group, hObject)) {
+        p11mux_group_session_unlock(session);
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    while ((member = p11mux_group_choose(session->group, hObject, tried)) != NULL) {
+        CK_SESSION_HANDLE s;
+        P11muxMemberRv klass;
+
+        tried |= G_GUINT64_CONSTANT(1) << member->index;
+        rv = p11mux_group_member_session(session, member, &s);
+        if (rv == CKR_OK) {
+            rv = call(member, s, p11mux_group_member_handle(member, hObject), data);
+        }
+        klass = p11mux_group_record(member, rv);
+        if (rv == CKR_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
+            break;
+        }
+        p11mux_group_member_session_drop(session, member);
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
+}
+
+typedef struct {
+    CK_ATTRIBUTE_PTR tmpl;
+    CK_ULONG count;
+} Attributes;
+
+static CK_RV
+get_attributes(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object, gpointer data)
+{
+    Attributes *attributes = data;
+
+    return p11mux_backend_C_GetAttributeValue(member->backend, s, object, attributes->tmpl,
+                                              attributes->count);
+}
+
+CK_RV
+p11mux_group_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                 CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+    Attributes attributes = {pTemplate, ulCount};
+
+    return on_holder(hSession, hObject, get_attributes, &attributes);
+}
+
+static CK_RV
+get_size(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object, gpointer data)
+{
+    return p11mux_backend_C_GetObjectSize(member->backend, s, object, data);
+}
+
+CK_RV
+p11mux_group_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                             CK_ULONG_PTR pulSize)
+{
+    return on_holder(hSession, hObject, get_size, pulSize);
+}

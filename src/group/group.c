@@ -1,0 +1,743 @@
+/*
+ * The groups of a router (group.h): members found by their token URIs, the
+ * virtual backend with one slot per group, the synthesised slot and token,
+ * the mechanisms every member has, and the members' health (probes,
+ * re-admission).
+ */
+#include "config.h"
+
+#include <p11-kit/uri.h>
+#include <string.h>
+
+#include "group-private.h"
+#include "slotmap.h"
+#include "trace.h"
+
+/* The groups of the router being built or published, by virtual slot. */
+static GMutex registry_lock;
+static GHashTable *registry; /* CK_SLOT_ID -> P11muxGroup* */
+
+/* Probes run this often at most; each member's own cadence is its health's. */
+#define PROBE_TICK_US (100 * 1000)
+
+typedef struct {
+    GPtrArray *groups; /* P11muxGroup*, owned */
+    P11muxBackend *virtual; /* in router->backends */
+    P11muxProber *prober;
+} P11muxGroups;
+
+P11muxGroup *
+p11mux_group_of_slot(CK_SLOT_ID slot)
+{
+    P11muxGroup *group = NULL;
+
+    g_mutex_lock(&registry_lock);
+    if (registry != NULL) {
+        group = g_hash_table_lookup(registry, GSIZE_TO_POINTER((gsize)slot));
+    }
+    g_mutex_unlock(&registry_lock);
+    return group;
+}
+
+/* ---------------------------------------------------------------- health */
+
+static void
+trace_state(P11muxMember *member, P11muxMemberState from, P11muxMemberState to, CK_RV rv)
+{
+    P11muxGroup *group = member->group;
+    g_autofree char *message =
+        g_strdup_printf("group %s member %u (%s): %s -> %s (rv 0x%lx)", group->conf->name,
+                        member->index, member->conf->text, p11mux_member_state_name(from),
+                        p11mux_member_state_name(to), (unsigned long)rv);
+    P11muxTraceEvent event = {.event = "group.member.state",
+                              .backend = member->conf->backend,
+                              .outcome = p11mux_member_state_name(to),
+                              .message = message,
+                              .duration_us = -1};
+
+    p11mux_trace_event(group->router->trace, &event);
+}
+
+P11muxMemberRv
+p11mux_group_record(P11muxMember *member, CK_RV rv)
+{
+    P11muxMemberRv klass = p11mux_member_rv_classify(rv, member->failover_on,
+                                                     g_atomic_int_get(&member->group->logged_in));
+    P11muxMemberState from, to;
+
+    if (p11mux_health_record(&member->health, klass, g_get_monotonic_time(), &from, &to)) {
+        trace_state(member, from, to, rv);
+    }
+    return klass;
+}
+
+gboolean
+p11mux_group_present(P11muxGroup *group)
+{
+    guint i, active = 0;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+
+        active += p11mux_health_state(&member->health) == P11MUX_MEMBER_ACTIVE;
+    }
+    if (group->diverged) {
+        return FALSE; /* on-divergence = fail */
+    }
+    return active >= group->conf->min_active ||
+           group->conf->all_down == P11MUX_HA_ALL_DOWN_KEEP_SESSIONS;
+}
+
+/* ------------------------------------------------------------- members */
+
+/* The one slot of backend whose token matches uri: CKR_OK and *slot; with
+ * *matches the number of tokens that matched. */
+static CK_RV
+find_token(P11muxBackend *backend, P11KitUri *uri, CK_SLOT_ID *slot, guint *matches,
+           CK_TOKEN_INFO *token)
+{
+    g_autofree CK_SLOT_ID *slots = NULL;
+    CK_ULONG count = 0, i;
+    CK_RV rv = p11mux_backend_get_slot_list(backend, CK_TRUE, NULL, &count);
+
+    *matches = 0;
+    if (rv != CKR_OK || count == 0) {
+        return rv;
+    }
+    slots = g_new(CK_SLOT_ID, count);
+    rv = p11mux_backend_get_slot_list(backend, CK_TRUE, slots, &count);
+    for (i = 0; rv == CKR_OK && i < count; i++) {
+        CK_TOKEN_INFO info;
+
+        if (p11mux_backend_get_token_info(backend, slots[i], &info) == CKR_OK &&
+            p11_kit_uri_match_token_info(uri, &info)) {
+            if ((*matches)++ == 0) {
+                *slot = slots[i];
+                *token = info;
+            }
+        }
+    }
+    return rv;
+}
+
+static P11muxBackend *
+backend_named(P11muxRouter *router, const char *name)
+{
+    guint i;
+
+    for (i = 0; i < router->backends->len; i++) {
+        P11muxBackend *backend = g_ptr_array_index(router->backends, i);
+
+        if (g_strcmp0(backend->name, name) == 0) {
+            return backend;
+        }
+    }
+    return NULL;
+}
+
+/* Look for member's token now; FALSE with error for what the design refuses. */
+static gboolean
+locate(P11muxMember *member, CK_FLAGS *flags, GError **error)
+{
+    const P11muxConfMember *conf = member->conf;
+    CK_TOKEN_INFO token = {0};
+    guint matches = 0;
+
+    member->found = FALSE;
+    if (member->backend == NULL ||
+        find_token(member->backend, conf->token, &member->slot, &matches, &token) != CKR_OK ||
+        matches == 0) {
+        return TRUE;
+    }
+    if (matches > 1) {
+        g_set_error(error, P11MUX_BACKEND_ERROR, 0,
+                    "%s:%d: group member '%s' matches %u tokens of backend '%s'",
+                    conf->origin.file, conf->origin.line, conf->text, matches, conf->backend);
+        return FALSE;
+    }
+    if (token.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+        g_set_error(error, P11MUX_BACKEND_ERROR, 0,
+                    "%s:%d: group member '%s' logs in through a protected path, which p11mux "
+                    "cannot repeat for it",
+                    conf->origin.file, conf->origin.line, conf->text);
+        return FALSE;
+    }
+    member->found = TRUE;
+    *flags = token.flags;
+    return TRUE;
+}
+
+static P11muxMember *
+member_new(P11muxGroup *group, guint index, const P11muxConfMember *conf)
+{
+    const P11muxConfHaGroup *gc = group->conf;
+    P11muxMember *member = g_new0(P11muxMember, 1);
+
+    member->index = index;
+    member->group = group;
+    member->conf = conf;
+    member->backend = backend_named(group->router, conf->backend);
+    member->failover_on = p11mux_conf_member_failover_on(group->router->conf, gc, conf);
+    g_mutex_init(&member->index_lock);
+    p11mux_health_init(&member->health, gc->error_threshold, gc->probe_interval_us,
+                       gc->recover_backoff_min_us, gc->recover_backoff_max_us, gc->keepalive_us);
+    return member;
+}
+
+static void
+member_free(P11muxMember *member)
+{
+    p11mux_group_index_clear(member);
+    if (member->anchor != 0 && member->backend != NULL) {
+        (void)p11mux_backend_C_CloseSession(member->backend, member->anchor);
+    }
+    p11mux_health_clear(&member->health);
+    g_mutex_clear(&member->index_lock);
+    g_free(member);
+}
+
+static void
+group_free(P11muxGroup *group)
+{
+    if (group == NULL) {
+        return;
+    }
+    p11mux_group_sessions_close_all(group);
+    g_clear_pointer(&group->members, g_ptr_array_unref);
+    g_clear_pointer(&group->handles, g_hash_table_unref);
+    g_clear_pointer(&group->identities, g_ptr_array_unref);
+    g_clear_pointer(&group->pin, p11mux_pin_vault_free);
+    g_mutex_clear(&group->lock);
+    g_free(group);
+}
+
+/* The virtual slot of a group: from its name, so that it stays whatever
+ * the members and the other groups do. */
+static CK_SLOT_ID
+group_slot(const char *name)
+{
+    g_autofree char *key = g_strconcat(P11MUX_GROUP_BACKEND_NAME, name, NULL);
+
+    return p11mux_slotmap_hash_id(key, 0, 0);
+}
+
+static P11muxGroup *
+group_new(P11muxRouter *router, const P11muxConfHaGroup *conf)
+{
+    P11muxGroup *group = g_new0(P11muxGroup, 1);
+    guint i;
+
+    group->conf = conf;
+    group->router = router;
+    group->slot = group_slot(conf->name);
+    g_mutex_init(&group->lock);
+    group->members = g_ptr_array_new_with_free_func((GDestroyNotify)member_free);
+    group->identities = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    group->handles = g_hash_table_new(g_bytes_hash, g_bytes_equal);
+    if (conf->pin_retention == P11MUX_HA_PIN_RETENTION_MEMORY) {
+        group->pin = p11mux_pin_vault_new();
+    }
+    for (i = 0; i < conf->members->len; i++) {
+        g_ptr_array_add(group->members, member_new(group, i, g_ptr_array_index(conf->members, i)));
+    }
+    return group;
+}
+
+/* Find every member's token; members found agree on CKF_LOGIN_REQUIRED. */
+static gboolean
+locate_members(P11muxGroup *group, GHashTable *taken, GError **error)
+{
+    gboolean first = TRUE;
+    guint i;
+
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        const P11muxConfMember *conf = member->conf;
+        CK_FLAGS flags = 0;
+        g_autofree char *where = NULL;
+
+        if (!locate(member, &flags, error)) {
+            return FALSE;
+        }
+        if (!member->found) {
+            p11mux_health_down(&member->health);
+            continue;
+        }
+        where = g_strdup_printf("%s:%lu", conf->backend, (unsigned long)member->slot);
+        if (g_hash_table_contains(taken, where)) {
+            g_set_error(error, P11MUX_BACKEND_ERROR, 0,
+                        "%s:%d: group member '%s' is a token already in a group", conf->origin.file,
+                        conf->origin.line, conf->text);
+            return FALSE;
+        }
+        g_hash_table_add(taken, g_steal_pointer(&where));
+        if (!first && (flags & CKF_LOGIN_REQUIRED) != group->login_flags) {
+            g_set_error(error, P11MUX_BACKEND_ERROR, 0,
+                        "%s:%d: group member '%s' %s a login, the first member found does not",
+                        conf->origin.file, conf->origin.line, conf->text,
+                        (flags & CKF_LOGIN_REQUIRED) ? "requires" : "does not require");
+            return FALSE;
+        }
+        group->login_flags = flags & CKF_LOGIN_REQUIRED;
+        first = FALSE;
+        if (group->conf->hide_members) {
+            p11mux_slotmap_hide(group->router->slots, member->backend, member->slot);
+        }
+    }
+    return TRUE;
+}
+
+/* ---------------------------------------------------------------- probes */
+
+/* A member answering again: reopened, logged in with the retained PIN,
+ * indexed, and then usable. */
+static void
+readmit(P11muxMember *member)
+{
+    CK_RV rv;
+
+    g_mutex_lock(&member->group->lock);
+    if (member->anchor != 0) {
+        (void)p11mux_backend_C_CloseSession(member->backend, member->anchor);
+        member->anchor = 0;
+        member->logged_in = FALSE;
+    }
+    g_mutex_unlock(&member->group->lock);
+    rv = p11mux_group_member_login(member);
+    if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED) {
+        p11mux_health_quarantine(&member->health);
+        trace_state(member, P11MUX_MEMBER_RECOVERING, P11MUX_MEMBER_QUARANTINED, rv);
+        return;
+    }
+    if (rv == CKR_OK) {
+        rv = p11mux_group_index_member(member);
+    }
+    if (rv == CKR_OK) {
+        p11mux_health_admit(&member->health);
+        trace_state(member, P11MUX_MEMBER_RECOVERING, P11MUX_MEMBER_ACTIVE, rv);
+    } else {
+        (void)p11mux_group_record(member, rv);
+    }
+}
+
+static void
+probe_member(P11muxMember *member, gint64 now)
+{
+    P11muxMemberState from, to;
+    CK_TOKEN_INFO info;
+    CK_FLAGS flags = 0;
+    gboolean ok;
+
+    if (!p11mux_health_probe_due(&member->health, now)) {
+        return;
+    }
+    if (!member->found) {
+        ok = locate(member, &flags, NULL) && member->found;
+    } else {
+        ok = p11mux_backend_get_token_info(member->backend, member->slot, &info) == CKR_OK;
+    }
+    if (p11mux_health_probe_result(&member->health, ok, now, &from, &to)) {
+        trace_state(member, from, to, ok ? CKR_OK : CKR_DEVICE_ERROR);
+    }
+    if (p11mux_health_state(&member->health) == P11MUX_MEMBER_RECOVERING) {
+        readmit(member);
+    }
+}
+
+/* P11muxProber's probe: every member of every group whose probe is due. */
+static void
+probe_all(gpointer data)
+{
+    P11muxGroups *groups = data;
+    gint64 now = g_get_monotonic_time();
+    guint i, j;
+
+    for (i = 0; i < groups->groups->len; i++) {
+        P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+
+            if (member->backend != NULL) {
+                probe_member(member, now);
+            }
+        }
+    }
+}
+
+/* --------------------------------------------------------------- attach */
+
+static void
+registry_add(P11muxGroup *group)
+{
+    g_mutex_lock(&registry_lock);
+    if (registry == NULL) {
+        registry = g_hash_table_new(g_direct_hash, g_direct_equal);
+    }
+    g_hash_table_insert(registry, GSIZE_TO_POINTER((gsize)group->slot), group);
+    g_mutex_unlock(&registry_lock);
+}
+
+static void
+registry_remove(P11muxGroup *group)
+{
+    g_mutex_lock(&registry_lock);
+    if (registry != NULL) {
+        g_hash_table_remove(registry, GSIZE_TO_POINTER((gsize)group->slot));
+    }
+    g_mutex_unlock(&registry_lock);
+}
+
+static void
+groups_free(P11muxGroups *groups)
+{
+    guint i;
+
+    if (groups == NULL) {
+        return;
+    }
+    g_clear_pointer(&groups->prober, p11mux_prober_free);
+    for (i = 0; i < groups->groups->len; i++) {
+        registry_remove(g_ptr_array_index(groups->groups, i));
+    }
+    g_ptr_array_unref(groups->groups);
+    g_free(groups);
+}
+
+gboolean
+p11mux_groups_attach(P11muxRouter *router, GError **error)
+{
+    const P11muxConf *conf = router->conf;
+    g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    P11muxGroups *groups;
+    guint i, j;
+
+    if (conf->ha_groups == NULL || conf->ha_groups->len == 0) {
+        return TRUE;
+    }
+    groups = g_new0(P11muxGroups, 1);
+    groups->groups = g_ptr_array_new_with_free_func((GDestroyNotify)group_free);
+    for (i = 0; i < conf->ha_groups->len; i++) {
+        P11muxGroup *group = group_new(router, g_ptr_array_index(conf->ha_groups, i));
+
+        g_ptr_array_add(groups->groups, group);
+        if (!locate_members(group, taken, error)) {
+            groups_free(groups);
+            return FALSE;
+        }
+    }
+    groups->virtual = p11mux_backend_new_virtual(P11MUX_GROUP_BACKEND_NAME,
+                                                 &p11mux_group_functions);
+    groups->virtual->index = router->backends->len;
+    g_ptr_array_add(router->backends, groups->virtual);
+    for (i = 0; i < groups->groups->len; i++) {
+        P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+
+        registry_add(group);
+        (void)p11mux_slotmap_intern(router->slots, groups->virtual, group->slot);
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+
+            if (member->found) {
+                (void)p11mux_group_record(member, p11mux_group_index_member(member));
+            }
+        }
+    }
+    groups->prober =
+        p11mux_prober_new(!router->cant_create_threads, PROBE_TICK_US, probe_all, groups);
+    router->groups = groups;
+    return TRUE;
+}
+
+void
+p11mux_groups_detach(P11muxRouter *router)
+{
+    if (router == NULL || router->groups == NULL) {
+        return;
+    }
+    groups_free(router->groups);
+    router->groups = NULL;
+}
+
+void
+p11mux_groups_after_fork(void)
+{
+    p11mux_pin_vaults_wipe_after_fork();
+    /* the parent's groups stay with its router, which the child leaks; a
+     * lock another thread held at fork() would never be released here */
+    g_mutex_init(&registry_lock);
+    registry = NULL;
+    p11mux_group_sessions_after_fork();
+}
+
+/* ---------------------------------------------------- slot and token */
+
+CK_RV
+p11mux_group_C_GetInfo(CK_INFO_PTR pInfo)
+{
+    if (pInfo == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    memset(pInfo, ' ', sizeof *pInfo);
+    pInfo->cryptokiVersion = (CK_VERSION){3, 0};
+    memcpy(pInfo->manufacturerID, "p11mux", 6);
+    memcpy(pInfo->libraryDescription, "p11mux HA groups", 16);
+    pInfo->flags = 0;
+    pInfo->libraryVersion = (CK_VERSION){0, 1};
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
+{
+    g_autoptr(GPtrArray) slots = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer key, value;
+    CK_ULONG i;
+
+    if (pulCount == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    g_mutex_lock(&registry_lock);
+    if (registry != NULL) {
+        g_hash_table_iter_init(&iter, registry);
+        while (g_hash_table_iter_next(&iter, &key, &value)) {
+            g_ptr_array_add(slots, value);
+        }
+    }
+    g_mutex_unlock(&registry_lock);
+    for (i = slots->len; tokenPresent && i-- > 0;) {
+        if (!p11mux_group_present(g_ptr_array_index(slots, i))) {
+            g_ptr_array_remove_index(slots, i);
+        }
+    }
+    if (pSlotList != NULL && *pulCount < slots->len) {
+        *pulCount = slots->len;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    for (i = 0; pSlotList != NULL && i < slots->len; i++) {
+        pSlotList[i] = ((P11muxGroup *)g_ptr_array_index(slots, i))->slot;
+    }
+    *pulCount = slots->len;
+    return CKR_OK;
+}
+
+/* text into a blank-padded field of size bytes */
+static void
+pad(CK_UTF8CHAR *field, gsize size, const char *text)
+{
+    gsize n = MIN(strlen(text), size);
+
+    memset(field, ' ', size);
+    memcpy(field, text, n);
+}
+
+CK_RV
+p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    g_autofree char *description = NULL;
+
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    if (pInfo == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    description = g_strdup_printf("p11mux HA group %s", group->conf->name);
+    pad(pInfo->slotDescription, sizeof pInfo->slotDescription, description);
+    pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
+    pInfo->flags = p11mux_group_present(group) ? CKF_TOKEN_PRESENT : 0;
+    pInfo->hardwareVersion = (CK_VERSION){0, 0};
+    pInfo->firmwareVersion = (CK_VERSION){0, 0};
+    return CKR_OK;
+}
+
+CK_RV
+p11mux_group_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    gboolean rng = TRUE;
+    guint i;
+
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    if (pInfo == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (!p11mux_group_present(group)) {
+        return CKR_TOKEN_NOT_PRESENT;
+    }
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        CK_TOKEN_INFO info;
+
+        if (member->found &&
+            p11mux_backend_get_token_info(member->backend, member->slot, &info) == CKR_OK) {
+            rng = rng && (info.flags & CKF_RNG);
+        }
+    }
+    pad(pInfo->label, sizeof pInfo->label, group->conf->label);
+    pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
+    pad(pInfo->model, sizeof pInfo->model, "HA group");
+    pad(pInfo->serialNumber, sizeof pInfo->serialNumber, group->conf->serial);
+    pInfo->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | group->login_flags |
+                   (rng ? CKF_RNG : 0);
+    pInfo->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    pInfo->ulSessionCount = CK_UNAVAILABLE_INFORMATION;
+    pInfo->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    pInfo->ulRwSessionCount = CK_UNAVAILABLE_INFORMATION;
+    pInfo->ulMaxPinLen = 255;
+    pInfo->ulMinPinLen = 1;
+    pInfo->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    pInfo->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    pInfo->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    pInfo->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    pInfo->hardwareVersion = (CK_VERSION){0, 0};
+    pInfo->firmwareVersion = (CK_VERSION){0, 0};
+    memset(pInfo->utcTime, ' ', sizeof pInfo->utcTime);
+    return CKR_OK;
+}
+
+/* ------------------------------------------------------------ mechanisms */
+
+/* The mechanisms of a found member, sorted (transfer full), NULL if it
+ * cannot say. */
+static GArray *
+member_mechanisms(P11muxMember *member)
+{
+    CK_ULONG count = 0;
+    GArray *list;
+
+    if (!member->found ||
+        p11mux_backend_mechanism_list(member->backend, member->slot, NULL, &count) != CKR_OK) {
+        return NULL;
+    }
+    list = g_array_sized_new(FALSE, TRUE, sizeof(CK_MECHANISM_TYPE), count);
+    g_array_set_size(list, count);
+    if (p11mux_backend_mechanism_list(member->backend, member->slot,
+                                      (CK_MECHANISM_TYPE_PTR)list->data, &count) != CKR_OK) {
+        g_array_unref(list);
+        return NULL;
+    }
+    g_array_set_size(list, count);
+    return list;
+}
+
+static gboolean
+contains(const GArray *list, CK_MECHANISM_TYPE type)
+{
+    guint i;
+
+    for (i = 0; i < list->len; i++) {
+        if (g_array_index(list, CK_MECHANISM_TYPE, i) == type) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* The mechanisms every member found has (HA-GROUPS.md §7). */
+static GArray *
+intersection(P11muxGroup *group)
+{
+    GArray *common = NULL;
+    guint i, k;
+
+    for (i = 0; i < group->members->len; i++) {
+        g_autoptr(GArray) list = member_mechanisms(g_ptr_array_index(group->members, i));
+
+        if (list == NULL) {
+            continue;
+        }
+        if (common == NULL) {
+            common = g_steal_pointer(&list);
+            continue;
+        }
+        for (k = common->len; k-- > 0;) {
+            if (!contains(list, g_array_index(common, CK_MECHANISM_TYPE, k))) {
+                g_array_remove_index(common, k);
+            }
+        }
+    }
+    return common != NULL ? common : g_array_new(FALSE, FALSE, sizeof(CK_MECHANISM_TYPE));
+}
+
+CK_RV
+p11mux_group_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+                         CK_ULONG_PTR pulCount)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    g_autoptr(GArray) common = NULL;
+
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    if (pulCount == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    common = intersection(group);
+    if (pMechanismList != NULL && *pulCount < common->len) {
+        *pulCount = common->len;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (pMechanismList != NULL && common->len > 0) {
+        memcpy(pMechanismList, common->data, common->len * sizeof(CK_MECHANISM_TYPE));
+    }
+    *pulCount = common->len;
+    return CKR_OK;
+}
+
+/* The largest minimum, the smallest maximum, the flags every member has. */
+CK_RV
+p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
+{
+    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    gboolean any = FALSE;
+    guint i;
+
+    if (group == NULL) {
+        return CKR_SLOT_ID_INVALID;
+    }
+    if (pInfo == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    for (i = 0; i < group->members->len; i++) {
+        P11muxMember *member = g_ptr_array_index(group->members, i);
+        CK_MECHANISM_INFO info;
+        CK_RV rv;
+
+        if (!member->found) {
+            continue;
+        }
+        rv = p11mux_backend_C_GetMechanismInfo(member->backend, member->slot, type, &info);
+        if (rv == CKR_MECHANISM_INVALID) {
+            return rv;
+        }
+        if (rv != CKR_OK) {
+            continue;
+        }
+        if (!any) {
+            *pInfo = info;
+            any = TRUE;
+            continue;
+        }
+        pInfo->ulMinKeySize = MAX(pInfo->ulMinKeySize, info.ulMinKeySize);
+        pInfo->ulMaxKeySize = MIN(pInfo->ulMaxKeySize, info.ulMaxKeySize);
+        pInfo->flags &= info.flags;
+    }
+    return any ? CKR_OK : CKR_MECHANISM_INVALID;
+}
+
+/* ------------------------------------------------------- refused outright */
+
+CK_RV
+p11mux_group_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+                  CK_UTF8CHAR_PTR pLabel)
+{
+    (void)pPin;
+    (void)ulPinLen;
+    (void)pLabel;
+    return p11mux_group_of_slot(slotID) != NULL ? CKR_FUNCTION_NOT_SUPPORTED : CKR_SLOT_ID_INVALID;
+}

@@ -1,0 +1,192 @@
+#!/bin/sh
+# HA groups through p11mux over two SoftHSM2 replicas (replicas.sh) behind
+# the fault injector p11fault.so: one virtual slot whose token is the group
+# (the members hidden), the keys found once, signatures that verify, a
+# member that fails C_Sign taken over by the other with no error seen by
+# the application, a wrong PIN said to one member only, and token writes
+# refused.  pkcs11-tool runs one process per check, so each check's counts
+# are its own (p11fault counts per process).
+set -eu
+# shellcheck source-path=SCRIPTDIR source=../integration/harness.sh
+. "$(dirname "$0")/../integration/harness.sh"
+# shellcheck source-path=SCRIPTDIR source=replicas.sh
+. "$(dirname "$0")/replicas.sh"
+require pkcs11-tool softhsm2-util openssl "$SOFTHSM_MODULE"
+
+so=$(p11mux_so)
+setup_replicas replica-a replica-b
+setup_divergent replica-c
+setup_ambiguous replica-d
+printf 'data signed through the group' >"$TMP/data"
+
+# conf DISPATCH [EXTRA-MEMBER [ON-DIVERGENCE]]
+conf() {
+    {
+        printf '[global]\nuser-config = none\ntrace = file:%s\n%s' "$TMP/trace" "${GLOBAL_EXTRA:-}"
+        fault_module_conf fault
+        printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b'
+        if [ -n "${2:-}" ]; then
+            printf ' fault:pkcs11:token=%s' "$2"
+        fi
+        printf '\ndispatch = %s\nerror-threshold = 1\nprobe-interval = 1s\n' "$1"
+        printf 'on-divergence = %s\n' "${3:-exclude-object}"
+    } >"$TMP/p11mux.conf"
+}
+conf primary
+P11MUX_CONF=$TMP/p11mux.conf
+export P11MUX_CONF
+fault_rules ""
+
+mux() {
+    pkcs11-tool --module "$so" "$@"
+}
+
+# ------------------------------------------------------------ one slot
+
+check "the slot list" mux -L
+token_labels "$OUT" >"$TMP/labels"
+expect_line "$TMP/labels" "signing" "the group's token is listed"
+expect_not_contains "$TMP/labels" "replica-a" "member replica-a is not listed"
+expect_not_contains "$TMP/labels" "replica-b" "member replica-b is not listed"
+expect_contains "$OUT" "p11mux" "the token is p11mux's"
+expect_contains "$OUT" "HA group" "the token is an HA group"
+slot_ids "$OUT" >"$TMP/slots"
+check "the slot list again" mux -L
+slot_ids "$OUT" >"$TMP/slots-again"
+expect_equal "$TMP/slots" "$TMP/slots-again" "the group's slot id is the same in another process"
+
+# ------------------------------------------------------------ objects
+
+check "the objects, logged in" mux --token-label signing --login --pin "$PIN" -O
+object_ids "$OUT" >"$TMP/ids"
+expect_line "$TMP/ids" "01" "the RSA key (01) is found"
+expect_line "$TMP/ids" "03" "the EC key (03) is found"
+n=$(grep -c '^01$' "$TMP/ids" || true)
+[ "$n" -le 3 ] && pass "identity 01 is listed once per class ($n objects)" ||
+    fail "identity 01 is listed $n times: replicas not united"
+
+# ------------------------------------------------------------ signing
+
+check "signs through the group" mux --token-label signing --login --pin "$PIN" --sign --id 01 \
+    -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/group.sig"
+check "openssl verifies the group's signature" openssl dgst -sha256 \
+    -verify "$REPLICAS_DIR/rsa-pub.der" -keyform DER -signature "$TMP/group.sig" "$TMP/data"
+[ "$(fault_count replica-a C_Sign)" -ge 1 ] && pass "primary: replica-a signed" ||
+    fail "primary: replica-a did not sign"
+[ "$(fault_count replica-b C_Sign)" -eq 0 ] && pass "primary: replica-b did not" ||
+    fail "primary: replica-b signed"
+
+# ------------------------------------------------------------ failover
+
+fault_rules "token=replica-a fn=C_Sign rv=CKR_DEVICE_ERROR count=always"
+check "signs while replica-a fails C_Sign" mux --token-label signing --login --pin "$PIN" \
+    --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/over.sig"
+check "openssl verifies the signature made after the failover" openssl dgst -sha256 \
+    -verify "$REPLICAS_DIR/rsa-pub.der" -keyform DER -signature "$TMP/over.sig" "$TMP/data"
+expect_equal "$TMP/over.sig" "$TMP/group.sig" "the same PKCS #1 v1.5 signature from the other member"
+[ "$(fault_count replica-a C_Sign)" -ge 1 ] && pass "replica-a was asked and failed" ||
+    fail "replica-a was not asked"
+[ "$(fault_count replica-b C_Sign)" -ge 1 ] && pass "replica-b took the signature over" ||
+    fail "replica-b did not sign"
+expect_contains "$TMP/trace" "group.failover" "the trace records the failover"
+expect_contains "$TMP/trace" "group.member.state" "the trace records replica-a's state change"
+expect_contains "$TMP/trace" "pPin: <redacted" "the trace redacts the PIN of C_Login"
+if grep -A1 -e 'pPin' "$TMP/trace" | grep -q -F -e "$PIN"; then
+    fail "the trace holds the PIN"
+else
+    pass "the trace holds no PIN"
+fi
+fault_rules ""
+
+fault_rules "token=replica-a fn=C_SignInit rv=CKR_DEVICE_ERROR count=always"
+check "signs while replica-a fails C_SignInit" mux --token-label signing --login --pin "$PIN" \
+    --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/init.sig"
+expect_equal "$TMP/init.sig" "$TMP/group.sig" "the signature made on replica-b"
+fault_rules ""
+
+fault_rules "token=replica-a fn=C_Sign rv=CKR_DATA_LEN_RANGE count=always"
+check_fails "a request error is the application's" mux --token-label signing --login \
+    --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
+    --output-file "$TMP/bad.sig"
+[ "$(fault_count replica-b C_Sign)" -eq 0 ] && pass "a request error is not retried elsewhere" ||
+    fail "a request error was retried on replica-b"
+fault_rules ""
+
+# ------------------------------------------------------------ login
+
+check_fails "a wrong PIN is refused" mux --token-label signing --login --pin 999999 -O
+expect_contains "$ERR" "CKR_PIN_INCORRECT" "the member's answer"
+[ "$(fault_count replica-b C_Login)" -eq 0 ] && pass "no other member saw the wrong PIN" ||
+    fail "replica-b saw the wrong PIN"
+check "a good PIN logs in every member" mux --token-label signing --login --pin "$PIN" -O
+[ "$(fault_count replica-a C_Login)" -ge 1 ] && [ "$(fault_count replica-b C_Login)" -ge 1 ] &&
+    pass "both members logged in" || fail "a member was not logged in"
+
+# ------------------------------------------------------------ writes
+
+check_fails "a token key pair is refused" mux --token-label signing --login --pin "$PIN" \
+    --keypairgen --key-type rsa:2048 --label new --id 09
+expect_contains "$ERR" "CKR_TOKEN_WRITE_PROTECTED" "token writes are refused"
+[ "$(fault_count replica-a C_GenerateKeyPair)" -eq 0 ] && pass "no member saw the write" ||
+    fail "a member saw the write"
+
+# ------------------------------------------------------------ round-robin
+
+conf round-robin
+for i in 1 2 3 4; do
+    check "round-robin signature $i" mux --token-label signing --login --pin "$PIN" --sign \
+        --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/rr$i.sig"
+    expect_equal "$TMP/rr$i.sig" "$TMP/group.sig" "round-robin signature $i is the same"
+done
+
+# ------------------------------------------------------------ divergence
+
+# replica-c holds another RSA key under id 01: never used for it; the
+# majority's key signs
+conf round-robin replica-c
+: >"$TMP/trace"
+for i in 1 2 3; do
+    check "signature $i with a divergent member" mux --token-label signing --login --pin "$PIN" \
+        --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/div$i.sig"
+    expect_equal "$TMP/div$i.sig" "$TMP/group.sig" "signature $i is the majority's key's"
+    [ "$(fault_count replica-c C_Sign)" -eq 0 ] && pass "replica-c did not sign $i" ||
+        fail "replica-c signed with its other key"
+done
+expect_contains "$TMP/trace" "group.divergence" "the trace records the divergence"
+check "the EC key (03) still signs with replica-c in the group" mux --token-label signing \
+    --login --pin "$PIN" --sign --id 03 -m ECDSA --input-file "$TMP/data" \
+    --output-file "$TMP/div-ec.sig"
+
+conf round-robin replica-c fail
+check "the slot list with on-divergence = fail" mux -L
+token_labels "$OUT" >"$TMP/labels-fail"
+expect_not_contains "$TMP/labels-fail" "signing" "on-divergence = fail: the token is absent"
+
+# replica-d holds two private keys of identity 01: not served from it
+conf round-robin replica-d
+for i in 1 2 3; do
+    check "signature $i with an ambiguous member" mux --token-label signing --login --pin "$PIN" \
+        --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/amb$i.sig"
+    expect_equal "$TMP/amb$i.sig" "$TMP/group.sig" "ambiguous: signature $i is the replicas' key's"
+done
+
+# ------------------------------------------------------------ policy
+
+# the [global] policy applies to the group's token as to any backend's
+GLOBAL_EXTRA='policy = strict
+[policy strict]
+deny-mechanisms = CKM_SHA256_RSA_PKCS
+deny-objects = pkcs11:id=%03
+'
+conf round-robin
+check_fails "a denied mechanism is refused on the group's token" mux --token-label signing \
+    --login --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
+    --output-file "$TMP/denied.sig"
+expect_contains "$ERR" "CKR_MECHANISM_INVALID" "the policy's answer"
+[ "$(fault_count replica-a C_SignInit)" -eq 0 ] && [ "$(fault_count replica-b C_SignInit)" -eq 0 ] &&
+    pass "no member saw the denied mechanism" || fail "a member saw the denied mechanism"
+check "the objects under the policy" mux --token-label signing --login --pin "$PIN" -O
+object_ids "$OUT" >"$TMP/ids-policy"
+expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
+expect_not_contains "$TMP/ids-policy" "03" "the hidden EC key (03) is not found"
+GLOBAL_EXTRA=
