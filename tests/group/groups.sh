@@ -41,6 +41,17 @@ mux() {
     pkcs11-tool --module "$so" "$@"
 }
 
+# expect_count LABEL FUNCTION TEST N DESCRIPTION: p11fault counted
+# FUNCTION on LABEL's token TEST (-eq, -ge, ...) N times in the last run
+expect_count() {
+    groups_n=$(fault_count "$1" "$2")
+    if test "$groups_n" "$3" "$4"; then
+        pass "$5"
+    else
+        fail "$5 ($1 $2: $groups_n)"
+    fi
+}
+
 # ------------------------------------------------------------ one slot
 
 check "the slot list" mux -L
@@ -62,8 +73,11 @@ object_ids "$OUT" >"$TMP/ids"
 expect_line "$TMP/ids" "01" "the RSA key (01) is found"
 expect_line "$TMP/ids" "03" "the EC key (03) is found"
 n=$(grep -c '^01$' "$TMP/ids" || true)
-[ "$n" -le 3 ] && pass "identity 01 is listed once per class ($n objects)" ||
+if [ "$n" -le 3 ]; then
+    pass "identity 01 is listed once per class ($n objects)"
+else
     fail "identity 01 is listed $n times: replicas not united"
+fi
 
 # ------------------------------------------------------------ signing
 
@@ -71,10 +85,8 @@ check "signs through the group" mux --token-label signing --login --pin "$PIN" -
     -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/group.sig"
 check "openssl verifies the group's signature" openssl dgst -sha256 \
     -verify "$REPLICAS_DIR/rsa-pub.der" -keyform DER -signature "$TMP/group.sig" "$TMP/data"
-[ "$(fault_count replica-a C_Sign)" -ge 1 ] && pass "primary: replica-a signed" ||
-    fail "primary: replica-a did not sign"
-[ "$(fault_count replica-b C_Sign)" -eq 0 ] && pass "primary: replica-b did not" ||
-    fail "primary: replica-b signed"
+expect_count replica-a C_Sign -ge 1 "primary: replica-a signed"
+expect_count replica-b C_Sign -eq 0 "primary: replica-b did not"
 
 # ------------------------------------------------------------ failover
 
@@ -84,10 +96,8 @@ check "signs while replica-a fails C_Sign" mux --token-label signing --login --p
 check "openssl verifies the signature made after the failover" openssl dgst -sha256 \
     -verify "$REPLICAS_DIR/rsa-pub.der" -keyform DER -signature "$TMP/over.sig" "$TMP/data"
 expect_equal "$TMP/over.sig" "$TMP/group.sig" "the same PKCS #1 v1.5 signature from the other member"
-[ "$(fault_count replica-a C_Sign)" -ge 1 ] && pass "replica-a was asked and failed" ||
-    fail "replica-a was not asked"
-[ "$(fault_count replica-b C_Sign)" -ge 1 ] && pass "replica-b took the signature over" ||
-    fail "replica-b did not sign"
+expect_count replica-a C_Sign -ge 1 "replica-a was asked and failed"
+expect_count replica-b C_Sign -ge 1 "replica-b took the signature over"
 expect_contains "$TMP/trace" "group.failover" "the trace records the failover"
 expect_contains "$TMP/trace" "group.member.state" "the trace records replica-a's state change"
 expect_contains "$TMP/trace" "pPin: <redacted" "the trace redacts the PIN of C_Login"
@@ -108,27 +118,24 @@ fault_rules "token=replica-a fn=C_Sign rv=CKR_DATA_LEN_RANGE count=always"
 check_fails "a request error is the application's" mux --token-label signing --login \
     --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
     --output-file "$TMP/bad.sig"
-[ "$(fault_count replica-b C_Sign)" -eq 0 ] && pass "a request error is not retried elsewhere" ||
-    fail "a request error was retried on replica-b"
+expect_count replica-b C_Sign -eq 0 "a request error is not retried elsewhere"
 fault_rules ""
 
 # ------------------------------------------------------------ login
 
 check_fails "a wrong PIN is refused" mux --token-label signing --login --pin 999999 -O
 expect_contains "$ERR" "CKR_PIN_INCORRECT" "the member's answer"
-[ "$(fault_count replica-b C_Login)" -eq 0 ] && pass "no other member saw the wrong PIN" ||
-    fail "replica-b saw the wrong PIN"
+expect_count replica-b C_Login -eq 0 "no other member saw the wrong PIN"
 check "a good PIN logs in every member" mux --token-label signing --login --pin "$PIN" -O
-[ "$(fault_count replica-a C_Login)" -ge 1 ] && [ "$(fault_count replica-b C_Login)" -ge 1 ] &&
-    pass "both members logged in" || fail "a member was not logged in"
+expect_count replica-a C_Login -ge 1 "both members logged in (replica-a)"
+expect_count replica-b C_Login -ge 1 "both members logged in (replica-b)"
 
 # ------------------------------------------------------------ writes
 
 check_fails "a token key pair is refused" mux --token-label signing --login --pin "$PIN" \
     --keypairgen --key-type rsa:2048 --label new --id 09
 expect_contains "$ERR" "CKR_TOKEN_WRITE_PROTECTED" "token writes are refused"
-[ "$(fault_count replica-a C_GenerateKeyPair)" -eq 0 ] && pass "no member saw the write" ||
-    fail "a member saw the write"
+expect_count replica-a C_GenerateKeyPair -eq 0 "no member saw the write"
 
 # ------------------------------------------------------------ round-robin
 
@@ -149,8 +156,7 @@ for i in 1 2 3; do
     check "signature $i with a divergent member" mux --token-label signing --login --pin "$PIN" \
         --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/div$i.sig"
     expect_equal "$TMP/div$i.sig" "$TMP/group.sig" "signature $i is the majority's key's"
-    [ "$(fault_count replica-c C_Sign)" -eq 0 ] && pass "replica-c did not sign $i" ||
-        fail "replica-c signed with its other key"
+    expect_count replica-c C_Sign -eq 0 "replica-c did not sign $i"
 done
 expect_contains "$TMP/trace" "group.divergence" "the trace records the divergence"
 check "the EC key (03) still signs with replica-c in the group" mux --token-label signing \
@@ -183,8 +189,8 @@ check_fails "a denied mechanism is refused on the group's token" mux --token-lab
     --login --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
     --output-file "$TMP/denied.sig"
 expect_contains "$ERR" "CKR_MECHANISM_INVALID" "the policy's answer"
-[ "$(fault_count replica-a C_SignInit)" -eq 0 ] && [ "$(fault_count replica-b C_SignInit)" -eq 0 ] &&
-    pass "no member saw the denied mechanism" || fail "a member saw the denied mechanism"
+expect_count replica-a C_SignInit -eq 0 "no member saw the denied mechanism (replica-a)"
+expect_count replica-b C_SignInit -eq 0 "no member saw the denied mechanism (replica-b)"
 check "the objects under the policy" mux --token-label signing --login --pin "$PIN" -O
 object_ids "$OUT" >"$TMP/ids-policy"
 expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
