@@ -1,7 +1,8 @@
 /*
  * p11mux list [--config FILE]: every backend (library, state, load error)
  * and every slot (p11mux id, backend, backend slot id, token label, serial,
- * flags, policy), read by loading the backends exactly as the module does;
+ * flags, policy) and every HA group (its members, their states and the
+ * objects they serve), read by loading the backends exactly as the module does;
  * each backend is tried in a child process first, and one that hangs,
  * crashes or exits there is shown so and not loaded.
  */
@@ -13,6 +14,7 @@
 #include "cli.h"
 #include "probe.h"
 #include "constants.h"
+#include "group.h"
 #include "policy-decide.h"
 #include "policy.h"
 #include "router.h"
@@ -102,7 +104,9 @@ print_slot(const P11muxPolicySet *set, P11muxRouter *router, const P11muxSlot *s
     }
     print_token(backend, slot->real);
     print_policy(set, backend->name);
-    printf("  visible: %s\n", p11mux_policy_allows_slot(router->policy, slot) ? "yes" : "no (policy)");
+    printf("  visible: %s\n", slot->hidden ? "no (a member of an HA group)"
+                              : p11mux_policy_allows_slot(router->policy, slot) ? "yes"
+                                                                               : "no (policy)");
 }
 
 /*
@@ -144,6 +148,7 @@ list(const char *config, guint timeout_ms)
     P11muxRouter *router = NULL;
     const P11muxPolicySet *set;
     GPtrArray *slots = NULL;
+    g_autofree char *groups = NULL;
     guint i;
 
     if (conf != NULL) {
@@ -177,6 +182,8 @@ list(const char *config, guint timeout_ms)
         print_slot(set, router, g_ptr_array_index(slots, i));
     }
     g_ptr_array_unref(slots);
+    groups = p11mux_groups_describe(router);
+    fputs(groups, stdout);
     p11mux_router_free(router);
     return P11MUX_EXIT_OK;
 }

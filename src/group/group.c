@@ -459,6 +459,109 @@ p11mux_groups_detach(P11muxRouter *router)
     router->groups = NULL;
 }
 
+/* ------------------------------------------------------------- describe */
+
+static const char *const dispatch_names[] = {"round-robin", "least-busy", "primary"};
+
+static void
+describe_member(GString *out, P11muxMember *member)
+{
+    guint served = 0, divergent = 0, ambiguous = 0;
+
+    g_mutex_lock(&member->group->lock);
+    if (member->objects != NULL) {
+        served = g_hash_table_size(member->objects);
+    }
+    if (member->divergent != NULL) {
+        divergent = g_hash_table_size(member->divergent);
+    }
+    if (member->ambiguous != NULL) {
+        ambiguous = g_hash_table_size(member->ambiguous);
+    }
+    g_mutex_unlock(&member->group->lock);
+    g_string_append_printf(out, "  %s %u: %s\n",
+                           member->index < member->group->conf->n_members ? "member" : "standby",
+                           member->index, member->conf->text);
+    if (member->backend == NULL) {
+        g_string_append(out, "    state: down (its backend is not loaded)\n");
+        return;
+    }
+    if (!member->found) {
+        g_string_append_printf(out, "    state: %s (no token of backend %s matches)\n",
+                               p11mux_member_state_name(p11mux_health_state(&member->health)),
+                               member->conf->backend);
+        return;
+    }
+    g_string_append_printf(out, "    token: backend %s, slot 0x%lx\n", member->conf->backend,
+                           (unsigned long)member->slot);
+    g_string_append_printf(out, "    state: %s\n",
+                           p11mux_member_state_name(p11mux_health_state(&member->health)));
+    g_string_append_printf(out, "    objects: %u identities (%u not served: %u divergent, %u held "
+                                "twice)\n",
+                           served + ambiguous, divergent + ambiguous, divergent, ambiguous);
+}
+
+/* How many members serve each identity: "N on M members" lines. */
+static void
+describe_replicas(GString *out, P11muxGroup *group)
+{
+    guint counts[65] = {0};
+    guint i, j, n;
+
+    g_mutex_lock(&group->lock);
+    n = group->identities->len;
+    for (i = 0; i < n; i++) {
+        GBytes *identity = g_ptr_array_index(group->identities, i);
+        guint holders = 0;
+
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+
+            holders += member->objects != NULL && g_hash_table_contains(member->objects, identity) &&
+                       (member->divergent == NULL ||
+                        !g_hash_table_contains(member->divergent, identity));
+        }
+        counts[MIN(holders, 64)]++;
+    }
+    g_mutex_unlock(&group->lock);
+    g_string_append_printf(out, "  identities: %u\n", n);
+    for (i = 0; i <= 64; i++) {
+        if (counts[i] > 0) {
+            g_string_append_printf(out, "    %u on %u member%s%s\n", counts[i], i,
+                                   i == 1 ? "" : "s",
+                                   i < group->conf->min_replicas ? " (not served: min-replicas)"
+                                                                 : "");
+        }
+    }
+}
+
+char *
+p11mux_groups_describe(P11muxRouter *router)
+{
+    P11muxGroups *groups = router->groups;
+    GString *out = g_string_new(NULL);
+    guint i, j;
+
+    for (i = 0; groups != NULL && i < groups->groups->len; i++) {
+        P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+        const P11muxConfHaGroup *conf = group->conf;
+
+        g_string_append_printf(out, "group %s\n", conf->name);
+        g_string_append_printf(out, "  token: label \"%s\", serial \"%s\", %s\n", conf->label,
+                               conf->serial, p11mux_group_present(group) ? "present" : "absent");
+        g_string_append_printf(out, "  dispatch: %s, min-active %u, min-replicas %u, %s\n",
+                               dispatch_names[conf->dispatch], conf->min_active, conf->min_replicas,
+                               conf->pin_retention == P11MUX_HA_PIN_RETENTION_MEMORY
+                                   ? "PIN kept in locked memory while logged in"
+                                   : "PIN not kept");
+        for (j = 0; j < group->members->len; j++) {
+            describe_member(out, g_ptr_array_index(group->members, j));
+        }
+        describe_replicas(out, group);
+    }
+    return g_string_free(out, FALSE);
+}
+
 void
 p11mux_groups_after_fork(void)
 {

@@ -34,6 +34,14 @@ gboolean p11mux_groups_attach(P11muxRouter *router, GError **error);
  * the backends are finalised (p11mux_router_free). */
 void p11mux_groups_detach(P11muxRouter *router);
 
+/*
+ * What p11mux list shows of router's groups, one block per group: its
+ * slot, token and settings, then each member (where its token is, its
+ * state, how many objects it serves, which it holds divergent), then the
+ * identities and their replica counts.  transfer full; "" without groups.
+ */
+char *p11mux_groups_describe(P11muxRouter *router);
+
 /* In a child after fork(): the groups' threads do not exist there, and the
  * retained PIN is wiped. */
 void p11mux_groups_after_fork(void);

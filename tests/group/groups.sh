@@ -164,6 +164,14 @@ check "the EC key (03) still signs with replica-c in the group" mux --token-labe
     --login --pin "$PIN" --sign --id 03 -m ECDSA --input-file "$TMP/data" \
     --output-file "$TMP/div-ec.sig"
 
+check "p11mux list shows the group" "$top_builddir/tests/testable/bin/p11mux" list \
+    --config "$TMP/p11mux.conf"
+expect_contains "$OUT" "group signing" "list: the group"
+expect_contains "$OUT" "member 2: fault:pkcs11:token=replica-c" "list: the divergent member"
+expect_contains "$OUT" "divergent" "list: what replica-c holds differently"
+expect_contains "$OUT" "visible: no (a member of an HA group)" "list: member tokens are hidden"
+expect_contains "$OUT" "state: active" "list: the members' states"
+
 conf round-robin replica-c fail
 check "the slot list with on-divergence = fail" mux -L
 token_labels "$OUT" >"$TMP/labels-fail"
