@@ -328,6 +328,10 @@ probe_member(P11muxMember *member, gint64 now)
     CK_FLAGS flags = 0;
     gboolean ok;
 
+    /* a call running past call-timeout: no new work until a probe answers */
+    if (p11mux_health_check_timeout(&member->health, now, member->group->conf->call_timeout_us)) {
+        trace_state(member, P11MUX_MEMBER_ACTIVE, P11MUX_MEMBER_SUSPECT, CKR_OK);
+    }
     if (!p11mux_health_probe_due(&member->health, now)) {
         return;
     }
