@@ -205,17 +205,3 @@ object_ids "$OUT" >"$TMP/ids-policy"
 expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
 expect_not_contains "$TMP/ids-policy" "03" "the hidden EC key (03) is not found"
 GLOBAL_EXTRA=
-
-# ------------------------------------------------------------ threads
-
-# 4 threads sign while replica-a flaps every 15 ms (failing C_Sign, then
-# not): every signature comes back right, none fails; the probes re-admit
-# replica-a between its failures
-PROBES='probe-interval = 10ms
-recover-backoff = 10ms 50ms'
-conf least-busy
-check "4 threads sign while a member flaps" "$top_builddir/tests/group/group-threads" "$so" \
-    "$PIN" "$P11FAULT_RULES" "$TMP/group.sig" "$TMP/data"
-cat "$OUT"
-expect_contains "$TMP/trace" "recovering -> active" "the probes re-admitted replica-a"
-PROBES=
