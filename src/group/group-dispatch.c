@@ -76,15 +76,21 @@ p11mux_group_ops_pinned(P11muxGroupOp *ops)
 /* -------------------------------------------------------------- choice */
 
 static gboolean
-eligible(P11muxMember *member, CK_OBJECT_HANDLE handle, guint64 tried)
+eligible(P11muxGroupSession *session, P11muxMember *member, CK_OBJECT_HANDLE handle,
+         guint64 tried)
 {
+    CK_OBJECT_HANDLE held = handle == 0 ? 1
+                            : session != NULL
+                                ? p11mux_group_session_handle(session, member, handle)
+                                : p11mux_group_member_handle(member, handle);
+
     return member->found && !(tried & (G_GUINT64_CONSTANT(1) << member->index)) &&
-           p11mux_health_usable(&member->health) &&
-           (handle == 0 || p11mux_group_member_handle(member, handle) != 0);
+           p11mux_health_usable(&member->health) && held != 0;
 }
 
 P11muxMember *
-p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried)
+p11mux_group_choose(P11muxGroup *group, P11muxGroupSession *session, CK_OBJECT_HANDLE handle,
+                    guint64 tried)
 {
     P11muxMember *candidates[64];
     guint n = 0, i, first, best;
@@ -93,14 +99,14 @@ p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried)
     for (i = 0; i < group->conf->n_members && n < G_N_ELEMENTS(candidates); i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
 
-        if (eligible(member, handle, tried)) {
+        if (eligible(session, member, handle, tried)) {
             candidates[n++] = member;
         }
     }
     for (i = group->conf->n_members; n == 0 && i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
 
-        if (eligible(member, handle, tried) && n < G_N_ELEMENTS(candidates)) {
+        if (eligible(session, member, handle, tried) && n < G_N_ELEMENTS(candidates)) {
             candidates[n++] = member;
         }
     }
@@ -212,8 +218,9 @@ pin(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 
     CK_RV rv = op->key != 0 ? CKR_KEY_HANDLE_INVALID : CKR_DEVICE_ERROR;
     P11muxMember *member;
 
-    while ((member = p11mux_group_choose(group, op->key, *tried)) != NULL) {
-        CK_OBJECT_HANDLE key = op->key != 0 ? p11mux_group_member_handle(member, op->key) : 0;
+    while ((member = p11mux_group_choose(group, session, op->key, *tried)) != NULL) {
+        CK_OBJECT_HANDLE key =
+            op->key != 0 ? p11mux_group_session_handle(session, member, op->key) : 0;
         P11muxMemberRv klass;
         CK_SESSION_HANDLE s;
 
@@ -261,7 +268,7 @@ start(CK_SESSION_HANDLE hSession, P11muxGroupOpKind kind, CK_MECHANISM_PTR pMech
         p11mux_group_session_unlock(session);
         return CKR_OPERATION_ACTIVE;
     }
-    if (hKey != 0 && !p11mux_group_handle_served(p11mux_group_session_group(session), hKey)) {
+    if (hKey != 0 && !p11mux_group_session_served(session, hKey)) {
         p11mux_group_session_unlock(session);
         return CKR_KEY_HANDLE_INVALID;
     }
@@ -560,7 +567,8 @@ group_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    while ((member = p11mux_group_choose(p11mux_group_session_group(session), 0, tried)) != NULL) {
+    while ((member = p11mux_group_choose(p11mux_group_session_group(session), session, 0, tried)) !=
+           NULL) {
         CK_SESSION_HANDLE s;
 
         tried |= G_GUINT64_CONSTANT(1) << member->index;
@@ -579,74 +587,7 @@ group_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
 
 /* --------------------------------------------------------- writes refused */
 
-/* Whether a template makes a token object (the group's are read-only). */
-static gboolean
-makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
-{
-    CK_ULONG i;
-
-    for (i = 0; tmpl != NULL && i < count; i++) {
-        if (tmpl[i].type == CKA_TOKEN && tmpl[i].pValue != NULL &&
-            tmpl[i].ulValueLen == sizeof(CK_BBOOL)) {
-            return *(const CK_BBOOL *)tmpl[i].pValue != CK_FALSE;
-        }
-    }
-    return FALSE;
-}
-
-/* A token object may not be made; a session object is not supported yet
- * (it would live on one member). */
-static CK_RV
-refuse_creation(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
-{
-    return makes_token_object(tmpl, count) ? CKR_TOKEN_WRITE_PROTECTED : CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-static CK_RV
-group_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
-                     CK_OBJECT_HANDLE_PTR phObject)
-{
-    (void)hSession;
-    (void)phObject;
-    return refuse_creation(pTemplate, ulCount);
-}
-
-static CK_RV
-group_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-    (void)hSession;
-    (void)pMechanism;
-    (void)phKey;
-    return refuse_creation(pTemplate, ulCount);
-}
-
-static CK_RV
-group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                        CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-                        CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
-{
-    (void)hSession;
-    (void)pMechanism;
-    (void)phPublicKey;
-    (void)phPrivateKey;
-    if (makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
-        makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
-    return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* A group's objects are its members' token objects: none may change. */
-static CK_RV
-group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
-{
-    (void)hSession;
-    (void)hObject;
-    return CKR_TOKEN_WRITE_PROTECTED;
-}
-
+/* The group's token objects may not change (a session object: not yet). */
 static CK_RV
 group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
@@ -703,8 +644,8 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_SetOperationState = group_C_SetOperationState,
     .C_Login = p11mux_group_C_Login,
     .C_Logout = p11mux_group_C_Logout,
-    .C_CreateObject = group_C_CreateObject,
-    .C_DestroyObject = group_C_DestroyObject,
+    .C_CreateObject = p11mux_group_C_CreateObject,
+    .C_DestroyObject = p11mux_group_C_DestroyObject,
     .C_GetObjectSize = p11mux_group_C_GetObjectSize,
     .C_GetAttributeValue = p11mux_group_C_GetAttributeValue,
     .C_SetAttributeValue = group_C_SetAttributeValue,
@@ -731,7 +672,7 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_Verify = group_C_Verify,
     .C_VerifyUpdate = group_C_VerifyUpdate,
     .C_VerifyFinal = group_C_VerifyFinal,
-    .C_GenerateKey = group_C_GenerateKey,
-    .C_GenerateKeyPair = group_C_GenerateKeyPair,
+    .C_GenerateKey = p11mux_group_C_GenerateKey,
+    .C_GenerateKeyPair = p11mux_group_C_GenerateKeyPair,
     .C_GenerateRandom = group_C_GenerateRandom,
 };

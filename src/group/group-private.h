@@ -39,6 +39,9 @@ G_BEGIN_DECLS
 /* Virtual session and object handles. */
 #define P11MUX_GROUP_SESSION_BASE ((CK_SESSION_HANDLE)0x47000001UL)
 #define P11MUX_GROUP_OBJECT_BASE ((CK_OBJECT_HANDLE)0x4f000001UL)
+/* Session objects: a range of their own, mapped per virtual session to its
+ * home member's handles. */
+#define P11MUX_GROUP_SESSION_OBJECT_BASE ((CK_OBJECT_HANDLE)0x53000001UL)
 
 typedef struct P11muxGroup P11muxGroup;
 
@@ -128,6 +131,26 @@ P11muxGroup *p11mux_group_session_group(P11muxGroupSession *session);
  * logged in, on a token that needs it, logged in) on first use. */
 CK_RV p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
                                   CK_SESSION_HANDLE *out);
+/* member's handle for a virtual handle in session: a session object's on
+ * its home member, else the group's (p11mux_group_member_handle); 0 when
+ * member does not hold it. */
+CK_OBJECT_HANDLE p11mux_group_session_handle(P11muxGroupSession *session, P11muxMember *member,
+                                             CK_OBJECT_HANDLE handle);
+/* Whether handle names an object session may use: one of its session
+ * objects, or a token object the group serves. */
+gboolean p11mux_group_session_served(P11muxGroupSession *session, CK_OBJECT_HANDLE handle);
+/* The virtual handle of member's handle seen in session (a search), 0 if
+ * neither a session object of its nor an identity the group knows. */
+CK_OBJECT_HANDLE p11mux_group_session_virtual(P11muxGroupSession *session, P11muxMember *member,
+                                              CK_OBJECT_HANDLE member_handle);
+/* A session object member made for session (member_handle): its virtual
+ * handle; member becomes the session's home. */
+CK_OBJECT_HANDLE p11mux_group_session_object_add(P11muxGroupSession *session,
+                                                 P11muxMember *member,
+                                                 CK_OBJECT_HANDLE member_handle);
+/* The member session objects of session live on; NULL before the first. */
+P11muxMember *p11mux_group_session_home(P11muxGroupSession *session);
+
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);
 
@@ -157,8 +180,10 @@ typedef enum {
 typedef struct P11muxGroupOp P11muxGroupOp;
 
 /* The next usable member holding handle (0: any member) for a new
- * operation, not among tried (a bit per member); NULL when none is left. */
-P11muxMember *p11mux_group_choose(P11muxGroup *group, CK_OBJECT_HANDLE handle, guint64 tried);
+ * operation of session (nullable: no session object is then known), not
+ * among tried (a bit per member); NULL when none is left. */
+P11muxMember *p11mux_group_choose(P11muxGroup *group, P11muxGroupSession *session,
+                                  CK_OBJECT_HANDLE handle, guint64 tried);
 
 /* The session's operations (group-dispatch.c owns them; the session lock held). */
 P11muxGroupOp *p11mux_group_session_ops(P11muxGroupSession *session);
@@ -202,6 +227,19 @@ CK_RV p11mux_group_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HAN
                                        CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
 CK_RV p11mux_group_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                    CK_ULONG_PTR pulSize);
+CK_RV p11mux_group_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                                  CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject);
+CK_RV p11mux_group_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                 CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+                                 CK_OBJECT_HANDLE_PTR phKey);
+CK_RV p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                                     CK_ATTRIBUTE_PTR pPublicKeyTemplate,
+                                     CK_ULONG ulPublicKeyAttributeCount,
+                                     CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
+                                     CK_ULONG ulPrivateKeyAttributeCount,
+                                     CK_OBJECT_HANDLE_PTR phPublicKey,
+                                     CK_OBJECT_HANDLE_PTR phPrivateKey);
+CK_RV p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject);
 
 G_END_DECLS
 

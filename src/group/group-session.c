@@ -20,6 +20,8 @@ struct P11muxGroupSession {
     gboolean closed;                    /* under lock */
     CK_SESSION_HANDLE *member_sessions; /* per member; 0: none */
     P11muxGroupOp *ops;
+    P11muxMember *home;                 /* where the session objects live; NULL: none yet */
+    GArray *objects;                    /* session objects: virtual handle - BASE -> home's */
     GArray *found;                      /* CK_OBJECT_HANDLE: a search's results */
     guint found_next;
     gboolean finding;
@@ -45,6 +47,7 @@ session_unref(P11muxGroupSession *session)
         }
     }
     p11mux_group_ops_free(session->ops);
+    g_clear_pointer(&session->objects, g_array_unref);
     g_clear_pointer(&session->found, g_array_unref);
     g_free(session->member_sessions);
     g_mutex_clear(&session->lock);
@@ -151,6 +154,93 @@ p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
         session->member_sessions[member->index] = *out;
     }
     return rv;
+}
+
+/* --------------------------------------------------------- session objects */
+
+static gboolean
+is_session_object(CK_OBJECT_HANDLE handle)
+{
+    return handle >= P11MUX_GROUP_SESSION_OBJECT_BASE &&
+           handle < P11MUX_GROUP_SESSION_OBJECT_BASE + 0x01000000UL;
+}
+
+/* The home's handle of a session object; 0 if session has none such. */
+static CK_OBJECT_HANDLE
+home_handle(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
+{
+    CK_OBJECT_HANDLE index = handle - P11MUX_GROUP_SESSION_OBJECT_BASE;
+
+    if (session->objects == NULL || index >= session->objects->len) {
+        return 0;
+    }
+    return g_array_index(session->objects, CK_OBJECT_HANDLE, index);
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_session_handle(P11muxGroupSession *session, P11muxMember *member,
+                            CK_OBJECT_HANDLE handle)
+{
+    if (is_session_object(handle)) {
+        return member == session->home ? home_handle(session, handle) : 0;
+    }
+    return p11mux_group_member_handle(member, handle);
+}
+
+gboolean
+p11mux_group_session_served(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
+{
+    if (is_session_object(handle)) {
+        return home_handle(session, handle) != 0;
+    }
+    return p11mux_group_handle_served(session->group, handle);
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_session_virtual(P11muxGroupSession *session, P11muxMember *member,
+                             CK_OBJECT_HANDLE member_handle)
+{
+    guint i;
+
+    if (member == session->home && session->objects != NULL) {
+        for (i = 0; i < session->objects->len; i++) {
+            if (g_array_index(session->objects, CK_OBJECT_HANDLE, i) == member_handle) {
+                return P11MUX_GROUP_SESSION_OBJECT_BASE + i;
+            }
+        }
+    }
+    return p11mux_group_virtual_handle(member, member_handle);
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_session_object_add(P11muxGroupSession *session, P11muxMember *member,
+                                CK_OBJECT_HANDLE member_handle)
+{
+    if (session->objects == NULL) {
+        session->objects = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+    }
+    session->home = member;
+    g_array_append_val(session->objects, member_handle);
+    return P11MUX_GROUP_SESSION_OBJECT_BASE + session->objects->len - 1;
+}
+
+P11muxMember *
+p11mux_group_session_home(P11muxGroupSession *session)
+{
+    return session->home;
+}
+
+/* A session object destroyed: its slot kept empty (0), its handle invalid. */
+static gboolean
+session_object_forget(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
+{
+    CK_OBJECT_HANDLE index = handle - P11MUX_GROUP_SESSION_OBJECT_BASE;
+
+    if (!is_session_object(handle) || session->objects == NULL || index >= session->objects->len) {
+        return FALSE;
+    }
+    g_array_index(session->objects, CK_OBJECT_HANDLE, index) = 0;
+    return TRUE;
 }
 
 void
@@ -481,16 +571,16 @@ search_member(P11muxGroupSession *session, P11muxMember *member, CK_ATTRIBUTE_PT
             break;
         }
         for (i = 0; i < n; i++) {
-            CK_OBJECT_HANDLE handle = p11mux_group_virtual_handle(member, batch[i]);
+            CK_OBJECT_HANDLE handle = p11mux_group_session_virtual(session, member, batch[i]);
 
             if (handle == 0 && !refreshed) {
                 /* replicated out of band since the index was read */
                 refreshed = TRUE;
                 (void)p11mux_group_index_member(member);
-                handle = p11mux_group_virtual_handle(member, batch[i]);
+                handle = p11mux_group_session_virtual(session, member, batch[i]);
             }
             if (handle != 0 && !g_hash_table_contains(seen, GSIZE_TO_POINTER((gsize)handle)) &&
-                p11mux_group_handle_served(session->group, handle)) {
+                p11mux_group_session_served(session, handle)) {
                 g_hash_table_add(seen, GSIZE_TO_POINTER((gsize)handle));
                 g_array_append_val(session->found, handle);
             }
@@ -613,18 +703,18 @@ on_holder(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, ObjectCall call,
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    if (!p11mux_group_handle_served(session->group, hObject)) {
+    if (!p11mux_group_session_served(session, hObject)) {
         p11mux_group_session_unlock(session);
         return CKR_OBJECT_HANDLE_INVALID;
     }
-    while ((member = p11mux_group_choose(session->group, hObject, tried)) != NULL) {
+    while ((member = p11mux_group_choose(session->group, session, hObject, tried)) != NULL) {
         CK_SESSION_HANDLE s;
         P11muxMemberRv klass;
 
         tried |= G_GUINT64_CONSTANT(1) << member->index;
         rv = p11mux_group_member_session(session, member, &s);
         if (rv == CKR_OK) {
-            rv = call(member, s, p11mux_group_member_handle(member, hObject), data);
+            rv = call(member, s, p11mux_group_session_handle(session, member, hObject), data);
         }
         klass = p11mux_group_record(member, rv);
         if (rv == CKR_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
@@ -670,4 +760,180 @@ p11mux_group_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
                              CK_ULONG_PTR pulSize)
 {
     return on_holder(hSession, hObject, get_size, pulSize);
+}
+
+/* ------------------------------------------------- objects of a session */
+
+/* Whether a template makes a token object (the group's are read-only). */
+static gboolean
+makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+    CK_ULONG i;
+
+    for (i = 0; tmpl != NULL && i < count; i++) {
+        if (tmpl[i].type == CKA_TOKEN && tmpl[i].pValue != NULL &&
+            tmpl[i].ulValueLen == sizeof(CK_BBOOL)) {
+            return *(const CK_BBOOL *)tmpl[i].pValue != CK_FALSE;
+        }
+    }
+    return FALSE;
+}
+
+typedef CK_RV (*MakeCall)(P11muxMember *member, CK_SESSION_HANDLE s, gpointer data,
+                          CK_OBJECT_HANDLE *made, guint n_made);
+
+/* A session object is made on the session's home member (chosen, least
+ * busy, with the first; a new one when the home is no longer usable, whose
+ * objects are then gone): their handles become the session's. */
+static CK_RV
+make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
+             CK_OBJECT_HANDLE_PTR out[], guint n_out)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_OBJECT_HANDLE made[2] = {0, 0};
+    P11muxMember *home;
+    CK_SESSION_HANDLE s;
+    CK_RV rv;
+    guint i;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    home = session->home;
+    if (home == NULL || !p11mux_health_usable(&home->health)) {
+        if (home != NULL && session->objects != NULL) {
+            g_array_set_size(session->objects, 0); /* lost with their member */
+        }
+        home = p11mux_group_choose(session->group, NULL, 0, 0);
+    }
+    if (home == NULL) {
+        p11mux_group_session_unlock(session);
+        return CKR_DEVICE_ERROR;
+    }
+    rv = p11mux_group_member_session(session, home, &s);
+    if (rv == CKR_OK) {
+        rv = call(home, s, data, made, n_out);
+    }
+    (void)p11mux_group_record(home, rv);
+    for (i = 0; rv == CKR_OK && i < n_out; i++) {
+        *out[i] = p11mux_group_session_object_add(session, home, made[i]);
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
+}
+
+typedef struct {
+    CK_MECHANISM_PTR mechanism;
+    CK_ATTRIBUTE_PTR tmpl[2];
+    CK_ULONG count[2];
+} Making;
+
+static CK_RV
+create(P11muxMember *member, CK_SESSION_HANDLE s, gpointer data, CK_OBJECT_HANDLE *made,
+       guint n_made G_GNUC_UNUSED)
+{
+    Making *m = data;
+
+    return p11mux_backend_C_CreateObject(member->backend, s, m->tmpl[0], m->count[0], &made[0]);
+}
+
+static CK_RV
+generate(P11muxMember *member, CK_SESSION_HANDLE s, gpointer data, CK_OBJECT_HANDLE *made,
+         guint n_made G_GNUC_UNUSED)
+{
+    Making *m = data;
+
+    return p11mux_backend_C_GenerateKey(member->backend, s, m->mechanism, m->tmpl[0], m->count[0],
+                                        &made[0]);
+}
+
+static CK_RV
+generate_pair(P11muxMember *member, CK_SESSION_HANDLE s, gpointer data, CK_OBJECT_HANDLE *made,
+              guint n_made G_GNUC_UNUSED)
+{
+    Making *m = data;
+
+    return p11mux_backend_C_GenerateKeyPair(member->backend, s, m->mechanism, m->tmpl[0],
+                                            m->count[0], m->tmpl[1], m->count[1], &made[0],
+                                            &made[1]);
+}
+
+CK_RV
+p11mux_group_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                            CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
+{
+    Making m = {NULL, {pTemplate, NULL}, {ulCount, 0}};
+    CK_OBJECT_HANDLE_PTR out[] = {phObject};
+
+    if (makes_token_object(pTemplate, ulCount)) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    return phObject == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, create, &m, out, 1);
+}
+
+CK_RV
+p11mux_group_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+{
+    Making m = {pMechanism, {pTemplate, NULL}, {ulCount, 0}};
+    CK_OBJECT_HANDLE_PTR out[] = {phKey};
+
+    if (makes_token_object(pTemplate, ulCount)) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    return phKey == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, generate, &m, out, 1);
+}
+
+CK_RV
+p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                               CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+                               CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
+                               CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
+                               CK_OBJECT_HANDLE_PTR phPrivateKey)
+{
+    Making m = {pMechanism,
+                {pPublicKeyTemplate, pPrivateKeyTemplate},
+                {ulPublicKeyAttributeCount, ulPrivateKeyAttributeCount}};
+    CK_OBJECT_HANDLE_PTR out[] = {phPublicKey, phPrivateKey};
+
+    if (makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
+        makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) {
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    if (phPublicKey == NULL || phPrivateKey == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    return make_on_home(hSession, generate_pair, &m, out, 2);
+}
+
+/* A session object goes with its home; the group's token objects may not. */
+CK_RV
+p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_OBJECT_HANDLE held;
+    CK_SESSION_HANDLE s;
+    CK_RV rv;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    if (!is_session_object(hObject)) {
+        rv = p11mux_group_handle_served(session->group, hObject) ? CKR_TOKEN_WRITE_PROTECTED
+                                                                   : CKR_OBJECT_HANDLE_INVALID;
+        p11mux_group_session_unlock(session);
+        return rv;
+    }
+    held = home_handle(session, hObject);
+    rv = held == 0 ? CKR_OBJECT_HANDLE_INVALID
+                   : p11mux_group_member_session(session, session->home, &s);
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_C_DestroyObject(session->home->backend, s, held);
+        (void)p11mux_group_record(session->home, rv);
+    }
+    if (rv == CKR_OK) {
+        (void)session_object_forget(session, hObject);
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
 }

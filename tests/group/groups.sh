@@ -131,6 +131,11 @@ check "a good PIN logs in every member" mux --token-label signing --login --pin 
 expect_count replica-a C_Login -ge 1 "both members logged in (replica-a)"
 expect_count replica-b C_Login -ge 1 "both members logged in (replica-b)"
 
+# ------------------------------------------------------------ session objects
+
+check "session objects on the group" "$top_builddir/tests/group/group-objects" "$so" "$PIN"
+cat "$OUT"
+
 # ------------------------------------------------------------ writes
 
 check_fails "a token key pair is refused" mux --token-label signing --login --pin "$PIN" \

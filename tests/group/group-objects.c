@@ -1,0 +1,138 @@
+/*
+ * Objects through an HA group: a session key generated on the session's
+ * home member encrypts and decrypts there, is found and read by its
+ * virtual handle, and is destroyed; token objects may be neither made nor
+ * destroyed (CKR_TOKEN_WRITE_PROTECTED).
+ *
+ * Usage: group-objects P11MUX_SO PIN  (P11MUX_CONF names the configuration;
+ * the group's token is labelled "signing").  Prints PASS:/FAIL: lines.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "p11mux-pkcs11.h"
+
+static CK_FUNCTION_LIST_PTR p11;
+static int failures;
+
+static void
+expect(const char *what, CK_RV rv, CK_RV want)
+{
+    if (rv == want) {
+        printf("PASS: %s\n", what);
+    } else {
+        printf("FAIL: %s: rv 0x%lx, expected 0x%lx\n", what, (unsigned long)rv,
+               (unsigned long)want);
+        failures++;
+    }
+}
+
+static CK_SLOT_ID
+group_slot(void)
+{
+    CK_SLOT_ID slots[16];
+    CK_ULONG count = 16, i;
+    CK_TOKEN_INFO info;
+
+    if (p11->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
+        return (CK_SLOT_ID)-1;
+    }
+    for (i = 0; i < count; i++) {
+        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
+            memcmp(info.label, "signing ", 8) == 0) {
+            return slots[i];
+        }
+    }
+    return (CK_SLOT_ID)-1;
+}
+
+static CK_OBJECT_HANDLE
+find_label(CK_SESSION_HANDLE s, const char *label, CK_ULONG *n)
+{
+    CK_ATTRIBUTE tmpl = {CKA_LABEL, (void *)label, strlen(label)};
+    CK_OBJECT_HANDLE found[4] = {0};
+
+    *n = 0;
+    if (p11->C_FindObjectsInit(s, &tmpl, 1) == CKR_OK) {
+        p11->C_FindObjects(s, found, 4, n);
+        p11->C_FindObjectsFinal(s);
+    }
+    return found[0];
+}
+
+int
+main(int argc, char **argv)
+{
+    CK_C_GetFunctionList get_function_list;
+    CK_SESSION_HANDLE s = 0;
+    CK_SLOT_ID slot;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG len = 16, n = 0;
+    CK_ATTRIBUTE session_key[] = {
+        {CKA_TOKEN, &no, sizeof no},         {CKA_VALUE_LEN, &len, sizeof len},
+        {CKA_ENCRYPT, &yes, sizeof yes},     {CKA_DECRYPT, &yes, sizeof yes},
+        {CKA_LABEL, "session-aes", 11},
+    };
+    CK_ATTRIBUTE token_key[] = {
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_VALUE_LEN, &len, sizeof len},
+    };
+    CK_MECHANISM keygen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_BYTE iv[16] = {0};
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, iv, sizeof iv};
+    CK_BYTE plain[] = "a message for the session key", cipher[64], back[64];
+    CK_ULONG cipher_len = sizeof cipher, back_len = sizeof back;
+    CK_BYTE label[32];
+    CK_ATTRIBUTE read = {CKA_LABEL, label, sizeof label};
+    CK_OBJECT_HANDLE key = 0, token = 0, found;
+    void *dl;
+
+    if (argc != 3) {
+        fprintf(stderr, "usage: group-objects P11MUX_SO PIN\n");
+        return 2;
+    }
+    dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    get_function_list = dl != NULL ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    if (get_function_list == NULL || get_function_list(&p11) != CKR_OK ||
+        p11->C_Initialize(NULL) != CKR_OK || (slot = group_slot()) == (CK_SLOT_ID)-1 ||
+        p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) != CKR_OK ||
+        p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)argv[2], strlen(argv[2])) != CKR_OK) {
+        fprintf(stderr, "group-objects: cannot open a logged-in session on the group\n");
+        return 2;
+    }
+    expect("a session AES key is generated", p11->C_GenerateKey(s, &keygen, session_key, 5, &key),
+           CKR_OK);
+    expect("it encrypts", p11->C_EncryptInit(s, &cbc, key), CKR_OK);
+    expect("... the message",
+           p11->C_Encrypt(s, plain, sizeof plain, cipher, &cipher_len), CKR_OK);
+    expect("it decrypts", p11->C_DecryptInit(s, &cbc, key), CKR_OK);
+    expect("... the message", p11->C_Decrypt(s, cipher, cipher_len, back, &back_len), CKR_OK);
+    if (back_len != sizeof plain || memcmp(back, plain, sizeof plain) != 0) {
+        printf("FAIL: the message came back changed\n");
+        failures++;
+    } else {
+        printf("PASS: the message came back\n");
+    }
+    found = find_label(s, "session-aes", &n);
+    if (n == 1 && found == key) {
+        printf("PASS: a search finds the session key by its handle\n");
+    } else {
+        printf("FAIL: a search found %lu objects (0x%lx, the key is 0x%lx)\n", (unsigned long)n,
+               (unsigned long)found, (unsigned long)key);
+        failures++;
+    }
+    expect("its label is read", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
+    expect("a token key is refused", p11->C_GenerateKey(s, &keygen, token_key, 2, &token),
+           CKR_TOKEN_WRITE_PROTECTED);
+    found = find_label(s, "k1", &n);
+    expect("a token object may not be destroyed", p11->C_DestroyObject(s, found),
+           CKR_TOKEN_WRITE_PROTECTED);
+    expect("the session key is destroyed", p11->C_DestroyObject(s, key), CKR_OK);
+    expect("its handle is gone", p11->C_EncryptInit(s, &cbc, key), CKR_KEY_HANDLE_INVALID);
+    p11->C_CloseSession(s);
+    p11->C_Finalize(NULL);
+    return failures == 0 ? 0 : 1;
+}
