@@ -314,10 +314,11 @@ fail_over(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, gu
     P11muxMember *from = op->member;
     CK_RV rv;
 
+    /* the failed member's session goes, with whatever operation it kept */
+    p11mux_group_member_session_drop(session, op->member);
     if (!op->replayable || (op->multi && op->input == NULL)) {
         return CKR_DEVICE_ERROR;
     }
-    p11mux_group_member_session_drop(session, op->member);
     op->active = FALSE;
     rv = pin(session, kind, op, tried);
     if (rv == CKR_OK) {
@@ -456,6 +457,11 @@ run(CK_SESSION_HANDLE hSession, const OpCall *c)
             break;
         }
         /* the member, not the request: elsewhere if the operation can move */
+        if (no_replay) {
+            /* its output has gone to the application: the operation ends, and
+             * the member session goes with whatever state the member kept */
+            p11mux_group_member_session_drop(session, member);
+        }
         rv = no_replay ? CKR_DEVICE_ERROR : fail_over(session, c->kind, op, &tried);
         if (rv != CKR_OK) {
             rv = CKR_DEVICE_ERROR;

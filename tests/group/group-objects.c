@@ -4,8 +4,14 @@
  * virtual handle, and is destroyed; token objects may be neither made nor
  * destroyed (CKR_TOKEN_WRITE_PROTECTED).
  *
- * Usage: group-objects P11MUX_SO PIN  (P11MUX_CONF names the configuration;
- * the group's token is labelled "signing").  Prints PASS:/FAIL: lines.
+ * With a third argument, "updates-fail" (the rules make every member fail
+ * C_EncryptUpdate once): a multi-part encryption with the token AES key
+ * (id 02) is not replayed (its output has gone out) but ends with
+ * CKR_DEVICE_ERROR, and a new one starts at once on another member.
+ *
+ * Usage: group-objects P11MUX_SO PIN [updates-fail]  (P11MUX_CONF names the
+ * configuration; the group's token is labelled "signing").  Prints
+ * PASS:/FAIL: lines.
  */
 #include "config.h"
 
@@ -63,6 +69,32 @@ find_label(CK_SESSION_HANDLE s, const char *label, CK_ULONG *n)
     return found[0];
 }
 
+/* A multi-part encryption whose update a member fails is over. */
+static void
+updates_fail(CK_SESSION_HANDLE s)
+{
+    CK_BYTE id = 0x02, iv[16] = {0}, part[32] = {0}, out[64];
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &klass, sizeof klass}, {CKA_ID, &id, 1}};
+    CK_MECHANISM cbc = {CKM_AES_CBC, iv, sizeof iv};
+    CK_OBJECT_HANDLE key = 0;
+    CK_ULONG n = 0, out_len = sizeof out;
+
+    if (p11->C_FindObjectsInit(s, tmpl, 2) == CKR_OK) {
+        p11->C_FindObjects(s, &key, 1, &n);
+        p11->C_FindObjectsFinal(s);
+    }
+    expect("the token AES key (02) encrypts in parts", p11->C_EncryptInit(s, &cbc, key), CKR_OK);
+    expect("a member failing the update ends it",
+           p11->C_EncryptUpdate(s, part, sizeof part, out, &out_len), CKR_DEVICE_ERROR);
+    out_len = sizeof out;
+    expect("... for good", p11->C_EncryptUpdate(s, part, sizeof part, out, &out_len),
+           CKR_OPERATION_NOT_INITIALIZED);
+    expect("a new encryption starts", p11->C_EncryptInit(s, &cbc, key), CKR_OK);
+    out_len = sizeof out;
+    expect("... and goes on", p11->C_EncryptUpdate(s, part, sizeof part, out, &out_len), CKR_OK);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -90,8 +122,8 @@ main(int argc, char **argv)
     CK_OBJECT_HANDLE key = 0, token = 0, found;
     void *dl;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: group-objects P11MUX_SO PIN\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: group-objects P11MUX_SO PIN [updates-fail]\n");
         return 2;
     }
     dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -102,6 +134,11 @@ main(int argc, char **argv)
         p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)argv[2], strlen(argv[2])) != CKR_OK) {
         fprintf(stderr, "group-objects: cannot open a logged-in session on the group\n");
         return 2;
+    }
+    if (argc == 4) {
+        updates_fail(s);
+        p11->C_Finalize(NULL);
+        return failures == 0 ? 0 : 1;
     }
     expect("a session AES key is generated", p11->C_GenerateKey(s, &keygen, session_key, 5, &key),
            CKR_OK);

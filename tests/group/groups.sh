@@ -135,6 +135,11 @@ expect_count replica-b C_Login -ge 1 "both members logged in (replica-b)"
 
 check "session objects on the group" "$top_builddir/tests/group/group-objects" "$so" "$PIN"
 cat "$OUT"
+fault_rules "token=replica-* fn=C_EncryptUpdate rv=CKR_DEVICE_ERROR count=1"
+check "an encryption update a member fails is not replayed" \
+    "$top_builddir/tests/group/group-objects" "$so" "$PIN" updates-fail
+cat "$OUT"
+fault_rules ""
 
 # ------------------------------------------------------------ writes
 
