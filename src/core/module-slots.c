@@ -53,8 +53,9 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
         if (rv == CKR_OK) {
             const P11muxSlot *entry = p11mux_slotmap_intern(router->slots, backend, real);
 
-            /* an event on a slot whose token the policy hides is not reported */
-            if (p11mux_policy_allows_slot(router->policy, entry)) {
+            /* an event on a slot whose token the policy hides, or on an HA
+             * group's member, is not reported */
+            if (!entry->hidden && p11mux_policy_allows_slot(router->policy, entry)) {
                 *slot = entry->id;
                 return CKR_OK;
             }

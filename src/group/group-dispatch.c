@@ -642,6 +642,7 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_GetMechanismList = p11mux_group_C_GetMechanismList,
     .C_GetMechanismInfo = p11mux_group_C_GetMechanismInfo,
     .C_InitToken = p11mux_group_C_InitToken,
+    .C_WaitForSlotEvent = p11mux_group_C_WaitForSlotEvent,
     .C_OpenSession = p11mux_group_C_OpenSession,
     .C_CloseSession = p11mux_group_C_CloseSession,
     .C_CloseAllSessions = p11mux_group_C_CloseAllSessions,

@@ -79,6 +79,7 @@ struct P11muxGroup {
     gint next;              /* atomic: round-robin position */
     CK_FLAGS login_flags;   /* CKF_LOGIN_REQUIRED as the members say */
     gboolean diverged;      /* on-divergence = fail and a replica differs: no token */
+    gint reported_present;  /* atomic: the presence slot events last told */
 };
 
 /* ---------------------------------------------------------- group.c */
@@ -209,6 +210,7 @@ CK_RV p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
                                       CK_MECHANISM_INFO_PTR pInfo);
 CK_RV p11mux_group_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
                                CK_UTF8CHAR_PTR pLabel);
+CK_RV p11mux_group_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved);
 /* group-session.c */
 CK_RV p11mux_group_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
                                  CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession);

@@ -439,6 +439,9 @@ p11mux_groups_attach(P11muxRouter *router, GError **error)
 
         registry_add(group);
         (void)p11mux_slotmap_intern(router->slots, groups->virtual, group->slot);
+        /* the presence the application learns from the slot list: an event
+         * is a change from it */
+        group->reported_present = p11mux_group_present(group) ? 1 : 0;
         for (j = 0; j < group->members->len; j++) {
             P11muxMember *member = g_ptr_array_index(group->members, j);
 
@@ -835,6 +838,40 @@ p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_ME
         pInfo->flags &= info.flags;
     }
     return any ? CKR_OK : CKR_MECHANISM_INVALID;
+}
+
+/* ----------------------------------------------------------- slot events */
+
+/* A group's token appearing or going (HA-GROUPS.md §10): reported once per
+ * change; member events stay the group's.  The router polls with
+ * CKF_DONT_BLOCK. */
+CK_RV
+p11mux_group_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
+{
+    GHashTableIter iter;
+    gpointer value;
+    CK_RV rv = CKR_NO_EVENT;
+
+    (void)flags;
+    (void)pReserved;
+    if (pSlot == NULL) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    g_mutex_lock(&registry_lock);
+    if (registry != NULL) {
+        g_hash_table_iter_init(&iter, registry);
+        while (rv == CKR_NO_EVENT && g_hash_table_iter_next(&iter, NULL, &value)) {
+            P11muxGroup *group = value;
+            gint present = p11mux_group_present(group) ? 1 : 0;
+
+            if (g_atomic_int_exchange(&group->reported_present, present) != present) {
+                *pSlot = group->slot;
+                rv = CKR_OK;
+            }
+        }
+    }
+    g_mutex_unlock(&registry_lock);
+    return rv;
 }
 
 /* ------------------------------------------------------- refused outright */

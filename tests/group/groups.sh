@@ -215,3 +215,15 @@ object_ids "$OUT" >"$TMP/ids-policy"
 expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
 expect_not_contains "$TMP/ids-policy" "03" "the hidden EC key (03) is not found"
 GLOBAL_EXTRA=
+
+# ------------------------------------------------------------ slot events
+
+PROBES='probe-interval = 10ms
+recover-backoff = 10ms 50ms
+keepalive = 20ms
+all-down = close-sessions'
+conf primary
+check "slot events of the group" "$top_builddir/tests/group/group-events" "$so" "$P11FAULT_RULES"
+cat "$OUT"
+PROBES=
+fault_rules ""
