@@ -366,6 +366,11 @@ probe_all(gpointer data)
                 probe_member(member, now);
             }
         }
+        /* all-down = close-sessions: a token gone takes its sessions along */
+        if (group->conf->all_down == P11MUX_HA_ALL_DOWN_CLOSE_SESSIONS &&
+            !p11mux_group_present(group)) {
+            p11mux_group_sessions_close_all(group);
+        }
     }
 }
 

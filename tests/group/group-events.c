@@ -1,8 +1,8 @@
 /*
  * Slot events of an HA group: with all-down = close-sessions the group's
- * token goes when every member is down and comes back when one is
- * re-admitted; C_WaitForSlotEvent reports each change once, on the group's
- * slot, and nothing while nothing changes.  The members are made to fail
+ * token goes, with its sessions, when every member is down and comes back
+ * when one is re-admitted; C_WaitForSlotEvent reports each change once, on
+ * the group's slot, and nothing while nothing changes.  The members are made to fail
  * their probes (C_GetTokenInfo) through p11fault.so's rules file.
  *
  * Usage: group-events P11MUX_SO RULES_FILE  (P11MUX_CONF names the
@@ -88,6 +88,8 @@ main(int argc, char **argv)
 {
     CK_C_GetFunctionList get_function_list;
     CK_SLOT_ID slot, event = 0;
+    CK_SESSION_HANDLE session = 0;
+    CK_SESSION_INFO info;
     void *dl;
 
     if (argc != 3) {
@@ -102,10 +104,14 @@ main(int argc, char **argv)
         return 2;
     }
     expect("the group's token is present", present(slot));
+    expect("a session opens on it",
+           p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session) == CKR_OK);
     expect("no event while nothing changes", next_event(&event) == CKR_NO_EVENT);
     write_rules(argv[2], "token=replica-* fn=C_GetTokenInfo rv=CKR_DEVICE_ERROR count=always\n");
     expect("an event when every member is down", next_event(&event) == CKR_OK && event == slot);
     expect("... and the token is absent", !present(slot));
+    expect("... with its sessions (all-down = close-sessions)",
+           p11->C_GetSessionInfo(session, &info) == CKR_SESSION_HANDLE_INVALID);
     expect("one event for it", next_event(&event) == CKR_NO_EVENT);
     write_rules(argv[2], "\n");
     expect("an event when a member is back", next_event(&event) == CKR_OK && event == slot);
