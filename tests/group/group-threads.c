@@ -1,12 +1,17 @@
 /*
- * An HA group under load while a member flaps: THREADS threads sign
+ * An HA group under load while a member flaps: 4 threads ($GROUP_THREADS) sign
  * (RSA PKCS #1 v1.5, single-part, a session each) through p11mux's group
  * "signing" while a flapper rewrites p11fault.so's rules file every few
  * milliseconds, so that one member fails C_Sign, then works again and is
  * re-admitted by the probes.  Every signature must equal the reference
  * (PKCS #1 v1.5 signatures of one key are one value), and no call may fail.
  *
- * Usage: group-threads P11MUX_SO PIN RULES_FILE REFERENCE_SIGNATURE DATA_FILE
+ * With RULES_FILE "-" nothing flaps; with a KILL command, it is run (by
+ * the shell) once half the signatures are made, and the durations of the
+ * calls made from then on are printed (p50, p99, max: what a failover costs
+ * a caller when a member's server dies).
+ *
+ * Usage: group-threads P11MUX_SO PIN RULES_FILE REFERENCE_SIGNATURE DATA_FILE [KILL]
  * (P11MUX_CONF names the configuration).  Prints PASS:/FAIL: lines.
  */
 #include "config.h"
@@ -15,11 +20,12 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
 
-#define THREADS 4
+#define MAX_THREADS 16
 #define SIGNATURES 100
 #define FLAP_MS 15
 
@@ -31,6 +37,11 @@ static GBytes *data;
 static gint failures;
 static gint signatures;
 static gint stop;
+static guint threads_n = 4; /* $GROUP_THREADS, at most MAX_THREADS */
+static const char *kill_command;
+static gint killed;          /* the kill command has run */
+static GMutex durations_lock;
+static GArray *durations;    /* gint64 µs of the calls made after it */
 
 static CK_OBJECT_HANDLE
 find_key(CK_SESSION_HANDLE s)
@@ -71,10 +82,26 @@ signer(gpointer unused G_GNUC_UNUSED)
     for (i = 0; i < SIGNATURES; i++) {
         CK_BYTE signature[512];
         CK_ULONG len = sizeof signature;
+        gint64 started = g_get_monotonic_time();
+        gboolean after_kill = g_atomic_int_get(&killed);
         CK_RV rv = p11->C_SignInit(s, &mechanism, key);
 
         if (rv == CKR_OK) {
             rv = p11->C_Sign(s, (CK_BYTE_PTR)in, data_len, signature, &len);
+        }
+        if (after_kill) {
+            gint64 took = g_get_monotonic_time() - started;
+
+            g_mutex_lock(&durations_lock);
+            g_array_append_val(durations, took);
+            g_mutex_unlock(&durations_lock);
+        }
+        if (kill_command != NULL && g_atomic_int_get(&signatures) >= (gint)(threads_n * SIGNATURES / 2) &&
+            g_atomic_int_compare_and_exchange(&killed, 0, 1)) {
+            if (system(kill_command) != 0) {
+                printf("FAIL: the kill command failed: %s\n", kill_command);
+                g_atomic_int_inc(&failures);
+            }
         }
         if (rv != CKR_OK) {
             printf("FAIL: signature %u: rv 0x%lx\n", i, (unsigned long)rv);
@@ -97,6 +124,30 @@ write_rules(const char *path, const char *rules)
 
     g_file_set_contents(tmp, rules, -1, NULL);
     g_rename(tmp, path);
+}
+
+static gint
+by_value(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The durations of the calls made after the kill. */
+static void
+print_durations(void)
+{
+    guint n = durations->len;
+
+    if (n == 0) {
+        return;
+    }
+    g_array_sort(durations, by_value);
+    printf("calls after the kill: %u, C_SignInit + C_Sign p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+           n, g_array_index(durations, gint64, n / 2) / 1000.0,
+           g_array_index(durations, gint64, MIN(n - 1, n * 99 / 100)) / 1000.0,
+           g_array_index(durations, gint64, n - 1) / 1000.0);
 }
 
 static gpointer
@@ -130,7 +181,7 @@ login(void)
 int
 main(int argc, char **argv)
 {
-    GThread *threads[THREADS], *flap;
+    GThread *threads[MAX_THREADS], *flap;
     CK_C_GetFunctionList get_function_list;
     CK_SLOT_ID slots[8];
     CK_ULONG count = G_N_ELEMENTS(slots);
@@ -139,11 +190,17 @@ main(int argc, char **argv)
     void *dl;
     guint flaps, i;
 
-    if (argc != 6) {
-        fprintf(stderr, "usage: group-threads P11MUX_SO PIN RULES REFERENCE DATA\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: group-threads P11MUX_SO PIN RULES REFERENCE DATA [KILL]\n");
         return 2;
     }
     pin = argv[2];
+    kill_command = argc == 7 ? argv[6] : NULL;
+    if (g_getenv("GROUP_THREADS") != NULL) {
+        threads_n = CLAMP((guint)g_ascii_strtoull(g_getenv("GROUP_THREADS"), NULL, 10), 1,
+                          MAX_THREADS);
+    }
+    durations = g_array_new(FALSE, FALSE, sizeof(gint64));
     if (!g_file_get_contents(argv[4], &contents, &len, NULL)) {
         return 2;
     }
@@ -175,19 +232,22 @@ main(int argc, char **argv)
         fprintf(stderr, "group-threads: cannot log in\n");
         return 2;
     }
-    flap = g_thread_new("flapper", flapper, argv[3]);
-    for (i = 0; i < THREADS; i++) {
+    flap = strcmp(argv[3], "-") != 0 ? g_thread_new("flapper", flapper, argv[3]) : NULL;
+    for (i = 0; i < threads_n; i++) {
         threads[i] = g_thread_new("signer", signer, NULL);
     }
-    for (i = 0; i < THREADS; i++) {
+    for (i = 0; i < threads_n; i++) {
         g_thread_join(threads[i]);
     }
     g_atomic_int_set(&stop, 1);
-    flaps = GPOINTER_TO_UINT(g_thread_join(flap));
+    flaps = flap != NULL ? GPOINTER_TO_UINT(g_thread_join(flap)) : 0;
     p11->C_Finalize(NULL);
-    printf("%s: %d signatures from %d threads while replica-a flapped %u times, %d failed\n",
-           failures == 0 ? "PASS" : "FAIL", g_atomic_int_get(&signatures), THREADS, flaps,
+    print_durations();
+    printf("%s: %d signatures from %d threads (replica-a flapped %u times%s), %d failed\n",
+           failures == 0 ? "PASS" : "FAIL", g_atomic_int_get(&signatures), threads_n, flaps,
+           kill_command != NULL ? ", a member's server killed half-way" : "",
            g_atomic_int_get(&failures));
+    g_array_unref(durations);
     g_bytes_unref(reference);
     g_bytes_unref(data);
     return failures == 0 ? 0 : 1;
