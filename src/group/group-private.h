@@ -2,10 +2,13 @@
  * What the HA group files share (src/group/group.h for the whole).
  *
  *   group.c           the groups of a router: members found by URI, the one
- *                     virtual backend, slot and token, mechanisms, health
+ *                     virtual backend, health and probes, what list shows
+ *   group-token.c     the slot, token and mechanisms the application sees,
+ *                     slot events
  *   group-index.c     object identity across members, virtual handles
- *   group-session.c   virtual sessions, member sessions, login, searches,
- *                     attributes, writes refused
+ *   group-session.c   virtual sessions, member sessions, searches,
+ *                     attributes, session objects, writes refused
+ *   group-login.c     the login fanned out, the kept PIN
  *   group-dispatch.c  member choice, operations pinned from *Init to their
  *                     end, failover and replay
  *   group-health.c    member states, probes, the retained PIN
@@ -83,6 +86,10 @@ struct P11muxGroup {
 };
 
 /* ---------------------------------------------------------- group.c */
+
+/* Every group of the router (transfer container: the groups live as long
+ * as their router). */
+GPtrArray *p11mux_group_all(void);
 
 /* The group of a virtual slot id; NULL if none. */
 P11muxGroup *p11mux_group_of_slot(CK_SLOT_ID slot);
@@ -198,7 +205,7 @@ P11muxMember *p11mux_group_ops_pinned(P11muxGroupOp *ops);
  * the entries; group.c assembles it). */
 extern const CK_FUNCTION_LIST_3_0 p11mux_group_functions;
 
-/* Entries of the list, by file: group.c */
+/* Entries of the list, by file: group-token.c */
 CK_RV p11mux_group_C_GetInfo(CK_INFO_PTR pInfo);
 CK_RV p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
                                  CK_ULONG_PTR pulCount);
