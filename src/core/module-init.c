@@ -15,6 +15,7 @@
 
 #include "call.h"
 #include "conf.h"
+#include "constants.h"
 #include "group.h"
 #include "module.h"
 #include "p11kit-import.h"
@@ -258,15 +259,6 @@ p11mux_fwd_C_Finalize(CK_VOID_PTR pReserved)
     return rv;
 }
 
-static void
-pad(CK_UTF8CHAR *field, gsize size, const char *text)
-{
-    gsize length = MIN(strlen(text), size);
-
-    memset(field, ' ', size);
-    memcpy(field, text, length);
-}
-
 static CK_RV
 get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
 {
@@ -278,8 +270,8 @@ get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
         memset(pInfo, 0, sizeof(*pInfo));
         pInfo->cryptokiVersion.major = major;
         pInfo->cryptokiVersion.minor = minor;
-        pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "p11mux");
-        pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "p11mux PKCS #11 router");
+        p11mux_pad_text(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "p11mux");
+        p11mux_pad_text(pInfo->libraryDescription, sizeof(pInfo->libraryDescription), "p11mux PKCS #11 router");
         pInfo->libraryVersion.major = P11MUX_VERSION_MAJOR;
         pInfo->libraryVersion.minor = P11MUX_VERSION_MINOR;
     }

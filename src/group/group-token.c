@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "constants.h"
 #include "group-private.h"
 
 /* ---------------------------------------------------- slot and token */
@@ -20,10 +21,10 @@ p11mux_group_C_GetInfo(CK_INFO_PTR pInfo)
     if (pInfo == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    memset(pInfo, ' ', sizeof *pInfo);
     pInfo->cryptokiVersion = (CK_VERSION){3, 0};
-    memcpy(pInfo->manufacturerID, "p11mux", 6);
-    memcpy(pInfo->libraryDescription, "p11mux HA groups", 16);
+    p11mux_pad_text(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
+    p11mux_pad_text(pInfo->libraryDescription, sizeof pInfo->libraryDescription,
+                    "p11mux HA groups");
     pInfo->flags = 0;
     pInfo->libraryVersion = (CK_VERSION){0, 1};
     return CKR_OK;
@@ -55,16 +56,6 @@ p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_U
     return CKR_OK;
 }
 
-/* text into a blank-padded field of size bytes */
-static void
-pad(CK_UTF8CHAR *field, gsize size, const char *text)
-{
-    gsize n = MIN(strlen(text), size);
-
-    memset(field, ' ', size);
-    memcpy(field, text, n);
-}
-
 CK_RV
 p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
@@ -78,8 +69,8 @@ p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
         return CKR_ARGUMENTS_BAD;
     }
     description = g_strdup_printf("p11mux HA group %s", group->conf->name);
-    pad(pInfo->slotDescription, sizeof pInfo->slotDescription, description);
-    pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
+    p11mux_pad_text(pInfo->slotDescription, sizeof pInfo->slotDescription, description);
+    p11mux_pad_text(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
     pInfo->flags = p11mux_group_present(group) ? CKF_TOKEN_PRESENT : 0;
     pInfo->hardwareVersion = (CK_VERSION){0, 0};
     pInfo->firmwareVersion = (CK_VERSION){0, 0};
@@ -111,10 +102,10 @@ p11mux_group_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
             rng = rng && (info.flags & CKF_RNG);
         }
     }
-    pad(pInfo->label, sizeof pInfo->label, group->conf->label);
-    pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
-    pad(pInfo->model, sizeof pInfo->model, "HA group");
-    pad(pInfo->serialNumber, sizeof pInfo->serialNumber, group->conf->serial);
+    p11mux_pad_text(pInfo->label, sizeof pInfo->label, group->conf->label);
+    p11mux_pad_text(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "p11mux");
+    p11mux_pad_text(pInfo->model, sizeof pInfo->model, "HA group");
+    p11mux_pad_text(pInfo->serialNumber, sizeof pInfo->serialNumber, group->conf->serial);
     pInfo->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | group->login_flags |
                    (rng ? CKF_RNG : 0);
     pInfo->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -475,3 +475,12 @@ p11mux_flags_format(P11muxFlagsKind kind, CK_FLAGS flags)
     }
     return g_string_free(out, FALSE);
 }
+
+void
+p11mux_pad_text(CK_UTF8CHAR *field, gsize size, const char *text)
+{
+    gsize length = MIN(strlen(text), size);
+
+    memset(field, ' ', size);
+    memcpy(field, text, length);
+}

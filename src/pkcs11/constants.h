@@ -127,4 +127,8 @@ const P11muxConstant *p11mux_flags_table(P11muxFlagsKind kind, gsize *n_entries)
  */
 const P11muxConstant *p11mux_flags_header_names(gsize *n_entries);
 
+/* A PKCS #11 text field of size bytes (a label, a manufacturer, a
+ * description): text, cut to the field, padded with blanks, no NUL. */
+void p11mux_pad_text(CK_UTF8CHAR *field, gsize size, const char *text);
+
 #endif /* P11MUX_CONSTANTS_H */
