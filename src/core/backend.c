@@ -41,6 +41,27 @@ G_DEFINE_QUARK(p11mux - backend - error - quark, p11mux_backend_error)
 #define BACKEND_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
 #endif
 
+/* The file name p11-kit's RPC client module is installed under. */
+#define P11KIT_CLIENT_FILE "p11-kit-client.so"
+
+/* Whether path is p11-kit's RPC client, by the name given or the file it
+ * resolves to. */
+static gboolean
+is_p11kit_client(const char *path)
+{
+    g_autofree char *given = NULL;
+    g_autofree char *canonical = NULL;
+    g_autofree char *resolved = NULL;
+
+    if (path == NULL || path[0] == '\0') {
+        return FALSE;
+    }
+    given = g_path_get_basename(path);
+    canonical = p11mux_conf_canonical_path(path);
+    resolved = g_path_get_basename(canonical);
+    return g_str_equal(given, P11KIT_CLIENT_FILE) || g_str_equal(resolved, P11KIT_CLIENT_FILE);
+}
+
 P11muxBackend *
 p11mux_backend_new(const char *name, const char *path, const char *init_reserved, gboolean critical)
 {
@@ -50,6 +71,7 @@ p11mux_backend_new(const char *name, const char *path, const char *init_reserved
     backend->path = g_strdup(path);
     backend->init_reserved = g_strdup(init_reserved);
     backend->critical = critical;
+    backend->serial = is_p11kit_client(path);
     return backend;
 }
 
@@ -82,6 +104,176 @@ p11mux_sigpipe_restore(P11muxSigpipe *guard)
     pthread_sigmask(SIG_SETMASK, &guard->old, NULL);
 }
 
+/* ------------------------------------------------------------ the gate */
+
+struct P11muxBackendGate {
+    GMutex lock;
+    GCond changed;
+    guint running;  /* calls inside */
+    gboolean alone; /* a re-initialisation inside, or waiting for the calls to leave */
+    gint64 wait_us;
+};
+
+static void
+gate_free(P11muxBackendGate *gate)
+{
+    if (gate != NULL) {
+        g_mutex_clear(&gate->lock);
+        g_cond_clear(&gate->changed);
+        g_free(gate);
+    }
+}
+
+void
+p11mux_backend_gate(P11muxBackend *backend, gint64 wait_us)
+{
+    g_return_if_fail(wait_us > 0);
+
+    if (backend->gate == NULL) {
+        backend->gate = g_new0(P11muxBackendGate, 1);
+        g_mutex_init(&backend->gate->lock);
+        g_cond_init(&backend->gate->changed);
+        backend->gate->wait_us = wait_us;
+    }
+    backend->gate->wait_us = MIN(backend->gate->wait_us, wait_us);
+}
+
+/* Wait under the gate's lock while shut says so; FALSE when the wait ran
+ * out first. */
+static gboolean
+gate_wait(P11muxBackendGate *gate, gboolean (*shut)(const P11muxBackendGate *gate, gboolean serial),
+          gboolean serial)
+{
+    gint64 deadline = g_get_monotonic_time() + gate->wait_us;
+
+    while (shut(gate, serial)) {
+        if (!g_cond_wait_until(&gate->changed, &gate->lock, deadline)) {
+            return !shut(gate, serial);
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+shut_to_a_call(const P11muxBackendGate *gate, gboolean serial)
+{
+    return gate->alone || (serial && gate->running > 0);
+}
+
+static gboolean
+shut_to_reinitialisation(const P11muxBackendGate *gate, gboolean serial)
+{
+    (void)serial;
+    return gate->running > 0;
+}
+
+gboolean
+p11mux_backend_enter(const P11muxBackend *backend, P11muxSigpipe *guard)
+{
+    P11muxBackendGate *gate = backend->gate;
+    gboolean entered = TRUE;
+
+    if (gate != NULL) {
+        g_mutex_lock(&gate->lock);
+        entered = gate_wait(gate, shut_to_a_call, backend->serial);
+        gate->running += entered;
+        g_mutex_unlock(&gate->lock);
+    }
+    if (entered) {
+        p11mux_sigpipe_block(guard);
+    }
+    return entered;
+}
+
+void
+p11mux_backend_leave(const P11muxBackend *backend, P11muxSigpipe *guard)
+{
+    P11muxBackendGate *gate = backend->gate;
+
+    p11mux_sigpipe_restore(guard);
+    if (gate != NULL) {
+        g_mutex_lock(&gate->lock);
+        gate->running--;
+        g_cond_broadcast(&gate->changed);
+        g_mutex_unlock(&gate->lock);
+    }
+}
+
+/* Alone at the gate: no call enters from the start of the wait, and the
+ * wait ends when the calls inside have left (FALSE, the gate open again,
+ * when they did not in time). */
+static gboolean
+gate_enter_alone(P11muxBackendGate *gate)
+{
+    gboolean entered;
+
+    g_mutex_lock(&gate->lock);
+    if (!gate_wait(gate, shut_to_a_call, FALSE)) {
+        g_mutex_unlock(&gate->lock);
+        return FALSE;
+    }
+    gate->alone = TRUE;
+    entered = gate_wait(gate, shut_to_reinitialisation, FALSE);
+    if (!entered) {
+        gate->alone = FALSE;
+        g_cond_broadcast(&gate->changed);
+    }
+    g_mutex_unlock(&gate->lock);
+    return entered;
+}
+
+static void
+gate_leave_alone(P11muxBackendGate *gate)
+{
+    g_mutex_lock(&gate->lock);
+    gate->alone = FALSE;
+    g_cond_broadcast(&gate->changed);
+    g_mutex_unlock(&gate->lock);
+}
+
+/* A hand-written call below: through the gate when the backend has one
+ * (its tokens are HA group members), else straight; guard is the
+ * caller's P11muxSigpipe. */
+static CK_RV
+gated_end(const P11muxBackend *backend, P11muxSigpipe *guard, CK_RV rv)
+{
+    p11mux_backend_leave(backend, guard);
+    return rv;
+}
+
+#define GATED(backend, guard, call)                                                                \
+    ((backend)->gate == NULL                   ? (call)                                            \
+     : p11mux_backend_enter((backend), (guard)) ? gated_end((backend), (guard), (call))             \
+                                                : CKR_DEVICE_ERROR)
+
+CK_RV
+p11mux_backend_reinitialize(P11muxBackend *backend)
+{
+    CK_C_INITIALIZE_ARGS args = {0};
+    P11muxSigpipe guard;
+    CK_RV rv;
+
+    if (backend->gate == NULL || backend->functions == NULL || backend->shared ||
+        backend->timed_out) {
+        return CKR_FUNCTION_FAILED;
+    }
+    if (!gate_enter_alone(backend->gate)) {
+        return CKR_DEVICE_ERROR;
+    }
+    p11mux_sigpipe_block(&guard);
+    if (backend->initialized) {
+        (void)backend->functions->C_Finalize(NULL);
+    }
+    args.flags = CKF_OS_LOCKING_OK;
+    args.pReserved = backend->init_reserved;
+    rv = p11mux_backend_answer(backend->functions->C_Initialize(&args));
+    backend->initialized = rv == CKR_OK;
+    g_atomic_int_inc(&backend->incarnation);
+    p11mux_sigpipe_restore(&guard);
+    gate_leave_alone(backend->gate);
+    return rv;
+}
+
 P11muxBackend *
 p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list)
 {
@@ -100,6 +292,7 @@ p11mux_backend_free(P11muxBackend *backend)
         return;
     }
     p11mux_backend_close(backend);
+    gate_free(backend->gate);
     g_free(backend->name);
     g_free(backend->path);
     g_free(backend->init_reserved);
@@ -632,37 +825,49 @@ p11mux_backend_finalize(const P11muxBackend *backend)
 CK_RV
 p11mux_backend_get_info(const P11muxBackend *backend, CK_INFO_PTR pInfo)
 {
-    return p11mux_backend_answer(backend->functions->C_GetInfo(pInfo));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(GATED(backend, &guard, backend->functions->C_GetInfo(pInfo)));
 }
 
 CK_RV
 p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent,
                              CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
+    P11muxSigpipe guard;
+
     return p11mux_backend_answer(
-        backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount));
+        GATED(backend, &guard, backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount)));
 }
 
 CK_RV
 p11mux_backend_get_slot_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                              CK_SLOT_INFO_PTR pInfo)
 {
-    return p11mux_backend_answer(backend->functions->C_GetSlotInfo(slotID, pInfo));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(
+        GATED(backend, &guard, backend->functions->C_GetSlotInfo(slotID, pInfo)));
 }
 
 CK_RV
 p11mux_backend_get_token_info(const P11muxBackend *backend, CK_SLOT_ID slotID,
                               CK_TOKEN_INFO_PTR pInfo)
 {
-    return p11mux_backend_answer(backend->functions->C_GetTokenInfo(slotID, pInfo));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(
+        GATED(backend, &guard, backend->functions->C_GetTokenInfo(slotID, pInfo)));
 }
 
 CK_RV
 p11mux_backend_get_mechanism_list(const P11muxBackend *backend, CK_SLOT_ID slotID,
                                   CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
 {
-    return p11mux_backend_answer(
-        backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(GATED(
+        backend, &guard, backend->functions->C_GetMechanismList(slotID, pMechanismList, pulCount)));
 }
 
 CK_RV
@@ -677,20 +882,29 @@ p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_
                             CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                             CK_SESSION_HANDLE_PTR phSession)
 {
-    return p11mux_backend_answer(
-        backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(GATED(
+        backend, &guard,
+        backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession)));
 }
 
 CK_RV
 p11mux_backend_close_session(const P11muxBackend *backend, CK_SESSION_HANDLE hSession)
 {
-    return p11mux_backend_answer(backend->functions->C_CloseSession(hSession));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(
+        GATED(backend, &guard, backend->functions->C_CloseSession(hSession)));
 }
 
 CK_RV
 p11mux_backend_close_all_sessions(const P11muxBackend *backend, CK_SLOT_ID slotID)
 {
-    return p11mux_backend_answer(backend->functions->C_CloseAllSessions(slotID));
+    P11muxSigpipe guard;
+
+    return p11mux_backend_answer(
+        GATED(backend, &guard, backend->functions->C_CloseAllSessions(slotID)));
 }
 
 /* Room for a list that grows between the two calls (a token inserted). */

@@ -15,6 +15,9 @@ typedef struct P11muxLibrary P11muxLibrary;
 /* An opening in progress (p11mux_backend_open_start). */
 typedef struct P11muxBackendOpening P11muxBackendOpening;
 
+/* The gate of a backend holding HA group members (p11mux_backend_gate). */
+typedef struct P11muxBackendGate P11muxBackendGate;
+
 typedef struct {
     char *name;          /* [backend NAME] */
     char *path;          /* the library file */
@@ -39,6 +42,12 @@ typedef struct {
     P11muxLibrary *library;                 /* nullable: the library it holds (claimed) */
     gboolean timed_out;                     /* it missed its deadline: its call may still run */
     gint64 open_us;                         /* how long loading and C_Initialize took */
+    /* its calls go one at a time: p11-kit's RPC client (p11-kit-client.so),
+     * whose threads waiting for a connection block for ever when it dies
+     * under another thread's call */
+    gboolean serial;
+    P11muxBackendGate *gate; /* nullable: set once an HA group member is found on it */
+    gint incarnation;        /* atomic: how many times p11mux re-initialised it */
 } P11muxBackend;
 
 /* transfer full */
@@ -198,6 +207,37 @@ typedef struct {
 } P11muxSigpipe;
 void p11mux_sigpipe_block(P11muxSigpipe *guard);
 void p11mux_sigpipe_restore(P11muxSigpipe *guard);
+
+/*
+ * The gate of a backend whose tokens are HA group members (HA-GROUPS.md
+ * §9.3, §11.2).  Once set (before any group call), every call the groups
+ * make into the backend passes it: the generated typed calls
+ * (p11mux_backend_C_*) and the hand-written ones above.  A call enters
+ * shared, one at a time on a serial backend; re-initialisation enters
+ * alone.  A call that cannot enter within wait_us (the groups' smallest
+ * call-timeout: a call of the backend's is hung) answers CKR_DEVICE_ERROR
+ * without reaching the backend, which the groups take as "this member, not
+ * this request".  Setting it again keeps the smaller wait.  The routed
+ * calls of the backend's other slots do not pass it.
+ */
+void p11mux_backend_gate(P11muxBackend *backend, gint64 wait_us);
+
+/* Enter the gate (if any) and keep SIGPIPE from the application
+ * (p11mux_sigpipe_block); FALSE when the gate stayed shut: nothing to
+ * leave. */
+gboolean p11mux_backend_enter(const P11muxBackend *backend, P11muxSigpipe *guard);
+void p11mux_backend_leave(const P11muxBackend *backend, P11muxSigpipe *guard);
+
+/*
+ * HA-GROUPS.md §9.3: a backend that no longer answers (p11-kit's RPC client
+ * after its connection died never reconnects by itself) is finalised and
+ * initialised again with its configured arguments, alone at its gate.  Its
+ * incarnation goes up: every session and handle of the previous one is
+ * stale and must be forgotten, never closed (the new incarnation may give
+ * the same numbers).  Gated backends that p11mux initialised only;
+ * CKR_FUNCTION_FAILED otherwise; the backend's C_Initialize answer.
+ */
+CK_RV p11mux_backend_reinitialize(P11muxBackend *backend);
 
 /* p11mux_backend_C_Name(backend, ...) for every function of the table
  * (generated: the HA groups' calls into their members). */

@@ -626,7 +626,8 @@ def emit_backend_calls_header(functions):
     w("/* Every function of a backend's normalised list, typed, through the\n"
       " * backend boundary; what is no answer (CKR_PENDING) mapped as on every\n"
       " * path (p11mux_backend_answer), and a SIGPIPE the call raises kept from\n"
-      " * the application (p11mux_sigpipe_block): the calls of the HA groups\n"
+      " * the application (p11mux_sigpipe_block), through the backend's gate\n"
+      " * (p11mux_backend_gate): the calls of the HA groups\n"
       " * into members that may be remote.  Included by src/core/backend.h. */\n")
     for fn in functions:
         w(f"CK_RV p11mux_backend_{fn.name}({backend_call_params(fn)});\n")
@@ -637,9 +638,10 @@ def emit_backend_calls(functions):
     for fn in functions:
         w(f"CK_RV\np11mux_backend_{fn.name}({backend_call_params(fn)})\n{{\n")
         w("    P11muxSigpipe guard;\n    CK_RV rv;\n\n")
-        w("    p11mux_sigpipe_block(&guard);\n")
+        w("    if (!p11mux_backend_enter(backend, &guard)) {\n")
+        w("        return CKR_DEVICE_ERROR; /* the gate stayed shut: a call of its hangs */\n    }\n")
         w(f"    rv = p11mux_backend_routed(backend)->{fn.name}({c_args(fn)});\n")
-        w("    p11mux_sigpipe_restore(&guard);\n")
+        w("    p11mux_backend_leave(backend, &guard);\n")
         w("    return p11mux_backend_answer(rv);\n}\n\n")
 
 

@@ -19,6 +19,7 @@ struct P11muxGroupSession {
     gint refs;                          /* atomic */
     gboolean closed;                    /* under lock */
     CK_SESSION_HANDLE *member_sessions; /* per member; 0: none */
+    gint *member_born;                  /* per member: its backend's incarnation at opening */
     P11muxGroupOp *ops;
     P11muxMember *home;                 /* where the session objects live; NULL: none yet */
     GArray *objects;                    /* session objects: virtual handle - BASE -> home's */
@@ -31,6 +32,22 @@ static GMutex sessions_lock;
 static GHashTable *sessions; /* handle -> P11muxGroupSession* */
 static CK_SESSION_HANDLE next_handle = P11MUX_GROUP_SESSION_BASE;
 
+/* Whether session has a member session on member that its backend's
+ * present incarnation opened; one of an earlier incarnation (the backend
+ * was re-initialised: p11mux_backend_reinitialize) is forgotten, never
+ * closed, since the new incarnation may have given its number to another. */
+static gboolean
+member_session_current(P11muxGroupSession *session, P11muxMember *member)
+{
+    guint i = member->index;
+
+    if (session->member_sessions[i] != 0 &&
+        session->member_born[i] != g_atomic_int_get(&member->backend->incarnation)) {
+        session->member_sessions[i] = 0;
+    }
+    return session->member_sessions[i] != 0;
+}
+
 static void
 session_unref(P11muxGroupSession *session)
 {
@@ -42,7 +59,7 @@ session_unref(P11muxGroupSession *session)
     for (i = 0; i < session->group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(session->group->members, i);
 
-        if (session->member_sessions[i] != 0) {
+        if (member_session_current(session, member)) {
             (void)p11mux_backend_C_CloseSession(member->backend, session->member_sessions[i]);
         }
     }
@@ -50,6 +67,7 @@ session_unref(P11muxGroupSession *session)
     g_clear_pointer(&session->objects, g_array_unref);
     g_clear_pointer(&session->found, g_array_unref);
     g_free(session->member_sessions);
+    g_free(session->member_born);
     g_mutex_clear(&session->lock);
     g_free(session);
 }
@@ -104,7 +122,7 @@ p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
 {
     CK_RV rv;
 
-    if (session->member_sessions[member->index] != 0) {
+    if (member_session_current(session, member)) {
         *out = session->member_sessions[member->index];
         return CKR_OK;
     }
@@ -119,6 +137,7 @@ p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
     }
     if (rv == CKR_OK) {
         session->member_sessions[member->index] = *out;
+        session->member_born[member->index] = g_atomic_int_get(&member->backend->incarnation);
     }
     return rv;
 }
@@ -213,7 +232,7 @@ session_object_forget(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
 void
 p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member)
 {
-    if (session->member_sessions[member->index] != 0) {
+    if (member_session_current(session, member)) {
         (void)p11mux_backend_C_CloseSession(member->backend,
                                             session->member_sessions[member->index]);
         session->member_sessions[member->index] = 0;
@@ -249,6 +268,7 @@ p11mux_group_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pAppli
     session->refs = 1;
     g_mutex_init(&session->lock);
     session->member_sessions = g_new0(CK_SESSION_HANDLE, group->members->len);
+    session->member_born = g_new0(gint, group->members->len);
     session->ops = p11mux_group_ops_new();
     g_mutex_lock(&sessions_lock);
     if (sessions == NULL) {

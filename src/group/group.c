@@ -195,6 +195,10 @@ member_new(P11muxGroup *group, guint index, const P11muxConfMember *conf)
     member->group = group;
     member->conf = conf;
     member->backend = backend_named(group->router, conf->backend);
+    if (member->backend != NULL) {
+        /* every call of the groups into it passes its gate, from here on */
+        p11mux_backend_gate(member->backend, gc->call_timeout_us);
+    }
     member->failover_on = p11mux_conf_member_failover_on(group->router->conf, gc, conf);
     g_mutex_init(&member->index_lock);
     p11mux_health_init(&member->health, gc->error_threshold, gc->probe_interval_us,
@@ -312,15 +316,17 @@ locate_members(P11muxGroup *group, GHashTable *taken, GError **error)
 static void
 readmit(P11muxMember *member)
 {
+    CK_SESSION_HANDLE anchor;
     CK_RV rv;
 
     g_mutex_lock(&member->group->lock);
-    if (member->anchor != 0) {
-        (void)p11mux_backend_C_CloseSession(member->backend, member->anchor);
-        member->anchor = 0;
-        member->logged_in = FALSE;
-    }
+    anchor = member->anchor;
+    member->anchor = 0;
+    member->logged_in = FALSE;
     g_mutex_unlock(&member->group->lock);
+    if (anchor != 0) {
+        (void)p11mux_backend_C_CloseSession(member->backend, anchor);
+    }
     rv = p11mux_group_member_login(member);
     if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED) {
         p11mux_health_quarantine(&member->health);
@@ -338,25 +344,97 @@ readmit(P11muxMember *member)
     }
 }
 
+/* Whether member's backend is lost (HA-GROUPS.md §9.3): its slot list
+ * fails with a failover-class value or CKR_CRYPTOKI_NOT_INITIALIZED, or no
+ * longer holds member's token. */
+static gboolean
+backend_lost(P11muxMember *member)
+{
+    CK_TOKEN_INFO token;
+    CK_SLOT_ID slot = 0;
+    guint matches = 0;
+    CK_RV rv = find_token(member->backend, member->conf->token, &slot, &matches, &token);
+
+    if (rv == CKR_OK) {
+        return matches == 0;
+    }
+    switch (p11mux_member_rv_classify(rv, member->failover_on, FALSE)) {
+    case P11MUX_MEMBER_RV_FAULT:
+    case P11MUX_MEMBER_RV_GONE:
+    case P11MUX_MEMBER_RV_REINIT:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+/* A lost backend finalised and initialised again (p11mux_backend_reinitialize):
+ * every member on it, in every group, forgets its anchor and login (the
+ * previous incarnation's, never closed) and is found again by URI at its
+ * next probe; the members' sessions of the virtual sessions are forgotten
+ * as they are next used (group-session.c). */
 static void
+reinitialise(P11muxGroups *groups, P11muxBackend *backend)
+{
+    CK_RV rv = p11mux_backend_reinitialize(backend);
+    guint i, j;
+
+    for (i = 0; i < groups->groups->len; i++) {
+        P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+            g_autofree char *message = NULL;
+
+            if (member->backend != backend) {
+                continue;
+            }
+            g_mutex_lock(&group->lock);
+            member->anchor = 0;
+            member->logged_in = FALSE;
+            member->found = FALSE;
+            g_mutex_unlock(&group->lock);
+            message = g_strdup_printf("group %s member %u (%s): backend %s re-initialised "
+                                      "(rv 0x%lx)",
+                                      group->conf->name, member->index, member->conf->text,
+                                      backend->name, (unsigned long)rv);
+            p11mux_trace_event(group->router->trace,
+                               &(P11muxTraceEvent){.event = "group.backend.reinit",
+                                                   .backend = backend->name,
+                                                   .outcome = rv == CKR_OK ? "ok" : "failed",
+                                                   .message = message,
+                                                   .duration_us = -1});
+        }
+    }
+}
+
+/* Probe member if due; TRUE when the probe found its backend lost. */
+static gboolean
 probe_member(P11muxMember *member, gint64 now)
 {
     P11muxMemberState from, to;
     CK_TOKEN_INFO info;
     CK_FLAGS flags = 0;
-    gboolean ok;
+    gboolean ok, lost = FALSE;
 
     /* a call running past call-timeout: no new work until a probe answers */
     if (p11mux_health_check_timeout(&member->health, now, member->group->conf->call_timeout_us)) {
         trace_state(member, P11MUX_MEMBER_ACTIVE, P11MUX_MEMBER_SUSPECT, CKR_OK);
     }
     if (!p11mux_health_probe_due(&member->health, now)) {
-        return;
+        return FALSE;
     }
     if (!member->found) {
         ok = locate(member, &flags, NULL) && member->found;
+        if (ok && member->group->conf->hide_members) {
+            /* found again after a re-initialisation, perhaps in another slot */
+            p11mux_slotmap_hide(member->group->router->slots, member->backend, member->slot);
+        }
     } else {
         ok = p11mux_backend_get_token_info(member->backend, member->slot, &info) == CKR_OK;
+    }
+    if (!ok) {
+        lost = backend_lost(member);
     }
     if (p11mux_health_probe_result(&member->health, ok, now, &from, &to)) {
         trace_state(member, from, to, ok ? CKR_OK : CKR_DEVICE_ERROR);
@@ -364,6 +442,7 @@ probe_member(P11muxMember *member, gint64 now)
     if (p11mux_health_state(&member->health) == P11MUX_MEMBER_RECOVERING) {
         readmit(member);
     }
+    return lost;
 }
 
 /* P11muxProber's probe: every member of every group whose probe is due. */
@@ -372,6 +451,7 @@ probe_all(gpointer data)
 {
     P11muxGroups *groups = data;
     gint64 now = g_get_monotonic_time();
+    g_autoptr(GPtrArray) lost = g_ptr_array_new();
     guint i, j;
 
     for (i = 0; i < groups->groups->len; i++) {
@@ -380,8 +460,8 @@ probe_all(gpointer data)
         for (j = 0; j < group->members->len; j++) {
             P11muxMember *member = g_ptr_array_index(group->members, j);
 
-            if (member->backend != NULL) {
-                probe_member(member, now);
+            if (member->backend != NULL && probe_member(member, now) && !g_ptr_array_find(lost, member->backend, NULL)) {
+                g_ptr_array_add(lost, member->backend);
             }
         }
         /* all-down = close-sessions: a token gone takes its sessions along */
@@ -389,6 +469,11 @@ probe_all(gpointer data)
             !p11mux_group_present(group)) {
             p11mux_group_sessions_close_all(group);
         }
+    }
+    /* once per backend and probe round, at the cadence and back-off of
+     * the probes that found it lost */
+    for (i = 0; i < lost->len; i++) {
+        reinitialise(groups, g_ptr_array_index(lost, i));
     }
 }
 

@@ -11,6 +11,11 @@
  * calls made from then on are printed (p50, p99, max: what a failover costs
  * a caller when a member's server dies).
  *
+ * Driven by a test script instead: with $GROUP_UNTIL, each thread signs
+ * until that file exists (not a fixed count); with $GROUP_MARK, the calls
+ * begun once that file exists are timed (the script creates it when it
+ * kills a server).
+ *
  * Usage: group-threads P11MUX_SO PIN RULES_FILE REFERENCE_SIGNATURE DATA_FILE [KILL]
  * (P11MUX_CONF names the configuration).  Prints PASS:/FAIL: lines.
  */
@@ -39,7 +44,9 @@ static gint signatures;
 static gint stop;
 static guint threads_n = 4; /* $GROUP_THREADS, at most MAX_THREADS */
 static const char *kill_command;
-static gint killed;          /* the kill command has run */
+static gint killed;          /* the kill command has run, or the mark file exists */
+static const char *until_file; /* $GROUP_UNTIL: sign until it exists */
+static const char *mark_file;  /* $GROUP_MARK: time the calls once it exists */
 static GMutex durations_lock;
 static GArray *durations;    /* gint64 µs of the calls made after it */
 
@@ -62,6 +69,22 @@ find_key(CK_SESSION_HANDLE s)
     return key;
 }
 
+static gboolean
+going_on(guint i)
+{
+    return until_file != NULL ? !g_file_test(until_file, G_FILE_TEST_EXISTS) : i < SIGNATURES;
+}
+
+static gboolean
+after_the_kill(void)
+{
+    if (mark_file != NULL && !g_atomic_int_get(&killed) &&
+        g_file_test(mark_file, G_FILE_TEST_EXISTS)) {
+        g_atomic_int_set(&killed, 1);
+    }
+    return g_atomic_int_get(&killed);
+}
+
 static gpointer
 signer(gpointer unused G_GNUC_UNUSED)
 {
@@ -79,11 +102,11 @@ signer(gpointer unused G_GNUC_UNUSED)
         g_atomic_int_inc(&failures);
         return NULL;
     }
-    for (i = 0; i < SIGNATURES; i++) {
+    for (i = 0; going_on(i); i++) {
         CK_BYTE signature[512];
         CK_ULONG len = sizeof signature;
         gint64 started = g_get_monotonic_time();
-        gboolean after_kill = g_atomic_int_get(&killed);
+        gboolean after_kill = after_the_kill();
         CK_RV rv = p11->C_SignInit(s, &mechanism, key);
 
         if (rv == CKR_OK) {
@@ -200,6 +223,8 @@ main(int argc, char **argv)
         threads_n = CLAMP((guint)g_ascii_strtoull(g_getenv("GROUP_THREADS"), NULL, 10), 1,
                           MAX_THREADS);
     }
+    until_file = g_getenv("GROUP_UNTIL");
+    mark_file = g_getenv("GROUP_MARK");
     durations = g_array_new(FALSE, FALSE, sizeof(gint64));
     if (!g_file_get_contents(argv[4], &contents, &len, NULL)) {
         return 2;
@@ -245,7 +270,9 @@ main(int argc, char **argv)
     print_durations();
     printf("%s: %d signatures from %d threads (replica-a flapped %u times%s), %d failed\n",
            failures == 0 ? "PASS" : "FAIL", g_atomic_int_get(&signatures), threads_n, flaps,
-           kill_command != NULL ? ", a member's server killed half-way" : "",
+           !g_atomic_int_get(&killed) ? ""
+           : kill_command != NULL     ? ", a member's server killed half-way"
+                                      : ", a member's server killed during the run",
            g_atomic_int_get(&failures));
     g_array_unref(durations);
     g_bytes_unref(reference);
