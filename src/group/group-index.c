@@ -148,6 +148,77 @@ fingerprint_of(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE
     return g_bytes_new(digest, len);
 }
 
+/* The ways a secret key is probed (verify = probe): one fixed block
+ * (zeros) encrypted or MACed, whichever the key allows first. */
+typedef struct {
+    CK_KEY_TYPE type;
+    CK_MECHANISM_TYPE mechanism;
+    gboolean mac; /* C_Sign, else C_Encrypt */
+    CK_ULONG block;
+} Probe;
+
+static const Probe probes[] = {
+    {CKK_AES, CKM_AES_ECB, FALSE, 16},
+    {CKK_AES, CKM_AES_CMAC, TRUE, 16},
+    {CKK_DES3, CKM_DES3_ECB, FALSE, 8},
+    {CKK_DES3, CKM_DES3_MAC, TRUE, 8},
+    {CKK_GENERIC_SECRET, CKM_SHA256_HMAC, TRUE, 32},
+    {CKK_SHA256_HMAC, CKM_SHA256_HMAC, TRUE, 32},
+    {CKK_SHA384_HMAC, CKM_SHA384_HMAC, TRUE, 32},
+    {CKK_SHA512_HMAC, CKM_SHA512_HMAC, TRUE, 32},
+};
+
+/* One probe's output (NULL when the key or member does not allow it). */
+static GBytes *
+probe_once(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+           const Probe *probe)
+{
+    CK_MECHANISM mechanism = {probe->mechanism, NULL, 0};
+    guint8 block[32] = {0}, out[64];
+    CK_ULONG len = sizeof out;
+    CK_RV rv;
+
+    if (probe->mac) {
+        rv = p11mux_backend_C_SignInit(member->backend, session, &mechanism, handle);
+        if (rv == CKR_OK) {
+            rv = p11mux_backend_C_Sign(member->backend, session, block, probe->block, out, &len);
+        }
+    } else {
+        rv = p11mux_backend_C_EncryptInit(member->backend, session, &mechanism, handle);
+        if (rv == CKR_OK) {
+            rv = p11mux_backend_C_Encrypt(member->backend, session, block, probe->block, out,
+                                          &len);
+        }
+    }
+    return rv == CKR_OK ? g_bytes_new(out, len) : NULL;
+}
+
+/* SHA-256 of the mechanism and output of the first probe the key allows. */
+static GBytes *
+probe_print(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+            CK_KEY_TYPE type)
+{
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS(probes); i++) {
+        g_autoptr(GBytes) output = NULL;
+        g_autoptr(GChecksum) sum = NULL;
+        guint8 digest[32];
+        gsize len = sizeof digest;
+
+        if (probes[i].type != type ||
+            (output = probe_once(member, session, handle, &probes[i])) == NULL) {
+            continue;
+        }
+        sum = g_checksum_new(G_CHECKSUM_SHA256);
+        g_checksum_update(sum, (const guchar *)&probes[i].mechanism, sizeof probes[i].mechanism);
+        g_checksum_update(sum, g_bytes_get_data(output, NULL), (gssize)g_bytes_get_size(output));
+        g_checksum_get_digest(sum, digest, &len);
+        return g_bytes_new(digest, len);
+    }
+    return NULL;
+}
+
 /* The fingerprint of an object by what verify asks: the public part of a
  * key pair (an RSA modulus and exponent, an EC point; a private EC key's is
  * its public key's, found by identity after), a certificate's value, a
@@ -174,9 +245,26 @@ fingerprint(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE ha
         return fingerprint_of(member, session, handle, cert, G_N_ELEMENTS(cert));
     }
     if (kind->klass == CKO_SECRET_KEY && (verify & P11MUX_HA_VERIFY_KCV)) {
-        return fingerprint_of(member, session, handle, kcv, G_N_ELEMENTS(kcv));
+        GBytes *print = fingerprint_of(member, session, handle, kcv, G_N_ELEMENTS(kcv));
+
+        if (print != NULL) {
+            return print;
+        }
+    }
+    if (kind->klass == CKO_SECRET_KEY && (verify & P11MUX_HA_VERIFY_PROBE)) {
+        return probe_print(member, session, handle, kind->type);
     }
     return NULL;
+}
+
+/* Whether an object whose fingerprint could not be made is unverified:
+ * a secret key, when verify asks for its check value or a probe (it is
+ * then not served from that member, HA-GROUPS.md §4.4). */
+static gboolean
+unverified(const P11muxMember *member, const Kind *kind)
+{
+    return kind->klass == CKO_SECRET_KEY &&
+           (member->group->conf->verify & (P11MUX_HA_VERIFY_KCV | P11MUX_HA_VERIFY_PROBE));
 }
 
 static void judge_divergence(P11muxGroup *group);
@@ -270,7 +358,7 @@ p11mux_group_index_member(P11muxMember *member)
 {
     P11muxGroup *group = member->group;
     g_autoptr(GArray) handles = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
-    GHashTable *index, *reverse, *ambiguous, *fingerprints;
+    GHashTable *index, *reverse, *ambiguous, *fingerprints, *unproven;
     GHashTableIter iter;
     gpointer key;
     CK_SESSION_HANDLE session;
@@ -297,6 +385,8 @@ p11mux_group_index_member(P11muxMember *member)
                                     (GDestroyNotify)g_bytes_unref);
     ambiguous = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
                                       NULL);
+    unproven = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
+                                     NULL);
     for (i = 0; i < handles->len; i++) {
         CK_OBJECT_HANDLE handle = g_array_index(handles, CK_OBJECT_HANDLE, i);
         Kind kind = {0, 0};
@@ -309,6 +399,10 @@ p11mux_group_index_member(P11muxMember *member)
         print = fingerprint(member, session, handle, &kind);
         if (print != NULL) {
             g_hash_table_replace(fingerprints, g_bytes_ref(identity), print);
+        } else if (unverified(member, &kind)) {
+            /* not proven the same key as the other members': not served here */
+            g_hash_table_add(unproven, identity);
+            continue;
         }
         if (g_hash_table_contains(index, identity) || g_hash_table_contains(ambiguous, identity)) {
             /* two objects of one identity on one member: served from neither */
@@ -343,6 +437,7 @@ p11mux_group_index_member(P11muxMember *member)
     member->reverse = reverse;
     member->ambiguous = ambiguous;
     member->fingerprints = fingerprints;
+    member->unverified = unproven;
     member->indexed_us = g_get_monotonic_time();
     name_identities(group, index);
     judge_divergence(group);
@@ -360,6 +455,7 @@ p11mux_group_index_clear(P11muxMember *member)
     g_clear_pointer(&member->ambiguous, g_hash_table_unref);
     g_clear_pointer(&member->fingerprints, g_hash_table_unref);
     g_clear_pointer(&member->divergent, g_hash_table_unref);
+    g_clear_pointer(&member->unverified, g_hash_table_unref);
 }
 
 /* ------------------------------------------------------------ divergence */

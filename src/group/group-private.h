@@ -66,6 +66,7 @@ typedef struct {
     GHashTable *ambiguous;         /* identities held twice on this member (GBytes* set) */
     GHashTable *fingerprints;      /* identity -> SHA-256 of what verify compares (GBytes*) */
     GHashTable *divergent;         /* identities whose fingerprint here is not the group's */
+    GHashTable *unverified;        /* secret keys verify could not fingerprint here: not served */
     gint64 indexed_us;             /* when the index was last built */
 } P11muxMember;
 

@@ -581,9 +581,12 @@ static const char *const dispatch_names[] = {"round-robin", "least-busy", "prima
 static void
 describe_member(GString *out, P11muxMember *member)
 {
-    guint served = 0, divergent = 0, ambiguous = 0;
+    guint served = 0, divergent = 0, ambiguous = 0, unverified = 0;
 
     g_mutex_lock(&member->group->lock);
+    if (member->unverified != NULL) {
+        unverified = g_hash_table_size(member->unverified);
+    }
     if (member->objects != NULL) {
         served = g_hash_table_size(member->objects);
     }
@@ -612,8 +615,9 @@ describe_member(GString *out, P11muxMember *member)
     g_string_append_printf(out, "    state: %s\n",
                            p11mux_member_state_name(p11mux_health_state(&member->health)));
     g_string_append_printf(out, "    objects: %u identities (%u not served: %u divergent, %u held "
-                                "twice)\n",
-                           served + ambiguous, divergent + ambiguous, divergent, ambiguous);
+                                "twice, %u unverified)\n",
+                           served + ambiguous + unverified, divergent + ambiguous + unverified,
+                           divergent, ambiguous, unverified);
 }
 
 /* How many members serve each identity: "N on M members" lines. */

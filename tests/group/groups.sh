@@ -17,6 +17,7 @@ so=$(p11mux_so)
 setup_replicas replica-a replica-b
 setup_divergent replica-c
 setup_ambiguous replica-d
+setup_other_secret replica-e
 printf 'data signed through the group' >"$TMP/data"
 
 # conf DISPATCH [EXTRA-MEMBER [ON-DIVERGENCE]]
@@ -30,7 +31,7 @@ conf() {
         fi
         printf '\ndispatch = %s\nerror-threshold = 1\n%s\n' "$1" \
             "${PROBES:-probe-interval = 1s}"
-        printf 'on-divergence = %s\n' "${3:-exclude-object}"
+        printf 'on-divergence = %s\n%s' "${3:-exclude-object}" "${GROUP_EXTRA:-}"
     } >"$TMP/p11mux.conf"
 }
 conf primary
@@ -194,6 +195,38 @@ for i in 1 2 3; do
         --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" --output-file "$TMP/amb$i.sig"
     expect_equal "$TMP/amb$i.sig" "$TMP/group.sig" "ambiguous: signature $i is the replicas' key's"
 done
+
+# ------------------------------------------------------------ verify
+
+# member_objects N: the "objects:" line p11mux list gave for member N
+member_objects() {
+    sed -n "/member $1: /,/objects:/p" "$OUT" | grep 'objects:'
+}
+
+# verify = probe: replica-e holds another AES key under id 02, which only
+# encrypting one block tells apart (kcv is not asked for)
+GROUP_EXTRA='verify = pubkey cert probe
+'
+conf round-robin replica-e
+check "p11mux list with verify = probe" "$top_builddir/tests/testable/bin/p11mux" list \
+    --config "$TMP/p11mux.conf"
+member_objects 2 >"$TMP/objects-e"
+expect_contains "$TMP/objects-e" "1 divergent" "probe: replica-e's AES key is not the others'"
+member_objects 0 >"$TMP/objects-a"
+expect_contains "$TMP/objects-a" "0 not served" "probe: replica-a's AES key is proven"
+check "the AES key is served, proven by a probe" mux --token-label signing --login --pin "$PIN" \
+    -O --type secrkey
+expect_contains "$OUT" "label:      aes" "the group serves the AES key"
+# a member whose key allows no probe: the key is unverified there, not served
+fault_rules "token=replica-b fn=C_EncryptInit rv=CKR_KEY_FUNCTION_NOT_PERMITTED count=always
+token=replica-b fn=C_SignInit rv=CKR_KEY_FUNCTION_NOT_PERMITTED count=always"
+check "p11mux list with a member that cannot be probed" \
+    "$top_builddir/tests/testable/bin/p11mux" list --config "$TMP/p11mux.conf"
+member_objects 1 >"$TMP/objects-b"
+expect_contains "$TMP/objects-b" "1 unverified" "an AES key no probe proves is not served from replica-b"
+fault_rules ""
+GROUP_EXTRA=
+conf primary
 
 # ------------------------------------------------------------ policy
 

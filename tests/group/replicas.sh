@@ -155,6 +155,7 @@ replicas_other_material() {
     replicas_material
     [ -f "$REPLICAS_DIR/other-done" ] && return 0
     replicas_rsa_key other-rsa other-cert
+    replicas_run "another AES key" openssl rand -out "$REPLICAS_DIR/other-aes.key" 32
     : >"$REPLICAS_DIR/other-done"
 }
 
@@ -187,6 +188,18 @@ replicas_fill() {
     replicas_import_pair "$1" ec.p8 k3 03
     replicas_write "$1" "$REPLICAS_DIR/$3.der" --type cert --id 01 --label k1
     replicas_write "$1" "$REPLICAS_DIR/aes.key" --type secrkey --key-type AES:32 \
+        --id 02 --label aes --sensitive --usage-decrypt
+}
+
+# The token LABEL: the replicas' keys, but another AES key under id 02 (only
+# a secret key's check value or a probe tells them apart).
+setup_other_secret() {
+    replicas_other_material
+    setup_softhsm "$1"
+    replicas_import_pair "$1" rsa.p8 k1 01
+    replicas_import_pair "$1" ec.p8 k3 03
+    replicas_write "$1" "$REPLICAS_DIR/cert.der" --type cert --id 01 --label k1
+    replicas_write "$1" "$REPLICAS_DIR/other-aes.key" --type secrkey --key-type AES:32 \
         --id 02 --label aes --sensitive --usage-decrypt
 }
 
