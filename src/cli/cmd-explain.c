@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "constants.h"
+#include "group.h"
 #include "p11mux-functions.h"
 #include "policy-decide.h"
 #include "policy.h"
@@ -276,6 +277,8 @@ static int
 explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *request, CK_SLOT_ID id)
 {
     const P11muxSlot *slot = find_slot(router, id);
+    g_autofree char *group = NULL;
+    gboolean offered;
     const P11muxPolicy *policy;
     P11muxPolicyFacts facts;
     P11muxPolicyVerdict verdict;
@@ -295,6 +298,18 @@ explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *requ
         return P11MUX_EXIT_USAGE;
     }
     print_slot(slot, subject.token);
+    group = p11mux_groups_explain_slot(
+        router, slot, subject.function == NULL && subject.object == NULL ? &subject.mechanism : NULL,
+        &offered);
+    if (group != NULL) {
+        fputs(group, stdout);
+    }
+    if (!offered) {
+        printf("%s: refused: the HA group's token does not offer it (CKR_MECHANISM_INVALID)\n",
+               subject.text);
+        subject_clear(&subject);
+        return P11MUX_EXIT_NO;
+    }
     policy = p11mux_policy_set_lookup(set, slot->backend->name);
     if (policy == NULL || !p11mux_policy_slot_facts(router->policy, slot, &facts)) {
         printf("%s: allowed: no policy applies (no policy = in [backend %s] or [global])\n",

@@ -103,6 +103,15 @@ gboolean p11mux_group_present(P11muxGroup *group);
  * change) and say what it means. */
 P11muxMemberRv p11mux_group_record(P11muxMember *member, CK_RV rv);
 
+/* ---------------------------------------------------- group-token.c */
+
+/* The mechanisms the group's intersection leaves out (HA-GROUPS.md §7,
+ * §11.2), each with a member that lacks it, appended to out as lines
+ * indented by indent; with only (nullable), that mechanism alone, said
+ * either way, and whether the group offers it. */
+gboolean p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *indent,
+                                      const CK_MECHANISM_TYPE *only);
+
 /* ---------------------------------------------------- group-index.c */
 
 /* Read member's objects into its index on its anchor (public ones, and

@@ -254,6 +254,60 @@ p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_ME
     return any ? CKR_OK : CKR_MECHANISM_INVALID;
 }
 
+/* The mechanisms the intersection leaves out, each with the first member
+ * found that lacks it (for p11mux list and explain): one line each,
+ * indented by indent; with only, that mechanism alone, said either way. */
+gboolean
+p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *indent,
+                                 const CK_MECHANISM_TYPE *only)
+{
+    g_autoptr(GArray) common = intersection(group);
+    g_autoptr(GArray) left = g_array_new(FALSE, FALSE, sizeof(CK_MECHANISM_TYPE));
+    guint i, j, shown = 0;
+
+    for (i = 0; i < group->members->len; i++) {
+        g_autoptr(GArray) list = member_mechanisms(g_ptr_array_index(group->members, i));
+
+        for (j = 0; list != NULL && j < list->len; j++) {
+            CK_MECHANISM_TYPE type = g_array_index(list, CK_MECHANISM_TYPE, j);
+
+            if ((only == NULL || type == *only) && !contains(common, type) &&
+                !contains(left, type)) {
+                g_array_append_val(left, type);
+            }
+        }
+    }
+    if (only == NULL) {
+        g_string_append_printf(out, "%smechanisms: %u every member has, %u left out\n", indent,
+                               common->len, left->len);
+    } else if (left->len == 0) {
+        g_string_append_printf(out, "%smechanism %s: %s\n", indent,
+                               p11mux_constant_name(P11MUX_CONST_CKM, *only),
+                               contains(common, *only) ? "every member found has it"
+                                                       : "no member found has it");
+    }
+    for (i = 0; i < left->len && shown < 20; i++) {
+        CK_MECHANISM_TYPE type = g_array_index(left, CK_MECHANISM_TYPE, i);
+
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+            g_autoptr(GArray) list = member_mechanisms(member);
+
+            if (list != NULL && !contains(list, type)) {
+                g_string_append_printf(out, "%s  %s left out: member %u (%s) lacks it\n", indent,
+                                       p11mux_constant_name(P11MUX_CONST_CKM, type),
+                                       member->index, member->conf->text);
+                shown++;
+                break;
+            }
+        }
+    }
+    if (left->len > shown) {
+        g_string_append_printf(out, "%s  ... and %u more\n", indent, left->len - shown);
+    }
+    return only == NULL || contains(common, *only);
+}
+
 /* ----------------------------------------------------------- slot events */
 
 /* A group's token appearing or going (HA-GROUPS.md §10): reported once per

@@ -676,7 +676,48 @@ p11mux_groups_describe(P11muxRouter *router)
         for (j = 0; j < group->members->len; j++) {
             describe_member(out, g_ptr_array_index(group->members, j));
         }
+        p11mux_group_describe_mechanisms(group, out, "  ", NULL);
         describe_replicas(out, group);
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *
+p11mux_groups_explain_slot(P11muxRouter *router, const P11muxSlot *slot,
+                           const CK_MECHANISM_TYPE *mechanism, gboolean *offered)
+{
+    P11muxGroups *groups = router->groups;
+    GString *out = g_string_new(NULL);
+    guint i, j;
+
+    *offered = TRUE;
+    for (i = 0; groups != NULL && i < groups->groups->len; i++) {
+        P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+
+        if (slot->backend == groups->virtual && slot->real == group->slot) {
+            g_string_append_printf(out, "HA group %s: token %s, over %u members (p11mux list "
+                                        "shows them)\n",
+                                   group->conf->name,
+                                   p11mux_group_present(group) ? "present" : "absent",
+                                   group->members->len);
+            *offered = p11mux_group_describe_mechanisms(group, out, "", mechanism);
+        }
+        for (j = 0; j < group->members->len; j++) {
+            P11muxMember *member = g_ptr_array_index(group->members, j);
+
+            if (member->found && member->backend == slot->backend && member->slot == slot->real) {
+                g_string_append_printf(
+                    out,
+                    "member %u of HA group %s (%s): %s; the application reaches it through the "
+                    "group's token\n",
+                    member->index, group->conf->name, member->conf->text,
+                    slot->hidden ? "not listed and not routed to" : "still listed");
+            }
+        }
+    }
+    if (out->len == 0) {
+        g_string_free(out, TRUE);
+        return NULL;
     }
     return g_string_free(out, FALSE);
 }

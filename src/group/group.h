@@ -42,6 +42,15 @@ void p11mux_groups_detach(P11muxRouter *router);
  */
 char *p11mux_groups_describe(P11muxRouter *router);
 
+/*
+ * What p11mux explain says of slot when it is an HA group's (its group,
+ * and with mechanism (nullable), whether the group offers it or which
+ * member lacks it: *offered) or a member's (its group).  transfer full;
+ * NULL when neither.
+ */
+char *p11mux_groups_explain_slot(P11muxRouter *router, const P11muxSlot *slot,
+                                 const CK_MECHANISM_TYPE *mechanism, gboolean *offered);
+
 /* In a child after fork(): the groups' threads do not exist there, and the
  * retained PIN is wiped. */
 void p11mux_groups_after_fork(void);

@@ -182,6 +182,17 @@ expect_contains "$OUT" "member 2: fault:pkcs11:token=replica-c" "list: the diver
 expect_contains "$OUT" "divergent" "list: what replica-c holds differently"
 expect_contains "$OUT" "visible: no (a member of an HA group)" "list: member tokens are hidden"
 expect_contains "$OUT" "state: active" "list: the members' states"
+expect_contains "$OUT" "every member has, 0 left out" "list: the mechanisms every member has"
+check "p11mux explain on the group's token" "$top_builddir/tests/testable/bin/p11mux" explain \
+    --config "$TMP/p11mux.conf" --token signing --mechanism CKM_SHA256_RSA_PKCS
+expect_contains "$OUT" "HA group signing: token present, over 3 members" "explain: the group"
+expect_contains "$OUT" "mechanism CKM_SHA256_RSA_PKCS: every member found has it" \
+    "explain: the group offers the mechanism"
+check_fails "p11mux explain of a mechanism no member has" \
+    "$top_builddir/tests/testable/bin/p11mux" explain --config "$TMP/p11mux.conf" \
+    --token signing --mechanism CKM_SHA3_256_RSA_PKCS
+expect_contains "$OUT" "mechanism CKM_SHA3_256_RSA_PKCS: no member found has it" \
+    "explain: the group does not offer it"
 
 conf round-robin replica-c fail
 check "the slot list with on-divergence = fail" mux -L
