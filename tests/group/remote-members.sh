@@ -56,6 +56,13 @@ for name in served-a served-b; do
     expect_contains "$TMP/trace" "backend $name loaded" "backend $name is loaded"
 done
 
+check "p11mux list shows the remote backends and their members" \
+    "$top_builddir/tests/testable/bin/p11mux" list --config "$TMP/p11mux.conf"
+expect_contains "$OUT" "remote: $(served_address srv-a)" "list: served-a is remote"
+expect_contains "$OUT" "remote: $(served_address srv-b)" "list: served-b is remote"
+expect_not_contains "$OUT" "backend served-c" "list: served-c is no backend"
+expect_contains "$OUT" "member 1: served-b:pkcs11:token=served-b" "list: the second member"
+
 # both servers sign, each for its own member: their own counters
 GROUP_THREADS=2
 export GROUP_THREADS
