@@ -79,6 +79,10 @@ fi
     fail "served-a's server signed on served-b's token"
 pass "each member's server signs on its own token ($signed_a and $signed_b of 200)"
 
+# fork(): the child initialises again and reaches both servers afresh
+check "--test-fork through the group of remote members" \
+    pkcs11-tool --module "$so" --test-fork --token-label signing
+
 # one server dies half-way: the group goes on through the other (one
 # thread: p11-kit 0.24's RPC client leaves threads waiting on a connection
 # that dies under another thread's call blocked, tests/group/served.sh)
