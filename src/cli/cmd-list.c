@@ -42,7 +42,11 @@ print_backend(const P11muxPolicySet *set, P11muxRouter *router, const P11muxConf
     const char *probed = g_hash_table_lookup(unloaded, cb->name);
 
     printf("backend %s\n", cb->name);
-    printf("  library: %s\n", cb->module != NULL ? cb->module : "(none)");
+    if (cb->remote != NULL) {
+        printf("  remote: %s\n", cb->remote);
+    } else {
+        printf("  library: %s\n", cb->module != NULL ? cb->module : "(none)");
+    }
     if (probed != NULL) {
         printf("  state: %s\n", probed);
     } else if (!cb->enabled) {

@@ -513,8 +513,11 @@ check_member_backend(const P11muxConf *conf, const P11muxConfHaGroup *group,
     for (guint i = 0; i < conf->backends->len; i++) {
         g_ptr_array_add(names, ((P11muxConfBackend *)g_ptr_array_index(conf->backends, i))->name);
     }
-    hint = p11mux_suggest_hint(
-        p11mux_suggest(member->backend, (const char *const *)names->pdata, (gssize)names->len));
+    /* no backend at all: an empty array has no pdata */
+    hint = p11mux_suggest_hint(names->len == 0 ? NULL
+                                               : p11mux_suggest(member->backend,
+                                                                (const char *const *)names->pdata,
+                                                                (gssize)names->len));
     p11mux_conf_set_error_at(error, P11MUX_CONF_ERROR_VALUE, member->origin.file,
                              member->origin.line,
                              "member '%s' of [group %s]: no backend '%s' (no [backend %s] "

@@ -83,6 +83,7 @@ backend_free(gpointer data)
 
     g_free(backend->name);
     g_free(backend->module);
+    g_free(backend->remote);
     g_free(backend->init_reserved);
     g_free(backend->policy);
     g_clear_pointer(&backend->failover_on, g_array_unref);

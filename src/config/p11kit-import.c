@@ -34,6 +34,7 @@ p11mux_p11kit_module_free(P11muxP11kitModule *module)
     g_free(module->soname);
     g_free(module->init_reserved);
     g_free(module->config_file);
+    g_free(module->remote);
     g_free(module);
 }
 
@@ -115,6 +116,7 @@ describe(CK_FUNCTION_LIST *loaded)
     module->filename = steal_p11kit_string(p11_kit_module_get_filename(loaded));
     module->init_reserved = steal_p11kit_string(p11_kit_config_option(loaded, "x-init-reserved"));
     module->critical = is_true(critical);
+    module->remote = steal_p11kit_string(p11_kit_config_option(loaded, "remote"));
     if (module->filename != NULL) {
         module->soname = loaded_soname(module->filename);
     }
@@ -148,10 +150,12 @@ find_config_file(const char *name)
     return NULL;
 }
 
+/* Managed: p11-kit hands out `remote:` registrations only so (its unmanaged
+ * loading skips them); nothing is initialised either way. */
 static GPtrArray *
 read_p11kit_registry(GError **error)
 {
-    CK_FUNCTION_LIST **loaded = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+    CK_FUNCTION_LIST **loaded = p11_kit_modules_load(NULL, 0);
     GPtrArray *modules;
     guint i;
 
@@ -257,16 +261,23 @@ registration_module(const char *dir, const char *file)
     const char *enable_in = g_hash_table_lookup(options, "enable-in");
     const char *disable_in = g_hash_table_lookup(options, "disable-in");
     const char *library = g_hash_table_lookup(options, "module");
+    const char *remote = g_hash_table_lookup(options, "remote");
     P11muxP11kitModule *module;
 
     if ((enable_in != NULL && !names_this_program(enable_in)) ||
-        (disable_in != NULL && names_this_program(disable_in)) || library == NULL) {
+        (disable_in != NULL && names_this_program(disable_in)) ||
+        (library == NULL && remote == NULL)) {
         return NULL;
     }
     module = g_new0(P11muxP11kitModule, 1);
     module->name = g_strndup(file, strlen(file) - strlen(".module"));
-    module->filename = registered_library(library);
-    module->soname = file_soname(module->filename);
+    /* as p11-kit: `remote` wins over `module` */
+    if (remote != NULL) {
+        module->remote = g_strdup(remote);
+    } else {
+        module->filename = registered_library(library);
+        module->soname = file_soname(module->filename);
+    }
     module->init_reserved = g_strdup(g_hash_table_lookup(options, "x-init-reserved"));
     module->critical = is_true(g_hash_table_lookup(options, "critical"));
     module->config_file = g_steal_pointer(&path);
@@ -378,6 +389,11 @@ p11mux_p11kit_judge(const P11muxP11kitModule *module, char **why)
     if (why != NULL) {
         *why = NULL;
     }
+    if (module->remote != NULL) {
+        return verdict(P11MUX_P11KIT_REMOTE, why,
+                       "it has no module file: a `remote:` registration becomes a backend only "
+                       "when a member of a [group NAME] names it");
+    }
     if (module->filename == NULL) {
         return verdict(P11MUX_P11KIT_NO_FILE, why, "it has no module file");
     }
@@ -431,17 +447,53 @@ backend_new(const P11muxP11kitModule *module)
     return backend;
 }
 
+/* A `remote:` registration as a backend: p11-kit's managed loader gives
+ * its list (p11mux_p11kit_remote_load), p11-kit passes it no init string. */
+static P11muxConfBackend *
+remote_backend_new(const P11muxP11kitModule *module)
+{
+    P11muxConfBackend *backend = g_new0(P11muxConfBackend, 1);
+
+    backend->name = g_strdup(module->name);
+    backend->remote = g_strdup(module->remote);
+    backend->critical = module->critical;
+    backend->enabled = TRUE;
+    return backend;
+}
+
+/* Whether a member (or standby) of an HA group of conf names the backend name. */
+static gboolean
+named_by_member(const P11muxConf *conf, const char *name)
+{
+    for (guint g = 0; g < conf->ha_groups->len; g++) {
+        const P11muxConfHaGroup *group = g_ptr_array_index(conf->ha_groups, g);
+
+        for (guint m = 0; m < group->members->len; m++) {
+            const P11muxConfMember *member = g_ptr_array_index(group->members, m);
+
+            if (g_str_equal(member->backend, name)) {
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
 static void
 report_refusal(void (*report)(const char *message), const P11muxP11kitModule *module,
                const char *why)
 {
     g_autofree char *message = NULL;
+    g_autofree char *where = NULL;
 
     if (report == NULL) {
         return;
     }
+    where = module->remote != NULL    ? g_strdup_printf("remote: %s", module->remote)
+            : module->filename != NULL ? g_strdup(module->filename)
+                                       : g_strdup("no file");
     message = g_strdup_printf("import-p11-kit: module '%s' (%s) is not imported: %s", module->name,
-                              module->filename != NULL ? module->filename : "no file", why);
+                              where, why);
     report(message);
 }
 
@@ -468,6 +520,10 @@ import_modules(P11muxConf *conf, GPtrArray *modules, void (*report)(const char *
             continue;
         }
         judged = p11mux_p11kit_judge(module, &why);
+        if (judged == P11MUX_P11KIT_REMOTE && named_by_member(conf, module->name)) {
+            g_ptr_array_add(conf->backends, remote_backend_new(module));
+            continue;
+        }
         if (judged == P11MUX_P11KIT_COPY &&
             (quiet_copies || !g_atomic_int_compare_and_exchange(&copy_reported, 0, 1))) {
             continue;
@@ -572,4 +628,88 @@ p11mux_p11kit_find_registered(const P11muxConf *conf,
         }
     }
     return TRUE;
+}
+
+/* ------------------------------------------------- remote registrations */
+
+void
+p11mux_p11kit_remote_release(gpointer list)
+{
+    /* through p11_kit_modules_release, which (unlike p11_kit_module_release)
+     * lets p11-kit free its registry once nothing uses a module of it;
+     * it frees the array with free() */
+    CK_FUNCTION_LIST **one = calloc(2, sizeof(*one));
+
+    if (one == NULL) {
+        p11_kit_module_release(list);
+        return;
+    }
+    one[0] = list;
+    p11_kit_modules_release(one);
+}
+
+/* Whether p11-kit describes the managed module as a `remote:` registration. */
+static gboolean
+is_remote(CK_FUNCTION_LIST *module)
+{
+    g_autofree char *remote = steal_p11kit_string(p11_kit_config_option(module, "remote"));
+
+    return remote != NULL;
+}
+
+GHashTable *
+p11mux_p11kit_remote_load(const char *const *names, GError **error)
+{
+    const P11muxSite *site = p11mux_site_get();
+    GHashTable *lists;
+    CK_FUNCTION_LIST **loaded, **unused;
+    guint i, n = 0, kept = 0;
+
+    g_return_val_if_fail(names != NULL, NULL);
+
+    if (site->p11kit_registry != NULL && site->use_p11kit_registry != NULL) {
+        site->use_p11kit_registry();
+    }
+    loaded = p11_kit_modules_load(NULL, 0);
+    if (loaded == NULL) {
+        const char *why = p11_kit_message();
+
+        g_set_error(error, P11MUX_P11KIT_ERROR, P11MUX_P11KIT_ERROR_REGISTRY,
+                    "p11-kit cannot load its module registry: %s",
+                    why != NULL ? why : "no reason given");
+        return NULL;
+    }
+    lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, p11mux_p11kit_remote_release);
+    for (i = 0; names[i] != NULL; i++) {
+        CK_FUNCTION_LIST *module = p11_kit_module_for_name(loaded, names[i]);
+
+        if (module != NULL && is_remote(module) && !g_hash_table_contains(lists, names[i])) {
+            g_hash_table_insert(lists, g_strdup(names[i]), module);
+        }
+    }
+    /* the rest goes back at once: the array p11-kit frees holds only them */
+    while (loaded[n] != NULL) {
+        n++;
+    }
+    unused = calloc(n + 1, sizeof(*unused));
+    for (i = 0; i < n; i++) {
+        gboolean used = FALSE;
+        GHashTableIter iter;
+        gpointer list;
+
+        g_hash_table_iter_init(&iter, lists);
+        while (!used && g_hash_table_iter_next(&iter, NULL, &list)) {
+            used = list == loaded[i];
+        }
+        if (!used && unused != NULL) {
+            unused[kept++] = loaded[i];
+        } else if (!used) {
+            p11_kit_module_release(loaded[i]);
+        }
+    }
+    free(loaded);
+    if (unused != NULL) {
+        p11_kit_modules_release(unused);
+    }
+    return lists;
 }

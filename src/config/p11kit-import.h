@@ -13,8 +13,19 @@
  *   - p11-kit-client.so: it forwards to a p11-kit server that may be p11mux,
  *     possibly in this very process, which p11mux cannot check without
  *     connecting.  Name it in a [backend NAME] group to use it.
- * p11-kit itself leaves out `remote:` registrations (no module file) and
- * modules its enable-in / disable-in keep from this program.
+ * p11-kit itself leaves out modules its enable-in / disable-in keep from
+ * this program.
+ *
+ * A `remote:` registration (p11-kit's RPC client talking to a `p11-kit
+ * server` or a `p11-kit remote` of another host) has no module file.  It
+ * becomes a backend, named after the registration, only when a member of
+ * an HA group ([group NAME] members or standby) names it: a registration
+ * pointing at a server that serves p11mux with the same registry would
+ * otherwise chain connections without end.  Unnamed, it is reported and
+ * left out.  Its function list is p11-kit's managed loader's
+ * (p11mux_p11kit_remote_load); p11mux dlopens nothing for it, and each
+ * such backend has a connection of its own, so members on several hosts
+ * work side by side (p11-kit-client.so takes one address per process).
  *
  * A [backend NAME] group of the configuration with the same name wins: its
  * own module is loaded instead (override), or none when it says
@@ -47,6 +58,7 @@ typedef struct {
     char *init_reserved; /* nullable: its x-init-reserved */
     gboolean critical;   /* its `critical` option */
     char *config_file;   /* nullable: the registration file (NAME.module) found for it */
+    char *remote;        /* nullable: its `remote:` address (filename is NULL then) */
 } P11muxP11kitModule;
 
 void p11mux_p11kit_module_free(P11muxP11kitModule *module);
@@ -59,9 +71,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxP11kitModule, p11mux_p11kit_module_free)
  * p11-kit dlopens each module to describe it (without initialising it) and
  * releases it before this returns.  Where the site (site.h) names a
  * registry directory of its own, that directory's NAME.module files are
- * read instead (`module`, `critical`, `x-init-reserved`, `enable-in`,
- * `disable-in`; a relative module path is looked for in p11-kit's module
- * directory), and p11-kit's registry is never read.
+ * read instead (`module`, `remote`, `critical`, `x-init-reserved`,
+ * `enable-in`, `disable-in`; a relative module path is looked for in
+ * p11-kit's module directory), and p11-kit's registry is never read.
+ * `remote:` registrations are described too (filename NULL, remote set).
  */
 GPtrArray *p11mux_p11kit_registry_read(GError **error);
 
@@ -72,6 +85,7 @@ typedef enum {
     P11MUX_P11KIT_PROXY,  /* p11-kit-proxy.so */
     P11MUX_P11KIT_CLIENT, /* p11-kit-client.so */
     P11MUX_P11KIT_NO_FILE,
+    P11MUX_P11KIT_REMOTE, /* a `remote:` registration: a backend only when a member names it */
 } P11muxP11kitVerdict;
 
 /* Whether module may become a backend of this p11mux; when not, *why is
@@ -81,10 +95,11 @@ P11muxP11kitVerdict p11mux_p11kit_judge(const P11muxP11kitModule *module, char *
 /*
  * Append one enabled backend to conf->backends for every module of modules
  * (P11muxP11kitModule*) that is importable and neither overridden nor
- * already loaded (see the top of this file).  report (nullable) is told of
- * each module refused for a reason other than being this p11mux itself;
- * of another copy of p11mux only once in the life of the process.
- * conf must not have been published yet.
+ * already loaded, and for every `remote:` registration a member of an HA
+ * group of conf names (its remote set, module NULL; see the top of this
+ * file).  report (nullable) is told of each module refused for a reason
+ * other than being this p11mux itself; of another copy of p11mux only once
+ * in the life of the process.  conf must not have been published yet.
  */
 void p11mux_p11kit_import_modules(P11muxConf *conf, GPtrArray *modules,
                                   void (*report)(const char *message));
@@ -120,6 +135,24 @@ gboolean p11mux_p11kit_find_registered(const P11muxConf *conf,
                                                      const P11muxP11kitModule *module,
                                                      gpointer data),
                                        gpointer data, GError **error);
+
+/*
+ * The function lists of the `remote:` registrations called names (a
+ * NULL-terminated array), from p11-kit's managed loader
+ * (p11_kit_modules_load): a table (transfer full) from name to its
+ * CK_FUNCTION_LIST_PTR, holding the names p11-kit handed out a `remote:`
+ * registration of; freeing the table releases the lists still in it, so a
+ * caller steals what it keeps (g_hash_table_steal) and gives each back with
+ * p11mux_p11kit_remote_release.  Every other module p11-kit loaded is
+ * released before this returns; none is initialised.  NULL with error set
+ * when p11-kit cannot load its registry.  Where the site has a registry of
+ * its own (site.h), p11-kit is pointed at it first (its use_p11kit_registry).
+ */
+GHashTable *p11mux_p11kit_remote_load(const char *const *names, GError **error);
+
+/* Give back a list of p11mux_p11kit_remote_load (after its C_Finalize);
+ * p11-kit frees what nothing uses any more. */
+void p11mux_p11kit_remote_release(gpointer list);
 
 G_END_DECLS
 

@@ -25,6 +25,12 @@ typedef struct {
     /* NULL-terminated, highest priority first: where p11-kit's registration
      * files live, to name the file a module is registered by */
     const char *const *p11kit_config_dirs;
+    /* nullable.  Where p11kit_registry is set: called before p11-kit's own
+     * loader is asked for a module p11mux's reader cannot give (a `remote:`
+     * registration's function list, p11kit-import.h), so that p11-kit reads
+     * that registry too.  The installed site has none: p11-kit reads its
+     * own registry, which p11mux's reader reads too. */
+    void (*use_p11kit_registry)(void);
 } P11muxSite;
 
 /* The site in use (transfer none): the installed one unless

@@ -285,6 +285,34 @@ p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list)
     return backend;
 }
 
+P11muxBackend *
+p11mux_backend_new_given(const char *name, const char *where, CK_FUNCTION_LIST_PTR list,
+                         GDestroyNotify release, gboolean critical, const char *why)
+{
+    P11muxBackend *backend = p11mux_backend_new(name, where, NULL, critical);
+
+    backend->from_list = TRUE;
+    /* a given list is a remote: registration's: p11-kit's RPC client */
+    backend->serial = TRUE;
+    backend->given = list;
+    backend->release = release;
+    if (list == NULL) {
+        backend->error = g_strdup(why != NULL ? why : "no function list");
+    }
+    return backend;
+}
+
+/* A given list goes back when its backend goes, unless an abandoned
+ * opening may still be calling it. */
+static void
+release_given(P11muxBackend *backend)
+{
+    if (backend->given != NULL && backend->release != NULL && !backend->timed_out) {
+        backend->release(backend->given);
+    }
+    backend->given = NULL;
+}
+
 void
 p11mux_backend_free(P11muxBackend *backend)
 {
@@ -293,6 +321,7 @@ p11mux_backend_free(P11muxBackend *backend)
     }
     p11mux_backend_close(backend);
     gate_free(backend->gate);
+    release_given(backend);
     g_free(backend->name);
     g_free(backend->path);
     g_free(backend->init_reserved);
@@ -519,6 +548,41 @@ interface_of(const CK_FUNCTION_LIST *list)
     return list->version.major == 3 ? P11MUX_INTERFACE_3_0 : P11MUX_INTERFACE_2_40;
 }
 
+/* A library of its own for a backend opened from a given list: already
+ * "loaded" (its list is the given one), in no table, claimed by it alone;
+ * NULL and *why (transfer full) when it was given none. */
+static P11muxLibrary *
+library_given(const P11muxBackend *backend, char **why)
+{
+    P11muxLibrary *library;
+
+    if (backend->given == NULL) {
+        *why = g_strdup(backend->error != NULL ? backend->error : "its function list is gone");
+        return NULL;
+    }
+    library = g_new0(P11muxLibrary, 1);
+    library->path = g_strdup(backend->path);
+    library->list = backend->given;
+    library->interface = interface_of(backend->given);
+    library->owner = g_strdup(backend->name);
+    library->busy = TRUE;
+    return library;
+}
+
+/* Give back a backend's library: a given list's own goes with it, unless
+ * an abandoned opening still holds it. */
+static void
+library_give_back(P11muxBackend *backend)
+{
+    P11muxLibrary *library = backend->library;
+
+    library_release(library);
+    if (backend->given != NULL && !backend->timed_out) {
+        g_free(library->path);
+        g_free(library);
+    }
+}
+
 /* The backend's own list, from C_GetInterface (*interface: its layout) or
  * else C_GetFunctionList (a 2.40 list, whatever version it says: a module
  * may well put 3.0 there and still give the 2.40 layout). */
@@ -548,7 +612,8 @@ open_library(P11muxBackendOpening *opening)
     P11muxLibrary *library = opening->library;
     void *dl;
 
-    if (library->dl != NULL) {
+    /* loaded already, or a given list's own (library_given) */
+    if (library->list != NULL) {
         return TRUE;
     }
     dl = dlopen(library->path, BACKEND_DLOPEN_FLAGS);
@@ -708,7 +773,8 @@ p11mux_backend_open_start(P11muxBackend *backend, CK_FUNCTION_LIST_PTR self, gbo
     opening->init_reserved = g_strdup(backend->init_reserved);
     opening->slots = g_array_new(FALSE, FALSE, sizeof(CK_SLOT_ID));
     opening->started = g_get_monotonic_time();
-    opening->library = library_claim(backend, &opening->claim_error);
+    opening->library = backend->from_list ? library_given(backend, &opening->claim_error)
+                                          : library_claim(backend, &opening->claim_error);
     if (opening->library == NULL) {
         opening->done = TRUE;
         return opening;
@@ -956,7 +1022,7 @@ p11mux_backend_close(P11muxBackend *backend)
     }
     backend->initialized = FALSE;
     if (backend->library != NULL) {
-        library_release(backend->library);
+        library_give_back(backend);
         backend->library = NULL;
     }
     backend->functions = NULL;
@@ -968,7 +1034,7 @@ p11mux_backend_forget(P11muxBackend *backend)
     backend->initialized = FALSE;
     backend->functions = NULL;
     if (backend->library != NULL) {
-        library_release(backend->library);
+        library_give_back(backend);
         backend->library = NULL;
     }
 }

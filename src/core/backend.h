@@ -48,6 +48,11 @@ typedef struct {
     gboolean serial;
     P11muxBackendGate *gate; /* nullable: set once an HA group member is found on it */
     gint incarnation;        /* atomic: how many times p11mux re-initialised it */
+    /* p11mux_backend_new_given: the list opened instead of a library
+     * (nullable), and what gives it back (nullable) */
+    gboolean from_list;
+    CK_FUNCTION_LIST_PTR given;
+    GDestroyNotify release;
 } P11muxBackend;
 
 /* transfer full */
@@ -60,6 +65,24 @@ void p11mux_backend_free(P11muxBackend *backend);
  * initialised or finalised.  transfer full. */
 P11muxBackend *p11mux_backend_new_virtual(const char *name, const CK_FUNCTION_LIST_3_0 *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(P11muxBackend, p11mux_backend_free)
+
+/*
+ * A backend opened from a function list it is given instead of a library
+ * it loads (a p11-kit `remote:` registration: p11-kit's managed loader made
+ * list): p11mux dlopens nothing for it and claims no library, and the rest
+ * of its opening is any backend's (list normalised, its layout the one its
+ * version says, C_Initialize, slots listed, the deadline); it is finalised
+ * and forgotten after fork() like any.  where names it in messages (its
+ * path).  p11mux_backend_free calls release(list) (release nullable) after
+ * C_Finalize; a backend abandoned at its deadline keeps its list for the
+ * life of the process, as a library stays loaded.  list NULL: why says why
+ * there is none, and opening it fails with that.  Its calls through the
+ * gate go one at a time (serial: it is p11-kit's RPC client).  transfer
+ * full.
+ */
+P11muxBackend *p11mux_backend_new_given(const char *name, const char *where,
+                                        CK_FUNCTION_LIST_PTR list, GDestroyNotify release,
+                                        gboolean critical, const char *why);
 
 /*
  * Opening a backend: claim its library in the process-wide table (by

@@ -5,6 +5,7 @@
 
 #include "router.h"
 #include "group.h"
+#include "p11kit-import.h"
 #include "policy-adapter.h"
 #include "policy.h"
 #include "trace.h"
@@ -121,6 +122,56 @@ finish_backend(P11muxRouter *router, P11muxBackend *backend, P11muxBackendOpenin
     return TRUE;
 }
 
+/* The function lists of the `remote:` registrations conf imported as
+ * backends (p11kit-import.h), by backend name (transfer full); NULL when
+ * there are none, or with *why (transfer full) when p11-kit cannot give
+ * them. */
+static GHashTable *
+remote_lists(const P11muxConf *conf, char **why)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    GHashTable *lists;
+
+    for (guint i = 0; i < conf->backends->len; i++) {
+        const P11muxConfBackend *cb = g_ptr_array_index(conf->backends, i);
+
+        if (cb->enabled && cb->remote != NULL) {
+            g_ptr_array_add(names, cb->name);
+        }
+    }
+    if (names->len == 0) {
+        return NULL;
+    }
+    g_ptr_array_add(names, NULL);
+    lists = p11mux_p11kit_remote_load((const char *const *)names->pdata, &error);
+    if (lists == NULL) {
+        *why = g_strdup(error->message);
+    }
+    return lists;
+}
+
+/* The backend of cb: a library to load, or the list p11-kit's managed
+ * loader gave for a `remote:` registration (taken from remotes). */
+static P11muxBackend *
+backend_new(const P11muxConfBackend *cb, GHashTable *remotes, const char *why)
+{
+    g_autofree char *where = NULL;
+    gpointer key = NULL, list = NULL;
+
+    if (cb->remote == NULL) {
+        return p11mux_backend_new(cb->name, cb->module, cb->init_reserved, cb->critical);
+    }
+    where = g_strdup_printf("remote: %s", cb->remote);
+    if (remotes != NULL && g_hash_table_steal_extended(remotes, cb->name, &key, &list)) {
+        g_free(key);
+    }
+    return p11mux_backend_new_given(
+        cb->name, where, list, p11mux_p11kit_remote_release, cb->critical,
+        why != NULL ? why
+                    : "p11-kit's managed loader hands out no `remote:` registration of that name");
+}
+
 /*
  * Every enabled backend is opened at once, each in a thread of its own
  * (inline, one after the other, when the application forbids threads), and
@@ -135,6 +186,8 @@ open_backends(P11muxRouter *router, CK_FUNCTION_LIST_PTR self, gboolean threads,
     g_autoptr(GPtrArray) openings = g_ptr_array_new();
     g_autoptr(GPtrArray) backends = g_ptr_array_new();
     g_autoptr(GArray) deadlines = g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_autofree char *why = NULL;
+    g_autoptr(GHashTable) remotes = remote_lists(conf, &why);
     gboolean ok = TRUE;
     guint i;
 
@@ -146,7 +199,7 @@ open_backends(P11muxRouter *router, CK_FUNCTION_LIST_PTR self, gboolean threads,
         if (!cb->enabled) {
             continue;
         }
-        backend = p11mux_backend_new(cb->name, cb->module, cb->init_reserved, cb->critical);
+        backend = backend_new(cb, remotes, why);
         backend->index = backends->len;
         deadline = g_get_monotonic_time() + init_timeout(conf, cb);
         g_ptr_array_add(backends, backend);

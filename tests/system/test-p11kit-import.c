@@ -151,6 +151,18 @@ START_TEST(test_p11kit_judge_module_without_file)
 }
 END_TEST
 
+START_TEST(test_p11kit_judge_remote_registration)
+{
+    g_autoptr(P11muxP11kitModule) module = module_new("served-a", NULL, NULL);
+    g_autofree char *why = NULL;
+
+    module->remote = g_strdup("unix:path=/run/hsm-a/pkcs11");
+    ck_assert_int_eq(p11mux_p11kit_judge(module, &why), P11MUX_P11KIT_REMOTE);
+    ck_assert(strstr(why, "no module file") != NULL);
+    ck_assert(strstr(why, "[group NAME]") != NULL);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- import */
 
 START_TEST(test_p11kit_import_appends_importable_modules)
@@ -289,6 +301,112 @@ START_TEST(test_p11kit_import_client_named_explicitly_stays)
 }
 END_TEST
 
+static P11muxP11kitModule *
+remote_new(const char *name, const char *address)
+{
+    P11muxP11kitModule *module = module_new(name, NULL, NULL);
+
+    module->remote = g_strdup(address);
+    return module;
+}
+
+/* A `remote:` registration is a backend only where a member names it. */
+START_TEST(test_p11kit_import_remote_only_when_a_member_names_it)
+{
+    g_autoptr(P11muxConf) conf =
+        load_conf("[global]\nimport-p11-kit = true\n"
+                  "[group signing]\nmembers = served-a:pkcs11:token=part1\n"
+                  "standby = served-b:pkcs11:token=part2\n");
+    g_autoptr(GPtrArray) modules =
+        g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    g_autoptr(GError) error = NULL;
+    const P11muxConfBackend *backend;
+    P11muxP11kitModule *critical = remote_new("served-b", "|ssh hsm-b p11-kit remote x.so");
+
+    critical->critical = TRUE;
+    g_ptr_array_add(modules, remote_new("served-a", "unix:path=/run/hsm-a/pkcs11"));
+    g_ptr_array_add(modules, critical);
+    g_ptr_array_add(modules, remote_new("served-c", "unix:path=/run/hsm-c/pkcs11"));
+    p11mux_p11kit_import_modules(conf, modules, collect_report);
+
+    ck_assert_uint_eq(conf->backends->len, 2);
+    backend = p11mux_conf_find_backend(conf, "served-a");
+    ck_assert_ptr_nonnull(backend);
+    ck_assert_str_eq(backend->remote, "unix:path=/run/hsm-a/pkcs11");
+    ck_assert_ptr_null(backend->module);
+    ck_assert_ptr_null(backend->init_reserved);
+    ck_assert(backend->enabled);
+    ck_assert(!backend->critical);
+    ck_assert_ptr_null(backend->origin.file);
+    backend = p11mux_conf_find_backend(conf, "served-b");
+    ck_assert_str_eq(backend->remote, "|ssh hsm-b p11-kit remote x.so");
+    ck_assert(backend->critical);
+    /* the unnamed one stays out, with its reason */
+    ck_assert_ptr_null(p11mux_conf_find_backend(conf, "served-c"));
+    ck_assert_uint_eq(reports->len, 1);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "'served-c'") != NULL);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "remote: unix:path=/run/hsm-c/pkcs11") !=
+              NULL);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "no module file") != NULL);
+    /* the members now name backends */
+    ck_assert(p11mux_conf_check_ha_backends(conf, &error));
+}
+END_TEST
+
+/* A [backend NAME] of the registration's name wins over it, as over any
+ * registration; one that is disabled leaves the member without a backend. */
+START_TEST(test_p11kit_import_remote_overridden_or_disabled)
+{
+    g_autofree char *mine = make_file("mine.so");
+    g_autofree char *text =
+        g_strdup_printf("[global]\nimport-p11-kit = true\n"
+                        "[backend served-a]\nmodule = %s\n"
+                        "[backend served-b]\nenabled = false\n"
+                        "[group signing]\n"
+                        "members = served-a:pkcs11:token=part1 served-b:pkcs11:token=part2\n",
+                        mine);
+    g_autoptr(P11muxConf) conf = load_conf(text);
+    g_autoptr(GPtrArray) modules =
+        g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    g_autoptr(GError) error = NULL;
+    const P11muxConfBackend *backend;
+
+    g_ptr_array_add(modules, remote_new("served-a", "unix:path=/a"));
+    g_ptr_array_add(modules, remote_new("served-b", "unix:path=/b"));
+    p11mux_p11kit_import_modules(conf, modules, collect_report);
+
+    ck_assert_uint_eq(conf->backends->len, 2);
+    backend = p11mux_conf_find_backend(conf, "served-a");
+    ck_assert_str_eq(backend->module, mine);
+    ck_assert_ptr_null(backend->remote);
+    ck_assert_ptr_null(p11mux_conf_find_backend(conf, "served-b")->remote);
+    ck_assert_uint_eq(reports->len, 0);
+    ck_assert(!p11mux_conf_check_ha_backends(conf, &error));
+    ck_assert(strstr(error->message, "p11mux.conf:") != NULL);
+    ck_assert(strstr(error->message, "disabled") != NULL);
+}
+END_TEST
+
+/* A member naming a registration that is neither configured nor in the
+ * registry is refused at its line. */
+START_TEST(test_p11kit_import_member_naming_nothing_is_refused_at_its_line)
+{
+    g_autoptr(P11muxConf) conf =
+        load_conf("[global]\nimport-p11-kit = true\n"
+                  "[group signing]\nmembers = served-x:pkcs11:token=part1\n");
+    g_autoptr(GPtrArray) modules =
+        g_ptr_array_new_with_free_func((GDestroyNotify)p11mux_p11kit_module_free);
+    g_autoptr(GError) error = NULL;
+
+    g_ptr_array_add(modules, remote_new("served-a", "unix:path=/a"));
+    p11mux_p11kit_import_modules(conf, modules, collect_report);
+    ck_assert(!p11mux_conf_check_ha_backends(conf, &error));
+    ck_assert(strstr(error->message, "p11mux.conf:4:") != NULL);
+    ck_assert(strstr(error->message, "served-x") != NULL);
+    ck_assert(strstr(error->message, "registered with p11-kit") != NULL);
+}
+END_TEST
+
 START_TEST(test_p11kit_import_does_nothing_unless_asked)
 {
     g_autoptr(P11muxConf) conf = load_conf("[global]\nimport-p11-kit = false\n");
@@ -302,7 +420,8 @@ END_TEST
 
 /* A site with a registry of its own (the testable copies): its NAME.module
  * files are read by p11mux, never p11-kit's registry; p11-kit's rules for
- * enable-in / disable-in, relative module paths and `remote:` hold. */
+ * enable-in / disable-in and relative module paths hold, and a `remote:`
+ * registration is described by its address (no file). */
 START_TEST(test_p11kit_registry_of_the_site)
 {
     g_autofree char *registry = g_build_filename(tmpdir, "registry", NULL);
@@ -316,7 +435,7 @@ START_TEST(test_p11kit_registry_of_the_site)
     g_autofree char *c = g_build_filename(registry, "c.module", NULL);
     g_autofree char *d = g_build_filename(registry, "d.module", NULL);
     g_autofree char *e = g_build_filename(registry, "e.module", NULL);
-    const P11muxP11kitModule *first, *second;
+    const P11muxP11kitModule *first, *second, *remote;
 
     ck_assert_int_eq(g_mkdir(registry, 0700), 0);
     ck_assert(g_file_set_contents(a,
@@ -335,9 +454,15 @@ START_TEST(test_p11kit_registry_of_the_site)
     p11mux_site_set(NULL);
 
     ck_assert_ptr_nonnull(modules);
-    ck_assert_uint_eq(modules->len, 2);
+    ck_assert_uint_eq(modules->len, 3);
     first = g_ptr_array_index(modules, 0);
     second = g_ptr_array_index(modules, 1);
+    remote = g_ptr_array_index(modules, 2);
+    ck_assert_str_eq(remote->name, "e");
+    ck_assert_ptr_null(remote->filename);
+    ck_assert_str_eq(remote->remote, "|ssh host p11-kit remote x.so");
+    ck_assert_str_eq(remote->config_file, e);
+    ck_assert_ptr_null(first->remote);
     ck_assert_str_eq(first->name, "a");
     ck_assert_str_eq(first->filename, "/lib/a.so");
     ck_assert(first->critical);
@@ -364,6 +489,7 @@ p11kit_import_suite(void)
     tcase_add_test(judge_case, test_p11kit_judge_proxy_by_soname_or_name);
     tcase_add_test(judge_case, test_p11kit_judge_client_by_soname_or_name);
     tcase_add_test(judge_case, test_p11kit_judge_module_without_file);
+    tcase_add_test(judge_case, test_p11kit_judge_remote_registration);
     suite_add_tcase(suite, judge_case);
 
     tcase_add_checked_fixture(import_case, setup, teardown);
@@ -372,6 +498,9 @@ p11kit_import_suite(void)
     tcase_add_test(import_case, test_p11kit_import_skips_a_library_already_loaded);
     tcase_add_test(import_case, test_p11kit_import_refuses_p11mux_proxy_and_client);
     tcase_add_test(import_case, test_p11kit_import_client_named_explicitly_stays);
+    tcase_add_test(import_case, test_p11kit_import_remote_only_when_a_member_names_it);
+    tcase_add_test(import_case, test_p11kit_import_remote_overridden_or_disabled);
+    tcase_add_test(import_case, test_p11kit_import_member_naming_nothing_is_refused_at_its_line);
     tcase_add_test(import_case, test_p11kit_import_does_nothing_unless_asked);
     tcase_add_test(import_case, test_p11kit_registry_of_the_site);
     suite_add_tcase(suite, import_case);

@@ -9,10 +9,22 @@
  * installed p11mux):
  *   P11MUX_TESTABLE_SYSCONFDIR   instead of tests/testable/etc
  *   P11MUX_TESTABLE_REGISTRY     instead of tests/testable/pkcs11-modules
+ *
+ * The registry is read by p11mux's own reader (p11kit-import.c), and, for
+ * what only p11-kit's loader can give (a `remote:` registration's function
+ * list), by p11-kit too: use_p11kit_registry points p11-kit at the same
+ * directory with p11_kit_override_system_files (exported by libp11-kit,
+ * declared under P11_KIT_FUTURE_UNSTABLE_API), and at no global or user
+ * configuration, so that a test gives both readers one registry of its own
+ * with any client program and without a mount namespace (p11-kit ignores
+ * the user's registry as root).  The installed p11mux never calls it.
  */
 #include "config.h"
 
 #include <stdlib.h>
+
+#define P11_KIT_FUTURE_UNSTABLE_API 1
+#include <p11-kit/p11-kit.h>
 
 #include "site.h"
 
@@ -22,6 +34,9 @@
 
 static const char *config_dirs[2];
 static P11muxSite testable;
+/* p11-kit keeps the pointers: they live as long as the process */
+static char *no_file;
+static char *no_dir;
 
 static const char *
 from_environment(const char *name, const char *fallback)
@@ -29,6 +44,14 @@ from_environment(const char *name, const char *fallback)
     const char *value = getenv(name);
 
     return value != NULL && value[0] != '\0' ? value : fallback;
+}
+
+/* p11-kit reads the site's registry as its system module directory, and
+ * no configuration file or other directory (all absent) */
+static void
+point_p11kit(void)
+{
+    p11_kit_override_system_files(no_file, no_file, no_dir, testable.p11kit_registry, no_dir);
 }
 
 __attribute__((constructor)) static void
@@ -41,5 +64,8 @@ use_testable_site(void)
     config_dirs[0] = testable.p11kit_registry;
     config_dirs[1] = NULL;
     testable.p11kit_config_dirs = config_dirs;
+    no_file = g_build_filename(testable.p11kit_registry, ".no-pkcs11.conf", NULL);
+    no_dir = g_build_filename(testable.p11kit_registry, ".no-modules", NULL);
+    testable.use_p11kit_registry = point_p11kit;
     p11mux_site_set(&testable);
 }
