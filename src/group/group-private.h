@@ -7,7 +7,8 @@
  *                     slot events
  *   group-index.c     object identity across members, virtual handles
  *   group-session.c   virtual sessions, member sessions, searches,
- *                     attributes, session objects, writes refused
+ *                     attributes, session objects made, writes refused
+ *   group-objects.c   the session objects every session sees
  *   group-login.c     the login fanned out, the kept PIN
  *   group-dispatch.c  member choice, operations pinned from *Init to their
  *                     end, failover and replay
@@ -136,6 +137,29 @@ void p11mux_group_index_clear(P11muxMember *member);
 /* member's anchor session, opened on first need. */
 CK_RV p11mux_group_anchor(P11muxMember *member, CK_SESSION_HANDLE *session);
 
+/* -------------------------------------------------- group-objects.c */
+
+/* Whether handle is in the range of session objects. */
+gboolean p11mux_group_is_session_object(CK_OBJECT_HANDLE handle);
+/* A session object member made (held) for the virtual session owner: its
+ * virtual handle, 0 when none is left. */
+CK_OBJECT_HANDLE p11mux_group_object_add(P11muxGroup *group, P11muxMember *member,
+                                         CK_OBJECT_HANDLE held, CK_SESSION_HANDLE owner);
+/* The member's handle of group's live session object handle, and the
+ * member (*member); 0 when there is none such. */
+CK_OBJECT_HANDLE p11mux_group_object_held(P11muxGroup *group, CK_OBJECT_HANDLE handle,
+                                          P11muxMember **member);
+/* The virtual handle of member's session object held; 0 if none. */
+CK_OBJECT_HANDLE p11mux_group_object_virtual(P11muxMember *member, CK_OBJECT_HANDLE held);
+/* Destroyed: handle is invalid from now on. */
+void p11mux_group_object_forget(CK_OBJECT_HANDLE handle);
+/* Gone with the owner's member session on member (NULL: on every member). */
+void p11mux_group_objects_forget_owner(CK_SESSION_HANDLE owner, P11muxMember *member);
+/* Gone with the group (its router freed). */
+void p11mux_group_objects_forget_group(P11muxGroup *group);
+/* In a child after fork(): the parent's are forgotten. */
+void p11mux_group_objects_after_fork(void);
+
 /* -------------------------------------------------- group-session.c */
 
 typedef struct P11muxGroupSession P11muxGroupSession;
@@ -166,8 +190,6 @@ CK_OBJECT_HANDLE p11mux_group_session_virtual(P11muxGroupSession *session, P11mu
 CK_OBJECT_HANDLE p11mux_group_session_object_add(P11muxGroupSession *session,
                                                  P11muxMember *member,
                                                  CK_OBJECT_HANDLE member_handle);
-/* The member session objects of session live on; NULL before the first. */
-P11muxMember *p11mux_group_session_home(P11muxGroupSession *session);
 
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);

@@ -21,8 +21,7 @@ struct P11muxGroupSession {
     CK_SESSION_HANDLE *member_sessions; /* per member; 0: none */
     gint *member_born;                  /* per member: its backend's incarnation at opening */
     P11muxGroupOp *ops;
-    P11muxMember *home;                 /* where the session objects live; NULL: none yet */
-    GArray *objects;                    /* session objects: virtual handle - BASE -> home's */
+    P11muxMember *home;                 /* where it makes session objects; NULL: none yet */
     GArray *found;                      /* CK_OBJECT_HANDLE: a search's results */
     guint found_next;
     gboolean finding;
@@ -64,7 +63,6 @@ session_unref(P11muxGroupSession *session)
         }
     }
     p11mux_group_ops_free(session->ops);
-    g_clear_pointer(&session->objects, g_array_unref);
     g_clear_pointer(&session->found, g_array_unref);
     g_free(session->member_sessions);
     g_free(session->member_born);
@@ -144,31 +142,18 @@ p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
 
 /* --------------------------------------------------------- session objects */
 
-static gboolean
-is_session_object(CK_OBJECT_HANDLE handle)
-{
-    return handle >= P11MUX_GROUP_SESSION_OBJECT_BASE &&
-           handle < P11MUX_GROUP_SESSION_OBJECT_BASE + 0x01000000UL;
-}
-
-/* The home's handle of a session object; 0 if session has none such. */
-static CK_OBJECT_HANDLE
-home_handle(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
-{
-    CK_OBJECT_HANDLE index = handle - P11MUX_GROUP_SESSION_OBJECT_BASE;
-
-    if (session->objects == NULL || index >= session->objects->len) {
-        return 0;
-    }
-    return g_array_index(session->objects, CK_OBJECT_HANDLE, index);
-}
+/* Session objects are the group's (group-objects.c): every session of the
+ * application sees them, and uses them on the member they live on. */
 
 CK_OBJECT_HANDLE
 p11mux_group_session_handle(P11muxGroupSession *session, P11muxMember *member,
                             CK_OBJECT_HANDLE handle)
 {
-    if (is_session_object(handle)) {
-        return member == session->home ? home_handle(session, handle) : 0;
+    if (p11mux_group_is_session_object(handle)) {
+        P11muxMember *where = NULL;
+        CK_OBJECT_HANDLE held = p11mux_group_object_held(session->group, handle, &where);
+
+        return where == member ? held : 0;
     }
     return p11mux_group_member_handle(member, handle);
 }
@@ -176,8 +161,10 @@ p11mux_group_session_handle(P11muxGroupSession *session, P11muxMember *member,
 gboolean
 p11mux_group_session_served(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
 {
-    if (is_session_object(handle)) {
-        return home_handle(session, handle) != 0;
+    if (p11mux_group_is_session_object(handle)) {
+        P11muxMember *where = NULL;
+
+        return p11mux_group_object_held(session->group, handle, &where) != 0;
     }
     return p11mux_group_handle_served(session->group, handle);
 }
@@ -186,47 +173,18 @@ CK_OBJECT_HANDLE
 p11mux_group_session_virtual(P11muxGroupSession *session, P11muxMember *member,
                              CK_OBJECT_HANDLE member_handle)
 {
-    guint i;
+    CK_OBJECT_HANDLE handle = p11mux_group_object_virtual(member, member_handle);
 
-    if (member == session->home && session->objects != NULL) {
-        for (i = 0; i < session->objects->len; i++) {
-            if (g_array_index(session->objects, CK_OBJECT_HANDLE, i) == member_handle) {
-                return P11MUX_GROUP_SESSION_OBJECT_BASE + i;
-            }
-        }
-    }
-    return p11mux_group_virtual_handle(member, member_handle);
+    (void)session;
+    return handle != 0 ? handle : p11mux_group_virtual_handle(member, member_handle);
 }
 
 CK_OBJECT_HANDLE
 p11mux_group_session_object_add(P11muxGroupSession *session, P11muxMember *member,
                                 CK_OBJECT_HANDLE member_handle)
 {
-    if (session->objects == NULL) {
-        session->objects = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
-    }
     session->home = member;
-    g_array_append_val(session->objects, member_handle);
-    return P11MUX_GROUP_SESSION_OBJECT_BASE + session->objects->len - 1;
-}
-
-P11muxMember *
-p11mux_group_session_home(P11muxGroupSession *session)
-{
-    return session->home;
-}
-
-/* A session object destroyed: its slot kept empty (0), its handle invalid. */
-static gboolean
-session_object_forget(P11muxGroupSession *session, CK_OBJECT_HANDLE handle)
-{
-    CK_OBJECT_HANDLE index = handle - P11MUX_GROUP_SESSION_OBJECT_BASE;
-
-    if (!is_session_object(handle) || session->objects == NULL || index >= session->objects->len) {
-        return FALSE;
-    }
-    g_array_index(session->objects, CK_OBJECT_HANDLE, index) = 0;
-    return TRUE;
+    return p11mux_group_object_add(session->group, member, member_handle, session->handle);
 }
 
 void
@@ -236,6 +194,8 @@ p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *memb
         (void)p11mux_backend_C_CloseSession(member->backend,
                                             session->member_sessions[member->index]);
         session->member_sessions[member->index] = 0;
+        /* its session objects went with it */
+        p11mux_group_objects_forget_owner(session->handle, member);
     }
 }
 
@@ -292,6 +252,8 @@ close_session(P11muxGroupSession *session)
               g_hash_table_remove(sessions, GSIZE_TO_POINTER((gsize)session->handle));
     g_mutex_unlock(&sessions_lock);
     session->closed = TRUE;
+    /* the member sessions close with the session, and its objects with them */
+    p11mux_group_objects_forget_owner(session->handle, NULL);
     if (removed) {
         g_atomic_int_add(&session->refs, -1); /* the table's reference; the caller holds one */
     }
@@ -339,6 +301,7 @@ p11mux_group_sessions_after_fork(void)
 {
     g_mutex_init(&sessions_lock);
     sessions = NULL;
+    p11mux_group_objects_after_fork();
 }
 
 void
@@ -647,8 +610,8 @@ make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
     }
     home = session->home;
     if (home == NULL || !p11mux_health_usable(&home->health)) {
-        if (home != NULL && session->objects != NULL) {
-            g_array_set_size(session->objects, 0); /* lost with their member */
+        if (home != NULL) {
+            p11mux_group_objects_forget_owner(session->handle, home); /* lost with it */
         }
         home = p11mux_group_choose(session->group, NULL, 0, 0);
     }
@@ -663,6 +626,9 @@ make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
     (void)p11mux_group_record(home, rv);
     for (i = 0; rv == CKR_OK && i < n_out; i++) {
         *out[i] = p11mux_group_session_object_add(session, home, made[i]);
+        if (*out[i] == 0) {
+            rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
+        }
     }
     p11mux_group_session_unlock(session);
     return rv;
@@ -752,11 +718,13 @@ p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMec
     return make_on_home(hSession, generate_pair, &m, out, 2);
 }
 
-/* A session object goes with its home; the group's token objects may not. */
+/* A session object is destroyed on its member, from any session; the
+ * group's token objects may not be. */
 CK_RV
 p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    P11muxMember *where = NULL;
     CK_OBJECT_HANDLE held;
     CK_SESSION_HANDLE s;
     CK_RV rv;
@@ -764,21 +732,20 @@ p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    if (!is_session_object(hObject)) {
+    if (!p11mux_group_is_session_object(hObject)) {
         rv = p11mux_group_handle_served(session->group, hObject) ? CKR_TOKEN_WRITE_PROTECTED
                                                                    : CKR_OBJECT_HANDLE_INVALID;
         p11mux_group_session_unlock(session);
         return rv;
     }
-    held = home_handle(session, hObject);
-    rv = held == 0 ? CKR_OBJECT_HANDLE_INVALID
-                   : p11mux_group_member_session(session, session->home, &s);
+    held = p11mux_group_object_held(session->group, hObject, &where);
+    rv = held == 0 ? CKR_OBJECT_HANDLE_INVALID : p11mux_group_member_session(session, where, &s);
     if (rv == CKR_OK) {
-        rv = p11mux_backend_C_DestroyObject(session->home->backend, s, held);
-        (void)p11mux_group_record(session->home, rv);
+        rv = p11mux_backend_C_DestroyObject(where->backend, s, held);
+        (void)p11mux_group_record(where, rv);
     }
-    if (rv == CKR_OK) {
-        (void)session_object_forget(session, hObject);
+    if (rv == CKR_OK || rv == CKR_OBJECT_HANDLE_INVALID) {
+        p11mux_group_object_forget(hObject);
     }
     p11mux_group_session_unlock(session);
     return rv;

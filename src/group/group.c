@@ -225,6 +225,7 @@ group_free(P11muxGroup *group)
         return;
     }
     p11mux_group_sessions_close_all(group);
+    p11mux_group_objects_forget_group(group);
     g_clear_pointer(&group->members, g_ptr_array_unref);
     g_clear_pointer(&group->handles, g_hash_table_unref);
     g_clear_pointer(&group->identities, g_ptr_array_unref);

@@ -95,6 +95,58 @@ updates_fail(CK_SESSION_HANDLE s)
     expect("... and goes on", p11->C_EncryptUpdate(s, part, sizeof part, out, &out_len), CKR_OK);
 }
 
+/* Session objects are the application's: another session finds and uses
+ * the first one's key; a key the other session makes goes when it closes. */
+static void
+other_sessions(CK_SLOT_ID slot, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const CK_BYTE *cipher,
+               CK_ULONG cipher_len)
+{
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG len = 16, n = 0, back_len;
+    CK_ATTRIBUTE other_key[] = {
+        {CKA_TOKEN, &no, sizeof no},     {CKA_VALUE_LEN, &len, sizeof len},
+        {CKA_ENCRYPT, &yes, sizeof yes}, {CKA_LABEL, "other-aes", 9},
+    };
+    CK_MECHANISM keygen = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_BYTE iv[16] = {0}, back[64];
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, iv, sizeof iv};
+    CK_SESSION_HANDLE s2 = 0;
+    CK_OBJECT_HANDLE found, made = 0;
+
+    expect("a second session opens", p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s2),
+           CKR_OK);
+    found = find_label(s2, "session-aes", &n);
+    if (n == 1 && found == key) {
+        printf("PASS: another session finds the first one's session key\n");
+    } else {
+        printf("FAIL: another session found %lu objects (0x%lx, the key is 0x%lx)\n",
+               (unsigned long)n, (unsigned long)found, (unsigned long)key);
+        failures++;
+    }
+    back_len = sizeof back;
+    expect("... and decrypts with it", p11->C_DecryptInit(s2, &cbc, key), CKR_OK);
+    expect("... the message", p11->C_Decrypt(s2, (CK_BYTE_PTR)cipher, cipher_len, back, &back_len),
+           CKR_OK);
+    expect("the second session makes a session key of its own",
+           p11->C_GenerateKey(s2, &keygen, other_key, 4, &made), CKR_OK);
+    found = find_label(s, "other-aes", &n);
+    if (n == 1 && found == made) {
+        printf("PASS: the first session finds it\n");
+    } else {
+        printf("FAIL: the first session found %lu objects for other-aes\n", (unsigned long)n);
+        failures++;
+    }
+    expect("the second session closes", p11->C_CloseSession(s2), CKR_OK);
+    expect("its key went with it", p11->C_EncryptInit(s, &cbc, made), CKR_KEY_HANDLE_INVALID);
+    (void)find_label(s, "other-aes", &n);
+    if (n == 0) {
+        printf("PASS: a search no longer finds it\n");
+    } else {
+        printf("FAIL: a search still finds %lu objects for other-aes\n", (unsigned long)n);
+        failures++;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,6 +214,7 @@ main(int argc, char **argv)
         failures++;
     }
     expect("its label is read", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
+    other_sessions(slot, s, key, cipher, cipher_len);
     expect("a token key is refused", p11->C_GenerateKey(s, &keygen, token_key, 2, &token),
            CKR_TOKEN_WRITE_PROTECTED);
     found = find_label(s, "k1", &n);

@@ -1,0 +1,183 @@
+/*
+ * Session objects on a group's token (HA-GROUPS.md §4.6, §5): an object
+ * with CKA_TOKEN false is made on one member, in the member session of the
+ * virtual session that made it (its owner), and lives there.  As PKCS #11
+ * wants, every session of the application sees it and may use or destroy
+ * it; operations with it run on its member.  It goes when its owner
+ * closes (the member closes the member session, and the object with it),
+ * when the owner's member session on that member is dropped, and when the
+ * member's backend is re-initialised (an earlier incarnation's handle is
+ * never used again).
+ *
+ * Virtual handles come from a range of their own
+ * (P11MUX_GROUP_SESSION_OBJECT_BASE), one table for every group, under a
+ * lock of its own (a leaf: no member is called under it).  A destroyed
+ * object's entry is reused, as backends reuse their handles.
+ */
+#include "config.h"
+
+#include "group-private.h"
+
+#define SESSION_OBJECTS_MAX 0x01000000UL
+
+typedef struct {
+    P11muxGroup *group;       /* NULL: a free entry */
+    P11muxMember *member;     /* where it lives */
+    CK_OBJECT_HANDLE held;    /* the member's handle */
+    CK_SESSION_HANDLE owner;  /* the virtual session that made it */
+    gint born;                /* the member's backend's incarnation then */
+} SessionObject;
+
+static GMutex objects_lock;
+static GArray *objects; /* SessionObject: virtual handle - BASE -> object */
+static GArray *unused;  /* guint: free entries of objects */
+
+gboolean
+p11mux_group_is_session_object(CK_OBJECT_HANDLE handle)
+{
+    return handle >= P11MUX_GROUP_SESSION_OBJECT_BASE &&
+           handle - P11MUX_GROUP_SESSION_OBJECT_BASE < SESSION_OBJECTS_MAX;
+}
+
+/* The live entry of handle (objects_lock held); NULL if none.  An entry of
+ * an earlier incarnation of its backend is freed on the way. */
+static SessionObject *
+entry_of(CK_OBJECT_HANDLE handle)
+{
+    SessionObject *object;
+    guint index;
+
+    if (!p11mux_group_is_session_object(handle) || objects == NULL ||
+        handle - P11MUX_GROUP_SESSION_OBJECT_BASE >= objects->len) {
+        return NULL;
+    }
+    index = (guint)(handle - P11MUX_GROUP_SESSION_OBJECT_BASE);
+    object = &g_array_index(objects, SessionObject, index);
+    if (object->group != NULL &&
+        object->born != g_atomic_int_get(&object->member->backend->incarnation)) {
+        object->group = NULL;
+        g_array_append_val(unused, index);
+    }
+    return object->group != NULL ? object : NULL;
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_object_add(P11muxGroup *group, P11muxMember *member, CK_OBJECT_HANDLE held,
+                        CK_SESSION_HANDLE owner)
+{
+    SessionObject object = {group, member, held, owner,
+                            g_atomic_int_get(&member->backend->incarnation)};
+    CK_OBJECT_HANDLE handle = 0;
+    guint index;
+
+    g_mutex_lock(&objects_lock);
+    if (objects == NULL) {
+        objects = g_array_new(FALSE, FALSE, sizeof(SessionObject));
+        unused = g_array_new(FALSE, FALSE, sizeof(guint));
+    }
+    if (unused->len > 0) {
+        index = g_array_index(unused, guint, unused->len - 1);
+        g_array_set_size(unused, unused->len - 1);
+        g_array_index(objects, SessionObject, index) = object;
+        handle = P11MUX_GROUP_SESSION_OBJECT_BASE + index;
+    } else if (objects->len < SESSION_OBJECTS_MAX) {
+        g_array_append_val(objects, object);
+        handle = P11MUX_GROUP_SESSION_OBJECT_BASE + objects->len - 1;
+    }
+    g_mutex_unlock(&objects_lock);
+    return handle;
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_object_held(P11muxGroup *group, CK_OBJECT_HANDLE handle, P11muxMember **member)
+{
+    CK_OBJECT_HANDLE held = 0;
+    SessionObject *object;
+
+    g_mutex_lock(&objects_lock);
+    object = entry_of(handle);
+    if (object != NULL && object->group == group) {
+        held = object->held;
+        *member = object->member;
+    }
+    g_mutex_unlock(&objects_lock);
+    return held;
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_object_virtual(P11muxMember *member, CK_OBJECT_HANDLE held)
+{
+    CK_OBJECT_HANDLE handle = 0;
+    guint i;
+
+    g_mutex_lock(&objects_lock);
+    for (i = 0; objects != NULL && i < objects->len && handle == 0; i++) {
+        const SessionObject *object = &g_array_index(objects, SessionObject, i);
+
+        if (object->member == member && object->held == held &&
+            entry_of(P11MUX_GROUP_SESSION_OBJECT_BASE + i) != NULL) {
+            handle = P11MUX_GROUP_SESSION_OBJECT_BASE + i;
+        }
+    }
+    g_mutex_unlock(&objects_lock);
+    return handle;
+}
+
+/* Free the entry at index (objects_lock held). */
+static void
+release(guint index)
+{
+    g_array_index(objects, SessionObject, index).group = NULL;
+    g_array_append_val(unused, index);
+}
+
+void
+p11mux_group_object_forget(CK_OBJECT_HANDLE handle)
+{
+    g_mutex_lock(&objects_lock);
+    if (entry_of(handle) != NULL) {
+        release((guint)(handle - P11MUX_GROUP_SESSION_OBJECT_BASE));
+    }
+    g_mutex_unlock(&objects_lock);
+}
+
+void
+p11mux_group_objects_forget_owner(CK_SESSION_HANDLE owner, P11muxMember *member)
+{
+    guint i;
+
+    g_mutex_lock(&objects_lock);
+    for (i = 0; objects != NULL && i < objects->len; i++) {
+        const SessionObject *object = &g_array_index(objects, SessionObject, i);
+
+        if (object->group != NULL && object->owner == owner &&
+            (member == NULL || object->member == member)) {
+            release(i);
+        }
+    }
+    g_mutex_unlock(&objects_lock);
+}
+
+void
+p11mux_group_objects_forget_group(P11muxGroup *group)
+{
+    guint i;
+
+    g_mutex_lock(&objects_lock);
+    for (i = 0; objects != NULL && i < objects->len; i++) {
+        if (g_array_index(objects, SessionObject, i).group == group) {
+            release(i);
+        }
+    }
+    g_mutex_unlock(&objects_lock);
+}
+
+void
+p11mux_group_objects_after_fork(void)
+{
+    /* the parent's objects are not the child's; a lock another thread
+     * held at fork() would never be released here */
+    g_mutex_init(&objects_lock);
+    objects = NULL;
+    unused = NULL;
+}
