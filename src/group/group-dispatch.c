@@ -593,18 +593,6 @@ group_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
 
 /* --------------------------------------------------------- writes refused */
 
-/* The group's token objects may not change (a session object: not yet). */
-static CK_RV
-group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-    (void)hSession;
-    (void)hObject;
-    (void)pTemplate;
-    (void)ulCount;
-    return CKR_TOKEN_WRITE_PROTECTED;
-}
-
 static CK_RV
 group_C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
                           CK_ULONG_PTR pulOperationStateLen)
@@ -632,7 +620,7 @@ group_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 
 /* Every entry not set answers CKR_FUNCTION_NOT_SUPPORTED once normalised
  * (p11mux_backend_new_virtual): C_InitPIN, C_SetPIN, the dual-function
- * updates, key wrapping and derivation, the message functions. */
+ * updates, the message functions. */
 const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .version = {3, 0},
     .C_GetInfo = p11mux_group_C_GetInfo,
@@ -655,7 +643,7 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_DestroyObject = p11mux_group_C_DestroyObject,
     .C_GetObjectSize = p11mux_group_C_GetObjectSize,
     .C_GetAttributeValue = p11mux_group_C_GetAttributeValue,
-    .C_SetAttributeValue = group_C_SetAttributeValue,
+    .C_SetAttributeValue = p11mux_group_C_SetAttributeValue,
     .C_FindObjectsInit = p11mux_group_C_FindObjectsInit,
     .C_FindObjects = p11mux_group_C_FindObjects,
     .C_FindObjectsFinal = p11mux_group_C_FindObjectsFinal,
@@ -682,4 +670,8 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_GenerateKey = p11mux_group_C_GenerateKey,
     .C_GenerateKeyPair = p11mux_group_C_GenerateKeyPair,
     .C_GenerateRandom = group_C_GenerateRandom,
+    .C_WrapKey = p11mux_group_C_WrapKey,
+    .C_UnwrapKey = p11mux_group_C_UnwrapKey,
+    .C_DeriveKey = p11mux_group_C_DeriveKey,
+    .C_CopyObject = p11mux_group_C_CopyObject,
 };

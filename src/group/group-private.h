@@ -9,6 +9,7 @@
  *   group-session.c   virtual sessions, member sessions, searches,
  *                     attributes, session objects made, writes refused
  *   group-objects.c   the session objects every session sees
+ *   group-keys.c      wrapping, unwrapping, deriving, copying, changing
  *   group-login.c     the login fanned out, the kept PIN
  *   group-dispatch.c  member choice, operations pinned from *Init to their
  *                     end, failover and replay
@@ -191,6 +192,10 @@ CK_OBJECT_HANDLE p11mux_group_session_object_add(P11muxGroupSession *session,
                                                  P11muxMember *member,
                                                  CK_OBJECT_HANDLE member_handle);
 
+/* Whether a template says CKA_TOKEN true (the group's token objects are
+ * read-only). */
+gboolean p11mux_group_makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count);
+
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);
 
@@ -281,6 +286,22 @@ CK_RV p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PT
                                      CK_OBJECT_HANDLE_PTR phPublicKey,
                                      CK_OBJECT_HANDLE_PTR phPrivateKey);
 CK_RV p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject);
+/* group-keys.c */
+CK_RV p11mux_group_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                             CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
+                             CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen);
+CK_RV p11mux_group_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                               CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+                               CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
+                               CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV p11mux_group_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                               CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+                               CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV p11mux_group_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+                                CK_OBJECT_HANDLE_PTR phNewObject);
+CK_RV p11mux_group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
 
 G_END_DECLS
 

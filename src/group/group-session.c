@@ -573,9 +573,8 @@ p11mux_group_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
 
 /* ------------------------------------------------- objects of a session */
 
-/* Whether a template makes a token object (the group's are read-only). */
-static gboolean
-makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+gboolean
+p11mux_group_makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
     CK_ULONG i;
 
@@ -677,7 +676,7 @@ p11mux_group_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTempla
     Making m = {NULL, {pTemplate, NULL}, {ulCount, 0}};
     CK_OBJECT_HANDLE_PTR out[] = {phObject};
 
-    if (makes_token_object(pTemplate, ulCount)) {
+    if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
         return CKR_TOKEN_WRITE_PROTECTED;
     }
     return phObject == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, create, &m, out, 1);
@@ -690,7 +689,7 @@ p11mux_group_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
     Making m = {pMechanism, {pTemplate, NULL}, {ulCount, 0}};
     CK_OBJECT_HANDLE_PTR out[] = {phKey};
 
-    if (makes_token_object(pTemplate, ulCount)) {
+    if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
         return CKR_TOKEN_WRITE_PROTECTED;
     }
     return phKey == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, generate, &m, out, 1);
@@ -708,8 +707,8 @@ p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMec
                 {ulPublicKeyAttributeCount, ulPrivateKeyAttributeCount}};
     CK_OBJECT_HANDLE_PTR out[] = {phPublicKey, phPrivateKey};
 
-    if (makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
-        makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) {
+    if (p11mux_group_makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
+        p11mux_group_makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) {
         return CKR_TOKEN_WRITE_PROTECTED;
     }
     if (phPublicKey == NULL || phPrivateKey == NULL) {

@@ -147,6 +147,101 @@ other_sessions(CK_SLOT_ID slot, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const
     }
 }
 
+/* key's CBC encryption of a fixed block into out (16 bytes); 0 on failure. */
+static int
+encrypt_block(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, CK_BYTE *out)
+{
+    CK_BYTE iv[16] = {0}, block[16] = "sixteen bytes!!";
+    CK_MECHANISM cbc = {CKM_AES_CBC, iv, sizeof iv};
+    CK_ULONG len = 16;
+
+    return p11->C_EncryptInit(s, &cbc, key) == CKR_OK &&
+           p11->C_Encrypt(s, block, sizeof block, out, &len) == CKR_OK && len == 16;
+}
+
+/* Keys made from keys: the session key wrapped by the token AES key (02),
+ * unwrapped into a session key that encrypts as it does; a key derived
+ * from it; copies; a change of label; and what would make or change a
+ * token object refused. */
+static void
+keys_from_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
+{
+    CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
+    CK_KEY_TYPE aes = CKK_AES;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_BYTE id = 0x02, wrapped[64], a[16], b[16], label[16], data[32] = {1};
+    CK_ATTRIBUTE find[] = {{CKA_CLASS, &secret, sizeof secret}, {CKA_ID, &id, 1}};
+    CK_ATTRIBUTE unwrap_tmpl[] = {{CKA_CLASS, &secret, sizeof secret},
+                                  {CKA_KEY_TYPE, &aes, sizeof aes},
+                                  {CKA_TOKEN, &no, sizeof no},
+                                  {CKA_ENCRYPT, &yes, sizeof yes},
+                                  {CKA_DERIVE, &yes, sizeof yes}};
+    CK_ATTRIBUTE token_tmpl[] = {{CKA_CLASS, &secret, sizeof secret},
+                                 {CKA_KEY_TYPE, &aes, sizeof aes},
+                                 {CKA_TOKEN, &yes, sizeof yes}};
+    CK_ULONG value_len = 16;
+    CK_ATTRIBUTE derive_tmpl[] = {{CKA_CLASS, &secret, sizeof secret},
+                                  {CKA_KEY_TYPE, &aes, sizeof aes},
+                                  {CKA_VALUE_LEN, &value_len, sizeof value_len},
+                                  {CKA_TOKEN, &no, sizeof no},
+                                  {CKA_ENCRYPT, &yes, sizeof yes}};
+    CK_ATTRIBUTE rename = {CKA_LABEL, "renamed", 7};
+    CK_ATTRIBUTE read = {CKA_LABEL, label, sizeof label};
+    CK_ATTRIBUTE session_copy = {CKA_TOKEN, &no, sizeof no};
+    CK_ATTRIBUTE copy_label = {CKA_LABEL, "copy", 4};
+    CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+    CK_KEY_DERIVATION_STRING_DATA string = {data, sizeof data};
+    CK_MECHANISM ecb_data = {CKM_AES_ECB_ENCRYPT_DATA, &string, sizeof string};
+    CK_OBJECT_HANDLE kek = 0, unwrapped = 0, derived = 0, copied = 0, refused = 0;
+    CK_MECHANISM concat = {CKM_CONCATENATE_BASE_AND_KEY, &key, sizeof key};
+    CK_ULONG wrapped_len = sizeof wrapped, n = 0;
+
+    if (p11->C_FindObjectsInit(s, find, 2) == CKR_OK) {
+        p11->C_FindObjects(s, &kek, 1, &n);
+        p11->C_FindObjectsFinal(s);
+    }
+    expect("the session key is wrapped by the token AES key",
+           p11->C_WrapKey(s, &kw, kek, key, wrapped, &wrapped_len), CKR_OK);
+    expect("... and unwrapped into a session key",
+           p11->C_UnwrapKey(s, &kw, kek, wrapped, wrapped_len, unwrap_tmpl, 5, &unwrapped),
+           CKR_OK);
+    if (encrypt_block(s, key, a) && encrypt_block(s, unwrapped, b) && memcmp(a, b, 16) == 0) {
+        printf("PASS: the unwrapped key encrypts as the session key does\n");
+    } else {
+        printf("FAIL: the unwrapped key does not encrypt as the session key does\n");
+        failures++;
+    }
+    expect("unwrapping into a token key is refused",
+           p11->C_UnwrapKey(s, &kw, kek, wrapped, wrapped_len, token_tmpl, 3, &refused),
+           CKR_TOKEN_WRITE_PROTECTED);
+    expect("a key is derived from the unwrapped one",
+           p11->C_DeriveKey(s, &ecb_data, unwrapped, derive_tmpl, 5, &derived), CKR_OK);
+    expect("... and encrypts", encrypt_block(s, derived, a) ? CKR_OK : CKR_FUNCTION_FAILED,
+           CKR_OK);
+    expect("a parameter holding a key handle (the group's, not a member's) is refused",
+           p11->C_DeriveKey(s, &concat, unwrapped, derive_tmpl, 5, &refused),
+           CKR_MECHANISM_PARAM_INVALID);
+    expect("the session key is copied", p11->C_CopyObject(s, key, &copy_label, 1, &copied), CKR_OK);
+    if (encrypt_block(s, copied, b) && encrypt_block(s, key, a) && memcmp(a, b, 16) == 0) {
+        printf("PASS: the copy encrypts as the session key does\n");
+    } else {
+        printf("FAIL: the copy does not encrypt as the session key does\n");
+        failures++;
+    }
+    expect("a token key is not copied into a token object",
+           p11->C_CopyObject(s, kek, &copy_label, 1, &refused), CKR_TOKEN_WRITE_PROTECTED);
+    expect("... but into a session object",
+           p11->C_CopyObject(s, kek, &session_copy, 1, &copied), CKR_OK);
+    expect("a session key's label changes", p11->C_SetAttributeValue(s, key, &rename, 1), CKR_OK);
+    expect("... and reads back", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
+    if (read.ulValueLen != 7 || memcmp(label, "renamed", 7) != 0) {
+        printf("FAIL: the label read back is not the new one\n");
+        failures++;
+    }
+    expect("a token key's label does not change", p11->C_SetAttributeValue(s, kek, &rename, 1),
+           CKR_TOKEN_WRITE_PROTECTED);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -158,7 +253,8 @@ main(int argc, char **argv)
     CK_ATTRIBUTE session_key[] = {
         {CKA_TOKEN, &no, sizeof no},         {CKA_VALUE_LEN, &len, sizeof len},
         {CKA_ENCRYPT, &yes, sizeof yes},     {CKA_DECRYPT, &yes, sizeof yes},
-        {CKA_LABEL, "session-aes", 11},
+        {CKA_LABEL, "session-aes", 11},     {CKA_EXTRACTABLE, &yes, sizeof yes},
+        {CKA_DERIVE, &yes, sizeof yes},
     };
     CK_ATTRIBUTE token_key[] = {
         {CKA_TOKEN, &yes, sizeof yes},
@@ -192,7 +288,7 @@ main(int argc, char **argv)
         p11->C_Finalize(NULL);
         return failures == 0 ? 0 : 1;
     }
-    expect("a session AES key is generated", p11->C_GenerateKey(s, &keygen, session_key, 5, &key),
+    expect("a session AES key is generated", p11->C_GenerateKey(s, &keygen, session_key, 7, &key),
            CKR_OK);
     expect("it encrypts", p11->C_EncryptInit(s, &cbc, key), CKR_OK);
     expect("... the message",
@@ -215,6 +311,7 @@ main(int argc, char **argv)
     }
     expect("its label is read", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
     other_sessions(slot, s, key, cipher, cipher_len);
+    keys_from_keys(s, key);
     expect("a token key is refused", p11->C_GenerateKey(s, &keygen, token_key, 2, &token),
            CKR_TOKEN_WRITE_PROTECTED);
     found = find_label(s, "k1", &n);
