@@ -12,6 +12,8 @@
 #   - OpenSSL's pkcs11 engine: a certificate signed with the EC key, and TLS
 #     servers (`openssl s_server`) whose handshake signatures the group
 #     makes, serving the certificate on the token, reached by s_client;
+#   - NSS (p11mux.so added with modutil): certutil lists the group's
+#     certificate and keys, and signs certificate requests with them;
 #   - Java's SunPKCS11 provider: keytool lists the key, a program signs
 #     with it (SignWithToken.java), OpenSSL verifies.
 # dispatch = primary: replica-a does the work, and each client runs once
@@ -285,6 +287,40 @@ if part "OpenSSL's pkcs11 engine" timeout "${engines:-/nonexistent}/pkcs11.so"; 
     failing
     tls k1 "TLS 1.3, replica-a failing" -tls1_3
     healed "the TLS server" C_Sign
+fi
+
+# ------------------------------------------------------------ NSS
+
+if part "NSS's certutil" modutil certutil; then
+    db=$TMP/nssdb
+    mkdir -p "$db"
+    printf '%s\n' "$PIN" >"$TMP/pin"
+    check "certutil makes a fresh database" certutil -N -d "sql:$db" --empty-password
+    check "modutil -add p11mux" modutil -add p11mux -libfile "$so" -dbdir "sql:$db" -force
+    check "certutil -L -h signing" certutil -L -d "sql:$db" -h signing -f "$TMP/pin"
+    expect_contains "$OUT" "signing:k1" "certutil lists the certificate on the group's token"
+    check "certutil -K -h signing" certutil -K -d "sql:$db" -h signing -f "$TMP/pin"
+    expect_contains "$OUT" " k1" "certutil -K lists the RSA key"
+    expect_contains "$OUT" " k3" "certutil -K lists the EC key"
+    # request DESC ID PUBLIC-KEY: a certificate request signed by the
+    # group's key ID (certutil -R), verified, carrying PUBLIC-KEY (DER)
+    request() {
+        check "certutil -R with the group's key $2 ($1)" certutil -R -d "sql:$db" -h signing \
+            -f "$TMP/pin" -k "$2" -s "CN=group request" -a -o "$TMP/$2.csr" -z "$TMP/pin"
+        check "$1: OpenSSL verifies the request" openssl req -verify -noout -in "$TMP/$2.csr"
+        expect_contains "$ERR" "verify OK" "$1: the request's signature verifies"
+        check "$1: the request's public key" openssl req -noout -pubkey -in "$TMP/$2.csr" \
+            -out "$TMP/$2.csr.pub"
+        check "$1: as DER" openssl pkey -pubin -in "$TMP/$2.csr.pub" -outform DER \
+            -out "$TMP/$2.csr.der"
+        expect_equal "$REPLICAS_DIR/$3" "$TMP/$2.csr.der" "$1: the request carries the group's key"
+    }
+    request "RSA" 01 rsa-pub.der
+    expect_count replica-a C_Sign -ge 1 "certutil: replica-a signed"
+    request "EC" 03 ec-pub.der
+    failing
+    request "RSA, replica-a failing" 01 rsa-pub.der
+    healed "certutil" C_Sign
 fi
 
 # ------------------------------------------------------------ Java
