@@ -11,7 +11,9 @@
 #     EC keys;
 #   - OpenSSL's pkcs11 engine: a certificate signed with the EC key, and TLS
 #     servers (`openssl s_server`) whose handshake signatures the group
-#     makes, serving the certificate on the token, reached by s_client;
+#     makes, serving the certificate on the token, reached by s_client; one
+#     server process also serves two connections, replica-a failing from
+#     between them on;
 #   - NSS (p11mux.so added with modutil): certutil lists the group's
 #     certificate and keys, and signs certificate requests with them;
 #   - Java's SunPKCS11 provider: keytool lists the key, a program signs
@@ -230,39 +232,42 @@ if part "OpenSSL's pkcs11 engine" timeout "${engines:-/nonexistent}/pkcs11.so"; 
     check "the EC key's" openssl pkey -in "$REPLICAS_DIR/ec.pem" -pubout -out "$TMP/k3.pub"
     expect_equal "$TMP/k3.pub" "$TMP/k3.crt.pub" "the certificate holds the group's EC key"
 
-    # tls KEY DESC [S_CLIENT-OPTIONS...]: a one-connection s_server on
-    # 127.0.0.1 with the group's KEY and its certificate $TMP/KEY.crt, and
-    # s_client fetching its status page; the counts are s_server's after it
-    tls() {
-        tls_key=$1 tls_desc=$2
-        shift 2
+    # tls_server KEY N: an s_server on 127.0.0.1 with the group's KEY and its
+    # certificate $TMP/KEY.crt, for N connections, in the background
+    # ($tls_pid, $tls_port); FALSE when it does not start
+    tls_server() {
+        tls_key=$1
         : >"$TMP/s_server.out"
         timeout 60 openssl s_server -engine pkcs11 -keyform engine -key "$(key_uri "$tls_key")" \
-            -cert "$TMP/$tls_key.crt" -accept 127.0.0.1:0 -naccept 1 -www </dev/null \
+            -cert "$TMP/$tls_key.crt" -accept 127.0.0.1:0 -naccept "$2" -www </dev/null \
             >"$TMP/s_server.out" 2>&1 &
         tls_pid=$!
         tls_tries=0
         while ! grep -q '^ACCEPT ' "$TMP/s_server.out"; do
             tls_tries=$((tls_tries + 1))
             if [ "$tls_tries" -gt 100 ] || ! kill -0 "$tls_pid" 2>/dev/null; then
-                fail "$tls_desc: s_server did not start:"
+                fail "s_server with $tls_key did not start:"
                 sed 's/^/    /' "$TMP/s_server.out"
                 kill "$tls_pid" 2>/dev/null || true
                 wait "$tls_pid" 2>/dev/null || true
-                return 0
+                return 1
             fi
             sleep 0.1
         done
         tls_port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/s_server.out")
+    }
+
+    # tls_client DESC [S_CLIENT-OPTIONS...]: s_client fetches the status page
+    # of the server tls_server started: the handshake completes, the
+    # certificate served verifies and is the one on the token
+    tls_client() {
+        tls_desc=$1
+        shift
         printf 'GET / HTTP/1.0\r\n\r\n' >"$TMP/request"
         check "$tls_desc: s_client completes the handshake" timeout 60 openssl s_client \
             -connect "127.0.0.1:$tls_port" -CAfile "$TMP/$tls_key.crt" -verify_return_error \
             -ign_eof "$@" <"$TMP/request"
         cp "$OUT" "$TMP/s_client.out"
-        if ! wait "$tls_pid"; then
-            fail "$tls_desc: s_server ended badly:"
-            sed 's/^/    /' "$TMP/s_server.out"
-        fi
         expect_contains "$TMP/s_client.out" "Verify return code: 0 (ok)" \
             "$tls_desc: the server's certificate verifies"
         expect_contains "$TMP/s_client.out" "HTTP/1.0 200 ok" "$tls_desc: the server answers"
@@ -277,6 +282,27 @@ if part "OpenSSL's pkcs11 engine" timeout "${engines:-/nonexistent}/pkcs11.so"; 
             fail "$tls_desc: no certificate in s_client's output"
         fi
     }
+
+    # tls_server_end DESC: the server has served its connections and ends
+    # well (its counts are then the server process's)
+    tls_server_end() {
+        if wait "$tls_pid"; then
+            pass "$1: s_server ends well"
+        else
+            fail "$1: s_server ended badly:"
+            sed 's/^/    /' "$TMP/s_server.out"
+        fi
+    }
+
+    # tls KEY DESC [S_CLIENT-OPTIONS...]: one server, one connection
+    tls() {
+        tls_one=$2
+        tls_server "$1" 1 || return 0
+        shift 2
+        tls_client "$tls_one" "$@"
+        tls_server_end "$tls_one"
+    }
+
     tls k1 "TLS 1.3, the group's RSA key" -tls1_3
     expect_contains "$TMP/s_client.out" "Peer signature type: RSA-PSS" "TLS 1.3: the group signs RSA-PSS"
     expect_count replica-a C_Sign -ge 1 "TLS 1.3: replica-a made the handshake signature"
@@ -287,6 +313,16 @@ if part "OpenSSL's pkcs11 engine" timeout "${engines:-/nonexistent}/pkcs11.so"; 
     failing
     tls k1 "TLS 1.3, replica-a failing" -tls1_3
     healed "the TLS server" C_Sign
+    # one server process throughout: replica-a fails between two connections
+    if tls_server k1 2; then
+        tls_client "one server, first connection" -tls1_3
+        expect_count replica-a C_Sign -ge 1 "one server, first connection: replica-a signed"
+        expect_count replica-b C_Sign -eq 0 "one server, first connection: replica-b did not"
+        failing
+        tls_client "one server, replica-a failing since" -tls1_3
+        tls_server_end "one server"
+        healed "the server that saw replica-a fail" C_Sign
+    fi
 fi
 
 # ------------------------------------------------------------ NSS
