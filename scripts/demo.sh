@@ -4,7 +4,8 @@
 # list`, the unified slot list, slot ids that stay the same, a key made and
 # used on a chosen token through p11mux and seen by the backend itself, a
 # policy refusing a weak mechanism and hiding a token and an object, a
-# trace with the PIN redacted, and the sandbox path through p11-kit server.
+# trace with the PIN redacted, the sandbox path through p11-kit server, and
+# an HA group of two replicas signing on while one of them dies.
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 bash "$srcdir/scripts/deps.sh"
@@ -133,6 +134,46 @@ if command -v p11-kit >/dev/null 2>&1 && [ -f "$(dirname "$TRUST_MODULE")/p11-ki
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
 fi
+
+# ------------------------------------------------------------------ HA group
+step "an HA group: one token 'signing' over two SoftHSM2 replicas holding the same keys"
+# p11fault.so (tests/fault/, test-only) wraps SoftHSM2 and fails the calls
+# its rules name: here it stands for a member that dies
+make -C "$top_builddir" tests/fault/p11fault.la >"$TMP/p11fault-make.out" 2>&1 ||
+    { cat "$TMP/p11fault-make.out"; exit 1; }
+# shellcheck source=tests/group/replicas.sh
+. "$srcdir/tests/group/replicas.sh"
+setup_replicas replica-a replica-b
+{
+    printf '[global]\nstandalone = true\ntrace = file:%s\n' "$TMP/group-trace.txt"
+    fault_module_conf fault
+    printf '[group signing]\nmembers = fault:pkcs11:token=replica-a fault:pkcs11:token=replica-b\n'
+    printf 'dispatch = primary\n'
+} >"$TMP/group.conf"
+sed -n '/^\[group/,$p' "$TMP/group.conf"
+P11MUX_CONF=$TMP/group.conf pkcs11-tool --module "$so" -L >"$TMP/group-slots"
+grep -E -A3 '^Slot .*HA group' "$TMP/group-slots" | grep -E '^Slot|token (label|model)'
+echo "member tokens in the slot list: $(grep -c 'token label *: replica-' "$TMP/group-slots" || true)"
+printf 'signed through an HA group\n' >"$TMP/group-data"
+# group_sign N: a signature through the group, verified with the public key
+# the replicas hold; which member made it, from p11fault's counts
+group_sign() {
+    P11MUX_CONF=$TMP/group.conf pkcs11-tool --module "$so" --token-label signing --login \
+        --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/group-data" \
+        --output-file "$TMP/group-$1.sig" 2>/dev/null
+    printf 'signature %s: %s (signed by %s)\n' "$1" "$(openssl dgst -sha256 \
+        -verify "$REPLICAS_DIR/rsa-pub.der" -keyform DER -signature "$TMP/group-$1.sig" \
+        "$TMP/group-data")" "$(if [ "$(fault_count replica-b C_Sign)" -gt 0 ]; then
+            echo replica-b; else echo replica-a; fi)"
+}
+group_sign 1
+step "replica-a dies: its C_Sign answers CKR_DEVICE_REMOVED; the signatures go on"
+fault_rules 'token=replica-a fn=C_Sign rv=CKR_DEVICE_REMOVED count=always'
+group_sign 2
+group_sign 3
+echo "the trace: replica-a going down, the signature moved to replica-b"
+grep -m1 'group.member.state' "$TMP/group-trace.txt" | sed 's/^[^ ]* pid [0-9]* tid [0-9]* //'
+grep -m1 'group.failover' "$TMP/group-trace.txt" | sed 's/^[^ ]* pid [0-9]* tid [0-9]* //'
 
 printf '\n== done: p11mux routed every call to the backend that owns the slot\n'
 

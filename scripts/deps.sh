@@ -7,7 +7,7 @@ PACKAGES="
 autoconf automake libtool pkg-config make gcc python3
 libglib2.0-dev libp11-kit-dev check libjson-glib-dev
 softhsm2 libnss3 libnss3-tools p11-kit p11-kit-modules
-opensc gnutls-bin libengine-pkcs11-openssl openssl
+opensc gnutls-bin libengine-pkcs11-openssl openssl default-jdk-headless
 valgrind mandoc shellcheck
 clang libclang-rt-14-dev
 "

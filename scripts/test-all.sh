@@ -59,9 +59,12 @@ fi
 
 echo "=== the README's demo (scripts/demo.sh)"
 # the quick start's first command, over the build above: it must run to its
-# end and show the policy refusing SHA-1, hiding a token and the PIN redacted
+# end and show the policy refusing SHA-1, hiding a token and the PIN
+# redacted, and the HA group signing on after a member went down
 if bash scripts/demo.sh >"$main/demo.out" 2>&1 &&
     grep -q '^== done' "$main/demo.out" &&
+    grep -q '^signature 3: Verified OK (signed by replica-b)' "$main/demo.out" &&
+    grep -q '^group.member.state .*replica-a): active -> down' "$main/demo.out" &&
     grep -q '^CKR_MECHANISM_INVALID' "$main/demo.out" &&
     grep -q 'pPin: <redacted, 4 bytes>' "$main/demo.out" &&
     awk '/^== token alpha is hidden/ {on = 1; next} /^==/ {on = 0}

@@ -591,6 +591,42 @@ group_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
     return rv;
 }
 
+/* Every usable member gets the seed, so that whichever serves the session's
+ * next C_GenerateRandom has it (HA-GROUPS.md §8.2): CKR_OK when any member
+ * took it, else the answer of the last member that gave the request's one
+ * (CKR_RANDOM_SEED_NOT_SUPPORTED, ...), else CKR_DEVICE_ERROR. */
+static CK_RV
+group_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_RV rv = CKR_DEVICE_ERROR;
+    guint64 tried = 0;
+    P11muxMember *member;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    while ((member = p11mux_group_choose(p11mux_group_session_group(session), session, 0, tried)) !=
+           NULL) {
+        CK_SESSION_HANDLE s;
+        CK_RV member_rv;
+
+        tried |= G_GUINT64_CONSTANT(1) << member->index;
+        member_rv = p11mux_group_member_session(session, member, &s);
+        if (member_rv == CKR_OK) {
+            member_rv = p11mux_backend_C_SeedRandom(member->backend, s, pSeed, ulSeedLen);
+        }
+        if (member_rv == CKR_OK ||
+            p11mux_group_record(member, member_rv) == P11MUX_MEMBER_RV_REQUEST) {
+            rv = rv == CKR_OK ? CKR_OK : member_rv;
+        } else {
+            p11mux_group_member_session_drop(session, member);
+        }
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
+}
+
 /* --------------------------------------------------------- writes refused */
 
 static CK_RV
@@ -669,6 +705,7 @@ const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .C_VerifyFinal = group_C_VerifyFinal,
     .C_GenerateKey = p11mux_group_C_GenerateKey,
     .C_GenerateKeyPair = p11mux_group_C_GenerateKeyPair,
+    .C_SeedRandom = group_C_SeedRandom,
     .C_GenerateRandom = group_C_GenerateRandom,
     .C_WrapKey = p11mux_group_C_WrapKey,
     .C_UnwrapKey = p11mux_group_C_UnwrapKey,

@@ -229,7 +229,9 @@ p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_ME
     }
     for (i = 0; i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
-        CK_MECHANISM_INFO info;
+        /* zeroed: SoftHSM2 2.6 ORs flags into what it is given (AES-CBC-PAD,
+         * DES3-ECB, ...) instead of setting them */
+        CK_MECHANISM_INFO info = {0, 0, 0};
         CK_RV rv;
 
         if (!member->found) {
