@@ -179,7 +179,7 @@ p11mux_backend_enter(const P11muxBackend *backend, P11muxSigpipe *guard)
         gate->running += entered;
         g_mutex_unlock(&gate->lock);
     }
-    if (entered) {
+    if (entered && backend->serial) {
         p11mux_sigpipe_block(guard);
     }
     return entered;
@@ -190,7 +190,9 @@ p11mux_backend_leave(const P11muxBackend *backend, P11muxSigpipe *guard)
 {
     P11muxBackendGate *gate = backend->gate;
 
-    p11mux_sigpipe_restore(guard);
+    if (backend->serial) {
+        p11mux_sigpipe_restore(guard);
+    }
     if (gate != NULL) {
         g_mutex_lock(&gate->lock);
         gate->running--;

@@ -42,9 +42,10 @@ typedef struct {
     P11muxLibrary *library;                 /* nullable: the library it holds (claimed) */
     gboolean timed_out;                     /* it missed its deadline: its call may still run */
     gint64 open_us;                         /* how long loading and C_Initialize took */
-    /* its calls go one at a time: p11-kit's RPC client (p11-kit-client.so),
-     * whose threads waiting for a connection block for ever when it dies
-     * under another thread's call */
+    /* p11-kit's RPC client (p11-kit-client.so, a remote: registration): the
+     * groups' calls go one at a time (its threads waiting for a connection
+     * block for ever when it dies under another thread's call), and keep
+     * the SIGPIPE its plain write to a dead socket raises */
     gboolean serial;
     P11muxBackendGate *gate; /* nullable: set once an HA group member is found on it */
     gint incarnation;        /* atomic: how many times p11mux re-initialised it */
@@ -245,9 +246,10 @@ void p11mux_sigpipe_restore(P11muxSigpipe *guard);
  */
 void p11mux_backend_gate(P11muxBackend *backend, gint64 wait_us);
 
-/* Enter the gate (if any) and keep SIGPIPE from the application
- * (p11mux_sigpipe_block); FALSE when the gate stayed shut: nothing to
- * leave. */
+/* Enter the gate (if any) and, on a serial backend (p11-kit's RPC client,
+ * which writes to its socket with a plain write), keep SIGPIPE from the
+ * application (p11mux_sigpipe_block: four system calls a call, so not on a
+ * local module); FALSE when the gate stayed shut: nothing to leave. */
 gboolean p11mux_backend_enter(const P11muxBackend *backend, P11muxSigpipe *guard);
 void p11mux_backend_leave(const P11muxBackend *backend, P11muxSigpipe *guard);
 
