@@ -103,7 +103,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11mux-bench.XXXXXX")
 cleanup() {
     # the p11-kit servers of the served group suite, listeners and connections
     for f in "$TMP"/groups/*.pgid; do
-        [ -f "$f" ] && kill -s KILL -- "-$(cat "$f")" 2>/dev/null || true
+        [ -f "$f" ] || continue
+        # reaped quietly: bash reports a killed job on stderr when it notices
+        { kill -s KILL -- "-$(cat "$f")"; wait "$(cat "$f")"; } 2>/dev/null || true
     done
     if [ "$keep" = 1 ]; then
         echo "kept $TMP"
