@@ -489,7 +489,7 @@ report_refusal(void (*report)(const char *message), const P11muxP11kitModule *mo
     if (report == NULL) {
         return;
     }
-    where = module->remote != NULL    ? g_strdup_printf("remote: %s", module->remote)
+    where = module->remote != NULL     ? g_strdup_printf("remote: %s", module->remote)
             : module->filename != NULL ? g_strdup(module->filename)
                                        : g_strdup("no file");
     message = g_strdup_printf("import-p11-kit: module '%s' (%s) is not imported: %s", module->name,
