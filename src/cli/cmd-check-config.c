@@ -89,7 +89,10 @@ load_backends(const char *file, guint timeout_ms)
         probe = p11mux_probe_backend(conf, cb->name, timeout_ms);
         what = p11mux_probe_describe(probe, timeout_ms);
         printf("backend %s (%s%s): %s\n", cb->name, cb->remote != NULL ? "remote: " : "",
-               cb->remote != NULL ? cb->remote : cb->module != NULL ? cb->module : "?", what);
+               cb->remote != NULL   ? cb->remote
+               : cb->module != NULL ? cb->module
+                                    : "?",
+               what);
         if (probe->outcome != P11MUX_PROBE_LOADED) {
             status = P11MUX_EXIT_BACKEND;
         }

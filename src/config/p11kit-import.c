@@ -489,7 +489,7 @@ report_refusal(void (*report)(const char *message), const P11muxP11kitModule *mo
     if (report == NULL) {
         return;
     }
-    where = module->remote != NULL    ? g_strdup_printf("remote: %s", module->remote)
+    where = module->remote != NULL     ? g_strdup_printf("remote: %s", module->remote)
             : module->filename != NULL ? g_strdup(module->filename)
                                        : g_strdup("no file");
     message = g_strdup_printf("import-p11-kit: module '%s' (%s) is not imported: %s", module->name,
@@ -657,13 +657,57 @@ is_remote(CK_FUNCTION_LIST *module)
     return remote != NULL;
 }
 
+/* Whether lists (name -> list) holds module. */
+static gboolean
+holds(GHashTable *lists, CK_FUNCTION_LIST *module)
+{
+    GHashTableIter iter;
+    gpointer list;
+
+    g_hash_table_iter_init(&iter, lists);
+    while (g_hash_table_iter_next(&iter, NULL, &list)) {
+        if (list == module) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Give back every module of loaded (p11_kit_modules_load's array, freed
+ * here) that lists does not hold, in one p11_kit_modules_release. */
+static void
+release_unused(CK_FUNCTION_LIST **loaded, GHashTable *lists)
+{
+    CK_FUNCTION_LIST **unused;
+    guint i, n = 0, kept = 0;
+
+    while (loaded[n] != NULL) {
+        n++;
+    }
+    /* p11-kit frees the array it is given with free() */
+    unused = calloc(n + 1, sizeof(*unused));
+    for (i = 0; i < n; i++) {
+        if (holds(lists, loaded[i])) {
+            continue;
+        }
+        if (unused != NULL) {
+            unused[kept++] = loaded[i];
+        } else {
+            p11_kit_module_release(loaded[i]);
+        }
+    }
+    free(loaded);
+    if (unused != NULL) {
+        p11_kit_modules_release(unused);
+    }
+}
+
 GHashTable *
 p11mux_p11kit_remote_load(const char *const *names, GError **error)
 {
     const P11muxSite *site = p11mux_site_get();
+    CK_FUNCTION_LIST **loaded;
     GHashTable *lists;
-    CK_FUNCTION_LIST **loaded, **unused;
-    guint i, n = 0, kept = 0;
 
     g_return_val_if_fail(names != NULL, NULL);
 
@@ -680,36 +724,13 @@ p11mux_p11kit_remote_load(const char *const *names, GError **error)
         return NULL;
     }
     lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, p11mux_p11kit_remote_release);
-    for (i = 0; names[i] != NULL; i++) {
+    for (guint i = 0; names[i] != NULL; i++) {
         CK_FUNCTION_LIST *module = p11_kit_module_for_name(loaded, names[i]);
 
         if (module != NULL && is_remote(module) && !g_hash_table_contains(lists, names[i])) {
             g_hash_table_insert(lists, g_strdup(names[i]), module);
         }
     }
-    /* the rest goes back at once: the array p11-kit frees holds only them */
-    while (loaded[n] != NULL) {
-        n++;
-    }
-    unused = calloc(n + 1, sizeof(*unused));
-    for (i = 0; i < n; i++) {
-        gboolean used = FALSE;
-        GHashTableIter iter;
-        gpointer list;
-
-        g_hash_table_iter_init(&iter, lists);
-        while (!used && g_hash_table_iter_next(&iter, NULL, &list)) {
-            used = list == loaded[i];
-        }
-        if (!used && unused != NULL) {
-            unused[kept++] = loaded[i];
-        } else if (!used) {
-            p11_kit_module_release(loaded[i]);
-        }
-    }
-    free(loaded);
-    if (unused != NULL) {
-        p11_kit_modules_release(unused);
-    }
+    release_unused(loaded, lists);
     return lists;
 }

@@ -604,7 +604,9 @@ typedef void (*OverrideFunc)(const char *, const char *, const char *, const cha
  * p11-kit-proxy.so is libp11-kit: give it a registry of its own, DIR/pkcs11.conf
  * and DIR/modules/, instead of the system's and the user's (which it ignores
  * for root anyway).  p11_kit_override_system_files is exported by every
- * p11-kit since 0.18 (declared under P11_KIT_FUTURE_UNSTABLE_API).
+ * p11-kit since 0.18 (declared under P11_KIT_FUTURE_UNSTABLE_API).  A module
+ * linked with libp11-kit (p11mux.so, whose import-p11-kit reads p11-kit's
+ * registry) gets it the same way: dlsym looks in its dependencies too.
  */
 static void
 p11_kit_isolate(Bench *bench)
@@ -877,8 +879,8 @@ usage(void)
            "  --reps N             timed reps per workload, median printed (default 5)\n"
            "  --objects N          data objects the token holds (default 10000)\n"
            "  --reserved TEXT      CK_C_INITIALIZE_ARGS.pReserved\n"
-           "  --p11-kit-dir DIR    MODULE is p11-kit-proxy.so: read DIR/pkcs11.conf and\n"
-           "                       DIR/modules/*.module only\n"
+           "  --p11-kit-dir DIR    MODULE is p11-kit-proxy.so, or links libp11-kit (p11mux.so):\n"
+           "                       p11-kit reads DIR/pkcs11.conf and DIR/modules/*.module only\n"
            "  --setup N            create the keys and N data objects, then exit\n"
            "  --session-keys       generate the keys as session objects and use those\n"
            "  --memory N           report RSS and heap around loading and N sessions\n"

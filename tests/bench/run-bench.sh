@@ -19,6 +19,13 @@
 #                  searches take ~0.25 s each, its C_Initialize ~0.6 s, its
 #                  first set-up ~45 s; the token is kept in tests/bench/cache/)
 #   --objects N    data objects on the search tokens (default 10000)
+#   --no-groups    no HA group suites
+#   --groups-only  only the HA group suites (with --callgrind, their counts too):
+#                  served throughput (a group of 2 members served by p11-kit
+#                  server processes, reached through import-p11-kit's remote:
+#                  registrations, vs the same group of 1) and group overhead
+#                  (a group of 2 local SoftHSM2 members vs the token through
+#                  p11mux without a group)
 #   --keep         keep the temporary directory
 set -eu
 
@@ -31,6 +38,8 @@ objects_token=0
 clock=wall
 objects=10000
 keep=0
+groups=1
+only_groups=0
 while [ $# -gt 0 ]; do
     case $1 in
     --rounds) rounds=$2; shift 2 ;;
@@ -42,6 +51,8 @@ while [ $# -gt 0 ]; do
     --cpu-time) clock=cpu; shift ;;
     --objects) objects=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --no-groups) groups=0; shift ;;
+    --groups-only) only_groups=1; shift ;;
     -h | --help) sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -90,6 +101,12 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11mux-bench.XXXXXX")
 cleanup() {
+    # the p11-kit servers of the served group suite, listeners and connections
+    for f in "$TMP"/groups/*.pgid; do
+        [ -f "$f" ] || continue
+        # reaped quietly: bash reports a killed job on stderr when it notices
+        { kill -s KILL -- "-$(cat "$f")"; wait "$(cat "$f")"; } 2>/dev/null || true
+    done
     if [ "$keep" = 1 ]; then
         echo "kept $TMP"
     else
@@ -295,7 +312,7 @@ run_suite() {
     echo "  $suite: $(($(date +%s) - start)) s"
 }
 
-if [ "$timing" = 1 ]; then
+if [ "$timing" = 1 ] && [ "$only_groups" = 0 ]; then
 echo "p11mux benchmark: $rounds rounds, targets alternating round by round"
 run_suite null --threads 1,2 --threads-for sessioninfo,openclose,random,digest,findone \
     --reps 3 --ops "$NULL_OPS" \
@@ -504,7 +521,7 @@ fi # timing
 # C_Initialize with a policy of 50,000 distinct mechanism patterns (globs
 # with '?' and '*' made from every CKM_ name, fixed seed): wall time and the
 # RSS it adds, against the same backend with no policy
-if [ "$timing" = 1 ]; then
+if [ "$timing" = 1 ] && [ "$only_groups" = 0 ]; then
     table_c=$top_builddir/src/pkcs11/p11mux-constants-table.c
     awk 'BEGIN { srand(7) }
         /^_Static_assert\(CKM_/ && !/VENDOR_DEFINED/ {
@@ -567,7 +584,7 @@ callgrind_counts() {
     done
 }
 
-if [ "$callgrind" = 1 ]; then
+if [ "$callgrind" = 1 ] && [ "$only_groups" = 0 ]; then
     echo
     echo "== instructions per operation under callgrind (Ir, deterministic); added against direct"
     cg_targets=(direct p11mux ${PROXY_SO:+proxy} p11mux-8x8 p11mux-trace p11mux-policy)
@@ -620,5 +637,230 @@ if [ "$callgrind" = 1 ]; then
                 printf "\n"
             }
         }' </dev/null
+    done
+fi
+
+# ---------------------------------------------------------------- HA groups
+
+# Served throughput: RSA-2048 C_SignInit + C_Sign from 4 threads through a
+# group of 2 members, each a `p11-kit server` over a SoftHSM2 token copy of
+# its own (one single-threaded `p11-kit remote` per connection: a member
+# signs one request at a time), reached through import-p11-kit's `remote:`
+# registrations, against the same group of 1 member.  The registry is the
+# run's own: bench --p11-kit-dir points p11mux.so's libp11-kit at it.
+# Group overhead: one thread signing through a group of 2 local SoftHSM2
+# members (two tokens of one SoftHSM2 holding the same keys) against the
+# same token through p11mux without a group, and SoftHSM2 directly.
+if [ "$groups" = 1 ] && [ "$softhsm" = 1 ]; then
+    for tool in p11-kit setsid openssl; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "run-bench.sh: $tool is not installed: no HA group suites" >&2
+            groups=0
+        fi
+    done
+elif [ "$groups" = 1 ]; then
+    echo "run-bench.sh: the HA group suites need SoftHSM2" >&2
+    groups=0
+fi
+
+G=$TMP/groups
+GROUP_SERVED_OPS=rsa=50
+GROUP_LOCAL_OPS=ecdsa=400,rsa=40
+
+# groups_token DIR LABEL: a token LABEL in the SoftHSM2 of DIR holding the
+# bench keys (imported: every copy holds the same key)
+groups_token() {
+    SOFTHSM2_CONF=$1/softhsm2.conf softhsm2-util --init-token --free --label "$2" \
+        --pin 1234 --so-pin 0000 >/dev/null
+    SOFTHSM2_CONF=$1/softhsm2.conf softhsm2-util --import "$G/rsa.p8" --token "$2" \
+        --label bench-rsa --id 01 --pin 1234 >/dev/null
+    SOFTHSM2_CONF=$1/softhsm2.conf softhsm2-util --import "$G/ec.p8" --token "$2" \
+        --label bench-ec --id 03 --pin 1234 >/dev/null
+}
+
+# groups_softhsm DIR: a SoftHSM2 configuration of its own in DIR
+groups_softhsm() {
+    mkdir -p "$1/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$1/tokens" >"$1/softhsm2.conf"
+}
+
+# groups_serve NAME: `p11-kit server` over the token NAME of $G/NAME's
+# SoftHSM2 on $G/NAME.sock, the leader of its own process group
+groups_serve() {
+    local tries=0
+    SOFTHSM2_CONF=$G/$1/softhsm2.conf setsid p11-kit server -f -n "$G/$1.sock" \
+        --provider "$SOFTHSM_SO" "pkcs11:token=$1" >"$G/$1.out" 2>"$G/$1.err" &
+    echo "$!" >"$G/$1.pgid"
+    while [ ! -S "$G/$1.sock" ]; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ] || ! kill -0 "$(cat "$G/$1.pgid")" 2>/dev/null; then
+            echo "run-bench.sh: p11-kit server for $1 does not listen: $(cat "$G/$1.err")" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+groups_setup() {
+    mkdir -p "$G"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$G/rsa.pem" 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$G/rsa.pem" -out "$G/rsa.p8"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$G/ec.pem" 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$G/ec.pem" -out "$G/ec.p8"
+    # local members: two tokens of one SoftHSM2
+    groups_softhsm "$G/local"
+    groups_token "$G/local" replica-a
+    groups_token "$G/local" replica-b
+    p11mux_conf "$G/nogroup.conf" -- softhsm "$SOFTHSM_SO" ""
+    p11mux_conf "$G/group.conf" -- softhsm "$SOFTHSM_SO" ""
+    printf '[group bench]\nmembers = softhsm:pkcs11:token=replica-a softhsm:pkcs11:token=replica-b\n' \
+        >>"$G/group.conf"
+    # served members: a SoftHSM2 and a p11-kit server each
+    mkdir -p "$G/pk/modules" "$G/pk/no-modules"
+    printf 'user-config: none\n' >"$G/pk/pkcs11.conf"
+    for name in served-a served-b; do
+        groups_softhsm "$G/$name"
+        groups_token "$G/$name" "$name"
+        groups_serve "$name" || return 1
+        printf 'remote: unix:path=%s\n' "$G/$name.sock" >"$G/pk/modules/$name.module"
+    done
+    printf '[global]\nuser-config = none\nimport-p11-kit = true\n' >"$G/served-1.conf"
+    cp "$G/served-1.conf" "$G/served-2.conf"
+    printf '[group bench]\nmembers = served-a:pkcs11:token=served-a\n' >>"$G/served-1.conf"
+    printf '[group bench]\nmembers = served-a:pkcs11:token=served-a served-b:pkcs11:token=served-b\n' \
+        >>"$G/served-2.conf"
+}
+
+# groups_target TARGET OUT BENCH-ARGS...: the bench program (prefixed by
+# the command in the array runner) against TARGET
+groups_target() {
+    local target=$1 out=$2
+    shift 2
+    case $target in
+    served-1 | served-2)
+        P11MUX_CONF=$G/$target.conf "${runner[@]}" "$BENCH" --p11-kit-dir "$G/pk" --token bench \
+            --pin 1234 --objects 0 "$@" "$P11MUX_SO" ;;
+    direct)
+        SOFTHSM2_CONF=$G/local/softhsm2.conf "${runner[@]}" "$BENCH" --token replica-a --pin 1234 \
+            --objects 0 "$@" "$SOFTHSM_SO" ;;
+    p11mux)
+        SOFTHSM2_CONF=$G/local/softhsm2.conf P11MUX_CONF=$G/nogroup.conf "${runner[@]}" "$BENCH" \
+            --token replica-a --pin 1234 --objects 0 "$@" "$P11MUX_SO" ;;
+    p11mux-group)
+        SOFTHSM2_CONF=$G/local/softhsm2.conf P11MUX_CONF=$G/group.conf "${runner[@]}" "$BENCH" \
+            --token bench --pin 1234 --objects 0 "$@" "$P11MUX_SO" ;;
+    esac >"$out" 2>"$out.err" || {
+        echo "  groups/$target failed: $(tail -n 1 "$out.err")" >&2
+        return 0
+    }
+}
+
+# groups_rounds SUITE TARGETS BENCH-ARGS...: every round, every target, in
+# an order rotated by one each round; results into $RESULTS as SUITE
+groups_rounds() {
+    local suite=$1 round target out
+    local -a targets order
+    read -r -a targets <<<"$2"
+    shift 2
+    for ((round = 1; round <= rounds; round++)); do
+        read -r -a order <<<"$(rotate $(((round - 1) % ${#targets[@]})) "${targets[@]}")"
+        printf '  %s round %d/%d: %s\n' "$suite" "$round" "$rounds" "${order[*]}"
+        for target in "${order[@]}"; do
+            out=$TMP/out/$suite.$target.$round
+            groups_target "$target" "$out" "$@"
+            awk -v s="$suite" -v t="$target" -v r="$round" \
+                '$1 == "result" { print s, t, r, $2, $3, $4, $7 }' "$out" >>"$RESULTS"
+        done
+    done
+}
+
+# groups_median SUITE TARGET WORKLOAD [COLUMN]: the median over the rounds
+groups_median() {
+    awk -v s="$1" -v t="$2" -v w="$3" -v col="${4:-6}" '
+    $1 == s && $2 == t && $4 == w { v[++n] = $col }
+    END {
+        if (n == 0) { print "-"; exit }
+        for (i = 2; i <= n; i++)
+            for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+        printf "%.1f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }' "$RESULTS"
+}
+
+if [ "$groups" = 1 ] && { [ "$timing" = 1 ] || [ "$callgrind" = 1 ]; }; then
+    echo
+    echo "HA group suites: setting up 2 served members (p11-kit server) and 2 local replicas"
+    if ! groups_setup; then
+        echo "run-bench.sh: the HA group set-up failed: no HA group suites" >&2
+        groups=0
+    fi
+fi
+
+if [ "$groups" = 1 ] && [ "$timing" = 1 ]; then
+    groups_rounds served "served-1 served-2" --threads 4 --workloads rsa --reps 3 \
+        --ops "$GROUP_SERVED_OPS"
+    groups_rounds local "direct p11mux p11mux-group" --workloads ecdsa,rsa --reps 3 \
+        --ops "$GROUP_LOCAL_OPS"
+    echo
+    echo "== HA groups: served throughput, RSA-2048 C_SignInit + C_Sign from 4 threads through a"
+    echo "   group of served members (p11-kit server over a SoftHSM2 token copy each, reached"
+    echo "   through import-p11-kit's remote: registrations), median of $rounds rounds"
+    one=$(groups_median served served-1 rsa)
+    two=$(groups_median served served-2 rsa)
+    awk -v one="$one" -v two="$two" 'BEGIN {
+        printf "%-28s %12s %10s\n", "group", "ns/op", "ops/s"
+        printf "%-28s %12.1f %10.1f\n", "1 served member", one, 1e9 / one
+        printf "%-28s %12.1f %10.1f\n", "2 served members", two, 1e9 / two
+        printf "ratio 2 / 1 members: %.2fx (throughput)\n", one / two
+    }'
+    echo
+    echo "== HA groups: overhead, one thread signing with a token key; ns per operation, median"
+    echo "   of $rounds rounds (p11mux: the token through p11mux without a group; p11mux-group: a"
+    echo "   group of 2 local SoftHSM2 members, replica-a and replica-b)"
+    printf '%-8s %12s %12s %14s %14s %14s\n' workload direct p11mux p11mux-group \
+        "group/p11mux" "group/direct"
+    for workload in ecdsa rsa; do
+        d=$(groups_median local direct "$workload")
+        m=$(groups_median local p11mux "$workload")
+        g=$(groups_median local p11mux-group "$workload")
+        awk -v w="$workload" -v d="$d" -v m="$m" -v g="$g" 'BEGIN {
+            printf "%-8s %12.1f %12.1f %14.1f %14.4f %14.4f\n", w, d, m, g, g / m, g / d }'
+    done
+    echo "   the same in the thread's CPU time per operation"
+    for workload in ecdsa rsa; do
+        d=$(groups_median local direct "$workload" 7)
+        m=$(groups_median local p11mux "$workload" 7)
+        g=$(groups_median local p11mux-group "$workload" 7)
+        awk -v w="$workload" -v d="$d" -v m="$m" -v g="$g" 'BEGIN {
+            printf "%-8s %12.1f %12.1f %14.1f %14.4f %14.4f\n", w, d, m, g, g / m, g / d }'
+    done
+fi
+
+if [ "$groups" = 1 ] && [ "$callgrind" = 1 ]; then
+    echo
+    echo "== HA groups: overhead in instructions per operation under callgrind (Ir)"
+    printf '%-8s %12s %12s %14s %10s %14s %14s\n' workload direct p11mux p11mux-group "+Ir" \
+        "group/p11mux" "group/direct"
+    for target in direct p11mux p11mux-group; do
+        dir=$TMP/cg/groups.$target
+        mkdir -p "$dir"
+        runner=(valgrind --tool=callgrind -q "--callgrind-out-file=$dir/cg.%p")
+        groups_target "$target" "$dir/out" --callgrind --workloads ecdsa,rsa
+        runner=()
+        for f in "$dir"/cg.*; do
+            [ -f "$f" ] || continue
+            awk '/^desc: Trigger: Client Request: bench:/ {
+                     split($0, a, "bench:"); split(a[2], b, ":"); name = b[1]; ops = b[2] }
+                 /^summary:/ { ir = $2 }
+                 END { if (name != "") printf "%s %.1f\n", name, ir / ops }' "$f"
+        done | sort >"$TMP/cg/groups.$target.ir"
+    done
+    for workload in ecdsa rsa; do
+        d=$(awk -v w="$workload" '$1 == w { print $2 }' "$TMP/cg/groups.direct.ir")
+        m=$(awk -v w="$workload" '$1 == w { print $2 }' "$TMP/cg/groups.p11mux.ir")
+        g=$(awk -v w="$workload" '$1 == w { print $2 }' "$TMP/cg/groups.p11mux-group.ir")
+        awk -v w="$workload" -v d="${d:-0}" -v m="${m:-0}" -v g="${g:-0}" 'BEGIN {
+            if (d == 0 || m == 0) { printf "%-8s (no count)\n", w; exit }
+            printf "%-8s %12.1f %12.1f %14.1f %10.1f %14.5f %14.5f\n", w, d, m, g, g - m, g / m, g / d }'
     done
 fi

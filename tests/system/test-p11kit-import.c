@@ -345,8 +345,7 @@ START_TEST(test_p11kit_import_remote_only_when_a_member_names_it)
     ck_assert_ptr_null(p11mux_conf_find_backend(conf, "served-c"));
     ck_assert_uint_eq(reports->len, 1);
     ck_assert(strstr(g_ptr_array_index(reports, 0), "'served-c'") != NULL);
-    ck_assert(strstr(g_ptr_array_index(reports, 0), "remote: unix:path=/run/hsm-c/pkcs11") !=
-              NULL);
+    ck_assert(strstr(g_ptr_array_index(reports, 0), "remote: unix:path=/run/hsm-c/pkcs11") != NULL);
     ck_assert(strstr(g_ptr_array_index(reports, 0), "no module file") != NULL);
     /* the members now name backends */
     ck_assert(p11mux_conf_check_ha_backends(conf, &error));
