@@ -47,6 +47,12 @@ typedef struct {
      * block for ever when it dies under another thread's call), and keep
      * the SIGPIPE its plain write to a dead socket raises */
     gboolean serial;
+    /* a virtual backend of one slot (an HA group's): the router lists and
+     * watches own_slot itself instead of asking C_GetSlotList, and asks its
+     * C_WaitForSlotEvent with *pSlot = own_slot on entry (router.c,
+     * module-slots.c) */
+    gboolean one_slot;
+    CK_SLOT_ID own_slot;
     P11muxBackendGate *gate; /* nullable: set once an HA group member is found on it */
     gint incarnation;        /* atomic: how many times p11mux re-initialised it */
     /* p11mux_backend_new_given: the list opened instead of a library

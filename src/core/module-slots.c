@@ -46,7 +46,8 @@ poll_backends(P11muxRouter *router, CK_SLOT_ID *slot)
 
     for (i = 0; i < router->backends->len; i++) {
         P11muxBackend *backend = g_ptr_array_index(router->backends, i);
-        CK_SLOT_ID real = 0;
+        /* a one-slot virtual backend is asked about its own slot */
+        CK_SLOT_ID real = backend->one_slot ? backend->own_slot : 0;
         CK_RV rv;
 
         rv = p11mux_backend_wait_for_slot_event(backend, CKF_DONT_BLOCK, &real);

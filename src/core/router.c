@@ -21,6 +21,17 @@ backend_slot_list(P11muxRouter *router, P11muxBackend *backend, CK_BBOOL token_p
     CK_ULONG count = 0, i;
     CK_RV rv;
 
+    if (backend->one_slot) {
+        CK_SLOT_INFO info;
+
+        if (!token_present ||
+            (p11mux_backend_get_slot_info(backend, backend->own_slot, &info) == CKR_OK &&
+             (info.flags & CKF_TOKEN_PRESENT))) {
+            g_ptr_array_add(slots,
+                            (gpointer)p11mux_slotmap_intern(router->slots, backend, backend->own_slot));
+        }
+        return CKR_OK;
+    }
     for (;;) {
         rv = p11mux_backend_get_slot_list(backend, token_present, NULL, &count);
         if (rv != CKR_OK || count == 0) {

@@ -660,7 +660,6 @@ group_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 const CK_FUNCTION_LIST_3_0 p11mux_group_functions = {
     .version = {3, 0},
     .C_GetInfo = p11mux_group_C_GetInfo,
-    .C_GetSlotList = p11mux_group_C_GetSlotList,
     .C_GetSlotInfo = p11mux_group_C_GetSlotInfo,
     .C_GetTokenInfo = p11mux_group_C_GetTokenInfo,
     .C_GetMechanismList = p11mux_group_C_GetMechanismList,

@@ -36,9 +36,9 @@
 
 G_BEGIN_DECLS
 
-/* The virtual backend holding every group's slot: a name no [backend NAME]
- * can have (names hold no ':'), so that its slot ids are in a namespace of
- * their own. */
+/* The prefix of a group's virtual backend's name, "group:NAME": a name no
+ * [backend NAME] can have (names hold no ':'), so that its slot ids are in a
+ * namespace of their own, and under which the group's policy is chosen. */
 #define P11MUX_GROUP_BACKEND_NAME P11MUX_POLICY_GROUPS_BACKEND
 
 /* Virtual session and object handles. */
@@ -75,7 +75,8 @@ typedef struct {
 struct P11muxGroup {
     const P11muxConfHaGroup *conf;
     P11muxRouter *router;
-    CK_SLOT_ID slot;        /* the virtual slot's id in the virtual backend */
+    CK_SLOT_ID slot;        /* the virtual slot's id in its virtual backend */
+    P11muxBackend *backend; /* its virtual backend, "group:NAME" (in router->backends) */
     GPtrArray *members;     /* P11muxMember*, members then standby, in configured order */
     GMutex lock;
     GPtrArray *identities;  /* GBytes*, owned: virtual handle - BASE -> identity */
@@ -244,8 +245,6 @@ extern const CK_FUNCTION_LIST_3_0 p11mux_group_functions;
 
 /* Entries of the list, by file: group-token.c */
 CK_RV p11mux_group_C_GetInfo(CK_INFO_PTR pInfo);
-CK_RV p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
-                                 CK_ULONG_PTR pulCount);
 CK_RV p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo);
 CK_RV p11mux_group_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo);
 CK_RV p11mux_group_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,

@@ -31,32 +31,6 @@ p11mux_group_C_GetInfo(CK_INFO_PTR pInfo)
 }
 
 CK_RV
-p11mux_group_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
-{
-    g_autoptr(GPtrArray) slots = NULL;
-    CK_ULONG i;
-
-    if (pulCount == NULL) {
-        return CKR_ARGUMENTS_BAD;
-    }
-    slots = p11mux_group_all();
-    for (i = slots->len; tokenPresent && i-- > 0;) {
-        if (!p11mux_group_present(g_ptr_array_index(slots, i))) {
-            g_ptr_array_remove_index(slots, i);
-        }
-    }
-    if (pSlotList != NULL && *pulCount < slots->len) {
-        *pulCount = slots->len;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    for (i = 0; pSlotList != NULL && i < slots->len; i++) {
-        pSlotList[i] = ((P11muxGroup *)g_ptr_array_index(slots, i))->slot;
-    }
-    *pulCount = slots->len;
-    return CKR_OK;
-}
-
-CK_RV
 p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
     P11muxGroup *group = p11mux_group_of_slot(slotID);
@@ -313,31 +287,27 @@ p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *i
 /* ----------------------------------------------------------- slot events */
 
 /* A group's token appearing or going (HA-GROUPS.md §10): reported once per
- * change; member events stay the group's.  The router polls with
- * CKF_DONT_BLOCK. */
+ * change; member events stay the group's.  The router polls each group's
+ * backend with CKF_DONT_BLOCK and *pSlot naming the group's slot on entry
+ * (src/core/backend.h, one_slot). */
 CK_RV
 p11mux_group_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-    g_autoptr(GPtrArray) groups = NULL;
-    CK_RV rv = CKR_NO_EVENT;
-    guint i;
+    P11muxGroup *group;
+    gint present;
 
     (void)flags;
     (void)pReserved;
     if (pSlot == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    groups = p11mux_group_all();
-    for (i = 0; rv == CKR_NO_EVENT && i < groups->len; i++) {
-        P11muxGroup *group = g_ptr_array_index(groups, i);
-        gint present = p11mux_group_present(group) ? 1 : 0;
-
-        if (g_atomic_int_exchange(&group->reported_present, present) != present) {
-            *pSlot = group->slot;
-            rv = CKR_OK;
-        }
+    group = p11mux_group_of_slot(*pSlot);
+    if (group == NULL) {
+        return CKR_NO_EVENT;
     }
-    return rv;
+    present = p11mux_group_present(group) ? 1 : 0;
+    return g_atomic_int_exchange(&group->reported_present, present) != present ? CKR_OK
+                                                                                : CKR_NO_EVENT;
 }
 
 /* ------------------------------------------------------- refused outright */

@@ -22,7 +22,6 @@ static GHashTable *registry; /* CK_SLOT_ID -> P11muxGroup* */
 
 typedef struct {
     GPtrArray *groups; /* P11muxGroup*, owned */
-    P11muxBackend *virtual; /* in router->backends */
     P11muxProber *prober;
 } P11muxGroups;
 
@@ -539,15 +538,19 @@ p11mux_groups_attach(P11muxRouter *router, GError **error)
             return FALSE;
         }
     }
-    groups->virtual = p11mux_backend_new_virtual(P11MUX_GROUP_BACKEND_NAME,
-                                                 &p11mux_group_functions);
-    groups->virtual->index = router->backends->len;
-    g_ptr_array_add(router->backends, groups->virtual);
     for (i = 0; i < groups->groups->len; i++) {
         P11muxGroup *group = g_ptr_array_index(groups->groups, i);
+        g_autofree char *name = g_strconcat(P11MUX_GROUP_BACKEND_NAME, group->conf->name, NULL);
 
+        /* a virtual backend of its own, named so that its policy is the
+         * group's (src/policy/policy.h) */
+        group->backend = p11mux_backend_new_virtual(name, &p11mux_group_functions);
+        group->backend->one_slot = TRUE;
+        group->backend->own_slot = group->slot;
+        group->backend->index = router->backends->len;
+        g_ptr_array_add(router->backends, group->backend);
         registry_add(group);
-        (void)p11mux_slotmap_intern(router->slots, groups->virtual, group->slot);
+        (void)p11mux_slotmap_intern(router->slots, group->backend, group->slot);
         /* the presence the application learns from the slot list: an event
          * is a change from it */
         group->reported_present = p11mux_group_present(group) ? 1 : 0;
@@ -695,7 +698,7 @@ p11mux_groups_explain_slot(P11muxRouter *router, const P11muxSlot *slot,
     for (i = 0; groups != NULL && i < groups->groups->len; i++) {
         P11muxGroup *group = g_ptr_array_index(groups->groups, i);
 
-        if (slot->backend == groups->virtual && slot->real == group->slot) {
+        if (slot->backend == group->backend) {
             g_string_append_printf(out, "HA group %s: token %s, over %u members (p11mux list "
                                         "shows them)\n",
                                    group->conf->name,

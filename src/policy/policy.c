@@ -513,7 +513,11 @@ compile_groups(P11muxPolicySet *set, const P11muxConf *conf, GError **error)
 static const P11muxConfValue *
 selection(const P11muxConf *conf, Lookup lookup, const char *backend)
 {
-    g_autofree char *group = g_strconcat("backend ", backend, NULL);
+    /* an HA group's virtual backend, "group:NAME": its [group NAME] */
+    g_autofree char *group =
+        g_str_has_prefix(backend, P11MUX_POLICY_GROUPS_BACKEND)
+            ? g_strconcat("group ", backend + strlen(P11MUX_POLICY_GROUPS_BACKEND), NULL)
+            : g_strconcat("backend ", backend, NULL);
     const P11muxConfValue *value = lookup(conf, group, "policy");
 
     return value != NULL ? value : lookup(conf, "global", "policy");
@@ -614,13 +618,15 @@ p11mux_policy_set_new(const P11muxConf *conf, GError **error)
             return NULL;
         }
     }
-    /* the HA groups' virtual backend (src/group/group.h), named so that no
-     * [backend] group can select for it: the [global] policy, and the
-     * system layers' under stricter-only, as any backend without its own */
-    if (conf->ha_groups != NULL && conf->ha_groups->len > 0) {
-        P11muxConfBackend groups = {.name = (char *)P11MUX_POLICY_GROUPS_BACKEND};
+    /* each HA group's virtual backend (src/group/group.h), named so that no
+     * [backend] group can select for it: the policy its [group NAME] names,
+     * else [global]'s, and the system layers' under stricter-only */
+    for (i = 0; conf->ha_groups != NULL && i < conf->ha_groups->len; i++) {
+        const P11muxConfHaGroup *ha = g_ptr_array_index(conf->ha_groups, i);
+        g_autofree char *name = g_strconcat(P11MUX_POLICY_GROUPS_BACKEND, ha->name, NULL);
+        P11muxConfBackend group = {.name = name};
 
-        if (!choose(set, conf, &groups, error)) {
+        if (!choose(set, conf, &group, error)) {
             return NULL;
         }
     }

@@ -41,8 +41,9 @@ typedef enum {
     P11MUX_POLICY_ERROR_VALUE,     /* a mechanism, URI, glob, function or min-key-bits item */
 } P11muxPolicyErrorCode;
 
-/* The name under which the HA groups' virtual backend gets its policy
- * (src/group/group-private.h names the backend so). */
+/* The prefix of the names of the HA groups' virtual backends, "group:NAME"
+ * (src/group/group-private.h names them so): such a backend gets the policy
+ * its [group NAME] names, else [global]'s. */
 #define P11MUX_POLICY_GROUPS_BACKEND "group:"
 
 /* The compiled policies of a configuration: one per backend that has one. */

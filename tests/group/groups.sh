@@ -260,6 +260,27 @@ expect_line "$TMP/ids-policy" "01" "the RSA key (01) is still found"
 expect_not_contains "$TMP/ids-policy" "03" "the hidden EC key (03) is not found"
 GLOBAL_EXTRA=
 
+# a group's own policy: [group signing] policy = NAME, not [global]'s
+GLOBAL_EXTRA='policy = open
+[policy open]
+deny-mechanisms = CKM_MD5
+[policy group-only]
+deny-mechanisms = CKM_SHA256_RSA_PKCS
+'
+GROUP_EXTRA='policy = group-only
+'
+conf round-robin
+check_fails "the group's own policy refuses its mechanism" mux --token-label signing \
+    --login --pin "$PIN" --sign --id 01 -m SHA256-RSA-PKCS --input-file "$TMP/data" \
+    --output-file "$TMP/denied.sig"
+expect_contains "$ERR" "CKR_MECHANISM_INVALID" "the group's policy's answer"
+check_fails "p11mux explain names the group's policy" "$top_builddir/tests/testable/bin/p11mux" \
+    explain --config "$TMP/p11mux.conf" --token signing --mechanism CKM_SHA256_RSA_PKCS
+expect_contains "$OUT" "refused by [policy group-only] deny-mechanisms" \
+    "explain: the group's policy decides"
+GROUP_EXTRA=
+GLOBAL_EXTRA=
+
 # ------------------------------------------------------------ slot events
 
 PROBES='probe-interval = 10ms
