@@ -110,6 +110,8 @@ struct P11muxBackendGate {
     GMutex lock;
     GCond changed;
     guint running;  /* calls inside */
+    guint waiting;  /* threads waiting to enter: only then is changed signalled (GLib's
+                     * GCond makes a system call at every broadcast) */
     gboolean alone; /* a re-initialisation inside, or waiting for the calls to leave */
     gint64 wait_us;
 };
@@ -145,13 +147,25 @@ gate_wait(P11muxBackendGate *gate, gboolean (*shut)(const P11muxBackendGate *gat
           gboolean serial)
 {
     gint64 deadline = g_get_monotonic_time() + gate->wait_us;
+    gboolean open = TRUE;
 
-    while (shut(gate, serial)) {
+    while (open && shut(gate, serial)) {
+        gate->waiting++;
         if (!g_cond_wait_until(&gate->changed, &gate->lock, deadline)) {
-            return !shut(gate, serial);
+            open = !shut(gate, serial);
         }
+        gate->waiting--;
     }
-    return TRUE;
+    return open;
+}
+
+/* Wake the waiters, if any (the gate's lock held). */
+static void
+gate_changed(P11muxBackendGate *gate)
+{
+    if (gate->waiting > 0) {
+        g_cond_broadcast(&gate->changed);
+    }
 }
 
 static gboolean
@@ -196,7 +210,7 @@ p11mux_backend_leave(const P11muxBackend *backend, P11muxSigpipe *guard)
     if (gate != NULL) {
         g_mutex_lock(&gate->lock);
         gate->running--;
-        g_cond_broadcast(&gate->changed);
+        gate_changed(gate);
         g_mutex_unlock(&gate->lock);
     }
 }
@@ -218,7 +232,7 @@ gate_enter_alone(P11muxBackendGate *gate)
     entered = gate_wait(gate, shut_to_reinitialisation, FALSE);
     if (!entered) {
         gate->alone = FALSE;
-        g_cond_broadcast(&gate->changed);
+        gate_changed(gate);
     }
     g_mutex_unlock(&gate->lock);
     return entered;
@@ -229,7 +243,7 @@ gate_leave_alone(P11muxBackendGate *gate)
 {
     g_mutex_lock(&gate->lock);
     gate->alone = FALSE;
-    g_cond_broadcast(&gate->changed);
+    gate_changed(gate);
     g_mutex_unlock(&gate->lock);
 }
 
