@@ -5,8 +5,8 @@
  * and C_SetAttributeValue on a session object, on its member.  Each is one
  * call: a member failing it (a failover-class value) hands it to the next
  * member holding the keys.  What would make or change a token object is
- * refused (CKR_TOKEN_WRITE_PROTECTED): the group's token objects are
- * read-only.  A mechanism parameter holding key handles or a template
+ * refused (CKR_TOKEN_WRITE_PROTECTED), unless writes = primary: it is then
+ * done on the first member alone.  A mechanism parameter holding key handles or a template
  * cannot go to a member unchanged (its handles are the group's), so it is
  * refused (CKR_MECHANISM_PARAM_INVALID), as is one p11mux does not read.
  */
@@ -66,16 +66,33 @@ passes_unchanged(const CK_MECHANISM *mechanism)
 typedef CK_RV (*KeyCall)(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held,
                          gpointer data, CK_OBJECT_HANDLE *made);
 
+/* The next member to try: any usable one holding handle, or with writes
+ * (a token object is made), the first member alone, once. */
+static P11muxMember *
+next_member(P11muxGroupSession *session, CK_OBJECT_HANDLE handle, guint64 tried, gboolean writes,
+            CK_RV *rv)
+{
+    P11muxGroup *group = p11mux_group_session_group(session);
+    P11muxMember *primary;
+
+    if (!writes) {
+        return p11mux_group_choose(group, session, handle, tried);
+    }
+    primary = p11mux_group_writer(group, rv);
+    return primary != NULL && !(tried & 1) ? primary : NULL;
+}
+
 /*
  * call on the next usable member holding every handle of handles (n of
  * them; the first decides the choice), the next such member when one fails
  * with a failover-class value.  A key it makes (*made non-zero) becomes a
  * session object of the session on that member, whose virtual handle goes
- * to *out (nullable).
+ * to *out (nullable); with writes, a token object, made on the first
+ * member alone (writes = primary; CKR_TOKEN_WRITE_PROTECTED without it).
  */
 static CK_RV
 on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n, KeyCall call,
-           gpointer data, CK_OBJECT_HANDLE_PTR out)
+           gpointer data, CK_OBJECT_HANDLE_PTR out, gboolean writes)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
     CK_RV rv = CKR_KEY_HANDLE_INVALID;
@@ -92,8 +109,7 @@ on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
             return CKR_KEY_HANDLE_INVALID;
         }
     }
-    while ((member = p11mux_group_choose(p11mux_group_session_group(session), session, handles[0],
-                                         tried)) != NULL) {
+    while ((member = next_member(session, handles[0], tried, writes, &rv)) != NULL) {
         CK_OBJECT_HANDLE held[2] = {0, 0}, made = 0;
         gboolean holds_all = TRUE;
         CK_SESSION_HANDLE s;
@@ -105,6 +121,7 @@ on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
             holds_all = holds_all && held[i] != 0;
         }
         if (!holds_all) {
+            rv = writes ? CKR_KEY_HANDLE_INVALID : rv; /* the primary lacks it */
             continue;
         }
         rv = p11mux_group_member_session(session, member, &s);
@@ -113,7 +130,8 @@ on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
         }
         klass = p11mux_group_record(member, rv);
         if (rv == CKR_OK && made != 0 && out != NULL) {
-            *out = p11mux_group_session_object_add(session, member, made);
+            *out = writes ? p11mux_group_token_object_made(member, made)
+                          : p11mux_group_session_object_add(session, member, made);
             if (*out == 0) {
                 (void)p11mux_backend_C_DestroyObject(member->backend, s, made);
                 rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
@@ -165,7 +183,7 @@ p11mux_group_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     if (pulWrappedKeyLen == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    return on_holders(hSession, handles, 2, wrap, &a, NULL);
+    return on_holders(hSession, handles, 2, wrap, &a, NULL, FALSE);
 }
 
 static CK_RV
@@ -193,10 +211,8 @@ p11mux_group_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism
     if (phKey == NULL || (pWrappedKey == NULL && ulWrappedKeyLen > 0)) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (p11mux_group_makes_token_object(pTemplate, ulAttributeCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
-    return on_holders(hSession, &hUnwrappingKey, 1, unwrap, &a, phKey);
+    return on_holders(hSession, &hUnwrappingKey, 1, unwrap, &a, phKey,
+                      p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
 }
 
 /* ------------------------------------------------------------ deriving */
@@ -227,10 +243,8 @@ p11mux_group_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism
     if (phKey == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (p11mux_group_makes_token_object(pTemplate, ulAttributeCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
-    return on_holders(hSession, &hBaseKey, 1, derive, &a, phKey);
+    return on_holders(hSession, &hBaseKey, 1, derive, &a, phKey,
+                      p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
 }
 
 /* ------------------------------------------------------------- copying */
@@ -271,19 +285,10 @@ p11mux_group_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     if (phNewObject == NULL || (pTemplate == NULL && ulCount > 0)) {
         return CKR_ARGUMENTS_BAD;
     }
-    if (p11mux_group_makes_token_object(pTemplate, ulCount) ||
-        (!p11mux_group_is_session_object(hObject) && !makes_session_object(pTemplate, ulCount))) {
-        P11muxGroupSession *session = p11mux_group_session_lock(hSession);
-
-        if (session == NULL) {
-            return CKR_SESSION_HANDLE_INVALID;
-        }
-        rv = p11mux_group_session_served(session, hObject) ? CKR_TOKEN_WRITE_PROTECTED
-                                                            : CKR_OBJECT_HANDLE_INVALID;
-        p11mux_group_session_unlock(session);
-        return rv;
-    }
-    rv = on_holders(hSession, &hObject, 1, copy, &a, phNewObject);
+    rv = on_holders(hSession, &hObject, 1, copy, &a, phNewObject,
+                    p11mux_group_makes_token_object(pTemplate, ulCount) ||
+                        (!p11mux_group_is_session_object(hObject) &&
+                         !makes_session_object(pTemplate, ulCount)));
     return rv == CKR_KEY_HANDLE_INVALID ? CKR_OBJECT_HANDLE_INVALID : rv;
 }
 
@@ -299,8 +304,17 @@ set_attributes(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE
     return p11mux_backend_C_SetAttributeValue(member->backend, s, held[0], a->tmpl, a->count);
 }
 
-/* A session object changes on its member; the group's token objects may
- * not change. */
+static CK_RV
+set_token_attributes(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object,
+                     gpointer data)
+{
+    KeyArgs *a = data;
+
+    return p11mux_backend_C_SetAttributeValue(member->backend, s, object, a->tmpl, a->count);
+}
+
+/* A session object changes on its member; the group's token objects only
+ * under writes = primary, on the first member. */
 CK_RV
 p11mux_group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
@@ -308,21 +322,22 @@ p11mux_group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hO
     KeyArgs a = {.tmpl = pTemplate, .count = ulCount};
     CK_RV rv;
 
-    if (!p11mux_group_is_session_object(hObject) ||
-        p11mux_group_makes_token_object(pTemplate, ulCount)) {
+    if (pTemplate == NULL && ulCount > 0) {
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (!p11mux_group_is_session_object(hObject)) {
         P11muxGroupSession *session = p11mux_group_session_lock(hSession);
 
         if (session == NULL) {
             return CKR_SESSION_HANDLE_INVALID;
         }
-        rv = p11mux_group_session_served(session, hObject) ? CKR_TOKEN_WRITE_PROTECTED
-                                                            : CKR_OBJECT_HANDLE_INVALID;
+        rv = p11mux_group_token_write(session, hObject, set_token_attributes, &a);
         p11mux_group_session_unlock(session);
         return rv;
     }
-    if (pTemplate == NULL && ulCount > 0) {
-        return CKR_ARGUMENTS_BAD;
+    if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
+        return CKR_TOKEN_WRITE_PROTECTED; /* a session object does not become a token one */
     }
-    rv = on_holders(hSession, &hObject, 1, set_attributes, &a, NULL);
+    rv = on_holders(hSession, &hObject, 1, set_attributes, &a, NULL, FALSE);
     return rv == CKR_KEY_HANDLE_INVALID ? CKR_OBJECT_HANDLE_INVALID : rv;
 }

@@ -181,3 +181,40 @@ p11mux_group_objects_after_fork(void)
     objects = NULL;
     unused = NULL;
 }
+
+/* ------------------------------------------------------------ token writes */
+
+P11muxMember *
+p11mux_group_writer(P11muxGroup *group, CK_RV *rv)
+{
+    P11muxMember *primary = g_ptr_array_index(group->members, 0);
+
+    if (group->conf->writes != P11MUX_HA_WRITES_PRIMARY) {
+        *rv = CKR_TOKEN_WRITE_PROTECTED;
+        return NULL;
+    }
+    if (!primary->found || !p11mux_health_usable(&primary->health)) {
+        *rv = CKR_DEVICE_ERROR; /* the writes' one member is not there */
+        return NULL;
+    }
+    *rv = CKR_OK;
+    return primary;
+}
+
+CK_OBJECT_HANDLE
+p11mux_group_token_object_made(P11muxMember *primary, CK_OBJECT_HANDLE held)
+{
+    P11muxGroup *group = primary->group;
+    CK_OBJECT_HANDLE handle;
+
+    /* known from now on by its identity, from the primary alone until it is
+     * replicated (p11mux list counts it on 1 member) */
+    (void)p11mux_group_index_member(primary);
+    handle = p11mux_group_virtual_handle(primary, held);
+    if (handle != 0 && p11mux_group_handle_served(group, handle)) {
+        return handle;
+    }
+    /* no identity the group serves (no CKA_ID, or min-replicas not met):
+     * a handle of this process's, owned by no session */
+    return p11mux_group_object_add(group, primary, held, 0);
+}

@@ -161,6 +161,14 @@ void p11mux_group_objects_forget_owner(CK_SESSION_HANDLE owner, P11muxMember *me
 void p11mux_group_objects_forget_group(P11muxGroup *group);
 /* In a child after fork(): the parent's are forgotten. */
 void p11mux_group_objects_after_fork(void);
+/* writes = primary: the member the token objects' writes go to; NULL with
+ * *rv CKR_TOKEN_WRITE_PROTECTED without it, CKR_DEVICE_ERROR when the
+ * first member is not usable. */
+P11muxMember *p11mux_group_writer(P11muxGroup *group, CK_RV *rv);
+/* The virtual handle of a token object primary made (held), primary
+ * indexed again; one of the session objects' range, owned by no session,
+ * when the group serves no identity of it. */
+CK_OBJECT_HANDLE p11mux_group_token_object_made(P11muxMember *primary, CK_OBJECT_HANDLE held);
 
 /* -------------------------------------------------- group-session.c */
 
@@ -196,6 +204,17 @@ CK_OBJECT_HANDLE p11mux_group_session_object_add(P11muxGroupSession *session,
 /* Whether a template says CKA_TOKEN true (the group's token objects are
  * read-only). */
 gboolean p11mux_group_makes_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count);
+
+/* A call on member's object (its handle there) in s, its member session. */
+typedef CK_RV (*P11muxGroupObjectCall)(P11muxMember *member, CK_SESSION_HANDLE s,
+                                       CK_OBJECT_HANDLE object, gpointer data);
+
+/* A write of a token object (hObject: one of the group's identities) under
+ * writes = primary: call on the first member, which must hold it
+ * (CKR_TOKEN_WRITE_PROTECTED otherwise, and always without writes =
+ * primary), indexed again after; the session lock held. */
+CK_RV p11mux_group_token_write(P11muxGroupSession *session, CK_OBJECT_HANDLE hObject,
+                               P11muxGroupObjectCall call, gpointer data);
 
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);

@@ -497,8 +497,37 @@ p11mux_group_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 
 /* ------------------------------------------------------------ attributes */
 
-typedef CK_RV (*ObjectCall)(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object,
-                            gpointer data);
+typedef P11muxGroupObjectCall ObjectCall;
+
+CK_RV
+p11mux_group_token_write(P11muxGroupSession *session, CK_OBJECT_HANDLE hObject,
+                         P11muxGroupObjectCall call, gpointer data)
+{
+    CK_RV rv = CKR_OK;
+    P11muxMember *primary = p11mux_group_writer(session->group, &rv);
+    CK_OBJECT_HANDLE held;
+    CK_SESSION_HANDLE s;
+
+    if (!p11mux_group_handle_served(session->group, hObject)) {
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    if (primary == NULL) {
+        return rv;
+    }
+    held = p11mux_group_member_handle(primary, hObject);
+    if (held == 0) {
+        return CKR_TOKEN_WRITE_PROTECTED; /* only the other members hold it */
+    }
+    rv = p11mux_group_member_session(session, primary, &s);
+    if (rv == CKR_OK) {
+        rv = call(primary, s, held, data);
+    }
+    (void)p11mux_group_record(primary, rv);
+    if (rv == CKR_OK) {
+        (void)p11mux_group_index_member(primary);
+    }
+    return rv;
+}
 
 /* call on a member holding hObject, the next one when a member fails. */
 static CK_RV
@@ -592,23 +621,29 @@ typedef CK_RV (*MakeCall)(P11muxMember *member, CK_SESSION_HANDLE s, gpointer da
 
 /* A session object is made on the session's home member (chosen, least
  * busy, with the first; a new one when the home is no longer usable, whose
- * objects are then gone): their handles become the session's. */
+ * objects are then gone): their handles become the session's.  A token
+ * object (bit i of token: out[i]'s template says CKA_TOKEN true) only under
+ * writes = primary, on the first member. */
 static CK_RV
 make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
-             CK_OBJECT_HANDLE_PTR out[], guint n_out)
+             CK_OBJECT_HANDLE_PTR out[], guint n_out, guint token)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
     CK_OBJECT_HANDLE made[2] = {0, 0};
     P11muxMember *home;
     CK_SESSION_HANDLE s;
-    CK_RV rv;
+    CK_RV rv = CKR_OK;
     guint i;
 
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    home = session->home;
-    if (home == NULL || !p11mux_health_usable(&home->health)) {
+    home = token != 0 ? p11mux_group_writer(session->group, &rv) : session->home;
+    if (rv != CKR_OK) {
+        p11mux_group_session_unlock(session);
+        return rv;
+    }
+    if (token == 0 && (home == NULL || !p11mux_health_usable(&home->health))) {
         if (home != NULL) {
             p11mux_group_objects_forget_owner(session->handle, home); /* lost with it */
         }
@@ -624,7 +659,8 @@ make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
     }
     (void)p11mux_group_record(home, rv);
     for (i = 0; rv == CKR_OK && i < n_out; i++) {
-        *out[i] = p11mux_group_session_object_add(session, home, made[i]);
+        *out[i] = (token & (1u << i)) ? p11mux_group_token_object_made(home, made[i])
+                                      : p11mux_group_session_object_add(session, home, made[i]);
         if (*out[i] == 0) {
             rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
         }
@@ -676,10 +712,9 @@ p11mux_group_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTempla
     Making m = {NULL, {pTemplate, NULL}, {ulCount, 0}};
     CK_OBJECT_HANDLE_PTR out[] = {phObject};
 
-    if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
-    return phObject == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, create, &m, out, 1);
+    return phObject == NULL ? CKR_ARGUMENTS_BAD
+                            : make_on_home(hSession, create, &m, out, 1,
+                                           p11mux_group_makes_token_object(pTemplate, ulCount));
 }
 
 CK_RV
@@ -689,10 +724,9 @@ p11mux_group_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
     Making m = {pMechanism, {pTemplate, NULL}, {ulCount, 0}};
     CK_OBJECT_HANDLE_PTR out[] = {phKey};
 
-    if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
-    return phKey == NULL ? CKR_ARGUMENTS_BAD : make_on_home(hSession, generate, &m, out, 1);
+    return phKey == NULL ? CKR_ARGUMENTS_BAD
+                         : make_on_home(hSession, generate, &m, out, 1,
+                                        p11mux_group_makes_token_object(pTemplate, ulCount));
 }
 
 CK_RV
@@ -706,15 +740,22 @@ p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMec
                 {pPublicKeyTemplate, pPrivateKeyTemplate},
                 {ulPublicKeyAttributeCount, ulPrivateKeyAttributeCount}};
     CK_OBJECT_HANDLE_PTR out[] = {phPublicKey, phPrivateKey};
+    guint token =
+        (p11mux_group_makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ? 1u : 0u) |
+        (p11mux_group_makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) ? 2u : 0u);
 
-    if (p11mux_group_makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
-        p11mux_group_makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)) {
-        return CKR_TOKEN_WRITE_PROTECTED;
-    }
     if (phPublicKey == NULL || phPrivateKey == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    return make_on_home(hSession, generate_pair, &m, out, 2);
+    /* both halves on one member: a token half puts the pair on the primary */
+    return make_on_home(hSession, generate_pair, &m, out, 2, token);
+}
+
+static CK_RV
+destroy(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE object, gpointer data)
+{
+    (void)data;
+    return p11mux_backend_C_DestroyObject(member->backend, s, object);
 }
 
 /* A session object is destroyed on its member, from any session; the
@@ -732,8 +773,7 @@ p11mux_group_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
         return CKR_SESSION_HANDLE_INVALID;
     }
     if (!p11mux_group_is_session_object(hObject)) {
-        rv = p11mux_group_handle_served(session->group, hObject) ? CKR_TOKEN_WRITE_PROTECTED
-                                                                   : CKR_OBJECT_HANDLE_INVALID;
+        rv = p11mux_group_token_write(session, hObject, destroy, NULL);
         p11mux_group_session_unlock(session);
         return rv;
     }

@@ -149,6 +149,27 @@ check_fails "a token key pair is refused" mux --token-label signing --login --pi
 expect_contains "$ERR" "CKR_TOKEN_WRITE_PROTECTED" "token writes are refused"
 expect_count replica-a C_GenerateKeyPair -eq 0 "no member saw the write"
 
+# writes = primary: token writes go to the first member alone
+GROUP_EXTRA='writes = primary
+'
+conf round-robin
+check "writes = primary: a token AES key is made" mux --token-label signing --login \
+    --pin "$PIN" --keygen --key-type AES:16 --label written --id 09
+expect_count replica-a C_GenerateKey -eq 1 "... on the first member"
+expect_count replica-b C_GenerateKey -eq 0 "... and on no other"
+check "the group finds it" mux --token-label signing --login --pin "$PIN" -O --type secrkey
+expect_contains "$OUT" "label:      written" "the new key is served, from the first member"
+check "p11mux list counts it on one member" "$top_builddir/tests/testable/bin/p11mux" list \
+    --config "$TMP/p11mux.conf"
+expect_contains "$OUT" "1 on 1 member" "list: an identity on one member (not replicated)"
+check "the key is destroyed on the first member" mux --token-label signing --login \
+    --pin "$PIN" --delete-object --type secrkey --id 09
+check "the group no longer finds it" mux --token-label signing --login --pin "$PIN" -O \
+    --type secrkey
+expect_not_contains "$OUT" "label:      written" "the destroyed key is gone"
+GROUP_EXTRA=
+conf primary
+
 # ------------------------------------------------------------ round-robin
 
 conf round-robin
