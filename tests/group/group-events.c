@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "token-slot.h"
 
 static CK_FUNCTION_LIST_PTR p11;
 static int failures;
@@ -42,20 +43,7 @@ write_rules(const char *path, const char *rules)
 static CK_SLOT_ID
 group_slot(void)
 {
-    CK_SLOT_ID slots[16];
-    CK_ULONG count = 16, i;
-    CK_SLOT_INFO info;
-
-    if (p11->C_GetSlotList(CK_FALSE, slots, &count) != CKR_OK) {
-        return (CK_SLOT_ID)-1;
-    }
-    for (i = 0; i < count; i++) {
-        if (p11->C_GetSlotInfo(slots[i], &info) == CKR_OK &&
-            memcmp(info.slotDescription, "p11mux HA group signing", 23) == 0) {
-            return slots[i];
-        }
-    }
-    return (CK_SLOT_ID)-1;
+    return p11mux_test_slot_named(p11, P11MUX_TEST_BY_SLOT_DESCRIPTION, "p11mux HA group signing");
 }
 
 /* Wait up to two seconds for an event; CKR_NO_EVENT if none came. */

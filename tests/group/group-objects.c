@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "token-slot.h"
 
 static CK_FUNCTION_LIST_PTR p11;
 static int failures;
@@ -39,20 +40,7 @@ expect(const char *what, CK_RV rv, CK_RV want)
 static CK_SLOT_ID
 group_slot(void)
 {
-    CK_SLOT_ID slots[16];
-    CK_ULONG count = 16, i;
-    CK_TOKEN_INFO info;
-
-    if (p11->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
-        return (CK_SLOT_ID)-1;
-    }
-    for (i = 0; i < count; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
-            memcmp(info.label, "signing ", 8) == 0) {
-            return slots[i];
-        }
-    }
-    return (CK_SLOT_ID)-1;
+    return p11mux_test_slot_named(p11, P11MUX_TEST_BY_TOKEN_LABEL, "signing");
 }
 
 static CK_OBJECT_HANDLE

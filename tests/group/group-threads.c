@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "token-slot.h"
 
 #define MAX_THREADS 16
 #define SIGNATURES 100
@@ -241,14 +242,7 @@ main(int argc, char **argv)
         fprintf(stderr, "group-threads: cannot initialise p11mux\n");
         return 2;
     }
-    for (i = 0, slot = (CK_SLOT_ID)-1; i < count; i++) {
-        CK_TOKEN_INFO info;
-
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
-            memcmp(info.label, "signing ", 8) == 0) {
-            slot = slots[i];
-        }
-    }
+    slot = p11mux_test_slot_named(p11, P11MUX_TEST_BY_TOKEN_LABEL, "signing");
     if (slot == (CK_SLOT_ID)-1) {
         fprintf(stderr, "group-threads: no token labelled 'signing'\n");
         return 2;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "token-slot.h"
 
 static int failures;
 
@@ -51,21 +52,7 @@ load(const char *path)
 static CK_SLOT_ID
 slot_by_label(CK_FUNCTION_LIST_3_0_PTR p11, const char *label)
 {
-    CK_SLOT_ID slots[32];
-    CK_ULONG count = 32, i;
-    CK_TOKEN_INFO info;
-    size_t n = strlen(label);
-
-    if (p11->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
-        return (CK_SLOT_ID)-1;
-    }
-    for (i = 0; i < count; i++) {
-        if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK && memcmp(info.label, label, n) == 0 &&
-            (n == 32 || info.label[n] == ' ')) {
-            return slots[i];
-        }
-    }
-    return (CK_SLOT_ID)-1;
+    return p11mux_test_slot_named((const CK_FUNCTION_LIST *)p11, P11MUX_TEST_BY_TOKEN_LABEL, label);
 }
 
 static CK_OBJECT_HANDLE
