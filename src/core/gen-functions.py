@@ -214,14 +214,17 @@ def parse_function(words, where, number):
         raise TableError(f"{where}: unknown handling '{handling}'")
     flags = words[3].split(",") if len(words) == 4 else []
     for flag in flags:
-        if flag not in ("writes", "v3-variant", "closes", "message-params"):
+        if flag not in ("writes", "v3-variant", "closes", "message-params", "refused"):
             raise TableError(f"{where}: unknown flag '{flag}'")
     fn = Function(name, since, handling, "writes" in flags, number)
     fn.v3_variant = "v3-variant" in flags
     fn.closes = "closes" in flags
     fn.message_params = "message-params" in flags
+    fn.refused = "refused" in flags
     if fn.v3_variant and handling != "special":
         raise TableError(f"{where}: v3-variant is for special functions")
+    if fn.refused and handling != "special":
+        raise TableError(f"{where}: refused is for special functions")
     return fn
 
 
@@ -530,6 +533,22 @@ def emit_forwarder(fn):
     w("    }\n    p11mux_call_plain_release(&plain);\n    return rv;\n}\n\n")
 
 
+def emit_refused(fn):
+    """A function p11mux refuses (flag refused): its session (or slot)
+    checked and the call traced like any, then CKR_FUNCTION_NOT_SUPPORTED;
+    no backend sees it."""
+    w = sys.stdout.write
+    target = next((p for p in fn.params if p.role in ("session", "slot")), None)
+    if target is None:
+        raise TableError(f"{fn.name}: refused needs a session or slot parameter")
+    begin = "p11mux_call_begin_session" if target.role == "session" else "p11mux_call_begin_slot"
+    args = ", ".join(f"&{p.name}" for p in fn.params)
+    w(f"CK_RV\np11mux_fwd_{fn.name}({c_params(fn)})\n{{\n")
+    w(f"    P11muxCall call;\n    void *args[] = {{{args}}};\n")
+    w(f"    CK_RV rv = {begin}(&call, P11MUX_FN_{fn.name}, {target.name}, args);\n\n")
+    w("    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv);\n}\n\n")
+
+
 def emit_stepped_support(functions):
     """The stepped pipeline's generated parts: its entries by number of
     arguments (the forwarders pass each argument as a P11muxArgSlot, in the
@@ -603,6 +622,8 @@ def emit_source(functions):
     for fn in functions:
         if fn.handling != "special":
             emit_forwarder(fn)
+        elif fn.refused:
+            emit_refused(fn)
     emit_list(functions, "p11mux_function_list", "CK_FUNCTION_LIST", "p11mux_fwd_", "2.40")
     emit_list(functions, "p11mux_function_list_3_0", "CK_FUNCTION_LIST_3_0", "p11mux_fwd_", "3.0")
     emit_list(functions, "p11mux_function_list_3_2", "CK_FUNCTION_LIST_3_2", "p11mux_fwd_", "3.2")

@@ -5,7 +5,8 @@
  * refuses CKF_ASYNC_SESSION with CKR_SESSION_ASYNC_NOT_SUPPORTED before any
  * backend sees it, C_GetTokenInfo never reports CKF_ASYNC_SESSION_SUPPORTED
  * (module-slots.c), C_AsyncComplete, C_AsyncGetID and C_AsyncJoin answer
- * CKR_FUNCTION_NOT_SUPPORTED, and a backend's CKR_PENDING becomes
+ * CKR_FUNCTION_NOT_SUPPORTED (the table's flag refused: their bodies are
+ * generated), and a backend's CKR_PENDING becomes
  * CKR_GENERAL_ERROR (p11mux_backend_answer).  The policy cannot judge what a
  * pending call produces (a key it creates cannot be read back before the call
  * completes), an asynchronous operation's id belongs to one backend's session,
@@ -107,39 +108,4 @@ p11mux_fwd_C_CancelFunction(CK_SESSION_HANDLE hSession)
     CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_CancelFunction, hSession, args);
 
     return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv);
-}
-
-/* Asynchronous operations: p11mux opens no asynchronous session, so none is
- * ever pending (see the top of this file). */
-CK_RV
-p11mux_fwd_C_AsyncComplete(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pFunctionName,
-                           CK_ASYNC_DATA_PTR pResult)
-{
-    P11muxCall call;
-    void *args[] = {&hSession, &pFunctionName, &pResult};
-    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_AsyncComplete, hSession, args);
-
-    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv);
-}
-
-CK_RV
-p11mux_fwd_C_AsyncGetID(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pFunctionName,
-                        CK_ULONG_PTR pulID)
-{
-    P11muxCall call;
-    void *args[] = {&hSession, &pFunctionName, &pulID};
-    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_AsyncGetID, hSession, args);
-
-    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv);
-}
-
-CK_RV
-p11mux_fwd_C_AsyncJoin(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pFunctionName, CK_ULONG ulID,
-                       CK_BYTE_PTR pData, CK_ULONG ulData)
-{
-    P11muxCall call;
-    void *args[] = {&hSession, &pFunctionName, &ulID, &pData, &ulData};
-    CK_RV rv = p11mux_call_begin_session(&call, P11MUX_FN_C_AsyncJoin, hSession, args);
-
-    return p11mux_call_end(&call, rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv);
 }
