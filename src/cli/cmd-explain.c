@@ -299,8 +299,8 @@ explain_in(P11muxRouter *router, const P11muxPolicySet *set, const Request *requ
     }
     print_slot(slot, subject.token);
     group = p11mux_groups_explain_slot(
-        router, slot, subject.function == NULL && subject.object == NULL ? &subject.mechanism : NULL,
-        &offered);
+        router, slot,
+        subject.function == NULL && subject.object == NULL ? &subject.mechanism : NULL, &offered);
     if (group != NULL) {
         fputs(group, stdout);
     }

@@ -148,7 +148,7 @@ typedef struct {
 
 typedef struct {
     char *name;
-    char *module;        /* absolute path; nullable only when !enabled or remote */
+    char *module; /* absolute path; nullable only when !enabled or remote */
     /* nullable: the address of a p11-kit `remote:` registration imported as
      * this backend (p11kit-import.h); module is NULL then, and p11-kit's
      * managed loader gives its function list */

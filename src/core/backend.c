@@ -258,8 +258,8 @@ gated_end(const P11muxBackend *backend, P11muxSigpipe *guard, CK_RV rv)
 }
 
 #define GATED(backend, guard, call)                                                                \
-    ((backend)->gate == NULL                   ? (call)                                            \
-     : p11mux_backend_enter((backend), (guard)) ? gated_end((backend), (guard), (call))             \
+    ((backend)->gate == NULL                    ? (call)                                           \
+     : p11mux_backend_enter((backend), (guard)) ? gated_end((backend), (guard), (call))            \
                                                 : CKR_DEVICE_ERROR)
 
 CK_RV
@@ -918,8 +918,8 @@ p11mux_backend_get_slot_list(const P11muxBackend *backend, CK_BBOOL tokenPresent
 {
     P11muxSigpipe guard;
 
-    return p11mux_backend_answer(
-        GATED(backend, &guard, backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount)));
+    return p11mux_backend_answer(GATED(
+        backend, &guard, backend->functions->C_GetSlotList(tokenPresent, pSlotList, pulCount)));
 }
 
 CK_RV
@@ -966,9 +966,9 @@ p11mux_backend_open_session(const P11muxBackend *backend, CK_SLOT_ID slotID, CK_
 {
     P11muxSigpipe guard;
 
-    return p11mux_backend_answer(GATED(
-        backend, &guard,
-        backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession)));
+    return p11mux_backend_answer(
+        GATED(backend, &guard,
+              backend->functions->C_OpenSession(slotID, flags, pApplication, Notify, phSession)));
 }
 
 CK_RV

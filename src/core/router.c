@@ -27,8 +27,8 @@ backend_slot_list(P11muxRouter *router, P11muxBackend *backend, CK_BBOOL token_p
         if (!token_present ||
             (p11mux_backend_get_slot_info(backend, backend->own_slot, &info) == CKR_OK &&
              (info.flags & CKF_TOKEN_PRESENT))) {
-            g_ptr_array_add(slots,
-                            (gpointer)p11mux_slotmap_intern(router->slots, backend, backend->own_slot));
+            g_ptr_array_add(
+                slots, (gpointer)p11mux_slotmap_intern(router->slots, backend, backend->own_slot));
         }
         return CKR_OK;
     }

@@ -84,7 +84,7 @@ eligible(P11muxGroupSession *session, P11muxMember *member, CK_OBJECT_HANDLE han
                                 ? p11mux_group_session_handle(session, member, handle)
                                 : p11mux_group_member_handle(member, handle);
 
-    return member->found && !(tried & (G_GUINT64_CONSTANT(1) << member->index)) &&
+    return p11mux_member_found(member) && !(tried & (G_GUINT64_CONSTANT(1) << member->index)) &&
            p11mux_health_usable(&member->health) && held != 0;
 }
 

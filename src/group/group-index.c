@@ -186,8 +186,7 @@ probe_once(P11muxMember *member, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE han
     } else {
         rv = p11mux_backend_C_EncryptInit(member->backend, session, &mechanism, handle);
         if (rv == CKR_OK) {
-            rv = p11mux_backend_C_Encrypt(member->backend, session, block, probe->block, out,
-                                          &len);
+            rv = p11mux_backend_C_Encrypt(member->backend, session, block, probe->block, out, &len);
         }
     }
     return rv == CKR_OK ? g_bytes_new(out, len) : NULL;
@@ -365,7 +364,7 @@ p11mux_group_index_member(P11muxMember *member)
     CK_RV rv;
     guint i;
 
-    if (!member->found) {
+    if (!p11mux_member_found(member)) {
         return CKR_TOKEN_NOT_PRESENT;
     }
     g_mutex_lock(&member->index_lock);
@@ -385,8 +384,8 @@ p11mux_group_index_member(P11muxMember *member)
                                     (GDestroyNotify)g_bytes_unref);
     ambiguous = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
                                       NULL);
-    unproven = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
-                                     NULL);
+    unproven =
+        g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
     for (i = 0; i < handles->len; i++) {
         CK_OBJECT_HANDLE handle = g_array_index(handles, CK_OBJECT_HANDLE, i);
         Kind kind = {0, 0};

@@ -170,8 +170,8 @@ wrap(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held, gp
 
 CK_RV
 p11mux_group_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-                CK_ULONG_PTR pulWrappedKeyLen)
+                       CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
+                       CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
 {
     KeyArgs a = {.mechanism = pMechanism, .bytes = pWrappedKey, .len_ptr = pulWrappedKeyLen};
     const CK_OBJECT_HANDLE handles[] = {hWrappingKey, hKey};
@@ -198,9 +198,9 @@ unwrap(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held, 
 
 CK_RV
 p11mux_group_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-                  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
+                         CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+                         CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
+                         CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
 {
     KeyArgs a = {pMechanism, pWrappedKey, ulWrappedKeyLen, NULL, pTemplate, ulAttributeCount};
     CK_RV rv = passes_unchanged(pMechanism);
@@ -229,8 +229,8 @@ derive(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held, 
 
 CK_RV
 p11mux_group_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
+                         CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+                         CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
 {
     KeyArgs a = {.mechanism = pMechanism, .tmpl = pTemplate, .count = ulAttributeCount};
     CK_RV rv = passes_unchanged(pMechanism);
@@ -277,7 +277,8 @@ makes_session_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
  * of a token object must say CKA_TOKEN false. */
 CK_RV
 p11mux_group_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+                          CK_OBJECT_HANDLE_PTR phNewObject)
 {
     KeyArgs a = {.tmpl = pTemplate, .count = ulCount};
     CK_RV rv;
@@ -317,7 +318,7 @@ set_token_attributes(P11muxMember *member, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
  * under writes = primary, on the first member. */
 CK_RV
 p11mux_group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+                                 CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
     KeyArgs a = {.tmpl = pTemplate, .count = ulCount};
     CK_RV rv;

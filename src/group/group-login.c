@@ -58,7 +58,7 @@ first_login(P11muxGroup *group, CK_UTF8CHAR_PTR pin, CK_ULONG len, P11muxMember 
         CK_SESSION_HANDLE anchor;
         P11muxMemberRv klass;
 
-        if (!member->found || !p11mux_health_usable(&member->health)) {
+        if (!p11mux_member_found(member) || !p11mux_health_usable(&member->health)) {
             continue;
         }
         rv = p11mux_group_anchor(member, &anchor);
@@ -90,7 +90,7 @@ fan_out(P11muxGroup *group, P11muxMember *first)
         P11muxMember *member = g_ptr_array_index(group->members, i);
         CK_RV rv;
 
-        if (member == first || !member->found ||
+        if (member == first || !p11mux_member_found(member) ||
             p11mux_health_state(&member->health) == P11MUX_MEMBER_QUARANTINED) {
             continue;
         }

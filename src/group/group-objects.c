@@ -21,11 +21,11 @@
 #define SESSION_OBJECTS_MAX 0x01000000UL
 
 typedef struct {
-    P11muxGroup *group;       /* NULL: a free entry */
-    P11muxMember *member;     /* where it lives */
-    CK_OBJECT_HANDLE held;    /* the member's handle */
-    CK_SESSION_HANDLE owner;  /* the virtual session that made it */
-    gint born;                /* the member's backend's incarnation then */
+    P11muxGroup *group;      /* NULL: a free entry */
+    P11muxMember *member;    /* where it lives */
+    CK_OBJECT_HANDLE held;   /* the member's handle */
+    CK_SESSION_HANDLE owner; /* the virtual session that made it */
+    gint born;               /* the member's backend's incarnation then */
 } SessionObject;
 
 static GMutex objects_lock;
@@ -193,7 +193,7 @@ p11mux_group_writer(P11muxGroup *group, CK_RV *rv)
         *rv = CKR_TOKEN_WRITE_PROTECTED;
         return NULL;
     }
-    if (!primary->found || !p11mux_health_usable(&primary->health)) {
+    if (!p11mux_member_found(primary) || !p11mux_health_usable(&primary->health)) {
         *rv = CKR_DEVICE_ERROR; /* the writes' one member is not there */
         return NULL;
     }

@@ -56,7 +56,8 @@ typedef struct {
     const P11muxConfMember *conf;  /* backend and token URI */
     P11muxBackend *backend;        /* NULL: its backend did not load */
     CK_SLOT_ID slot;               /* the member token's slot in backend, when found */
-    gboolean found;                /* a token of backend matched the URI */
+    gint found; /* atomic (p11mux_member_found): a token of backend matched the URI; slot is
+                 * written before it is set, by the prober when it finds the token again */
     const GArray *failover_on;     /* the group's, or its backend's own */
     P11muxHealth health;
     GMutex index_lock; /* one search of the anchor at a time (indexing) */
@@ -71,6 +72,13 @@ typedef struct {
     GHashTable *unverified;        /* secret keys verify could not fingerprint here: not served */
     gint64 indexed_us;             /* when the index was last built */
 } P11muxMember;
+
+/* Whether member's token is found (its slot then says where). */
+static inline gboolean
+p11mux_member_found(P11muxMember *member)
+{
+    return g_atomic_int_get(&member->found);
+}
 
 struct P11muxGroup {
     const P11muxConfHaGroup *conf;
@@ -113,7 +121,7 @@ P11muxMemberRv p11mux_group_record(P11muxMember *member, CK_RV rv);
  * indented by indent; with only (nullable), that mechanism alone, said
  * either way, and whether the group offers it. */
 gboolean p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *indent,
-                                      const CK_MECHANISM_TYPE *only);
+                                          const CK_MECHANISM_TYPE *only);
 
 /* ---------------------------------------------------- group-index.c */
 

@@ -124,7 +124,7 @@ p11mux_group_member_session(P11muxGroupSession *session, P11muxMember *member,
         *out = session->member_sessions[member->index];
         return CKR_OK;
     }
-    if (!member->found) {
+    if (!p11mux_member_found(member)) {
         return CKR_TOKEN_NOT_PRESENT;
     }
     rv = p11mux_group_member_login(member);
@@ -427,7 +427,7 @@ p11mux_group_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTem
         P11muxMember *member = g_ptr_array_index(group->members, i);
         P11muxMemberRv klass;
 
-        if (!member->found || !p11mux_health_usable(&member->health)) {
+        if (!p11mux_member_found(member) || !p11mux_health_usable(&member->health)) {
             continue;
         }
         rv = search_member(session, member, pTemplate, ulCount, seen);
@@ -625,8 +625,8 @@ typedef CK_RV (*MakeCall)(P11muxMember *member, CK_SESSION_HANDLE s, gpointer da
  * object (bit i of token: out[i]'s template says CKA_TOKEN true) only under
  * writes = primary, on the first member. */
 static CK_RV
-make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data,
-             CK_OBJECT_HANDLE_PTR out[], guint n_out, guint token)
+make_on_home(CK_SESSION_HANDLE hSession, MakeCall call, gpointer data, CK_OBJECT_HANDLE_PTR out[],
+             guint n_out, guint token)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
     CK_OBJECT_HANDLE made[2] = {0, 0};
@@ -742,7 +742,8 @@ p11mux_group_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMec
     CK_OBJECT_HANDLE_PTR out[] = {phPublicKey, phPrivateKey};
     guint token =
         (p11mux_group_makes_token_object(pPublicKeyTemplate, ulPublicKeyAttributeCount) ? 1u : 0u) |
-        (p11mux_group_makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) ? 2u : 0u);
+        (p11mux_group_makes_token_object(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) ? 2u
+                                                                                          : 0u);
 
     if (phPublicKey == NULL || phPrivateKey == NULL) {
         return CKR_ARGUMENTS_BAD;

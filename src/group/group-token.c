@@ -71,7 +71,7 @@ p11mux_group_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         P11muxMember *member = g_ptr_array_index(group->members, i);
         CK_TOKEN_INFO info;
 
-        if (member->found &&
+        if (p11mux_member_found(member) &&
             p11mux_backend_get_token_info(member->backend, member->slot, &info) == CKR_OK) {
             rng = rng && (info.flags & CKF_RNG);
         }
@@ -108,7 +108,7 @@ member_mechanisms(P11muxMember *member)
     CK_ULONG count = 0;
     GArray *list;
 
-    if (!member->found ||
+    if (!p11mux_member_found(member) ||
         p11mux_backend_mechanism_list(member->backend, member->slot, NULL, &count) != CKR_OK) {
         return NULL;
     }
@@ -208,7 +208,7 @@ p11mux_group_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_ME
         CK_MECHANISM_INFO info = {0, 0, 0};
         CK_RV rv;
 
-        if (!member->found) {
+        if (!p11mux_member_found(member)) {
             continue;
         }
         rv = p11mux_backend_C_GetMechanismInfo(member->backend, member->slot, type, &info);
@@ -257,10 +257,9 @@ p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *i
         g_string_append_printf(out, "%smechanisms: %u every member has, %u left out\n", indent,
                                common->len, left->len);
     } else if (left->len == 0) {
-        g_string_append_printf(out, "%smechanism %s: %s\n", indent,
-                               p11mux_constant_name(P11MUX_CONST_CKM, *only),
-                               contains(common, *only) ? "every member found has it"
-                                                       : "no member found has it");
+        g_string_append_printf(
+            out, "%smechanism %s: %s\n", indent, p11mux_constant_name(P11MUX_CONST_CKM, *only),
+            contains(common, *only) ? "every member found has it" : "no member found has it");
     }
     for (i = 0; i < left->len && shown < 20; i++) {
         CK_MECHANISM_TYPE type = g_array_index(left, CK_MECHANISM_TYPE, i);
@@ -271,8 +270,8 @@ p11mux_group_describe_mechanisms(P11muxGroup *group, GString *out, const char *i
 
             if (list != NULL && !contains(list, type)) {
                 g_string_append_printf(out, "%s  %s left out: member %u (%s) lacks it\n", indent,
-                                       p11mux_constant_name(P11MUX_CONST_CKM, type),
-                                       member->index, member->conf->text);
+                                       p11mux_constant_name(P11MUX_CONST_CKM, type), member->index,
+                                       member->conf->text);
                 shown++;
                 break;
             }
@@ -307,7 +306,7 @@ p11mux_group_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PT
     }
     present = p11mux_group_present(group) ? 1 : 0;
     return g_atomic_int_exchange(&group->reported_present, present) != present ? CKR_OK
-                                                                                : CKR_NO_EVENT;
+                                                                               : CKR_NO_EVENT;
 }
 
 /* ------------------------------------------------------- refused outright */

@@ -160,7 +160,7 @@ locate(P11muxMember *member, CK_FLAGS *flags, GError **error)
     CK_TOKEN_INFO token = {0};
     guint matches = 0;
 
-    member->found = FALSE;
+    g_atomic_int_set(&member->found, FALSE);
     if (member->backend == NULL ||
         find_token(member->backend, conf->token, &member->slot, &matches, &token) != CKR_OK ||
         matches == 0) {
@@ -179,7 +179,7 @@ locate(P11muxMember *member, CK_FLAGS *flags, GError **error)
                     conf->origin.file, conf->origin.line, conf->text);
         return FALSE;
     }
-    member->found = TRUE;
+    g_atomic_int_set(&member->found, TRUE);
     *flags = token.flags;
     return TRUE;
 }
@@ -281,7 +281,7 @@ locate_members(P11muxGroup *group, GHashTable *taken, GError **error)
         if (!locate(member, &flags, error)) {
             return FALSE;
         }
-        if (!member->found) {
+        if (!p11mux_member_found(member)) {
             p11mux_health_down(&member->health);
             continue;
         }
@@ -392,7 +392,7 @@ reinitialise(P11muxGroups *groups, P11muxBackend *backend)
             g_mutex_lock(&group->lock);
             member->anchor = 0;
             member->logged_in = FALSE;
-            member->found = FALSE;
+            g_atomic_int_set(&member->found, FALSE);
             g_mutex_unlock(&group->lock);
             message = g_strdup_printf("group %s member %u (%s): backend %s re-initialised "
                                       "(rv 0x%lx)",
@@ -424,8 +424,8 @@ probe_member(P11muxMember *member, gint64 now)
     if (!p11mux_health_probe_due(&member->health, now)) {
         return FALSE;
     }
-    if (!member->found) {
-        ok = locate(member, &flags, NULL) && member->found;
+    if (!p11mux_member_found(member)) {
+        ok = locate(member, &flags, NULL) && p11mux_member_found(member);
         if (ok && member->group->conf->hide_members) {
             /* found again after a re-initialisation, perhaps in another slot */
             p11mux_slotmap_hide(member->group->router->slots, member->backend, member->slot);
@@ -460,7 +460,8 @@ probe_all(gpointer data)
         for (j = 0; j < group->members->len; j++) {
             P11muxMember *member = g_ptr_array_index(group->members, j);
 
-            if (member->backend != NULL && probe_member(member, now) && !g_ptr_array_find(lost, member->backend, NULL)) {
+            if (member->backend != NULL && probe_member(member, now) &&
+                !g_ptr_array_find(lost, member->backend, NULL)) {
                 g_ptr_array_add(lost, member->backend);
             }
         }
@@ -557,7 +558,7 @@ p11mux_groups_attach(P11muxRouter *router, GError **error)
         for (j = 0; j < group->members->len; j++) {
             P11muxMember *member = g_ptr_array_index(group->members, j);
 
-            if (member->found) {
+            if (p11mux_member_found(member)) {
                 (void)p11mux_group_record(member, p11mux_group_index_member(member));
             }
         }
@@ -608,7 +609,7 @@ describe_member(GString *out, P11muxMember *member)
         g_string_append(out, "    state: down (its backend is not loaded)\n");
         return;
     }
-    if (!member->found) {
+    if (!p11mux_member_found(member)) {
         g_string_append_printf(out, "    state: %s (no token of backend %s matches)\n",
                                p11mux_member_state_name(p11mux_health_state(&member->health)),
                                member->conf->backend);
@@ -618,8 +619,9 @@ describe_member(GString *out, P11muxMember *member)
                            (unsigned long)member->slot);
     g_string_append_printf(out, "    state: %s\n",
                            p11mux_member_state_name(p11mux_health_state(&member->health)));
-    g_string_append_printf(out, "    objects: %u identities (%u not served: %u divergent, %u held "
-                                "twice, %u unverified)\n",
+    g_string_append_printf(out,
+                           "    objects: %u identities (%u not served: %u divergent, %u held "
+                           "twice, %u unverified)\n",
                            served + ambiguous + unverified, divergent + ambiguous + unverified,
                            divergent, ambiguous, unverified);
 }
@@ -699,8 +701,9 @@ p11mux_groups_explain_slot(P11muxRouter *router, const P11muxSlot *slot,
         P11muxGroup *group = g_ptr_array_index(groups->groups, i);
 
         if (slot->backend == group->backend) {
-            g_string_append_printf(out, "HA group %s: token %s, over %u members (p11mux list "
-                                        "shows them)\n",
+            g_string_append_printf(out,
+                                   "HA group %s: token %s, over %u members (p11mux list "
+                                   "shows them)\n",
                                    group->conf->name,
                                    p11mux_group_present(group) ? "present" : "absent",
                                    group->members->len);
@@ -709,7 +712,8 @@ p11mux_groups_explain_slot(P11muxRouter *router, const P11muxSlot *slot,
         for (j = 0; j < group->members->len; j++) {
             P11muxMember *member = g_ptr_array_index(group->members, j);
 
-            if (member->found && member->backend == slot->backend && member->slot == slot->real) {
+            if (p11mux_member_found(member) && member->backend == slot->backend &&
+                member->slot == slot->real) {
                 g_string_append_printf(
                     out,
                     "member %u of HA group %s (%s): %s; the application reaches it through the "

@@ -92,8 +92,10 @@ other_sessions(CK_SLOT_ID slot, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG len = 16, n = 0, back_len;
     CK_ATTRIBUTE other_key[] = {
-        {CKA_TOKEN, &no, sizeof no},     {CKA_VALUE_LEN, &len, sizeof len},
-        {CKA_ENCRYPT, &yes, sizeof yes}, {CKA_LABEL, "other-aes", 9},
+        {CKA_TOKEN, &no, sizeof no},
+        {CKA_VALUE_LEN, &len, sizeof len},
+        {CKA_ENCRYPT, &yes, sizeof yes},
+        {CKA_LABEL, "other-aes", 9},
     };
     CK_MECHANISM keygen = {CKM_AES_KEY_GEN, NULL, 0};
     CK_BYTE iv[16] = {0}, back[64];
@@ -191,8 +193,7 @@ keys_from_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
     expect("the session key is wrapped by the token AES key",
            p11->C_WrapKey(s, &kw, kek, key, wrapped, &wrapped_len), CKR_OK);
     expect("... and unwrapped into a session key",
-           p11->C_UnwrapKey(s, &kw, kek, wrapped, wrapped_len, unwrap_tmpl, 5, &unwrapped),
-           CKR_OK);
+           p11->C_UnwrapKey(s, &kw, kek, wrapped, wrapped_len, unwrap_tmpl, 5, &unwrapped), CKR_OK);
     if (encrypt_block(s, key, a) && encrypt_block(s, unwrapped, b) && memcmp(a, b, 16) == 0) {
         printf("PASS: the unwrapped key encrypts as the session key does\n");
     } else {
@@ -204,8 +205,7 @@ keys_from_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
            CKR_TOKEN_WRITE_PROTECTED);
     expect("a key is derived from the unwrapped one",
            p11->C_DeriveKey(s, &ecb_data, unwrapped, derive_tmpl, 5, &derived), CKR_OK);
-    expect("... and encrypts", encrypt_block(s, derived, a) ? CKR_OK : CKR_FUNCTION_FAILED,
-           CKR_OK);
+    expect("... and encrypts", encrypt_block(s, derived, a) ? CKR_OK : CKR_FUNCTION_FAILED, CKR_OK);
     expect("a parameter holding a key handle (the group's, not a member's) is refused",
            p11->C_DeriveKey(s, &concat, unwrapped, derive_tmpl, 5, &refused),
            CKR_MECHANISM_PARAM_INVALID);
@@ -218,8 +218,8 @@ keys_from_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
     }
     expect("a token key is not copied into a token object",
            p11->C_CopyObject(s, kek, &copy_label, 1, &refused), CKR_TOKEN_WRITE_PROTECTED);
-    expect("... but into a session object",
-           p11->C_CopyObject(s, kek, &session_copy, 1, &copied), CKR_OK);
+    expect("... but into a session object", p11->C_CopyObject(s, kek, &session_copy, 1, &copied),
+           CKR_OK);
     expect("a session key's label changes", p11->C_SetAttributeValue(s, key, &rename, 1), CKR_OK);
     expect("... and reads back", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
     if (read.ulValueLen != 7 || memcmp(label, "renamed", 7) != 0) {
@@ -239,9 +239,9 @@ main(int argc, char **argv)
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG len = 16, n = 0;
     CK_ATTRIBUTE session_key[] = {
-        {CKA_TOKEN, &no, sizeof no},         {CKA_VALUE_LEN, &len, sizeof len},
-        {CKA_ENCRYPT, &yes, sizeof yes},     {CKA_DECRYPT, &yes, sizeof yes},
-        {CKA_LABEL, "session-aes", 11},     {CKA_EXTRACTABLE, &yes, sizeof yes},
+        {CKA_TOKEN, &no, sizeof no},     {CKA_VALUE_LEN, &len, sizeof len},
+        {CKA_ENCRYPT, &yes, sizeof yes}, {CKA_DECRYPT, &yes, sizeof yes},
+        {CKA_LABEL, "session-aes", 11},  {CKA_EXTRACTABLE, &yes, sizeof yes},
         {CKA_DERIVE, &yes, sizeof yes},
     };
     CK_ATTRIBUTE token_key[] = {

@@ -45,7 +45,7 @@ static gint signatures;
 static gint stop;
 static guint threads_n = 4; /* $GROUP_THREADS, at most MAX_THREADS */
 static const char *kill_command;
-static gint killed;          /* the kill command has run, or the mark file exists */
+static gint killed;            /* the kill command has run, or the mark file exists */
 static const char *until_file; /* $GROUP_UNTIL: sign until it exists */
 static const char *mark_file;  /* $GROUP_MARK: time the calls once it exists */
 static GMutex durations_lock;
