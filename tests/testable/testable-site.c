@@ -34,9 +34,11 @@
 
 static const char *config_dirs[2];
 static P11muxSite testable;
-/* p11-kit keeps the pointers: they live as long as the process */
-static char *no_file;
-static char *no_dir;
+/* p11-kit keeps the pointers: static, so that they live as long as the
+ * library (which p11mux's import may also load, just to read its SONAME,
+ * and unload again: memory the constructor allocated would then be lost) */
+static char no_file[4096];
+static char no_dir[4096];
 
 static const char *
 from_environment(const char *name, const char *fallback)
@@ -64,8 +66,8 @@ use_testable_site(void)
     config_dirs[0] = testable.p11kit_registry;
     config_dirs[1] = NULL;
     testable.p11kit_config_dirs = config_dirs;
-    no_file = g_build_filename(testable.p11kit_registry, ".no-pkcs11.conf", NULL);
-    no_dir = g_build_filename(testable.p11kit_registry, ".no-modules", NULL);
+    g_snprintf(no_file, sizeof no_file, "%s/.no-pkcs11.conf", testable.p11kit_registry);
+    g_snprintf(no_dir, sizeof no_dir, "%s/.no-modules", testable.p11kit_registry);
     testable.use_p11kit_registry = point_p11kit;
     p11mux_site_set(&testable);
 }
