@@ -103,6 +103,11 @@ struct P11muxGroup {
  * as their router). */
 GPtrArray *p11mux_group_all(void);
 
+/* When the application forbids threads, the probes run here, in its
+ * calls (at most once per tick; nothing with a probe thread).  Called with
+ * no session or group lock held: a probe may close sessions. */
+void p11mux_group_poll(void);
+
 /* The group of a virtual slot id; NULL if none. */
 P11muxGroup *p11mux_group_of_slot(CK_SLOT_ID slot);
 

@@ -75,6 +75,7 @@ p11mux_group_session_lock(CK_SESSION_HANDLE handle)
 {
     P11muxGroupSession *session = NULL;
 
+    p11mux_group_poll();
     g_mutex_lock(&sessions_lock);
     if (sessions != NULL) {
         session = g_hash_table_lookup(sessions, GSIZE_TO_POINTER((gsize)handle));

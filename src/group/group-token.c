@@ -33,7 +33,10 @@ p11mux_group_C_GetInfo(CK_INFO_PTR pInfo)
 CK_RV
 p11mux_group_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
-    P11muxGroup *group = p11mux_group_of_slot(slotID);
+    P11muxGroup *group;
+
+    p11mux_group_poll(); /* the slot list asks it: probes without a thread */
+    group = p11mux_group_of_slot(slotID);
     g_autofree char *description = NULL;
 
     if (group == NULL) {
@@ -300,6 +303,7 @@ p11mux_group_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PT
     if (pSlot == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
+    p11mux_group_poll(); /* the router polls for events: probes without a thread */
     group = p11mux_group_of_slot(*pSlot);
     if (group == NULL) {
         return CKR_NO_EVENT;

@@ -16,6 +16,9 @@
 /* The groups of the router being built or published, by virtual slot. */
 static GMutex registry_lock;
 static GHashTable *registry; /* CK_SLOT_ID -> P11muxGroup* */
+/* The prober of the groups published (atomic): polled by application calls
+ * when the application forbids threads. */
+static gpointer current_prober;
 
 /* Probes run this often at most; each member's own cadence is its health's. */
 #define PROBE_TICK_US (100 * 1000)
@@ -376,8 +379,13 @@ backend_lost(P11muxMember *member)
 static void
 reinitialise(P11muxGroups *groups, P11muxBackend *backend)
 {
+    gint before = g_atomic_int_get(&backend->incarnation);
     CK_RV rv = p11mux_backend_reinitialize(backend);
     guint i, j;
+
+    if (g_atomic_int_get(&backend->incarnation) == before) {
+        return; /* not re-initialised (a call of its still runs): the next probe tries again */
+    }
 
     for (i = 0; i < groups->groups->len; i++) {
         P11muxGroup *group = g_ptr_array_index(groups->groups, i);
@@ -509,6 +517,8 @@ groups_free(P11muxGroups *groups)
     if (groups == NULL) {
         return;
     }
+    /* no application call is in the router now (C_Finalize waits for them) */
+    g_atomic_pointer_compare_and_exchange(&current_prober, groups->prober, NULL);
     g_clear_pointer(&groups->prober, p11mux_prober_free);
     for (i = 0; i < groups->groups->len; i++) {
         registry_remove(g_ptr_array_index(groups->groups, i));
@@ -565,8 +575,19 @@ p11mux_groups_attach(P11muxRouter *router, GError **error)
     }
     groups->prober =
         p11mux_prober_new(!router->cant_create_threads, PROBE_TICK_US, probe_all, groups);
+    g_atomic_pointer_set(&current_prober, groups->prober);
     router->groups = groups;
     return TRUE;
+}
+
+void
+p11mux_group_poll(void)
+{
+    P11muxProber *prober = g_atomic_pointer_get(&current_prober);
+
+    if (prober != NULL) {
+        p11mux_prober_poll(prober);
+    }
 }
 
 void
@@ -738,5 +759,6 @@ p11mux_groups_after_fork(void)
      * lock another thread held at fork() would never be released here */
     g_mutex_init(&registry_lock);
     registry = NULL;
+    current_prober = NULL;
     p11mux_group_sessions_after_fork();
 }

@@ -11,6 +11,8 @@
  * calls made from then on are printed (p50, p99, max: what a failover costs
  * a caller when a member's server dies).
  *
+ * With $GROUP_NO_THREADS, C_Initialize says CKF_LIBRARY_CANT_CREATE_OS_THREADS.
+ *
  * Driven by a test script instead: with $GROUP_UNTIL, each thread signs
  * until that file exists (not a fixed count); with $GROUP_MARK, the calls
  * begun once that file exists are timed (the script creates it when it
@@ -213,6 +215,10 @@ main(int argc, char **argv)
     gsize len;
     void *dl;
     guint flaps, i;
+    /* $GROUP_NO_THREADS: the library may make no thread (its probes then run
+     * in the application's calls) */
+    CK_C_INITIALIZE_ARGS no_threads = {.flags = CKF_LIBRARY_CANT_CREATE_OS_THREADS |
+                                                CKF_OS_LOCKING_OK};
 
     if (argc != 6 && argc != 7) {
         fprintf(stderr, "usage: group-threads P11MUX_SO PIN RULES REFERENCE DATA [KILL]\n");
@@ -238,7 +244,8 @@ main(int argc, char **argv)
     dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     get_function_list = dl != NULL ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
     if (get_function_list == NULL || get_function_list(&p11) != CKR_OK ||
-        p11->C_Initialize(NULL) != CKR_OK || p11->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
+        p11->C_Initialize(g_getenv("GROUP_NO_THREADS") != NULL ? &no_threads : NULL) != CKR_OK ||
+        p11->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) {
         fprintf(stderr, "group-threads: cannot initialise p11mux\n");
         return 2;
     }

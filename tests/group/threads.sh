@@ -33,3 +33,14 @@ check "4 threads sign while a member flaps" "$top_builddir/tests/group/group-thr
     "$PIN" "$P11FAULT_RULES" "$TMP/reference.sig" "$TMP/data"
 cat "$OUT"
 expect_contains "$TMP/trace" "recovering -> active" "the probes re-admitted replica-a"
+
+# the same where the application forbids the library threads
+# (CKF_LIBRARY_CANT_CREATE_OS_THREADS): the probes run in its calls
+rm -f "$TMP/trace"
+fault_rules ""
+GROUP_NO_THREADS=1 check "4 threads sign while a member flaps, the library making no thread" \
+    "$top_builddir/tests/group/group-threads" "$so" "$PIN" "$P11FAULT_RULES" \
+    "$TMP/reference.sig" "$TMP/data"
+cat "$OUT"
+expect_contains "$TMP/trace" "recovering -> active" \
+    "without a probe thread, the application's calls re-admitted replica-a"
