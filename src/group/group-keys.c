@@ -62,90 +62,6 @@ passes_unchanged(const CK_MECHANISM *mechanism)
     return p11mux_mech_params_walk(params, mechanism, &visitor, NULL, NULL);
 }
 
-/* One call on a member holding the keys of a key-making call. */
-typedef CK_RV (*KeyCall)(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held,
-                         gpointer data, CK_OBJECT_HANDLE *made);
-
-/* The next member to try: any usable one holding handle, or with writes
- * (a token object is made), the first member alone, once. */
-static P11muxMember *
-next_member(P11muxGroupSession *session, CK_OBJECT_HANDLE handle, guint64 tried, gboolean writes,
-            CK_RV *rv)
-{
-    P11muxGroup *group = p11mux_group_session_group(session);
-    P11muxMember *primary;
-
-    if (!writes) {
-        return p11mux_group_choose(group, session, handle, tried);
-    }
-    primary = p11mux_group_writer(group, rv);
-    return primary != NULL && !(tried & 1) ? primary : NULL;
-}
-
-/*
- * call on the next usable member holding every handle of handles (n of
- * them; the first decides the choice), the next such member when one fails
- * with a failover-class value.  A key it makes (*made non-zero) becomes a
- * session object of the session on that member, whose virtual handle goes
- * to *out (nullable); with writes, a token object, made on the first
- * member alone (writes = primary; CKR_TOKEN_WRITE_PROTECTED without it).
- */
-static CK_RV
-on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n, KeyCall call,
-           gpointer data, CK_OBJECT_HANDLE_PTR out, gboolean writes)
-{
-    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
-    CK_RV rv = CKR_KEY_HANDLE_INVALID;
-    guint64 tried = 0;
-    P11muxMember *member;
-    guint i;
-
-    if (session == NULL) {
-        return CKR_SESSION_HANDLE_INVALID;
-    }
-    for (i = 0; i < n; i++) {
-        if (!p11mux_group_session_served(session, handles[i])) {
-            p11mux_group_session_unlock(session);
-            return CKR_KEY_HANDLE_INVALID;
-        }
-    }
-    while ((member = next_member(session, handles[0], tried, writes, &rv)) != NULL) {
-        CK_OBJECT_HANDLE held[2] = {0, 0}, made = 0;
-        gboolean holds_all = TRUE;
-        CK_SESSION_HANDLE s;
-        P11muxMemberRv klass;
-
-        tried |= G_GUINT64_CONSTANT(1) << member->index;
-        for (i = 0; i < n; i++) {
-            held[i] = p11mux_group_session_handle(session, member, handles[i]);
-            holds_all = holds_all && held[i] != 0;
-        }
-        if (!holds_all) {
-            rv = writes ? CKR_KEY_HANDLE_INVALID : rv; /* the primary lacks it */
-            continue;
-        }
-        rv = p11mux_group_member_session(session, member, &s);
-        if (rv == CKR_OK) {
-            rv = call(member, s, held, data, &made);
-        }
-        klass = p11mux_group_record(member, rv);
-        if (rv == CKR_OK && made != 0 && out != NULL) {
-            *out = writes ? p11mux_group_token_object_made(member, made)
-                          : p11mux_group_session_object_add(session, member, made);
-            if (*out == 0) {
-                (void)p11mux_backend_C_DestroyObject(member->backend, s, made);
-                rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
-            }
-        }
-        if (rv == CKR_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
-            break;
-        }
-        p11mux_group_member_session_drop(session, member);
-    }
-    p11mux_group_session_unlock(session);
-    return rv;
-}
-
 /* ------------------------------------------------------------- wrapping */
 
 typedef struct {
@@ -183,7 +99,7 @@ p11mux_group_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     if (pulWrappedKeyLen == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    return on_holders(hSession, handles, 2, wrap, &a, NULL, FALSE);
+    return p11mux_group_on_holders(hSession, handles, 2, wrap, &a, NULL, FALSE);
 }
 
 static CK_RV
@@ -211,8 +127,8 @@ p11mux_group_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism
     if (phKey == NULL || (pWrappedKey == NULL && ulWrappedKeyLen > 0)) {
         return CKR_ARGUMENTS_BAD;
     }
-    return on_holders(hSession, &hUnwrappingKey, 1, unwrap, &a, phKey,
-                      p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
+    return p11mux_group_on_holders(hSession, &hUnwrappingKey, 1, unwrap, &a, phKey,
+                                   p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
 }
 
 /* ------------------------------------------------------------ deriving */
@@ -243,8 +159,8 @@ p11mux_group_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism
     if (phKey == NULL) {
         return CKR_ARGUMENTS_BAD;
     }
-    return on_holders(hSession, &hBaseKey, 1, derive, &a, phKey,
-                      p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
+    return p11mux_group_on_holders(hSession, &hBaseKey, 1, derive, &a, phKey,
+                                   p11mux_group_makes_token_object(pTemplate, ulAttributeCount));
 }
 
 /* ------------------------------------------------------------- copying */
@@ -286,10 +202,10 @@ p11mux_group_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     if (phNewObject == NULL || (pTemplate == NULL && ulCount > 0)) {
         return CKR_ARGUMENTS_BAD;
     }
-    rv = on_holders(hSession, &hObject, 1, copy, &a, phNewObject,
-                    p11mux_group_makes_token_object(pTemplate, ulCount) ||
-                        (!p11mux_group_is_session_object(hObject) &&
-                         !makes_session_object(pTemplate, ulCount)));
+    rv = p11mux_group_on_holders(hSession, &hObject, 1, copy, &a, phNewObject,
+                                 p11mux_group_makes_token_object(pTemplate, ulCount) ||
+                                     (!p11mux_group_is_session_object(hObject) &&
+                                      !makes_session_object(pTemplate, ulCount)));
     return rv == CKR_KEY_HANDLE_INVALID ? CKR_OBJECT_HANDLE_INVALID : rv;
 }
 
@@ -339,6 +255,6 @@ p11mux_group_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hO
     if (p11mux_group_makes_token_object(pTemplate, ulCount)) {
         return CKR_TOKEN_WRITE_PROTECTED; /* a session object does not become a token one */
     }
-    rv = on_holders(hSession, &hObject, 1, set_attributes, &a, NULL, FALSE);
+    rv = p11mux_group_on_holders(hSession, &hObject, 1, set_attributes, &a, NULL, FALSE);
     return rv == CKR_KEY_HANDLE_INVALID ? CKR_OBJECT_HANDLE_INVALID : rv;
 }

@@ -229,6 +229,25 @@ typedef CK_RV (*P11muxGroupObjectCall)(P11muxMember *member, CK_SESSION_HANDLE s
 CK_RV p11mux_group_token_write(P11muxGroupSession *session, CK_OBJECT_HANDLE hObject,
                                P11muxGroupObjectCall call, gpointer data);
 
+/* A call on member, in s, its member session, with held[] the member's
+ * handles of the call's objects; a key it makes goes to *made. */
+typedef CK_RV (*P11muxGroupKeyCall)(P11muxMember *member, CK_SESSION_HANDLE s,
+                                    const CK_OBJECT_HANDLE *held, gpointer data,
+                                    CK_OBJECT_HANDLE *made);
+
+/*
+ * call on the next usable member holding every handle of handles (n, at
+ * most 2; the first decides the choice; CKR_KEY_HANDLE_INVALID when one is
+ * not served), the next such member when one fails with a failover-class
+ * value.  A key it makes becomes a session object of the session on that
+ * member, its virtual handle in *out (nullable); with writes, a token
+ * object, made on the first member alone (writes = primary;
+ * CKR_TOKEN_WRITE_PROTECTED without it).
+ */
+CK_RV p11mux_group_on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
+                              P11muxGroupKeyCall call, gpointer data, CK_OBJECT_HANDLE_PTR out,
+                              gboolean writes);
+
 /* Forget (close) the session's member session on member: it failed. */
 void p11mux_group_member_session_drop(P11muxGroupSession *session, P11muxMember *member);
 

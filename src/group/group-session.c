@@ -530,32 +530,70 @@ p11mux_group_token_write(P11muxGroupSession *session, CK_OBJECT_HANDLE hObject,
     return rv;
 }
 
-/* call on a member holding hObject, the next one when a member fails. */
-static CK_RV
-on_holder(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, ObjectCall call, gpointer data)
+/* The next member to try: any usable one holding handle, or with writes
+ * (a token object is made), the first member alone, once. */
+static P11muxMember *
+next_member(P11muxGroupSession *session, CK_OBJECT_HANDLE handle, guint64 tried, gboolean writes,
+            CK_RV *rv)
+{
+    P11muxGroup *group = p11mux_group_session_group(session);
+    P11muxMember *primary;
+
+    if (!writes) {
+        return p11mux_group_choose(group, session, handle, tried);
+    }
+    primary = p11mux_group_writer(group, rv);
+    return primary != NULL && !(tried & 1) ? primary : NULL;
+}
+
+CK_RV
+p11mux_group_on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
+                        P11muxGroupKeyCall call, gpointer data, CK_OBJECT_HANDLE_PTR out,
+                        gboolean writes)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
-    CK_RV rv = CKR_OBJECT_HANDLE_INVALID;
+    CK_RV rv = CKR_KEY_HANDLE_INVALID;
     guint64 tried = 0;
     P11muxMember *member;
+    guint i;
 
     if (session == NULL) {
         return CKR_SESSION_HANDLE_INVALID;
     }
-    if (!p11mux_group_session_served(session, hObject)) {
-        p11mux_group_session_unlock(session);
-        return CKR_OBJECT_HANDLE_INVALID;
+    for (i = 0; i < n; i++) {
+        if (!p11mux_group_session_served(session, handles[i])) {
+            p11mux_group_session_unlock(session);
+            return CKR_KEY_HANDLE_INVALID;
+        }
     }
-    while ((member = p11mux_group_choose(session->group, session, hObject, tried)) != NULL) {
+    while ((member = next_member(session, handles[0], tried, writes, &rv)) != NULL) {
+        CK_OBJECT_HANDLE held[2] = {0, 0}, made = 0;
+        gboolean holds_all = TRUE;
         CK_SESSION_HANDLE s;
         P11muxMemberRv klass;
 
         tried |= G_GUINT64_CONSTANT(1) << member->index;
+        for (i = 0; i < n; i++) {
+            held[i] = p11mux_group_session_handle(session, member, handles[i]);
+            holds_all = holds_all && held[i] != 0;
+        }
+        if (!holds_all) {
+            rv = writes ? CKR_KEY_HANDLE_INVALID : rv; /* the primary lacks it */
+            continue;
+        }
         rv = p11mux_group_member_session(session, member, &s);
         if (rv == CKR_OK) {
-            rv = call(member, s, p11mux_group_session_handle(session, member, hObject), data);
+            rv = call(member, s, held, data, &made);
         }
         klass = p11mux_group_record(member, rv);
+        if (rv == CKR_OK && made != 0 && out != NULL) {
+            *out = writes ? p11mux_group_token_object_made(member, made)
+                          : p11mux_group_session_object_add(session, member, made);
+            if (*out == 0) {
+                (void)p11mux_backend_C_DestroyObject(member->backend, s, made);
+                rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
+            }
+        }
         if (rv == CKR_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
             break;
         }
@@ -563,6 +601,32 @@ on_holder(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, ObjectCall call,
     }
     p11mux_group_session_unlock(session);
     return rv;
+}
+
+/* on_holder's call, as p11mux_group_on_holders makes it. */
+typedef struct {
+    ObjectCall call;
+    gpointer data;
+} OneObject;
+
+static CK_RV
+one_object(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held, gpointer data,
+           CK_OBJECT_HANDLE *made)
+{
+    OneObject *one = data;
+
+    (void)made;
+    return one->call(member, s, held[0], one->data);
+}
+
+/* call on a member holding hObject, the next one when a member fails. */
+static CK_RV
+on_holder(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, ObjectCall call, gpointer data)
+{
+    OneObject one = {call, data};
+    CK_RV rv = p11mux_group_on_holders(hSession, &hObject, 1, one_object, &one, NULL, FALSE);
+
+    return rv == CKR_KEY_HANDLE_INVALID ? CKR_OBJECT_HANDLE_INVALID : rv;
 }
 
 typedef struct {
