@@ -13,6 +13,10 @@
  * (P11MUX_GROUP_SESSION_OBJECT_BASE), one table for every group, under a
  * lock of its own (a leaf: no member is called under it).  A destroyed
  * object's entry is reused, as backends reuse their handles.
+ *
+ * Here too: writes of token objects (writes = primary, on the first member
+ * alone), and the one loop that runs a call on the members holding the
+ * objects it names, moving to the next holder when a member fails.
  */
 #include "config.h"
 
@@ -217,4 +221,109 @@ p11mux_group_token_object_made(P11muxMember *primary, CK_OBJECT_HANDLE held)
     /* no identity the group serves (no CKA_ID, or min-replicas not met):
      * a handle of this process's, owned by no session */
     return p11mux_group_object_add(group, primary, held, 0);
+}
+
+/* ------------------------------------------- calls on the holders of objects */
+
+CK_RV
+p11mux_group_token_write(P11muxGroupSession *session, CK_OBJECT_HANDLE hObject,
+                         P11muxGroupObjectCall call, gpointer data)
+{
+    CK_RV rv = CKR_OK;
+    P11muxMember *primary = p11mux_group_writer(p11mux_group_session_group(session), &rv);
+    CK_OBJECT_HANDLE held;
+    CK_SESSION_HANDLE s;
+
+    if (!p11mux_group_handle_served(p11mux_group_session_group(session), hObject)) {
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    if (primary == NULL) {
+        return rv;
+    }
+    held = p11mux_group_member_handle(primary, hObject);
+    if (held == 0) {
+        return CKR_TOKEN_WRITE_PROTECTED; /* only the other members hold it */
+    }
+    rv = p11mux_group_member_session(session, primary, &s);
+    if (rv == CKR_OK) {
+        rv = call(primary, s, held, data);
+    }
+    (void)p11mux_group_record(primary, rv);
+    if (rv == CKR_OK) {
+        (void)p11mux_group_index_member(primary);
+    }
+    return rv;
+}
+
+/* The next member to try: any usable one holding handle, or with writes
+ * (a token object is made), the first member alone, once. */
+static P11muxMember *
+next_member(P11muxGroupSession *session, CK_OBJECT_HANDLE handle, guint64 tried, gboolean writes,
+            CK_RV *rv)
+{
+    P11muxGroup *group = p11mux_group_session_group(session);
+    P11muxMember *primary;
+
+    if (!writes) {
+        return p11mux_group_choose(group, session, handle, tried);
+    }
+    primary = p11mux_group_writer(group, rv);
+    return primary != NULL && !(tried & 1) ? primary : NULL;
+}
+
+CK_RV
+p11mux_group_on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *handles, guint n,
+                        P11muxGroupKeyCall call, gpointer data, CK_OBJECT_HANDLE_PTR out,
+                        gboolean writes)
+{
+    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
+    CK_RV rv = CKR_KEY_HANDLE_INVALID;
+    guint64 tried = 0;
+    P11muxMember *member;
+    guint i;
+
+    if (session == NULL) {
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    for (i = 0; i < n; i++) {
+        if (!p11mux_group_session_served(session, handles[i])) {
+            p11mux_group_session_unlock(session);
+            return CKR_KEY_HANDLE_INVALID;
+        }
+    }
+    while ((member = next_member(session, handles[0], tried, writes, &rv)) != NULL) {
+        CK_OBJECT_HANDLE held[2] = {0, 0}, made = 0;
+        gboolean holds_all = TRUE;
+        CK_SESSION_HANDLE s;
+        P11muxMemberRv klass;
+
+        tried |= G_GUINT64_CONSTANT(1) << member->index;
+        for (i = 0; i < n; i++) {
+            held[i] = p11mux_group_session_handle(session, member, handles[i]);
+            holds_all = holds_all && held[i] != 0;
+        }
+        if (!holds_all) {
+            rv = writes ? CKR_KEY_HANDLE_INVALID : rv; /* the primary lacks it */
+            continue;
+        }
+        rv = p11mux_group_member_session(session, member, &s);
+        if (rv == CKR_OK) {
+            rv = call(member, s, held, data, &made);
+        }
+        klass = p11mux_group_record(member, rv);
+        if (rv == CKR_OK && made != 0 && out != NULL) {
+            *out = writes ? p11mux_group_token_object_made(member, made)
+                          : p11mux_group_session_object_add(session, member, made);
+            if (*out == 0) {
+                (void)p11mux_backend_C_DestroyObject(member->backend, s, made);
+                rv = CKR_DEVICE_MEMORY; /* no virtual handle left */
+            }
+        }
+        if (rv == CKR_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
+            break;
+        }
+        p11mux_group_member_session_drop(session, member);
+    }
+    p11mux_group_session_unlock(session);
+    return rv;
 }

@@ -8,7 +8,8 @@
  *   group-index.c     object identity across members, virtual handles
  *   group-session.c   virtual sessions, member sessions, searches,
  *                     attributes, session objects made, writes refused
- *   group-objects.c   the session objects every session sees
+ *   group-objects.c   the session objects every session sees, token writes,
+ *                     the calls on the members holding an object
  *   group-keys.c      wrapping, unwrapping, deriving, copying, changing
  *   group-login.c     the login fanned out, the kept PIN
  *   group-dispatch.c  member choice, operations pinned from *Init to their
