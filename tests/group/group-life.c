@@ -22,7 +22,12 @@
  *   no-threads   #23: CKF_LIBRARY_CANT_CREATE_OS_THREADS: no thread made
  *                (/proc/self/task), re-admission still happens
  *   fork         #24: the child's C_Initialize works, its group is fresh
- *                and not logged in (the PIN was not kept for it)
+ *                and not logged in (the PIN was not kept for it): its
+ *                session is public, the private key is not found, and
+ *                the parent's key handle is refused without C_Login
+ *                (CKR_KEY_HANDLE_INVALID, since the fresh group indexes
+ *                private keys only after a login, or CKR_USER_NOT_LOGGED_IN);
+ *                after C_Login (CKR_OK, not ..._ALREADY_LOGGED_IN) it signs
  *   admin        #19: C_InitToken, C_InitPIN, C_SetPIN, C_Login(CKU_SO),
  *                C_GetOperationState, C_SetOperationState refused with the
  *                codes of HA-GROUPS.md §6.4 and §8.2
@@ -280,17 +285,26 @@ logged_in_with_key(CK_SESSION_HANDLE *s, CK_OBJECT_HANDLE *key)
     return *key != 0;
 }
 
-/* replica-a fails one C_SignInit: the signature is made on replica-b and
- * replica-a is DOWN (error-threshold = 1). */
+/* replica-a fails one call of fn (C_SignInit, or C_Sign: the operation
+ * then moves): the signature is made on replica-b and replica-a is DOWN
+ * (error-threshold = 1). */
 static void
-fail_a_once(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
+fail_a_once_in(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const char *fn)
 {
     guint b_signs = count("replica-b", "C_Sign");
+    g_autofree char *rule =
+        g_strdup_printf("token=replica-a fn=%s rv=CKR_DEVICE_ERROR count=1\n", fn);
 
-    write_rules("token=replica-a fn=C_SignInit rv=CKR_DEVICE_ERROR count=1\n");
+    write_rules(rule);
     expect_rv("replica-a failing, the signature is made (failover)", sign(s, key), CKR_OK);
     expect("... by replica-b", count("replica-b", "C_Sign") > b_signs);
     write_rules("\n");
+}
+
+static void
+fail_a_once(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
+{
+    fail_a_once_in(s, key, "C_SignInit");
 }
 
 /* ------------------------------------------------------------ #2 */
@@ -332,7 +346,9 @@ readmit(void)
     expect("one C_Login on replica-a", count("replica-a", "C_Login") == 1);
     logins_b = count("replica-b", "C_Login");
     expect("one C_Login on replica-b", logins_b == 1);
-    fail_a_once(s, key);
+    /* C_Sign itself: the operation moves from replica-a (group.failover) */
+    fail_a_once_in(s, key, "C_Sign");
+    expect("the trace records the failover", trace_count("group.failover") >= 1);
     expect("replica-a recovers and p11mux logs it in with the kept PIN",
            wait_count("replica-a", "C_Login", 2, 5000));
     expect("replica-a takes work again", sign_until_a_signs(s, key, 5000));

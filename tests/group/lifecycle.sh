@@ -122,6 +122,13 @@ else
     fail "the group's token is not listed once: '$(cat "$TMP/identity-first")'"
 fi
 identity_is "after a restart"
+# HA-GROUPS.md §3: 16 hex digits of SHA-256("p11mux-group:" + group name)
+serial=$(printf 'p11mux-group:signing' | openssl dgst -sha256 -r | cut -c1-16)
+if [ "$(cut -d' ' -f2 "$TMP/identity-first")" = "$serial" ]; then
+    pass "the serial is the one the design derives from the group's name"
+else
+    fail "the serial is not $serial: $(cat "$TMP/identity-first")"
+fi
 conf "$BA"
 identity_is "with the members swapped"
 conf "$AB"
@@ -209,6 +216,7 @@ for FORMAT in text json; do
     conf "$AB" "pin-retention = memory"
     life readmit
     cp "$TMP/trace" "$TMP/trace-28.$FORMAT"
+    expect_contains "$TMP/trace-28.$FORMAT" "group.failover" "28 ($FORMAT): the trace holds the failover"
     expect_contains "$TMP/trace-28.$FORMAT" "group.member.state" \
         "28 ($FORMAT): the trace holds replica-a's state changes"
     expect_contains "$TMP/trace-28.$FORMAT" "recovering -> active" \
