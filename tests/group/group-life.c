@@ -421,7 +421,11 @@ all_down(void)
         g_usleep(50 * 1000);
         rv = sign(s, key);
     } while (rv != CKR_OK && g_get_monotonic_time() < until);
-    expect_rv("a member recovers: the same session signs, with no new C_Login", rv, CKR_OK);
+    expect("the members came back through their backend's re-initialisation (a reconnect)",
+           trace_count("group.backend.reinit") >= 1);
+    expect_rv("a member recovers: the same session signs with the same key handle, with no new "
+              "C_Login",
+              rv, CKR_OK);
     expect("p11mux logged the recovered members in itself",
            count("replica-a", "C_Login") + count("replica-b", "C_Login") > logins_a + logins_b);
 }
@@ -611,6 +615,9 @@ main(int argc, char **argv)
         return 1;
     }
     if (strcmp(mode, "handles") == 0) {
+        /* the control of no-threads' count: allowed threads, p11mux probes in one */
+        expect("with threads allowed, C_Initialize starts the prober's thread",
+               threads_now() > threads);
         handles();
     } else if (strcmp(mode, "readmit") == 0) {
         readmit();

@@ -18,8 +18,10 @@
 #     pin-retention = none it waits in RECOVERING until the next C_Login
 # 19  C_InitToken, C_InitPIN, C_SetPIN, C_Login(CKU_SO), C_Get/SetOperation-
 #     State refused with the codes of §6.4 and §8.2; no member saw them
-# 20  both members failing: CKR_DEVICE_ERROR, the session kept; one back:
-#     the same session signs without a new C_Login
+# 20  both members failing: CKR_DEVICE_ERROR, the session kept; one back
+#     (their probes failing made the backend lost: it is re-initialised, a
+#     reconnect): the same session signs with the same key handle without a
+#     new C_Login.  all-down = close-sessions is groups.sh's (group-events)
 # 23  CKF_LIBRARY_CANT_CREATE_OS_THREADS: no thread, re-admission inline
 # 24  fork(): the child initialises, is not logged in, logs in and signs
 # 25  mock members with different mechanisms: the intersection, the
