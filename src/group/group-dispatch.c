@@ -215,7 +215,7 @@ static CK_RV
 pin(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 *tried)
 {
     P11muxGroup *group = p11mux_group_session_group(session);
-    CK_RV rv = op->key != 0 ? CKR_KEY_HANDLE_INVALID : CKR_DEVICE_ERROR;
+    CK_RV rv = CKR_DEVICE_ERROR; /* no member left: all down (the key is served) */
     P11muxMember *member;
 
     while ((member = p11mux_group_choose(group, session, op->key, *tried)) != NULL) {

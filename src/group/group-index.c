@@ -613,7 +613,7 @@ p11mux_group_virtual_handle(P11muxMember *member, CK_OBJECT_HANDLE member_handle
 gboolean
 p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle)
 {
-    guint i, holders = 0;
+    guint i, holders = 0, usable = 0;
     GBytes *identity;
 
     g_mutex_lock(&group->lock);
@@ -621,8 +621,11 @@ p11mux_group_handle_served(P11muxGroup *group, CK_OBJECT_HANDLE handle)
     for (i = 0; identity != NULL && i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
 
+        usable += p11mux_health_usable(&member->health);
         holders += p11mux_health_usable(&member->health) && serves(member, identity);
     }
     g_mutex_unlock(&group->lock);
-    return identity != NULL && holders >= group->conf->min_replicas;
+    /* every member down (all-down = keep-sessions): the handle stays valid,
+     * and a call with it finds no member: CKR_DEVICE_ERROR (HA-GROUPS.md §10) */
+    return identity != NULL && (holders >= group->conf->min_replicas || usable == 0);
 }

@@ -12,36 +12,53 @@
 
 #include "group-private.h"
 
+/* Log member in on its anchor with pin (len bytes). */
+static CK_RV
+member_login_with(P11muxMember *member, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    CK_SESSION_HANDLE anchor;
+    CK_RV rv = p11mux_group_anchor(member, &anchor);
+
+    if (rv == CKR_OK) {
+        rv = p11mux_backend_C_Login(member->backend, anchor, CKU_USER, (CK_UTF8CHAR_PTR)pin, len);
+    }
+    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+        g_mutex_lock(&member->group->lock);
+        member->logged_in = TRUE;
+        g_mutex_unlock(&member->group->lock);
+        return CKR_OK;
+    }
+    return rv;
+}
+
+/* Whether member must log in: the group is, member is not. */
+static gboolean
+login_needed(P11muxMember *member)
+{
+    gboolean needed;
+
+    g_mutex_lock(&member->group->lock);
+    needed = member->group->logged_in && !member->logged_in;
+    g_mutex_unlock(&member->group->lock);
+    return needed;
+}
+
 CK_RV
 p11mux_group_member_login(P11muxMember *member)
 {
     P11muxGroup *group = member->group;
     CK_UTF8CHAR pin[256];
     CK_ULONG len = 0;
-    CK_SESSION_HANDLE anchor;
-    gboolean needed;
     CK_RV rv;
 
-    g_mutex_lock(&group->lock);
-    needed = group->logged_in && !member->logged_in;
-    g_mutex_unlock(&group->lock);
-    if (!needed) {
+    if (!login_needed(member)) {
         return CKR_OK;
     }
     if (group->pin == NULL || !p11mux_pin_vault_get(group->pin, pin, sizeof pin, &len)) {
         return CKR_USER_NOT_LOGGED_IN; /* pin-retention = none: until the next C_Login */
     }
-    rv = p11mux_group_anchor(member, &anchor);
-    if (rv == CKR_OK) {
-        rv = p11mux_backend_C_Login(member->backend, anchor, CKU_USER, pin, len);
-    }
+    rv = member_login_with(member, pin, len);
     explicit_bzero(pin, sizeof pin);
-    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
-        g_mutex_lock(&group->lock);
-        member->logged_in = TRUE;
-        g_mutex_unlock(&group->lock);
-        return CKR_OK;
-    }
     return rv;
 }
 
@@ -80,28 +97,36 @@ first_login(P11muxGroup *group, CK_UTF8CHAR_PTR pin, CK_ULONG len, P11muxMember 
     return rv;
 }
 
-/* Every other member logs in with the PIN the first accepted. */
+/* Every other member logs in with the PIN the first accepted: the
+ * application's, which pin-retention = none keeps nowhere.  A member
+ * waiting in RECOVERING for this login (pin-retention = none) is then
+ * admitted. */
 static void
-fan_out(P11muxGroup *group, P11muxMember *first)
+fan_out(P11muxGroup *group, P11muxMember *first, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
     guint i;
 
     for (i = 0; i < group->members->len; i++) {
         P11muxMember *member = g_ptr_array_index(group->members, i);
-        CK_RV rv;
+        CK_RV rv = CKR_OK;
 
         if (member == first || !p11mux_member_found(member) ||
             p11mux_health_state(&member->health) == P11MUX_MEMBER_QUARANTINED) {
             continue;
         }
-        rv = p11mux_group_member_login(member);
+        if (login_needed(member)) {
+            rv = member_login_with(member, pin, len);
+        }
         if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED) {
-            p11mux_health_quarantine(&member->health); /* its PIN differs: never tried again */
+            p11mux_group_quarantine(member, rv); /* its PIN differs: never tried again */
         } else if (rv != CKR_OK) {
             (void)p11mux_group_record(member, rv);
         }
         if (rv == CKR_OK) {
-            (void)p11mux_group_index_member(member);
+            rv = p11mux_group_index_member(member);
+        }
+        if (rv == CKR_OK && p11mux_health_state(&member->health) == P11MUX_MEMBER_RECOVERING) {
+            p11mux_group_admit(member);
         }
     }
 }
@@ -140,7 +165,7 @@ p11mux_group_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8C
         g_atomic_int_set(&group->logged_in, TRUE);
         g_mutex_unlock(&group->lock);
         (void)p11mux_group_index_member(first); /* its private objects */
-        fan_out(group, first);
+        fan_out(group, first, pPin, ulPinLen);
     }
     p11mux_group_session_unlock(session);
     return rv;

@@ -120,6 +120,13 @@ gboolean p11mux_group_present(P11muxGroup *group);
  * change) and say what it means. */
 P11muxMemberRv p11mux_group_record(P11muxMember *member, CK_RV rv);
 
+/* A RECOVERING member logged in (when the group is) and indexed: ACTIVE,
+ * traced. */
+void p11mux_group_admit(P11muxMember *member);
+/* member's PIN is not the group's (rv said so), or it failed a check:
+ * QUARANTINED for good, traced. */
+void p11mux_group_quarantine(P11muxMember *member, CK_RV rv);
+
 /* ---------------------------------------------------- group-token.c */
 
 /* The mechanisms the group's intersection leaves out (HA-GROUPS.md §7,

@@ -312,6 +312,24 @@ locate_members(P11muxGroup *group, GHashTable *taken, GError **error)
     return TRUE;
 }
 
+void
+p11mux_group_admit(P11muxMember *member)
+{
+    p11mux_health_admit(&member->health);
+    trace_state(member, P11MUX_MEMBER_RECOVERING, P11MUX_MEMBER_ACTIVE, CKR_OK);
+}
+
+void
+p11mux_group_quarantine(P11muxMember *member, CK_RV rv)
+{
+    P11muxMemberState from = p11mux_health_state(&member->health);
+
+    p11mux_health_quarantine(&member->health);
+    if (from != P11MUX_MEMBER_QUARANTINED) {
+        trace_state(member, from, P11MUX_MEMBER_QUARANTINED, rv);
+    }
+}
+
 /* ---------------------------------------------------------------- probes */
 
 /* A member answering again: reopened, logged in with the retained PIN,
@@ -332,16 +350,14 @@ readmit(P11muxMember *member)
     }
     rv = p11mux_group_member_login(member);
     if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED) {
-        p11mux_health_quarantine(&member->health);
-        trace_state(member, P11MUX_MEMBER_RECOVERING, P11MUX_MEMBER_QUARANTINED, rv);
+        p11mux_group_quarantine(member, rv);
         return;
     }
     if (rv == CKR_OK) {
         rv = p11mux_group_index_member(member);
     }
     if (rv == CKR_OK) {
-        p11mux_health_admit(&member->health);
-        trace_state(member, P11MUX_MEMBER_RECOVERING, P11MUX_MEMBER_ACTIVE, rv);
+        p11mux_group_admit(member);
     } else {
         (void)p11mux_group_record(member, rv);
     }
