@@ -61,6 +61,22 @@ p11mux_group_ops_free(P11muxGroupOp *ops)
 }
 
 P11muxMember *
+p11mux_group_ops_reauthenticate(P11muxGroupOp *ops, CK_SESSION_HANDLE *s)
+{
+    guint i;
+
+    for (i = 0; i < P11MUX_GROUP_OP_COUNT; i++) {
+        if (ops->op[i].active) {
+            /* the login is its member's: the operation no longer moves */
+            ops->op[i].replayable = FALSE;
+            *s = ops->op[i].s;
+            return ops->op[i].member;
+        }
+    }
+    return NULL;
+}
+
+P11muxMember *
 p11mux_group_ops_pinned(P11muxGroupOp *ops)
 {
     guint i;

@@ -131,6 +131,23 @@ fan_out(P11muxGroup *group, P11muxMember *first, CK_UTF8CHAR_PTR pin, CK_ULONG l
     }
 }
 
+/* CKU_CONTEXT_SPECIFIC (HA-GROUPS.md §6.4): to the member the session's
+ * operation runs on, which then stays there. */
+static CK_RV
+context_login(P11muxGroupSession *session, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+    CK_SESSION_HANDLE s = 0;
+    P11muxMember *member = p11mux_group_ops_reauthenticate(p11mux_group_session_ops(session), &s);
+    CK_RV rv;
+
+    if (member == NULL) {
+        return CKR_OPERATION_NOT_INITIALIZED;
+    }
+    rv = p11mux_backend_C_Login(member->backend, s, CKU_CONTEXT_SPECIFIC, pin, len);
+    (void)p11mux_group_record(member, rv);
+    return rv;
+}
+
 CK_RV
 p11mux_group_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
                      CK_ULONG ulPinLen)
@@ -144,12 +161,15 @@ p11mux_group_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8C
         return CKR_SESSION_HANDLE_INVALID;
     }
     group = p11mux_group_session_group(session);
-    if (userType != CKU_USER) {
-        /* no SO role: members are administered directly; a context-specific
-         * login goes with the operation it is for, which the group does not
-         * replay */
+    if (userType == CKU_CONTEXT_SPECIFIC) {
+        rv = context_login(session, pPin, ulPinLen);
         p11mux_group_session_unlock(session);
-        return userType == CKU_SO ? CKR_USER_TYPE_INVALID : CKR_OPERATION_NOT_INITIALIZED;
+        return rv;
+    }
+    if (userType != CKU_USER) {
+        /* no SO role: members are administered directly */
+        p11mux_group_session_unlock(session);
+        return CKR_USER_TYPE_INVALID;
     }
     if (g_atomic_int_get(&group->logged_in)) {
         p11mux_group_session_unlock(session);

@@ -297,6 +297,11 @@ void p11mux_group_ops_free(P11muxGroupOp *ops);
 /* The member an operation of the session is pinned to, or NULL (a session
  * object's home, C_Login of CKU_CONTEXT_SPECIFIC). */
 P11muxMember *p11mux_group_ops_pinned(P11muxGroupOp *ops);
+/* The member (and its member session, *s) of the operation a
+ * context-specific login is for; the operation no longer fails over (the
+ * login is that member's, and the PIN is not kept for it).  NULL when no
+ * operation is active. */
+P11muxMember *p11mux_group_ops_reauthenticate(P11muxGroupOp *ops, CK_SESSION_HANDLE *s);
 
 /* The group's function list (group-dispatch.c and group-session.c provide
  * the entries; group.c assembles it). */

@@ -230,6 +230,46 @@ keys_from_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
            CKR_TOKEN_WRITE_PROTECTED);
 }
 
+/* A key that wants its PIN for each use (CKA_ALWAYS_AUTHENTICATE): the
+ * context-specific login goes to the member the signature runs on. */
+static void
+context_login(CK_SESSION_HANDLE s, const char *pin)
+{
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG bits = 1024;
+    CK_ATTRIBUTE pub_tmpl[] = {{CKA_TOKEN, &no, sizeof no},
+                               {CKA_MODULUS_BITS, &bits, sizeof bits},
+                               {CKA_VERIFY, &yes, sizeof yes}};
+    CK_ATTRIBUTE priv_tmpl[] = {{CKA_TOKEN, &no, sizeof no},
+                                {CKA_SIGN, &yes, sizeof yes},
+                                {CKA_PRIVATE, &yes, sizeof yes},
+                                {CKA_ALWAYS_AUTHENTICATE, &yes, sizeof yes}};
+    CK_MECHANISM keygen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_MECHANISM sha256_rsa = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    CK_OBJECT_HANDLE pub = 0, priv = 0;
+    CK_BYTE data[] = "signed once per login", sig[256];
+    CK_ULONG sig_len = sizeof sig;
+
+    expect("a context-specific login with no operation",
+           p11->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)pin, strlen(pin)),
+           CKR_OPERATION_NOT_INITIALIZED);
+    expect("a session key pair that wants its PIN at each use is generated",
+           p11->C_GenerateKeyPair(s, &keygen, pub_tmpl, 3, priv_tmpl, 4, &pub, &priv), CKR_OK);
+    expect("its signature starts", p11->C_SignInit(s, &sha256_rsa, priv), CKR_OK);
+    expect("the context-specific login goes to the member signing",
+           p11->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)pin, strlen(pin)), CKR_OK);
+    expect("... which then signs", p11->C_Sign(s, data, sizeof data, sig, &sig_len), CKR_OK);
+    expect("the signature verifies", p11->C_VerifyInit(s, &sha256_rsa, pub), CKR_OK);
+    expect("... with the public key", p11->C_Verify(s, data, sizeof data, sig, sig_len), CKR_OK);
+    expect("a context-specific login with a wrong PIN", p11->C_SignInit(s, &sha256_rsa, priv),
+           CKR_OK);
+    expect("... is refused", p11->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR) "0000", 4),
+           CKR_PIN_INCORRECT);
+    (void)p11->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+    sig_len = sizeof sig;
+    (void)p11->C_Sign(s, data, sizeof data, sig, &sig_len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -300,6 +340,7 @@ main(int argc, char **argv)
     expect("its label is read", p11->C_GetAttributeValue(s, key, &read, 1), CKR_OK);
     other_sessions(slot, s, key, cipher, cipher_len);
     keys_from_keys(s, key);
+    context_login(s, argv[2]);
     expect("a token key is refused", p11->C_GenerateKey(s, &keygen, token_key, 2, &token),
            CKR_TOKEN_WRITE_PROTECTED);
     found = find_label(s, "k1", &n);
