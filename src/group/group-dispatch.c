@@ -227,9 +227,11 @@ pin(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 
         *tried |= G_GUINT64_CONSTANT(1) << member->index;
         rv = p11mux_group_member_session(session, member, &s);
         if (rv == CKR_OK) {
-            p11mux_health_call_started(&member->health, g_get_monotonic_time());
+            gint64 started = g_get_monotonic_time();
+
+            p11mux_health_call_started(&member->health, started);
             rv = member_init(kind, member, s, &op->mechanism, key);
-            p11mux_health_call_ended(&member->health, g_get_monotonic_time());
+            p11mux_health_call_ended(&member->health, started, g_get_monotonic_time());
         }
         klass = p11mux_group_record(member, rv);
         if (rv == CKR_OK) {
@@ -448,10 +450,11 @@ run(CK_SESSION_HANDLE hSession, const OpCall *c)
         gboolean no_replay = (c->kind == P11MUX_GROUP_OP_ENCRYPT ||
                               c->kind == P11MUX_GROUP_OP_DECRYPT) &&
                              (op->multi || c->step != CALL_SINGLE);
+        gint64 started = g_get_monotonic_time();
 
-        p11mux_health_call_started(&member->health, g_get_monotonic_time());
+        p11mux_health_call_started(&member->health, started);
         rv = member_call(c, op);
-        p11mux_health_call_ended(&member->health, g_get_monotonic_time());
+        p11mux_health_call_ended(&member->health, started, g_get_monotonic_time());
         klass = p11mux_group_record(member, rv);
         if (klass == P11MUX_MEMBER_RV_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
             break;
