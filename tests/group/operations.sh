@@ -18,12 +18,12 @@
 #   #8  busy            CKR_DEVICE_MEMORY x5: retried, the member ACTIVE
 #   #9  bounded replay  multi-part signing replayed within replay-buffer
 #   #11 buffer protocol C_Sign(NULL), failover, C_Sign(buffer)
-#   #12 snapshots       OAEP parameters freed after C_DecryptInit
+#   #12 snapshots       OAEP parameters (and a label) freed after
+#                       C_DecryptInit, failover on C_Decrypt
 #   #21 hung member     a C_Sign 5 s long with call-timeout = 1s
 #
-# Not here: an OAEP label (pSourceData) cannot be tested, SoftHSM2 2.6
-# refuses any; "no deadlock under TSan" is this test run by a
-# --enable-tsan build (scripts/test-all.sh), not a check of its own.
+# Not here: "no deadlock under TSan" is this test run by a --enable-tsan
+# build (scripts/test-all.sh), not a check of its own.
 set -eu
 # shellcheck source-path=SCRIPTDIR source=../integration/harness.sh
 . "$(dirname "$0")/../integration/harness.sh"
