@@ -872,7 +872,7 @@ hung_signer(gpointer unused G_GNUC_UNUSED)
     return NULL;
 }
 
-/* Sign until the hung call has returned and 1 s more; the count of
+/* Sign until the hung call has returned and 2 s more; the count of
  * signatures that failed or were wrong. */
 static gpointer
 busy_signer(gpointer made)
@@ -888,7 +888,7 @@ busy_signer(gpointer made)
         wrong += rv != CKR_OK || !same(sig, len, data_sig);
         g_atomic_int_inc((gint *)made);
         if (until == G_MAXINT64 && g_atomic_int_get(&hung_done)) {
-            until = g_get_monotonic_time() + G_USEC_PER_SEC;
+            until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
         }
         g_usleep(20 * 1000);
     }
