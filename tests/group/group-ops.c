@@ -790,6 +790,58 @@ length_then_failover(void)
     p11->C_CloseSession(s);
 }
 
+/* The length query is what replica-a fails: replica-b answers it, and the
+ * operation goes on there. */
+static void
+length_query_fails_over(void)
+{
+    CK_SESSION_HANDLE s = open_session();
+    const guint8 *in = g_bytes_get_data(data, NULL);
+    gsize in_len = g_bytes_get_size(data);
+    guint8 sig[SIG_MAX];
+    CK_ULONG len = 0;
+    Counts signs = counts_of("C_Sign");
+    CK_RV rv;
+
+    expect_rv("C_SignInit", p11->C_SignInit(s, &sha256_rsa, find(s, CKO_PRIVATE_KEY)), CKR_OK);
+    set_rules("token=replica-a fn=C_Sign rv=CKR_DEVICE_ERROR count=1");
+    rv = p11->C_Sign(s, (CK_BYTE_PTR)in, in_len, NULL, &len);
+    expect_rv("C_Sign with a NULL buffer, replica-a failing it", rv, CKR_OK);
+    verdict(len == 256, "the length is 256 (%lu)", (unsigned long)len);
+    set_rules("");
+    len = sizeof sig;
+    rv = p11->C_Sign(s, (CK_BYTE_PTR)in, in_len, sig, &len);
+    expect_data_signature("C_Sign with the buffer, on replica-b", rv, sig, len);
+    expect_calls("the length asked of replica-a, then of replica-b, which signed", signs, 1, 2);
+    p11->C_CloseSession(s);
+}
+
+/* A buffer too small (replica-a's own answer), then replica-a fails the
+ * C_Sign with a buffer large enough. */
+static void
+too_small_then_failover(void)
+{
+    CK_SESSION_HANDLE s = open_session();
+    const guint8 *in = g_bytes_get_data(data, NULL);
+    gsize in_len = g_bytes_get_size(data);
+    guint8 sig[SIG_MAX];
+    CK_ULONG len = 16;
+    Counts signs = counts_of("C_Sign");
+    CK_RV rv;
+
+    expect_rv("C_SignInit", p11->C_SignInit(s, &sha256_rsa, find(s, CKO_PRIVATE_KEY)), CKR_OK);
+    rv = p11->C_Sign(s, (CK_BYTE_PTR)in, in_len, sig, &len);
+    expect_rv("C_Sign into 16 bytes", rv, CKR_BUFFER_TOO_SMALL);
+    verdict(len == 256, "... says 256 (%lu)", (unsigned long)len);
+    set_rules("token=replica-a fn=C_Sign rv=CKR_DEVICE_ERROR count=1");
+    len = sizeof sig;
+    rv = p11->C_Sign(s, (CK_BYTE_PTR)in, in_len, sig, &len);
+    expect_data_signature("C_Sign into 512 bytes, replica-a failing it", rv, sig, len);
+    expect_calls("too small and failed on replica-a, signed on replica-b", signs, 2, 1);
+    set_rules("");
+    p11->C_CloseSession(s);
+}
+
 /* ---------------------------------------------------- #12 parameter snapshot */
 
 static void
@@ -995,6 +1047,10 @@ run_mode(const char *mode, int argc, char **argv)
         replay_within_bound();
     } else if (strcmp(mode, "length") == 0) {
         length_then_failover();
+        wait_for_replica_a();
+        length_query_fails_over();
+        wait_for_replica_a();
+        too_small_then_failover();
     } else if (strcmp(mode, "snapshot") == 0) {
         snapshot();
         wait_for_replica_a();
