@@ -17,7 +17,8 @@
  *   busy             CKR_DEVICE_MEMORY 5 times on replica-a: retried on
  *                    replica-b, and replica-a still takes the next operation
  *   replay           multi-part signing whose member fails mid-stream: the
- *                    signature equals the single-part one
+ *                    signature equals the single-part one (and digesting,
+ *                    verifying: replayed the same way)
  *   replay-bounded   the same past replay-buffer (512): CKR_DEVICE_ERROR, the
  *                    operation over
  *   length           C_Sign(NULL) asks the length, the member fails, C_Sign
@@ -704,12 +705,72 @@ replay_final(void)
     p11->C_CloseSession(s);
 }
 
+/* Multi-part digesting and verifying replay the same way: the 4th update
+ * fails on replica-a; the digest is SHA-256 of the 4 KiB, the signature of
+ * them verifies. */
+static void
+replay_digest(void)
+{
+    CK_MECHANISM sha256 = {CKM_SHA256, NULL, 0};
+    CK_SESSION_HANDLE s = open_session();
+    const guint8 *in = g_bytes_get_data(data, NULL);
+    guint8 digest[32], want[32];
+    gsize want_len = sizeof want;
+    CK_ULONG len = sizeof digest;
+    Counts updates = counts_of("C_DigestUpdate");
+    g_autoptr(GChecksum) checksum = g_checksum_new(G_CHECKSUM_SHA256);
+    CK_RV rv = p11->C_DigestInit(s, &sha256);
+    guint i;
+
+    g_checksum_update(checksum, in, 4 * PART);
+    g_checksum_get_digest(checksum, want, &want_len);
+    set_rules("token=replica-a fn=C_DigestUpdate rv=CKR_DEVICE_ERROR after=3");
+    for (i = 0; rv == CKR_OK && i < 4; i++) {
+        rv = p11->C_DigestUpdate(s, (CK_BYTE_PTR)in + i * PART, PART);
+    }
+    expect_rv("C_DigestInit and 4 C_DigestUpdate, replica-a failing the 4th", rv, CKR_OK);
+    rv = p11->C_DigestFinal(s, digest, &len);
+    if (expect_rv("C_DigestFinal after the replay", rv, CKR_OK)) {
+        verdict(len == 32 && memcmp(digest, want, 32) == 0, "the digest is SHA-256 of the input");
+    }
+    expect_calls("the digest replayed on replica-b", updates, 4, 2);
+    set_rules("");
+    p11->C_CloseSession(s);
+}
+
+static void
+replay_verify(void)
+{
+    CK_SESSION_HANDLE s = open_session();
+    const guint8 *in = g_bytes_get_data(data, NULL);
+    gsize sig_len;
+    const guint8 *sig = g_bytes_get_data(data_sig, &sig_len);
+    Counts updates = counts_of("C_VerifyUpdate");
+    CK_RV rv = p11->C_VerifyInit(s, &sha256_rsa, find(s, CKO_PUBLIC_KEY));
+    guint i;
+
+    set_rules("token=replica-a fn=C_VerifyUpdate rv=CKR_DEVICE_ERROR after=3");
+    for (i = 0; rv == CKR_OK && i < 4; i++) {
+        rv = p11->C_VerifyUpdate(s, (CK_BYTE_PTR)in + i * PART, PART);
+    }
+    expect_rv("C_VerifyInit and 4 C_VerifyUpdate, replica-a failing the 4th", rv, CKR_OK);
+    expect_rv("C_VerifyFinal after the replay: openssl's signature verifies",
+              p11->C_VerifyFinal(s, (CK_BYTE_PTR)sig, sig_len), CKR_OK);
+    expect_calls("the verification replayed on replica-b", updates, 4, 2);
+    set_rules("");
+    p11->C_CloseSession(s);
+}
+
 static void
 replay(void)
 {
     replay_update();
     wait_for_replica_a();
     replay_final();
+    wait_for_replica_a();
+    replay_digest();
+    wait_for_replica_a();
+    replay_verify();
 }
 
 /* replay-buffer = 512: past it, a failing update ends the operation. */

@@ -16,7 +16,8 @@
 #                       errors come back after one backend call; a
 #                       backend's own failover-on is its members' only
 #   #8  busy            CKR_DEVICE_MEMORY x5: retried, the member ACTIVE
-#   #9  bounded replay  multi-part signing replayed within replay-buffer
+#   #9  bounded replay  multi-part signing (digesting, verifying) replayed
+#                       within replay-buffer, not past it
 #   #11 buffer protocol C_Sign(NULL), failover, C_Sign(buffer)
 #   #12 snapshots       OAEP parameters (and a label) freed after
 #                       C_DecryptInit, failover on C_Decrypt
