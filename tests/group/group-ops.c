@@ -23,9 +23,10 @@
  *                    operation over
  *   length           C_Sign(NULL) asks the length, the member fails, C_Sign
  *                    with the buffer: right length, a signature that verifies
- *   snapshot         OAEP parameters overwritten and freed after C_DecryptInit,
- *                    failover on C_Decrypt: the plaintext is still right
- *   hung             replica-a's C_Sign hangs 5 s (past call-timeout): the
+ *   snapshot         OAEP parameters (with and without a label) overwritten
+ *                    and freed after C_DecryptInit, failover on C_Decrypt: the
+ *                    plaintext is still right
+ *   hung             replica-a's C_Sign hangs 5 s (call-timeout = 1s): the
  *                    other threads sign on replica-b meanwhile, the hung call
  *                    completes, nothing deadlocks
  *
