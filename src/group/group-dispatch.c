@@ -152,9 +152,9 @@ p11mux_group_choose(P11muxGroup *group, P11muxGroupSession *session, CK_OBJECT_H
 /* ------------------------------------------------------------ snapshots */
 
 /* A copy of mechanism the operation owns: whole when its parameter is
- * absent, bytes, or a structure without pointers p11mux knows (PSS, OAEP
- * without a label); else the caller's parameter is used for the first
- * *Init only and the operation does not fail over. */
+ * absent, bytes, or a structure p11mux knows (PSS; OAEP, with its label);
+ * else the caller's parameter is used for the first *Init only and the
+ * operation does not fail over. */
 /* Mechanisms whose parameter is a CK_RSA_PKCS_PSS_PARAMS: three numbers. */
 static gboolean
 is_pss(CK_MECHANISM_TYPE type)
@@ -172,6 +172,28 @@ is_pss(CK_MECHANISM_TYPE type)
     }
 }
 
+/* An OAEP parameter and its label (pSourceData, the application's memory
+ * too) in one block; NULL when it cannot be had. */
+static CK_RSA_PKCS_OAEP_PARAMS *
+oaep_copy(const CK_RSA_PKCS_OAEP_PARAMS *oaep)
+{
+    CK_RSA_PKCS_OAEP_PARAMS *copy;
+
+    if (oaep->ulSourceDataLen > G_MAXSIZE - sizeof *copy) {
+        return NULL;
+    }
+    copy = g_try_malloc(sizeof *copy + oaep->ulSourceDataLen);
+    if (copy == NULL) {
+        return NULL;
+    }
+    *copy = *oaep;
+    if (oaep->pSourceData != NULL) {
+        copy->pSourceData = (CK_BYTE_PTR)(copy + 1);
+        memcpy(copy->pSourceData, oaep->pSourceData, oaep->ulSourceDataLen);
+    }
+    return copy;
+}
+
 static void
 snapshot(Operation *op, const CK_MECHANISM *mechanism)
 {
@@ -183,13 +205,16 @@ snapshot(Operation *op, const CK_MECHANISM *mechanism)
         mechanism->ulParameterLen == sizeof(CK_RSA_PKCS_PSS_PARAMS)) {
         flat = TRUE;
     }
+    op->mechanism = *mechanism;
     if (!flat && mechanism->mechanism == CKM_RSA_PKCS_OAEP && mechanism->pParameter != NULL &&
         mechanism->ulParameterLen == sizeof(CK_RSA_PKCS_OAEP_PARAMS)) {
-        const CK_RSA_PKCS_OAEP_PARAMS *oaep = mechanism->pParameter;
-
-        flat = oaep->pSourceData == NULL; /* no label: the structure is all */
+        op->mechanism.pParameter = oaep_copy(mechanism->pParameter);
+        op->replayable = op->mechanism.pParameter != NULL;
+        if (!op->replayable) {
+            op->mechanism.pParameter = mechanism->pParameter; /* borrowed for this *Init only */
+        }
+        return;
     }
-    op->mechanism = *mechanism;
     op->replayable = flat;
     op->mechanism.pParameter = flat && mechanism->ulParameterLen > 0 && mechanism->pParameter != NULL
                                    ? g_memdup2(mechanism->pParameter, mechanism->ulParameterLen)
@@ -243,9 +268,11 @@ pin(P11muxGroupSession *session, P11muxGroupOpKind kind, Operation *op, guint64 
         *tried |= G_GUINT64_CONSTANT(1) << member->index;
         rv = p11mux_group_member_session(session, member, &s);
         if (rv == CKR_OK) {
-            p11mux_health_call_started(&member->health, g_get_monotonic_time());
+            gint64 started = g_get_monotonic_time();
+
+            p11mux_health_call_started(&member->health, started);
             rv = member_init(kind, member, s, &op->mechanism, key);
-            p11mux_health_call_ended(&member->health, g_get_monotonic_time());
+            p11mux_health_call_ended(&member->health, started, g_get_monotonic_time());
         }
         klass = p11mux_group_record(member, rv);
         if (rv == CKR_OK) {
@@ -464,10 +491,11 @@ run(CK_SESSION_HANDLE hSession, const OpCall *c)
         gboolean no_replay = (c->kind == P11MUX_GROUP_OP_ENCRYPT ||
                               c->kind == P11MUX_GROUP_OP_DECRYPT) &&
                              (op->multi || c->step != CALL_SINGLE);
+        gint64 started = g_get_monotonic_time();
 
-        p11mux_health_call_started(&member->health, g_get_monotonic_time());
+        p11mux_health_call_started(&member->health, started);
         rv = member_call(c, op);
-        p11mux_health_call_ended(&member->health, g_get_monotonic_time());
+        p11mux_health_call_ended(&member->health, started, g_get_monotonic_time());
         klass = p11mux_group_record(member, rv);
         if (klass == P11MUX_MEMBER_RV_OK || klass == P11MUX_MEMBER_RV_REQUEST) {
             break;

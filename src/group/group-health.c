@@ -129,11 +129,13 @@ p11mux_health_init(P11muxHealth *health, guint error_threshold, gint64 probe_int
     health->backoff_us = backoff_first(health);
     health->anchor_us = UNANCHORED;
     health->wait_us = health->keepalive_us;
+    health->running = g_array_new(FALSE, FALSE, sizeof(gint64));
 }
 
 void
 p11mux_health_clear(P11muxHealth *health)
 {
+    g_clear_pointer(&health->running, g_array_unref);
     g_mutex_clear(&health->lock);
 }
 
@@ -278,10 +280,16 @@ p11mux_health_record(P11muxHealth *health, P11muxMemberRv klass, gint64 now_us,
 static gboolean
 overdue(const P11muxHealth *health, gint64 now_us)
 {
+    gint64 oldest = G_MAXINT64;
+    guint i;
+
     if (health->in_flight == 0 || health->call_timeout_us <= 0) {
         return FALSE;
     }
-    return now_us - MAX(health->busy_since_us, health->last_end_us) >= health->call_timeout_us;
+    for (i = 0; i < health->running->len; i++) {
+        oldest = MIN(oldest, g_array_index(health->running, gint64, i));
+    }
+    return oldest != G_MAXINT64 && now_us - oldest >= health->call_timeout_us;
 }
 
 gboolean
@@ -394,24 +402,29 @@ p11mux_health_down(P11muxHealth *health)
 }
 
 void
-p11mux_health_call_started(P11muxHealth *health, gint64 now_us)
+p11mux_health_call_started(P11muxHealth *health, gint64 started_us)
 {
     g_mutex_lock(&health->lock);
-    if (health->in_flight == 0) {
-        health->busy_since_us = now_us;
-    }
+    g_array_append_val(health->running, started_us);
     g_atomic_int_inc(&health->in_flight);
     g_mutex_unlock(&health->lock);
 }
 
 void
-p11mux_health_call_ended(P11muxHealth *health, gint64 now_us)
+p11mux_health_call_ended(P11muxHealth *health, gint64 started_us, gint64 now_us)
 {
+    guint i;
+
     g_mutex_lock(&health->lock);
+    for (i = 0; i < health->running->len; i++) {
+        if (g_array_index(health->running, gint64, i) == started_us) {
+            g_array_remove_index_fast(health->running, i);
+            break;
+        }
+    }
     if (health->in_flight > 0) {
         g_atomic_int_add(&health->in_flight, -1);
     }
-    health->last_end_us = now_us;
     if (health->state == P11MUX_MEMBER_ACTIVE) {
         health->anchor_us = now_us; /* not idle: keepalive counts from here */
     }

@@ -91,8 +91,7 @@ struct P11muxHealth {
     gint64 anchor_us;       /* the next probe is due at anchor_us + wait_us; G_MININT64:
                              * counted from the next time p11mux_health_probe_due looks */
     gint64 wait_us;         /* for an ACTIVE member: keepalive_us (idle since anchor_us) */
-    gint64 busy_since_us;   /* in_flight last went from 0 to 1 */
-    gint64 last_end_us;     /* a call last ended */
+    GArray *running;        /* gint64: when each call running now started (in_flight of them) */
     gint64 call_timeout_us; /* the last one p11mux_health_check_timeout was given; 0: none */
 };
 
@@ -167,16 +166,14 @@ void p11mux_health_quarantine(P11muxHealth *health);
 void p11mux_health_down(P11muxHealth *health);
 
 /*
- * For call-timeout and least-busy dispatch: a call on the member starts and
- * ends (every start is paired with one end).  The calls are not told apart,
- * so the age the timeout is judged on is a lower bound: the time since the
- * later of the last end and the moment the member became busy.  A member
- * found past the timeout really has a call that old; a call that hangs
- * while other calls on the member keep ending is not found (the member is
- * making progress) until they stop.
+ * For call-timeout and least-busy dispatch: a call on the member starts at
+ * started_us and ends at now_us; every start is paired with one end given
+ * the same started_us.  The timeout is judged on the oldest call running,
+ * so a call that hangs is found even while other calls on the member keep
+ * ending.
  */
-void p11mux_health_call_started(P11muxHealth *health, gint64 now_us);
-void p11mux_health_call_ended(P11muxHealth *health, gint64 now_us);
+void p11mux_health_call_started(P11muxHealth *health, gint64 started_us);
+void p11mux_health_call_ended(P11muxHealth *health, gint64 started_us, gint64 now_us);
 /* A call running past call_timeout_us (0: none) makes an ACTIVE member
  * SUSPECT (routing only: no error counted); TRUE if changed.  The timeout
  * is kept for p11mux_health_probe_result. */

@@ -423,7 +423,7 @@ START_TEST(test_group_health_keepalive_probes_idle_members)
     /* not idle while a call runs, nor until keepalive after it ended */
     p11mux_health_call_started(&health, t + 500 * S);
     ck_assert(!p11mux_health_probe_due(&health, t + 700 * S));
-    p11mux_health_call_ended(&health, t + 700 * S);
+    p11mux_health_call_ended(&health, t + 500 * S, t + 700 * S);
     assert_due_at(&health, t + 1000 * S);
     /* a keepalive probe that fails counts as a fault */
     assert_probe(&health, FALSE, t + 1000 * S, P11MUX_MEMBER_ACTIVE, P11MUX_MEMBER_SUSPECT);
@@ -483,7 +483,7 @@ START_TEST(test_group_health_call_timeout_makes_suspect)
     ck_assert(p11mux_health_probe_due(&health, 20 * S));
     /* the probe answers, but the call still hangs: SUSPECT still */
     assert_probe(&health, TRUE, 21 * S, P11MUX_MEMBER_SUSPECT, P11MUX_MEMBER_SUSPECT);
-    p11mux_health_call_ended(&health, 22 * S);
+    p11mux_health_call_ended(&health, 0, 22 * S);
     ck_assert_uint_eq(p11mux_health_in_flight(&health), 0);
     assert_probe(&health, TRUE, 23 * S, P11MUX_MEMBER_SUSPECT, P11MUX_MEMBER_ACTIVE);
     /* routing only: no error was counted, two faults are not DOWN */
@@ -495,25 +495,45 @@ START_TEST(test_group_health_call_timeout_makes_suspect)
 }
 END_TEST
 
-START_TEST(test_group_health_call_timeout_counts_from_progress)
+START_TEST(test_group_health_call_timeout_counts_from_the_oldest_call)
 {
     P11muxHealth health;
 
     health_init(&health, 0);
     ck_assert(!p11mux_health_check_timeout(&health, 100 * S, 20 * S)); /* nothing runs */
+    /* the later call ends, the first one runs on: its age counts */
     p11mux_health_call_started(&health, 0);
     p11mux_health_call_started(&health, 1 * S);
-    p11mux_health_call_ended(&health, 15 * S);
+    p11mux_health_call_ended(&health, 1 * S, 15 * S);
     ck_assert_uint_eq(p11mux_health_in_flight(&health), 1);
-    ck_assert(!p11mux_health_check_timeout(&health, 34 * S, 20 * S));
-    ck_assert(p11mux_health_check_timeout(&health, 35 * S, 20 * S));
-    p11mux_health_call_ended(&health, 36 * S);
+    ck_assert(!p11mux_health_check_timeout(&health, 20 * S - 1, 20 * S));
+    ck_assert(p11mux_health_check_timeout(&health, 20 * S, 20 * S));
+    p11mux_health_call_ended(&health, 0, 36 * S);
     ck_assert_uint_eq(p11mux_health_in_flight(&health), 0);
-    /* timeout 0: none */
+    /* a call that hangs while other calls on the member keep ending */
     p11mux_health_admit(&health);
     p11mux_health_call_started(&health, 40 * S);
+    for (gint64 i = 41; i < 60; i++) {
+        p11mux_health_call_started(&health, i * S);
+        p11mux_health_call_ended(&health, i * S, i * S + 1);
+    }
+    ck_assert_uint_eq(p11mux_health_in_flight(&health), 1);
+    ck_assert(!p11mux_health_check_timeout(&health, 60 * S - 1, 20 * S));
+    ck_assert(p11mux_health_check_timeout(&health, 60 * S, 20 * S));
+    /* two calls begun at one time: each end takes one */
+    p11mux_health_admit(&health);
+    p11mux_health_call_started(&health, 40 * S);
+    p11mux_health_call_ended(&health, 40 * S, 61 * S);
+    ck_assert_uint_eq(p11mux_health_in_flight(&health), 1);
+    ck_assert(p11mux_health_check_timeout(&health, 62 * S, 20 * S));
+    p11mux_health_call_ended(&health, 40 * S, 63 * S);
+    ck_assert_uint_eq(p11mux_health_in_flight(&health), 0);
+    p11mux_health_admit(&health);
+    ck_assert(!p11mux_health_check_timeout(&health, 100 * S, 20 * S));
+    /* timeout 0: none */
+    p11mux_health_call_started(&health, 100 * S);
     ck_assert(!p11mux_health_check_timeout(&health, 4000 * S, 0));
-    p11mux_health_call_ended(&health, 4001 * S);
+    p11mux_health_call_ended(&health, 100 * S, 4001 * S);
     p11mux_health_clear(&health);
 }
 END_TEST
@@ -543,7 +563,7 @@ record_faults(gpointer data)
             }
         }
         p11mux_health_record(&shared->health, P11MUX_MEMBER_RV_BUSY, i, NULL, NULL);
-        p11mux_health_call_ended(&shared->health, i);
+        p11mux_health_call_ended(&shared->health, i, i);
     }
     return NULL;
 }
@@ -595,7 +615,7 @@ run_calls(gpointer data)
         p11mux_health_call_started(health, i);
         p11mux_health_record(health, P11MUX_MEMBER_RV_OK, i, NULL, NULL);
         ck_assert_uint_ge(p11mux_health_in_flight(health), 1);
-        p11mux_health_call_ended(health, i);
+        p11mux_health_call_ended(health, i, i);
     }
     return NULL;
 }
@@ -1003,7 +1023,7 @@ group_health_suite(void)
     tcase_add_test(states, test_group_health_keepalive_probes_idle_members);
     tcase_add_test(states, test_group_health_quarantine_is_final);
     tcase_add_test(states, test_group_health_call_timeout_makes_suspect);
-    tcase_add_test(states, test_group_health_call_timeout_counts_from_progress);
+    tcase_add_test(states, test_group_health_call_timeout_counts_from_the_oldest_call);
     suite_add_tcase(suite, states);
 
     tcase_set_timeout(threads, 60);
