@@ -139,7 +139,8 @@ if bash scripts/build.sh "$tsan" --enable-tsan; then
         run_check "$tsan" TESTS="tests/hardening/test-threads tests/events/test-events \
             tests/unit/test-sessions tests/unit/test-policy-cache tests/unit/test-policy-module \
             tests/unit/test-trace tests/unit/test-trace-module tests/unit/test-mock \
-            tests/unit/test-misbehave tests/unit/test-group-health tests/group/threads.sh"
+            tests/unit/test-misbehave tests/unit/test-group-health tests/group/threads.sh \
+            tests/group/operations.sh"
 else
     failed=$((failed + 1))
 fi
