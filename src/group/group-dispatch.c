@@ -606,33 +606,29 @@ group_C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 
 /* -------------------------------------------------------------- random */
 
+typedef struct {
+    CK_BYTE_PTR out;
+    CK_ULONG len;
+} RandomArgs;
+
+static CK_RV
+random_call(P11muxMember *member, CK_SESSION_HANDLE s, const CK_OBJECT_HANDLE *held,
+            gpointer data, CK_OBJECT_HANDLE *made)
+{
+    RandomArgs *a = data;
+
+    (void)held;
+    (void)made;
+    return p11mux_backend_C_GenerateRandom(member->backend, s, a->out, a->len);
+}
+
+/* Random bytes from any usable member, the next when one fails. */
 static CK_RV
 group_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen)
 {
-    P11muxGroupSession *session = p11mux_group_session_lock(hSession);
-    CK_RV rv = CKR_DEVICE_ERROR;
-    guint64 tried = 0;
-    P11muxMember *member;
+    RandomArgs a = {pRandomData, ulRandomLen};
 
-    if (session == NULL) {
-        return CKR_SESSION_HANDLE_INVALID;
-    }
-    while ((member = p11mux_group_choose(p11mux_group_session_group(session), session, 0, tried)) !=
-           NULL) {
-        CK_SESSION_HANDLE s;
-
-        tried |= G_GUINT64_CONSTANT(1) << member->index;
-        rv = p11mux_group_member_session(session, member, &s);
-        if (rv == CKR_OK) {
-            rv = p11mux_backend_C_GenerateRandom(member->backend, s, pRandomData, ulRandomLen);
-        }
-        if (rv == CKR_OK || p11mux_group_record(member, rv) == P11MUX_MEMBER_RV_REQUEST) {
-            break;
-        }
-        p11mux_group_member_session_drop(session, member);
-    }
-    p11mux_group_session_unlock(session);
-    return rv;
+    return p11mux_group_on_holders(hSession, NULL, 0, random_call, &a, NULL, FALSE);
 }
 
 /* Every usable member gets the seed, so that whichever serves the session's

@@ -277,7 +277,8 @@ p11mux_group_on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *hand
                         gboolean writes)
 {
     P11muxGroupSession *session = p11mux_group_session_lock(hSession);
-    CK_RV rv = CKR_KEY_HANDLE_INVALID;
+    /* no member left: the key is nowhere, or (no object named) none answers */
+    CK_RV rv = n > 0 ? CKR_KEY_HANDLE_INVALID : CKR_DEVICE_ERROR;
     guint64 tried = 0;
     P11muxMember *member;
     guint i;
@@ -291,7 +292,7 @@ p11mux_group_on_holders(CK_SESSION_HANDLE hSession, const CK_OBJECT_HANDLE *hand
             return CKR_KEY_HANDLE_INVALID;
         }
     }
-    while ((member = next_member(session, handles[0], tried, writes, &rv)) != NULL) {
+    while ((member = next_member(session, n > 0 ? handles[0] : 0, tried, writes, &rv)) != NULL) {
         CK_OBJECT_HANDLE held[2] = {0, 0}, made = 0;
         gboolean holds_all = TRUE;
         CK_SESSION_HANDLE s;

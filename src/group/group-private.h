@@ -246,8 +246,8 @@ typedef CK_RV (*P11muxGroupKeyCall)(P11muxMember *member, CK_SESSION_HANDLE s,
 /*
  * call on the next usable member holding every handle of handles (n, at
  * most 2; the first decides the choice; CKR_KEY_HANDLE_INVALID when one is
- * not served), the next such member when one fails with a failover-class
- * value.  A key it makes becomes a session object of the session on that
+ * not served; none: any usable member, CKR_DEVICE_ERROR when none is left),
+ * the next such member when one fails with a failover-class value.  A key it makes becomes a session object of the session on that
  * member, its virtual handle in *out (nullable); with writes, a token
  * object, made on the first member alone (writes = primary;
  * CKR_TOKEN_WRITE_PROTECTED without it).

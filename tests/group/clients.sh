@@ -69,17 +69,6 @@ fault_rules ""
 FAIL_SIGN='token=replica-a fn=C_Sign rv=CKR_DEVICE_ERROR count=always
 token=replica-a fn=C_SignFinal rv=CKR_DEVICE_ERROR count=always'
 
-# expect_count LABEL FUNCTION TEST N DESCRIPTION: p11fault counted FUNCTION
-# on LABEL's token TEST (-eq, -ge, ...) N times in the last process
-expect_count() {
-    clients_n=$(fault_count "$1" "$2")
-    if test "$clients_n" "$3" "$4"; then
-        pass "$5"
-    else
-        fail "$5 ($1 $2: $clients_n)"
-    fi
-}
-
 # failing: replica-a fails signatures from now on; the trace starts afresh
 failing() {
     fault_rules "$FAIL_SIGN"

@@ -43,17 +43,6 @@ mux() {
     pkcs11-tool --module "$so" "$@"
 }
 
-# expect_count LABEL FUNCTION TEST N DESCRIPTION: p11fault counted
-# FUNCTION on LABEL's token TEST (-eq, -ge, ...) N times in the last run
-expect_count() {
-    groups_n=$(fault_count "$1" "$2")
-    if test "$groups_n" "$3" "$4"; then
-        pass "$5"
-    else
-        fail "$5 ($1 $2: $groups_n)"
-    fi
-}
-
 # ------------------------------------------------------------ one slot
 
 check "the slot list" mux -L

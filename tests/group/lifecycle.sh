@@ -75,15 +75,6 @@ mux() {
     pkcs11-tool --module "$so" "$@"
 }
 
-expect_count() {
-    life_n=$(fault_count "$1" "$2")
-    if test "$life_n" "$3" "$4"; then
-        pass "$5"
-    else
-        fail "$5 ($1 $2: $life_n)"
-    fi
-}
-
 # life MODE: run group-life in MODE, its PASS:/FAIL: lines prefixed
 life() {
     life_status=0

@@ -263,6 +263,17 @@ fault_count() {
         END { print n + 0 }' "$replicas_counts"
 }
 
+# expect_count LABEL FUNCTION TEST N DESCRIPTION: p11fault counted FUNCTION
+# on LABEL's token TEST (-eq, -ge, ...) N times in the last process
+expect_count() {
+    replicas_n=$(fault_count "$1" "$2")
+    if test "$replicas_n" "$3" "$4"; then
+        pass "$5"
+    else
+        fail "$5 ($1 $2: $replicas_n)"
+    fi
+}
+
 # ------------------------------------------------------------------ served members
 
 served_address() {
