@@ -27,14 +27,9 @@ printf 'data signed through the group' >"$TMP/data"
 check "the reference signature" openssl dgst -sha256 -sign "$REPLICAS_DIR/rsa.pem" \
     -out "$TMP/reference.sig" "$TMP/data"
 
-# the registry p11mux reads, and p11-kit's managed loader with it (the
-# testable site points p11-kit there: tests/testable/testable-site.c)
-mkdir -p "$TMP/registry"
-printf 'remote: %s\n' "$(served_address srv-a)" >"$TMP/registry/served-a.module"
-printf 'remote: %s\n' "$(served_address srv-b)" >"$TMP/registry/served-b.module"
-printf 'remote: %s\n' "$(served_address srv-a)" >"$TMP/registry/served-c.module"
-P11MUX_TESTABLE_REGISTRY=$TMP/registry
-export P11MUX_TESTABLE_REGISTRY
+served_registration served-a srv-a
+served_registration served-b srv-b
+served_registration served-c srv-a
 {
     printf '[global]\nuser-config = none\nimport-p11-kit = true\ntrace = file:%s\n' "$TMP/trace"
     printf '[group signing]\n'

@@ -280,6 +280,17 @@ served_address() {
     printf 'unix:path=%s\n' "$TMP/$1.sock"
 }
 
+# served_registration REGISTRATION NAME: a `remote:` registration of the
+# served member NAME in the test's own p11-kit registry, $TMP/registry,
+# which p11mux reads with import-p11-kit and p11-kit's managed loader with
+# it (the testable site points p11-kit there: tests/testable/testable-site.c)
+served_registration() {
+    mkdir -p "$TMP/registry"
+    printf 'remote: %s\n' "$(served_address "$2")" >"$TMP/registry/$1.module"
+    P11MUX_TESTABLE_REGISTRY=$TMP/registry
+    export P11MUX_TESTABLE_REGISTRY
+}
+
 served_pid() {
     [ -f "$TMP/served-$1/pgid" ] || die "served member '$1' is not running"
     cat "$TMP/served-$1/pgid"

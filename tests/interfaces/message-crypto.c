@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "report.h"
 #include "token-slot.h"
 
 static int failures;
@@ -20,13 +21,7 @@ static int failures;
 static void
 expect(const char *what, CK_RV rv, CK_RV want)
 {
-    if (rv == want) {
-        printf("PASS: %s\n", what);
-    } else {
-        printf("FAIL: %s: rv 0x%lx, expected 0x%lx\n", what, (unsigned long)rv,
-               (unsigned long)want);
-        failures++;
-    }
+    failures += p11mux_test_rv(what, rv, want);
 }
 
 static CK_FUNCTION_LIST_3_0_PTR

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "p11mux-pkcs11.h"
+#include "report.h"
 #include "token-slot.h"
 
 static int failures;
@@ -24,13 +25,10 @@ static int failures;
 static void
 expect(const char *what, const char *label, CK_RV rv, CK_RV want)
 {
-    if (rv == want) {
-        printf("PASS: %s (%s)\n", what, label);
-    } else {
-        printf("FAIL: %s (%s): rv 0x%lx, expected 0x%lx\n", what, label, (unsigned long)rv,
-               (unsigned long)want);
-        failures++;
-    }
+    char labelled[256];
+
+    snprintf(labelled, sizeof labelled, "%s (%s)", what, label);
+    failures += p11mux_test_rv(labelled, rv, want);
 }
 
 static void
